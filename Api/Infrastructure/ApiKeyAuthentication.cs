@@ -1,0 +1,138 @@
+using System.Security.Claims;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Encodings.Web;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Deploy.Engine.Api.Infrastructure;
+
+/// <summary>The roles a key can hold.</summary>
+public static class Roles
+{
+    public const string Pipeline = "pipeline";
+    public const string Operator = "operator";
+    public const string Viewer = "viewer";
+    public const string Agent = "agent";
+
+    public static readonly string[] All = [Pipeline, Operator, Viewer, Agent];
+}
+
+/// <summary>Authorization policies, each a set of roles.</summary>
+public static class Policies
+{
+    /// <summary>Read releases, rollouts, environments, hosts.</summary>
+    public const string Read = "read";
+
+    /// <summary>Submit releases and rollouts.</summary>
+    public const string Submit = "submit";
+
+    /// <summary>Control rollouts, configure environments, create simulated fleets.</summary>
+    public const string Operate = "operate";
+
+    /// <summary>Host agents: register, heartbeat, fetch desired state, report.</summary>
+    public const string Agent = "agent";
+
+    public static readonly IReadOnlyDictionary<string, string[]> RolesByPolicy = new Dictionary<string, string[]>
+    {
+        [Read] = [Roles.Viewer, Roles.Operator, Roles.Pipeline],
+        [Submit] = [Roles.Pipeline, Roles.Operator],
+        [Operate] = [Roles.Operator, Roles.Pipeline],
+        [Agent] = [Roles.Agent, Roles.Operator],
+    };
+}
+
+public sealed class ApiKey
+{
+    public string Name { get; set; } = string.Empty;
+
+    public string Key { get; set; } = string.Empty;
+
+    /// <summary>Comma-separated roles, e.g. "pipeline,viewer".</summary>
+    public string Roles { get; set; } = string.Empty;
+}
+
+/// <summary>Bound from configuration section "Auth".</summary>
+public sealed class ApiKeyOptions : AuthenticationSchemeOptions
+{
+    public List<ApiKey> Keys { get; set; } = [];
+}
+
+/// <summary>
+/// <c>Authorization: Bearer &lt;key&gt;</c>. Keys are compared by SHA-256 digest in constant time; the key
+/// itself is never logged or echoed. The key's name becomes the caller's identity in decisions and audit.
+/// </summary>
+public sealed class ApiKeyAuthenticationHandler(
+    IOptionsMonitor<ApiKeyOptions> options, ILoggerFactory logger, UrlEncoder encoder)
+    : AuthenticationHandler<ApiKeyOptions>(options, logger, encoder)
+{
+    public const string SchemeName = "ApiKey";
+
+    protected override Task<AuthenticateResult> HandleAuthenticateAsync()
+    {
+        string? header = Request.Headers.Authorization;
+        if (string.IsNullOrEmpty(header))
+        {
+            return Task.FromResult(AuthenticateResult.NoResult());
+        }
+
+        if (!header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
+        {
+            return Task.FromResult(AuthenticateResult.Fail("expected a Bearer API key"));
+        }
+
+        var presented = SHA256.HashData(Encoding.UTF8.GetBytes(header["Bearer ".Length..].Trim()));
+        foreach (var key in Options.Keys)
+        {
+            if (string.IsNullOrEmpty(key.Key))
+            {
+                continue;
+            }
+
+            var expected = SHA256.HashData(Encoding.UTF8.GetBytes(key.Key));
+            if (CryptographicOperations.FixedTimeEquals(presented, expected))
+            {
+                var claims = new List<Claim> { new(ClaimTypes.Name, string.IsNullOrEmpty(key.Name) ? "anonymous-key" : key.Name) };
+                claims.AddRange(key.Roles.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+                    .Select(r => new Claim(ClaimTypes.Role, r.ToLowerInvariant())));
+                var principal = new ClaimsPrincipal(new ClaimsIdentity(claims, SchemeName));
+                return Task.FromResult(AuthenticateResult.Success(new AuthenticationTicket(principal, SchemeName)));
+            }
+        }
+
+        return Task.FromResult(AuthenticateResult.Fail("unknown API key"));
+    }
+
+    protected override async Task HandleChallengeAsync(AuthenticationProperties properties)
+    {
+        Response.StatusCode = StatusCodes.Status401Unauthorized;
+        Response.Headers.WWWAuthenticate = "Bearer";
+        await WriteProblem(Context, 401, Problems.UnauthorizedType, "Unauthorized", "A valid API key is required: Authorization: Bearer <key>.");
+    }
+
+    protected override async Task HandleForbiddenAsync(AuthenticationProperties properties)
+    {
+        Response.StatusCode = StatusCodes.Status403Forbidden;
+        await WriteProblem(Context, 403, Problems.ForbiddenType, "Forbidden", "This API key's roles do not allow this operation.");
+    }
+
+    private static Task WriteProblem(HttpContext context, int status, string type, string title, string detail)
+    {
+        var problems = context.RequestServices.GetService(typeof(IProblemDetailsService)) as IProblemDetailsService;
+        return problems is null
+            ? Task.CompletedTask
+            : problems.WriteAsync(new ProblemDetailsContext
+            {
+                HttpContext = context,
+                ProblemDetails = new Microsoft.AspNetCore.Mvc.ProblemDetails { Status = status, Type = type, Title = title, Detail = detail },
+            }).AsTask();
+    }
+}
+
+public static class CallerExtensions
+{
+    /// <summary>The caller's key name, recorded with every decision it causes.</summary>
+    public static string Caller(this ClaimsPrincipal user) => user.Identity?.Name ?? "anonymous";
+}

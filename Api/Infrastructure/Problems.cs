@@ -1,0 +1,44 @@
+using Deploy.Engine.Grains.Interfaces;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace Deploy.Engine.Api.Infrastructure;
+
+/// <summary>ProblemDetails (RFC 9457) with stable type URNs; one place maps engine refusals to status codes.</summary>
+public static class Problems
+{
+    public const string ValidationType = "urn:deploy-engine:problem:validation";
+    public const string NotFoundType = "urn:deploy-engine:problem:not-found";
+    public const string InvalidTransitionType = "urn:deploy-engine:problem:invalid-transition";
+    public const string ConflictType = "urn:deploy-engine:problem:conflict";
+    public const string PolicyType = "urn:deploy-engine:problem:refused-by-policy";
+    public const string UnavailableType = "urn:deploy-engine:problem:storage-unavailable";
+    public const string IdempotencyMismatchType = "urn:deploy-engine:problem:idempotency-key-reused";
+    public const string UnauthorizedType = "urn:deploy-engine:problem:unauthorized";
+    public const string ForbiddenType = "urn:deploy-engine:problem:forbidden";
+    public const string InternalType = "urn:deploy-engine:problem:internal";
+
+    public static ValidationProblem Validation(IReadOnlyDictionary<string, string[]> errors, string detail = "The request is invalid.") =>
+        TypedResults.ValidationProblem(errors, detail: detail, title: "Validation failed", type: ValidationType);
+
+    public static ValidationProblem Validation(string field, string message) =>
+        Validation(new Dictionary<string, string[]> { [field] = [message] }, $"{field}: {message}");
+
+    public static ProblemHttpResult NotFound(string detail) =>
+        TypedResults.Problem(detail, statusCode: StatusCodes.Status404NotFound, title: "Not found", type: NotFoundType);
+
+    public static ProblemHttpResult Conflict(string detail) =>
+        TypedResults.Problem(detail, statusCode: StatusCodes.Status409Conflict, title: "Conflict", type: ConflictType);
+
+    /// <summary>Maps a refused command; a validation refusal keeps its field errors.</summary>
+    public static IResult From<T>(CommandResult<T> result)
+        where T : class => result.Error switch
+        {
+            ErrorKind.Validation when result.Errors is not null => Validation(result.Errors, result.Detail ?? "The request is invalid."),
+            ErrorKind.Validation => TypedResults.Problem(result.Detail, statusCode: 400, title: "Validation failed", type: ValidationType),
+            ErrorKind.NotFound => NotFound(result.Detail ?? "Not found."),
+            ErrorKind.InvalidTransition => TypedResults.Problem(result.Detail, statusCode: 409, title: "Invalid transition", type: InvalidTransitionType),
+            ErrorKind.PolicyRefused => TypedResults.Problem(result.Detail, statusCode: 422, title: "Refused by policy", type: PolicyType),
+            _ => Conflict(result.Detail ?? "Conflict."),
+        };
+}

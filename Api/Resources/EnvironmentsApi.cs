@@ -1,0 +1,124 @@
+using System.Security.Claims;
+using Deploy.Engine.Api.Infrastructure;
+using Deploy.Engine.Domain.Artifacts;
+using Deploy.Engine.Domain.Validation;
+using Deploy.Engine.Grains.Interfaces;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Routing;
+
+namespace Deploy.Engine.Api.Resources;
+
+public sealed record PutEnvironmentRequest(int? ConcurrencyLimit, string? Description);
+
+/// <summary>
+/// Creates simulated hosts <c>{idPrefix}-0001 …</c> in an environment, driven through the same host grains
+/// as real agents.
+/// </summary>
+public sealed record SimulatedFleetRequest(
+    int Count,
+    string? IdPrefix,
+    Dictionary<string, string>? Labels,
+    int? StepLatencyMs,
+    Dictionary<string, double>? FailureProbability,
+    double? DefaultFailureProbability,
+    string? CurrentArtifact,
+    string? CurrentVersion);
+
+public sealed record SimulatedFleetResponse(string Environment, int Created, IReadOnlyList<string> HostIds);
+
+public static class EnvironmentsApi
+{
+    public const int MaxSimulatedHostsPerCall = 10_000;
+
+    public static RouteGroupBuilder MapEnvironmentsApi(this IEndpointRouteBuilder routes)
+    {
+        var group = routes.MapGroup("/v1/environments").WithTags("Environments");
+        group.MapPut("/{name}", Put).RequireAuthorization(Policies.Operate);
+        group.MapGet("/{name}", Get).RequireAuthorization(Policies.Read);
+        group.MapGet("/{name}/events", Events).RequireAuthorization(Policies.Read);
+        group.MapPost("/{name}/simulated-hosts", CreateSimulatedFleet).RequireAuthorization(Policies.Operate).AddEndpointFilter<IdempotencyFilter>();
+        return group;
+    }
+
+    public static async Task<Results<Ok<EnvironmentSnapshot>, ValidationProblem>> Put(string name, PutEnvironmentRequest request, IGrainFactory grains)
+    {
+        var errors = new ValidationErrors();
+        if (!Names.IsDnsLabel(name)) errors.Add("name", "must be a lower-case DNS label (a-z, 0-9, '-'; 1-63 characters)");
+        if (request.ConcurrencyLimit is < 1 or > 1000) errors.Add("concurrencyLimit", "must be from 1 to 1000");
+        if (request.Description is { Length: > 1024 }) errors.Add("description", "must be at most 1024 characters");
+        if (errors.Any) return Problems.Validation(errors.ToDictionary());
+
+        var snapshot = await grains.GetGrain<IEnvironmentGrain>(name).Configure(new EnvironmentSpec
+        {
+            ConcurrencyLimit = request.ConcurrencyLimit ?? 1,
+            Description = request.Description,
+        });
+        return TypedResults.Ok(snapshot);
+    }
+
+    public static async Task<Results<Ok<EnvironmentSnapshot>, ProblemHttpResult>> Get(string name, IGrainFactory grains) =>
+        Names.IsDnsLabel(name) && await grains.GetGrain<IEnvironmentGrain>(name).Get() is { } environment
+            ? TypedResults.Ok(environment)
+            : Problems.NotFound($"environment '{name}' does not exist");
+
+    public static async Task<Results<Ok<Page<EngineEvent>>, ProblemHttpResult, ValidationProblem>> Events(
+        string name, IGrainFactory grains, long? after, int? limit)
+    {
+        if (!Names.IsDnsLabel(name) || await grains.GetGrain<IEnvironmentGrain>(name).Get() is null)
+            return Problems.NotFound($"environment '{name}' does not exist");
+        if (limit is < 1 or > 1000) return Problems.Validation("limit", "must be from 1 to 1000");
+        return TypedResults.Ok(await grains.GetGrain<IEventHistoryGrain>(GrainKeys.EnvironmentEvents(name)).Read(after ?? 0, limit ?? 200));
+    }
+
+    public static async Task<Results<Created<SimulatedFleetResponse>, ValidationProblem, ProblemHttpResult>> CreateSimulatedFleet(
+        string name, SimulatedFleetRequest request, ClaimsPrincipal user, IGrainFactory grains)
+    {
+        var errors = new ValidationErrors();
+        var prefix = request.IdPrefix ?? name;
+        if (request.Count is < 1 or > MaxSimulatedHostsPerCall) errors.Add("count", $"must be from 1 to {MaxSimulatedHostsPerCall}");
+        if (!Names.IsHostId(prefix) || prefix.Length > 100) errors.Add("idPrefix", "must be 1-100 characters: letters, digits, '.', '-', '_'");
+        if (request.StepLatencyMs is < 0 or > 3_600_000) errors.Add("stepLatencyMs", "must be from 0 to 3600000");
+        if (request.DefaultFailureProbability is < 0 or > 1) errors.Add("defaultFailureProbability", "must be from 0 to 1");
+        foreach (var (version, p) in request.FailureProbability ?? [])
+        {
+            if (!Names.IsVersion(version) || p is < 0 or > 1 || double.IsNaN(p)) errors.Add($"failureProbability.{version}", "must map a version to a probability from 0 to 1");
+        }
+
+        HostsApi.ValidateLabels(request.Labels, errors);
+        if (request.CurrentArtifact is not null && !ArtifactDigest.IsValid(request.CurrentArtifact))
+            errors.Add("currentArtifact", "must be a content digest 'sha256:' followed by 64 lower-case hex digits");
+        if (request.CurrentVersion is not null && !Names.IsVersion(request.CurrentVersion)) errors.Add("currentVersion", "must be a version");
+        if (errors.Any) return Problems.Validation(errors.ToDictionary());
+
+        var environment = grains.GetGrain<IEnvironmentGrain>(name);
+        if (!Names.IsDnsLabel(name) || await environment.Get() is null) return Problems.NotFound($"environment '{name}' does not exist");
+
+        var profile = new SimulationProfile
+        {
+            StepLatencyMs = request.StepLatencyMs ?? 0,
+            FailureProbabilityByVersion = request.FailureProbability ?? [],
+            DefaultFailureProbability = request.DefaultFailureProbability ?? 0,
+        };
+        var width = Math.Max(4, request.Count.ToString(System.Globalization.CultureInfo.InvariantCulture).Length);
+        var hosts = Enumerable.Range(1, request.Count).Select(i => new HostEnrollment
+        {
+            HostId = $"{prefix}-{i.ToString(System.Globalization.CultureInfo.InvariantCulture).PadLeft(width, '0')}",
+            Registration = new HostRegistration
+            {
+                Environment = name,
+                Labels = request.Labels ?? [],
+                CurrentArtifact = request.CurrentArtifact,
+                CurrentVersion = request.CurrentVersion,
+                Simulation = profile,
+            },
+        }).ToList();
+
+        var results = await environment.RegisterHosts(hosts);
+        var refused = results.FirstOrDefault(r => !r.Ok);
+        if (refused is not null) return Problems.From(refused) as ProblemHttpResult ?? Problems.Conflict(refused.Detail!);
+
+        return TypedResults.Created($"/v1/hosts?environment={name}", new SimulatedFleetResponse(name, hosts.Count, hosts.Select(h => h.HostId).ToList()));
+    }
+}

@@ -1,0 +1,99 @@
+namespace Deploy.Engine.Domain.Rolling;
+
+/// <summary>The batches a rolling strategy produces for a fleet, or why it cannot run.</summary>
+public sealed record RollingPlan(
+    int HostCount,
+    int BatchSize,
+    IReadOnlyList<int> Batches,
+    int MaxSurge,
+    int MaxUnavailable,
+    int MinimumHealthy,
+    int AllowedFailures,
+    string? Infeasible,
+    string Explanation)
+{
+    public bool IsFeasible => Infeasible is null;
+}
+
+/// <summary>
+/// Rolling batch arithmetic. A host fleet is updated in place, so the hosts in flight at once are the ones
+/// Kubernetes would have in transition: <c>surge + unavailable</c>, where
+/// <c>surge = ⌈maxSurge⌉</c> and <c>unavailable = ⌊maxUnavailable⌋</c> over the target host count, and
+/// if both resolve to 0 then unavailable is 1. A CodeDeploy minimum caps the batch at
+/// <c>hosts − minimumHealthy</c> (MOST_CONCURRENCY c caps it at c). The stricter of the declared styles wins.
+/// Worked examples (the tests reuse them):
+/// <list type="bullet">
+/// <item>10 hosts, defaults 25%/25%: surge ⌈2.5⌉ = 3, unavailable ⌊2.5⌋ = 2 → batch 5 → [5, 5].</item>
+/// <item>10 hosts, maxSurge 0, maxUnavailable 10%: 0 + 1 → batch 1 → ten batches of 1.</item>
+/// <item>3 hosts, maxSurge 0, maxUnavailable 25%: ⌊0.75⌋ = 0 and surge 0 → unavailable 1 → [1, 1, 1].</item>
+/// <item>9 hosts, HOST_COUNT 6 → batch 3 → [3, 3, 3]; FLEET_PERCENT 40 → min ⌈3.6⌉ = 4 → batch 5 → [5, 4].</item>
+/// <item>5 hosts, HOST_COUNT 5 → infeasible: no host could ever be taken out of service.</item>
+/// </list>
+/// The failure budget allows <c>⌊maxFailures⌋</c> failed hosts; one more triggers rollback.
+/// </summary>
+public static class RollingPlanner
+{
+    private static readonly IntOrPercent DefaultQuarter = IntOrPercent.Percent(25);
+
+    public static RollingPlan Plan(RollingSpec spec, int hostCount)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        ArgumentOutOfRangeException.ThrowIfNegative(hostCount);
+
+        var allowedFailures = Math.Min(hostCount, spec.MaxFailures.Resolve(hostCount, roundUp: false));
+        var surge = 0;
+        var unavailable = 0;
+        var limit = int.MaxValue;
+        var why = new List<string>();
+
+        if (spec.UsesSurgeStyle)
+        {
+            var surgeSpec = spec.MaxSurge ?? DefaultQuarter;
+            var unavailableSpec = spec.MaxUnavailable ?? DefaultQuarter;
+            surge = surgeSpec.Resolve(hostCount, roundUp: true);
+            unavailable = unavailableSpec.Resolve(hostCount, roundUp: false);
+            if (surge == 0 && unavailable == 0)
+            {
+                unavailable = 1;
+                why.Add($"maxSurge {surgeSpec} and maxUnavailable {unavailableSpec} both resolve to 0, so maxUnavailable becomes 1");
+            }
+
+            limit = surge + unavailable;
+            why.Add($"maxSurge {surgeSpec} → {surge} (rounded up) + maxUnavailable {unavailableSpec} → {unavailable} (rounded down) = {limit} hosts at a time");
+        }
+
+        var minimumHealthy = 0;
+        if (spec.MinimumHealthy is { } minimum)
+        {
+            minimumHealthy = minimum.Resolve(hostCount);
+            var cap = minimum.Kind == MinimumHealthyKind.MostConcurrency ? minimum.Value : hostCount - minimumHealthy;
+            if (hostCount > 0 && cap <= 0)
+            {
+                return Infeasible(spec, hostCount, surge, unavailable, minimumHealthy, allowedFailures,
+                    $"minimumHealthyHosts {minimum} requires {minimumHealthy} of {hostCount} hosts to stay healthy, so no host can ever be updated");
+            }
+
+            why.Add($"minimumHealthyHosts {minimum} keeps {minimumHealthy} of {hostCount} healthy → at most {cap} at a time");
+            limit = Math.Min(limit, cap);
+        }
+
+        if (hostCount == 0)
+        {
+            return Infeasible(spec, 0, surge, unavailable, minimumHealthy, allowedFailures, "the environment has no target hosts");
+        }
+
+        var batchSize = Math.Min(limit, hostCount);
+        var batches = new List<int>((hostCount + batchSize - 1) / batchSize);
+        for (var remaining = hostCount; remaining > 0; remaining -= batchSize)
+        {
+            batches.Add(Math.Min(batchSize, remaining));
+        }
+
+        why.Add($"{hostCount} hosts in {batches.Count} batches of up to {batchSize}; up to {allowedFailures} failed hosts tolerated (maxFailures {spec.MaxFailures})");
+        return new RollingPlan(hostCount, batchSize, batches, surge, unavailable, minimumHealthy, allowedFailures, null, string.Join("; ", why));
+    }
+
+    private static RollingPlan Infeasible(
+        RollingSpec spec, int hosts, int surge, int unavailable, int minimum, int allowed, string reason) =>
+        new(hosts, 0, [], surge, unavailable, minimum, allowed, reason, reason + $" (maxFailures {spec.MaxFailures})");
+}

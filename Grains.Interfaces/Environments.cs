@@ -1,0 +1,120 @@
+namespace Deploy.Engine.Grains.Interfaces;
+
+[GenerateSerializer, Immutable]
+[Alias("EnvironmentSpec")]
+public sealed record EnvironmentSpec
+{
+    /// <summary>How many rollouts may run at once; further ones wait in FIFO order.</summary>
+    [Id(0)] public int ConcurrencyLimit { get; init; } = 1;
+
+    [Id(1)] public string? Description { get; init; }
+}
+
+[GenerateSerializer, Immutable]
+[Alias("DeployedVersion")]
+public sealed record DeployedVersion
+{
+    [Id(0)] public required string Version { get; init; }
+
+    [Id(1)] public required string Artifact { get; init; }
+
+    [Id(2)] public required string ReleaseId { get; init; }
+
+    [Id(3)] public DateTimeOffset DeployedAt { get; init; }
+}
+
+[GenerateSerializer, Immutable]
+[Alias("EnvironmentSnapshot")]
+public sealed record EnvironmentSnapshot
+{
+    [Id(0)] public required string Name { get; init; }
+
+    [Id(1)] public required EnvironmentSpec Spec { get; init; }
+
+    /// <summary>Rollouts holding a slot now.</summary>
+    [Id(2)] public IReadOnlyList<string> Active { get; init; } = [];
+
+    /// <summary>Rollouts waiting for a slot, first in line first.</summary>
+    [Id(3)] public IReadOnlyList<string> Queued { get; init; } = [];
+
+    /// <summary>The version of each service that last completed a rollout here.</summary>
+    [Id(4)] public IReadOnlyDictionary<string, DeployedVersion> Services { get; init; } = new Dictionary<string, DeployedVersion>();
+
+    [Id(5)] public int HostCount { get; init; }
+
+    [Id(6)] public DateTimeOffset CreatedAt { get; init; }
+}
+
+/// <summary>A host as the environment's index knows it: enough to select targets by label.</summary>
+[GenerateSerializer, Immutable]
+[Alias("HostIndexEntry")]
+public sealed record HostIndexEntry
+{
+    [Id(0)] public required string HostId { get; init; }
+
+    [Id(1)] public IReadOnlyDictionary<string, string> Labels { get; init; } = new Dictionary<string, string>();
+}
+
+[GenerateSerializer, Immutable]
+[Alias("HostEnrollment")]
+public sealed record HostEnrollment
+{
+    [Id(0)] public required string HostId { get; init; }
+
+    [Id(1)] public required HostRegistration Registration { get; init; }
+}
+
+[GenerateSerializer]
+[Alias("AdmissionStatus")]
+public enum AdmissionStatus
+{
+    Admitted = 0,
+    Queued = 1,
+}
+
+[GenerateSerializer, Immutable]
+[Alias("Admission")]
+public sealed record Admission
+{
+    [Id(0)] public AdmissionStatus Status { get; init; }
+
+    /// <summary>1-based place in the queue when queued.</summary>
+    [Id(1)] public int Position { get; init; }
+
+    [Id(2)] public string Reason { get; init; } = string.Empty;
+}
+
+/// <summary>One environment: its spec, the admission of rollouts, and its host index. Key: the name.</summary>
+[Alias("IEnvironmentGrain")]
+public interface IEnvironmentGrain : IGrainWithStringKey
+{
+    [Alias("Configure")]
+    Task<EnvironmentSnapshot> Configure(EnvironmentSpec spec);
+
+    [Alias("Get")]
+    Task<EnvironmentSnapshot?> Get();
+
+    /// <summary>
+    /// Registers hosts (agents, or a simulated fleet) and adds them to the label index in one write.
+    /// Idempotent: registering a host again updates its labels.
+    /// </summary>
+    [Alias("RegisterHosts")]
+    Task<IReadOnlyList<CommandResult<HostSnapshot>>> RegisterHosts(IReadOnlyList<HostEnrollment> hosts);
+
+    [Alias("GetHostIndex")]
+    Task<IReadOnlyList<HostIndexEntry>> GetHostIndex();
+
+    /// <summary>
+    /// Asks for a concurrency slot. Idempotent: asking again returns the rollout's current admission. A queued
+    /// rollout is told of its admission with <see cref="IRolloutGrain.OnAdmitted"/>.
+    /// </summary>
+    [Alias("RequestSlot")]
+    Task<Admission> RequestSlot(string rolloutId);
+
+    /// <summary>Gives a slot (or a place in the queue) back and admits the next rollout in line.</summary>
+    [Alias("ReleaseSlot")]
+    Task ReleaseSlot(string rolloutId);
+
+    [Alias("RecordDeployed")]
+    Task RecordDeployed(string service, DeployedVersion version);
+}

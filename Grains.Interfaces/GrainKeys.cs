@@ -1,0 +1,37 @@
+namespace Deploy.Engine.Grains.Interfaces;
+
+/// <summary>Every grain key and stream key is built and parsed here, never by concatenation at call sites.</summary>
+public static class GrainKeys
+{
+    /// <summary>The single namespace all engine events are published on; keys say what they are about.</summary>
+    public const string EventNamespace = "deploy-events";
+
+    private const char RolloutSeparator = '.';
+
+    /// <summary>A rollout is one release in one environment: <c>{releaseId}.{environment}</c>.</summary>
+    public static string Rollout(string releaseId, string environment) => releaseId + RolloutSeparator + environment;
+
+    public static bool TryParseRollout(string rolloutId, out string releaseId, out string environment)
+    {
+        var dot = rolloutId.IndexOf(RolloutSeparator, StringComparison.Ordinal);
+        if (dot <= 0 || dot == rolloutId.Length - 1)
+        {
+            releaseId = environment = string.Empty;
+            return false;
+        }
+
+        releaseId = rolloutId[..dot];
+        environment = rolloutId[(dot + 1)..];
+        return true;
+    }
+
+    /// <summary>Events about a rollout (and about its hosts while it drives them).</summary>
+    public static string RolloutEvents(string rolloutId) => "rollout/" + rolloutId;
+
+    /// <summary>Events about an environment (admission, queue, configuration).</summary>
+    public static string EnvironmentEvents(string environment) => "environment/" + environment;
+
+    /// <summary>Idempotency records are per caller, per route and per key.</summary>
+    public static string Idempotency(string caller, string route, string key) =>
+        string.Join('\n', caller, route, key);
+}

@@ -1,0 +1,195 @@
+using Deploy.Engine.Grains.Events;
+using Deploy.Engine.Grains.Interfaces;
+using Orleans.Concurrency;
+
+namespace Deploy.Engine.Grains.Environments;
+
+[GenerateSerializer]
+[Alias("EnvironmentGrainState")]
+public sealed class EnvironmentGrainState
+{
+    [Id(0)] public EnvironmentSpec? Spec { get; set; }
+
+    [Id(1)] public List<string> Active { get; set; } = [];
+
+    [Id(2)] public List<string> Queue { get; set; } = [];
+
+    [Id(3)] public Dictionary<string, DeployedVersion> Services { get; set; } = [];
+
+    [Id(4)] public Dictionary<string, Dictionary<string, string>> Hosts { get; set; } = [];
+
+    [Id(5)] public DateTimeOffset CreatedAt { get; set; }
+}
+
+/// <summary>
+/// One environment. Admission lives here and only here: a single activation is the lock that keeps the
+/// number of running rollouts at or below the limit, and the FIFO queue in order. The environment never
+/// awaits a rollout (it tells them one-way), so rollouts may call it freely without deadlock.
+/// </summary>
+public sealed class EnvironmentGrain(
+    [PersistentState("environment", Stores.Blob)] IPersistentState<EnvironmentGrainState> state,
+    TimeProvider clock) : Grain, IEnvironmentGrain
+{
+    private string Name => this.GetPrimaryKeyString();
+
+    private EnvironmentGrainState S => state.State;
+
+    public async Task<EnvironmentSnapshot> Configure(EnvironmentSpec spec)
+    {
+        var created = S.Spec is null;
+        if (created)
+        {
+            S.CreatedAt = clock.GetUtcNow();
+        }
+
+        S.Spec = spec;
+        var admitted = AdmitWhileSlotsFree();
+        await state.WriteStateAsync();
+        await Publish(created ? EventTypes.EnvironmentCreated : EventTypes.EnvironmentModified,
+            $"concurrency limit {spec.ConcurrencyLimit}", null);
+        await NotifyAdmitted(admitted);
+        return Snapshot();
+    }
+
+    [ReadOnly]
+    public Task<EnvironmentSnapshot?> Get() => Task.FromResult(S.Spec is null ? null : Snapshot());
+
+    public async Task<IReadOnlyList<CommandResult<HostSnapshot>>> RegisterHosts(IReadOnlyList<HostEnrollment> hosts)
+    {
+        // Hosts never call their environment, so awaiting them here cannot deadlock.
+        var results = await Task.WhenAll(hosts.Select(h =>
+            GrainFactory.GetGrain<IHostGrain>(h.HostId).Register(h.Registration with { Environment = Name })));
+
+        var changed = false;
+        for (var i = 0; i < hosts.Count; i++)
+        {
+            if (!results[i].Ok)
+            {
+                continue;
+            }
+
+            var host = hosts[i];
+            if (!S.Hosts.TryGetValue(host.HostId, out var labels) || !SameLabels(labels, host.Registration.Labels))
+            {
+                S.Hosts[host.HostId] = new Dictionary<string, string>(host.Registration.Labels, StringComparer.Ordinal);
+                changed = true;
+            }
+        }
+
+        if (changed)
+        {
+            await state.WriteStateAsync();
+        }
+
+        return results;
+    }
+
+    [ReadOnly]
+    public Task<IReadOnlyList<HostIndexEntry>> GetHostIndex() => Task.FromResult<IReadOnlyList<HostIndexEntry>>(
+        S.Hosts.OrderBy(h => h.Key, StringComparer.Ordinal)
+            .Select(h => new HostIndexEntry { HostId = h.Key, Labels = new Dictionary<string, string>(h.Value, StringComparer.Ordinal) })
+            .ToList());
+
+    public async Task<Admission> RequestSlot(string rolloutId)
+    {
+        if (S.Active.Contains(rolloutId))
+        {
+            return Admitted();
+        }
+
+        var position = S.Queue.IndexOf(rolloutId);
+        if (position >= 0)
+        {
+            return Queued(position);
+        }
+
+        if (S.Active.Count < Limit && S.Queue.Count == 0)
+        {
+            S.Active.Add(rolloutId);
+            await state.WriteStateAsync();
+            await Publish(EventTypes.SlotAdmitted, $"slot {S.Active.Count} of {Limit}", rolloutId);
+            return Admitted();
+        }
+
+        S.Queue.Add(rolloutId);
+        await state.WriteStateAsync();
+        var queued = Queued(S.Queue.Count - 1);
+        await Publish(EventTypes.SlotQueued, queued.Reason, rolloutId);
+        return queued;
+    }
+
+    public async Task ReleaseSlot(string rolloutId)
+    {
+        var removed = S.Active.Remove(rolloutId) | S.Queue.Remove(rolloutId);
+        if (!removed)
+        {
+            return;
+        }
+
+        var admitted = AdmitWhileSlotsFree();
+        await state.WriteStateAsync();
+        await Publish(EventTypes.SlotReleased, null, rolloutId);
+        await NotifyAdmitted(admitted);
+    }
+
+    public async Task RecordDeployed(string service, DeployedVersion version)
+    {
+        S.Services[service] = version;
+        await state.WriteStateAsync();
+    }
+
+    private int Limit => Math.Max(1, S.Spec?.ConcurrencyLimit ?? 1);
+
+    private List<string> AdmitWhileSlotsFree()
+    {
+        var admitted = new List<string>();
+        while (S.Active.Count < Limit && S.Queue.Count > 0)
+        {
+            var next = S.Queue[0];
+            S.Queue.RemoveAt(0);
+            S.Active.Add(next);
+            admitted.Add(next);
+        }
+
+        return admitted;
+    }
+
+    private async Task NotifyAdmitted(List<string> admitted)
+    {
+        foreach (var rolloutId in admitted)
+        {
+            await Publish(EventTypes.SlotAdmitted, "admitted from the queue", rolloutId);
+            await GrainFactory.GetGrain<IRolloutGrain>(rolloutId).OnAdmitted();
+        }
+    }
+
+    private Admission Admitted() => new() { Status = AdmissionStatus.Admitted, Reason = $"running in environment '{Name}'" };
+
+    private Admission Queued(int index) => new()
+    {
+        Status = AdmissionStatus.Queued,
+        Position = index + 1,
+        Reason = $"waiting for a slot in '{Name}': {S.Active.Count} of {Limit} rollouts running, place {index + 1} in the queue",
+    };
+
+    private Task Publish(string type, string? reason, string? rolloutId)
+    {
+        var publisher = new EventPublisher(this.GetStreamProvider(Stores.Events), GrainKeys.EnvironmentEvents(Name), clock);
+        var data = rolloutId is null ? null : new Dictionary<string, string> { ["rollout"] = rolloutId };
+        return publisher.Publish(type, "environment/" + Name, reason, data);
+    }
+
+    private static bool SameLabels(Dictionary<string, string> a, IReadOnlyDictionary<string, string> b) =>
+        a.Count == b.Count && a.All(kv => b.TryGetValue(kv.Key, out var v) && string.Equals(v, kv.Value, StringComparison.Ordinal));
+
+    private EnvironmentSnapshot Snapshot() => new()
+    {
+        Name = Name,
+        Spec = S.Spec!,
+        Active = S.Active.ToList(),
+        Queued = S.Queue.ToList(),
+        Services = new Dictionary<string, DeployedVersion>(S.Services, StringComparer.Ordinal),
+        HostCount = S.Hosts.Count,
+        CreatedAt = S.CreatedAt,
+    };
+}

@@ -1,0 +1,296 @@
+using Deploy.Engine.Domain.Fleet;
+using Deploy.Engine.Grains.Events;
+using Deploy.Engine.Grains.Interfaces;
+using Microsoft.Extensions.Logging;
+
+namespace Deploy.Engine.Grains.Hosts;
+
+/// <summary>
+/// One target host. It carries out one rollout command at a time; a command is identified by
+/// (rollout, kind, batch), so re-delivery after a failover returns the same status and changes nothing.
+/// Simulated hosts finish their command on a grain timer; if the activation is lost the rollout's reminder
+/// re-delivers the command and the new activation (state Updating, from storage) starts the timer again.
+/// </summary>
+public sealed partial class HostGrain(
+    [PersistentState("host", Stores.Table)] IPersistentState<HostGrainState> state,
+    TimeProvider clock,
+    ILogger<HostGrain> logger) : Grain, IHostGrain
+{
+    private IGrainTimer? _simulationTimer;
+
+    private string HostId => this.GetPrimaryKeyString();
+
+    private HostGrainState S => state.State;
+
+    public async Task<CommandResult<HostSnapshot>> Register(HostRegistration registration)
+    {
+        if (S.Environment is not null && !string.Equals(S.Environment, registration.Environment, StringComparison.Ordinal))
+        {
+            return CommandResult<HostSnapshot>.Fail(ErrorKind.Conflict,
+                $"host '{HostId}' is registered in environment '{S.Environment}'; deregistration is needed to move it");
+        }
+
+        var isNew = S.Environment is null;
+        S.Environment = registration.Environment;
+        S.Labels = new Dictionary<string, string>(registration.Labels, StringComparer.Ordinal);
+        S.Simulation = registration.Simulation;
+        if (isNew && registration.CurrentArtifact is not null)
+        {
+            S.CurrentArtifact = S.DesiredArtifact = registration.CurrentArtifact;
+            S.CurrentVersion = S.DesiredVersion = registration.CurrentVersion;
+        }
+
+        S.LastHeartbeat = clock.GetUtcNow();
+        S.UpdatedAt = clock.GetUtcNow();
+        await state.WriteStateAsync();
+        return CommandResult<HostSnapshot>.Success(Snapshot());
+    }
+
+    public Task<HostSnapshot?> Get() => Task.FromResult(S.Environment is null ? null : Snapshot());
+
+    public async Task<CommandResult<HostSnapshot>> Heartbeat(bool healthy)
+    {
+        if (S.Environment is null)
+        {
+            return CommandResult<HostSnapshot>.Fail(ErrorKind.NotFound, $"host '{HostId}' is not registered");
+        }
+
+        S.Healthy = healthy;
+        S.LastHeartbeat = clock.GetUtcNow();
+        await state.WriteStateAsync();
+        return CommandResult<HostSnapshot>.Success(Snapshot());
+    }
+
+    public Task<DesiredState?> GetDesired() => Task.FromResult(S.Environment is null
+        ? null
+        : new DesiredState { Artifact = S.DesiredArtifact, Version = S.DesiredVersion, Rollout = S.Rollout, State = S.State });
+
+    public async Task<HostCommandStatus> Execute(HostCommand command)
+    {
+        if (S.Environment is null)
+        {
+            return Status(CommandOutcome.Failed, $"host '{HostId}' is not registered");
+        }
+
+        if (S.Command is { } current && SameCommand(current, command))
+        {
+            // Re-delivery: report what happened, and make sure a simulated host is still working on it.
+            if (S.CommandOutcome == CommandOutcome.Pending)
+            {
+                EnsureSimulation();
+            }
+
+            return Status(S.CommandOutcome, S.LastError);
+        }
+
+        return command.Kind == HostCommandKind.Apply ? await BeginApply(command) : await BeginRevert(command);
+    }
+
+    public async Task<CommandResult<HostSnapshot>> Report(HostOutcomeReport report)
+    {
+        if (S.Environment is null)
+        {
+            return CommandResult<HostSnapshot>.Fail(ErrorKind.NotFound, $"host '{HostId}' is not registered");
+        }
+
+        if (S.Command is null || S.CommandOutcome != CommandOutcome.Pending
+            || !string.Equals(S.Command.RolloutId, report.RolloutId, StringComparison.Ordinal)
+            || !string.Equals(S.DesiredArtifact, report.Artifact, StringComparison.Ordinal))
+        {
+            return CommandResult<HostSnapshot>.Fail(ErrorKind.Conflict,
+                $"host '{HostId}' has no pending command of rollout '{report.RolloutId}' for artifact '{report.Artifact}'");
+        }
+
+        S.Healthy = report.Healthy;
+        S.LastHeartbeat = clock.GetUtcNow();
+        var succeeded = report.Succeeded && report.Healthy;
+        var reason = succeeded ? null : report.Message ?? (report.Succeeded ? "host unhealthy after applying" : "agent reported failure");
+        await Finish(succeeded, reason);
+        return CommandResult<HostSnapshot>.Success(Snapshot());
+    }
+
+    private async Task<HostCommandStatus> BeginApply(HostCommand command)
+    {
+        if (command.Artifact is null)
+        {
+            return Status(CommandOutcome.Failed, "apply command without an artifact");
+        }
+
+        var isNewRollout = !string.Equals(S.Rollout, command.RolloutId, StringComparison.Ordinal);
+        if (isNewRollout || !S.RolloutTouched)
+        {
+            S.PreviousArtifact = S.CurrentArtifact;
+            S.PreviousVersion = S.CurrentVersion;
+        }
+
+        S.Rollout = command.RolloutId;
+        S.RolloutTouched = true;
+        S.Command = command;
+        S.LastError = null;
+        S.DesiredArtifact = command.Artifact;
+        S.DesiredVersion = command.Version;
+        S.UpdatedAt = clock.GetUtcNow();
+
+        if (string.Equals(S.CurrentArtifact, command.Artifact, StringComparison.Ordinal))
+        {
+            S.State = HostState.Ready;
+            S.CommandOutcome = CommandOutcome.Succeeded;
+            await state.WriteStateAsync();
+            return Status(CommandOutcome.Succeeded, "already running the artifact");
+        }
+
+        S.State = HostState.Updating;
+        S.CommandOutcome = CommandOutcome.Pending;
+        await state.WriteStateAsync();
+        await Publish(EventTypes.HostUpdating, null);
+        EnsureSimulation();
+        return Status(CommandOutcome.Pending, null);
+    }
+
+    private async Task<HostCommandStatus> BeginRevert(HostCommand command)
+    {
+        // A host this rollout never changed has nothing to undo.
+        if (!string.Equals(S.Rollout, command.RolloutId, StringComparison.Ordinal) || !S.RolloutTouched)
+        {
+            return Status(CommandOutcome.Succeeded, "untouched by this rollout") with { Untouched = true };
+        }
+
+        // Whatever the host was doing for this rollout is superseded by the revert.
+        _simulationTimer?.Dispose();
+        _simulationTimer = null;
+        S.Command = command;
+        S.LastError = null;
+        S.DesiredArtifact = S.PreviousArtifact;
+        S.DesiredVersion = S.PreviousVersion;
+        S.UpdatedAt = clock.GetUtcNow();
+
+        if (string.Equals(S.CurrentArtifact, S.PreviousArtifact, StringComparison.Ordinal))
+        {
+            S.State = HostState.Ready;
+            S.CommandOutcome = CommandOutcome.Succeeded;
+            await state.WriteStateAsync();
+            await Publish(EventTypes.HostReverted, "already on the previous artifact");
+            return Status(CommandOutcome.Succeeded, "already on the previous artifact");
+        }
+
+        S.State = HostState.RollingBack;
+        S.CommandOutcome = CommandOutcome.Pending;
+        await state.WriteStateAsync();
+        await Publish(EventTypes.HostReverting, null);
+        EnsureSimulation();
+        return Status(CommandOutcome.Pending, null);
+    }
+
+    private async Task Finish(bool succeeded, string? reason)
+    {
+        var command = S.Command!;
+        if (succeeded)
+        {
+            S.CurrentArtifact = S.DesiredArtifact;
+            S.CurrentVersion = S.DesiredVersion;
+            S.State = HostState.Ready;
+            S.CommandOutcome = CommandOutcome.Succeeded;
+        }
+        else
+        {
+            // The host keeps running what it ran; the desired artifact stays visible for diagnosis.
+            S.State = HostState.Failed;
+            S.CommandOutcome = CommandOutcome.Failed;
+            S.LastError = reason;
+        }
+
+        S.UpdatedAt = clock.GetUtcNow();
+        await state.WriteStateAsync();
+
+        var type = (command.Kind, succeeded) switch
+        {
+            (HostCommandKind.Apply, true) => EventTypes.HostUpdated,
+            (HostCommandKind.Revert, true) => EventTypes.HostReverted,
+            _ => EventTypes.HostFailed,
+        };
+        await Publish(type, reason);
+
+        // One-way: the rollout never calls back into a host while handling this, and a lost report is
+        // recovered by the rollout's reminder re-delivering the command.
+        await GrainFactory.GetGrain<IRolloutGrain>(command.RolloutId).OnHostReported(Status(S.CommandOutcome, reason));
+    }
+
+    private void EnsureSimulation()
+    {
+        if (S.Simulation is null || _simulationTimer is not null)
+        {
+            return;
+        }
+
+        var delay = TimeSpan.FromMilliseconds(Math.Max(0, S.Simulation.StepLatencyMs));
+        _simulationTimer = this.RegisterGrainTimer(CompleteSimulatedStep, new GrainTimerCreationOptions(delay, Timeout.InfiniteTimeSpan));
+    }
+
+    private async Task CompleteSimulatedStep(CancellationToken cancellationToken)
+    {
+        _simulationTimer?.Dispose();
+        _simulationTimer = null;
+        if (S.CommandOutcome != CommandOutcome.Pending || S.Command is null || S.Simulation is null)
+        {
+            return;
+        }
+
+        var fails = S.Command.Kind == HostCommandKind.Apply && SimulatedOutcome.Fails(HostId, S.DesiredArtifact ?? string.Empty, FailureProbability(S.Simulation, S.DesiredVersion));
+        if (fails)
+        {
+            LogSimulatedFailure(logger, HostId, S.DesiredVersion);
+        }
+
+        await Finish(!fails, fails ? $"simulated failure applying version {S.DesiredVersion}" : null);
+    }
+
+    private static double FailureProbability(SimulationProfile profile, string? version) =>
+        version is not null && profile.FailureProbabilityByVersion.TryGetValue(version, out var p) ? p : profile.DefaultFailureProbability;
+
+    private static bool SameCommand(HostCommand a, HostCommand b) =>
+        a.Kind == b.Kind && a.Batch == b.Batch && string.Equals(a.RolloutId, b.RolloutId, StringComparison.Ordinal);
+
+    private HostCommandStatus Status(CommandOutcome outcome, string? reason) =>
+        new() { HostId = HostId, Outcome = outcome, Reason = reason };
+
+    private Task Publish(string type, string? reason)
+    {
+        var rollout = S.Rollout;
+        if (rollout is null)
+        {
+            return Task.CompletedTask;
+        }
+
+        var publisher = new EventPublisher(this.GetStreamProvider(Stores.Events), GrainKeys.RolloutEvents(rollout), clock);
+        return publisher.Publish(type, "host/" + HostId, reason, new Dictionary<string, string>
+        {
+            ["host"] = HostId,
+            ["artifact"] = S.DesiredArtifact ?? string.Empty,
+            ["version"] = S.DesiredVersion ?? string.Empty,
+            ["state"] = S.State.ToString(),
+        });
+    }
+
+    private HostSnapshot Snapshot() => new()
+    {
+        Id = HostId,
+        Environment = S.Environment!,
+        Labels = new Dictionary<string, string>(S.Labels, StringComparer.Ordinal),
+        State = S.State,
+        CurrentArtifact = S.CurrentArtifact,
+        CurrentVersion = S.CurrentVersion,
+        DesiredArtifact = S.DesiredArtifact,
+        DesiredVersion = S.DesiredVersion,
+        PreviousArtifact = S.PreviousArtifact,
+        PreviousVersion = S.PreviousVersion,
+        Healthy = S.Healthy,
+        LastHeartbeat = S.LastHeartbeat,
+        Rollout = S.Rollout,
+        LastError = S.LastError,
+        Simulated = S.Simulation is not null,
+        UpdatedAt = S.UpdatedAt,
+    };
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Simulated host {HostId} failed to apply version {Version}")]
+    private static partial void LogSimulatedFailure(ILogger logger, string hostId, string? version);
+}

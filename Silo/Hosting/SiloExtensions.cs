@@ -1,0 +1,99 @@
+using System.Net;
+using Azure.Data.Tables;
+using Azure.Storage.Blobs;
+using Azure.Storage.Queues;
+using Deploy.Engine.Grains;
+using Microsoft.Extensions.Options;
+using Orleans.Configuration;
+
+namespace Deploy.Engine.Silo.Hosting;
+
+public static class SiloExtensions
+{
+    /// <summary>Orleans with the providers of the configured storage mode, plus the engine's own services.</summary>
+    public static WebApplicationBuilder AddDeployEngineSilo(this WebApplicationBuilder builder)
+    {
+        var engine = builder.Configuration.GetSection(EngineOptions.Section).Get<EngineOptions>() ?? new EngineOptions();
+        var cluster = builder.Configuration.GetSection(ClusterSettings.Section).Get<ClusterSettings>() ?? new ClusterSettings();
+        builder.Services.AddDeployEngineServices(builder.Configuration);
+
+        builder.UseOrleans(silo =>
+        {
+            silo.Configure<ClusterOptions>(o =>
+            {
+                o.ClusterId = cluster.ClusterId;
+                o.ServiceId = cluster.ServiceId;
+            });
+
+            if (engine.StorageMode == StorageMode.Local)
+            {
+                silo.UseLocalhostClustering(cluster.SiloPort, cluster.GatewayPort, null, cluster.ServiceId, cluster.ClusterId);
+                silo.AddEngineLocalProviders();
+                return;
+            }
+
+            var connectionString = builder.Configuration["Storage:ConnectionString"];
+            if (string.IsNullOrWhiteSpace(connectionString))
+            {
+                throw new OptionsValidationException("Storage:ConnectionString", typeof(string),
+                    ["Engine:StorageMode is Azure but Storage:ConnectionString is not set (deploy/run.sh sets it for Azurite)."]);
+            }
+
+            silo.ConfigureEndpoints(IPAddress.Loopback, cluster.SiloPort, cluster.GatewayPort, listenOnAnyHostAddress: false);
+            silo.AddEngineAzureProviders(connectionString, cluster);
+        });
+        return builder;
+    }
+
+    /// <summary>Services every silo needs, whatever its storage: clock, options.</summary>
+    public static IServiceCollection AddDeployEngineServices(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddSingleton(TimeProvider.System);
+        services.Configure<RolloutOptions>(configuration.GetSection(RolloutOptions.Section));
+        services.Configure<ReminderOptions>(o => o.MinimumReminderPeriod = TimeSpan.FromSeconds(1));
+        return services;
+    }
+
+    /// <summary>In-memory storage, reminders and streams (Local mode and the in-process test cluster).</summary>
+    public static ISiloBuilder AddEngineLocalProviders(this ISiloBuilder silo) => silo
+        .AddMemoryGrainStorage(Stores.Table)
+        .AddMemoryGrainStorage(Stores.Blob)
+        .AddMemoryGrainStorage(Stores.PubSub)
+        .UseInMemoryReminderService()
+        .AddMemoryStreams(Stores.Events);
+
+    /// <summary>Azure Table clustering/state/reminders, Blob state, Queue streams — Azurite or Azure Storage.</summary>
+    public static ISiloBuilder AddEngineAzureProviders(this ISiloBuilder silo, string connectionString, ClusterSettings cluster)
+    {
+        var tables = new TableServiceClient(connectionString);
+        var blobs = new BlobServiceClient(connectionString);
+        var queues = new QueueServiceClient(connectionString);
+        return silo
+            .UseAzureStorageClustering(o => o.TableServiceClient = tables)
+            .AddAzureTableGrainStorage(Stores.Table, o =>
+            {
+                o.TableServiceClient = tables;
+                o.TableName = "DeployEngineState";
+            })
+            .AddAzureTableGrainStorage(Stores.PubSub, o =>
+            {
+                o.TableServiceClient = tables;
+                o.TableName = "DeployEnginePubSub";
+            })
+            .AddAzureBlobGrainStorage(Stores.Blob, o =>
+            {
+                o.BlobServiceClient = blobs;
+                o.ContainerName = "deploy-engine-state";
+            })
+            .UseAzureTableReminderService(o => o.TableServiceClient = tables)
+            .AddAzureQueueStreams(Stores.Events, c =>
+            {
+                c.ConfigureAzureQueue(ob => ob.Configure(o =>
+                {
+                    o.QueueServiceClient = queues;
+                    o.QueueNames = Enumerable.Range(0, cluster.EventQueues).Select(i => $"deploy-engine-events-{i}").ToList();
+                }));
+                c.ConfigurePullingAgent(ob => ob.Configure(o => o.GetQueueMsgsTimerPeriod = TimeSpan.FromMilliseconds(100)));
+            });
+    }
+}

@@ -1,0 +1,16 @@
+using Deploy.Engine.Api;
+using Deploy.Engine.Silo.Hosting;
+
+var builder = WebApplication.CreateBuilder(args);
+builder.Logging.AddFilter("Polly", LogLevel.Warning);
+builder.AddDeployEngineSilo();
+builder.AddDeployEngineTelemetry();
+builder.Services.AddDeployEngineApi(builder.Configuration);
+
+var app = builder.Build();
+app.UseDeployEngineApi();
+app.MapPrometheusScrapingEndpoint("/metrics").AllowAnonymous();
+app.Run();
+
+/// <summary>Entry point, visible to WebApplicationFactory in the API and integration tests.</summary>
+public partial class Program;
