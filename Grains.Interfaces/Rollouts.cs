@@ -48,6 +48,9 @@ public sealed record RolloutDraft
     [Id(2)] public required RollingStrategySpec Strategy { get; init; }
 
     [Id(3)] public required string SubmittedBy { get; init; }
+
+    /// <summary>Labels a host must all carry to be a target; empty targets every host of the environment.</summary>
+    [Id(4)] public IReadOnlyDictionary<string, string> Selector { get; init; } = new Dictionary<string, string>();
 }
 
 /// <summary>A decision the rollout took, with a reason a person can read.</summary>
@@ -131,6 +134,8 @@ public sealed record RolloutSnapshot
 
     /// <summary>Why hosts failed (the first 50), by host id.</summary>
     [Id(19)] public IReadOnlyDictionary<string, string> Failures { get; init; } = new Dictionary<string, string>();
+
+    [Id(20)] public IReadOnlyDictionary<string, string> Selector { get; init; } = new Dictionary<string, string>();
 }
 
 /// <summary>The execution of one release in one environment. Key: <see cref="GrainKeys.Rollout"/>.</summary>

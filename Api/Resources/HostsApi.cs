@@ -157,13 +157,13 @@ public static class HostsApi
         return result.Ok ? TypedResults.Ok(result.Value!) : (ProblemHttpResult)Problems.From(result);
     }
 
-    internal static void ValidateLabels(Dictionary<string, string>? labels, ValidationErrors errors)
+    internal static void ValidateLabels(Dictionary<string, string>? labels, ValidationErrors errors, string field = "labels")
     {
         if (labels is null) return;
-        if (labels.Count > 32) errors.Add("labels", "at most 32 labels");
+        if (labels.Count > 32) errors.Add(field, "at most 32 labels");
         foreach (var (key, value) in labels)
         {
-            if (!Names.IsLabel(key, value)) errors.Add($"labels.{key}", "keys and values: up to 63 letters, digits, '.', '-', '_', starting and ending alphanumeric");
+            if (!Names.IsLabel(key, value)) errors.Add($"{field}.{key}", "keys and values: up to 63 letters, digits, '.', '-', '_', starting and ending alphanumeric");
         }
     }
 

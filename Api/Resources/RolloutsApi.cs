@@ -10,7 +10,8 @@ using Microsoft.AspNetCore.Routing;
 
 namespace Deploy.Engine.Api.Resources;
 
-public sealed record CreateRolloutRequest(string? ReleaseId, string? Environment, RollingStrategySpec? Strategy);
+/// <summary>Rolls a release out to an environment; <c>selector</c> narrows the targets to hosts with all those labels.</summary>
+public sealed record CreateRolloutRequest(string? ReleaseId, string? Environment, RollingStrategySpec? Strategy, Dictionary<string, string>? Selector);
 
 public sealed record OperatorActionRequest(string? Reason);
 
@@ -57,6 +58,7 @@ public static class RolloutsApi
         if (!Names.IsDnsLabel(request.Environment)) errors.Add("environment", "must be an environment name");
         var strategy = request.Strategy ?? new RollingStrategySpec();
         ValidateStrategy(strategy, errors);
+        HostsApi.ValidateLabels(request.Selector, errors, "selector");
         if (errors.Any) return Problems.Validation(errors.ToDictionary());
 
         var id = GrainKeys.Rollout(request.ReleaseId!, request.Environment!);
@@ -66,6 +68,7 @@ public static class RolloutsApi
             Environment = request.Environment!,
             Strategy = strategy,
             SubmittedBy = user.Caller(),
+            Selector = request.Selector ?? [],
         });
         return result.Ok ? TypedResults.Created($"/v1/rollouts/{id}", result.Value!) : Problems.From(result);
     }

@@ -83,6 +83,13 @@ public sealed partial class HostGrain(
             return Status(S.CommandOutcome, S.LastError);
         }
 
+        if (command.Kind == HostCommandKind.Apply && S.CommandOutcome == CommandOutcome.Pending && S.Command is { } busy
+            && !string.Equals(busy.RolloutId, command.RolloutId, StringComparison.Ordinal))
+        {
+            // One command at a time: a host in the middle of another rollout's change is not taken over.
+            return Status(CommandOutcome.Failed, $"host is busy with rollout '{busy.RolloutId}'");
+        }
+
         return command.Kind == HostCommandKind.Apply ? await BeginApply(command) : await BeginRevert(command);
     }
 

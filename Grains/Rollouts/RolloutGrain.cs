@@ -78,6 +78,7 @@ public sealed partial class RolloutGrain(
         S.Artifact = release.Artifact;
         S.Strategy = draft.Strategy;
         S.SubmittedBy = draft.SubmittedBy;
+        S.Selector = new Dictionary<string, string>(draft.Selector, StringComparer.Ordinal);
         S.ProgressDeadlineSeconds = draft.Strategy.ProgressDeadlineSeconds ?? options.Value.DefaultProgressDeadlineSeconds;
         S.CreatedAt = clock.GetUtcNow();
         S.Status = RolloutStatus.Pending;
@@ -188,13 +189,16 @@ public sealed partial class RolloutGrain(
     private async Task Admit()
     {
         var environment = GrainFactory.GetGrain<IEnvironmentGrain>(S.Environment);
-        var hosts = await environment.GetHostIndex();
+        var hosts = (await environment.GetHostIndex())
+            .Where(h => S.Selector.All(s => h.Labels.TryGetValue(s.Key, out var v) && string.Equals(v, s.Value, StringComparison.Ordinal)))
+            .ToList();
         var plan = RollingPlanner.Plan(ParseSpec(S.Strategy).Value!, hosts.Count);
+        var targets = S.Selector.Count == 0 ? "every host" : "hosts labelled " + string.Join(", ", S.Selector.Select(s => s.Key + "=" + s.Value));
 
         Transition(RolloutTrigger.Admit);
         S.QueuePosition = 0;
         S.StartedAt = clock.GetUtcNow();
-        Decide("admitted", $"admitted to '{S.Environment}'; {plan.Explanation}", Engine);
+        Decide("admitted", $"admitted to '{S.Environment}', targeting {targets}; {plan.Explanation}", Engine);
         await Events.Publish(EventTypes.PipelineRunStarted, Subject, S.StatusReason, Describe());
 
         if (!plan.IsFeasible)
@@ -556,6 +560,7 @@ public sealed partial class RolloutGrain(
             FinishedAt = S.FinishedAt,
             QueuePosition = S.QueuePosition,
             SubmittedBy = S.SubmittedBy,
+            Selector = new Dictionary<string, string>(S.Selector, StringComparer.Ordinal),
             Failures = new Dictionary<string, string>(S.Failures, StringComparer.Ordinal),
         };
     }

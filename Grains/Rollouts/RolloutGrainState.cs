@@ -75,4 +75,6 @@ public sealed class RolloutGrainState
 
     /// <summary>A reason per failed host (bounded to the first few, for the API).</summary>
     [Id(21)] public Dictionary<string, string> Failures { get; set; } = [];
+
+    [Id(22)] public Dictionary<string, string> Selector { get; set; } = [];
 }

@@ -1,0 +1,190 @@
+using Deploy.Engine.Domain.Rollouts;
+using Deploy.Engine.Grains.Interfaces;
+using Deploy.Engine.Grains.Tests.Infrastructure;
+using static Deploy.Engine.Grains.Tests.Infrastructure.Fleet;
+
+namespace Deploy.Engine.Grains.Tests.Rollouts;
+
+[Collection(ClusterCollection.Name)]
+public class RollingRolloutTests(ClusterFixture fixture)
+{
+    private IGrainFactory Grains => fixture.Grains;
+
+    [Fact]
+    public async Task A_rollout_over_200_simulated_hosts_puts_every_host_on_the_new_artifact()
+    {
+        var env = Unique("roll");
+        var hosts = await CreateEnvironment(Grains, env, 200, latencyMs: 2);
+        var release = await CreateRelease(Grains, "web", "2.0.0");
+
+        var started = await StartRollout(Grains, release, env, new RollingStrategySpec { MaxSurge = "0", MaxUnavailable = "10%" });
+        Assert.Equal(Enumerable.Repeat(20, 10), started.Batches);
+
+        var done = await WaitFor(Grains, started.Id);
+        Assert.Equal(RolloutStatus.Succeeded, done.Status);
+        Assert.Equal(200, done.Hosts.Updated);
+        Assert.Equal(0, done.Hosts.Failed);
+        Assert.All(await HostsOf(Grains, hosts), h =>
+        {
+            Assert.Equal(Digest("2.0.0"), h.CurrentArtifact);
+            Assert.Equal(HostState.Ready, h.State);
+            Assert.Equal(Digest("1.0.0"), h.PreviousArtifact);
+        });
+
+        var environment = await Grains.GetGrain<IEnvironmentGrain>(env).Get();
+        Assert.Equal("2.0.0", environment!.Services["web"].Version);
+        Assert.Empty(environment.Active);
+
+        var release_ = await Grains.GetGrain<IReleaseGrain>(release).Get();
+        Assert.Contains(started.Id, release_!.Rollouts);
+
+        var events = await History(Grains, GrainKeys.RolloutEvents(started.Id), e => e.Any(x => x.Type == EventTypes.PipelineRunFinished));
+        Assert.Equal(200, events.Count(e => e.Type == EventTypes.HostUpdated));
+        Assert.Equal(10, events.Count(e => e.Type == EventTypes.RolloutBatchStarted));
+        Assert.Single(events, e => e.Type == EventTypes.ServiceDeployed);
+        Assert.Equal(events.Select(e => e.Sequence), Enumerable.Range(1, events.Count).Select(i => (long)i));
+    }
+
+    [Fact]
+    public async Task A_bad_version_rolls_back_on_its_own_and_every_host_returns_to_the_previous_artifact()
+    {
+        var env = Unique("bad");
+        var hosts = await CreateEnvironment(Grains, env, 200, latencyMs: 2,
+            failureByVersion: new Dictionary<string, double> { ["6.6.6"] = 0.5 });
+        var release = await CreateRelease(Grains, "api", "6.6.6");
+
+        var started = await StartRollout(Grains, release, env, new RollingStrategySpec { MaxSurge = "0", MaxUnavailable = "10%", MaxFailures = "2" });
+        var done = await WaitFor(Grains, started.Id);
+
+        Assert.Equal(RolloutStatus.RolledBack, done.Status);
+        var rollback = Assert.Single(done.Decisions, d => d.Kind == "rollback");
+        Assert.Equal("engine", rollback.Actor);
+        Assert.Matches(@"^\d+ hosts failed, more than the failure budget of 2$", rollback.Reason);
+        Assert.Contains("simulated failure applying version 6.6.6", done.Failures.Values);
+        Assert.Equal(0, done.Hosts.Updating + done.Hosts.RollingBack);
+        Assert.True(done.Hosts.Untouched > 0, "the rollback should stop the rollout before later batches");
+
+        Assert.All(await HostsOf(Grains, hosts), h =>
+        {
+            Assert.Equal(Digest("1.0.0"), h.CurrentArtifact);
+            Assert.Equal(HostState.Ready, h.State);
+        });
+
+        var environment = await Grains.GetGrain<IEnvironmentGrain>(env).Get();
+        Assert.False(environment!.Services.ContainsKey("api"));
+        Assert.Empty(environment.Active);
+    }
+
+    [Fact]
+    public async Task Failures_within_the_budget_do_not_roll_back()
+    {
+        var env = Unique("budget");
+        await CreateEnvironment(Grains, env, 100, failureByVersion: new Dictionary<string, double> { ["3.0.0"] = 0.03 });
+        var release = await CreateRelease(Grains, "api", "3.0.0");
+
+        var done = await WaitFor(Grains, (await StartRollout(Grains, release, env, new RollingStrategySpec { MaxFailures = "20%" })).Id);
+
+        Assert.Equal(RolloutStatus.Succeeded, done.Status);
+        Assert.InRange(done.Hosts.Failed, 1, 20);
+        Assert.Equal(100 - done.Hosts.Failed, done.Hosts.Updated);
+    }
+
+    [Fact]
+    public async Task A_minimum_that_cannot_be_met_fails_the_rollout_before_any_host_changes()
+    {
+        var env = Unique("min");
+        var hosts = await CreateEnvironment(Grains, env, 5);
+        var release = await CreateRelease(Grains, "api", "2.0.0");
+
+        var done = await WaitFor(Grains, (await StartRollout(Grains, release, env,
+            new RollingStrategySpec { MinimumHealthyHosts = new MinimumHealthyHostsSpec { Type = "HOST_COUNT", Value = 5 } })).Id);
+
+        Assert.Equal(RolloutStatus.Failed, done.Status);
+        Assert.Contains("requires 5 of 5 hosts to stay healthy", done.StatusReason);
+        Assert.All(await HostsOf(Grains, hosts), h => Assert.Equal(Digest("1.0.0"), h.CurrentArtifact));
+        Assert.Empty((await Grains.GetGrain<IEnvironmentGrain>(env).Get())!.Active);
+    }
+
+    [Fact]
+    public async Task Pause_stops_new_batches_resume_finishes_and_a_finished_rollout_cannot_be_resumed()
+    {
+        var env = Unique("pause");
+        await CreateEnvironment(Grains, env, 20, latencyMs: 100);
+        var release = await CreateRelease(Grains, "web", "2.0.0");
+        var rollout = Grains.GetGrain<IRolloutGrain>((await StartRollout(Grains, release, env,
+            new RollingStrategySpec { Preset = "OneAtATime" })).Id);
+
+        var paused = await rollout.Pause(new OperatorAction { Actor = "alice", Reason = "checking dashboards" });
+        Assert.True(paused.Ok, paused.Detail);
+        Assert.Equal("paused by alice: checking dashboards", paused.Value!.StatusReason);
+
+        await Task.Delay(600);
+        var whilePaused = (await rollout.Get())!;
+        Assert.Equal(RolloutStatus.Paused, whilePaused.Status);
+        Assert.Equal(1, whilePaused.CurrentBatch);
+        Assert.Equal(1, whilePaused.Hosts.Updated);
+
+        Assert.True((await rollout.Resume(new OperatorAction { Actor = "alice" })).Ok);
+        var done = await WaitFor(Grains, rollout.GetPrimaryKeyString());
+        Assert.Equal(RolloutStatus.Succeeded, done.Status);
+
+        var refused = await rollout.Resume(new OperatorAction { Actor = "alice" });
+        Assert.Equal(ErrorKind.InvalidTransition, refused.Error);
+        Assert.Equal("cannot resume a rollout that has succeeded", refused.Detail);
+    }
+
+    [Fact]
+    public async Task Abort_returns_updated_hosts_and_an_operator_can_roll_back_a_success()
+    {
+        var env = Unique("abort");
+        var hosts = await CreateEnvironment(Grains, env, 12, latencyMs: 50);
+        var first = await CreateRelease(Grains, "web", "2.0.0");
+        var rollout = Grains.GetGrain<IRolloutGrain>((await StartRollout(Grains, first, env, new RollingStrategySpec { Preset = "OneAtATime" })).Id);
+
+        await WaitFor(Grains, rollout.GetPrimaryKeyString(), r => r.Hosts.Updated >= 2);
+        Assert.True((await rollout.Abort(new OperatorAction { Actor = "bob", Reason = "wrong build" })).Ok);
+        var aborted = await WaitFor(Grains, rollout.GetPrimaryKeyString());
+        Assert.Equal(RolloutStatus.Aborted, aborted.Status);
+        Assert.Contains(aborted.Decisions, d => d.Kind == "abort" && d.Actor == "bob" && d.Reason.Contains("wrong build", StringComparison.Ordinal));
+        Assert.All(await HostsOf(Grains, hosts), h => Assert.Equal(Digest("1.0.0"), h.CurrentArtifact));
+
+        var second = await CreateRelease(Grains, "web", "2.0.1");
+        var done = await WaitFor(Grains, (await StartRollout(Grains, second, env, new RollingStrategySpec { Preset = "AllAtOnce" })).Id);
+        Assert.Equal(RolloutStatus.Succeeded, done.Status);
+
+        var rolledBack = await Grains.GetGrain<IRolloutGrain>(done.Id).Rollback(new OperatorAction { Actor = "carol" });
+        Assert.True(rolledBack.Ok, rolledBack.Detail);
+        Assert.Equal(RolloutStatus.RolledBack, (await WaitFor(Grains, done.Id, r => r.Status != RolloutStatus.RollingBack)).Status);
+        Assert.All(await HostsOf(Grains, hosts), h => Assert.Equal(Digest("1.0.0"), h.CurrentArtifact));
+    }
+
+    [Fact]
+    public async Task Silent_hosts_count_as_failed_at_the_progress_deadline()
+    {
+        var env = Unique("deadline");
+        var hosts = await CreateEnvironment(Grains, env, 3, latencyMs: 60_000);
+        var release = await CreateRelease(Grains, "web", "2.0.0");
+
+        var done = await WaitFor(Grains, (await StartRollout(Grains, release, env,
+            new RollingStrategySpec { Preset = "AllAtOnce", ProgressDeadlineSeconds = 1 })).Id, timeout: TimeSpan.FromSeconds(20));
+
+        Assert.Equal(RolloutStatus.RolledBack, done.Status);
+        Assert.Contains(done.Decisions, d => d.Kind == "deadline" && d.Reason.Contains("did not report by the progress deadline", StringComparison.Ordinal));
+        Assert.All(await HostsOf(Grains, hosts), h => Assert.Equal(Digest("1.0.0"), h.CurrentArtifact));
+    }
+
+    [Fact]
+    public async Task The_selector_limits_the_targets()
+    {
+        var env = Unique("sel");
+        var web = await CreateEnvironment(Grains, env, 4, labels: new Dictionary<string, string> { ["service"] = "web" }, prefix: env + "-web");
+        var db = await AddHosts(Grains, env, 3, labels: new Dictionary<string, string> { ["service"] = "db" }, prefix: env + "-db");
+        var release = await CreateRelease(Grains, "web", "2.0.0");
+
+        var done = await WaitFor(Grains, (await StartRollout(Grains, release, env, selector: new Dictionary<string, string> { ["service"] = "web" })).Id);
+
+        Assert.Equal(4, done.Hosts.Targets);
+        Assert.All(await HostsOf(Grains, web), h => Assert.Equal(Digest("2.0.0"), h.CurrentArtifact));
+        Assert.All(await HostsOf(Grains, db), h => Assert.Equal(Digest("1.0.0"), h.CurrentArtifact));
+    }
+}
