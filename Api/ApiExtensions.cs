@@ -21,7 +21,27 @@ public static class ApiExtensions
             o.SerializerOptions.Converters.Add(new JsonStringEnumConverter());
             o.SerializerOptions.DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull;
         });
-        services.AddProblemDetails();
+        services.AddProblemDetails(o => o.CustomizeProblemDetails = ctx =>
+        {
+            // Problems the framework writes itself (unreadable body, unknown route, wrong method) get the
+            // same stable types as the engine's own.
+            var problem = ctx.ProblemDetails;
+            if (problem.Type?.StartsWith("urn:deploy-engine:", StringComparison.Ordinal) == true)
+            {
+                return;
+            }
+
+            (problem.Type, problem.Detail) = problem.Status switch
+            {
+                400 or 415 => (Problems.ValidationType, problem.Detail ?? "The request body is missing or is not valid JSON for this operation."),
+                404 => (Problems.NotFoundType, problem.Detail ?? "No such resource or route."),
+                405 => (Problems.NotFoundType, problem.Detail ?? "This route does not accept that method."),
+                401 => (Problems.UnauthorizedType, problem.Detail),
+                403 => (Problems.ForbiddenType, problem.Detail),
+                503 => (Problems.UnavailableType, problem.Detail),
+                _ => (Problems.InternalType, problem.Detail),
+            };
+        });
         services.AddExceptionHandler<EngineExceptionHandler>();
         services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
             .AddScheme<ApiKeyOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, o => configuration.GetSection("Auth").Bind(o));

@@ -1,0 +1,58 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Sockets;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+
+namespace Deploy.Engine.Api.Tests.Infrastructure;
+
+/// <summary>
+/// The real engine process (silo + API, Local storage mode) in memory, with one key per role.
+/// Ports are taken fresh so parallel test runs on a shared machine do not collide.
+/// </summary>
+public sealed class EngineFactory : WebApplicationFactory<Program>
+{
+    public const string PipelineKey = "test-pipeline-key";
+    public const string OperatorKey = "test-operator-key";
+    public const string ViewerKey = "test-viewer-key";
+    public const string AgentKey = "test-agent-key";
+
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        builder.UseEnvironment("Production");
+        builder.UseSetting("Engine:StorageMode", "Local");
+        builder.UseSetting("Engine:Rollouts:ReconcileInterval", "00:00:01");
+        builder.UseSetting("Orleans:ClusterId", "api-tests-" + Guid.NewGuid().ToString("n")[..8]);
+        builder.UseSetting("Orleans:SiloPort", FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture));
+        builder.UseSetting("Orleans:GatewayPort", FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture));
+        var keys = new[] { ("ci", PipelineKey, "pipeline"), ("alice", OperatorKey, "operator"), ("watcher", ViewerKey, "viewer"), ("agent-1", AgentKey, "agent") };
+        for (var i = 0; i < keys.Length; i++)
+        {
+            builder.UseSetting($"Auth:Keys:{i}:Name", keys[i].Item1);
+            builder.UseSetting($"Auth:Keys:{i}:Key", keys[i].Item2);
+            builder.UseSetting($"Auth:Keys:{i}:Roles", keys[i].Item3);
+        }
+
+        builder.UseSetting("Logging:LogLevel:Default", "Warning");
+    }
+
+    public HttpClient As(string key)
+    {
+        var client = CreateClient();
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
+        return client;
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
+
+[CollectionDefinition(Name)]
+public sealed class EngineCollection : ICollectionFixture<EngineFactory>
+{
+    public const string Name = "engine";
+}

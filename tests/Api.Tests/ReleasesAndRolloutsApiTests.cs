@@ -1,0 +1,194 @@
+using System.Net;
+using System.Text;
+using System.Text.Json.Nodes;
+using Deploy.Engine.Api.Tests.Infrastructure;
+using static Deploy.Engine.Api.Tests.Infrastructure.EngineFactory;
+
+namespace Deploy.Engine.Api.Tests;
+
+[Collection(EngineCollection.Name)]
+public class ReleasesAndRolloutsApiTests(EngineFactory engine)
+{
+    private readonly HttpClient _pipeline = engine.As(PipelineKey);
+    private readonly HttpClient _operator = engine.As(OperatorKey);
+
+    private async Task<string> Environment(int hosts, int latencyMs = 0, object? failureProbability = null)
+    {
+        var name = Json.Unique("env");
+        await _operator.PutJson($"/v1/environments/{name}", new { concurrencyLimit = 1 }).Expect(HttpStatusCode.OK);
+        await _operator.PostJson($"/v1/environments/{name}/simulated-hosts", new
+        {
+            count = hosts,
+            labels = new { region = "eu-west" },
+            stepLatencyMs = latencyMs,
+            failureProbability,
+            currentArtifact = Json.Digest("1.0.0"),
+            currentVersion = "1.0.0",
+        }).Expect(HttpStatusCode.Created);
+        return name;
+    }
+
+    private async Task<string> Release(string version, string service = "web") =>
+        (string)(await _pipeline.PostJson("/v1/releases", new { service, version, artifact = Json.Digest(version), commit = "abc123" })
+            .Expect(HttpStatusCode.Created))["id"]!;
+
+    [Fact]
+    public async Task A_pipeline_rolls_a_release_out_over_http_and_operators_watch_it()
+    {
+        var env = await Environment(50, latencyMs: 5);
+        var release = await Release("2.0.0");
+
+        var created = await _pipeline.PostJson("/v1/rollouts", new
+        {
+            releaseId = release,
+            environment = env,
+            strategy = new { type = "rolling", maxSurge = "10%", maxUnavailable = "0" },
+        }).Expect(HttpStatusCode.Created);
+        var id = (string)created["id"]!;
+        Assert.Equal(Enumerable.Repeat(5, 10), created["batches"]!.AsArray().Select(b => (int)b!));
+
+        var done = await _operator.WaitFor($"/v1/rollouts/{id}", r => (string?)r["status"] == "Succeeded");
+        Assert.Equal(50, (int)done["hosts"]!["updated"]!);
+        Assert.Contains(done["decisions"]!.AsArray(), d => (string?)d!["kind"] == "succeeded");
+
+        var onNew = await _operator.GetAsync($"/v1/hosts?environment={env}&version=2.0.0&limit=20").Expect(HttpStatusCode.OK);
+        Assert.Equal(50, (int)onNew["total"]!);
+        Assert.Equal(20, onNew["items"]!.AsArray().Count);
+        var secondPage = await _operator.GetAsync($"/v1/hosts?environment={env}&state=Ready&label=region=eu-west&offset=40&limit=20").Expect(HttpStatusCode.OK);
+        Assert.Equal(10, secondPage["items"]!.AsArray().Count);
+        Assert.Equal(0, (int)(await _operator.GetAsync($"/v1/hosts?environment={env}&label=region=us-east").Expect(HttpStatusCode.OK))["total"]!);
+        Assert.Equal(0, (int)(await _operator.GetAsync($"/v1/hosts?environment={env}&version=1.0.0").Expect(HttpStatusCode.OK))["total"]!);
+
+        var events = await _operator.WaitFor($"/v1/rollouts/{id}/events?limit=1000",
+            e => e["items"]!.AsArray().Any(x => (string?)x!["type"] == "dev.cdevents.service.deployed.0.2.0"));
+        Assert.Equal(50, events["items"]!.AsArray().Count(x => (string?)x!["type"] == "dev.cdeventsx.deploy-engine.host.updated"));
+
+        var environment = await _operator.GetAsync($"/v1/environments/{env}").Expect(HttpStatusCode.OK);
+        Assert.Equal("2.0.0", (string?)environment["services"]!["web"]!["version"]);
+
+        var resumed = await _operator.PostJson($"/v1/rollouts/{id}/resume", new { }).ExpectProblem(HttpStatusCode.Conflict, "urn:deploy-engine:problem:invalid-transition");
+        Assert.Equal("cannot resume a rollout that has succeeded", (string?)resumed["detail"]);
+    }
+
+    [Fact]
+    public async Task A_bad_version_rolls_back_on_its_own_with_the_reason_in_the_api()
+    {
+        var env = await Environment(50, failureProbability: new Dictionary<string, double> { ["2.1.0"] = 0.6 });
+        var release = await Release("2.1.0");
+
+        var id = (string)(await _pipeline.PostJson("/v1/rollouts", new { releaseId = release, environment = env, strategy = new { preset = "OneAtATime" } })
+            .Expect(HttpStatusCode.Created))["id"]!;
+        var done = await _operator.WaitFor($"/v1/rollouts/{id}", r => (string?)r["status"] is "RolledBack" or "Succeeded" or "Failed");
+
+        Assert.Equal("RolledBack", (string?)done["status"]);
+        Assert.Contains(done["decisions"]!.AsArray(), d => (string?)d!["kind"] == "rollback" && ((string?)d["reason"])!.Contains("more than the failure budget of 0", StringComparison.Ordinal));
+        var onOld = await _operator.GetAsync($"/v1/hosts?environment={env}&version=1.0.0").Expect(HttpStatusCode.OK);
+        Assert.Equal(50, (int)onOld["total"]!);
+    }
+
+    [Fact]
+    public async Task A_real_agent_registers_fetches_its_desired_artifact_and_reports()
+    {
+        var env = Json.Unique("agents");
+        var agent = engine.As(AgentKey);
+        await _operator.PutJson($"/v1/environments/{env}", new { concurrencyLimit = 1 }).Expect(HttpStatusCode.OK);
+        var hostId = Json.Unique("vm");
+        await agent.PostJson("/v1/hosts", new { id = hostId, environment = env, labels = new { region = "eu-west" }, currentArtifact = Json.Digest("1.0.0"), currentVersion = "1.0.0" })
+            .Expect(HttpStatusCode.OK);
+        await agent.PostJson($"/v1/hosts/{hostId}/heartbeat", new { healthy = true }).Expect(HttpStatusCode.OK);
+
+        var release = await Release("2.0.0");
+        var id = (string)(await _pipeline.PostJson("/v1/rollouts", new { releaseId = release, environment = env }).Expect(HttpStatusCode.Created))["id"]!;
+
+        var desired = await agent.GetAsync($"/v1/hosts/{hostId}/desired").Expect(HttpStatusCode.OK);
+        Assert.Equal(Json.Digest("2.0.0"), (string?)desired["artifact"]);
+        Assert.Equal(id, (string?)desired["rollout"]);
+        Assert.Equal("Updating", (string?)desired["state"]);
+
+        // A report for another artifact is refused and changes nothing.
+        await agent.PostJson($"/v1/hosts/{hostId}/reports", new { rollout = id, artifact = Json.Digest("9.9.9"), succeeded = true })
+            .ExpectProblem(HttpStatusCode.Conflict, "urn:deploy-engine:problem:conflict");
+
+        var host = await agent.PostJson($"/v1/hosts/{hostId}/reports", new { rollout = id, artifact = Json.Digest("2.0.0"), succeeded = true, healthy = true })
+            .Expect(HttpStatusCode.OK);
+        Assert.Equal(Json.Digest("2.0.0"), (string?)host["currentArtifact"]);
+        Assert.Equal(Json.Digest("1.0.0"), (string?)host["previousArtifact"]);
+
+        await _operator.WaitFor($"/v1/rollouts/{id}", r => (string?)r["status"] == "Succeeded");
+    }
+
+    [Fact]
+    public async Task Idempotency_key_replays_the_original_result_and_creates_nothing_new()
+    {
+        var body = new { service = "billing", version = "1.2.3", artifact = Json.Digest("1.2.3") };
+        var key = Guid.NewGuid().ToString();
+
+        var first = await Send(body, key);
+        Assert.Equal(HttpStatusCode.Created, first.StatusCode);
+        var second = await Send(body, key);
+        Assert.Equal(HttpStatusCode.Created, second.StatusCode);
+        Assert.Equal("true", second.Headers.GetValues("Idempotent-Replayed").Single());
+        Assert.Equal(first.Headers.Location, second.Headers.Location);
+        var firstId = (string?)(await first.Read())["id"];
+        Assert.Equal(firstId, (string?)(await second.Read())["id"]);
+
+        // Without the key, the same body is a new release.
+        var third = await _pipeline.PostJson("/v1/releases", body).Expect(HttpStatusCode.Created);
+        Assert.NotEqual(firstId, (string?)third["id"]);
+
+        // The same key with another request is refused.
+        await Send(body with { version = "1.2.4" }, key).ExpectProblem(HttpStatusCode.UnprocessableEntity, "urn:deploy-engine:problem:idempotency-key-reused");
+
+        Task<HttpResponseMessage> Send(object payload, string idempotencyKey)
+        {
+            var request = new HttpRequestMessage(HttpMethod.Post, "/v1/releases") { Content = JsonContent(payload) };
+            request.Headers.Add("Idempotency-Key", idempotencyKey);
+            return _pipeline.SendAsync(request);
+        }
+    }
+
+    [Fact]
+    public async Task Idempotency_key_replays_a_rollout_creation()
+    {
+        var env = await Environment(3);
+        var release = await Release("2.0.0");
+        var key = Guid.NewGuid().ToString();
+        var body = new { releaseId = release, environment = env };
+
+        var first = await Post(key).Expect(HttpStatusCode.Created);
+        var second = await Post(key).Expect(HttpStatusCode.Created);
+        Assert.Equal((string?)first["id"], (string?)second["id"]);
+
+        // A second create without the key is a conflict: a release rolls out once per environment.
+        await _pipeline.PostJson("/v1/rollouts", body).ExpectProblem(HttpStatusCode.Conflict, "urn:deploy-engine:problem:conflict");
+
+        Task<HttpResponseMessage> Post(string k)
+        {
+            var request = new HttpRequestMessage(HttpMethod.Post, "/v1/rollouts") { Content = JsonContent(body) };
+            request.Headers.Add("Idempotency-Key", k);
+            return _pipeline.SendAsync(request);
+        }
+    }
+
+    [Fact]
+    public async Task Plan_preview_shows_batches_without_changing_anything()
+    {
+        var preview = await _operator.PostJson("/v1/rollouts/preview", new { hostCount = 9, strategy = new { minimumHealthyHosts = new { type = "FLEET_PERCENT", value = 40 } } })
+            .Expect(HttpStatusCode.OK);
+        Assert.Equal(new[] { 5, 4 }, preview["batches"]!.AsArray().Select(b => (int)b!));
+        Assert.Equal(4, (int)preview["minimumHealthyHosts"]!);
+
+        var infeasible = await _operator.PostJson("/v1/rollouts/preview", new { hostCount = 5, strategy = new { minimumHealthyHosts = new { type = "HOST_COUNT", value = 5 } } })
+            .Expect(HttpStatusCode.OK);
+        Assert.False((bool)infeasible["feasible"]!);
+        Assert.Contains("requires 5 of 5 hosts", (string?)infeasible["infeasible"]);
+
+        var env = await Environment(10);
+        var forEnv = await _operator.PostJson("/v1/rollouts/preview", new { environment = env }).Expect(HttpStatusCode.OK);
+        Assert.Equal(new[] { 5, 5 }, forEnv["batches"]!.AsArray().Select(b => (int)b!));
+        Assert.Equal(0, (int)(await _operator.GetAsync($"/v1/hosts?environment={env}&version=2.0.0").Expect(HttpStatusCode.OK))["total"]!);
+    }
+
+    private static StringContent JsonContent(object body) =>
+        new(System.Text.Json.JsonSerializer.Serialize(body, new System.Text.Json.JsonSerializerOptions(System.Text.Json.JsonSerializerDefaults.Web)), Encoding.UTF8, "application/json");
+}
