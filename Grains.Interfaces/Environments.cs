@@ -118,3 +118,14 @@ public interface IEnvironmentGrain : IGrainWithStringKey
     [Alias("RecordDeployed")]
     Task RecordDeployed(string service, DeployedVersion version);
 }
+
+/// <summary>The names of all environments, for listing. Key: <see cref="GrainKeys.EnvironmentRegistry"/>.</summary>
+[Alias("IEnvironmentRegistryGrain")]
+public interface IEnvironmentRegistryGrain : IGrainWithStringKey
+{
+    [Alias("Add")]
+    Task Add(string environment);
+
+    [Alias("List")]
+    Task<IReadOnlyList<string>> List();
+}

@@ -31,6 +31,9 @@ public static class GrainKeys
     /// <summary>Events about an environment (admission, queue, configuration).</summary>
     public static string EnvironmentEvents(string environment) => "environment/" + environment;
 
+    /// <summary>The single registry of environment names.</summary>
+    public const string EnvironmentRegistry = "environments";
+
     /// <summary>Idempotency records are per caller, per route and per key.</summary>
     public static string Idempotency(string caller, string route, string key) =>
         string.Join('\n', caller, route, key);

@@ -136,6 +136,9 @@ public sealed record RolloutSnapshot
     [Id(19)] public IReadOnlyDictionary<string, string> Failures { get; init; } = new Dictionary<string, string>();
 
     [Id(20)] public IReadOnlyDictionary<string, string> Selector { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>The silo driving the rollout now (diagnostics: it moves on failover).</summary>
+    [Id(21)] public string? Silo { get; init; }
 }
 
 /// <summary>The execution of one release in one environment. Key: <see cref="GrainKeys.Rollout"/>.</summary>

@@ -35,11 +35,20 @@ public static class EnvironmentsApi
     public static RouteGroupBuilder MapEnvironmentsApi(this IEndpointRouteBuilder routes)
     {
         var group = routes.MapGroup("/v1/environments").WithTags("Environments");
+        group.MapGet("/", List).RequireAuthorization(Policies.Read);
         group.MapPut("/{name}", Put).RequireAuthorization(Policies.Operate);
         group.MapGet("/{name}", Get).RequireAuthorization(Policies.Read);
         group.MapGet("/{name}/events", Events).RequireAuthorization(Policies.Read);
         group.MapPost("/{name}/simulated-hosts", CreateSimulatedFleet).RequireAuthorization(Policies.Operate).AddEndpointFilter<IdempotencyFilter>();
         return group;
+    }
+
+    /// <summary>Every environment with its spec, slots, queue and deployed versions.</summary>
+    public static async Task<Ok<Page<EnvironmentSnapshot>>> List(IGrainFactory grains)
+    {
+        var names = await grains.GetGrain<IEnvironmentRegistryGrain>(GrainKeys.EnvironmentRegistry).List();
+        var snapshots = (await Task.WhenAll(names.Select(n => grains.GetGrain<IEnvironmentGrain>(n).Get()))).OfType<EnvironmentSnapshot>().ToList();
+        return TypedResults.Ok(new Page<EnvironmentSnapshot> { Items = snapshots, Total = snapshots.Count, Offset = 0, Limit = snapshots.Count });
     }
 
     public static async Task<Results<Ok<EnvironmentSnapshot>, ValidationProblem>> Put(string name, PutEnvironmentRequest request, IGrainFactory grains)

@@ -40,6 +40,7 @@ public sealed class EnvironmentGrain(
         if (created)
         {
             S.CreatedAt = clock.GetUtcNow();
+            await GrainFactory.GetGrain<IEnvironmentRegistryGrain>(GrainKeys.EnvironmentRegistry).Add(Name);
         }
 
         S.Spec = spec;

@@ -561,6 +561,7 @@ public sealed partial class RolloutGrain(
             QueuePosition = S.QueuePosition,
             SubmittedBy = S.SubmittedBy,
             Selector = new Dictionary<string, string>(S.Selector, StringComparer.Ordinal),
+            Silo = RuntimeIdentity,
             Failures = new Dictionary<string, string>(S.Failures, StringComparer.Ordinal),
         };
     }

@@ -65,6 +65,8 @@ public class ReleasesAndRolloutsApiTests(EngineFactory engine)
 
         var environment = await _operator.GetAsync($"/v1/environments/{env}").Expect(HttpStatusCode.OK);
         Assert.Equal("2.0.0", (string?)environment["services"]!["web"]!["version"]);
+        var listed = await _operator.GetAsync("/v1/environments").Expect(HttpStatusCode.OK);
+        Assert.Contains(listed["items"]!.AsArray(), e => (string?)e!["name"] == env && (int)e["hostCount"]! == 50);
 
         var resumed = await _operator.PostJson($"/v1/rollouts/{id}/resume", new { }).ExpectProblem(HttpStatusCode.Conflict, "urn:deploy-engine:problem:invalid-transition");
         Assert.Equal("cannot resume a rollout that has succeeded", (string?)resumed["detail"]);
