@@ -47,7 +47,8 @@ public sealed class ReleaseGrain(
             return;
         }
 
-        state.State.Release = release with { Rollouts = [.. release.Rollouts, rolloutId] };
+        // A concrete list: stored state is JSON with type names, and compiler-made collection types do not resolve.
+        state.State.Release = release with { Rollouts = release.Rollouts.Append(rolloutId).ToList() };
         await state.WriteStateAsync();
     }
 }

@@ -339,15 +339,16 @@ public sealed partial class RolloutGrain(
         }
 
         var reverted = S.Hosts.Count(h => h.Value == HostPhase.RolledBack);
+        var stuck = S.Hosts.Count(h => h.Value == HostPhase.Failed);
+        var cause = S.Decisions.LastOrDefault(d => d.Kind is "rollback" or "abort")?.Reason ?? "rollback";
+        var outcome = $"{reverted} hosts returned to their previous artifact" + (stuck > 0 ? $", {stuck} failed to revert" : string.Empty);
         if (S.RollbackCause == RollbackCause.Abort)
         {
-            await Finish(RolloutStatus.Aborted, "aborted", $"aborted; {reverted} hosts returned to their previous artifact",
-                Engine, EventTypes.ServiceRolledBack, "failure");
+            await Finish(RolloutStatus.Aborted, "aborted", $"{cause}; {outcome}", Engine, EventTypes.ServiceRolledBack, "failure");
         }
         else
         {
-            await Finish(RolloutStatus.RolledBack, "rolled-back", $"rolled back; {reverted} hosts returned to their previous artifact",
-                Engine, EventTypes.ServiceRolledBack, "failure");
+            await Finish(RolloutStatus.RolledBack, "rolled-back", $"rolled back ({cause}); {outcome}", Engine, EventTypes.ServiceRolledBack, "failure");
         }
     }
 

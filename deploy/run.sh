@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# The run command: Azurite plus the engine (a silo hosting the HTTP API), on 127.0.0.1, in the
+# foreground. Ctrl-C (or SIGTERM) stops the engine first, then Azurite: a silo whose storage is
+# gone first hangs in shutdown on the membership table.
+#
+#   deploy/run.sh [engine arguments...]
+#
+# Environment: DEPLOY_API_PORT (5080), DEPLOY_SILO_PORT (11111), DEPLOY_GATEWAY_PORT (30000),
+# AZURITE_BLOB_PORT / AZURITE_QUEUE_PORT / AZURITE_TABLE_PORT and AZURITE_DATA (see azurite.sh),
+# KEEP_AZURITE=1 to leave Azurite running on exit. The dev API key is made once and kept in
+# .data/dev-api-key.
+set -euo pipefail
+
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$repo"
+azurite="$repo/deploy/azurite.sh"
+api_url="http://127.0.0.1:${DEPLOY_API_PORT:-5080}"
+key_file="$repo/.data/dev-api-key"
+engine_pid=""
+
+log() { echo "run: $*" >&2; }
+
+if [[ ! -f "$repo/Silo/Silo.csproj" ]]; then
+  log "Silo/Silo.csproj not found: nothing to run"
+  exit 1
+fi
+
+# The engine runs in its own session, so its process group id is its PID and holds both
+# `dotnet run` and the app it starts; stopping waits until the whole group is gone.
+stop_engine() {
+  local i
+  [[ -n "$engine_pid" ]] || return 0
+  if kill -0 -- "-$engine_pid" 2>/dev/null; then
+    log "stopping the engine (pid $engine_pid)"
+    kill -TERM -- "-$engine_pid" 2>/dev/null || true
+    for ((i = 0; i < 600; i++)); do
+      kill -0 -- "-$engine_pid" 2>/dev/null || break
+      sleep 0.1
+    done
+    if kill -0 -- "-$engine_pid" 2>/dev/null; then
+      log "engine still running after 60 s; sending SIGKILL"
+      kill -KILL -- "-$engine_pid" 2>/dev/null || true
+    fi
+  fi
+  wait "$engine_pid" 2>/dev/null || true
+  engine_pid=""
+}
+
+cleanup() {
+  local rc=$?
+  trap - EXIT INT TERM HUP
+  stop_engine
+  if [[ "${KEEP_AZURITE:-0}" == 1 ]]; then
+    log "leaving Azurite running (KEEP_AZURITE=1); stop it with deploy/azurite.sh stop"
+  else
+    "$azurite" stop || true
+  fi
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+trap 'exit 129' HUP
+
+"$azurite" start
+connection_string="$("$azurite" connection-string)"
+
+if [[ ! -s "$key_file" ]]; then
+  mkdir -p "$(dirname "$key_file")"
+  (umask 077 && od -An -tx1 -N32 /dev/urandom | tr -d ' \n' >"$key_file")
+fi
+key="$(cat "$key_file")"
+
+cat <<EOF
+
+  Deploy.Engine (builds first, then answers once it logs "Application started")
+  API:      $api_url
+  OpenAPI:  $api_url/openapi/v1.json
+  Dev key:  $key   (roles pipeline, operator, viewer, agent; kept in .data/dev-api-key)
+  Try:      curl -H "Authorization: Bearer $key" $api_url/v1/environments
+  Stop:     Ctrl-C (engine first, then Azurite)
+
+EOF
+
+Engine__StorageMode=Azure \
+  Storage__ConnectionString="$connection_string" \
+  ASPNETCORE_URLS="$api_url" \
+  Orleans__SiloPort="${DEPLOY_SILO_PORT:-11111}" \
+  Orleans__GatewayPort="${DEPLOY_GATEWAY_PORT:-30000}" \
+  Auth__Keys__0__Name=dev \
+  Auth__Keys__0__Key="$key" \
+  Auth__Keys__0__Roles=pipeline,operator,viewer,agent \
+  setsid dotnet run --project Silo -c Release -- "$@" &
+engine_pid=$!
+
+rc=0
+wait "$engine_pid" || rc=$?
+log "engine exited ($rc)"
+exit "$rc"

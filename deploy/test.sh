@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# The test command: every test project of Deploy.Engine.sln, then one summary line from the TRX
+# results (dotnet test prints none). The integration tests start their own Azurite from
+# deploy/azurite/node_modules, installed here when missing.
+#
+#   deploy/test.sh [dotnet test arguments...]      e.g. deploy/test.sh --filter "FullyQualifiedName~Domain"
+#
+# Last line: "N passed, N failed, N skipped". Exit status is non-zero when dotnet test failed, a
+# test failed, or no test ran.
+set -euo pipefail
+
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$repo"
+results="$repo/.data/test-results"
+
+if [[ ! -x deploy/azurite/node_modules/.bin/azurite ]]; then
+  echo "test: installing the pinned Azurite (npm ci in deploy/azurite)" >&2
+  (cd deploy/azurite && npm ci --no-audit --no-fund)
+fi
+
+rm -rf "$results"
+mkdir -p "$results"
+
+test_rc=0
+dotnet test Deploy.Engine.sln -c Release --logger "trx" --results-directory "$results" "$@" || test_rc=$?
+
+summary_rc=0
+python3 - "$results" <<'PY' || summary_rc=$?
+import glob, os, sys
+import xml.etree.ElementTree as ET
+
+ns = {"t": "http://microsoft.com/schemas/VisualStudio/TeamTest/2010"}
+totals = {"passed": 0, "failed": 0, "skipped": 0}
+failed_names = []
+unreadable = []
+for path in sorted(glob.glob(os.path.join(sys.argv[1], "**", "*.trx"), recursive=True)):
+    try:
+        root = ET.parse(path).getroot()
+    except ET.ParseError as e:
+        unreadable.append(f"{path}: {e}")
+        continue
+    counters = root.find("t:ResultSummary/t:Counters", ns)
+    if counters is not None:
+        count = lambda key: int(counters.get(key, "0"))
+        totals["passed"] += count("passed")
+        # Errors, timeouts and aborts are failures too.
+        totals["failed"] += count("failed") + count("error") + count("timeout") + count("aborted")
+        # xunit's skipped tests are "NotExecuted" results, but the notExecuted counter stays 0.
+        totals["skipped"] += count("total") - count("executed")
+    for result in root.iterfind(".//t:UnitTestResult", ns):
+        if result.get("outcome") not in ("Passed", "NotExecuted"):
+            failed_names.append(f"{result.get('testName')} ({result.get('outcome')})")
+
+for line in unreadable:
+    print(f"unreadable TRX file: {line}")
+if failed_names:
+    print("Failed tests:")
+    for name in failed_names:
+        print(f"  {name}")
+print(f"{totals['passed']} passed, {totals['failed']} failed, {totals['skipped']} skipped")
+ran = totals["passed"] + totals["failed"]
+sys.exit(1 if totals["failed"] or failed_names or unreadable or ran == 0 else 0)
+PY
+
+if ((test_rc != 0)); then
+  exit "$test_rc"
+fi
+exit "$summary_rc"
