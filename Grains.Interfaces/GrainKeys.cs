@@ -34,7 +34,11 @@ public static class GrainKeys
     /// <summary>The single registry of environment names.</summary>
     public const string EnvironmentRegistry = "environments";
 
-    /// <summary>Idempotency records are per caller, per route and per key.</summary>
+    /// <summary>
+    /// Idempotency records are per caller, per route and per key. The parts are hashed: a client's key may hold
+    /// characters that storage keys refuse (Azure Table keys reject control characters and '/', '\\', '#', '?').
+    /// </summary>
     public static string Idempotency(string caller, string route, string key) =>
-        string.Join('\n', caller, route, key);
+        "idem-" + Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(
+            System.Text.Encoding.UTF8.GetBytes(string.Join('\n', caller, route, key)))).ToLowerInvariant();
 }

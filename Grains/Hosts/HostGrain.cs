@@ -248,7 +248,16 @@ public sealed partial class HostGrain(
             LogSimulatedFailure(logger, HostId, S.DesiredVersion);
         }
 
-        await Finish(!fails, fails ? $"simulated failure applying version {S.DesiredVersion}" : null);
+        try
+        {
+            await Finish(!fails, fails ? $"simulated failure applying version {S.DesiredVersion}" : null);
+        }
+        catch
+        {
+            // Storage refused the outcome: reload from storage; the rollout's re-delivery retries the step.
+            this.DeactivateOnIdle();
+            throw;
+        }
     }
 
     private static double FailureProbability(SimulationProfile profile, string? version) =>

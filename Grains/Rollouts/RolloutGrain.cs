@@ -39,7 +39,7 @@ public sealed partial class RolloutGrain(
         // waiting for the next reminder tick.
         if (S.ReleaseId is not null && IsLive(S.Status))
         {
-            this.RegisterGrainTimer(_ => Reconcile(redeliver: true), new GrainTimerCreationOptions(TimeSpan.FromMilliseconds(200), Timeout.InfiniteTimeSpan));
+            this.RegisterGrainTimer(ReconcileAfterActivation, new GrainTimerCreationOptions(TimeSpan.FromMilliseconds(200), Timeout.InfiniteTimeSpan));
         }
 
         return base.OnActivateAsync(cancellationToken);
@@ -157,6 +157,20 @@ public sealed partial class RolloutGrain(
     }
 
     public Task ReceiveReminder(string reminderName, TickStatus status) => Reconcile(redeliver: true);
+
+    private async Task ReconcileAfterActivation(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await Reconcile(redeliver: true);
+        }
+        catch
+        {
+            // Timers bypass call filters: drop the activation so the reminder's next tick starts from storage.
+            this.DeactivateOnIdle();
+            throw;
+        }
+    }
 
     private async Task RequestSlot(IEnvironmentGrain environment)
     {

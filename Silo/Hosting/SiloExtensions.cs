@@ -51,6 +51,7 @@ public static class SiloExtensions
         services.AddSingleton(TimeProvider.System);
         services.Configure<RolloutOptions>(configuration.GetSection(RolloutOptions.Section));
         services.Configure<ReminderOptions>(o => o.MinimumReminderPeriod = TimeSpan.FromSeconds(1));
+        services.AddSingleton<IIncomingGrainCallFilter, DeactivateOnFailureFilter>();
         return services;
     }
 

@@ -32,8 +32,7 @@ public sealed class RestartSurvivalTests : IAsyncLifetime
                 currentArtifact = Http.Digest("1.0.0"),
                 currentVersion = "1.0.0",
             }).Expect(HttpStatusCode.Created);
-            releaseId = (string)(await api.PostJson("/v1/releases", new { service = "shop", version = "2.0.0", artifact = Http.Digest("2.0.0"), commit = "c0ffee" })
-                .Expect(HttpStatusCode.Created))["id"]!;
+            releaseId = (string)(await PostRelease(api).Expect(HttpStatusCode.Created))["id"]!;
             rolloutId = (string)(await api.PostJson("/v1/rollouts", new { releaseId, environment = "staging", strategy = new { preset = "OneAtATime" } })
                 .Expect(HttpStatusCode.Created))["id"]!;
 
@@ -48,6 +47,11 @@ public sealed class RestartSurvivalTests : IAsyncLifetime
         var client = second.Client();
 
         var release = await client.GetAsync($"/v1/releases/{releaseId}").Expect(HttpStatusCode.OK);
+
+        // The pipeline retries its submission after the restart: same answer, nothing new.
+        var replay = await PostRelease(client);
+        Assert.Equal("true", replay.Headers.GetValues("Idempotent-Replayed").Single());
+        Assert.Equal(releaseId, (string?)(await Task.FromResult(replay).Expect(HttpStatusCode.Created))["id"]);
         Assert.Equal("shop", (string?)release["service"]);
         Assert.Contains(rolloutId, release["rollouts"]!.AsArray().Select(r => (string?)r));
 
@@ -69,6 +73,16 @@ public sealed class RestartSurvivalTests : IAsyncLifetime
         var events = await client.WaitFor($"/v1/rollouts/{rolloutId}/events?limit=1000",
             e => e["items"]!.AsArray().Any(x => (string?)x!["type"] == "dev.cdevents.service.deployed.0.2.0"), TimeSpan.FromSeconds(60));
         Assert.Contains(events["items"]!.AsArray(), x => (string?)x!["type"] == "dev.cdevents.pipelinerun.started.0.2.0");
+    }
+
+    private static Task<HttpResponseMessage> PostRelease(HttpClient client)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Post, "/v1/releases")
+        {
+            Content = System.Net.Http.Json.JsonContent.Create(new { service = "shop", version = "2.0.0", artifact = Http.Digest("2.0.0"), commit = "c0ffee" }),
+        };
+        request.Headers.Add("Idempotency-Key", "pipeline/run-42#attempt?1");
+        return client.SendAsync(request);
     }
 
     [Fact]

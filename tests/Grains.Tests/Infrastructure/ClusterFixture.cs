@@ -2,6 +2,7 @@ using Deploy.Engine.Silo.Hosting;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Orleans.Storage;
 using Orleans.TestingHost;
 
 namespace Deploy.Engine.Grains.Tests.Infrastructure;
@@ -41,6 +42,15 @@ public sealed class LocalSiloConfigurator : ISiloConfigurator
             ["Engine:Rollouts:ReconcileInterval"] = "00:00:01",
         }).Build();
         siloBuilder.AddEngineLocalProviders();
+
+        // The state stores fail on demand (see FaultInjectingGrainStorage); the memory stores do the work.
+        foreach (var store in new[] { Grains.Stores.Table, Grains.Stores.Blob })
+        {
+            siloBuilder.AddMemoryGrainStorage(store + "-inner");
+            siloBuilder.Services.AddKeyedSingleton<IGrainStorage>(store, (sp, _) =>
+                new FaultInjectingGrainStorage(sp.GetRequiredKeyedService<IGrainStorage>(store + "-inner")));
+        }
+
         siloBuilder.Services.AddDeployEngineServices(configuration);
         siloBuilder.Services.AddLogging(l => l.AddFilter("Polly", LogLevel.Warning).AddFilter("Orleans", LogLevel.Warning));
     }

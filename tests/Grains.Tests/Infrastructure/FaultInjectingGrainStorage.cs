@@ -1,0 +1,49 @@
+using Orleans.Storage;
+using System.Collections.Concurrent;
+
+namespace Deploy.Engine.Grains.Tests.Infrastructure;
+
+/// <summary>
+/// Wraps a real grain storage and fails writes for chosen grains, as a storage outage would. Faults are
+/// selected per grain id so tests sharing the cluster do not see each other's outages.
+/// </summary>
+public sealed class FaultInjectingGrainStorage(IGrainStorage inner) : IGrainStorage
+{
+    private static readonly ConcurrentDictionary<string, bool> FailingKeys = new(StringComparer.Ordinal);
+
+    /// <summary>Writes of grains whose key contains <paramref name="marker"/> fail until disposed.</summary>
+    public static IDisposable FailWrites(string marker)
+    {
+        FailingKeys[marker] = true;
+        return new Restore(marker);
+    }
+
+    public Task ReadStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState) =>
+        inner.ReadStateAsync(stateName, grainId, grainState);
+
+    public Task WriteStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
+    {
+        Fail(grainId);
+        return inner.WriteStateAsync(stateName, grainId, grainState);
+    }
+
+    public Task ClearStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
+    {
+        Fail(grainId);
+        return inner.ClearStateAsync(stateName, grainId, grainState);
+    }
+
+    private static void Fail(GrainId grainId)
+    {
+        var key = grainId.Key.ToString() ?? string.Empty;
+        if (FailingKeys.Keys.Any(marker => key.Contains(marker, StringComparison.Ordinal)))
+        {
+            throw new TimeoutException($"injected storage outage for {grainId}");
+        }
+    }
+
+    private sealed class Restore(string marker) : IDisposable
+    {
+        public void Dispose() => FailingKeys.TryRemove(marker, out _);
+    }
+}
