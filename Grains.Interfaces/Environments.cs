@@ -105,11 +105,13 @@ public interface IEnvironmentGrain : IGrainWithStringKey
     Task<IReadOnlyList<HostIndexEntry>> GetHostIndex();
 
     /// <summary>
-    /// Asks for a concurrency slot. Idempotent: asking again returns the rollout's current admission. A queued
-    /// rollout is told of its admission with <see cref="IRolloutGrain.OnAdmitted"/>.
+    /// Asks for a concurrency slot. Rollouts are admitted in FIFO order while fewer than the limit run, and
+    /// never two of the same service at once (they would fight over the same hosts). Idempotent: asking again
+    /// returns the rollout's current admission. A queued rollout is told of its admission with
+    /// <see cref="IRolloutGrain.OnAdmitted"/>.
     /// </summary>
     [Alias("RequestSlot")]
-    Task<Admission> RequestSlot(string rolloutId);
+    Task<Admission> RequestSlot(string rolloutId, string service);
 
     /// <summary>Gives a slot (or a place in the queue) back and admits the next rollout in line.</summary>
     [Alias("ReleaseSlot")]

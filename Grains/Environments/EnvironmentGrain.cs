@@ -19,6 +19,9 @@ public sealed class EnvironmentGrainState
     [Id(4)] public Dictionary<string, Dictionary<string, string>> Hosts { get; set; } = [];
 
     [Id(5)] public DateTimeOffset CreatedAt { get; set; }
+
+    /// <summary>The service of every active or queued rollout.</summary>
+    [Id(6)] public Dictionary<string, string> RolloutServices { get; set; } = [];
 }
 
 /// <summary>
@@ -91,7 +94,7 @@ public sealed class EnvironmentGrain(
             .Select(h => new HostIndexEntry { HostId = h.Key, Labels = new Dictionary<string, string>(h.Value, StringComparer.Ordinal) })
             .ToList());
 
-    public async Task<Admission> RequestSlot(string rolloutId)
+    public async Task<Admission> RequestSlot(string rolloutId, string service)
     {
         if (S.Active.Contains(rolloutId))
         {
@@ -104,7 +107,8 @@ public sealed class EnvironmentGrain(
             return Queued(position);
         }
 
-        if (S.Active.Count < Limit && S.Queue.Count == 0)
+        S.RolloutServices[rolloutId] = service;
+        if (S.Queue.Count == 0 && CanAdmit(rolloutId))
         {
             S.Active.Add(rolloutId);
             await state.WriteStateAsync();
@@ -127,6 +131,8 @@ public sealed class EnvironmentGrain(
             return;
         }
 
+        S.RolloutServices.Remove(rolloutId);
+
         var admitted = AdmitWhileSlotsFree();
         await state.WriteStateAsync();
         await Publish(EventTypes.SlotReleased, null, rolloutId);
@@ -144,7 +150,9 @@ public sealed class EnvironmentGrain(
     private List<string> AdmitWhileSlotsFree()
     {
         var admitted = new List<string>();
-        while (S.Active.Count < Limit && S.Queue.Count > 0)
+        // Strict FIFO: the head of the queue waits for a slot and for its service to be free, and no rollout
+        // behind it overtakes.
+        while (S.Queue.Count > 0 && CanAdmit(S.Queue[0]))
         {
             var next = S.Queue[0];
             S.Queue.RemoveAt(0);
@@ -164,14 +172,28 @@ public sealed class EnvironmentGrain(
         }
     }
 
+    private bool CanAdmit(string rolloutId) =>
+        S.Active.Count < Limit && !S.Active.Any(active => SameService(active, rolloutId));
+
+    private bool SameService(string a, string b) =>
+        S.RolloutServices.TryGetValue(a, out var sa) && S.RolloutServices.TryGetValue(b, out var sb) && string.Equals(sa, sb, StringComparison.Ordinal);
+
     private Admission Admitted() => new() { Status = AdmissionStatus.Admitted, Reason = $"running in environment '{Name}'" };
 
-    private Admission Queued(int index) => new()
+    private Admission Queued(int index)
     {
-        Status = AdmissionStatus.Queued,
-        Position = index + 1,
-        Reason = $"waiting for a slot in '{Name}': {S.Active.Count} of {Limit} rollouts running, place {index + 1} in the queue",
-    };
+        var rolloutId = S.Queue[index];
+        var sameService = S.Active.FirstOrDefault(active => SameService(active, rolloutId));
+        var why = sameService is not null && S.Active.Count < Limit
+            ? $"rollout '{sameService}' of the same service is running"
+            : $"{S.Active.Count} of {Limit} rollouts running";
+        return new Admission
+        {
+            Status = AdmissionStatus.Queued,
+            Position = index + 1,
+            Reason = $"waiting for a slot in '{Name}': {why}, place {index + 1} in the queue",
+        };
+    }
 
     private Task Publish(string type, string? reason, string? rolloutId)
     {

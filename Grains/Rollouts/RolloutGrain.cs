@@ -174,7 +174,7 @@ public sealed partial class RolloutGrain(
 
     private async Task RequestSlot(IEnvironmentGrain environment)
     {
-        var admission = await environment.RequestSlot(Id);
+        var admission = await environment.RequestSlot(Id, S.Service);
         if (admission.Status == AdmissionStatus.Admitted)
         {
             await Admit();
