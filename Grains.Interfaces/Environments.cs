@@ -119,6 +119,13 @@ public interface IEnvironmentGrain : IGrainWithStringKey
 
     [Alias("RecordDeployed")]
     Task RecordDeployed(string service, DeployedVersion version);
+
+    /// <summary>
+    /// A release that was recorded as deployed was rolled back: the service's version returns to
+    /// <paramref name="previous"/> (or to unknown), unless a later release has been recorded since.
+    /// </summary>
+    [Alias("RestoreDeployed")]
+    Task RestoreDeployed(string service, string releaseId, DeployedVersion? previous);
 }
 
 /// <summary>The names of all environments, for listing. Key: <see cref="GrainKeys.EnvironmentRegistry"/>.</summary>

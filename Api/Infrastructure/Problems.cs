@@ -30,12 +30,12 @@ public static class Problems
     public static ProblemHttpResult Conflict(string detail) =>
         TypedResults.Problem(detail, statusCode: StatusCodes.Status409Conflict, title: "Conflict", type: ConflictType);
 
-    /// <summary>Maps a refused command; a validation refusal keeps its field errors.</summary>
-    public static IResult From<T>(CommandResult<T> result)
+    /// <summary>Maps a refused command; a validation refusal keeps its field errors (as ValidationProblem does).</summary>
+    public static ProblemHttpResult From<T>(CommandResult<T> result)
         where T : class => result.Error switch
         {
-            ErrorKind.Validation when result.Errors is not null => Validation(result.Errors, result.Detail ?? "The request is invalid."),
-            ErrorKind.Validation => TypedResults.Problem(result.Detail, statusCode: 400, title: "Validation failed", type: ValidationType),
+            ErrorKind.Validation => TypedResults.Problem(result.Detail, statusCode: 400, title: "Validation failed", type: ValidationType,
+                extensions: result.Errors is null ? null : new Dictionary<string, object?> { ["errors"] = result.Errors }),
             ErrorKind.NotFound => NotFound(result.Detail ?? "Not found."),
             ErrorKind.InvalidTransition => TypedResults.Problem(result.Detail, statusCode: 409, title: "Invalid transition", type: InvalidTransitionType),
             ErrorKind.PolicyRefused => TypedResults.Problem(result.Detail, statusCode: 422, title: "Refused by policy", type: PolicyType),

@@ -126,7 +126,7 @@ public static class EnvironmentsApi
 
         var results = await environment.RegisterHosts(hosts);
         var refused = results.FirstOrDefault(r => !r.Ok);
-        if (refused is not null) return Problems.From(refused) as ProblemHttpResult ?? Problems.Conflict(refused.Detail!);
+        if (refused is not null) return Problems.From(refused);
 
         return TypedResults.Created($"/v1/hosts?environment={name}", new SimulatedFleetResponse(name, hosts.Count, hosts.Select(h => h.HostId).ToList()));
     }

@@ -154,7 +154,7 @@ public static class HostsApi
             Healthy = request.Healthy ?? request.Succeeded.Value,
             Message = request.Message,
         });
-        return result.Ok ? TypedResults.Ok(result.Value!) : (ProblemHttpResult)Problems.From(result);
+        return result.Ok ? TypedResults.Ok(result.Value!) : Problems.From(result);
     }
 
     internal static void ValidateLabels(Dictionary<string, string>? labels, ValidationErrors errors, string field = "labels")

@@ -50,7 +50,7 @@ public static class RolloutsApi
         return group;
     }
 
-    public static async Task<IResult> Create(CreateRolloutRequest request, ClaimsPrincipal user, IGrainFactory grains)
+    public static async Task<Results<Created<RolloutSnapshot>, ValidationProblem, ProblemHttpResult>> Create(CreateRolloutRequest request, ClaimsPrincipal user, IGrainFactory grains)
     {
         var errors = new ValidationErrors();
         if (string.IsNullOrWhiteSpace(request.ReleaseId) || request.ReleaseId.Length > 64 || !Names.IsHostId(request.ReleaseId))
@@ -109,7 +109,7 @@ public static class RolloutsApi
         return TypedResults.Ok(await grains.GetGrain<IEventHistoryGrain>(GrainKeys.RolloutEvents(id)).Read(after ?? 0, limit ?? 200));
     }
 
-    private static async Task<IResult> Act(
+    private static async Task<Results<Ok<RolloutSnapshot>, ValidationProblem, ProblemHttpResult>> Act(
         string id, OperatorActionRequest? body, ClaimsPrincipal user, IGrainFactory grains,
         Func<IRolloutGrain, OperatorAction, Task<CommandResult<RolloutSnapshot>>> action)
     {

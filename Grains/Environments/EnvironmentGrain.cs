@@ -145,6 +145,25 @@ public sealed class EnvironmentGrain(
         await state.WriteStateAsync();
     }
 
+    public async Task RestoreDeployed(string service, string releaseId, DeployedVersion? previous)
+    {
+        if (!S.Services.TryGetValue(service, out var current) || !string.Equals(current.ReleaseId, releaseId, StringComparison.Ordinal))
+        {
+            return;
+        }
+
+        if (previous is null)
+        {
+            S.Services.Remove(service);
+        }
+        else
+        {
+            S.Services[service] = previous;
+        }
+
+        await state.WriteStateAsync();
+    }
+
     private int Limit => Math.Max(1, S.Spec?.ConcurrencyLimit ?? 1);
 
     private List<string> AdmitWhileSlotsFree()

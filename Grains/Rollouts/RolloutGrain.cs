@@ -203,6 +203,7 @@ public sealed partial class RolloutGrain(
     private async Task Admit()
     {
         var environment = GrainFactory.GetGrain<IEnvironmentGrain>(S.Environment);
+        S.PreviousDeployed = (await environment.Get())?.Services.GetValueOrDefault(S.Service);
         var hosts = (await environment.GetHostIndex())
             .Where(h => S.Selector.All(s => h.Labels.TryGetValue(s.Key, out var v) && string.Equals(v, s.Value, StringComparison.Ordinal)))
             .ToList();
@@ -362,7 +363,12 @@ public sealed partial class RolloutGrain(
         }
         else
         {
+            var hadSucceeded = S.Decisions.Any(d => d.Kind == "succeeded");
             await Finish(RolloutStatus.RolledBack, "rolled-back", $"rolled back ({cause}); {outcome}", Engine, EventTypes.ServiceRolledBack, "failure");
+            if (hadSucceeded)
+            {
+                await GrainFactory.GetGrain<IEnvironmentGrain>(S.Environment).RestoreDeployed(S.Service, S.ReleaseId!, S.PreviousDeployed);
+            }
         }
     }
 

@@ -77,4 +77,7 @@ public sealed class RolloutGrainState
     [Id(21)] public Dictionary<string, string> Failures { get; set; } = [];
 
     [Id(22)] public Dictionary<string, string> Selector { get; set; } = [];
+
+    /// <summary>What the environment recorded for the service before this rollout: restored if it is rolled back after success.</summary>
+    [Id(23)] public DeployedVersion? PreviousDeployed { get; set; }
 }

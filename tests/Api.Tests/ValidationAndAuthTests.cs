@@ -109,6 +109,15 @@ public class ValidationAndAuthTests(EngineFactory engine)
     }
 
     [Fact]
+    public async Task Prometheus_metrics_are_served_without_a_key()
+    {
+        await engine.CreateClient().GetAsync("/healthz").Expect(HttpStatusCode.OK);
+        var response = await engine.CreateClient().GetAsync("/metrics");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Contains("# TYPE", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task The_openapi_document_describes_the_api()
     {
         var document = await engine.CreateClient().GetAsync("/openapi/v1.json").Expect(HttpStatusCode.OK);

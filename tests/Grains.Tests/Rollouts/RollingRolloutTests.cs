@@ -153,10 +153,18 @@ public class RollingRolloutTests(ClusterFixture fixture)
         var done = await WaitFor(Grains, (await StartRollout(Grains, second, env, new RollingStrategySpec { Preset = "AllAtOnce" })).Id);
         Assert.Equal(RolloutStatus.Succeeded, done.Status);
 
-        var rolledBack = await Grains.GetGrain<IRolloutGrain>(done.Id).Rollback(new OperatorAction { Actor = "carol" });
+        var third = await CreateRelease(Grains, "web", "2.0.2");
+        var latest = await WaitFor(Grains, (await StartRollout(Grains, third, env, new RollingStrategySpec { Preset = "AllAtOnce" })).Id);
+        Assert.Equal(RolloutStatus.Succeeded, latest.Status);
+        Assert.Equal("2.0.2", (await Grains.GetGrain<IEnvironmentGrain>(env).Get())!.Services["web"].Version);
+
+        var rolledBack = await Grains.GetGrain<IRolloutGrain>(latest.Id).Rollback(new OperatorAction { Actor = "carol" });
         Assert.True(rolledBack.Ok, rolledBack.Detail);
-        Assert.Equal(RolloutStatus.RolledBack, (await WaitFor(Grains, done.Id, r => r.Status != RolloutStatus.RollingBack)).Status);
-        Assert.All(await HostsOf(Grains, hosts), h => Assert.Equal(Digest("1.0.0"), h.CurrentArtifact));
+        Assert.Equal(RolloutStatus.RolledBack, (await WaitFor(Grains, latest.Id, r => r.Status != RolloutStatus.RollingBack)).Status);
+        Assert.All(await HostsOf(Grains, hosts), h => Assert.Equal(Digest("2.0.1"), h.CurrentArtifact));
+        var restored = (await Grains.GetGrain<IEnvironmentGrain>(env).Get())!.Services["web"];
+        Assert.Equal("2.0.1", restored.Version);
+        Assert.Equal(second, restored.ReleaseId);
     }
 
     [Fact]
