@@ -123,41 +123,22 @@ public sealed partial class HostGrain(
             return Status(CommandOutcome.Failed, "apply command without an artifact");
         }
 
-        var isNewRollout = !string.Equals(S.Rollout, command.RolloutId, StringComparison.Ordinal);
-        if (isNewRollout || !S.RolloutTouched)
+        // The rollback target is what the host ran before this rollout first touched it.
+        if (!string.Equals(S.Rollout, command.RolloutId, StringComparison.Ordinal))
         {
             S.PreviousArtifact = S.CurrentArtifact;
             S.PreviousVersion = S.CurrentVersion;
+            S.Rollout = command.RolloutId;
         }
 
-        S.Rollout = command.RolloutId;
-        S.RolloutTouched = true;
-        S.Command = command;
-        S.LastError = null;
-        S.DesiredArtifact = command.Artifact;
-        S.DesiredVersion = command.Version;
-        S.UpdatedAt = clock.GetUtcNow();
-
-        if (string.Equals(S.CurrentArtifact, command.Artifact, StringComparison.Ordinal))
-        {
-            S.State = HostState.Ready;
-            S.CommandOutcome = CommandOutcome.Succeeded;
-            await state.WriteStateAsync();
-            return Status(CommandOutcome.Succeeded, "already running the artifact");
-        }
-
-        S.State = HostState.Updating;
-        S.CommandOutcome = CommandOutcome.Pending;
-        await state.WriteStateAsync();
-        await Publish(EventTypes.HostUpdating, null);
-        EnsureSimulation();
-        return Status(CommandOutcome.Pending, null);
+        return await Begin(command, command.Artifact, command.Version, HostState.Updating,
+            EventTypes.HostUpdating, EventTypes.HostUpdated, "already running the artifact");
     }
 
     private async Task<HostCommandStatus> BeginRevert(HostCommand command)
     {
         // A host this rollout never changed has nothing to undo.
-        if (!string.Equals(S.Rollout, command.RolloutId, StringComparison.Ordinal) || !S.RolloutTouched)
+        if (!string.Equals(S.Rollout, command.RolloutId, StringComparison.Ordinal))
         {
             return Status(CommandOutcome.Succeeded, "untouched by this rollout") with { Untouched = true };
         }
@@ -165,25 +146,36 @@ public sealed partial class HostGrain(
         // Whatever the host was doing for this rollout is superseded by the revert.
         _simulationTimer?.Dispose();
         _simulationTimer = null;
+        return await Begin(command, S.PreviousArtifact, S.PreviousVersion, HostState.RollingBack,
+            EventTypes.HostReverting, EventTypes.HostReverted, "already on the previous artifact");
+    }
+
+    /// <summary>
+    /// Takes the command: the host moves to <paramref name="artifact"/>, at once when it already runs it,
+    /// otherwise through <paramref name="moving"/> until the agent (or the simulation) reports.
+    /// </summary>
+    private async Task<HostCommandStatus> Begin(
+        HostCommand command, string? artifact, string? version, HostState moving, string movingEvent, string doneEvent, string doneReason)
+    {
         S.Command = command;
         S.LastError = null;
-        S.DesiredArtifact = S.PreviousArtifact;
-        S.DesiredVersion = S.PreviousVersion;
+        S.DesiredArtifact = artifact;
+        S.DesiredVersion = version;
         S.UpdatedAt = clock.GetUtcNow();
 
-        if (string.Equals(S.CurrentArtifact, S.PreviousArtifact, StringComparison.Ordinal))
+        if (string.Equals(S.CurrentArtifact, artifact, StringComparison.Ordinal))
         {
             S.State = HostState.Ready;
             S.CommandOutcome = CommandOutcome.Succeeded;
             await state.WriteStateAsync();
-            await Publish(EventTypes.HostReverted, "already on the previous artifact");
-            return Status(CommandOutcome.Succeeded, "already on the previous artifact");
+            await Publish(doneEvent, doneReason);
+            return Status(CommandOutcome.Succeeded, doneReason);
         }
 
-        S.State = HostState.RollingBack;
+        S.State = moving;
         S.CommandOutcome = CommandOutcome.Pending;
         await state.WriteStateAsync();
-        await Publish(EventTypes.HostReverting, null);
+        await Publish(movingEvent, null);
         EnsureSimulation();
         return Status(CommandOutcome.Pending, null);
     }

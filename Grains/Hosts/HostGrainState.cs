@@ -20,7 +20,7 @@ public sealed class HostGrainState
 
     [Id(6)] public string? DesiredVersion { get; set; }
 
-    /// <summary>What the host ran before <see cref="Rollout"/> changed it: the rollback target.</summary>
+    /// <summary>What the host ran before <see cref="Rollout"/> changed it: the rollback target. (Id 17 retired.)</summary>
     [Id(7)] public string? PreviousArtifact { get; set; }
 
     [Id(8)] public string? PreviousVersion { get; set; }
@@ -41,7 +41,4 @@ public sealed class HostGrainState
     [Id(15)] public SimulationProfile? Simulation { get; set; }
 
     [Id(16)] public DateTimeOffset UpdatedAt { get; set; }
-
-    /// <summary>True once this host applied <see cref="Rollout"/>'s artifact (so a revert has work to do).</summary>
-    [Id(17)] public bool RolloutTouched { get; set; }
 }

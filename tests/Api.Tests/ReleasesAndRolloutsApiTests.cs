@@ -14,7 +14,7 @@ public class ReleasesAndRolloutsApiTests(EngineFactory engine)
 
     private async Task<string> Environment(int hosts, int latencyMs = 0, object? failureProbability = null)
     {
-        var name = Json.Unique("env");
+        var name = TestHttp.Unique("env");
         await _operator.PutJson($"/v1/environments/{name}", new { concurrencyLimit = 1 }).Expect(HttpStatusCode.OK);
         await _operator.PostJson($"/v1/environments/{name}/simulated-hosts", new
         {
@@ -22,14 +22,14 @@ public class ReleasesAndRolloutsApiTests(EngineFactory engine)
             labels = new { region = "eu-west" },
             stepLatencyMs = latencyMs,
             failureProbability,
-            currentArtifact = Json.Digest("1.0.0"),
+            currentArtifact = TestHttp.Digest("1.0.0"),
             currentVersion = "1.0.0",
         }).Expect(HttpStatusCode.Created);
         return name;
     }
 
     private async Task<string> Release(string version, string service = "web") =>
-        (string)(await _pipeline.PostJson("/v1/releases", new { service, version, artifact = Json.Digest(version), commit = "abc123" })
+        (string)(await _pipeline.PostJson("/v1/releases", new { service, version, artifact = TestHttp.Digest(version), commit = "abc123" })
             .Expect(HttpStatusCode.Created))["id"]!;
 
     [Fact]
@@ -91,11 +91,11 @@ public class ReleasesAndRolloutsApiTests(EngineFactory engine)
     [Fact]
     public async Task A_real_agent_registers_fetches_its_desired_artifact_and_reports()
     {
-        var env = Json.Unique("agents");
+        var env = TestHttp.Unique("agents");
         var agent = engine.As(AgentKey);
         await _operator.PutJson($"/v1/environments/{env}", new { concurrencyLimit = 1 }).Expect(HttpStatusCode.OK);
-        var hostId = Json.Unique("vm");
-        await agent.PostJson("/v1/hosts", new { id = hostId, environment = env, labels = new { region = "eu-west" }, currentArtifact = Json.Digest("1.0.0"), currentVersion = "1.0.0" })
+        var hostId = TestHttp.Unique("vm");
+        await agent.PostJson("/v1/hosts", new { id = hostId, environment = env, labels = new { region = "eu-west" }, currentArtifact = TestHttp.Digest("1.0.0"), currentVersion = "1.0.0" })
             .Expect(HttpStatusCode.OK);
         await agent.PostJson($"/v1/hosts/{hostId}/heartbeat", new { healthy = true }).Expect(HttpStatusCode.OK);
 
@@ -103,18 +103,18 @@ public class ReleasesAndRolloutsApiTests(EngineFactory engine)
         var id = (string)(await _pipeline.PostJson("/v1/rollouts", new { releaseId = release, environment = env }).Expect(HttpStatusCode.Created))["id"]!;
 
         var desired = await agent.GetAsync($"/v1/hosts/{hostId}/desired").Expect(HttpStatusCode.OK);
-        Assert.Equal(Json.Digest("2.0.0"), (string?)desired["artifact"]);
+        Assert.Equal(TestHttp.Digest("2.0.0"), (string?)desired["artifact"]);
         Assert.Equal(id, (string?)desired["rollout"]);
         Assert.Equal("Updating", (string?)desired["state"]);
 
         // A report for another artifact is refused and changes nothing.
-        await agent.PostJson($"/v1/hosts/{hostId}/reports", new { rollout = id, artifact = Json.Digest("9.9.9"), succeeded = true })
+        await agent.PostJson($"/v1/hosts/{hostId}/reports", new { rollout = id, artifact = TestHttp.Digest("9.9.9"), succeeded = true })
             .ExpectProblem(HttpStatusCode.Conflict, "urn:deploy-engine:problem:conflict");
 
-        var host = await agent.PostJson($"/v1/hosts/{hostId}/reports", new { rollout = id, artifact = Json.Digest("2.0.0"), succeeded = true, healthy = true })
+        var host = await agent.PostJson($"/v1/hosts/{hostId}/reports", new { rollout = id, artifact = TestHttp.Digest("2.0.0"), succeeded = true, healthy = true })
             .Expect(HttpStatusCode.OK);
-        Assert.Equal(Json.Digest("2.0.0"), (string?)host["currentArtifact"]);
-        Assert.Equal(Json.Digest("1.0.0"), (string?)host["previousArtifact"]);
+        Assert.Equal(TestHttp.Digest("2.0.0"), (string?)host["currentArtifact"]);
+        Assert.Equal(TestHttp.Digest("1.0.0"), (string?)host["previousArtifact"]);
 
         await _operator.WaitFor($"/v1/rollouts/{id}", r => (string?)r["status"] == "Succeeded");
     }
@@ -122,7 +122,7 @@ public class ReleasesAndRolloutsApiTests(EngineFactory engine)
     [Fact]
     public async Task Idempotency_key_replays_the_original_result_and_creates_nothing_new()
     {
-        var body = new { service = "billing", version = "1.2.3", artifact = Json.Digest("1.2.3") };
+        var body = new { service = "billing", version = "1.2.3", artifact = TestHttp.Digest("1.2.3") };
         var key = Guid.NewGuid().ToString();
 
         var first = await Send(body, key);

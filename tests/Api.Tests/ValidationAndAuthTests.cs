@@ -44,9 +44,9 @@ public class ValidationAndAuthTests(EngineFactory engine)
     [InlineData("{\"type\":\"canary\"}", "strategy.type")]
     public async Task A_malformed_strategy_is_400_and_creates_no_rollout(string strategy, string field)
     {
-        var env = Json.Unique("val");
+        var env = TestHttp.Unique("val");
         await _operator.PutJson($"/v1/environments/{env}", new { concurrencyLimit = 1 }).Expect(HttpStatusCode.OK);
-        var release = (string)(await _pipeline.PostJson("/v1/releases", new { service = "web", version = "2.0.0", artifact = Json.Digest("2.0.0") })
+        var release = (string)(await _pipeline.PostJson("/v1/releases", new { service = "web", version = "2.0.0", artifact = TestHttp.Digest("2.0.0") })
             .Expect(HttpStatusCode.Created))["id"]!;
 
         var body = $"{{\"releaseId\":\"{release}\",\"environment\":\"{env}\",\"strategy\":{strategy}}}";
@@ -99,10 +99,10 @@ public class ValidationAndAuthTests(EngineFactory engine)
         await wrongKey.GetAsync("/v1/releases/x").ExpectProblem(HttpStatusCode.Unauthorized, "urn:deploy-engine:problem:unauthorized");
 
         var viewer = engine.As(ViewerKey);
-        await viewer.PostJson("/v1/releases", new { service = "web", version = "1", artifact = Json.Digest("1") })
+        await viewer.PostJson("/v1/releases", new { service = "web", version = "1", artifact = TestHttp.Digest("1") })
             .ExpectProblem(HttpStatusCode.Forbidden, "urn:deploy-engine:problem:forbidden");
         await viewer.PutJson("/v1/environments/prod", new { concurrencyLimit = 1 }).ExpectProblem(HttpStatusCode.Forbidden, "urn:deploy-engine:problem:forbidden");
-        await engine.As(AgentKey).PostJson("/v1/releases", new { service = "web", version = "1", artifact = Json.Digest("1") })
+        await engine.As(AgentKey).PostJson("/v1/releases", new { service = "web", version = "1", artifact = TestHttp.Digest("1") })
             .ExpectProblem(HttpStatusCode.Forbidden, "urn:deploy-engine:problem:forbidden");
         await viewer.PostJson("/v1/hosts", new { id = "h1", environment = "prod" }).ExpectProblem(HttpStatusCode.Forbidden, "urn:deploy-engine:problem:forbidden");
         await viewer.GetAsync("/v1/releases/x").ExpectProblem(HttpStatusCode.NotFound, "urn:deploy-engine:problem:not-found");

@@ -29,7 +29,7 @@ public sealed class RestartSurvivalTests : IAsyncLifetime
                 count = hosts,
                 stepLatencyMs = 250,
                 labels = new { region = "eu-west" },
-                currentArtifact = Http.Digest("1.0.0"),
+                currentArtifact = TestHttp.Digest("1.0.0"),
                 currentVersion = "1.0.0",
             }).Expect(HttpStatusCode.Created);
             releaseId = (string)(await PostRelease(api).Expect(HttpStatusCode.Created))["id"]!;
@@ -79,7 +79,7 @@ public sealed class RestartSurvivalTests : IAsyncLifetime
     {
         var request = new HttpRequestMessage(HttpMethod.Post, "/v1/releases")
         {
-            Content = System.Net.Http.Json.JsonContent.Create(new { service = "shop", version = "2.0.0", artifact = Http.Digest("2.0.0"), commit = "c0ffee" }),
+            Content = System.Net.Http.Json.JsonContent.Create(new { service = "shop", version = "2.0.0", artifact = TestHttp.Digest("2.0.0"), commit = "c0ffee" }),
         };
         request.Headers.Add("Idempotency-Key", "pipeline/run-42#attempt?1");
         return client.SendAsync(request);
@@ -92,11 +92,11 @@ public sealed class RestartSurvivalTests : IAsyncLifetime
         await using var engine = new EngineHost(settings);
         var api = engine.Client();
         await api.PutJson("/v1/environments/outage", new { concurrencyLimit = 1 }).Expect(HttpStatusCode.OK);
-        var before = (string)(await api.PostJson("/v1/releases", new { service = "shop", version = "1.0.0", artifact = Http.Digest("1.0.0") })
+        var before = (string)(await api.PostJson("/v1/releases", new { service = "shop", version = "1.0.0", artifact = TestHttp.Digest("1.0.0") })
             .Expect(HttpStatusCode.Created))["id"]!;
 
         await _azurite.StopAsync(graceful: true);
-        var response = await api.PostJson("/v1/releases", new { service = "shop", version = "1.0.1", artifact = Http.Digest("1.0.1") });
+        var response = await api.PostJson("/v1/releases", new { service = "shop", version = "1.0.1", artifact = TestHttp.Digest("1.0.1") });
         var body = await response.Content.ReadAsStringAsync();
         Assert.True(response.StatusCode == HttpStatusCode.ServiceUnavailable, $"{(int)response.StatusCode}: {body}");
         Assert.NotNull(response.Headers.RetryAfter);
@@ -109,7 +109,7 @@ public sealed class RestartSurvivalTests : IAsyncLifetime
         HttpStatusCode status;
         do
         {
-            status = (await api.PostJson("/v1/releases", new { service = "shop", version = "1.0.2", artifact = Http.Digest("1.0.2") })).StatusCode;
+            status = (await api.PostJson("/v1/releases", new { service = "shop", version = "1.0.2", artifact = TestHttp.Digest("1.0.2") })).StatusCode;
             if (status != HttpStatusCode.Created) await Task.Delay(500);
         }
         while (status != HttpStatusCode.Created && DateTime.UtcNow < deadline);

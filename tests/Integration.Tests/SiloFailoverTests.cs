@@ -45,7 +45,7 @@ public sealed class SiloFailoverTests : IAsyncLifetime
             Registration = new HostRegistration
             {
                 Environment = env,
-                CurrentArtifact = Http.Digest("1.0.0"),
+                CurrentArtifact = TestHttp.Digest("1.0.0"),
                 CurrentVersion = "1.0.0",
                 Simulation = new SimulationProfile { StepLatencyMs = 150 },
             },
@@ -55,7 +55,7 @@ public sealed class SiloFailoverTests : IAsyncLifetime
         const string releaseId = "rel-failover";
         Assert.True((await grains.GetGrain<IReleaseGrain>(releaseId).Create(new ReleaseDraft
         {
-            Service = "shop", Version = "2.0.0", Artifact = Http.Digest("2.0.0"), SubmittedBy = "test",
+            Service = "shop", Version = "2.0.0", Artifact = TestHttp.Digest("2.0.0"), SubmittedBy = "test",
         })).Ok);
         var rolloutId = GrainKeys.Rollout(releaseId, env);
         var rollout = grains.GetGrain<IRolloutGrain>(rolloutId);
@@ -79,7 +79,7 @@ public sealed class SiloFailoverTests : IAsyncLifetime
         Assert.All(hosts, h =>
         {
             Assert.Equal(HostState.Ready, h!.State);
-            Assert.Equal(Http.Digest("2.0.0"), h.CurrentArtifact);
+            Assert.Equal(TestHttp.Digest("2.0.0"), h.CurrentArtifact);
         });
     }
 

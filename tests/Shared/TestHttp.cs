@@ -2,11 +2,15 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Xunit;
 
-namespace Deploy.Engine.Api.Tests.Infrastructure;
+namespace Deploy.Engine.Tests.Shared;
 
-public static class Json
+/// <summary>HTTP helpers shared by the API and integration tests (linked into both projects).</summary>
+public static class TestHttp
 {
+    private static readonly JsonSerializerOptions Web = new(JsonSerializerDefaults.Web);
+
     public static string Digest(string seed) =>
         "sha256:" + Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(seed))).ToLowerInvariant();
 
@@ -38,20 +42,24 @@ public static class Json
         return problem;
     }
 
-    public static Task<HttpResponseMessage> PostJson(this HttpClient client, string url, object body) =>
-        client.PostAsJsonAsync(url, body, new JsonSerializerOptions(JsonSerializerDefaults.Web));
+    public static Task<HttpResponseMessage> PostJson(this HttpClient client, string url, object body) => client.PostAsJsonAsync(url, body, Web);
 
-    public static Task<HttpResponseMessage> PutJson(this HttpClient client, string url, object body) =>
-        client.PutAsJsonAsync(url, body, new JsonSerializerOptions(JsonSerializerDefaults.Web));
+    public static Task<HttpResponseMessage> PutJson(this HttpClient client, string url, object body) => client.PutAsJsonAsync(url, body, Web);
 
+    /// <summary>Polls a GET until the condition holds; answers other than 200 (a restarting engine) are retried.</summary>
     public static async Task<JsonNode> WaitFor(this HttpClient client, string url, Func<JsonNode, bool> condition, TimeSpan? timeout = null)
     {
         var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(60));
         JsonNode? last = null;
         while (DateTime.UtcNow < deadline)
         {
-            last = await client.GetAsync(url).Expect(HttpStatusCode.OK);
-            if (condition(last)) return last;
+            var response = await client.GetAsync(url);
+            if (response.StatusCode == HttpStatusCode.OK)
+            {
+                last = JsonNode.Parse(await response.Content.ReadAsStringAsync())!;
+                if (condition(last)) return last;
+            }
+
             await Task.Delay(100);
         }
 
