@@ -31,6 +31,10 @@ public static class GrainKeys
     /// <summary>Events about an environment (admission, queue, configuration).</summary>
     public static string EnvironmentEvents(string environment) => "environment/" + environment;
 
+    /// <summary>Page <paramref name="page"/> (0-based) of the history with key <paramref name="historyKey"/>.</summary>
+    public static string EventPage(string historyKey, long page) =>
+        historyKey + "#" + page.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
     /// <summary>The single registry of environment names.</summary>
     public const string EnvironmentRegistry = "environments";
 

@@ -11,6 +11,17 @@ public interface IEventHistoryGrain : IGrainWithStringKey
     Task<Page<EngineEvent>> Read(long afterSequence, int limit);
 }
 
+/// <summary>A sealed, full page of an event history. Key: <see cref="GrainKeys.EventPage"/>.</summary>
+[Alias("IEventPageGrain")]
+public interface IEventPageGrain : IGrainWithStringKey
+{
+    [Alias("Seal")]
+    Task Seal(IReadOnlyList<EngineEvent> events);
+
+    [Alias("Read")]
+    Task<IReadOnlyList<EngineEvent>> Read();
+}
+
 [GenerateSerializer, Immutable]
 [Alias("IdempotentResponse")]
 public sealed record IdempotentResponse
