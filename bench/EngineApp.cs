@@ -1,0 +1,78 @@
+using System.Net;
+using System.Net.Sockets;
+using Deploy.Engine.Api;
+using Deploy.Engine.Silo.Hosting;
+
+namespace Deploy.Engine.Bench;
+
+/// <summary>The engine as the run command hosts it (silo + API on Kestrel), in this process.</summary>
+public sealed class EngineApp : IAsyncDisposable
+{
+    public const string Key = "bench-key";
+
+    private readonly WebApplication _app;
+
+    private EngineApp(WebApplication app, string baseAddress)
+    {
+        _app = app;
+        BaseAddress = baseAddress;
+        Grains = app.Services.GetRequiredService<IGrainFactory>();
+    }
+
+    public IGrainFactory Grains { get; }
+
+    public string BaseAddress { get; }
+
+    public static async Task<EngineApp> Start(StorageMode mode, string? connectionString)
+    {
+        var port = FreePort();
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Production" });
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Engine:StorageMode"] = mode.ToString(),
+            ["Storage:ConnectionString"] = connectionString,
+            ["Orleans:ClusterId"] = "bench-" + Guid.NewGuid().ToString("n")[..8],
+            ["Orleans:ServiceId"] = "bench-" + Guid.NewGuid().ToString("n")[..8],
+            ["Orleans:SiloPort"] = FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Orleans:GatewayPort"] = FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Auth:Keys:0:Name"] = "bench",
+            ["Auth:Keys:0:Key"] = Key,
+            ["Auth:Keys:0:Roles"] = "pipeline,operator,viewer,agent",
+        });
+        builder.Logging.ClearProviders().AddConsole().SetMinimumLevel(LogLevel.Warning);
+        builder.WebHost.UseUrls($"http://127.0.0.1:{port}");
+        builder.AddDeployEngineSilo();
+        builder.AddDeployEngineTelemetry();
+        builder.Services.AddDeployEngineApi(builder.Configuration);
+        var app = builder.Build();
+        app.UseDeployEngineApi();
+        await app.StartAsync();
+        return new EngineApp(app, $"http://127.0.0.1:{port}");
+    }
+
+    /// <summary>A bare Kestrel endpoint serving fixed bytes: the API baseline.</summary>
+    public static async Task<(WebApplication App, string Url)> StartBare(string body)
+    {
+        var port = FreePort();
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.UseUrls($"http://127.0.0.1:{port}");
+        var app = builder.Build();
+        app.MapGet("/bare", () => Results.Text(body, "application/json"));
+        await app.StartAsync();
+        return (app, $"http://127.0.0.1:{port}/bare");
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+    }
+
+    public static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}

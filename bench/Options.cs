@@ -1,0 +1,34 @@
+using System.Globalization;
+
+namespace Deploy.Engine.Bench;
+
+public sealed record Options(
+    int Hosts, IReadOnlyList<int> RollbackSizes, int MemoryHosts, int AzureHosts, int Repetitions, int ApiSeconds, bool SkipAzure, string Out)
+{
+    public static Options Parse(string[] args)
+    {
+        var o = new Options(10_000, [1_000, 10_000, 100_000], 100_000, 1_000, 3, 5, false, Path.Combine(".data", "bench"));
+        for (var i = 0; i < args.Length; i++)
+        {
+            string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
+            o = args[i] switch
+            {
+                "--hosts" => o with { Hosts = int.Parse(Next(), CultureInfo.InvariantCulture) },
+                "--rollback" => o with { RollbackSizes = Next().Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToList() },
+                "--memory-hosts" => o with { MemoryHosts = int.Parse(Next(), CultureInfo.InvariantCulture) },
+                "--azure-hosts" => o with { AzureHosts = int.Parse(Next(), CultureInfo.InvariantCulture) },
+                "--reps" => o with { Repetitions = int.Parse(Next(), CultureInfo.InvariantCulture) },
+                "--api-seconds" => o with { ApiSeconds = int.Parse(Next(), CultureInfo.InvariantCulture) },
+                "--skip-azure" => o with { SkipAzure = true },
+                "--out" => o with { Out = Next() },
+                "--quick" => o with { Hosts = 1_000, RollbackSizes = [1_000], MemoryHosts = 10_000, AzureHosts = 200, Repetitions = 2, ApiSeconds = 2 },
+                _ => throw new ArgumentException($"unknown option {args[i]}; see bench/README in the main README"),
+            };
+        }
+
+        return o;
+    }
+
+    public override string ToString() =>
+        $"hosts {Hosts}, rollback {string.Join('/', RollbackSizes)}, memory {MemoryHosts}, azure hosts {AzureHosts}, reps {Repetitions}, api {ApiSeconds}s{(SkipAzure ? ", no Azure" : "")}";
+}

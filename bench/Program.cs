@@ -1,0 +1,50 @@
+using Deploy.Engine.Bench;
+using Deploy.Engine.Integration.Tests.Infrastructure;
+using Deploy.Engine.Silo.Hosting;
+
+// Deploy.Engine benchmark harness. Every figure is reported against a baseline measured in this same process
+// and run, after warm-up, as the median of several repetitions with its spread. Writes results.md and
+// results.json to --out (default .data/bench).
+var options = Options.Parse(args);
+var report = new Report();
+var scenarios = new Scenarios(options, report);
+Console.WriteLine($"Deploy.Engine bench: {Environment.ProcessorCount} cores, {options}");
+
+await using (var local = await EngineApp.Start(StorageMode.Local, null))
+{
+    Console.WriteLine("[Local storage]");
+    var raw = await scenarios.RawCalls(local.Grains, "Local");
+    var transitions = await scenarios.HostTransitions(local.Grains, options.Hosts, "local");
+    report.Add(new Comparison($"rolling rollout over {options.Hosts:N0} simulated hosts, zero latency (Local storage)",
+        transitions, "raw no-op grain calls", raw, HigherIsBetter: true, 0.4, "≥ 0.4×"));
+    foreach (var size in options.RollbackSizes)
+    {
+        await scenarios.RollbackTimeToSafe(local.Grains, size);
+    }
+
+    await scenarios.Admission(local.Grains);
+    await scenarios.Api(local);
+    if (options.MemoryHosts > 0)
+    {
+        await scenarios.Memory(local.Grains, options.MemoryHosts);
+    }
+}
+
+if (!options.SkipAzure)
+{
+    Console.WriteLine("[Azure storage on Azurite]");
+    await using var azurite = await AzuriteProcess.StartAsync();
+    var writes = await scenarios.RawTableWrites(azurite.ConnectionString);
+    await using var azure = await EngineApp.Start(StorageMode.Azure, azurite.ConnectionString);
+    var transitions = await scenarios.HostTransitions(azure.Grains, options.AzureHosts, "azure");
+    report.Add(new Comparison($"rolling rollout over {options.AzureHosts:N0} simulated hosts, zero latency (Azurite)",
+        transitions, "raw Azure Table writes", writes, HigherIsBetter: true, 0.8, "≥ 0.8×",
+        "each host update persists the host twice (Updating, then Ready) and publishes two queue-stream events"));
+}
+
+await report.Write(options.Out, new Dictionary<string, string>
+{
+    ["cores"] = Environment.ProcessorCount.ToString(System.Globalization.CultureInfo.InvariantCulture),
+    ["date"] = DateTimeOffset.UtcNow.ToString("u", System.Globalization.CultureInfo.InvariantCulture),
+    ["options"] = options.ToString(),
+});

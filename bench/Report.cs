@@ -1,0 +1,88 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+
+namespace Deploy.Engine.Bench;
+
+/// <summary>One engine figure against its same-run baseline.</summary>
+/// <param name="HigherIsBetter">True for rates (ratio = engine / baseline), false for times and sizes (ratio = engine / baseline too, lower better).</param>
+public sealed record Comparison(string Name, Stat Engine, string BaselineName, Stat Baseline, bool HigherIsBetter, double Target, string TargetText, string? Note = null)
+{
+    public double Ratio => Engine.Median / Baseline.Median;
+
+    public bool Met => HigherIsBetter ? Ratio >= Target : Ratio <= Target;
+}
+
+public sealed class Report
+{
+    private readonly List<Comparison> _comparisons = [];
+    private readonly List<(string Name, Stat Stat)> _figures = [];
+
+    public void Add(Comparison comparison)
+    {
+        _comparisons.Add(comparison);
+        Console.WriteLine($"  {comparison.Name}: {Format(comparison.Engine)} vs {comparison.BaselineName} {Format(comparison.Baseline)} → {comparison.Ratio:0.00}× (target {comparison.TargetText}: {(comparison.Met ? "met" : "MISSED")})");
+    }
+
+    public void Figure(string name, Stat stat)
+    {
+        _figures.Add((name, stat));
+        Console.WriteLine($"  {name}: {Format(stat)}");
+    }
+
+    public async Task Write(string directory, IReadOnlyDictionary<string, string> settings)
+    {
+        Directory.CreateDirectory(directory);
+        var md = new StringBuilder();
+        md.AppendLine("# Deploy.Engine benchmark");
+        md.AppendLine();
+        md.AppendLine(CultureInfo.InvariantCulture, $"{string.Join(", ", settings.Select(s => $"{s.Key}: {s.Value}"))}");
+        md.AppendLine();
+        md.AppendLine("Medians of the repetitions; spread = (max − min) / median. Every ratio is against a baseline measured in the same process and run.");
+        md.AppendLine();
+        md.AppendLine("| figure | engine | baseline | ratio | target | met |");
+        md.AppendLine("|---|---|---|---|---|---|");
+        foreach (var c in _comparisons)
+        {
+            md.AppendLine(CultureInfo.InvariantCulture,
+                $"| {c.Name} | {Format(c.Engine)} | {c.BaselineName}: {Format(c.Baseline)} | {c.Ratio:0.00}× | {c.TargetText} | {(c.Met ? "yes" : "**no**")}{(c.Note is null ? "" : " — " + c.Note)} |");
+        }
+
+        if (_figures.Count > 0)
+        {
+            md.AppendLine();
+            md.AppendLine("| other figure | median | spread | samples |");
+            md.AppendLine("|---|---|---|---|");
+            foreach (var (name, stat) in _figures)
+            {
+                md.AppendLine(CultureInfo.InvariantCulture, $"| {name} | {Value(stat.Median)} {stat.Unit} | {stat.Spread:P0} | {stat.Samples.Count} |");
+            }
+        }
+
+        await File.WriteAllTextAsync(Path.Combine(directory, "results.md"), md.ToString());
+        var json = JsonSerializer.Serialize(new
+        {
+            settings,
+            comparisons = _comparisons.Select(c => new
+            {
+                c.Name, engine = Shape(c.Engine), baseline = new { name = c.BaselineName, stat = Shape(c.Baseline) },
+                ratio = c.Ratio, target = c.TargetText, met = c.Met, note = c.Note,
+            }),
+            figures = _figures.Select(f => new { name = f.Name, stat = Shape(f.Stat) }),
+        }, new JsonSerializerOptions { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase });
+        await File.WriteAllTextAsync(Path.Combine(directory, "results.json"), json);
+        Console.WriteLine();
+        Console.WriteLine(md.ToString());
+    }
+
+    private static object Shape(Stat s) => new { unit = s.Unit, median = s.Median, min = s.Min, max = s.Max, spread = s.Spread, samples = s.Samples };
+
+    private static string Format(Stat s) => $"{Value(s.Median)} {s.Unit} (±{s.Spread:P0}, n={s.Samples.Count})";
+
+    private static string Value(double v) => v switch
+    {
+        >= 100 => v.ToString("N0", CultureInfo.InvariantCulture),
+        >= 1 => v.ToString("0.00", CultureInfo.InvariantCulture),
+        _ => v.ToString("0.0000", CultureInfo.InvariantCulture),
+    };
+}

@@ -1,0 +1,223 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Azure.Data.Tables;
+using Deploy.Engine.Domain.Rollouts;
+using Deploy.Engine.Grains.Interfaces;
+
+namespace Deploy.Engine.Bench;
+
+/// <summary>The measurements. Each method measures an engine figure and its baseline in the same run.</summary>
+public sealed class Scenarios(Options options, Report report)
+{
+    private int _sequence;
+
+    public static string Digest(string seed) =>
+        "sha256:" + Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(seed))).ToLowerInvariant();
+
+    /// <summary>Raw no-op grain calls/s: the ceiling any grain-driven figure is compared with.</summary>
+    public async Task<Stat> RawCalls(IGrainFactory grains, string label)
+    {
+        const int count = 100_000, concurrency = 256;
+        var stat = await Measure.Repeat("calls/s", 1, options.Repetitions, _ =>
+            Measure.Throughput(count, concurrency, i => grains.GetGrain<INoOpGrain>("call-" + (i % 1000)).Ping()));
+        report.Figure($"raw no-op grain calls ({label}, {concurrency} concurrent)", stat);
+        return stat;
+    }
+
+    /// <summary>Hosts updated per second by a rolling rollout (maxSurge 10%, maxUnavailable 0) over simulated hosts with zero latency.</summary>
+    public async Task<Stat> HostTransitions(IGrainFactory grains, int hosts, string label)
+    {
+        var env = $"transitions-{label}-{hosts}";
+        await CreateFleet(grains, env, hosts);
+        return await Measure.Repeat("host updates/s", 1, options.Repetitions, async _ =>
+        {
+            var seconds = await Measure.Seconds(async () =>
+            {
+                var rollout = await StartRollout(grains, env, new RollingStrategySpec { MaxSurge = "10%", MaxUnavailable = "0" });
+                var done = await WaitTerminal(grains, rollout, TimeSpan.FromMinutes(20));
+                if (done.Status != RolloutStatus.Succeeded || done.Hosts.Updated != hosts)
+                    throw new InvalidOperationException($"rollout ended {done.Status}: {done.StatusReason}");
+            });
+            return hosts / seconds;
+        });
+    }
+
+    /// <summary>
+    /// Rollback time-to-safe: from the operator's rollback call to its return (decision persisted and every host
+    /// has accepted its revert command), and on to every host reverted; against a raw fan-out to as many grains.
+    /// </summary>
+    public async Task RollbackTimeToSafe(IGrainFactory grains, int hosts)
+    {
+        var env = $"rollback-{hosts}";
+        await CreateFleet(grains, env, hosts);
+        var fanout = grains.GetGrain<INoOpGrain>("fanout-" + hosts);
+        var prefix = $"fan-{hosts}-";
+        await fanout.FanOut(prefix, hosts); // activate the targets, as the hosts are active
+        var raw = await Measure.Repeat("s", 1, options.Repetitions, _ => Measure.Seconds(() => fanout.FanOut(prefix, hosts)));
+
+        var acknowledged = new List<double>();
+        var reverted = new List<double>();
+        var repetitions = hosts >= 100_000 ? Math.Min(2, options.Repetitions) : options.Repetitions;
+        for (var r = -1; r < repetitions; r++)
+        {
+            var rolloutId = await StartRollout(grains, env, new RollingStrategySpec { Preset = "AllAtOnce" });
+            var done = await WaitTerminal(grains, rolloutId, TimeSpan.FromMinutes(20));
+            if (done.Status != RolloutStatus.Succeeded) throw new InvalidOperationException($"rollout ended {done.Status}: {done.StatusReason}");
+
+            var stopwatch = Stopwatch.StartNew();
+            var result = await grains.GetGrain<IRolloutGrain>(rolloutId).Rollback(new OperatorAction { Actor = "bench", Reason = "time-to-safe" });
+            var ack = stopwatch.Elapsed.TotalSeconds;
+            if (!result.Ok) throw new InvalidOperationException(result.Detail);
+            var final = await WaitTerminal(grains, rolloutId, TimeSpan.FromMinutes(20), poll: TimeSpan.FromMilliseconds(5));
+            if (final.Status != RolloutStatus.RolledBack) throw new InvalidOperationException($"rollback ended {final.Status}: {final.StatusReason}");
+            if (r >= 0 || hosts >= 100_000)
+            {
+                acknowledged.Add(ack);
+                reverted.Add(stopwatch.Elapsed.TotalSeconds);
+            }
+        }
+
+        report.Add(new Comparison($"rollback time-to-safe, {hosts:N0} hosts (decision persisted → every host acknowledged)",
+            new Stat("s", acknowledged), $"raw fan-out to {hosts:N0} grains", raw, HigherIsBetter: false, 2.0, "≤ 2×"));
+        report.Figure($"rollback to every host reverted, {hosts:N0} hosts", new Stat("s", reverted));
+    }
+
+    /// <summary>Managed heap per grain: N registered host grains against N empty activations.</summary>
+    public async Task Memory(IGrainFactory grains, int hosts)
+    {
+        var before = Measure.Heap();
+        await Task.WhenAll(Enumerable.Range(0, hosts).Chunk(10_000).Select(async chunk =>
+        {
+            foreach (var batch in chunk.Chunk(1000))
+                await Task.WhenAll(batch.Select(i => grains.GetGrain<INoOpGrain>("empty-" + i).Ping()));
+        }));
+        var empty = (Measure.Heap() - before) / (double)hosts;
+
+        before = Measure.Heap();
+        await CreateFleet(grains, "memory", hosts);
+        var perHost = (Measure.Heap() - before) / (double)hosts;
+
+        var sample = await grains.GetGrain<IHostGrain>("memory-000001").Get();
+        var stateBytes = JsonSerializer.SerializeToUtf8Bytes(sample).Length;
+        var target = (2 * empty + stateBytes) / empty;
+        report.Add(new Comparison($"memory per host grain at {hosts:N0} hosts (incl. its environment index entry)",
+            new Stat("bytes", [perHost]), $"empty activation", new Stat("bytes", [empty]), HigherIsBetter: false, target,
+            $"≤ 2× + state ({stateBytes} B) = {target:0.00}×"));
+    }
+
+    /// <summary>Admission decisions/s with 250 concurrent submitters against one environment, and the single-grain ceiling.</summary>
+    public async Task Admission(IGrainFactory grains)
+    {
+        const int submitters = 250, decisions = 20_000;
+        var env = grains.GetGrain<IEnvironmentGrain>("admission");
+        await env.Configure(new EnvironmentSpec { ConcurrencyLimit = 50 });
+        var single = grains.GetGrain<INoOpGrain>("single");
+        var raw = await Measure.Repeat("calls/s", 1, options.Repetitions, _ => Measure.Throughput(decisions, submitters, _ => single.Ping()));
+        var engine = await Measure.Repeat("decisions/s", 1, options.Repetitions, r => Measure.Throughput(decisions / 2, submitters, async i =>
+        {
+            var id = $"rel-adm{r + 10}{i}.admission";
+            await env.RequestSlot(id, "svc-" + (i % 100));
+            await env.ReleaseSlot(id);
+        }).ContinueWith(t => t.Result * 2, TaskScheduler.Default));
+        report.Add(new Comparison($"environment admission decisions ({submitters} concurrent submitters; request + release)",
+            engine, "raw calls to one no-op grain", raw, HigherIsBetter: true, 0.0, "reported (no target)"));
+    }
+
+    /// <summary>API GET host state against a bare endpoint serving the same bytes, same generator and concurrency.</summary>
+    public async Task Api(EngineApp engine)
+    {
+        const int concurrency = 32;
+        var duration = TimeSpan.FromSeconds(options.ApiSeconds);
+        await CreateFleet(engine.Grains, "api", 100);
+        using var probe = new HttpClient();
+        probe.DefaultRequestHeaders.Authorization = new("Bearer", EngineApp.Key);
+        var body = await probe.GetStringAsync($"{engine.BaseAddress}/v1/hosts/api-000042");
+        var (bare, bareUrl) = await EngineApp.StartBare(body);
+        try
+        {
+            var bareRuns = new List<LoadGenerator.Result>();
+            var engineRuns = new List<LoadGenerator.Result>();
+            for (var r = -1; r < options.Repetitions; r++)
+            {
+                var b = await LoadGenerator.Run(bareUrl, null, concurrency, duration);
+                var e = await LoadGenerator.Run($"{engine.BaseAddress}/v1/hosts/api-000042", EngineApp.Key, concurrency, duration);
+                if (e.Errors > 0) throw new InvalidOperationException($"{e.Errors} API errors");
+                if (r < 0) continue;
+                bareRuns.Add(b);
+                engineRuns.Add(e);
+            }
+
+            report.Add(new Comparison($"API GET /v1/hosts/{{id}} ({concurrency} concurrent, {body.Length} B)",
+                new Stat("req/s", engineRuns.Select(x => x.RequestsPerSecond).ToList()), "bare Kestrel endpoint, same bytes",
+                new Stat("req/s", bareRuns.Select(x => x.RequestsPerSecond).ToList()), HigherIsBetter: true, 0.5, "≥ 0.5×"));
+            report.Add(new Comparison("API GET p99 latency",
+                new Stat("ms", engineRuns.Select(x => x.P99Ms).ToList()), "bare endpoint p99",
+                new Stat("ms", bareRuns.Select(x => x.P99Ms).ToList()), HigherIsBetter: false, 3.0, "≤ 3×"));
+        }
+        finally
+        {
+            await bare.StopAsync();
+            await bare.DisposeAsync();
+        }
+    }
+
+    /// <summary>Single-entity table writes/s to the same Azurite, at the concurrency the engine's hosts write with.</summary>
+    public async Task<Stat> RawTableWrites(string connectionString)
+    {
+        const int count = 2000, concurrency = 64;
+        var table = new TableServiceClient(connectionString).GetTableClient("benchraw");
+        await table.CreateIfNotExistsAsync();
+        var payload = new string('x', 600);
+        var stat = await Measure.Repeat("writes/s", 1, options.Repetitions, r => Measure.Throughput(count, concurrency, i =>
+            table.UpsertEntityAsync(new TableEntity("p" + (i % 64), $"{r}-{i}") { ["Data"] = payload })));
+        report.Figure($"raw Azure Table single-entity writes ({concurrency} concurrent)", stat);
+        return stat;
+    }
+
+    private static async Task CreateFleet(IGrainFactory grains, string env, int hosts)
+    {
+        var environment = grains.GetGrain<IEnvironmentGrain>(env);
+        await environment.Configure(new EnvironmentSpec { ConcurrencyLimit = 1 });
+        foreach (var chunk in Enumerable.Range(1, hosts).Chunk(5000))
+        {
+            var results = await environment.RegisterHosts(chunk.Select(i => new HostEnrollment
+            {
+                HostId = $"{env}-{i:000000}",
+                Registration = new HostRegistration
+                {
+                    Environment = env,
+                    CurrentArtifact = Digest("0"),
+                    CurrentVersion = "0",
+                    Simulation = new SimulationProfile { StepLatencyMs = 0 },
+                },
+            }).ToList());
+            if (results.Any(r => !r.Ok)) throw new InvalidOperationException(results.First(r => !r.Ok).Detail);
+        }
+    }
+
+    private async Task<string> StartRollout(IGrainFactory grains, string env, RollingStrategySpec strategy)
+    {
+        var version = $"1.{Interlocked.Increment(ref _sequence)}";
+        var releaseId = $"rel-bench{_sequence}";
+        await grains.GetGrain<IReleaseGrain>(releaseId).Create(new ReleaseDraft { Service = "svc", Version = version, Artifact = Digest(version), SubmittedBy = "bench" });
+        var result = await grains.GetGrain<IRolloutGrain>(GrainKeys.Rollout(releaseId, env)).Start(new RolloutDraft
+        {
+            ReleaseId = releaseId, Environment = env, Strategy = strategy, SubmittedBy = "bench",
+        });
+        if (!result.Ok) throw new InvalidOperationException(result.Detail);
+        return result.Value!.Id;
+    }
+
+    private static async Task<RolloutSnapshot> WaitTerminal(IGrainFactory grains, string rolloutId, TimeSpan timeout, TimeSpan? poll = null)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (DateTime.UtcNow < deadline)
+        {
+            var snapshot = await grains.GetGrain<IRolloutGrain>(rolloutId).Get();
+            if (snapshot is not null && snapshot.Status.IsTerminal()) return snapshot;
+            await Task.Delay(poll ?? TimeSpan.FromMilliseconds(20));
+        }
+
+        throw new TimeoutException($"rollout {rolloutId} did not finish in {timeout}");
+    }
+}
