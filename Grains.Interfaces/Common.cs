@@ -89,10 +89,8 @@ public static class EventTypes
     public const string RolloutRollbackDecided = Ext + "rollout.rollback-decided";
     public const string RolloutFailed = Ext + "rollout.failed";
     public const string RolloutAborted = Ext + "rollout.aborted";
-    public const string HostUpdating = Ext + "host.updating";
     public const string HostUpdated = Ext + "host.updated";
     public const string HostFailed = Ext + "host.failed";
-    public const string HostReverting = Ext + "host.reverting";
     public const string HostReverted = Ext + "host.reverted";
     public const string SlotAdmitted = Ext + "environment.slot-admitted";
     public const string SlotQueued = Ext + "environment.slot-queued";

@@ -10,6 +10,34 @@ public interface INoOpGrain : IGrainWithStringKey
     /// <summary>Calls <paramref name="count"/> other no-op grains at once, as a rollback fans out to hosts.</summary>
     [Alias("FanOut")]
     Task FanOut(string prefix, int count);
+
+    /// <summary>The same fan-out where every target persists a small state, as a host persists its command.</summary>
+    [Alias("FanOutPersisted")]
+    Task FanOutPersisted(string prefix, int count);
+}
+
+[Alias("Deploy.Engine.Bench.IStatefulNoOpGrain")]
+public interface IStatefulNoOpGrain : IGrainWithStringKey
+{
+    [Alias("Touch")]
+    Task Touch();
+}
+
+[GenerateSerializer]
+[Alias("Deploy.Engine.Bench.TouchState")]
+public sealed class TouchState
+{
+    [Id(0)] public long Touches { get; set; }
+}
+
+public sealed class StatefulNoOpGrain(
+    [PersistentState("touch", Deploy.Engine.Grains.Stores.Table)] IPersistentState<TouchState> state) : Grain, IStatefulNoOpGrain
+{
+    public Task Touch()
+    {
+        state.State.Touches++;
+        return state.WriteStateAsync();
+    }
 }
 
 public sealed class NoOpGrain : Grain, INoOpGrain
@@ -18,4 +46,7 @@ public sealed class NoOpGrain : Grain, INoOpGrain
 
     public Task FanOut(string prefix, int count) =>
         Task.WhenAll(Enumerable.Range(0, count).Select(i => GrainFactory.GetGrain<INoOpGrain>(prefix + i).Ping()));
+
+    public Task FanOutPersisted(string prefix, int count) =>
+        Task.WhenAll(Enumerable.Range(0, count).Select(i => GrainFactory.GetGrain<IStatefulNoOpGrain>(prefix + i).Touch()));
 }

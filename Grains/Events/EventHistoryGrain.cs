@@ -31,7 +31,7 @@ public sealed class EventHistoryGrain(
     [PersistentState("history", Stores.Blob)] IPersistentState<EventHistoryState> state)
     : Grain, IEventHistoryGrain, IStreamSubscriptionObserver, IAsyncObserver<EngineEvent>
 {
-    public const int PageSize = 256;
+    public const int PageSize = 64;
 
     private HashSet<string>? _seen;
 

@@ -132,7 +132,7 @@ public sealed partial class HostGrain(
         }
 
         return await Begin(command, command.Artifact, command.Version, HostState.Updating,
-            EventTypes.HostUpdating, EventTypes.HostUpdated, "already running the artifact");
+            EventTypes.HostUpdated, "already running the artifact");
     }
 
     private async Task<HostCommandStatus> BeginRevert(HostCommand command)
@@ -147,15 +147,16 @@ public sealed partial class HostGrain(
         _simulationTimer?.Dispose();
         _simulationTimer = null;
         return await Begin(command, S.PreviousArtifact, S.PreviousVersion, HostState.RollingBack,
-            EventTypes.HostReverting, EventTypes.HostReverted, "already on the previous artifact");
+            EventTypes.HostReverted, "already on the previous artifact");
     }
 
     /// <summary>
     /// Takes the command: the host moves to <paramref name="artifact"/>, at once when it already runs it,
-    /// otherwise through <paramref name="moving"/> until the agent (or the simulation) reports.
+    /// otherwise through <paramref name="moving"/> until the agent (or the simulation) reports. Moving is not
+    /// published per host: the rollout's batch-started or rollback-decided event names the hosts it moves.
     /// </summary>
     private async Task<HostCommandStatus> Begin(
-        HostCommand command, string? artifact, string? version, HostState moving, string movingEvent, string doneEvent, string doneReason)
+        HostCommand command, string? artifact, string? version, HostState moving, string doneEvent, string doneReason)
     {
         S.Command = command;
         S.LastError = null;
@@ -175,7 +176,6 @@ public sealed partial class HostGrain(
         S.State = moving;
         S.CommandOutcome = CommandOutcome.Pending;
         await state.WriteStateAsync();
-        await Publish(movingEvent, null);
         EnsureSimulation();
         return Status(CommandOutcome.Pending, null);
     }
@@ -201,6 +201,9 @@ public sealed partial class HostGrain(
         S.UpdatedAt = clock.GetUtcNow();
         await state.WriteStateAsync();
 
+        // The rollout hears first (one-way: it never calls back into a host while handling this, and a lost
+        // report is recovered by its reminder re-delivering the command); the event follows.
+        await GrainFactory.GetGrain<IRolloutGrain>(command.RolloutId).OnHostReported(Status(S.CommandOutcome, reason));
         var type = (command.Kind, succeeded) switch
         {
             (HostCommandKind.Apply, true) => EventTypes.HostUpdated,
@@ -208,10 +211,6 @@ public sealed partial class HostGrain(
             _ => EventTypes.HostFailed,
         };
         await Publish(type, reason);
-
-        // One-way: the rollout never calls back into a host while handling this, and a lost report is
-        // recovered by the rollout's reminder re-delivering the command.
-        await GrainFactory.GetGrain<IRolloutGrain>(command.RolloutId).OnHostReported(Status(S.CommandOutcome, reason));
     }
 
     private void EnsureSimulation()

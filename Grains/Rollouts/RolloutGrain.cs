@@ -318,7 +318,10 @@ public sealed partial class RolloutGrain(
 
         Decide("batch-started", reason, Engine);
         await state.WriteStateAsync();
-        await Events.Publish(EventTypes.RolloutBatchStarted, Subject, reason, Describe());
+        await Events.Publish(EventTypes.RolloutBatchStarted, Subject, reason, new Dictionary<string, string>(Describe())
+        {
+            ["hosts"] = string.Join(',', hosts),
+        });
         await Deliver(hosts, HostCommandKind.Apply);
     }
 
@@ -335,7 +338,10 @@ public sealed partial class RolloutGrain(
         await state.WriteStateAsync();
         await this.RegisterOrUpdateReminder(ReminderName, options.Value.ReconcileInterval, options.Value.ReconcileInterval);
         LogRollback(logger, Id, reason);
-        await Events.Publish(EventTypes.RolloutRollbackDecided, Subject, reason, Describe());
+        await Events.Publish(EventTypes.RolloutRollbackDecided, Subject, reason, new Dictionary<string, string>(Describe())
+        {
+            ["hosts"] = string.Join(',', S.Hosts.Where(h => h.Value == HostPhase.RollingBack).Select(h => h.Key)),
+        });
         await ContinueRollback(redeliver: true);
     }
 
