@@ -26,6 +26,9 @@ public sealed partial class RolloutGrain(
 
     private EventPublisher? _events;
 
+    /// <summary>Hosts per phase, derived from <see cref="RolloutGrainState.Hosts"/> and kept current by <see cref="SetPhase"/>.</summary>
+    private int[]? _counts;
+
     private RolloutGrainState S => state.State;
 
     private string Id => this.GetPrimaryKeyString();
@@ -83,8 +86,11 @@ public sealed partial class RolloutGrain(
         S.CreatedAt = clock.GetUtcNow();
         S.Status = RolloutStatus.Pending;
         Decide("created", $"release {release.Service} {release.Version} submitted for '{draft.Environment}'", draft.SubmittedBy);
-        await state.WriteStateAsync();
+
+        // The reminder first: a rollout in storage always has one driving it. (A reminder whose rollout never
+        // reached storage finds no state on its first tick and removes itself.)
         await this.RegisterOrUpdateReminder(ReminderName, options.Value.ReconcileInterval, options.Value.ReconcileInterval);
+        await state.WriteStateAsync();
         await GrainFactory.GetGrain<IReleaseGrain>(release.Id).AddRollout(Id);
         await Events.Publish(EventTypes.RolloutCreated, Subject, S.StatusReason, Describe());
 
@@ -234,6 +240,7 @@ public sealed partial class RolloutGrain(
 
         S.AllowedFailures = plan.AllowedFailures;
         S.Hosts = ids.ToDictionary(id => id, _ => HostPhase.Untouched, StringComparer.Ordinal);
+        _counts = null;
         await state.WriteStateAsync();
         await Reconcile(redeliver: false);
     }
@@ -247,6 +254,7 @@ public sealed partial class RolloutGrain(
     {
         if (S.ReleaseId is null)
         {
+            await StopReminder();
             return;
         }
 
@@ -281,7 +289,7 @@ public sealed partial class RolloutGrain(
                 case StepAction.ExpirePending:
                     foreach (var host in S.Batches[S.CurrentBatch].Where(h => S.Hosts[h] == HostPhase.Updating))
                     {
-                        S.Hosts[host] = HostPhase.Failed;
+                        SetPhase(host, HostPhase.Failed);
                         NoteFailure(host, "no report before the progress deadline");
                     }
 
@@ -313,14 +321,14 @@ public sealed partial class RolloutGrain(
         var hosts = S.Batches[batch];
         foreach (var host in hosts)
         {
-            S.Hosts[host] = HostPhase.Updating;
+            SetPhase(host, HostPhase.Updating);
         }
 
         Decide("batch-started", reason, Engine);
         await state.WriteStateAsync();
         await Events.Publish(EventTypes.RolloutBatchStarted, Subject, reason, new Dictionary<string, string>(Describe())
         {
-            ["hosts"] = string.Join(',', hosts),
+            ["hosts"] = HostList(hosts),
         });
         await Deliver(hosts, HostCommandKind.Apply);
     }
@@ -331,7 +339,7 @@ public sealed partial class RolloutGrain(
         S.RollbackCause = cause;
         foreach (var host in S.Hosts.Where(h => h.Value is HostPhase.Updating or HostPhase.Updated or HostPhase.Failed).Select(h => h.Key).ToList())
         {
-            S.Hosts[host] = HostPhase.RollingBack;
+            SetPhase(host, HostPhase.RollingBack);
         }
 
         Decide(cause == RollbackCause.Abort ? "abort" : "rollback", reason, actor);
@@ -340,27 +348,26 @@ public sealed partial class RolloutGrain(
         LogRollback(logger, Id, reason);
         await Events.Publish(EventTypes.RolloutRollbackDecided, Subject, reason, new Dictionary<string, string>(Describe())
         {
-            ["hosts"] = string.Join(',', S.Hosts.Where(h => h.Value == HostPhase.RollingBack).Select(h => h.Key)),
+            ["hosts"] = HostList(S.Hosts.Where(h => h.Value == HostPhase.RollingBack).Select(h => h.Key).ToList()),
         });
         await ContinueRollback(redeliver: true);
     }
 
     private async Task ContinueRollback(bool redeliver)
     {
-        var pending = S.Hosts.Where(h => h.Value == HostPhase.RollingBack).Select(h => h.Key).ToList();
-        if (redeliver && pending.Count > 0)
+        if (redeliver && Count(HostPhase.RollingBack) > 0)
         {
-            await Deliver(pending, HostCommandKind.Revert);
-            pending = S.Hosts.Where(h => h.Value == HostPhase.RollingBack).Select(h => h.Key).ToList();
+            await Deliver(S.Hosts.Where(h => h.Value == HostPhase.RollingBack).Select(h => h.Key).ToList(), HostCommandKind.Revert);
         }
 
-        if (pending.Count > 0)
+        if (Count(HostPhase.RollingBack) > 0)
         {
+            // Hosts are still returning to their previous artifact.
             return;
         }
 
-        var reverted = S.Hosts.Count(h => h.Value == HostPhase.RolledBack);
-        var stuck = S.Hosts.Count(h => h.Value == HostPhase.Failed);
+        var reverted = Count(HostPhase.RolledBack);
+        var stuck = Count(HostPhase.Failed);
         var cause = S.Decisions.LastOrDefault(d => d.Kind is "rollback" or "abort")?.Reason ?? "rollback";
         var outcome = $"{reverted} hosts returned to their previous artifact" + (stuck > 0 ? $", {stuck} failed to revert" : string.Empty);
         if (S.RollbackCause == RollbackCause.Abort)
@@ -422,7 +429,7 @@ public sealed partial class RolloutGrain(
             return false;
         }
 
-        S.Hosts[host] = next;
+        SetPhase(host, next);
         if (next == HostPhase.Failed)
         {
             NoteFailure(host, status.Reason ?? "failed");
@@ -512,12 +519,41 @@ public sealed partial class RolloutGrain(
         }
     }
 
+    private int[] Counts
+    {
+        get
+        {
+            if (_counts is null)
+            {
+                _counts = new int[Enum.GetValues<HostPhase>().Length];
+                foreach (var phase in S.Hosts.Values)
+                {
+                    _counts[(int)phase]++;
+                }
+            }
+
+            return _counts;
+        }
+    }
+
+    private int Count(HostPhase phase) => Counts[(int)phase];
+
+    /// <summary>Every phase change goes through here, so the per-phase counts never need a scan of the fleet.</summary>
+    private void SetPhase(string host, HostPhase next)
+    {
+        var counts = Counts;
+        counts[(int)S.Hosts[host]]--;
+        counts[(int)next]++;
+        S.Hosts[host] = next;
+    }
+
     private RollingProgress Progress() => new(
         S.Status,
         S.Batches.Select(b => b.Count).ToList(),
         S.CurrentBatch,
-        S.CurrentBatch < 0 ? 0 : S.Batches[S.CurrentBatch].Count(h => S.Hosts[h] == HostPhase.Updating),
-        S.Hosts.Count(h => h.Value == HostPhase.Failed),
+        // Only the current batch's hosts can be updating: a batch ends when none of its hosts is.
+        Count(HostPhase.Updating),
+        Count(HostPhase.Failed),
         S.AllowedFailures,
         S.BatchDeadline,
         clock.GetUtcNow());
@@ -528,6 +564,15 @@ public sealed partial class RolloutGrain(
     private static bool IsLive(RolloutStatus status) => !status.IsTerminal();
 
     private string Subject => "rollout/" + Id;
+
+    /// <summary>The hosts an event moves, named up to a bound so an event stays small on a large fleet.</summary>
+    private static string HostList(IReadOnlyList<string> hosts)
+    {
+        const int named = 50;
+        return hosts.Count <= named
+            ? string.Join(',', hosts)
+            : string.Join(',', hosts.Take(named)) + $",… (+{hosts.Count - named} more)";
+    }
 
     private static string OperatorReason(string kind, OperatorAction action) =>
         string.IsNullOrWhiteSpace(action.Reason) ? $"{kind} by {action.Actor}" : $"{kind} by {action.Actor}: {action.Reason}";
@@ -551,12 +596,7 @@ public sealed partial class RolloutGrain(
 
     private RolloutSnapshot Snapshot()
     {
-        var counts = new int[6];
-        foreach (var phase in S.Hosts.Values)
-        {
-            counts[(int)phase]++;
-        }
-
+        var counts = Counts;
         return new RolloutSnapshot
         {
             Id = Id,
