@@ -39,7 +39,7 @@ if (!options.SkipAzure)
     var transitions = await scenarios.HostTransitions(azure.Grains, options.AzureHosts, "azure");
     report.Add(new Comparison($"rolling rollout over {options.AzureHosts:N0} simulated hosts, zero latency (Azurite)",
         transitions, "raw Azure Table writes", writes, HigherIsBetter: true, 0.8, "≥ 0.8×",
-        "each host update persists the host twice (Updating, then Ready) and publishes two queue-stream events"));
+        "each host update persists the host twice (Updating, then Ready) and publishes one queue-stream event that the history persists"));
 }
 
 await report.Write(options.Out, new Dictionary<string, string>
