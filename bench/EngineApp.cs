@@ -5,6 +5,8 @@ using Deploy.Engine.Silo.Hosting;
 
 namespace Deploy.Engine.Bench;
 
+public sealed record ClusterJoin(string ClusterId, int PrimarySiloPort);
+
 /// <summary>The engine as the run command hosts it (silo + API on Kestrel), in this process.</summary>
 public sealed class EngineApp : IAsyncDisposable
 {
@@ -23,17 +25,20 @@ public sealed class EngineApp : IAsyncDisposable
 
     public string BaseAddress { get; }
 
-    public static async Task<EngineApp> Start(StorageMode mode, string? connectionString)
+    public static async Task<EngineApp> Start(StorageMode mode, string? connectionString, ClusterJoin? join = null)
     {
         var port = FreePort();
+        var siloPort = FreePort();
+        var cluster = join ?? new ClusterJoin("bench-" + Guid.NewGuid().ToString("n")[..8], 0);
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Production" });
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
         {
             ["Engine:StorageMode"] = mode.ToString(),
             ["Storage:ConnectionString"] = connectionString,
-            ["Orleans:ClusterId"] = "bench-" + Guid.NewGuid().ToString("n")[..8],
-            ["Orleans:ServiceId"] = "bench-" + Guid.NewGuid().ToString("n")[..8],
-            ["Orleans:SiloPort"] = FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Orleans:ClusterId"] = cluster.ClusterId,
+            ["Orleans:ServiceId"] = cluster.ClusterId,
+            ["Orleans:SiloPort"] = siloPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Orleans:PrimarySiloPort"] = cluster.PrimarySiloPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["Orleans:GatewayPort"] = FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["Auth:Keys:0:Name"] = "bench",
             ["Auth:Keys:0:Key"] = Key,
@@ -47,8 +52,11 @@ public sealed class EngineApp : IAsyncDisposable
         var app = builder.Build();
         app.UseDeployEngineApi();
         await app.StartAsync();
-        return new EngineApp(app, $"http://127.0.0.1:{port}");
+        return new EngineApp(app, $"http://127.0.0.1:{port}") { Join = cluster with { PrimarySiloPort = cluster.PrimarySiloPort > 0 ? cluster.PrimarySiloPort : siloPort } };
     }
+
+    /// <summary>How a further silo joins this one's cluster (Local mode: localhost clustering through the first silo).</summary>
+    public ClusterJoin Join { get; private init; } = new(string.Empty, 0);
 
     /// <summary>A bare Kestrel endpoint serving fixed bytes: the API baseline.</summary>
     public static async Task<(WebApplication App, string Url)> StartBare(string body)

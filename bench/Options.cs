@@ -3,7 +3,7 @@ using System.Globalization;
 namespace Deploy.Engine.Bench;
 
 public sealed record Options(
-    int Hosts, IReadOnlyList<int> RollbackSizes, int MemoryHosts, int AzureHosts, int Repetitions, int ApiSeconds, bool SkipAzure, string Out)
+    int Hosts, IReadOnlyList<int> RollbackSizes, int MemoryHosts, int AzureHosts, int Repetitions, int ApiSeconds, bool SkipAzure, string Out, int Silos = 1)
 {
     public static Options Parse(string[] args)
     {
@@ -20,6 +20,7 @@ public sealed record Options(
                 "--reps" => o with { Repetitions = int.Parse(Next(), CultureInfo.InvariantCulture) },
                 "--api-seconds" => o with { ApiSeconds = int.Parse(Next(), CultureInfo.InvariantCulture) },
                 "--skip-azure" => o with { SkipAzure = true },
+                "--silos" => o with { Silos = int.Parse(Next(), CultureInfo.InvariantCulture) },
                 "--out" => o with { Out = Next() },
                 "--quick" => o with { Hosts = 1_000, RollbackSizes = [1_000], MemoryHosts = 10_000, AzureHosts = 200, Repetitions = 2, ApiSeconds = 2 },
                 _ => throw new ArgumentException($"unknown option {args[i]}; see bench/README in the main README"),
@@ -30,5 +31,5 @@ public sealed record Options(
     }
 
     public override string ToString() =>
-        $"hosts {Hosts}, rollback {string.Join('/', RollbackSizes)}, memory {MemoryHosts}, azure hosts {AzureHosts}, reps {Repetitions}, api {ApiSeconds}s{(SkipAzure ? ", no Azure" : "")}";
+        $"hosts {Hosts}, rollback {string.Join('/', RollbackSizes)}, memory {MemoryHosts}, azure hosts {AzureHosts}, reps {Repetitions}, api {ApiSeconds}s{(SkipAzure ? ", no Azure" : "")}, silos {Silos}";
 }

@@ -12,7 +12,14 @@ Console.WriteLine($"Deploy.Engine bench: {Environment.ProcessorCount} cores, {op
 
 await using (var local = await EngineApp.Start(StorageMode.Local, null))
 {
-    Console.WriteLine("[Local storage]");
+    // More silos join the first through localhost clustering; grains spread over all of them.
+    var more = new List<EngineApp>();
+    for (var i = 1; i < options.Silos; i++)
+    {
+        more.Add(await EngineApp.Start(StorageMode.Local, null, local.Join));
+    }
+
+    Console.WriteLine($"[Local storage, {options.Silos} silo(s)]");
     var raw = await scenarios.RawCalls(local.Grains, "Local");
     var transitions = await scenarios.HostTransitions(local.Grains, options.Hosts, "local");
     report.Add(new Comparison($"rolling rollout over {options.Hosts:N0} simulated hosts, zero latency (Local storage)",
@@ -24,9 +31,14 @@ await using (var local = await EngineApp.Start(StorageMode.Local, null))
 
     await scenarios.Admission(local.Grains);
     await scenarios.Api(local);
-    if (options.MemoryHosts > 0)
+    if (options.MemoryHosts > 0 && options.Silos == 1)
     {
         await scenarios.Memory(local.Grains, options.MemoryHosts);
+    }
+
+    foreach (var silo in more)
+    {
+        await silo.DisposeAsync();
     }
 }
 
@@ -45,6 +57,7 @@ if (!options.SkipAzure)
 await report.Write(options.Out, new Dictionary<string, string>
 {
     ["cores"] = Environment.ProcessorCount.ToString(System.Globalization.CultureInfo.InvariantCulture),
+    ["silos"] = options.Silos.ToString(System.Globalization.CultureInfo.InvariantCulture),
     ["date"] = DateTimeOffset.UtcNow.ToString("u", System.Globalization.CultureInfo.InvariantCulture),
     ["options"] = options.ToString(),
 });

@@ -146,6 +146,18 @@ public sealed partial class RolloutGrain(
 
     public async Task OnAdmitted()
     {
+        if (S.ReleaseId is null)
+        {
+            // Admitted but never stored (its creation failed after it asked for a slot): give the slot back
+            // rather than hold it forever.
+            if (GrainKeys.TryParseRollout(Id, out _, out var environment))
+            {
+                await GrainFactory.GetGrain<IEnvironmentGrain>(environment).ReleaseSlot(Id);
+            }
+
+            return;
+        }
+
         if (S.Status is RolloutStatus.Pending or RolloutStatus.Queued)
         {
             await Admit();

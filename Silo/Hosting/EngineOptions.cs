@@ -30,6 +30,9 @@ public sealed class ClusterSettings
 
     public int GatewayPort { get; set; } = 30000;
 
+    /// <summary>Local mode only: the silo port of the first silo, for more silos on one machine (0: this silo is the first).</summary>
+    public int PrimarySiloPort { get; set; }
+
     /// <summary>Queues the event stream is spread over.</summary>
     public int EventQueues { get; set; } = 4;
 }

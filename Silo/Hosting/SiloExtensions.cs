@@ -27,7 +27,8 @@ public static class SiloExtensions
 
             if (engine.StorageMode == StorageMode.Local)
             {
-                silo.UseLocalhostClustering(cluster.SiloPort, cluster.GatewayPort, null, cluster.ServiceId, cluster.ClusterId);
+                var primary = cluster.PrimarySiloPort > 0 ? new IPEndPoint(IPAddress.Loopback, cluster.PrimarySiloPort) : null;
+                silo.UseLocalhostClustering(cluster.SiloPort, cluster.GatewayPort, primary, cluster.ServiceId, cluster.ClusterId);
                 silo.AddEngineLocalProviders();
                 return;
             }
