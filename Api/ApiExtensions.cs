@@ -33,6 +33,7 @@ public static class ApiExtensions
 
             (problem.Type, problem.Detail) = problem.Status switch
             {
+                413 => (Problems.PayloadTooLargeType, problem.Detail ?? "The request body is too large."),
                 400 or 415 => (Problems.ValidationType, problem.Detail ?? "The request body is missing or is not valid JSON for this operation."),
                 404 => (Problems.NotFoundType, problem.Detail ?? "No such resource or route."),
                 405 => (Problems.NotFoundType, problem.Detail ?? "This route does not accept that method."),
@@ -55,6 +56,7 @@ public static class ApiExtensions
             o.FallbackPolicy = new AuthorizationPolicyBuilder().RequireAuthenticatedUser().Build();
         });
         services.AddScoped<IdempotencyFilter>();
+        services.Configure<ApiLimits>(configuration.GetSection(ApiLimits.Section));
         services.AddOpenApi();
         return services;
     }
@@ -63,6 +65,7 @@ public static class ApiExtensions
     {
         app.UseExceptionHandler();
         app.UseStatusCodePages();
+        app.UseMiddleware<RequestBodyLimitMiddleware>();
         app.UseAuthentication();
         app.UseAuthorization();
         app.MapOpenApi().AllowAnonymous();

@@ -1,4 +1,5 @@
 using Deploy.Engine.Api;
+using Deploy.Engine.Api.Infrastructure;
 using Deploy.Engine.Silo.Hosting;
 
 var builder = WebApplication.CreateBuilder(args);
@@ -6,6 +7,8 @@ builder.Logging.AddFilter("Polly", LogLevel.Warning);
 builder.AddDeployEngineSilo();
 builder.AddDeployEngineTelemetry();
 builder.Services.AddDeployEngineApi(builder.Configuration);
+builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize =
+    builder.Configuration.GetSection(ApiLimits.Section).Get<ApiLimits>()?.MaxRequestBodyBytes ?? new ApiLimits().MaxRequestBodyBytes);
 
 var app = builder.Build();
 app.UseDeployEngineApi();

@@ -42,6 +42,8 @@ public sealed partial class EngineExceptionHandler(IProblemDetailsService proble
         {
             switch (ex)
             {
+                case BadHttpRequestException { StatusCode: StatusCodes.Status413PayloadTooLarge }:
+                    return (413, Problems.PayloadTooLargeType, "Payload too large", "The request body is larger than the engine accepts.");
                 case BadHttpRequestException bad:
                     return (bad.StatusCode, Problems.ValidationType, "Bad request",
                         bad.InnerException is System.Text.Json.JsonException ? "The request body is not valid JSON for this operation." : "The request could not be read.");

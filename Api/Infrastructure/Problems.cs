@@ -17,6 +17,7 @@ public static class Problems
     public const string UnauthorizedType = "urn:deploy-engine:problem:unauthorized";
     public const string ForbiddenType = "urn:deploy-engine:problem:forbidden";
     public const string InternalType = "urn:deploy-engine:problem:internal";
+    public const string PayloadTooLargeType = "urn:deploy-engine:problem:payload-too-large";
 
     public static ValidationProblem Validation(IReadOnlyDictionary<string, string[]> errors, string detail = "The request is invalid.") =>
         TypedResults.ValidationProblem(errors, detail: detail, title: "Validation failed", type: ValidationType);

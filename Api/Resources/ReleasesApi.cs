@@ -56,7 +56,7 @@ public static class ReleasesApi
     }
 
     public static async Task<Results<Ok<ReleaseSnapshot>, ProblemHttpResult>> Get(string id, IGrainFactory grains) =>
-        await grains.GetGrain<IReleaseGrain>(id).Get() is { } release
+        Names.IsHostId(id) && await grains.GetGrain<IReleaseGrain>(id).Get() is { } release
             ? TypedResults.Ok(release)
             : Problems.NotFound($"release '{id}' does not exist");
 }
