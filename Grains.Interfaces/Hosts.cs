@@ -93,6 +93,9 @@ public sealed record HostCommandStatus
 
     /// <summary>True when the host never ran this rollout's artifact, so a revert had nothing to undo.</summary>
     [Id(3)] public bool Untouched { get; init; }
+
+    /// <summary>Which command this answers: a late answer to an apply must not count as a revert.</summary>
+    [Id(4)] public HostCommandKind Kind { get; init; }
 }
 
 /// <summary>What a real agent reports after applying its desired artifact.</summary>

@@ -69,7 +69,7 @@ public sealed partial class HostGrain(
     {
         if (S.Environment is null)
         {
-            return Status(CommandOutcome.Failed, $"host '{HostId}' is not registered");
+            return Status(command.Kind, CommandOutcome.Failed, $"host '{HostId}' is not registered");
         }
 
         if (S.Command is { } current && SameCommand(current, command))
@@ -80,14 +80,21 @@ public sealed partial class HostGrain(
                 EnsureSimulation();
             }
 
-            return Status(S.CommandOutcome, S.LastError);
+            return Status(current.Kind, S.CommandOutcome, S.LastError);
+        }
+
+        if (command.Kind == HostCommandKind.Apply && S.Command is { Kind: HostCommandKind.Revert } revert
+            && string.Equals(revert.RolloutId, command.RolloutId, StringComparison.Ordinal))
+        {
+            // A late apply of a rollout this host already reverted for: the rollout has moved on; never re-apply.
+            return Status(HostCommandKind.Apply, CommandOutcome.Failed, "the rollout is rolling back; apply refused");
         }
 
         if (command.Kind == HostCommandKind.Apply && S.CommandOutcome == CommandOutcome.Pending && S.Command is { } busy
             && !string.Equals(busy.RolloutId, command.RolloutId, StringComparison.Ordinal))
         {
             // One command at a time: a host in the middle of another rollout's change is not taken over.
-            return Status(CommandOutcome.Failed, $"host is busy with rollout '{busy.RolloutId}'");
+            return Status(command.Kind, CommandOutcome.Failed, $"host is busy with rollout '{busy.RolloutId}'");
         }
 
         return command.Kind == HostCommandKind.Apply ? await BeginApply(command) : await BeginRevert(command);
@@ -120,7 +127,7 @@ public sealed partial class HostGrain(
     {
         if (command.Artifact is null)
         {
-            return Status(CommandOutcome.Failed, "apply command without an artifact");
+            return Status(HostCommandKind.Apply, CommandOutcome.Failed, "apply command without an artifact");
         }
 
         // The rollback target is what the host ran before this rollout first touched it.
@@ -140,7 +147,7 @@ public sealed partial class HostGrain(
         // A host this rollout never changed has nothing to undo.
         if (!string.Equals(S.Rollout, command.RolloutId, StringComparison.Ordinal))
         {
-            return Status(CommandOutcome.Succeeded, "untouched by this rollout") with { Untouched = true };
+            return Status(HostCommandKind.Revert, CommandOutcome.Succeeded, "untouched by this rollout") with { Untouched = true };
         }
 
         // Whatever the host was doing for this rollout is superseded by the revert.
@@ -170,14 +177,14 @@ public sealed partial class HostGrain(
             S.CommandOutcome = CommandOutcome.Succeeded;
             await state.WriteStateAsync();
             await Publish(doneEvent, doneReason);
-            return Status(CommandOutcome.Succeeded, doneReason);
+            return Status(command.Kind, CommandOutcome.Succeeded, doneReason);
         }
 
         S.State = moving;
         S.CommandOutcome = CommandOutcome.Pending;
         await state.WriteStateAsync();
         EnsureSimulation();
-        return Status(CommandOutcome.Pending, null);
+        return Status(command.Kind, CommandOutcome.Pending, null);
     }
 
     private async Task Finish(bool succeeded, string? reason)
@@ -203,7 +210,7 @@ public sealed partial class HostGrain(
 
         // The rollout hears first (one-way: it never calls back into a host while handling this, and a lost
         // report is recovered by its reminder re-delivering the command); the event follows.
-        await GrainFactory.GetGrain<IRolloutGrain>(command.RolloutId).OnHostReported(Status(S.CommandOutcome, reason));
+        await GrainFactory.GetGrain<IRolloutGrain>(command.RolloutId).OnHostReported(Status(command.Kind, S.CommandOutcome, reason));
         var type = (command.Kind, succeeded) switch
         {
             (HostCommandKind.Apply, true) => EventTypes.HostUpdated,
@@ -257,8 +264,9 @@ public sealed partial class HostGrain(
     private static bool SameCommand(HostCommand a, HostCommand b) =>
         a.Kind == b.Kind && a.Batch == b.Batch && string.Equals(a.RolloutId, b.RolloutId, StringComparison.Ordinal);
 
-    private HostCommandStatus Status(CommandOutcome outcome, string? reason) =>
-        new() { HostId = HostId, Outcome = outcome, Reason = reason };
+    /// <summary>The answer to a command of <paramref name="kind"/>: the rollout only applies an answer to the phase it asked about.</summary>
+    private HostCommandStatus Status(HostCommandKind kind, CommandOutcome outcome, string? reason) =>
+        new() { HostId = HostId, Kind = kind, Outcome = outcome, Reason = reason };
 
     private Task Publish(string type, string? reason)
     {

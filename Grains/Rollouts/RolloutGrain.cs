@@ -428,12 +428,14 @@ public sealed partial class RolloutGrain(
             return false;
         }
 
-        var next = (phase, status.Outcome) switch
+        // An answer counts only for the command the phase is waiting on: an apply that finishes after the
+        // rollout decided to roll back is not the host's revert.
+        var next = (phase, status.Kind, status.Outcome) switch
         {
-            (HostPhase.Updating, CommandOutcome.Succeeded) => HostPhase.Updated,
-            (HostPhase.Updating, CommandOutcome.Failed) => HostPhase.Failed,
-            (HostPhase.RollingBack, CommandOutcome.Succeeded) => HostPhase.RolledBack,
-            (HostPhase.RollingBack, CommandOutcome.Failed) => HostPhase.Failed,
+            (HostPhase.Updating, HostCommandKind.Apply, CommandOutcome.Succeeded) => HostPhase.Updated,
+            (HostPhase.Updating, HostCommandKind.Apply, CommandOutcome.Failed) => HostPhase.Failed,
+            (HostPhase.RollingBack, HostCommandKind.Revert, CommandOutcome.Succeeded) => HostPhase.RolledBack,
+            (HostPhase.RollingBack, HostCommandKind.Revert, CommandOutcome.Failed) => HostPhase.Failed,
             _ => phase,
         };
         if (next == phase)
