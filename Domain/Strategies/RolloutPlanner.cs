@@ -61,6 +61,12 @@ public static class RolloutPlanner
                     }
                 }
 
+                if (spec.Kind == StrategyKind.Rolling && !errors.Any)
+                {
+                    notes.Add("Rolling batches per stage, sized over the stage's hosts (maxSurge rounds up, maxUnavailable down): "
+                        + string.Join(", ", stages.Select(st => $"{st.Name} [{string.Join(", ", steps.OfType<DeployStep>().Where(d => d.Stage == st.Index).Select(d => d.Hosts.Count))}]")));
+                }
+
                 if (spec.Kind == StrategyKind.Canary)
                 {
                     notes.Add("Hosts per canary weight w over a stage of n hosts: ⌈w × n / 100⌉, at least 1; the hosts left after the last step are deployed in rolling batches sized over the whole stage");
@@ -151,7 +157,7 @@ public static class RolloutPlanner
         var excluded = hosts.Where(h => !claimed.Contains(h.Id)).Select(h => h.Id).ToList();
         if (excluded.Count > 0)
         {
-            notes.Add($"{Hosts(excluded.Count)} match no wave and are not targeted: {List(excluded)}");
+            notes.Add($"{Hosts(excluded.Count)} {(excluded.Count == 1 ? "matches" : "match")} no wave and {(excluded.Count == 1 ? "is" : "are")} not targeted: {List(excluded)}");
         }
 
         return stages;

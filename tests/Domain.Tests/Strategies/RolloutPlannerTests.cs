@@ -97,7 +97,10 @@ public class RolloutPlannerTests
         Assert.Equal("deploy 3 hosts (weight 10%: ceil(10% of 25) = 3)", plan.Steps[0].Description);
         Assert.Equal("deploy 2 more hosts (weight 20%: ceil(20% of 25) = 5)", plan.Steps[3].Description);
         Assert.Equal(25, plan.Steps.OfType<DeployStep>().SelectMany(d => d.Hosts).Distinct().Count());
-        Assert.Contains("⌈w × n / 100⌉", plan.Explanation);
+        Assert.Equal(
+            "Canary rollout of 25 hosts in 1 stage: all hosts (25). Hosts per canary weight w over a stage of n hosts: ⌈w × n / 100⌉, at least 1; "
+            + "the hosts left after the last step are deployed in rolling batches sized over the whole stage.",
+            plan.Explanation);
     }
 
     [Theory]
@@ -153,7 +156,13 @@ public class RolloutPlannerTests
         Assert.Equal(new[] { 0, 1, 2 }, plan.Stages.Select(s => s.Index));
         Assert.Equal(new[] { "deploy 2", "bake 600s", "deploy 1", "bake 600s", "deploy 1" }, plan.Steps.Select(Shape));
         Assert.Equal(new[] { 0, 0, 1, 1, 2 }, plan.Steps.Select(s => s.Stage));
-        Assert.Contains("1 host match no wave and are not targeted: d", plan.Explanation);
+        Assert.Equal(
+            "Rolling rollout of 5 hosts in 3 stages: wave 1 (region=eu) (2), wave 2 (tier=web) (1), wave 3 (region=us) (1). "
+            + "1 host matches no wave and is not targeted: d. "
+            + "Rolling batches per stage, sized over the stage's hosts (maxSurge rounds up, maxUnavailable down): wave 1 (region=eu) [2], wave 2 (tier=web) [1], wave 3 (region=us) [1]. "
+            + "Each stage but the last bakes 10m before the next starts. "
+            + "A failing stage rolls back alone; earlier stages keep the new version.",
+            plan.Explanation);
         Assert.Contains("rolls back alone", plan.Explanation);
     }
 
