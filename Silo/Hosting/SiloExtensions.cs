@@ -3,6 +3,8 @@ using Azure.Data.Tables;
 using Azure.Storage.Blobs;
 using Azure.Storage.Queues;
 using Deploy.Engine.Grains;
+using Deploy.Engine.Grains.Provisioning;
+using Deploy.Engine.Grains.Traffic;
 using Microsoft.Extensions.Options;
 using Orleans.Configuration;
 
@@ -46,13 +48,15 @@ public static class SiloExtensions
         return builder;
     }
 
-    /// <summary>Services every silo needs, whatever its storage: clock, options.</summary>
+    /// <summary>Services every silo needs, whatever its storage: clock, options, traffic routers, host provisioning.</summary>
     public static IServiceCollection AddDeployEngineServices(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddSingleton(TimeProvider.System);
         services.Configure<RolloutOptions>(configuration.GetSection(RolloutOptions.Section));
         services.Configure<ReminderOptions>(o => o.MinimumReminderPeriod = TimeSpan.FromSeconds(1));
         services.AddSingleton<IIncomingGrainCallFilter, DeactivateOnFailureFilter>();
+        services.AddTrafficRouting(configuration);
+        services.AddHostProvisioning();
         return services;
     }
 
