@@ -92,6 +92,15 @@ public static class EventTypes
     public const string HostUpdated = Ext + "host.updated";
     public const string HostFailed = Ext + "host.failed";
     public const string HostReverted = Ext + "host.reverted";
+    public const string HostRetired = Ext + "host.retired";
+    public const string HostsProvisioned = Ext + "rollout.hosts-provisioned";
+    public const string RolloutStepStarted = Ext + "rollout.step-started";
+    public const string RolloutPromoted = Ext + "rollout.promoted";
+    public const string RolloutSuperseded = Ext + "rollout.superseded";
+    public const string TrafficShifted = Ext + "rollout.traffic-shifted";
+    public const string SlotSwitched = Ext + "rollout.slot-switched";
+    public const string TriggerBreached = Ext + "rollout.trigger-breached";
+    public const string DeadlineExpired = Ext + "rollout.deadline-expired";
     public const string SlotAdmitted = Ext + "environment.slot-admitted";
     public const string SlotQueued = Ext + "environment.slot-queued";
     public const string SlotReleased = Ext + "environment.slot-released";

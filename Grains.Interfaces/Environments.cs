@@ -43,6 +43,9 @@ public sealed record EnvironmentSnapshot
     [Id(5)] public int HostCount { get; init; }
 
     [Id(6)] public DateTimeOffset CreatedAt { get; init; }
+
+    /// <summary>Blue-green: the slot serving each service.</summary>
+    [Id(10)] public IReadOnlyDictionary<string, string> ActiveSlots { get; init; } = new Dictionary<string, string>();
 }
 
 /// <summary>A host as the environment's index knows it: enough to select targets by label.</summary>
@@ -126,6 +129,18 @@ public interface IEnvironmentGrain : IGrainWithStringKey
     /// </summary>
     [Alias("RestoreDeployed")]
     Task RestoreDeployed(string service, string releaseId, DeployedVersion? previous);
+
+    /// <summary>Blue-green: records which slot serves the service now.</summary>
+    [Alias("SetActiveSlot")]
+    Task SetActiveSlot(string service, string slot);
+
+    /// <summary>Hosts leave the index (an immutable rollout replaced them, or rolled its new hosts back).</summary>
+    [Alias("RemoveHosts")]
+    Task RemoveHosts(IReadOnlyList<string> hostIds);
+
+    /// <summary>Rollouts of the service holding a slot or waiting for one, in admission order.</summary>
+    [Alias("RolloutsOf")]
+    Task<IReadOnlyList<string>> RolloutsOf(string service);
 }
 
 /// <summary>The names of all environments, for listing. Key: <see cref="GrainKeys.EnvironmentRegistry"/>.</summary>

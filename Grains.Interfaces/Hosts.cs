@@ -1,3 +1,5 @@
+using Orleans.Concurrency;
+
 namespace Deploy.Engine.Grains.Interfaces;
 
 /// <summary>A host is never in an unknown state: it is in sync, moving under a rollout's command, or failed.</summary>
@@ -16,6 +18,9 @@ public enum HostState
 
     /// <summary>The last command failed; the host still runs <see cref="HostSnapshot.CurrentArtifact"/>.</summary>
     Failed = 3,
+
+    /// <summary>Left the environment (an immutable rollout replaced it); it takes no command any more.</summary>
+    Retired = 4,
 }
 
 [GenerateSerializer]
@@ -45,6 +50,22 @@ public sealed record SimulationProfile
     [Id(1)] public IReadOnlyDictionary<string, double> FailureProbabilityByVersion { get; init; } = new Dictionary<string, double>();
 
     [Id(2)] public double DefaultFailureProbability { get; init; }
+
+    /// <summary>What a host running a version reports after applying it (error rate, p99 latency), by version.</summary>
+    [Id(3)] public IReadOnlyDictionary<string, SimulatedMetrics> MetricsByVersion { get; init; } = new Dictionary<string, SimulatedMetrics>();
+
+    [Id(4)] public SimulatedMetrics? DefaultMetrics { get; init; }
+}
+
+[GenerateSerializer, Immutable]
+[Alias("SimulatedMetrics")]
+public sealed record SimulatedMetrics
+{
+    [Id(0)] public double ErrorRatePercent { get; init; }
+
+    [Id(1)] public double P99LatencyMs { get; init; }
+
+    [Id(2)] public int FailedHealthChecks { get; init; }
 }
 
 [GenerateSerializer, Immutable]
@@ -150,6 +171,9 @@ public sealed record HostSnapshot
     [Id(14)] public bool Simulated { get; init; }
 
     [Id(15)] public DateTimeOffset UpdatedAt { get; init; }
+
+    /// <summary>How a simulated host behaves (null for a real agent); an immutable rollout gives its new hosts the same.</summary>
+    [Id(16)] public SimulationProfile? Simulation { get; init; }
 }
 
 /// <summary>What an agent should run now, and under which rollout's command.</summary>
@@ -190,4 +214,21 @@ public interface IHostGrain : IGrainWithStringKey
     /// <summary>An agent's report on the command it was given.</summary>
     [Alias("Report")]
     Task<CommandResult<HostSnapshot>> Report(HostOutcomeReport report);
+
+    /// <summary>
+    /// Carries out a rollout's command without the rollout waiting: an outcome that is final at once is
+    /// reported back through <see cref="IRolloutGrain.OnHostReported"/>, like a later one. One-way, so a
+    /// rollout fans out to a large fleet in one quick turn.
+    /// </summary>
+    [OneWay]
+    [Alias("Dispatch")]
+    Task Dispatch(HostCommand command);
+
+    /// <summary>An agent's health and metrics sample; passed on to the rollout the host is running for.</summary>
+    [Alias("ReportMetrics")]
+    Task<CommandResult<HostSnapshot>> ReportMetrics(HostMetricsSample sample);
+
+    /// <summary>The host leaves its environment for good (immutable rollouts); idempotent.</summary>
+    [Alias("Retire")]
+    Task Retire(string rolloutId);
 }

@@ -3,12 +3,15 @@ using Orleans.Concurrency;
 
 namespace Deploy.Engine.Grains.Interfaces;
 
-/// <summary>A rolling strategy as declared (strings, validated by the Domain parser).</summary>
+/// <summary>
+/// A rollout strategy and scope as declared (strings and numbers, validated as a whole by the Domain parser
+/// before anything starts). The rolling fields also batch the deploy steps of the other strategies.
+/// </summary>
 [GenerateSerializer, Immutable]
 [Alias("RollingStrategySpec")]
-public sealed record RollingStrategySpec
+public sealed record RolloutStrategySpec
 {
-    /// <summary>Only "rolling" for now.</summary>
+    /// <summary>rolling (default), canary, blueGreen or immutable.</summary>
     [Id(0)] public string Type { get; init; } = "rolling";
 
     [Id(1)] public string? MaxSurge { get; init; }
@@ -23,8 +26,118 @@ public sealed record RollingStrategySpec
     /// <summary>Failure budget: hosts ("2") or a share of the targets ("5%") that may fail before rollback.</summary>
     [Id(5)] public string? MaxFailures { get; init; }
 
-    /// <summary>How long a batch may take before its silent hosts count as failed.</summary>
+    /// <summary>How long a batch may take before its silent hosts count as failed (same as deadlines.progressSeconds).</summary>
     [Id(6)] public int? ProgressDeadlineSeconds { get; init; }
+
+    /// <summary>Name of a traffic router configured on the server (never a URL); null moves no traffic, only hosts.</summary>
+    [Id(7)] public string? TrafficRouter { get; init; }
+
+    /// <summary>Canary steps, in order.</summary>
+    [Id(8)] public IReadOnlyList<CanaryStepDeclaration>? Steps { get; init; }
+
+    [Id(9)] public BlueGreenDeclaration? BlueGreen { get; init; }
+
+    /// <summary>full (default), regional waves, or a pilot group first.</summary>
+    [Id(10)] public ScopeDeclaration? Scope { get; init; }
+
+    /// <summary>Declared up front; breaching one rolls the rollout back with the trigger named in the reason.</summary>
+    [Id(11)] public IReadOnlyList<TriggerDeclaration>? RollbackTriggers { get; init; }
+
+    [Id(12)] public DeadlinesDeclaration? Deadlines { get; init; }
+
+    /// <summary>queue (default) or supersede: what a new release of the same service does to one in flight.</summary>
+    [Id(13)] public string? OnConflict { get; init; }
+
+    /// <summary>How long after success an operator may still roll back (default 24 hours).</summary>
+    [Id(14)] public int? RollbackWindowSeconds { get; init; }
+}
+
+/// <summary>One canary step: exactly one of setWeight, pause, analysis.</summary>
+[GenerateSerializer, Immutable]
+[Alias("CanaryStepDeclaration")]
+public sealed record CanaryStepDeclaration
+{
+    [Id(0)] public int? SetWeight { get; init; }
+
+    [Id(1)] public PauseDeclaration? Pause { get; init; }
+
+    [Id(2)] public AnalysisDeclaration? Analysis { get; init; }
+}
+
+[GenerateSerializer, Immutable]
+[Alias("PauseDeclaration")]
+public sealed record PauseDeclaration
+{
+    /// <summary>Null waits until an operator promotes.</summary>
+    [Id(0)] public int? DurationSeconds { get; init; }
+}
+
+[GenerateSerializer, Immutable]
+[Alias("AnalysisDeclaration")]
+public sealed record AnalysisDeclaration
+{
+    [Id(0)] public int? DurationSeconds { get; init; }
+}
+
+[GenerateSerializer, Immutable]
+[Alias("BlueGreenDeclaration")]
+public sealed record BlueGreenDeclaration
+{
+    /// <summary>The host label naming each host's slot (default "slot").</summary>
+    [Id(0)] public string? SlotLabel { get; init; }
+
+    [Id(1)] public int? PrePromotionAnalysisSeconds { get; init; }
+
+    /// <summary>Promote on its own after this long; null waits for an operator.</summary>
+    [Id(2)] public int? AutoPromoteAfterSeconds { get; init; }
+
+    /// <summary>How long the previous slot stays warm after the switch (default 300).</summary>
+    [Id(3)] public int? ScaleDownDelaySeconds { get; init; }
+}
+
+[GenerateSerializer, Immutable]
+[Alias("ScopeDeclaration")]
+public sealed record ScopeDeclaration
+{
+    /// <summary>full (default), waves or pilot.</summary>
+    [Id(0)] public string? Type { get; init; }
+
+    /// <summary>Ordered label selectors; each wave is a complete run of the strategy.</summary>
+    [Id(1)] public IReadOnlyList<IReadOnlyDictionary<string, string>>? Waves { get; init; }
+
+    [Id(2)] public int? BakeSeconds { get; init; }
+
+    /// <summary>wave (roll back the failing wave only) or all (default).</summary>
+    [Id(3)] public string? OnFailure { get; init; }
+
+    /// <summary>Labels of the opted-in pilot hosts, which get the release first.</summary>
+    [Id(4)] public IReadOnlyDictionary<string, string>? Pilot { get; init; }
+}
+
+[GenerateSerializer, Immutable]
+[Alias("TriggerDeclaration")]
+public sealed record TriggerDeclaration
+{
+    /// <summary>errorRatePercent, p99LatencyMs or failedHealthChecks.</summary>
+    [Id(0)] public string? Metric { get; init; }
+
+    /// <summary>Breached when the observed value is above it.</summary>
+    [Id(1)] public double? Threshold { get; init; }
+}
+
+[GenerateSerializer, Immutable]
+[Alias("DeadlinesDeclaration")]
+public sealed record DeadlinesDeclaration
+{
+    [Id(0)] public int? ProgressSeconds { get; init; }
+
+    [Id(1)] public int? AnalysisSeconds { get; init; }
+
+    /// <summary>How long a rollout waits for a human (a pause without duration, an operator pause).</summary>
+    [Id(2)] public int? ApprovalSeconds { get; init; }
+
+    /// <summary>abort (default) or pause.</summary>
+    [Id(3)] public string? OnExpiry { get; init; }
 }
 
 [GenerateSerializer, Immutable]
@@ -45,7 +158,7 @@ public sealed record RolloutDraft
 
     [Id(1)] public required string Environment { get; init; }
 
-    [Id(2)] public required RollingStrategySpec Strategy { get; init; }
+    [Id(2)] public required RolloutStrategySpec Strategy { get; init; }
 
     [Id(3)] public required string SubmittedBy { get; init; }
 
@@ -108,7 +221,7 @@ public sealed record RolloutSnapshot
     /// <summary>Why the rollout is where it is: the last decision's reason.</summary>
     [Id(7)] public string? StatusReason { get; init; }
 
-    [Id(8)] public required RollingStrategySpec Strategy { get; init; }
+    [Id(8)] public required RolloutStrategySpec Strategy { get; init; }
 
     /// <summary>Hosts per batch, from the plan; empty until the rollout is admitted.</summary>
     [Id(9)] public IReadOnlyList<int> Batches { get; init; } = [];
@@ -139,6 +252,64 @@ public sealed record RolloutSnapshot
 
     /// <summary>The silo driving the rollout now (diagnostics: it moves on failover).</summary>
     [Id(21)] public string? Silo { get; init; }
+
+    /// <summary>The plan, step by step (empty until admitted).</summary>
+    [Id(22)] public IReadOnlyList<PlanStepView> Steps { get; init; } = [];
+
+    /// <summary>1-based step in flight, 0 before the first.</summary>
+    [Id(23)] public int CurrentStep { get; init; }
+
+    /// <summary>Stage (pilot, wave) in flight, by name; null before the first.</summary>
+    [Id(24)] public string? CurrentStage { get; init; }
+
+    /// <summary>Share of traffic the router sends to the new version (canary), as last set.</summary>
+    [Id(25)] public int TrafficWeight { get; init; }
+
+    /// <summary>Blue-green: the slot serving now.</summary>
+    [Id(26)] public string? ActiveSlot { get; init; }
+
+    /// <summary>Targets by the version the rollout last saw them run.</summary>
+    [Id(27)] public IReadOnlyDictionary<string, int> HostsPerVersion { get; init; } = new Dictionary<string, int>();
+
+    /// <summary>The rollout this one superseded, or the one that superseded it.</summary>
+    [Id(28)] public string? Supersedes { get; init; }
+
+    [Id(29)] public string? SupersededBy { get; init; }
+}
+
+/// <summary>One step of a rollout's plan as the API shows it.</summary>
+[GenerateSerializer, Immutable]
+[Alias("PlanStepView")]
+public sealed record PlanStepView
+{
+    [Id(0)] public required string Kind { get; init; }
+
+    [Id(1)] public required string Stage { get; init; }
+
+    [Id(2)] public required string Description { get; init; }
+
+    [Id(3)] public int Hosts { get; init; }
+
+    /// <summary>pending, running, done, skipped.</summary>
+    [Id(4)] public string State { get; init; } = "pending";
+}
+
+/// <summary>A health and metrics sample from a host running a rollout's version (from its agent or the simulation).</summary>
+[GenerateSerializer, Immutable]
+[Alias("HostSample")]
+public sealed record HostMetricsSample
+{
+    [Id(0)] public required string HostId { get; init; }
+
+    [Id(1)] public double ErrorRatePercent { get; init; }
+
+    [Id(2)] public double P99LatencyMs { get; init; }
+
+    [Id(3)] public int FailedHealthChecks { get; init; }
+
+    [Id(4)] public long Requests { get; init; }
+
+    [Id(5)] public string? Version { get; init; }
 }
 
 /// <summary>The execution of one release in one environment. Key: <see cref="GrainKeys.Rollout"/>.</summary>
@@ -162,6 +333,19 @@ public interface IRolloutGrain : IGrainWithStringKey
 
     [Alias("Rollback")]
     Task<CommandResult<RolloutSnapshot>> Rollback(OperatorAction action);
+
+    /// <summary>Skips the current pause or bake (the rollout carries on with its next step).</summary>
+    [Alias("Promote")]
+    Task<CommandResult<RolloutSnapshot>> Promote(OperatorAction action);
+
+    /// <summary>A newer release of the same service superseded this one: abort it, naming the newer rollout.</summary>
+    [Alias("Supersede")]
+    Task<CommandResult<RolloutSnapshot>> Supersede(string byRollout, string actor);
+
+    /// <summary>A host's health and metrics sample, for the rollback triggers. One-way.</summary>
+    [OneWay]
+    [Alias("OnHostSample")]
+    Task OnHostSample(HostMetricsSample sample);
 
     /// <summary>The environment admitted this rollout from its queue.</summary>
     [OneWay]

@@ -39,7 +39,7 @@ public sealed class Scenarios(Options options, Report report)
         {
             var seconds = await Measure.Seconds(async () =>
             {
-                var rollout = await StartRollout(grains, env, new RollingStrategySpec { MaxSurge = "10%", MaxUnavailable = "0" });
+                var rollout = await StartRollout(grains, env, new RolloutStrategySpec { MaxSurge = "10%", MaxUnavailable = "0" });
                 var done = await WaitTerminal(grains, rollout, TimeSpan.FromMinutes(20));
                 if (done.Status != RolloutStatus.Succeeded || done.Hosts.Updated != hosts)
                     throw new InvalidOperationException($"rollout ended {done.Status}: {done.StatusReason}");
@@ -67,7 +67,7 @@ public sealed class Scenarios(Options options, Report report)
         var repetitions = hosts >= 100_000 ? Math.Min(2, options.Repetitions) : options.Repetitions;
         for (var r = -1; r < repetitions; r++)
         {
-            var rolloutId = await StartRollout(grains, env, new RollingStrategySpec { Preset = "AllAtOnce" });
+            var rolloutId = await StartRollout(grains, env, new RolloutStrategySpec { Preset = "AllAtOnce" });
             var done = await WaitTerminal(grains, rolloutId, TimeSpan.FromMinutes(20));
             if (done.Status != RolloutStatus.Succeeded) throw new InvalidOperationException($"rollout ended {done.Status}: {done.StatusReason}");
 
@@ -204,7 +204,7 @@ public sealed class Scenarios(Options options, Report report)
         }
     }
 
-    private async Task<string> StartRollout(IGrainFactory grains, string env, RollingStrategySpec strategy)
+    private async Task<string> StartRollout(IGrainFactory grains, string env, RolloutStrategySpec strategy)
     {
         var version = $"1.{Interlocked.Increment(ref _sequence)}";
         var releaseId = $"rel-bench{_sequence}";

@@ -24,7 +24,9 @@ public sealed record SimulatedFleetRequest(
     Dictionary<string, double>? FailureProbability,
     double? DefaultFailureProbability,
     string? CurrentArtifact,
-    string? CurrentVersion);
+    string? CurrentVersion,
+    Dictionary<string, SimulatedMetrics>? Metrics = null,
+    SimulatedMetrics? DefaultMetrics = null);
 
 public sealed record SimulatedFleetResponse(string Environment, int Created, IReadOnlyList<string> HostIds);
 
@@ -95,6 +97,13 @@ public static class EnvironmentsApi
             if (!Names.IsVersion(version) || p is < 0 or > 1 || double.IsNaN(p)) errors.Add($"failureProbability.{version}", "must map a version to a probability from 0 to 1");
         }
 
+        foreach (var (version, m) in request.Metrics ?? [])
+        {
+            if (!Names.IsVersion(version)) errors.Add($"metrics.{version}", "must map a version to the metrics its hosts report");
+            else HostsApi.ValidateMetrics(m, errors, $"metrics.{version}");
+        }
+
+        if (request.DefaultMetrics is { } defaults) HostsApi.ValidateMetrics(defaults, errors, "defaultMetrics");
         HostsApi.ValidateLabels(request.Labels, errors);
         if (request.CurrentArtifact is not null && !ArtifactDigest.IsValid(request.CurrentArtifact))
             errors.Add("currentArtifact", "must be a content digest 'sha256:' followed by 64 lower-case hex digits");
@@ -109,6 +118,8 @@ public static class EnvironmentsApi
             StepLatencyMs = request.StepLatencyMs ?? 0,
             FailureProbabilityByVersion = request.FailureProbability ?? [],
             DefaultFailureProbability = request.DefaultFailureProbability ?? 0,
+            MetricsByVersion = request.Metrics ?? [],
+            DefaultMetrics = request.DefaultMetrics,
         };
         var width = Math.Max(4, request.Count.ToString(System.Globalization.CultureInfo.InvariantCulture).Length);
         var hosts = Enumerable.Range(1, request.Count).Select(i => new HostEnrollment

@@ -20,6 +20,9 @@ public sealed record HeartbeatRequest(bool? Healthy);
 
 public sealed record HostReportRequest(string? Rollout, string? Artifact, bool? Succeeded, bool? Healthy, string? Message);
 
+/// <summary>A health and metrics sample from an agent: what the rollback triggers read.</summary>
+public sealed record HostMetricsRequest(double? ErrorRatePercent, double? P99LatencyMs, int? FailedHealthChecks, long? Requests);
+
 public static class HostsApi
 {
     public const int MaxPageSize = 500;
@@ -33,6 +36,7 @@ public static class HostsApi
         group.MapPost("/{id}/heartbeat", Heartbeat).RequireAuthorization(Policies.Agent);
         group.MapGet("/{id}/desired", Desired).RequireAuthorization(Policies.Agent);
         group.MapPost("/{id}/reports", Report).RequireAuthorization(Policies.Agent);
+        group.MapPost("/{id}/metrics", Metrics).RequireAuthorization(Policies.Agent);
         return group;
     }
 
@@ -155,6 +159,39 @@ public static class HostsApi
             Message = request.Message,
         });
         return result.Ok ? TypedResults.Ok(result.Value!) : Problems.From(result);
+    }
+
+    public static async Task<Results<Ok<HostSnapshot>, ValidationProblem, ProblemHttpResult>> Metrics(string id, HostMetricsRequest request, IGrainFactory grains)
+    {
+        var errors = new ValidationErrors();
+        var sample = new SimulatedMetrics
+        {
+            ErrorRatePercent = request.ErrorRatePercent ?? 0,
+            P99LatencyMs = request.P99LatencyMs ?? 0,
+            FailedHealthChecks = request.FailedHealthChecks ?? 0,
+        };
+        ValidateMetrics(sample, errors, string.Empty);
+        if (request.Requests is < 0) errors.Add("requests", "must be zero or more");
+        if (errors.Any) return Problems.Validation(errors.ToDictionary());
+        if (!Names.IsHostId(id)) return Problems.NotFound($"host '{id}' is not registered");
+
+        var result = await grains.GetGrain<IHostGrain>(id).ReportMetrics(new HostMetricsSample
+        {
+            HostId = id,
+            ErrorRatePercent = sample.ErrorRatePercent,
+            P99LatencyMs = sample.P99LatencyMs,
+            FailedHealthChecks = sample.FailedHealthChecks,
+            Requests = request.Requests ?? 0,
+        });
+        return result.Ok ? TypedResults.Ok(result.Value!) : Problems.From(result);
+    }
+
+    internal static void ValidateMetrics(SimulatedMetrics metrics, ValidationErrors errors, string prefix)
+    {
+        var at = prefix.Length == 0 ? string.Empty : prefix + ".";
+        if (metrics.ErrorRatePercent is < 0 or > 100 || double.IsNaN(metrics.ErrorRatePercent)) errors.Add(at + "errorRatePercent", "must be from 0 to 100");
+        if (metrics.P99LatencyMs is < 0 or > 3_600_000 || double.IsNaN(metrics.P99LatencyMs)) errors.Add(at + "p99LatencyMs", "must be from 0 to 3600000");
+        if (metrics.FailedHealthChecks is < 0 or > 1_000_000) errors.Add(at + "failedHealthChecks", "must be from 0 to 1000000");
     }
 
     internal static void ValidateLabels(Dictionary<string, string>? labels, ValidationErrors errors, string field = "labels")

@@ -1,6 +1,7 @@
 using System.Security.Claims;
 using Deploy.Engine.Api.Infrastructure;
 using Deploy.Engine.Domain.Rolling;
+using Deploy.Engine.Domain.Strategies;
 using Deploy.Engine.Domain.Validation;
 using Deploy.Engine.Grains.Interfaces;
 using Microsoft.AspNetCore.Builder;
@@ -11,12 +12,14 @@ using Microsoft.AspNetCore.Routing;
 namespace Deploy.Engine.Api.Resources;
 
 /// <summary>Rolls a release out to an environment; <c>selector</c> narrows the targets to hosts with all those labels.</summary>
-public sealed record CreateRolloutRequest(string? ReleaseId, string? Environment, RollingStrategySpec? Strategy, Dictionary<string, string>? Selector);
+public sealed record CreateRolloutRequest(string? ReleaseId, string? Environment, RolloutStrategySpec? Strategy, Dictionary<string, string>? Selector);
 
 public sealed record OperatorActionRequest(string? Reason);
 
-/// <summary>Dry run: the batches a strategy would produce for a host count, or for an environment's hosts now.</summary>
-public sealed record PlanPreviewRequest(RollingStrategySpec? Strategy, int? HostCount, string? Environment);
+/// <summary>Dry run: the plan (stages × steps × host counts) a strategy would produce for a host count, or for an environment's hosts now.</summary>
+public sealed record PlanPreviewRequest(RolloutStrategySpec? Strategy, int? HostCount, string? Environment, Dictionary<string, string>? Selector);
+
+public sealed record PlanStageView(string Name, int Hosts);
 
 public sealed record PlanPreviewResponse(
     int HostCount,
@@ -28,7 +31,11 @@ public sealed record PlanPreviewResponse(
     int MaxUnavailable,
     int MinimumHealthyHosts,
     int AllowedFailures,
-    string Explanation);
+    string Explanation,
+    string Strategy,
+    IReadOnlyList<PlanStageView> Stages,
+    IReadOnlyList<PlanStepView> Steps,
+    IReadOnlyDictionary<string, string[]>? Errors);
 
 public static class RolloutsApi
 {
@@ -47,6 +54,8 @@ public static class RolloutsApi
             Act(id, body, user, grains, (g, a) => g.Abort(a))).RequireAuthorization(Policies.Operate);
         group.MapPost("/{id}/rollback", (string id, OperatorActionRequest? body, ClaimsPrincipal user, IGrainFactory grains) =>
             Act(id, body, user, grains, (g, a) => g.Rollback(a))).RequireAuthorization(Policies.Operate);
+        group.MapPost("/{id}/promote", (string id, OperatorActionRequest? body, ClaimsPrincipal user, IGrainFactory grains) =>
+            Act(id, body, user, grains, (g, a) => g.Promote(a))).RequireAuthorization(Policies.Operate);
         return group;
     }
 
@@ -56,10 +65,24 @@ public static class RolloutsApi
         if (string.IsNullOrWhiteSpace(request.ReleaseId) || request.ReleaseId.Length > 64 || !Names.IsHostId(request.ReleaseId))
             errors.Add("releaseId", "is required: the id returned when the release was created");
         if (!Names.IsDnsLabel(request.Environment)) errors.Add("environment", "must be an environment name");
-        var strategy = request.Strategy ?? new RollingStrategySpec();
-        ValidateStrategy(strategy, errors);
+        var strategy = request.Strategy ?? new RolloutStrategySpec();
+        var spec = ValidateStrategy(strategy, errors);
         HostsApi.ValidateLabels(request.Selector, errors, "selector");
         if (errors.Any) return Problems.Validation(errors.ToDictionary());
+
+        // The whole plan is checked against the environment's hosts before anything starts: a wave that matches no
+        // host, a blue-green environment with an empty slot, are refused here (422) rather than failing later.
+        var environment = grains.GetGrain<IEnvironmentGrain>(request.Environment!);
+        if (await environment.Get() is { } env)
+        {
+            var targets = await Targets(environment, request.Selector);
+            var plan = PlanFor(spec!, targets, env.ActiveSlots.GetValueOrDefault(await ServiceOf(grains, request.ReleaseId!) ?? string.Empty));
+            if (plan.Plan is null)
+            {
+                return TypedResults.Problem("The rollout cannot be planned against the environment's hosts.", statusCode: 422,
+                    title: "Refused by policy", type: Problems.PolicyType, extensions: new Dictionary<string, object?> { ["errors"] = plan.Errors });
+            }
+        }
 
         var id = GrainKeys.Rollout(request.ReleaseId!, request.Environment!);
         var result = await grains.GetGrain<IRolloutGrain>(id).Start(new RolloutDraft
@@ -76,24 +99,46 @@ public static class RolloutsApi
     public static async Task<Results<Ok<PlanPreviewResponse>, ValidationProblem, ProblemHttpResult>> Preview(PlanPreviewRequest request, IGrainFactory grains)
     {
         var errors = new ValidationErrors();
-        var strategy = request.Strategy ?? new RollingStrategySpec();
+        var strategy = request.Strategy ?? new RolloutStrategySpec();
         var spec = ValidateStrategy(strategy, errors);
         if (request.HostCount is null == request.Environment is null) errors.Add("hostCount", "give either hostCount or environment");
         if (request.HostCount is < 0 or > 1_000_000) errors.Add("hostCount", "must be from 0 to 1000000");
         if (request.Environment is not null && !Names.IsDnsLabel(request.Environment)) errors.Add("environment", "must be an environment name");
         if (errors.Any) return Problems.Validation(errors.ToDictionary());
 
-        var hostCount = request.HostCount ?? 0;
+        IReadOnlyList<PlanHost> hosts;
+        string? activeSlot = null;
         if (request.Environment is not null)
         {
-            var environment = await grains.GetGrain<IEnvironmentGrain>(request.Environment).Get();
-            if (environment is null) return Problems.NotFound($"environment '{request.Environment}' does not exist");
-            hostCount = environment.HostCount;
+            var environment = grains.GetGrain<IEnvironmentGrain>(request.Environment);
+            if (await environment.Get() is null) return Problems.NotFound($"environment '{request.Environment}' does not exist");
+            hosts = await Targets(environment, request.Selector);
+        }
+        else
+        {
+            hosts = Enumerable.Range(1, request.HostCount!.Value).Select(i => new PlanHost($"host-{i}", new Dictionary<string, string>())).ToList();
         }
 
-        var plan = RollingPlanner.Plan(spec!, hostCount);
-        return TypedResults.Ok(new PlanPreviewResponse(plan.HostCount, plan.IsFeasible, plan.Infeasible, plan.BatchSize, plan.Batches,
-            plan.MaxSurge, plan.MaxUnavailable, plan.MinimumHealthy, plan.AllowedFailures, plan.Explanation));
+        var result = PlanFor(spec!, hosts, activeSlot);
+        var rolling = RollingPlanner.Plan(spec!.Rolling, hosts.Count);
+        var steps = result.Plan?.Steps ?? [];
+        var stageNames = result.Plan?.Stages.ToDictionary(st => st.Index, st => st.Name) ?? [];
+        var feasible = result.Plan is not null && (spec.Kind != StrategyKind.Rolling || rolling.IsFeasible);
+        var infeasible = feasible ? null : rolling.Infeasible ?? string.Join("; ", result.Errors.Select(e => $"{e.Key}: {string.Join(", ", e.Value)}"));
+        return TypedResults.Ok(new PlanPreviewResponse(hosts.Count, feasible, infeasible, rolling.BatchSize,
+            steps.OfType<DeployStep>().Select(d => d.Hosts.Count).ToList(),
+            rolling.MaxSurge, rolling.MaxUnavailable, rolling.MinimumHealthy, rolling.AllowedFailures,
+            result.Plan?.Explanation ?? rolling.Explanation,
+            spec.Kind.ToString(),
+            result.Plan?.Stages.Select(st => new PlanStageView(st.Name, st.Hosts.Count)).ToList() ?? [],
+            steps.Select(st => new PlanStepView
+            {
+                Kind = KindOf(st).ToString(),
+                Stage = stageNames.GetValueOrDefault(st.Stage) ?? "all hosts",
+                Description = st.Description,
+                Hosts = st switch { DeployStep d => d.Hosts.Count, ProvisionStep p => p.Hosts.Count, RetireStep r => r.Hosts.Count, _ => 0 },
+            }).ToList(),
+            result.Plan is null ? result.Errors : null));
     }
 
     public static async Task<Results<Ok<RolloutSnapshot>, ProblemHttpResult>> Get(string id, IGrainFactory grains) =>
@@ -119,12 +164,13 @@ public static class RolloutsApi
         return result.Ok ? TypedResults.Ok(result.Value!) : Problems.From(result);
     }
 
-    private static RollingSpec? ValidateStrategy(RollingStrategySpec strategy, ValidationErrors errors)
+    private static StrategySpec? ValidateStrategy(RolloutStrategySpec strategy, ValidationErrors errors)
     {
-        if (!string.Equals(strategy.Type, "rolling", StringComparison.Ordinal)) errors.Add("strategy.type", "only \"rolling\" is supported");
         if (strategy.ProgressDeadlineSeconds is < 1 or > 86_400) errors.Add("strategy.progressDeadlineSeconds", "must be from 1 to 86400");
-        var parsed = RollingSpecParser.Parse(strategy.MaxSurge, strategy.MaxUnavailable, strategy.MinimumHealthyHosts?.Type,
-            strategy.MinimumHealthyHosts?.Value, strategy.Preset, strategy.MaxFailures, "strategy.");
+        if (strategy.RollbackWindowSeconds is < 0 or > 30 * 86_400) errors.Add("strategy.rollbackWindowSeconds", "must be from 0 to 2592000 (30 days)");
+        if (strategy.TrafficRouter is not null && !Names.IsDnsLabel(strategy.TrafficRouter))
+            errors.Add("strategy.trafficRouter", "must be the name of a traffic router configured on the server");
+        var parsed = StrategySpecParser.Parse(strategy.ToInput());
         foreach (var (field, messages) in parsed.Errors)
         {
             foreach (var message in messages) errors.Add(field, message);
@@ -132,6 +178,38 @@ public static class RolloutsApi
 
         return parsed.Value;
     }
+
+    /// <summary>The environment's hosts a rollout with this selector targets, in the order the rollout plans them.</summary>
+    private static async Task<IReadOnlyList<PlanHost>> Targets(IEnvironmentGrain environment, IReadOnlyDictionary<string, string>? selector) =>
+        (await environment.GetHostIndex())
+            .Where(h => selector is null || selector.All(s => h.Labels.TryGetValue(s.Key, out var v) && string.Equals(v, s.Value, StringComparison.Ordinal)))
+            .Select(h => new PlanHost(h.HostId, h.Labels))
+            .ToList();
+
+    /// <summary>Plans as the rollout will; an immutable plan gets stand-in ids for the hosts it would provision.</summary>
+    private static PlanResult PlanFor(StrategySpec spec, IReadOnlyList<PlanHost> hosts, string? activeSlot) =>
+        RolloutPlanner.Plan(spec, new PlanInput
+        {
+            Hosts = hosts,
+            ActiveSlot = activeSlot,
+            ProvisionedHosts = spec.Kind == StrategyKind.Immutable ? hosts.Select((_, i) => $"new-host-{i + 1}").ToList() : [],
+        });
+
+    private static async Task<string?> ServiceOf(IGrainFactory grains, string releaseId) =>
+        (await grains.GetGrain<IReleaseGrain>(releaseId).Get())?.Service;
+
+    private static Domain.Rollouts.PlanStepKind KindOf(PlanStep step) => step switch
+    {
+        DeployStep => Domain.Rollouts.PlanStepKind.Deploy,
+        TrafficStep => Domain.Rollouts.PlanStepKind.Traffic,
+        PausePlanStep => Domain.Rollouts.PlanStepKind.Pause,
+        AnalysisPlanStep => Domain.Rollouts.PlanStepKind.Analysis,
+        SwitchStep => Domain.Rollouts.PlanStepKind.Switch,
+        KeepWarmStep => Domain.Rollouts.PlanStepKind.KeepWarm,
+        ProvisionStep => Domain.Rollouts.PlanStepKind.Provision,
+        RetireStep => Domain.Rollouts.PlanStepKind.Retire,
+        _ => Domain.Rollouts.PlanStepKind.Bake,
+    };
 
     private static bool IsRolloutId(string id) =>
         GrainKeys.TryParseRollout(id, out var release, out var environment) && Names.IsHostId(release) && Names.IsDnsLabel(environment);

@@ -32,6 +32,9 @@ public enum RolloutTrigger
     CompleteRollback,
     CompleteAbort,
     Fail,
+
+    /// <summary>An operator skips the current pause (or bake).</summary>
+    Promote,
 }
 
 public static class RolloutStatusExtensions

@@ -23,6 +23,7 @@ public static class RolloutTransitions
         (RolloutStatus.Progressing, RolloutTrigger.Pause) => Transition.To(RolloutStatus.Paused),
         (RolloutStatus.Paused, RolloutTrigger.Resume) => Transition.To(RolloutStatus.Progressing),
         (RolloutStatus.Progressing, RolloutTrigger.Complete) => Transition.To(RolloutStatus.Succeeded),
+        (RolloutStatus.Progressing or RolloutStatus.Paused, RolloutTrigger.Promote) => Transition.To(RolloutStatus.Progressing),
 
         (RolloutStatus.Progressing or RolloutStatus.Paused, RolloutTrigger.Abort or RolloutTrigger.Rollback or RolloutTrigger.DecideRollback)
             => Transition.To(RolloutStatus.RollingBack),

@@ -22,6 +22,9 @@ public sealed class EnvironmentGrainState
 
     /// <summary>The service of every active or queued rollout.</summary>
     [Id(6)] public Dictionary<string, string> RolloutServices { get; set; } = [];
+
+    /// <summary>Blue-green: the slot serving each service.</summary>
+    [Id(10)] public Dictionary<string, string> ActiveSlots { get; set; } = [];
 }
 
 /// <summary>
@@ -164,6 +167,37 @@ public sealed class EnvironmentGrain(
         await state.WriteStateAsync();
     }
 
+    public async Task SetActiveSlot(string service, string slot)
+    {
+        if (S.ActiveSlots.TryGetValue(service, out var current) && string.Equals(current, slot, StringComparison.Ordinal))
+        {
+            return;
+        }
+
+        S.ActiveSlots[service] = slot;
+        await state.WriteStateAsync();
+    }
+
+    public async Task RemoveHosts(IReadOnlyList<string> hostIds)
+    {
+        var removed = false;
+        foreach (var id in hostIds)
+        {
+            removed |= S.Hosts.Remove(id);
+        }
+
+        if (removed)
+        {
+            await state.WriteStateAsync();
+        }
+    }
+
+    [ReadOnly]
+    public Task<IReadOnlyList<string>> RolloutsOf(string service) => Task.FromResult<IReadOnlyList<string>>(
+        S.Active.Concat(S.Queue)
+            .Where(r => S.RolloutServices.TryGetValue(r, out var s) && string.Equals(s, service, StringComparison.Ordinal))
+            .ToList());
+
     private int Limit => Math.Max(1, S.Spec?.ConcurrencyLimit ?? 1);
 
     private List<string> AdmitWhileSlotsFree()
@@ -233,5 +267,6 @@ public sealed class EnvironmentGrain(
         Services = new Dictionary<string, DeployedVersion>(S.Services, StringComparer.Ordinal),
         HostCount = S.Hosts.Count,
         CreatedAt = S.CreatedAt,
+        ActiveSlots = new Dictionary<string, string>(S.ActiveSlots, StringComparer.Ordinal),
     };
 }

@@ -33,7 +33,13 @@ public sealed partial class HostGrain(
         var isNew = S.Environment is null;
         S.Environment = registration.Environment;
         S.Labels = new Dictionary<string, string>(registration.Labels, StringComparer.Ordinal);
-        S.Simulation = registration.Simulation;
+        S.Simulation = registration.Simulation ?? S.Simulation;
+        if (S.State == HostState.Retired)
+        {
+            // Registered again (an immutable rollout rolled back brings its old hosts back): it serves again.
+            S.State = HostState.Ready;
+        }
+
         if (isNew && registration.CurrentArtifact is not null)
         {
             S.CurrentArtifact = S.DesiredArtifact = registration.CurrentArtifact;
@@ -70,6 +76,12 @@ public sealed partial class HostGrain(
         if (S.Environment is null)
         {
             return Status(command.Kind, CommandOutcome.Failed, $"host '{HostId}' is not registered");
+        }
+
+        if (S.State == HostState.Retired)
+        {
+            return Status(command.Kind, command.Kind == HostCommandKind.Revert ? CommandOutcome.Succeeded : CommandOutcome.Failed,
+                "the host is retired");
         }
 
         if (S.Command is { } current && SameCommand(current, command))
@@ -121,6 +133,79 @@ public sealed partial class HostGrain(
         var reason = succeeded ? null : report.Message ?? (report.Succeeded ? "host unhealthy after applying" : "agent reported failure");
         await Finish(succeeded, reason);
         return CommandResult<HostSnapshot>.Success(Snapshot());
+    }
+
+    public async Task Dispatch(HostCommand command)
+    {
+        var status = await Execute(command);
+        if (status.Outcome != CommandOutcome.Pending)
+        {
+            // Final at once (already on the artifact, refused, untouched): tell the rollout like any later outcome.
+            await GrainFactory.GetGrain<IRolloutGrain>(command.RolloutId).OnHostReported(status);
+            if (status.Outcome == CommandOutcome.Succeeded && command.Kind == HostCommandKind.Apply)
+            {
+                await SendSimulatedSample(command.RolloutId);
+            }
+        }
+    }
+
+    public async Task<CommandResult<HostSnapshot>> ReportMetrics(HostMetricsSample sample)
+    {
+        if (S.Environment is null)
+        {
+            return CommandResult<HostSnapshot>.Fail(ErrorKind.NotFound, $"host '{HostId}' is not registered");
+        }
+
+        S.LastHeartbeat = clock.GetUtcNow();
+        S.Healthy = sample.FailedHealthChecks == 0;
+        if (S.Rollout is { } rollout)
+        {
+            await GrainFactory.GetGrain<IRolloutGrain>(rollout).OnHostSample(sample with { HostId = HostId, Version = S.CurrentVersion });
+        }
+
+        return CommandResult<HostSnapshot>.Success(Snapshot());
+    }
+
+    public async Task Retire(string rolloutId)
+    {
+        if (S.Environment is null || S.State == HostState.Retired)
+        {
+            return;
+        }
+
+        _simulationTimer?.Dispose();
+        _simulationTimer = null;
+        S.State = HostState.Retired;
+        S.CommandOutcome = CommandOutcome.Succeeded;
+        S.LastError = null;
+        S.UpdatedAt = clock.GetUtcNow();
+        await state.WriteStateAsync();
+        await Publish(EventTypes.HostRetired, $"retired by rollout '{rolloutId}'");
+    }
+
+    /// <summary>A simulated host that runs a version reports the metrics its profile gives that version.</summary>
+    private Task SendSimulatedSample(string rolloutId)
+    {
+        if (S.Simulation is not { } profile || S.CurrentVersion is null)
+        {
+            return Task.CompletedTask;
+        }
+
+        var metrics = profile.MetricsByVersion.GetValueOrDefault(S.CurrentVersion) ?? profile.DefaultMetrics;
+        if (metrics is null)
+        {
+            return Task.CompletedTask;
+        }
+
+        return GrainFactory.GetGrain<IRolloutGrain>(rolloutId).OnHostSample(new HostMetricsSample
+        {
+            HostId = HostId,
+            Version = S.CurrentVersion,
+            ErrorRatePercent = metrics.ErrorRatePercent,
+            P99LatencyMs = metrics.P99LatencyMs,
+            FailedHealthChecks = metrics.FailedHealthChecks,
+            Requests = 1000,
+        });
     }
 
     private async Task<HostCommandStatus> BeginApply(HostCommand command)
@@ -211,6 +296,11 @@ public sealed partial class HostGrain(
         // The rollout hears first (one-way: it never calls back into a host while handling this, and a lost
         // report is recovered by its reminder re-delivering the command); the event follows.
         await GrainFactory.GetGrain<IRolloutGrain>(command.RolloutId).OnHostReported(Status(command.Kind, S.CommandOutcome, reason));
+        if (succeeded && command.Kind == HostCommandKind.Apply)
+        {
+            await SendSimulatedSample(command.RolloutId);
+        }
+
         var type = (command.Kind, succeeded) switch
         {
             (HostCommandKind.Apply, true) => EventTypes.HostUpdated,
@@ -304,6 +394,7 @@ public sealed partial class HostGrain(
         LastError = S.LastError,
         Simulated = S.Simulation is not null,
         UpdatedAt = S.UpdatedAt,
+        Simulation = S.Simulation,
     };
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Simulated host {HostId} failed to apply version {Version}")]

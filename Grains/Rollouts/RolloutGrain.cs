@@ -1,7 +1,10 @@
 using Deploy.Engine.Domain.Rolling;
 using Deploy.Engine.Domain.Rollouts;
+using Deploy.Engine.Domain.Strategies;
 using Deploy.Engine.Grains.Events;
 using Deploy.Engine.Grains.Interfaces;
+using Deploy.Engine.Grains.Provisioning;
+using Deploy.Engine.Grains.Traffic;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orleans.Concurrency;
@@ -9,22 +12,34 @@ using Orleans.Concurrency;
 namespace Deploy.Engine.Grains.Rollouts;
 
 /// <summary>
-/// The execution of one release in one environment. Progress is event-driven (hosts report one-way) and
-/// re-driven by a reminder, so a rollout whose silo dies continues on another: the reminder reactivates it,
-/// it re-delivers the commands of hosts that have not reported (hosts answer re-delivery idempotently from
-/// their own stored state) and carries on. The rollout persists at every decision, before acting on it.
+/// The execution of one release in one environment, whatever the strategy: at admission the Domain planner
+/// turns strategy × scope into a flat list of steps (deploy, traffic, pause, analysis, switch, keep-warm,
+/// provision, retire, bake), and the reconcile loop asks <see cref="PlanStepper"/> what to do next.
+/// Progress is event-driven (hosts report one-way) and re-driven by a reminder, so a rollout whose silo dies
+/// continues on another: the reminder reactivates it, it re-sends the commands of hosts that have not
+/// reported (hosts answer re-delivery idempotently from their own stored state) and carries on. The rollout
+/// persists every decision before acting on it, and fans out one-way so no call waits on a whole fleet.
 /// </summary>
 public sealed partial class RolloutGrain(
     [PersistentState("rollout", Stores.Blob)] IPersistentState<RolloutGrainState> state,
     TimeProvider clock,
     IOptions<RolloutOptions> options,
+    ITrafficRouter router,
+    IHostProvisioner provisioner,
     ILogger<RolloutGrain> logger) : Grain, IRolloutGrain, IRemindable
 {
     private const string ReminderName = "reconcile";
     private const string Engine = "engine";
     private const int MaxRecordedFailures = 50;
+    private const string SwitchBack = "switch-back";
+    private const string ResetTraffic = "reset-traffic";
+    private const string RetireNew = "retire-new";
+    private const string RestoreOld = "restore-old";
+    private static readonly TimeSpan DefaultRollbackWindow = TimeSpan.FromHours(24);
 
     private EventPublisher? _events;
+    private StrategySpec? _spec;
+    private IGrainTimer? _wakeTimer;
 
     /// <summary>Hosts per phase, derived from <see cref="RolloutGrainState.Hosts"/> and kept current by <see cref="SetPhase"/>.</summary>
     private int[]? _counts;
@@ -36,13 +51,17 @@ public sealed partial class RolloutGrain(
     private EventPublisher Events => _events ??= new EventPublisher(
         this.GetStreamProvider(Stores.Events), GrainKeys.RolloutEvents(Id), clock);
 
+    /// <summary>The stored strategy, parsed (it was valid when the rollout started).</summary>
+    private StrategySpec Spec => _spec ??= StrategySpecParser.Parse(S.Strategy.ToInput()).Value
+        ?? throw new InvalidOperationException($"rollout '{Id}' holds an invalid strategy");
+
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
         // A live rollout that was reactivated (failover, restart) re-drives itself promptly instead of
         // waiting for the next reminder tick.
-        if (S.ReleaseId is not null && IsLive(S.Status))
+        if (S.ReleaseId is not null && !S.Status.IsTerminal())
         {
-            this.RegisterGrainTimer(ReconcileAfterActivation, new GrainTimerCreationOptions(TimeSpan.FromMilliseconds(200), Timeout.InfiniteTimeSpan));
+            this.RegisterGrainTimer(ReconcileOnTimer, new GrainTimerCreationOptions(TimeSpan.FromMilliseconds(200), Timeout.InfiniteTimeSpan));
         }
 
         return base.OnActivateAsync(cancellationToken);
@@ -56,10 +75,10 @@ public sealed partial class RolloutGrain(
                 $"rollout '{Id}' already exists (status {S.Status}); a release rolls out once per environment");
         }
 
-        var spec = ParseSpec(draft.Strategy);
-        if (!spec.IsValid)
+        var parsed = StrategySpecParser.Parse(draft.Strategy.ToInput());
+        if (!parsed.IsValid)
         {
-            return CommandResult<RolloutSnapshot>.Fail(ErrorKind.Validation, "the rolling strategy is invalid", spec.Errors);
+            return CommandResult<RolloutSnapshot>.Fail(ErrorKind.Validation, "the strategy is invalid", parsed.Errors);
         }
 
         var release = await GrainFactory.GetGrain<IReleaseGrain>(draft.ReleaseId).Get();
@@ -74,6 +93,7 @@ public sealed partial class RolloutGrain(
             return CommandResult<RolloutSnapshot>.Fail(ErrorKind.NotFound, $"environment '{draft.Environment}' does not exist");
         }
 
+        _spec = parsed.Value;
         S.ReleaseId = release.Id;
         S.Environment = draft.Environment;
         S.Service = release.Service;
@@ -82,10 +102,18 @@ public sealed partial class RolloutGrain(
         S.Strategy = draft.Strategy;
         S.SubmittedBy = draft.SubmittedBy;
         S.Selector = new Dictionary<string, string>(draft.Selector, StringComparer.Ordinal);
-        S.ProgressDeadlineSeconds = draft.Strategy.ProgressDeadlineSeconds ?? options.Value.DefaultProgressDeadlineSeconds;
         S.CreatedAt = clock.GetUtcNow();
         S.Status = RolloutStatus.Pending;
-        Decide("created", $"release {release.Service} {release.Version} submitted for '{draft.Environment}'", draft.SubmittedBy);
+        Decide("created", $"release {release.Service} {release.Version} submitted for '{draft.Environment}' ({Spec.Kind} strategy, {Spec.Scope.Kind} scope)", draft.SubmittedBy);
+
+        var inFlight = Spec.OnConflict == ConflictPolicy.Supersede
+            ? (await environment.RolloutsOf(release.Service)).Where(r => r != Id).ToList()
+            : [];
+        if (inFlight.Count > 0)
+        {
+            S.Supersedes = string.Join(',', inFlight);
+            Decide("supersedes", $"supersedes {string.Join(", ", inFlight.Select(r => $"'{r}'"))} of the same service", draft.SubmittedBy);
+        }
 
         // The reminder first: a rollout in storage always has one driving it. (A reminder whose rollout never
         // reached storage finds no state on its first tick and removes itself.)
@@ -94,6 +122,11 @@ public sealed partial class RolloutGrain(
         await GrainFactory.GetGrain<IReleaseGrain>(release.Id).AddRollout(Id);
         await Events.Publish(EventTypes.RolloutCreated, Subject, S.StatusReason, Describe());
 
+        foreach (var older in inFlight)
+        {
+            await GrainFactory.GetGrain<IRolloutGrain>(older).Supersede(Id, draft.SubmittedBy);
+        }
+
         await RequestSlot(environment);
         return CommandResult<RolloutSnapshot>.Success(Snapshot());
     }
@@ -101,12 +134,42 @@ public sealed partial class RolloutGrain(
     [ReadOnly]
     public Task<RolloutSnapshot?> Get() => Task.FromResult(S.ReleaseId is null ? null : Snapshot());
 
-    public Task<CommandResult<RolloutSnapshot>> Pause(OperatorAction action) =>
-        Command(RolloutTrigger.Pause, action, "paused", EventTypes.RolloutPaused);
+    public async Task<CommandResult<RolloutSnapshot>> Pause(OperatorAction action)
+    {
+        var result = await Command(RolloutTrigger.Pause, action, "paused", EventTypes.RolloutPaused, () =>
+            S.HoldDeadline = clock.GetUtcNow() + Spec.Deadlines.Approval);
+        return result;
+    }
 
     public async Task<CommandResult<RolloutSnapshot>> Resume(OperatorAction action)
     {
-        var result = await Command(RolloutTrigger.Resume, action, "resumed", EventTypes.RolloutResumed);
+        var result = await Command(RolloutTrigger.Resume, action, "resumed", EventTypes.RolloutResumed, () => S.HoldDeadline = null);
+        if (!result.Ok)
+        {
+            return result;
+        }
+
+        await Reconcile(redeliver: false);
+        return CommandResult<RolloutSnapshot>.Success(Snapshot());
+    }
+
+    public async Task<CommandResult<RolloutSnapshot>> Promote(OperatorAction action)
+    {
+        if (S.ReleaseId is null) return NotFound();
+        var transition = RolloutTransitions.Apply(S.Status, RolloutTrigger.Promote);
+        if (!transition.Allowed) return Refused(transition);
+        if (CurrentStep is not { Kind: PlanStepKind.Pause or PlanStepKind.Bake })
+        {
+            return CommandResult<RolloutSnapshot>.Fail(ErrorKind.InvalidTransition, CurrentStep is null
+                ? "nothing to promote: the rollout has not started a step"
+                : $"nothing to promote: step {S.CurrentStep + 1} is a {CurrentStep.Kind.ToString().ToLowerInvariant()}, not a pause or a bake");
+        }
+
+        var result = await Command(RolloutTrigger.Promote, action, "promoted", EventTypes.RolloutPromoted, () =>
+        {
+            S.PromoteRequested = true;
+            S.HoldDeadline = null;
+        });
         if (result.Ok)
         {
             await Reconcile(redeliver: false);
@@ -122,15 +185,23 @@ public sealed partial class RolloutGrain(
         var transition = RolloutTransitions.Apply(S.Status, RolloutTrigger.Abort);
         if (!transition.Allowed) return Refused(transition);
 
-        var reason = OperatorReason("aborted", action);
-        if (transition.Next == RolloutStatus.Aborted)
+        await AbortWith(RollbackCause.Abort, OperatorReason("aborted", action), action.Actor, transition);
+        return CommandResult<RolloutSnapshot>.Success(Snapshot());
+    }
+
+    public async Task<CommandResult<RolloutSnapshot>> Supersede(string byRollout, string actor)
+    {
+        if (S.ReleaseId is null) return NotFound();
+        var transition = RolloutTransitions.Apply(S.Status, RolloutTrigger.Abort);
+        if (!transition.Allowed)
         {
-            // Never admitted: no host was touched, so there is nothing to roll back.
-            await Finish(RolloutStatus.Aborted, "aborted", reason, action.Actor, EventTypes.RolloutAborted, "failure");
+            // Already finished or already rolling back: nothing more to stop.
             return CommandResult<RolloutSnapshot>.Success(Snapshot());
         }
 
-        await BeginRollback(RollbackCause.Abort, reason, action.Actor, RolloutTrigger.Abort);
+        S.SupersededBy = byRollout;
+        await Events.Publish(EventTypes.RolloutSuperseded, Subject, $"superseded by rollout '{byRollout}'", Describe());
+        await AbortWith(RollbackCause.Superseded, $"superseded by rollout '{byRollout}' (submitted by {actor})", actor, transition);
         return CommandResult<RolloutSnapshot>.Success(Snapshot());
     }
 
@@ -140,7 +211,18 @@ public sealed partial class RolloutGrain(
         var transition = RolloutTransitions.Apply(S.Status, RolloutTrigger.Rollback);
         if (!transition.Allowed) return Refused(transition);
 
-        await BeginRollback(RollbackCause.Operator, OperatorReason("rollback requested", action), action.Actor, RolloutTrigger.Rollback);
+        if (S.Status == RolloutStatus.Succeeded)
+        {
+            var window = S.Strategy.RollbackWindowSeconds is { } seconds ? TimeSpan.FromSeconds(seconds) : DefaultRollbackWindow;
+            var closes = S.FinishedAt!.Value + window;
+            if (clock.GetUtcNow() > closes)
+            {
+                return CommandResult<RolloutSnapshot>.Fail(ErrorKind.InvalidTransition,
+                    $"the rollback window of {window} closed at {closes:O}; roll forward with a new release instead");
+            }
+        }
+
+        await BeginRollback(RollbackCause.Operator, OperatorReason("rollback requested", action), action.Actor, RolloutTrigger.Rollback, stage: -1);
         return CommandResult<RolloutSnapshot>.Success(Snapshot());
     }
 
@@ -174,9 +256,30 @@ public sealed partial class RolloutGrain(
         await Reconcile(redeliver: false);
     }
 
+    public async Task OnHostSample(HostMetricsSample sample)
+    {
+        // Only evidence about this rollout's version, from its targets, while the rollout can still act on it.
+        if (S.Status is not (RolloutStatus.Progressing or RolloutStatus.Paused) || Spec.Triggers.Count == 0
+            || !S.Hosts.ContainsKey(sample.HostId) || !string.Equals(sample.Version, S.Version, StringComparison.Ordinal))
+        {
+            return;
+        }
+
+        S.Samples[sample.HostId] = sample;
+        var verdict = TriggerJudge.Evaluate(Spec.Triggers, S.Samples.Values
+            .Select(s => new HostSample(s.HostId, s.ErrorRatePercent, s.P99LatencyMs, s.FailedHealthChecks, s.Requests))
+            .ToList());
+        if (verdict.Breached && S.Breach is null)
+        {
+            S.Breach = $"rollback trigger breached: {verdict.Reason}";
+            await Events.Publish(EventTypes.TriggerBreached, Subject, S.Breach, Describe());
+            await Reconcile(redeliver: false);
+        }
+    }
+
     public Task ReceiveReminder(string reminderName, TickStatus status) => Reconcile(redeliver: true);
 
-    private async Task ReconcileAfterActivation(CancellationToken cancellationToken)
+    private async Task ReconcileOnTimer(CancellationToken cancellationToken)
     {
         try
         {
@@ -217,41 +320,77 @@ public sealed partial class RolloutGrain(
         }
     }
 
-    /// <summary>Holds a slot now: fix the plan from the environment's hosts and start the first batch.</summary>
+    /// <summary>Holds a slot now: fix the plan from the environment's hosts (provisioning new ones for immutable) and start.</summary>
     private async Task Admit()
     {
         var environment = GrainFactory.GetGrain<IEnvironmentGrain>(S.Environment);
-        S.PreviousDeployed = (await environment.Get())?.Services.GetValueOrDefault(S.Service);
+        var snapshot = await environment.Get();
+        S.PreviousDeployed = snapshot?.Services.GetValueOrDefault(S.Service);
         var hosts = (await environment.GetHostIndex())
             .Where(h => S.Selector.All(s => h.Labels.TryGetValue(s.Key, out var v) && string.Equals(v, s.Value, StringComparison.Ordinal)))
             .ToList();
-        var plan = RollingPlanner.Plan(ParseSpec(S.Strategy).Value!, hosts.Count);
         var targets = S.Selector.Count == 0 ? "every host" : "hosts labelled " + string.Join(", ", S.Selector.Select(s => s.Key + "=" + s.Value));
 
         Transition(RolloutTrigger.Admit);
         S.QueuePosition = 0;
         S.StartedAt = clock.GetUtcNow();
-        Decide("admitted", $"admitted to '{S.Environment}', targeting {targets}; {plan.Explanation}", Engine);
+
+        IReadOnlyList<string> provisioned = [];
+        if (Spec.Kind == StrategyKind.Immutable && hosts.Count > 0)
+        {
+            provisioned = await provisioner.Provision(
+                new ProvisionRequest(Id, S.Environment, S.Service, hosts.Count, new Dictionary<string, string>(S.Selector)), CancellationToken.None);
+            S.ProvisionProfile = (await GrainFactory.GetGrain<IHostGrain>(hosts[0].HostId).Get())?.Simulation;
+        }
+
+        var activeSlot = snapshot?.ActiveSlots.GetValueOrDefault(S.Service);
+        var result = RolloutPlanner.Plan(Spec, new PlanInput
+        {
+            Hosts = hosts.Select(h => new PlanHost(h.HostId, h.Labels)).ToList(),
+            ActiveSlot = activeSlot,
+            ProvisionedHosts = provisioned,
+        });
+        Decide("admitted", $"admitted to '{S.Environment}', targeting {targets}" + (result.Plan is null ? string.Empty : "; " + result.Plan.Explanation), Engine);
         await Events.Publish(EventTypes.PipelineRunStarted, Subject, S.StatusReason, Describe());
 
-        if (!plan.IsFeasible)
+        if (result.Plan is not { } plan)
         {
-            // The plan cannot run: fail before any host changes.
-            await Finish(RolloutStatus.Failed, "plan-infeasible", plan.Infeasible!, Engine, EventTypes.RolloutFailed, "failure");
+            // The plan cannot run (the fleet changed since the request was checked): fail before any host changes.
+            var why = string.Join("; ", result.Errors.Select(e => $"{e.Key}: {string.Join(", ", e.Value)}"));
+            await Finish(RolloutStatus.Failed, "plan-infeasible", why, Engine, EventTypes.RolloutFailed, "failure");
             return;
         }
 
-        var ids = hosts.Select(h => h.HostId).ToList();
-        S.Batches = [];
-        var offset = 0;
-        foreach (var size in plan.Batches)
+        S.Stages = plan.Stages.Select(s => s.Name).ToList();
+        S.Steps = plan.Steps.Select(Store).ToList();
+        S.Hosts = new Dictionary<string, HostPhase>(StringComparer.Ordinal);
+        foreach (var stage in plan.Stages)
         {
-            S.Batches.Add(ids.GetRange(offset, size));
-            offset += size;
+            foreach (var host in stage.Hosts)
+            {
+                S.Hosts[host] = HostPhase.Untouched;
+                S.HostStage[host] = stage.Index;
+            }
         }
 
-        S.AllowedFailures = plan.AllowedFailures;
-        S.Hosts = ids.ToDictionary(id => id, _ => HostPhase.Untouched, StringComparer.Ordinal);
+        foreach (var step in S.Steps.Where(s => s.Kind is PlanStepKind.Deploy or PlanStepKind.Provision))
+        {
+            foreach (var host in step.Hosts)
+            {
+                S.Hosts.TryAdd(host, HostPhase.Untouched);
+                S.HostStage.TryAdd(host, step.Stage);
+            }
+        }
+
+        if (Spec.Kind == StrategyKind.Immutable)
+        {
+            S.Provisioned = provisioned.ToList();
+            S.OldHosts = hosts.ToDictionary(h => h.HostId, h => new Dictionary<string, string>(h.Labels, StringComparer.Ordinal), StringComparer.Ordinal);
+        }
+
+        S.ActiveSlot = activeSlot ?? S.Steps.FirstOrDefault(s => s.Kind == PlanStepKind.Switch)?.FromSlot;
+        var deployed = S.Steps.Where(s => s.Kind == PlanStepKind.Deploy).Sum(s => s.Hosts.Count);
+        S.AllowedFailures = RollingPlanner.Plan(Spec.Rolling, deployed).AllowedFailures;
         _counts = null;
         await state.WriteStateAsync();
         await Reconcile(redeliver: false);
@@ -260,7 +399,7 @@ public sealed partial class RolloutGrain(
     /// <summary>
     /// The reconcile loop: ask the stepper what to do, do it, persist, and ask again until it says wait.
     /// With <paramref name="redeliver"/> (reminder ticks, reactivation) commands of hosts that have not
-    /// reported are delivered again first.
+    /// reported are sent again first.
     /// </summary>
     private async Task Reconcile(bool redeliver)
     {
@@ -286,20 +425,21 @@ public sealed partial class RolloutGrain(
                 return;
         }
 
-        if (redeliver && S.CurrentBatch >= 0)
+        if (redeliver && CurrentStep is { Kind: PlanStepKind.Deploy } deploying)
         {
-            await Deliver(S.Batches[S.CurrentBatch].Where(h => S.Hosts[h] == HostPhase.Updating).ToList(), HostCommandKind.Apply);
+            Dispatch(deploying.Hosts.Where(h => S.Hosts[h] == HostPhase.Updating).ToList(), HostCommandKind.Apply);
         }
 
-        for (var guard = 0; guard <= S.Batches.Count + 2; guard++)
+        for (var guard = 0; guard <= S.Steps.Count + 4; guard++)
         {
-            var decision = RollingStepper.Next(Progress());
+            var decision = PlanStepper.Next(Progress());
             switch (decision.Action)
             {
-                case StepAction.Wait:
+                case PlanAction.Wait:
+                    WakeAt(decision.WakeAt);
                     return;
-                case StepAction.ExpirePending:
-                    foreach (var host in S.Batches[S.CurrentBatch].Where(h => S.Hosts[h] == HostPhase.Updating))
+                case PlanAction.ExpirePending:
+                    foreach (var host in CurrentStep!.Hosts.Where(h => S.Hosts[h] == HostPhase.Updating))
                     {
                         SetPhase(host, HostPhase.Failed);
                         NoteFailure(host, "no report before the progress deadline");
@@ -308,68 +448,282 @@ public sealed partial class RolloutGrain(
                     Decide("deadline", decision.Reason, Engine);
                     await state.WriteStateAsync();
                     continue;
-                case StepAction.RollBack:
-                    await BeginRollback(RollbackCause.FailureBudget, decision.Reason, Engine, RolloutTrigger.DecideRollback);
+                case PlanAction.DeadlineExpired:
+                    await OnDeadline(decision.Reason);
                     return;
-                case StepAction.Complete:
+                case PlanAction.RollBack:
+                    var cause = S.Breach is not null ? RollbackCause.Trigger : RollbackCause.FailureBudget;
+                    var stage = Spec.Scope.OnFailure == WaveFailurePolicy.RollBackWave && CurrentStep is { } failing ? failing.Stage : -1;
+                    await BeginRollback(cause, decision.Reason, Engine, RolloutTrigger.DecideRollback, stage);
+                    return;
+                case PlanAction.Complete:
                     await Complete(decision.Reason);
                     return;
-                case StepAction.StartBatch:
-                    await StartBatch(decision.Batch, decision.Reason);
+                case PlanAction.StartStep:
+                    if (!await StartStep(decision.Step, decision.Reason))
+                    {
+                        return;
+                    }
+
                     continue;
             }
         }
     }
 
-    private async Task StartBatch(int batch, string reason)
+    /// <summary>Starts a step (or carries out its action again); false when the rollout cannot go on (it paused).</summary>
+    private async Task<bool> StartStep(int index, string reason)
     {
-        if (S.CurrentBatch >= 0)
+        var now = clock.GetUtcNow();
+        if (index != S.CurrentStep)
         {
-            await Events.Publish(EventTypes.RolloutBatchCompleted, Subject, $"batch {S.CurrentBatch + 1} done", Describe());
+            if (CurrentStep is { Kind: PlanStepKind.Deploy })
+            {
+                await Events.Publish(EventTypes.RolloutBatchCompleted, Subject, $"step {S.CurrentStep + 1} done", Describe());
+            }
+
+            S.CurrentStep = index;
+            S.StepStartedAt = now;
+            S.StepActionDone = false;
+            S.PromoteRequested = false;
+            S.StepDeadline = null;
         }
 
-        S.CurrentBatch = batch;
-        S.BatchDeadline = clock.GetUtcNow().AddSeconds(S.ProgressDeadlineSeconds);
-        var hosts = S.Batches[batch];
-        foreach (var host in hosts)
+        var step = S.Steps[index];
+        var stageName = S.Stages.ElementAtOrDefault(step.Stage) ?? "all hosts";
+        var why = $"{reason}: {step.Description} [{stageName}]";
+        switch (step.Kind)
         {
-            SetPhase(host, HostPhase.Updating);
-        }
+            case PlanStepKind.Deploy:
+                S.StepActionDone = true;
+                S.StepDeadline = now + Spec.Deadlines.Progress;
+                foreach (var host in step.Hosts)
+                {
+                    SetPhase(host, HostPhase.Updating);
+                }
 
-        Decide("batch-started", reason, Engine);
-        await state.WriteStateAsync();
-        await Events.Publish(EventTypes.RolloutBatchStarted, Subject, reason, new Dictionary<string, string>(Describe())
-        {
-            ["hosts"] = HostList(hosts),
-        });
-        await Deliver(hosts, HostCommandKind.Apply);
+                Decide("step-started", why, Engine);
+                await state.WriteStateAsync();
+                await Events.Publish(EventTypes.RolloutBatchStarted, Subject, why, new Dictionary<string, string>(Describe())
+                {
+                    ["hosts"] = HostList(step.Hosts),
+                    ["step"] = (index + 1).ToString(System.Globalization.CultureInfo.InvariantCulture),
+                    ["stage"] = stageName,
+                });
+                Dispatch(step.Hosts, HostCommandKind.Apply);
+                return true;
+
+            case PlanStepKind.Traffic:
+                Decide("step-started", why, Engine);
+                await state.WriteStateAsync();
+                var traffic = await ShiftTraffic(step.Weight, S.ActiveSlot);
+                if (!traffic.Ok)
+                {
+                    await HoldForHuman($"traffic router failed to set weight {step.Weight}%: {traffic.Error}; the weight stays at {S.TrafficWeight}%; resume to retry");
+                    return false;
+                }
+
+                S.TrafficWeight = step.Weight;
+                S.StepActionDone = true;
+                await state.WriteStateAsync();
+                await Events.Publish(EventTypes.TrafficShifted, Subject, $"{step.Weight}% of traffic to {S.Version}", Describe());
+                return true;
+
+            case PlanStepKind.Switch:
+                Decide("step-started", why, Engine);
+                await state.WriteStateAsync();
+                var switched = await ShiftTraffic(100, step.ToSlot);
+                if (!switched.Ok)
+                {
+                    await HoldForHuman($"traffic router failed to switch to slot '{step.ToSlot}': {switched.Error}; slot '{S.ActiveSlot}' still serves; resume to retry");
+                    return false;
+                }
+
+                await GrainFactory.GetGrain<IEnvironmentGrain>(S.Environment).SetActiveSlot(S.Service, step.ToSlot!);
+                S.PreviousSlot = step.FromSlot;
+                S.ActiveSlot = step.ToSlot;
+                S.TrafficWeight = 100;
+                S.WarmUntil = now + (S.Steps.ElementAtOrDefault(index + 1) is { Kind: PlanStepKind.KeepWarm } warm ? warm.Duration ?? TimeSpan.Zero : TimeSpan.Zero);
+                S.StepActionDone = true;
+                Decide("switched", $"active slot '{step.FromSlot}' → '{step.ToSlot}'; '{step.FromSlot}' stays warm until {S.WarmUntil:O}", Engine);
+                await state.WriteStateAsync();
+                await Events.Publish(EventTypes.SlotSwitched, Subject, S.StatusReason, Describe());
+                return true;
+
+            case PlanStepKind.Provision:
+                Decide("step-started", why, Engine);
+                await state.WriteStateAsync();
+                var enrolled = await GrainFactory.GetGrain<IEnvironmentGrain>(S.Environment).RegisterHosts(step.Hosts.Select((id, i) => new HostEnrollment
+                {
+                    HostId = id,
+                    Registration = new HostRegistration
+                    {
+                        Environment = S.Environment,
+                        Labels = ProvisionedLabels(i),
+                        CurrentArtifact = null,
+                        Simulation = S.ProvisionProfile,
+                    },
+                }).ToList());
+                var refused = enrolled.Where(r => !r.Ok).ToList();
+                if (refused.Count > 0)
+                {
+                    await HoldForHuman($"provisioning failed for {refused.Count} hosts: {refused[0].Error}; resume to retry");
+                    return false;
+                }
+
+                S.StepActionDone = true;
+                await state.WriteStateAsync();
+                await Events.Publish(EventTypes.HostsProvisioned, Subject, $"{step.Hosts.Count} hosts provisioned", new Dictionary<string, string>(Describe())
+                {
+                    ["hosts"] = HostList(step.Hosts),
+                });
+                return true;
+
+            case PlanStepKind.Retire:
+                Decide("step-started", why, Engine);
+                await state.WriteStateAsync();
+                await Retire(step.Hosts);
+                S.StepActionDone = true;
+                await state.WriteStateAsync();
+                return true;
+
+            case PlanStepKind.Pause when step.Duration is null:
+                S.StepDeadline = now + Spec.Deadlines.Approval;
+                Decide("step-started", $"{why}; waiting for an operator to promote by {S.StepDeadline:O}", Engine);
+                await state.WriteStateAsync();
+                await Events.Publish(EventTypes.RolloutStepStarted, Subject, S.StatusReason, Describe());
+                return true;
+
+            default:
+                // Pause with a duration, analysis, bake, keep-warm: time passes; triggers keep being watched.
+                Decide("step-started", why, Engine);
+                await state.WriteStateAsync();
+                await Events.Publish(EventTypes.RolloutStepStarted, Subject, why, Describe());
+                return true;
+        }
     }
 
-    private async Task BeginRollback(RollbackCause cause, string reason, string actor, RolloutTrigger trigger)
+    private async Task OnDeadline(string reason)
     {
-        Transition(trigger);
-        S.RollbackCause = cause;
-        foreach (var host in S.Hosts.Where(h => h.Value is HostPhase.Updating or HostPhase.Updated or HostPhase.Failed).Select(h => h.Key).ToList())
+        await Events.Publish(EventTypes.DeadlineExpired, Subject, reason, Describe());
+        if (Spec.Deadlines.OnExpiry == DeadlineAction.Abort)
         {
-            SetPhase(host, HostPhase.RollingBack);
+            var transition = RolloutTransitions.Apply(S.Status, RolloutTrigger.Abort);
+            await AbortWith(RollbackCause.Deadline, $"deadline expired: {reason}; the spec says abort", Engine, transition);
+            return;
         }
 
-        Decide(cause == RollbackCause.Abort ? "abort" : "rollback", reason, actor);
+        // The spec says a human decides: hold, with no further deadline (the spec chose that).
+        if (S.Status == RolloutStatus.Progressing)
+        {
+            Transition(RolloutTrigger.Pause);
+        }
+
+        S.HoldDeadline = null;
+        S.StepDeadline = null;
+        Decide("deadline", $"deadline expired: {reason}; the spec says hold for a human (resume, promote or abort)", Engine);
+        await state.WriteStateAsync();
+        await Events.Publish(EventTypes.RolloutPaused, Subject, S.StatusReason, Describe());
+    }
+
+    /// <summary>An action the rollout cannot take on its own failed: pause with the reason; resume retries it.</summary>
+    private async Task HoldForHuman(string reason)
+    {
+        if (S.Status == RolloutStatus.Progressing)
+        {
+            Transition(RolloutTrigger.Pause);
+        }
+
+        S.HoldDeadline = clock.GetUtcNow() + Spec.Deadlines.Approval;
+        Decide("paused", reason, Engine);
+        await state.WriteStateAsync();
+        await Events.Publish(EventTypes.RolloutPaused, Subject, reason, Describe());
+    }
+
+    private async Task AbortWith(RollbackCause cause, string reason, string actor, Transition transition)
+    {
+        if (transition.Next == RolloutStatus.Aborted)
+        {
+            // Never admitted: no host was touched, so there is nothing to roll back.
+            await Finish(RolloutStatus.Aborted, "aborted", reason, actor, EventTypes.RolloutAborted, "failure");
+            return;
+        }
+
+        await BeginRollback(cause, reason, actor, RolloutTrigger.Abort, stage: -1);
+    }
+
+    /// <summary>
+    /// Decides the rollback and persists it, then carries it out. What "back" means depends on the strategy:
+    /// blue-green inside the warm window switches the active slot back (no host is redeployed); immutable retires
+    /// the new hosts and brings the old back if they had retired; otherwise every host this rollout changed (in
+    /// the failing wave only, when the policy says so) returns to its previous artifact in one fan-out, after the
+    /// canary's traffic is taken off the new version.
+    /// </summary>
+    private async Task BeginRollback(RollbackCause cause, string reason, string actor, RolloutTrigger trigger, int stage)
+    {
+        var now = clock.GetUtcNow();
+        Transition(trigger);
+        S.RollbackCause = cause;
+        S.RollbackStage = stage;
+        S.PendingRollbackActions = [];
+
+        var switchBack = Spec.Kind == StrategyKind.BlueGreen && S.PreviousSlot is not null && S.WarmUntil is { } warm && now < warm;
+        if (switchBack)
+        {
+            S.PendingRollbackActions.Add(SwitchBack);
+        }
+        else if (Spec.Kind == StrategyKind.Immutable)
+        {
+            S.PendingRollbackActions.Add(RetireNew);
+            if (S.Steps.Any(s => s.Kind == PlanStepKind.Retire) && S.Steps.FindIndex(s => s.Kind == PlanStepKind.Retire) <= S.CurrentStep)
+            {
+                S.PendingRollbackActions.Add(RestoreOld);
+            }
+        }
+        else
+        {
+            if (S.TrafficWeight > 0 && Spec.Kind == StrategyKind.Canary)
+            {
+                S.PendingRollbackActions.Add(ResetTraffic);
+            }
+
+            foreach (var host in S.Hosts.Where(h => h.Value is HostPhase.Updating or HostPhase.Updated or HostPhase.Failed
+                         && (stage < 0 || S.HostStage.GetValueOrDefault(h.Key) == stage)).Select(h => h.Key).ToList())
+            {
+                SetPhase(host, HostPhase.RollingBack);
+            }
+        }
+
+        var scope = stage < 0 ? string.Empty : $" (wave policy: only '{S.Stages.ElementAtOrDefault(stage)}' rolls back)";
+        Decide(cause == RollbackCause.Abort ? "abort" : cause == RollbackCause.Superseded ? "superseded" : "rollback", reason + scope, actor);
         await state.WriteStateAsync();
         await this.RegisterOrUpdateReminder(ReminderName, options.Value.ReconcileInterval, options.Value.ReconcileInterval);
         LogRollback(logger, Id, reason);
-        await Events.Publish(EventTypes.RolloutRollbackDecided, Subject, reason, new Dictionary<string, string>(Describe())
+        await Events.Publish(EventTypes.RolloutRollbackDecided, Subject, reason + scope, new Dictionary<string, string>(Describe())
         {
             ["hosts"] = HostList(S.Hosts.Where(h => h.Value == HostPhase.RollingBack).Select(h => h.Key).ToList()),
+            ["actions"] = string.Join(',', S.PendingRollbackActions),
         });
         await ContinueRollback(redeliver: true);
     }
 
     private async Task ContinueRollback(bool redeliver)
     {
+        // Actions first, in order; one that fails is retried on the next tick (the decision log says why).
+        while (S.PendingRollbackActions.Count > 0)
+        {
+            var action = S.PendingRollbackActions[0];
+            if (!await CarryOut(action))
+            {
+                return;
+            }
+
+            S.PendingRollbackActions.RemoveAt(0);
+            await state.WriteStateAsync();
+        }
+
         if (redeliver && Count(HostPhase.RollingBack) > 0)
         {
-            await Deliver(S.Hosts.Where(h => h.Value == HostPhase.RollingBack).Select(h => h.Key).ToList(), HostCommandKind.Revert);
+            Dispatch(S.Hosts.Where(h => h.Value == HostPhase.RollingBack).Select(h => h.Key).ToList(), HostCommandKind.Revert);
         }
 
         if (Count(HostPhase.RollingBack) > 0)
@@ -379,10 +733,19 @@ public sealed partial class RolloutGrain(
         }
 
         var reverted = Count(HostPhase.RolledBack);
-        var stuck = Count(HostPhase.Failed);
-        var cause = S.Decisions.LastOrDefault(d => d.Kind is "rollback" or "abort")?.Reason ?? "rollback";
-        var outcome = $"{reverted} hosts returned to their previous artifact" + (stuck > 0 ? $", {stuck} failed to revert" : string.Empty);
-        if (S.RollbackCause == RollbackCause.Abort)
+        var stuck = S.Hosts.Count(h => h.Value == HostPhase.Failed && (S.RollbackStage < 0 || S.HostStage.GetValueOrDefault(h.Key) == S.RollbackStage));
+        var cause = S.Decisions.LastOrDefault(d => d.Kind is "rollback" or "abort" or "superseded")?.Reason ?? "rollback";
+        var outcome = S.Decisions.Any(d => d.Kind == "switched-back")
+            ? $"switched back to slot '{S.ActiveSlot}'; 0 hosts redeployed"
+            : Spec.Kind == StrategyKind.Immutable
+                ? $"{S.Provisioned.Count} new hosts retired; the {S.OldHosts.Count} old hosts serve"
+                : $"{reverted} hosts returned to their previous artifact" + (stuck > 0 ? $", {stuck} failed to revert" : string.Empty);
+        if (S.RollbackStage >= 0 && Count(HostPhase.Updated) > 0)
+        {
+            outcome += $"; {Count(HostPhase.Updated)} hosts of earlier waves keep {S.Version}";
+        }
+
+        if (S.RollbackCause is RollbackCause.Abort or RollbackCause.Superseded or RollbackCause.Deadline)
         {
             await Finish(RolloutStatus.Aborted, "aborted", $"{cause}; {outcome}", Engine, EventTypes.ServiceRolledBack, "failure");
         }
@@ -397,26 +760,111 @@ public sealed partial class RolloutGrain(
         }
     }
 
-    /// <summary>Sends the command to every host at once and records the answers that are already final.</summary>
-    private async Task Deliver(IReadOnlyList<string> hosts, HostCommandKind kind)
+    private async Task<bool> CarryOut(string action)
     {
-        if (hosts.Count == 0)
+        switch (action)
         {
-            return;
+            case SwitchBack:
+                var back = await ShiftTraffic(100, S.PreviousSlot);
+                if (!back.Ok)
+                {
+                    Decide("rollback-retry", $"traffic router failed to switch back to slot '{S.PreviousSlot}': {back.Error}; retrying", Engine);
+                    await state.WriteStateAsync();
+                    return false;
+                }
+
+                await GrainFactory.GetGrain<IEnvironmentGrain>(S.Environment).SetActiveSlot(S.Service, S.PreviousSlot!);
+                Decide("switched-back", $"active slot '{S.ActiveSlot}' → '{S.PreviousSlot}' (inside the warm window; no host redeployed)", Engine);
+                (S.ActiveSlot, S.PreviousSlot) = (S.PreviousSlot, S.ActiveSlot);
+                S.WarmUntil = null;
+                await Events.Publish(EventTypes.SlotSwitched, Subject, S.StatusReason, Describe());
+                return true;
+
+            case ResetTraffic:
+                var reset = await ShiftTraffic(0, S.ActiveSlot);
+                if (!reset.Ok)
+                {
+                    Decide("rollback-retry", $"traffic router failed to take traffic off {S.Version}: {reset.Error}; retrying before hosts revert", Engine);
+                    await state.WriteStateAsync();
+                    return false;
+                }
+
+                S.TrafficWeight = 0;
+                await Events.Publish(EventTypes.TrafficShifted, Subject, $"0% of traffic to {S.Version}", Describe());
+                return true;
+
+            case RetireNew:
+                await Retire(S.Provisioned);
+                return true;
+
+            case RestoreOld:
+                var old = S.OldHosts.Select(h => new HostEnrollment
+                {
+                    HostId = h.Key,
+                    Registration = new HostRegistration { Environment = S.Environment, Labels = h.Value },
+                }).ToList();
+                await GrainFactory.GetGrain<IEnvironmentGrain>(S.Environment).RegisterHosts(old);
+                foreach (var host in S.OldHosts.Keys)
+                {
+                    if (S.Hosts.ContainsKey(host))
+                    {
+                        SetPhase(host, HostPhase.Untouched);
+                    }
+                }
+
+                return true;
+
+            default:
+                return true;
+        }
+    }
+
+    private async Task Retire(IReadOnlyList<string> hosts)
+    {
+        const int chunk = 500;
+        for (var i = 0; i < hosts.Count; i += chunk)
+        {
+            await Task.WhenAll(hosts.Skip(i).Take(chunk).Select(h => GrainFactory.GetGrain<IHostGrain>(h).Retire(Id)));
         }
 
-        var statuses = await Task.WhenAll(hosts.Select(h => GrainFactory.GetGrain<IHostGrain>(h).Execute(new HostCommand
+        await GrainFactory.GetGrain<IEnvironmentGrain>(S.Environment).RemoveHosts(hosts);
+        foreach (var host in hosts)
+        {
+            if (S.Hosts.ContainsKey(host))
+            {
+                SetPhase(host, HostPhase.Retired);
+            }
+        }
+
+        await provisioner.Retire(S.Environment, hosts, CancellationToken.None);
+    }
+
+    private async Task<TrafficResult> ShiftTraffic(int weight, string? slot)
+    {
+        if (string.IsNullOrEmpty(S.Strategy.TrafficRouter))
+        {
+            // No router: the weight is the share of hosts on the new version, which the deploy steps already set.
+            return new TrafficResult(true, null);
+        }
+
+        return await router.Apply(new TrafficChange(Id, S.Environment, S.Service, S.Version, S.PreviousDeployed?.Version, weight, slot,
+            S.Strategy.TrafficRouter), CancellationToken.None);
+    }
+
+    /// <summary>Sends the command to every host one-way: the rollout never waits on a fleet; answers come back as reports.</summary>
+    private void Dispatch(IReadOnlyList<string> hosts, HostCommandKind kind)
+    {
+        var command = new HostCommand
         {
             RolloutId = Id,
             Kind = kind,
-            Batch = kind == HostCommandKind.Apply ? S.CurrentBatch : -1,
+            Batch = kind == HostCommandKind.Apply ? S.CurrentStep : -1,
             Artifact = kind == HostCommandKind.Apply ? S.Artifact : null,
             Version = kind == HostCommandKind.Apply ? S.Version : null,
-        })));
-
-        foreach (var status in statuses)
+        };
+        foreach (var host in hosts)
         {
-            Record(status.HostId, S.Hosts[status.HostId], status);
+            _ = GrainFactory.GetGrain<IHostGrain>(host).Dispatch(command);
         }
     }
 
@@ -477,6 +925,7 @@ public sealed partial class RolloutGrain(
         });
         S.FinishedAt = clock.GetUtcNow();
         S.QueuePosition = 0;
+        S.StepDeadline = S.HoldDeadline = null;
         Decide(kind, reason, actor);
         await state.WriteStateAsync();
         await Events.Publish(eventType, Subject, reason, Describe());
@@ -485,18 +934,38 @@ public sealed partial class RolloutGrain(
         await StopReminder();
     }
 
-    private async Task<CommandResult<RolloutSnapshot>> Command(RolloutTrigger trigger, OperatorAction action, string kind, string eventType)
+    private async Task<CommandResult<RolloutSnapshot>> Command(RolloutTrigger trigger, OperatorAction action, string kind, string eventType, Action change)
     {
         if (S.ReleaseId is null) return NotFound();
         var transition = RolloutTransitions.Apply(S.Status, trigger);
         if (!transition.Allowed) return Refused(transition);
 
         S.Status = transition.Next;
+        change();
         var reason = OperatorReason(kind, action);
         Decide(kind, reason, action.Actor);
         await state.WriteStateAsync();
         await Events.Publish(eventType, Subject, reason, Describe());
         return CommandResult<RolloutSnapshot>.Success(Snapshot());
+    }
+
+    /// <summary>Wakes the rollout when a timed step ends, sooner than the reminder would (the reminder stays the backstop).</summary>
+    private void WakeAt(DateTimeOffset? at)
+    {
+        _wakeTimer?.Dispose();
+        _wakeTimer = null;
+        if (at is not { } when)
+        {
+            return;
+        }
+
+        var due = when - clock.GetUtcNow();
+        if (due > options.Value.ReconcileInterval || due < TimeSpan.Zero)
+        {
+            return;
+        }
+
+        _wakeTimer = this.RegisterGrainTimer(ReconcileOnTimer, new GrainTimerCreationOptions(due + TimeSpan.FromMilliseconds(10), Timeout.InfiniteTimeSpan));
     }
 
     private void Transition(RolloutTrigger trigger)
@@ -526,12 +995,42 @@ public sealed partial class RolloutGrain(
 
     private async Task StopReminder()
     {
+        _wakeTimer?.Dispose();
+        _wakeTimer = null;
         var reminder = await this.GetReminder(ReminderName);
         if (reminder is not null)
         {
             await this.UnregisterReminder(reminder);
         }
     }
+
+    private StoredStep? CurrentStep => S.CurrentStep >= 0 && S.CurrentStep < S.Steps.Count ? S.Steps[S.CurrentStep] : null;
+
+    private Dictionary<string, string> ProvisionedLabels(int index)
+    {
+        var old = S.OldHosts.Values.ElementAtOrDefault(index);
+        var labels = old is null ? new Dictionary<string, string>(StringComparer.Ordinal) : new Dictionary<string, string>(old, StringComparer.Ordinal);
+        foreach (var selector in S.Selector)
+        {
+            labels[selector.Key] = selector.Value;
+        }
+
+        return labels;
+    }
+
+    private static StoredStep Store(PlanStep step) => step switch
+    {
+        DeployStep d => new StoredStep { Kind = PlanStepKind.Deploy, Stage = d.Stage, Hosts = d.Hosts.ToList(), Description = d.Description },
+        TrafficStep t => new StoredStep { Kind = PlanStepKind.Traffic, Stage = t.Stage, Weight = t.Weight, Description = t.Description },
+        PausePlanStep p => new StoredStep { Kind = PlanStepKind.Pause, Stage = p.Stage, Duration = p.Duration, Description = p.Description },
+        AnalysisPlanStep a => new StoredStep { Kind = PlanStepKind.Analysis, Stage = a.Stage, Duration = a.Duration, Description = a.Description },
+        SwitchStep s => new StoredStep { Kind = PlanStepKind.Switch, Stage = s.Stage, FromSlot = s.FromSlot, ToSlot = s.ToSlot, Description = s.Description },
+        KeepWarmStep k => new StoredStep { Kind = PlanStepKind.KeepWarm, Stage = k.Stage, Duration = k.Duration, FromSlot = k.Slot, Description = k.Description },
+        ProvisionStep p => new StoredStep { Kind = PlanStepKind.Provision, Stage = p.Stage, Hosts = p.Hosts.ToList(), Description = p.Description },
+        RetireStep r => new StoredStep { Kind = PlanStepKind.Retire, Stage = r.Stage, Hosts = r.Hosts.ToList(), Description = r.Description },
+        BakeStep b => new StoredStep { Kind = PlanStepKind.Bake, Stage = b.Stage, Duration = b.Duration, Description = b.Description },
+        _ => throw new ArgumentOutOfRangeException(nameof(step), step.GetType().Name, "unknown plan step"),
+    };
 
     private int[] Counts
     {
@@ -561,21 +1060,27 @@ public sealed partial class RolloutGrain(
         S.Hosts[host] = next;
     }
 
-    private RollingProgress Progress() => new(
-        S.Status,
-        S.Batches.Select(b => b.Count).ToList(),
-        S.CurrentBatch,
-        // Only the current batch's hosts can be updating: a batch ends when none of its hosts is.
-        Count(HostPhase.Updating),
-        Count(HostPhase.Failed),
-        S.AllowedFailures,
-        S.BatchDeadline,
-        clock.GetUtcNow());
-
-    private static Domain.Validation.Validated<RollingSpec> ParseSpec(RollingStrategySpec s) => RollingSpecParser.Parse(
-        s.MaxSurge, s.MaxUnavailable, s.MinimumHealthyHosts?.Type, s.MinimumHealthyHosts?.Value, s.Preset, s.MaxFailures, "strategy.");
-
-    private static bool IsLive(RolloutStatus status) => !status.IsTerminal();
+    private PlanProgress Progress()
+    {
+        var step = CurrentStep;
+        // Only the current step's hosts can be updating: a deploy step ends when none of its hosts is.
+        var pending = step?.Kind == PlanStepKind.Deploy ? Count(HostPhase.Updating) : 0;
+        var deadline = pending > 0 || S.Status != RolloutStatus.Paused ? S.StepDeadline : S.HoldDeadline;
+        return new PlanProgress(
+            S.Status,
+            S.Steps.Select(s => s.Kind).ToList(),
+            S.CurrentStep,
+            step?.Duration,
+            S.StepStartedAt,
+            S.StepActionDone,
+            pending,
+            Count(HostPhase.Failed),
+            S.AllowedFailures,
+            deadline,
+            S.PromoteRequested,
+            S.Breach,
+            clock.GetUtcNow());
+    }
 
     private string Subject => "rollout/" + Id;
 
@@ -611,6 +1116,21 @@ public sealed partial class RolloutGrain(
     private RolloutSnapshot Snapshot()
     {
         var counts = Counts;
+        var deploys = S.Steps.Select((s, i) => (s, i)).Where(x => x.s.Kind == PlanStepKind.Deploy).ToList();
+        var previous = S.PreviousDeployed?.Version ?? "previous";
+        var perVersion = new Dictionary<string, int>(StringComparer.Ordinal);
+        void Add(string key, int n)
+        {
+            if (n > 0) perVersion[key] = perVersion.GetValueOrDefault(key) + n;
+        }
+
+        Add(S.Version, counts[(int)HostPhase.Updated]);
+        Add(previous, counts[(int)HostPhase.Untouched] + counts[(int)HostPhase.RolledBack]);
+        Add("updating", counts[(int)HostPhase.Updating]);
+        Add("rolling back", counts[(int)HostPhase.RollingBack]);
+        Add("failed", counts[(int)HostPhase.Failed]);
+        Add("retired", counts[(int)HostPhase.Retired]);
+
         return new RolloutSnapshot
         {
             Id = Id,
@@ -622,8 +1142,8 @@ public sealed partial class RolloutGrain(
             Status = S.Status,
             StatusReason = S.StatusReason,
             Strategy = S.Strategy,
-            Batches = S.Batches.Select(b => b.Count).ToList(),
-            CurrentBatch = S.CurrentBatch + 1,
+            Batches = deploys.Select(d => d.s.Hosts.Count).ToList(),
+            CurrentBatch = deploys.Count(d => d.i <= S.CurrentStep),
             Hosts = new HostCounts
             {
                 Targets = S.Hosts.Count,
@@ -644,6 +1164,22 @@ public sealed partial class RolloutGrain(
             Selector = new Dictionary<string, string>(S.Selector, StringComparer.Ordinal),
             Silo = RuntimeIdentity,
             Failures = new Dictionary<string, string>(S.Failures, StringComparer.Ordinal),
+            Steps = S.Steps.Select((s, i) => new PlanStepView
+            {
+                Kind = s.Kind.ToString(),
+                Stage = S.Stages.ElementAtOrDefault(s.Stage) ?? "all hosts",
+                Description = s.Description,
+                Hosts = s.Hosts.Count,
+                State = i < S.CurrentStep || (i == S.CurrentStep && S.Status == RolloutStatus.Succeeded) ? "done"
+                    : i == S.CurrentStep ? "running" : "pending",
+            }).ToList(),
+            CurrentStep = S.CurrentStep + 1,
+            CurrentStage = CurrentStep is { } current ? S.Stages.ElementAtOrDefault(current.Stage) : null,
+            TrafficWeight = S.TrafficWeight,
+            ActiveSlot = S.ActiveSlot,
+            HostsPerVersion = perVersion,
+            Supersedes = S.Supersedes,
+            SupersededBy = S.SupersededBy,
         };
     }
 

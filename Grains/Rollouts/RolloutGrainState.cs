@@ -14,6 +14,9 @@ public enum HostPhase
     Failed = 3,
     RollingBack = 4,
     RolledBack = 5,
+
+    /// <summary>Left the environment: an old host an immutable rollout replaced, or a new one its rollback removed.</summary>
+    Retired = 6,
 }
 
 [GenerateSerializer]
@@ -24,6 +27,32 @@ public enum RollbackCause
     FailureBudget = 1,
     Operator = 2,
     Abort = 3,
+    Trigger = 4,
+    Deadline = 5,
+    Superseded = 6,
+}
+
+/// <summary>One step of the plan as stored (the Domain plan, flattened to plain fields).</summary>
+[GenerateSerializer]
+[Alias("StoredStep")]
+public sealed class StoredStep
+{
+    [Id(0)] public PlanStepKind Kind { get; set; }
+
+    [Id(1)] public int Stage { get; set; }
+
+    [Id(2)] public List<string> Hosts { get; set; } = [];
+
+    [Id(3)] public int Weight { get; set; }
+
+    /// <summary>Pause, analysis, bake, keep-warm; null for a pause that waits for a promote.</summary>
+    [Id(4)] public TimeSpan? Duration { get; set; }
+
+    [Id(5)] public string? FromSlot { get; set; }
+
+    [Id(6)] public string? ToSlot { get; set; }
+
+    [Id(7)] public string Description { get; set; } = string.Empty;
 }
 
 [GenerateSerializer]
@@ -40,7 +69,7 @@ public sealed class RolloutGrainState
 
     [Id(4)] public string Artifact { get; set; } = string.Empty;
 
-    [Id(5)] public RollingStrategySpec Strategy { get; set; } = new();
+    [Id(5)] public RolloutStrategySpec Strategy { get; set; } = new();
 
     [Id(6)] public string SubmittedBy { get; set; } = string.Empty;
 
@@ -54,14 +83,7 @@ public sealed class RolloutGrainState
 
     [Id(11)] public DateTimeOffset? FinishedAt { get; set; }
 
-    /// <summary>The plan: host ids per batch, fixed when the rollout is admitted.</summary>
-    [Id(12)] public List<List<string>> Batches { get; set; } = [];
-
     [Id(13)] public int AllowedFailures { get; set; }
-
-    [Id(14)] public int CurrentBatch { get; set; } = -1;
-
-    [Id(15)] public DateTimeOffset? BatchDeadline { get; set; }
 
     [Id(16)] public Dictionary<string, HostPhase> Hosts { get; set; } = [];
 
@@ -80,4 +102,59 @@ public sealed class RolloutGrainState
 
     /// <summary>What the environment recorded for the service before this rollout: restored if it is rolled back after success.</summary>
     [Id(23)] public DeployedVersion? PreviousDeployed { get; set; }
+
+    /// <summary>The plan, fixed at admission.</summary>
+    [Id(24)] public List<StoredStep> Steps { get; set; } = [];
+
+    [Id(25)] public List<string> Stages { get; set; } = [];
+
+    [Id(26)] public int CurrentStep { get; set; } = -1;
+
+    [Id(27)] public DateTimeOffset? StepStartedAt { get; set; }
+
+    /// <summary>The current step's action (traffic, switch, provision, retire) succeeded.</summary>
+    [Id(28)] public bool StepActionDone { get; set; }
+
+    /// <summary>Deploy: hosts must report by then. Pause for a promote: a human must act by then.</summary>
+    [Id(29)] public DateTimeOffset? StepDeadline { get; set; }
+
+    /// <summary>A paused rollout is held until then (null: held for a human with no further deadline).</summary>
+    [Id(30)] public DateTimeOffset? HoldDeadline { get; set; }
+
+    [Id(31)] public bool PromoteRequested { get; set; }
+
+    [Id(32)] public int TrafficWeight { get; set; }
+
+    [Id(33)] public string? ActiveSlot { get; set; }
+
+    [Id(34)] public string? PreviousSlot { get; set; }
+
+    /// <summary>Blue-green: the previous slot is warm until then; a rollback before it is a switch back.</summary>
+    [Id(35)] public DateTimeOffset? WarmUntil { get; set; }
+
+    /// <summary>Immutable: the hosts created for this release.</summary>
+    [Id(36)] public List<string> Provisioned { get; set; } = [];
+
+    /// <summary>Immutable: the old hosts' labels, kept to bring them back if the release is rolled back after they retired.</summary>
+    [Id(37)] public Dictionary<string, Dictionary<string, string>> OldHosts { get; set; } = [];
+
+    /// <summary>Latest sample of each target running the new version, for the rollback triggers.</summary>
+    [Id(38)] public Dictionary<string, HostMetricsSample> Samples { get; set; } = [];
+
+    [Id(39)] public string? Breach { get; set; }
+
+    [Id(40)] public string? Supersedes { get; set; }
+
+    [Id(41)] public string? SupersededBy { get; set; }
+
+    /// <summary>Rollback actions still to carry out (switch back, traffic to 0, retire the new hosts, restore the old).</summary>
+    [Id(42)] public List<string> PendingRollbackActions { get; set; } = [];
+
+    /// <summary>The stage the rollback covers; -1 for every stage.</summary>
+    [Id(43)] public int RollbackStage { get; set; } = -1;
+
+    /// <summary>Hosts per stage name shown in the API (stage index per host, for the wave rollback policy).</summary>
+    [Id(44)] public Dictionary<string, int> HostStage { get; set; } = [];
+
+    [Id(45)] public SimulationProfile? ProvisionProfile { get; set; }
 }

@@ -21,8 +21,10 @@ public class HostileInputTests(EngineFactory engine)
         "POST /v1/environments/{id}/simulated-hosts",
         "POST /v1/rollouts", "POST /v1/rollouts/preview", "GET /v1/rollouts/{id}", "GET /v1/rollouts/{id}/events?after={q}",
         "POST /v1/rollouts/{id}/pause", "POST /v1/rollouts/{id}/resume", "POST /v1/rollouts/{id}/abort", "POST /v1/rollouts/{id}/rollback",
+        "POST /v1/rollouts/{id}/promote",
         "POST /v1/hosts", "GET /v1/hosts?environment={q}&state={q}&label={q}&offset={q}&limit={q}", "GET /v1/hosts/{id}",
         "POST /v1/hosts/{id}/heartbeat", "GET /v1/hosts/{id}/desired", "POST /v1/hosts/{id}/reports",
+        "POST /v1/hosts/{id}/metrics",
     ];
 
     private static Gen<string> Pick(params string[] values) => Gen.Int[0, values.Length - 1].Select(i => values[i]);
@@ -37,13 +39,17 @@ public class HostileInputTests(EngineFactory engine)
         OddText.Select(s => System.Text.Json.JsonSerializer.Serialize(s)),
         Gen.Int.Select(i => i.ToString(System.Globalization.CultureInfo.InvariantCulture)),
         Gen.Double.Select(d => double.IsFinite(d) ? d.ToString("R", System.Globalization.CultureInfo.InvariantCulture) : "1e999"),
-        Pick("true", "false", "null", "[]", "{}", "[1,\"a\",null]", "{\"type\":\"HOST_COUNT\",\"value\":-5}"));
+        Pick("true", "false", "null", "[]", "{}", "[1,\"a\",null]", "{\"type\":\"HOST_COUNT\",\"value\":-5}",
+            "[{\"setWeight\":150},{\"pause\":{}},{}]", "[null]", "{\"type\":\"waves\",\"waves\":[{},null]}", "[{\"metric\":\"nope\"}]",
+            "{\"slotLabel\":\"\",\"scaleDownDelaySeconds\":-1}", "\"canary\"", "\"blueGreen\"", "\"immutable\""));
 
     private static readonly string[] Fields =
     [
         "service", "version", "artifact", "commit", "metadata", "concurrencyLimit", "description", "count", "idPrefix", "labels",
         "stepLatencyMs", "failureProbability", "releaseId", "environment", "strategy", "selector", "hostCount", "maxSurge",
         "maxUnavailable", "minimumHealthyHosts", "preset", "maxFailures", "id", "currentArtifact", "rollout", "succeeded", "healthy", "reason",
+        "type", "steps", "blueGreen", "scope", "rollbackTriggers", "deadlines", "onConflict", "trafficRouter", "rollbackWindowSeconds",
+        "errorRatePercent", "p99LatencyMs", "failedHealthChecks", "requests", "metrics", "defaultMetrics",
     ];
 
     private static readonly Gen<string> Body = Gen.OneOf(

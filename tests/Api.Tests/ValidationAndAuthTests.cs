@@ -41,7 +41,7 @@ public class ValidationAndAuthTests(EngineFactory engine)
     [InlineData("{\"maxFailures\":\"-1\"}", "strategy.maxFailures")]
     [InlineData("{\"preset\":\"TwoAtATime\"}", "strategy.preset")]
     [InlineData("{\"minimumHealthyHosts\":{\"type\":\"HOST_PERCENT\",\"value\":5}}", "strategy.minimumHealthyHosts.type")]
-    [InlineData("{\"type\":\"canary\"}", "strategy.type")]
+    [InlineData("{\"type\":\"teleport\"}", "strategy.type")]
     public async Task A_malformed_strategy_is_400_and_creates_no_rollout(string strategy, string field)
     {
         var env = TestHttp.Unique("val");

@@ -62,7 +62,7 @@ public sealed class SiloFailoverTests : IAsyncLifetime
         var started = await rollout.Start(new RolloutDraft
         {
             ReleaseId = releaseId, Environment = env, SubmittedBy = "test",
-            Strategy = new RollingStrategySpec { MaxSurge = "0", MaxUnavailable = "2" },
+            Strategy = new RolloutStrategySpec { MaxSurge = "0", MaxUnavailable = "2" },
         });
         Assert.True(started.Ok, started.Detail);
 

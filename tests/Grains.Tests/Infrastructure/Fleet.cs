@@ -14,17 +14,19 @@ public static class Fleet
     public static async Task<IReadOnlyList<string>> CreateEnvironment(
         IGrainFactory grains, string environment, int hosts, int concurrencyLimit = 1, int latencyMs = 0,
         IReadOnlyDictionary<string, double>? failureByVersion = null, string? currentVersion = "1.0.0",
-        IReadOnlyDictionary<string, string>? labels = null, string? prefix = null)
+        IReadOnlyDictionary<string, string>? labels = null, string? prefix = null,
+        IReadOnlyDictionary<string, SimulatedMetrics>? metricsByVersion = null)
     {
         var env = grains.GetGrain<IEnvironmentGrain>(environment);
         await env.Configure(new EnvironmentSpec { ConcurrencyLimit = concurrencyLimit });
-        return await AddHosts(grains, environment, hosts, latencyMs, failureByVersion, currentVersion, labels, prefix);
+        return await AddHosts(grains, environment, hosts, latencyMs, failureByVersion, currentVersion, labels, prefix, metricsByVersion);
     }
 
     public static async Task<IReadOnlyList<string>> AddHosts(
         IGrainFactory grains, string environment, int hosts, int latencyMs = 0,
         IReadOnlyDictionary<string, double>? failureByVersion = null, string? currentVersion = "1.0.0",
-        IReadOnlyDictionary<string, string>? labels = null, string? prefix = null)
+        IReadOnlyDictionary<string, string>? labels = null, string? prefix = null,
+        IReadOnlyDictionary<string, SimulatedMetrics>? metricsByVersion = null)
     {
         var ids = Enumerable.Range(1, hosts).Select(i => $"{prefix ?? environment}-{i:0000}").ToList();
         var results = await grains.GetGrain<IEnvironmentGrain>(environment).RegisterHosts(ids.Select(id => new HostEnrollment
@@ -40,6 +42,7 @@ public static class Fleet
                 {
                     StepLatencyMs = latencyMs,
                     FailureProbabilityByVersion = failureByVersion ?? new Dictionary<string, double>(),
+                    MetricsByVersion = metricsByVersion ?? new Dictionary<string, SimulatedMetrics>(),
                 },
             },
         }).ToList());
@@ -62,14 +65,14 @@ public static class Fleet
     }
 
     public static async Task<RolloutSnapshot> StartRollout(
-        IGrainFactory grains, string releaseId, string environment, RollingStrategySpec? strategy = null,
+        IGrainFactory grains, string releaseId, string environment, RolloutStrategySpec? strategy = null,
         IReadOnlyDictionary<string, string>? selector = null)
     {
         var result = await grains.GetGrain<IRolloutGrain>(GrainKeys.Rollout(releaseId, environment)).Start(new RolloutDraft
         {
             ReleaseId = releaseId,
             Environment = environment,
-            Strategy = strategy ?? new RollingStrategySpec(),
+            Strategy = strategy ?? new RolloutStrategySpec(),
             SubmittedBy = "test-pipeline",
             Selector = selector ?? new Dictionary<string, string>(),
         });

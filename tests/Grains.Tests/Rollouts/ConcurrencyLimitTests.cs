@@ -26,7 +26,7 @@ public class ConcurrencyLimitTests(ClusterFixture fixture)
         }
 
         var started = await Task.WhenAll(releases.Select((r, i) => StartRollout(Grains, r, env,
-            new RollingStrategySpec { Preset = "OneAtATime" }, new Dictionary<string, string> { ["service"] = $"svc-{i}" })));
+            new RolloutStrategySpec { Preset = "OneAtATime" }, new Dictionary<string, string> { ["service"] = $"svc-{i}" })));
 
         Assert.Equal(limit, started.Count(s => s.Status == RolloutStatus.Progressing));
         Assert.Equal(rollouts - limit, started.Count(s => s.Status == RolloutStatus.Queued));
@@ -60,8 +60,8 @@ public class ConcurrencyLimitTests(ClusterFixture fixture)
     {
         var env = Unique("same");
         await CreateEnvironment(Grains, env, 6, concurrencyLimit: 3, latencyMs: 30);
-        var first = await StartRollout(Grains, await CreateRelease(Grains, "web", "2.0.0"), env, new RollingStrategySpec { Preset = "OneAtATime" });
-        var second = await StartRollout(Grains, await CreateRelease(Grains, "web", "2.0.1"), env, new RollingStrategySpec { Preset = "OneAtATime" });
+        var first = await StartRollout(Grains, await CreateRelease(Grains, "web", "2.0.0"), env, new RolloutStrategySpec { Preset = "OneAtATime" });
+        var second = await StartRollout(Grains, await CreateRelease(Grains, "web", "2.0.1"), env, new RolloutStrategySpec { Preset = "OneAtATime" });
 
         Assert.Equal(RolloutStatus.Progressing, first.Status);
         Assert.Equal(RolloutStatus.Queued, second.Status);

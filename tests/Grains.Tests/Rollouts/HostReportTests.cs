@@ -40,7 +40,7 @@ public class HostReportTests(ClusterFixture fixture)
             Registration = new HostRegistration { Environment = env, CurrentArtifact = Digest("1.0.0"), CurrentVersion = "1.0.0" },
         }).ToList());
         var release = await CreateRelease(Grains, "api", "2.0.0");
-        var rollout = await StartRollout(Grains, release, env, new RollingStrategySpec { Preset = "AllAtOnce", MaxFailures = "1" });
+        var rollout = await StartRollout(Grains, release, env, new RolloutStrategySpec { Preset = "AllAtOnce", MaxFailures = "1" });
         var grain = Grains.GetGrain<IRolloutGrain>(rollout.Id);
         var random = new Random(7);
 

@@ -17,7 +17,7 @@ public class RollingRolloutTests(ClusterFixture fixture)
         var hosts = await CreateEnvironment(Grains, env, 200, latencyMs: 2);
         var release = await CreateRelease(Grains, "web", "2.0.0");
 
-        var started = await StartRollout(Grains, release, env, new RollingStrategySpec { MaxSurge = "0", MaxUnavailable = "10%" });
+        var started = await StartRollout(Grains, release, env, new RolloutStrategySpec { MaxSurge = "0", MaxUnavailable = "10%" });
         Assert.Equal(Enumerable.Repeat(20, 10), started.Batches);
 
         var done = await WaitFor(Grains, started.Id);
@@ -58,7 +58,7 @@ public class RollingRolloutTests(ClusterFixture fixture)
             failureByVersion: new Dictionary<string, double> { ["6.6.6"] = 0.5 });
         var release = await CreateRelease(Grains, "api", "6.6.6");
 
-        var started = await StartRollout(Grains, release, env, new RollingStrategySpec { MaxSurge = "0", MaxUnavailable = "10%", MaxFailures = "2" });
+        var started = await StartRollout(Grains, release, env, new RolloutStrategySpec { MaxSurge = "0", MaxUnavailable = "10%", MaxFailures = "2" });
         var done = await WaitFor(Grains, started.Id);
 
         Assert.Equal(RolloutStatus.RolledBack, done.Status);
@@ -88,7 +88,7 @@ public class RollingRolloutTests(ClusterFixture fixture)
         await CreateEnvironment(Grains, env, 100, failureByVersion: new Dictionary<string, double> { ["3.0.0"] = 0.1 }, prefix: "budget-host");
         var release = await CreateRelease(Grains, "api", "3.0.0");
 
-        var done = await WaitFor(Grains, (await StartRollout(Grains, release, env, new RollingStrategySpec { MaxFailures = "20%" })).Id);
+        var done = await WaitFor(Grains, (await StartRollout(Grains, release, env, new RolloutStrategySpec { MaxFailures = "20%" })).Id);
 
         Assert.Equal(RolloutStatus.Succeeded, done.Status);
         Assert.InRange(done.Hosts.Failed, 3, 20);
@@ -103,7 +103,7 @@ public class RollingRolloutTests(ClusterFixture fixture)
         var release = await CreateRelease(Grains, "api", "2.0.0");
 
         var done = await WaitFor(Grains, (await StartRollout(Grains, release, env,
-            new RollingStrategySpec { MinimumHealthyHosts = new MinimumHealthyHostsSpec { Type = "HOST_COUNT", Value = 5 } })).Id);
+            new RolloutStrategySpec { MinimumHealthyHosts = new MinimumHealthyHostsSpec { Type = "HOST_COUNT", Value = 5 } })).Id);
 
         Assert.Equal(RolloutStatus.Failed, done.Status);
         Assert.Contains("requires 5 of 5 hosts to stay healthy", done.StatusReason);
@@ -118,7 +118,7 @@ public class RollingRolloutTests(ClusterFixture fixture)
         await CreateEnvironment(Grains, env, 20, latencyMs: 100);
         var release = await CreateRelease(Grains, "web", "2.0.0");
         var rollout = Grains.GetGrain<IRolloutGrain>((await StartRollout(Grains, release, env,
-            new RollingStrategySpec { Preset = "OneAtATime" })).Id);
+            new RolloutStrategySpec { Preset = "OneAtATime" })).Id);
 
         var paused = await rollout.Pause(new OperatorAction { Actor = "alice", Reason = "checking dashboards" });
         Assert.True(paused.Ok, paused.Detail);
@@ -145,7 +145,7 @@ public class RollingRolloutTests(ClusterFixture fixture)
         var env = Unique("abort");
         var hosts = await CreateEnvironment(Grains, env, 12, latencyMs: 50);
         var first = await CreateRelease(Grains, "web", "2.0.0");
-        var rollout = Grains.GetGrain<IRolloutGrain>((await StartRollout(Grains, first, env, new RollingStrategySpec { Preset = "OneAtATime" })).Id);
+        var rollout = Grains.GetGrain<IRolloutGrain>((await StartRollout(Grains, first, env, new RolloutStrategySpec { Preset = "OneAtATime" })).Id);
 
         await WaitFor(Grains, rollout.GetPrimaryKeyString(), r => r.Hosts.Updated >= 2);
         Assert.True((await rollout.Abort(new OperatorAction { Actor = "bob", Reason = "wrong build" })).Ok);
@@ -155,11 +155,11 @@ public class RollingRolloutTests(ClusterFixture fixture)
         Assert.All(await HostsOf(Grains, hosts), h => Assert.Equal(Digest("1.0.0"), h.CurrentArtifact));
 
         var second = await CreateRelease(Grains, "web", "2.0.1");
-        var done = await WaitFor(Grains, (await StartRollout(Grains, second, env, new RollingStrategySpec { Preset = "AllAtOnce" })).Id);
+        var done = await WaitFor(Grains, (await StartRollout(Grains, second, env, new RolloutStrategySpec { Preset = "AllAtOnce" })).Id);
         Assert.Equal(RolloutStatus.Succeeded, done.Status);
 
         var third = await CreateRelease(Grains, "web", "2.0.2");
-        var latest = await WaitFor(Grains, (await StartRollout(Grains, third, env, new RollingStrategySpec { Preset = "AllAtOnce" })).Id);
+        var latest = await WaitFor(Grains, (await StartRollout(Grains, third, env, new RolloutStrategySpec { Preset = "AllAtOnce" })).Id);
         Assert.Equal(RolloutStatus.Succeeded, latest.Status);
         Assert.Equal("2.0.2", (await Grains.GetGrain<IEnvironmentGrain>(env).Get())!.Services["web"].Version);
 
@@ -180,7 +180,7 @@ public class RollingRolloutTests(ClusterFixture fixture)
         var release = await CreateRelease(Grains, "web", "2.0.0");
 
         var done = await WaitFor(Grains, (await StartRollout(Grains, release, env,
-            new RollingStrategySpec { Preset = "AllAtOnce", ProgressDeadlineSeconds = 1 })).Id, timeout: TimeSpan.FromSeconds(20));
+            new RolloutStrategySpec { Preset = "AllAtOnce", ProgressDeadlineSeconds = 1 })).Id, timeout: TimeSpan.FromSeconds(20));
 
         Assert.Equal(RolloutStatus.RolledBack, done.Status);
         Assert.Contains(done.Decisions, d => d.Kind == "deadline" && d.Reason.Contains("did not report by the progress deadline", StringComparison.Ordinal));

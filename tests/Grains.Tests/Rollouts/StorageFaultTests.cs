@@ -34,7 +34,7 @@ public class StorageFaultTests(ClusterFixture fixture)
         var env = Unique("flaky");
         var hosts = await CreateEnvironment(Grains, env, 12, latencyMs: 20);
         var releaseId = await CreateRelease(Grains, "web", "2.0.0");
-        var started = await StartRollout(Grains, releaseId, env, new RollingStrategySpec { Preset = "OneAtATime" });
+        var started = await StartRollout(Grains, releaseId, env, new RolloutStrategySpec { Preset = "OneAtATime" });
 
         using (FaultInjectingGrainStorage.FailWrites(started.Id))
         {

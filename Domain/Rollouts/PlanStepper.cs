@@ -1,0 +1,192 @@
+namespace Deploy.Engine.Domain.Rollouts;
+
+/// <summary>The kinds of step a rollout plan is made of, whatever the strategy.</summary>
+public enum PlanStepKind
+{
+    /// <summary>Apply the new artifact to a set of hosts and wait for them to report.</summary>
+    Deploy,
+
+    /// <summary>Set the traffic router's weight for the new version (canary).</summary>
+    Traffic,
+
+    /// <summary>Wait for a duration, or until an operator promotes when it has none.</summary>
+    Pause,
+
+    /// <summary>Watch the rollback triggers for a duration.</summary>
+    Analysis,
+
+    /// <summary>Blue-green promotion: the active slot changes in one recorded decision.</summary>
+    Switch,
+
+    /// <summary>Blue-green: the previous slot stays warm; a rollback in this window is a switch back.</summary>
+    KeepWarm,
+
+    /// <summary>Immutable: new hosts are created for the release.</summary>
+    Provision,
+
+    /// <summary>Immutable: the old hosts leave the environment.</summary>
+    Retire,
+
+    /// <summary>A wait between waves or after the pilot group.</summary>
+    Bake,
+}
+
+/// <summary>What the stepper sees of a rollout at one instant.</summary>
+/// <param name="Status">Progressing or Paused (other states are not stepped).</param>
+/// <param name="Steps">The kind of each step of the plan, in order.</param>
+/// <param name="CurrentStep">Index of the step in flight; -1 before the first.</param>
+/// <param name="StepDuration">How long the current timed step lasts; null for a pause that waits for a promote.</param>
+/// <param name="StepStartedAt">When the current step started.</param>
+/// <param name="StepActionDone">Whether the current step's action (traffic, switch, provision, retire) succeeded.</param>
+/// <param name="Pending">Hosts of the current deploy step that have not reported.</param>
+/// <param name="TotalFailed">Failed hosts over the whole rollout so far.</param>
+/// <param name="AllowedFailures">The failure budget.</param>
+/// <param name="Deadline">When the current wait must end: hosts must report (deploy), or a human must act (a pause for a promote, an operator pause).</param>
+/// <param name="PromoteRequested">An operator asked to skip the current pause or bake.</param>
+/// <param name="Breach">A rollback trigger that is breached, with its reason; null when none is.</param>
+/// <param name="Now">The current time, passed in.</param>
+public sealed record PlanProgress(
+    RolloutStatus Status,
+    IReadOnlyList<PlanStepKind> Steps,
+    int CurrentStep,
+    TimeSpan? StepDuration,
+    DateTimeOffset? StepStartedAt,
+    bool StepActionDone,
+    int Pending,
+    int TotalFailed,
+    int AllowedFailures,
+    DateTimeOffset? Deadline,
+    bool PromoteRequested,
+    string? Breach,
+    DateTimeOffset Now);
+
+public enum PlanAction
+{
+    /// <summary>Nothing to do until a host reports, a timer passes, or an operator acts.</summary>
+    Wait,
+
+    /// <summary>Start step <see cref="PlanDecision.Step"/> (or carry out its action again, when it is the current one).</summary>
+    StartStep,
+
+    /// <summary>Hosts still pending past the progress deadline count as failed.</summary>
+    ExpirePending,
+
+    /// <summary>A human did not act before the deadline: the spec says what happens (abort, or hold paused).</summary>
+    DeadlineExpired,
+
+    /// <summary>A rollback trigger or the failure budget says the new version is worse: roll back.</summary>
+    RollBack,
+
+    /// <summary>Every step is done.</summary>
+    Complete,
+}
+
+/// <summary>What to do next, why, and until when nothing changes on its own (for the timer).</summary>
+public sealed record PlanDecision(PlanAction Action, int Step, string Reason, DateTimeOffset? WakeAt = null);
+
+/// <summary>
+/// The reconcile loop of every strategy as one pure function, read top to bottom like a checklist (after
+/// Argo Rollouts' canary reconcile): each early return says why the rollout cannot go further yet.
+/// </summary>
+public static class PlanStepper
+{
+    public static PlanDecision Next(PlanProgress p)
+    {
+        ArgumentNullException.ThrowIfNull(p);
+
+        // Evidence first, and also while paused: a pause must not hide a failing fleet.
+        if (p.Breach is not null)
+        {
+            return new PlanDecision(PlanAction.RollBack, p.CurrentStep, p.Breach);
+        }
+
+        if (p.TotalFailed > p.AllowedFailures)
+        {
+            return new PlanDecision(PlanAction.RollBack, p.CurrentStep,
+                $"{p.TotalFailed} hosts failed, more than the failure budget of {p.AllowedFailures}");
+        }
+
+        var kind = p.CurrentStep >= 0 && p.CurrentStep < p.Steps.Count ? p.Steps[p.CurrentStep] : (PlanStepKind?)null;
+
+        if (kind == PlanStepKind.Deploy && p.Pending > 0)
+        {
+            // Hosts of this step are still working, paused or not; they get until the deadline, then count as failed.
+            if (p.Deadline is { } deadline && p.Now >= deadline)
+            {
+                return new PlanDecision(PlanAction.ExpirePending, p.CurrentStep,
+                    $"{p.Pending} hosts of step {p.CurrentStep + 1} did not report by the progress deadline {deadline:O}");
+            }
+
+            return new PlanDecision(PlanAction.Wait, p.CurrentStep,
+                $"waiting for {p.Pending} hosts of step {p.CurrentStep + 1} of {p.Steps.Count}", p.Deadline);
+        }
+
+        if (p.Status == RolloutStatus.Paused)
+        {
+            // Held for a human; the hold has a deadline too.
+            if (p.Deadline is { } held && p.Now >= held)
+            {
+                return new PlanDecision(PlanAction.DeadlineExpired, p.CurrentStep, $"paused past its deadline {held:O}");
+            }
+
+            return new PlanDecision(PlanAction.Wait, p.CurrentStep, "paused", p.Deadline);
+        }
+
+        if (kind is null)
+        {
+            return p.Steps.Count == 0
+                ? new PlanDecision(PlanAction.Complete, p.CurrentStep, "the plan has no steps")
+                : new PlanDecision(PlanAction.StartStep, 0, Starting(p, 0));
+        }
+
+        var end = p.StepStartedAt + p.StepDuration;
+        switch (kind.Value)
+        {
+            case PlanStepKind.Traffic or PlanStepKind.Switch or PlanStepKind.Provision or PlanStepKind.Retire when !p.StepActionDone:
+                // The action failed earlier (the rollout was paused with the reason) and the rollout was resumed: try again.
+                return new PlanDecision(PlanAction.StartStep, p.CurrentStep, $"retrying step {p.CurrentStep + 1}");
+
+            case PlanStepKind.Pause when p.StepDuration is null && !p.PromoteRequested:
+                if (p.Deadline is { } promoteBy && p.Now >= promoteBy)
+                {
+                    return new PlanDecision(PlanAction.DeadlineExpired, p.CurrentStep,
+                        $"no promote before the deadline {promoteBy:O}");
+                }
+
+                return new PlanDecision(PlanAction.Wait, p.CurrentStep, "waiting for an operator to promote", p.Deadline);
+
+            case PlanStepKind.Pause or PlanStepKind.Bake when !p.PromoteRequested && p.Now < end:
+                return new PlanDecision(PlanAction.Wait, p.CurrentStep, $"{Describe(kind.Value)} until {end:O}", end);
+
+            case PlanStepKind.Analysis or PlanStepKind.KeepWarm when p.Now < end:
+                // Neither is skipped by a promote: analysis is evidence, and the warm slot is the fast way back.
+                return new PlanDecision(PlanAction.Wait, p.CurrentStep, $"{Describe(kind.Value)} until {end:O}", end);
+        }
+
+        var next = p.CurrentStep + 1;
+        if (next >= p.Steps.Count)
+        {
+            return new PlanDecision(PlanAction.Complete, p.CurrentStep,
+                $"all {p.Steps.Count} steps done with {p.TotalFailed} failed hosts (budget {p.AllowedFailures})");
+        }
+
+        return new PlanDecision(PlanAction.StartStep, next, Starting(p, next));
+    }
+
+    private static string Starting(PlanProgress p, int step) =>
+        $"starting step {step + 1} of {p.Steps.Count} ({Describe(p.Steps[step])})";
+
+    private static string Describe(PlanStepKind kind) => kind switch
+    {
+        PlanStepKind.Deploy => "deploy",
+        PlanStepKind.Traffic => "traffic weight",
+        PlanStepKind.Pause => "pause",
+        PlanStepKind.Analysis => "analysis",
+        PlanStepKind.Switch => "slot switch",
+        PlanStepKind.KeepWarm => "previous slot kept warm",
+        PlanStepKind.Provision => "provision",
+        PlanStepKind.Retire => "retire",
+        PlanStepKind.Bake => "bake",
+        _ => kind.ToString(),
+    };
+}
