@@ -7,23 +7,55 @@ using Orleans.TestingHost;
 
 namespace Deploy.Engine.Grains.Tests.Infrastructure;
 
-/// <summary>One in-process silo with memory providers, shared by a collection; file logging off.</summary>
+/// <summary>
+/// One in-process silo with memory providers, shared by a collection; file logging off. Traffic routers
+/// <see cref="RouterNames"/> are configured on the silo and served by <see cref="Routers"/> (200 unless a test
+/// says otherwise; call <see cref="RouterStub.Reset"/> first, the stub is shared by the collection).
+/// </summary>
 public sealed class ClusterFixture : IAsyncLifetime
 {
+    /// <summary>Router names a rollout in these tests may name; each is a route on <see cref="Routers"/>.</summary>
+    public static readonly IReadOnlyList<string> RouterNames = ["edge", "lb"];
+
     public TestCluster Cluster { get; private set; } = null!;
+
+    public RouterStub Routers { get; private set; } = null!;
 
     public IGrainFactory Grains => Cluster.GrainFactory;
 
     public async Task InitializeAsync()
     {
+        Routers = await RouterStub.StartAsync();
         var builder = new TestClusterBuilder(1);
         builder.Options.ConfigureFileLogging = false;
+        builder.ConfigureHostConfiguration(c => c.AddInMemoryCollection(TrafficSettings(Routers)));
         builder.AddSiloBuilderConfigurator<LocalSiloConfigurator>();
         Cluster = builder.Build();
         await Cluster.DeployAsync();
     }
 
-    public async Task DisposeAsync() => await Cluster.DisposeAsync();
+    public async Task DisposeAsync()
+    {
+        await Cluster.DisposeAsync();
+        await Routers.DisposeAsync();
+    }
+
+    /// <summary>The silo's "Traffic" section: the stub's routers, with short retry delays so failing routers fail fast.</summary>
+    private static Dictionary<string, string?> TrafficSettings(RouterStub routers)
+    {
+        var settings = new Dictionary<string, string?>
+        {
+            ["Traffic:AttemptTimeout"] = "00:00:02",
+            ["Traffic:TotalTimeout"] = "00:00:05",
+            ["Traffic:RetryBaseDelay"] = "00:00:00.020",
+        };
+        foreach (var name in RouterNames)
+        {
+            settings[$"Traffic:Routers:{name}:Url"] = routers.UrlFor(name);
+        }
+
+        return settings;
+    }
 }
 
 [CollectionDefinition(Name)]
@@ -37,7 +69,8 @@ public sealed class LocalSiloConfigurator : ISiloConfigurator
 {
     public void Configure(ISiloBuilder siloBuilder)
     {
-        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        // The host's configuration (the fixture's traffic routers) under the engine settings these tests need.
+        var configuration = new ConfigurationBuilder().AddConfiguration(siloBuilder.Configuration).AddInMemoryCollection(new Dictionary<string, string?>
         {
             ["Engine:Rollouts:ReconcileInterval"] = "00:00:01",
         }).Build();
