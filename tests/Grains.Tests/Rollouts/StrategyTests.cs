@@ -333,6 +333,77 @@ public class StrategyTests(ClusterFixture fixture)
         Assert.Contains("rollback window", refused.Detail);
     }
 
+    [Fact]
+    public async Task A_canary_with_a_traffic_router_sets_each_weight_in_order_through_the_router()
+    {
+        fixture.Routers.Reset("lb");
+        var env = Unique("route");
+        await CreateEnvironment(Grains, env, 10, latencyMs: 2);
+        var release = await CreateRelease(Grains, "web", "2.0.0");
+
+        var done = await WaitFor(Grains, (await StartRollout(Grains, release, env, Canary(Weight(20), Weight(60)) with { TrafficRouter = "lb" })).Id);
+
+        Assert.Equal(RolloutStatus.Succeeded, done.Status);
+        Assert.Equal(new[] { 20, 60, 100 }, Weights("lb", done.Id));
+    }
+
+    [Fact]
+    public async Task A_router_that_fails_leaves_the_rollout_paused_with_the_reason_and_resume_retries_it()
+    {
+        fixture.Routers.Reset("lb");
+        fixture.Routers.Answer("lb", 503);
+        var env = Unique("routefail");
+        var hosts = await CreateEnvironment(Grains, env, 10, latencyMs: 2);
+        var release = await CreateRelease(Grains, "web", "2.0.0");
+        var id = (await StartRollout(Grains, release, env, Canary(Weight(20), Weight(60)) with { TrafficRouter = "lb" })).Id;
+
+        var paused = await WaitFor(Grains, id, r => r.Status == RolloutStatus.Paused, TimeSpan.FromSeconds(30));
+        Assert.Contains("traffic router failed", paused.StatusReason);
+        Assert.Contains("503", paused.StatusReason);
+        Assert.Equal(0, paused.TrafficWeight);
+        Assert.Equal(2, paused.Hosts.Updated);
+        Assert.Equal(8, paused.Hosts.Untouched);
+
+        fixture.Routers.Answer("lb", 200);
+        Assert.True((await Grains.GetGrain<IRolloutGrain>(id).Resume(new OperatorAction { Actor = "ops" })).Ok);
+        var done = await WaitFor(Grains, id);
+        Assert.Equal(RolloutStatus.Succeeded, done.Status);
+        Assert.Equal(new[] { 20, 60, 100 }, Weights("lb", id).Distinct());
+        await AssertSettled(hosts, "2.0.0");
+    }
+
+    [Fact]
+    public async Task A_blue_green_switch_and_its_switch_back_go_through_the_router()
+    {
+        fixture.Routers.Reset("lb");
+        var env = Unique("bgroute");
+        await CreateEnvironment(Grains, env, 2, latencyMs: 2, labels: new Dictionary<string, string> { ["slot"] = "blue" }, prefix: env + "-b");
+        await AddHosts(Grains, env, 2, latencyMs: 2, labels: new Dictionary<string, string> { ["slot"] = "green" }, prefix: env + "-g");
+        var release = await CreateRelease(Grains, "web", "2.0.0");
+        var id = (await StartRollout(Grains, release, env, new RolloutStrategySpec
+        {
+            Type = "blueGreen",
+            TrafficRouter = "lb",
+            BlueGreen = new BlueGreenDeclaration { AutoPromoteAfterSeconds = 1, ScaleDownDelaySeconds = 300 },
+        })).Id;
+        await WaitFor(Grains, id, r => r.ActiveSlot == "green");
+        Assert.True((await Grains.GetGrain<IRolloutGrain>(id).Rollback(new OperatorAction { Actor = "ops" })).Ok);
+        await WaitFor(Grains, id);
+
+        var slots = fixture.Routers.Calls("lb")
+            .Select(c => System.Text.Json.Nodes.JsonNode.Parse(c.Body)!)
+            .Where(b => (string?)b["rolloutId"] == id)
+            .Select(b => (string?)b["activeSlot"])
+            .ToList();
+        Assert.Equal(new[] { "green", "blue" }, slots);
+    }
+
+    private IEnumerable<int> Weights(string router, string rolloutId) => fixture.Routers.Calls(router)
+        .Select(c => System.Text.Json.Nodes.JsonNode.Parse(c.Body)!)
+        .Where(b => (string?)b["rolloutId"] == rolloutId)
+        .Select(b => (int)b["canaryWeight"]!)
+        .ToList();
+
     private static Dictionary<string, string> Region(string region) => new() { ["region"] = region };
 
     /// <summary>Every host runs <paramref name="version"/> and none is in a transitional state.</summary>
