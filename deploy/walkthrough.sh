@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The README walkthrough as one script, against an engine started with deploy/run.sh:
 # a simulated fleet of 50 hosts, a release rolled out host by host, then a bad version that rolls
-# back on its own. Needs curl and node (for reading JSON).
+# back on its own, then a canary promoted by an operator and a canary a rollback trigger stops. Needs curl and node (for reading JSON).
 #
 #   deploy/walkthrough.sh            (API at http://127.0.0.1:${DEPLOY_API_PORT:-5080}, key from .data/dev-api-key)
 set -euo pipefail
@@ -32,7 +32,8 @@ wait_rollout() {
 echo "1. environment '$ENV_NAME' with 50 simulated hosts on shop 1.0.0 (version 2.1.0 fails on about half of them)"
 call PUT "/v1/environments/$ENV_NAME" '{"concurrencyLimit":2,"description":"walkthrough"}' >/dev/null
 call POST "/v1/environments/$ENV_NAME/simulated-hosts" "{\"count\":50,\"labels\":{\"region\":\"eu-west\"},\"stepLatencyMs\":150,
-  \"currentArtifact\":\"$(digest shop-1.0.0)\",\"currentVersion\":\"1.0.0\",\"failureProbability\":{\"2.1.0\":0.5}}" >/dev/null
+  \"currentArtifact\":\"$(digest shop-1.0.0)\",\"currentVersion\":\"1.0.0\",\"failureProbability\":{\"2.1.0\":0.5},
+  \"metrics\":{\"2.0.0\":{\"errorRatePercent\":0.3,\"p99LatencyMs\":120},\"3.0.0\":{\"errorRatePercent\":0.4,\"p99LatencyMs\":140},\"3.1.0\":{\"errorRatePercent\":9.5,\"p99LatencyMs\":130}}}" >/dev/null
 
 echo "2. preview: what would maxSurge 10% / maxUnavailable 0 do here?"
 call POST /v1/rollouts/preview "{\"environment\":\"$ENV_NAME\",\"strategy\":{\"maxSurge\":\"10%\",\"maxUnavailable\":\"0\"}}" | field explanation
@@ -50,3 +51,21 @@ wait_rollout "$bad_rollout"
 echo "   hosts back on 2.0.0: $(call GET "/v1/hosts?environment=$ENV_NAME&version=2.0.0&limit=1" | field total)"
 echo "   last events:"
 call GET "/v1/rollouts/$bad_rollout/events?limit=1000" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{for(const e of JSON.parse(s).items.filter(e=>!e.type.includes(".host.")).slice(-6))console.log("    "+e.sequence+" "+e.type+(e.reason?"  ("+e.reason+")":""))})'
+
+canary='{"type":"canary","steps":[{"setWeight":10},{"pause":{}},{"setWeight":50},{"analysis":{"durationSeconds":3}}],
+  "rollbackTriggers":[{"metric":"errorRatePercent","threshold":5}],"maxFailures":"2"}'
+echo "5. release shop 3.0.0 as a canary: 10% of the hosts, then a pause until an operator promotes"
+c1=$(call POST /v1/releases "{\"service\":\"shop\",\"version\":\"3.0.0\",\"artifact\":\"$(digest shop-3.0.0)\"}" | field id)
+c1_rollout=$(call POST /v1/rollouts "{\"releaseId\":\"$c1\",\"environment\":\"$ENV_NAME\",\"strategy\":$canary}" | field id)
+until [[ "$(call GET "/v1/rollouts/$c1_rollout" | field currentStep)" == 3 ]]; do sleep 1; done
+body=$(call GET "/v1/rollouts/$c1_rollout")
+echo "   step 3 of $(field steps <<<"$body" | node -pe 'JSON.parse(require("fs").readFileSync(0)).length'): $(field statusReason <<<"$body")"
+echo "   hosts per version: $(field hostsPerVersion <<<"$body")"
+call POST "/v1/rollouts/$c1_rollout/promote" '{"reason":"canary metrics look normal"}' >/dev/null
+wait_rollout "$c1_rollout"
+
+echo "6. release shop 3.1.0 as a canary: its hosts report a 9.5% error rate, the trigger rolls it back"
+c2=$(call POST /v1/releases "{\"service\":\"shop\",\"version\":\"3.1.0\",\"artifact\":\"$(digest shop-3.1.0)\"}" | field id)
+c2_rollout=$(call POST /v1/rollouts "{\"releaseId\":\"$c2\",\"environment\":\"$ENV_NAME\",\"strategy\":$canary}" | field id)
+wait_rollout "$c2_rollout"
+echo "   hosts per version: $(call GET "/v1/rollouts/$c2_rollout" | field hostsPerVersion)"
