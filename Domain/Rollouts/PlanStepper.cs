@@ -45,6 +45,7 @@ public enum PlanStepKind
 /// <param name="PromoteRequested">An operator asked to skip the current pause or bake.</param>
 /// <param name="Breach">A rollback trigger that is breached, with its reason; null when none is.</param>
 /// <param name="Now">The current time, passed in.</param>
+/// <param name="AwaitingEvidence">Rollback triggers are declared but no host running the new version has reported a sample yet.</param>
 public sealed record PlanProgress(
     RolloutStatus Status,
     IReadOnlyList<PlanStepKind> Steps,
@@ -58,7 +59,8 @@ public sealed record PlanProgress(
     DateTimeOffset? Deadline,
     bool PromoteRequested,
     string? Breach,
-    DateTimeOffset Now);
+    DateTimeOffset Now,
+    bool AwaitingEvidence = false);
 
 public enum PlanAction
 {
@@ -157,6 +159,17 @@ public static class PlanStepper
 
             case PlanStepKind.Pause or PlanStepKind.Bake when !p.PromoteRequested && p.Now < end:
                 return new PlanDecision(PlanAction.Wait, p.CurrentStep, $"{Describe(kind.Value)} until {end:O}", end);
+
+            case PlanStepKind.Analysis when p.Now >= end && p.AwaitingEvidence:
+                // An analysis without a single sample has not shown the version is fine: wait for data until the
+                // analysis deadline, then let the spec decide.
+                if (p.Deadline is { } evidenceBy && p.Now >= evidenceBy)
+                {
+                    return new PlanDecision(PlanAction.DeadlineExpired, p.CurrentStep,
+                        $"no metric sample from a host of the new version by the analysis deadline {evidenceBy:O}");
+                }
+
+                return new PlanDecision(PlanAction.Wait, p.CurrentStep, "analysis waiting for a first metric sample", p.Deadline);
 
             case PlanStepKind.Analysis or PlanStepKind.KeepWarm when p.Now < end:
                 // Neither is skipped by a promote: analysis is evidence, and the warm slot is the fast way back.

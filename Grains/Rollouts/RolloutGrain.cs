@@ -265,7 +265,14 @@ public sealed partial class RolloutGrain(
             return;
         }
 
+        var first = S.Samples.Count == 0;
         S.Samples[sample.HostId] = sample;
+        if (first)
+        {
+            // The first evidence ends an analysis's wait for data: keep it across a failover.
+            await state.WriteStateAsync();
+        }
+
         var verdict = TriggerJudge.Evaluate(Spec.Triggers, S.Samples.Values
             .Select(s => new HostSample(s.HostId, s.ErrorRatePercent, s.P99LatencyMs, s.FailedHealthChecks, s.Requests))
             .ToList());
@@ -593,8 +600,16 @@ public sealed partial class RolloutGrain(
                 await Events.Publish(EventTypes.RolloutStepStarted, Subject, S.StatusReason, Describe());
                 return true;
 
+            case PlanStepKind.Analysis:
+                // Bounded by its duration, and by the analysis deadline while no sample has arrived.
+                S.StepDeadline = now + Spec.Deadlines.Analysis;
+                Decide("step-started", why, Engine);
+                await state.WriteStateAsync();
+                await Events.Publish(EventTypes.RolloutStepStarted, Subject, why, Describe());
+                return true;
+
             default:
-                // Pause with a duration, analysis, bake, keep-warm: time passes; triggers keep being watched.
+                // Pause with a duration, bake, keep-warm: time passes; triggers keep being watched.
                 Decide("step-started", why, Engine);
                 await state.WriteStateAsync();
                 await Events.Publish(EventTypes.RolloutStepStarted, Subject, why, Describe());
@@ -1079,7 +1094,8 @@ public sealed partial class RolloutGrain(
             deadline,
             S.PromoteRequested,
             S.Breach,
-            clock.GetUtcNow());
+            clock.GetUtcNow(),
+            AwaitingEvidence: Spec.Triggers.Count > 0 && S.Samples.Count == 0);
     }
 
     private string Subject => "rollout/" + Id;

@@ -75,6 +75,20 @@ public class PlanStepperTests
     }
 
     [Fact]
+    public void An_analysis_without_a_sample_waits_for_evidence_until_the_analysis_deadline()
+    {
+        PlanDecision At(bool awaiting, DateTimeOffset deadline) => PlanStepper.Next(new PlanProgress(RolloutStatus.Progressing,
+            [PlanStepKind.Analysis, PlanStepKind.Deploy], 0, TimeSpan.FromSeconds(30), Now.AddSeconds(-60), true, 0, 0, 0,
+            deadline, false, null, Now, awaiting));
+
+        Assert.Equal(PlanAction.StartStep, At(awaiting: false, Now.AddHours(1)).Action);
+        Assert.Equal(PlanAction.Wait, At(awaiting: true, Now.AddHours(1)).Action);
+        var expired = At(awaiting: true, Now);
+        Assert.Equal(PlanAction.DeadlineExpired, expired.Action);
+        Assert.Contains("analysis deadline", expired.Reason);
+    }
+
+    [Fact]
     public void A_failed_traffic_action_is_retried_when_the_rollout_runs_again()
     {
         var decision = PlanStepper.Next(At(1, actionDone: false));

@@ -298,6 +298,21 @@ public class StrategyTests(ClusterFixture fixture)
     }
 
     [Fact]
+    public async Task An_analysis_that_never_gets_a_sample_is_not_a_pass_it_ends_at_the_analysis_deadline()
+    {
+        var env = Unique("nodata");
+        var hosts = await CreateEnvironment(Grains, env, 4, latencyMs: 2);
+        var release = await CreateRelease(Grains, "web", "2.0.0");
+        var strategy = Canary(Weight(25), Analyse(1)) with { Deadlines = new DeadlinesDeclaration { AnalysisSeconds = 3 } };
+
+        var done = await WaitFor(Grains, (await StartRollout(Grains, release, env, strategy)).Id, timeout: TimeSpan.FromSeconds(30));
+
+        Assert.Equal(RolloutStatus.Aborted, done.Status);
+        Assert.Contains("no metric sample", done.StatusReason);
+        await AssertSettled(hosts, "1.0.0");
+    }
+
+    [Fact]
     public async Task A_release_that_supersedes_stops_the_one_in_flight_and_the_api_says_which_happened()
     {
         var env = Unique("sup");
