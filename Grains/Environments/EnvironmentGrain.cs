@@ -22,6 +22,9 @@ public sealed class EnvironmentGrainState
 
     /// <summary>The service of every active or queued rollout.</summary>
     [Id(6)] public Dictionary<string, string> RolloutServices { get; set; } = [];
+
+    /// <summary>The configuration version (see <see cref="EnvironmentSnapshot.Version"/>).</summary>
+    [Id(7)] public long Version { get; set; }
 }
 
 /// <summary>
@@ -47,12 +50,30 @@ public sealed class EnvironmentGrain(
         }
 
         S.Spec = spec;
+        S.Version++;
         var admitted = AdmitWhileSlotsFree();
         await state.WriteStateAsync();
         await Publish(created ? EventTypes.EnvironmentCreated : EventTypes.EnvironmentModified,
             $"concurrency limit {spec.ConcurrencyLimit}", null);
         await NotifyAdmitted(admitted);
         return Snapshot();
+    }
+
+    public async Task<CommandResult<EnvironmentSnapshot>> Configure(EnvironmentSpec spec, EnvironmentPrecondition precondition)
+    {
+        // Checked and written in one turn of this (non-reentrant) activation: no other Configure runs in between.
+        var exists = S.Spec is not null;
+        var refusal = (precondition, exists) switch
+        {
+            ({ MustNotExist: true }, true) => $"environment '{Name}' already exists (version {S.Version})",
+            ({ MustExist: true }, false) or ({ VersionIn: not null }, false) => $"environment '{Name}' does not exist",
+            ({ VersionIn: { } versions }, true) when !versions.Contains(S.Version) =>
+                $"environment '{Name}' is at version {S.Version}, not the version the request was based on",
+            _ => null,
+        };
+        return refusal is null
+            ? CommandResult<EnvironmentSnapshot>.Success(await Configure(spec))
+            : CommandResult<EnvironmentSnapshot>.Fail(ErrorKind.PreconditionFailed, refusal);
     }
 
     [ReadOnly]
@@ -233,5 +254,6 @@ public sealed class EnvironmentGrain(
         Services = new Dictionary<string, DeployedVersion>(S.Services, StringComparer.Ordinal),
         HostCount = S.Hosts.Count,
         CreatedAt = S.CreatedAt,
+        Version = S.Version,
     };
 }
