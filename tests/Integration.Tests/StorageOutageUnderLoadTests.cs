@@ -20,8 +20,26 @@ public sealed class StorageOutageUnderLoadTests : IAsyncLifetime
     [Fact]
     public async Task Writes_during_an_outage_are_503_with_retry_after_and_every_acknowledged_one_survives()
     {
-        await using var engine = new EngineHost(EngineHost.Settings.For(_azurite));
-        var api = engine.Client();
+        var engine = new EngineHost(EngineHost.Settings.For(_azurite));
+        try
+        {
+            await WriteThroughAnOutage(engine.Client());
+        }
+        finally
+        {
+            try
+            {
+                await engine.DisposeAsync();
+            }
+            catch (OperationCanceledException)
+            {
+                // A silo that is slow to leave after the outage is not what this test judges; keep its verdict visible.
+            }
+        }
+    }
+
+    private async Task WriteThroughAnOutage(HttpClient api)
+    {
         await api.PutJson("/v1/environments/load", new { concurrencyLimit = 1 }).Expect(HttpStatusCode.OK);
 
         var acknowledged = new ConcurrentBag<string>();
@@ -69,7 +87,7 @@ public sealed class StorageOutageUnderLoadTests : IAsyncLifetime
         // A graceful stop: Azurite saves what it acknowledged, so a lost write here would be the engine's.
         await _azurite.StopAsync(graceful: true);
         var ackedBeforeOutage = acknowledged.Count;
-        await WaitUntil(() => Volatile.Read(ref unavailable) >= 8, TimeSpan.FromSeconds(120));
+        await WaitUntil(() => Volatile.Read(ref unavailable) + unexpected.Count >= 8, TimeSpan.FromSeconds(120));
         await _azurite.RestartAsync();
         await WaitUntil(() => acknowledged.Count >= ackedBeforeOutage + 20, TimeSpan.FromSeconds(90));
         await stop.CancelAsync();
