@@ -11,6 +11,9 @@ public enum ErrorKind
     InvalidTransition = 3,
     Conflict = 4,
     PolicyRefused = 5,
+
+    /// <summary>A conditional command whose precondition (If-Match, If-None-Match) did not hold; nothing changed.</summary>
+    PreconditionFailed = 6,
 }
 
 /// <summary>The result of a command: the snapshot after it, or the refusal and its reason.</summary>

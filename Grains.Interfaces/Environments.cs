@@ -46,6 +46,30 @@ public sealed record EnvironmentSnapshot
 
     /// <summary>Blue-green: the slot serving each service.</summary>
     [Id(10)] public IReadOnlyDictionary<string, string> ActiveSlots { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>
+    /// The version of the environment's configuration: 1 when created, one more on every Configure. The API's
+    /// strong ETag; admission and host registration do not change it.
+    /// </summary>
+    [Id(7)] public long Version { get; init; }
+}
+
+/// <summary>
+/// What must hold for a conditional Configure to go ahead, checked inside the environment grain in the same turn
+/// as the write (HTTP If-Match / If-None-Match: *), so two writers holding the same version cannot both win.
+/// </summary>
+[GenerateSerializer, Immutable]
+[Alias("EnvironmentPrecondition")]
+public sealed record EnvironmentPrecondition
+{
+    /// <summary>When set, the environment must exist at one of these versions (an empty list never matches).</summary>
+    [Id(0)] public IReadOnlyList<long>? VersionIn { get; init; }
+
+    /// <summary>If-Match: * — the environment must exist.</summary>
+    [Id(1)] public bool MustExist { get; init; }
+
+    /// <summary>If-None-Match: * — the environment must not exist yet.</summary>
+    [Id(2)] public bool MustNotExist { get; init; }
 }
 
 /// <summary>A host as the environment's index knows it: enough to select targets by label.</summary>
@@ -96,6 +120,13 @@ public interface IEnvironmentGrain : IGrainWithStringKey
 
     [Alias("Get")]
     Task<EnvironmentSnapshot?> Get();
+
+    /// <summary>
+    /// <see cref="Configure(EnvironmentSpec)"/> if <paramref name="precondition"/> holds; otherwise a
+    /// <see cref="ErrorKind.PreconditionFailed"/> refusal and no change.
+    /// </summary>
+    [Alias("ConfigureIf")]
+    Task<CommandResult<EnvironmentSnapshot>> Configure(EnvironmentSpec spec, EnvironmentPrecondition precondition);
 
     /// <summary>
     /// Registers hosts (agents, or a simulated fleet) and adds them to the label index in one write.

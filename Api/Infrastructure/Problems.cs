@@ -18,6 +18,7 @@ public static class Problems
     public const string ForbiddenType = "urn:deploy-engine:problem:forbidden";
     public const string InternalType = "urn:deploy-engine:problem:internal";
     public const string PayloadTooLargeType = "urn:deploy-engine:problem:payload-too-large";
+    public const string PreconditionFailedType = "urn:deploy-engine:problem:precondition-failed";
 
     public static ValidationProblem Validation(IReadOnlyDictionary<string, string[]> errors, string detail = "The request is invalid.") =>
         TypedResults.ValidationProblem(errors, detail: detail, title: "Validation failed", type: ValidationType);
@@ -39,6 +40,7 @@ public static class Problems
                 extensions: result.Errors is null ? null : new Dictionary<string, object?> { ["errors"] = result.Errors }),
             ErrorKind.NotFound => NotFound(result.Detail ?? "Not found."),
             ErrorKind.InvalidTransition => TypedResults.Problem(result.Detail, statusCode: 409, title: "Invalid transition", type: InvalidTransitionType),
+            ErrorKind.PreconditionFailed => TypedResults.Problem(result.Detail, statusCode: 412, title: "Precondition failed", type: PreconditionFailedType),
             ErrorKind.PolicyRefused => TypedResults.Problem(result.Detail, statusCode: 422, title: "Refused by policy", type: PolicyType),
             _ => Conflict(result.Detail ?? "Conflict."),
         };

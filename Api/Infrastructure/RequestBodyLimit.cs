@@ -14,9 +14,11 @@ public sealed class ApiLimits
 }
 
 /// <summary>
-/// Refuses a declared body over the limit before anything reads it (413 ProblemDetails), and caps bodies without
-/// a length through the server's own limit where the server has one (Kestrel does; an over-long chunked body
-/// then fails binding with 413, which the exception handler writes as a problem).
+/// Every request body is held to the limit, whatever server runs the API. A declared Content-Length over the
+/// limit is refused with 413 before anything reads the body. A body without one (chunked) is cut off at the limit
+/// while it is read — by the server's own limit where it has one (Kestrel), otherwise by a counting stream (the
+/// test server has none) — and the read fails with a 413 <see cref="BadHttpRequestException"/>, which the
+/// exception handler writes as a 413 problem.
 /// </summary>
 public sealed class RequestBodyLimitMiddleware(RequestDelegate next, Microsoft.Extensions.Options.IOptions<ApiLimits> limits)
 {
@@ -40,11 +42,69 @@ public sealed class RequestBodyLimitMiddleware(RequestDelegate next, Microsoft.E
             return;
         }
 
-        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } feature)
+        var feature = context.Features.Get<IHttpMaxRequestBodySizeFeature>();
+        if (feature is { IsReadOnly: false })
         {
             feature.MaxRequestBodySize = max;
         }
+        else if (feature is null)
+        {
+            // Counted alike whether model binding reads the stream or the pipe over it.
+            context.Request.Body = new LimitedReadStream(context.Request.Body, max);
+            context.Features.Set<IRequestBodyPipeFeature>(new RequestBodyPipeFeature(context));
+        }
 
         await next(context);
+    }
+
+    /// <summary>Reads through to the inner stream and fails once more than <c>limit</c> bytes have come.</summary>
+    private sealed class LimitedReadStream(Stream inner, long limit) : Stream
+    {
+        private long _read;
+
+        public override bool CanRead => true;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => false;
+
+        public override long Length => throw new NotSupportedException();
+
+        public override long Position
+        {
+            get => _read;
+            set => throw new NotSupportedException();
+        }
+
+        public override int Read(byte[] buffer, int offset, int count) => Count(inner.Read(buffer, offset, count));
+
+        public override int Read(Span<byte> buffer) => Count(inner.Read(buffer));
+
+        public override async Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+            Count(await inner.ReadAsync(buffer.AsMemory(offset, count), cancellationToken));
+
+        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) =>
+            Count(await inner.ReadAsync(buffer, cancellationToken));
+
+        public override void Flush()
+        {
+        }
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        private int Count(int read)
+        {
+            _read += read;
+            if (_read > limit)
+            {
+                throw new BadHttpRequestException($"The request body is larger than the limit of {limit} bytes.", StatusCodes.Status413PayloadTooLarge);
+            }
+
+            return read;
+        }
     }
 }

@@ -7,6 +7,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Net.Http.Headers;
 
 namespace Deploy.Engine.Api.Resources;
 
@@ -53,26 +54,81 @@ public static class EnvironmentsApi
         return TypedResults.Ok(new Page<EnvironmentSnapshot> { Items = snapshots, Total = snapshots.Count, Offset = 0, Limit = snapshots.Count });
     }
 
-    public static async Task<Results<Ok<EnvironmentSnapshot>, ValidationProblem>> Put(string name, PutEnvironmentRequest request, IGrainFactory grains)
+    /// <summary>
+    /// Creates or replaces an environment's spec. Optimistic concurrency: <c>If-Match</c> with the ETag of a GET
+    /// (or <c>*</c>: it must exist) and <c>If-None-Match: *</c> (it must not exist yet) are checked by the
+    /// environment grain in the same turn as the write, so of two writers holding the same ETag exactly one wins
+    /// and the other gets 412 with nothing changed.
+    /// </summary>
+    public static async Task<Results<Ok<EnvironmentSnapshot>, ValidationProblem, ProblemHttpResult>> Put(
+        string name, PutEnvironmentRequest request, HttpContext http, IGrainFactory grains)
     {
         var errors = new ValidationErrors();
         if (!Names.IsDnsLabel(name)) errors.Add("name", "must be a lower-case DNS label (a-z, 0-9, '-'; 1-63 characters)");
         if (request.ConcurrencyLimit is < 1 or > 1000) errors.Add("concurrencyLimit", "must be from 1 to 1000");
         if (request.Description is { Length: > 1024 }) errors.Add("description", "must be at most 1024 characters");
+        var precondition = Precondition(http.Request, errors);
         if (errors.Any) return Problems.Validation(errors.ToDictionary());
 
-        var snapshot = await grains.GetGrain<IEnvironmentGrain>(name).Configure(new EnvironmentSpec
+        var result = await grains.GetGrain<IEnvironmentGrain>(name).Configure(new EnvironmentSpec
         {
             ConcurrencyLimit = request.ConcurrencyLimit ?? 1,
             Description = request.Description,
-        });
-        return TypedResults.Ok(snapshot);
+        }, precondition);
+        if (!result.Ok) return Problems.From(result);
+
+        http.Response.Headers.ETag = ETag(result.Value!);
+        return TypedResults.Ok(result.Value!);
     }
 
-    public static async Task<Results<Ok<EnvironmentSnapshot>, ProblemHttpResult>> Get(string name, IGrainFactory grains) =>
-        Names.IsDnsLabel(name) && await grains.GetGrain<IEnvironmentGrain>(name).Get() is { } environment
-            ? TypedResults.Ok(environment)
-            : Problems.NotFound($"environment '{name}' does not exist");
+    public static async Task<Results<Ok<EnvironmentSnapshot>, ProblemHttpResult>> Get(string name, HttpContext http, IGrainFactory grains)
+    {
+        if (!Names.IsDnsLabel(name) || await grains.GetGrain<IEnvironmentGrain>(name).Get() is not { } environment)
+            return Problems.NotFound($"environment '{name}' does not exist");
+
+        http.Response.Headers.ETag = ETag(environment);
+        return TypedResults.Ok(environment);
+    }
+
+    /// <summary>A strong ETag: the configuration version, quoted (<c>"3"</c>).</summary>
+    public static string ETag(EnvironmentSnapshot environment) =>
+        "\"" + environment.Version.ToString(System.Globalization.CultureInfo.InvariantCulture) + "\"";
+
+    /// <summary>
+    /// If-Match compares strongly (RFC 9110 §13.1.1): a weak or foreign tag matches no version. If-None-Match
+    /// values other than <c>*</c> say nothing about a PUT here and are ignored.
+    /// </summary>
+    private static EnvironmentPrecondition Precondition(HttpRequest request, ValidationErrors errors)
+    {
+        var precondition = new EnvironmentPrecondition();
+        if (request.Headers.IfMatch.Count > 0)
+        {
+            if (!EntityTagHeaderValue.TryParseStrictList(request.Headers.IfMatch, out var tags) || tags.Count == 0)
+            {
+                errors.Add("If-Match", "must be * or a list of ETags");
+            }
+            else if (tags.Any(t => t.Equals(EntityTagHeaderValue.Any)))
+            {
+                precondition = precondition with { MustExist = true };
+            }
+            else
+            {
+                var versions = tags
+                    .Where(t => !t.IsWeak)
+                    .Select(t => long.TryParse(t.Tag.AsSpan().Trim('"'), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var v) ? v : -1)
+                    .Where(v => v >= 0)
+                    .ToList();
+                precondition = precondition with { VersionIn = versions };
+            }
+        }
+
+        if (EntityTagHeaderValue.TryParseStrictList(request.Headers.IfNoneMatch, out var none) && none.Any(t => t.Equals(EntityTagHeaderValue.Any)))
+        {
+            precondition = precondition with { MustNotExist = true };
+        }
+
+        return precondition;
+    }
 
     public static async Task<Results<Ok<Page<EngineEvent>>, ProblemHttpResult, ValidationProblem>> Events(
         string name, IGrainFactory grains, long? after, int? limit)

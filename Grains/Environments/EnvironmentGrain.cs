@@ -25,6 +25,9 @@ public sealed class EnvironmentGrainState
 
     /// <summary>Blue-green: the slot serving each service.</summary>
     [Id(10)] public Dictionary<string, string> ActiveSlots { get; set; } = [];
+
+    /// <summary>The configuration version (see <see cref="EnvironmentSnapshot.Version"/>).</summary>
+    [Id(7)] public long Version { get; set; }
 }
 
 /// <summary>
@@ -50,12 +53,30 @@ public sealed class EnvironmentGrain(
         }
 
         S.Spec = spec;
+        S.Version++;
         var admitted = AdmitWhileSlotsFree();
         await state.WriteStateAsync();
         await Publish(created ? EventTypes.EnvironmentCreated : EventTypes.EnvironmentModified,
             $"concurrency limit {spec.ConcurrencyLimit}", null);
         await NotifyAdmitted(admitted);
         return Snapshot();
+    }
+
+    public async Task<CommandResult<EnvironmentSnapshot>> Configure(EnvironmentSpec spec, EnvironmentPrecondition precondition)
+    {
+        // Checked and written in one turn of this (non-reentrant) activation: no other Configure runs in between.
+        var exists = S.Spec is not null;
+        var refusal = (precondition, exists) switch
+        {
+            ({ MustNotExist: true }, true) => $"environment '{Name}' already exists (version {S.Version})",
+            ({ MustExist: true }, false) or ({ VersionIn: not null }, false) => $"environment '{Name}' does not exist",
+            ({ VersionIn: { } versions }, true) when !versions.Contains(S.Version) =>
+                $"environment '{Name}' is at version {S.Version}, not the version the request was based on",
+            _ => null,
+        };
+        return refusal is null
+            ? CommandResult<EnvironmentSnapshot>.Success(await Configure(spec))
+            : CommandResult<EnvironmentSnapshot>.Fail(ErrorKind.PreconditionFailed, refusal);
     }
 
     [ReadOnly]
@@ -268,5 +289,7 @@ public sealed class EnvironmentGrain(
         HostCount = S.Hosts.Count,
         CreatedAt = S.CreatedAt,
         ActiveSlots = new Dictionary<string, string>(S.ActiveSlots, StringComparer.Ordinal),
+
+        Version = S.Version,
     };
 }
