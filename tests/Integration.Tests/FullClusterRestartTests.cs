@@ -2,6 +2,7 @@ using Deploy.Engine.Domain.Rollouts;
 using Deploy.Engine.Grains.Interfaces;
 using Deploy.Engine.Integration.Tests.Infrastructure;
 using Orleans.TestingHost;
+using static Deploy.Engine.Integration.Tests.Infrastructure.ClusterFleet;
 
 namespace Deploy.Engine.Integration.Tests;
 
@@ -34,50 +35,26 @@ public sealed class FullClusterRestartTests : IAsyncLifetime
     [Fact]
     public async Task A_rollout_survives_a_restart_of_every_silo_and_deploys_each_host_once()
     {
-        var first = NewBuilder(serviceId: null, clusterId: null);
+        var first = Builder(_azurite, 2);
         var (serviceId, clusterId) = (first.Options.ServiceId, first.Options.ClusterId);
         _cluster = first.Build();
         await _cluster.DeployAsync();
 
         var grains = _cluster.GrainFactory;
         const string env = "restart";
-        await grains.GetGrain<IEnvironmentGrain>(env).Configure(new EnvironmentSpec { ConcurrencyLimit = 1 });
-        var ids = Enumerable.Range(1, HostCount).Select(i => $"rs-{i:000}").ToList();
-        var registered = await grains.GetGrain<IEnvironmentGrain>(env).RegisterHosts(ids.Select(id => new HostEnrollment
-        {
-            HostId = id,
-            Registration = new HostRegistration
-            {
-                Environment = env,
-                CurrentArtifact = TestHttp.Digest("1.0.0"),
-                CurrentVersion = "1.0.0",
-                Simulation = new SimulationProfile { StepLatencyMs = 300 },
-            },
-        }).ToList());
-        Assert.All(registered, r => Assert.True(r.Ok, r.Detail));
-
-        const string releaseId = "rel-restart";
-        Assert.True((await grains.GetGrain<IReleaseGrain>(releaseId).Create(new ReleaseDraft
-        {
-            Service = "shop", Version = "2.0.0", Artifact = TestHttp.Digest("2.0.0"), SubmittedBy = "test",
-        })).Ok);
-        var rolloutId = GrainKeys.Rollout(releaseId, env);
-        var started = await grains.GetGrain<IRolloutGrain>(rolloutId).Start(new RolloutDraft
-        {
-            ReleaseId = releaseId, Environment = env, SubmittedBy = "test",
-            Strategy = new RolloutStrategySpec { MaxSurge = "0", MaxUnavailable = "3" },
-        });
-        Assert.True(started.Ok, started.Detail);
+        var ids = await Register(grains, env, Enumerable.Range(1, HostCount).Select(i => $"rs-{i:000}").ToList(), latencyMs: 300);
+        var rollout = await Start(grains, env, "rel-restart", "shop", "2.0.0", new RolloutStrategySpec { MaxSurge = "0", MaxUnavailable = "3" });
+        var rolloutId = rollout.GetPrimaryKeyString();
 
         // Down in the middle: some hosts updated, a batch in flight, most not started.
-        var midway = await WaitFor(grains, rolloutId, r => r.Hosts.Updated >= 6 && r.Hosts.Updating > 0, TimeSpan.FromSeconds(60));
+        var midway = await WaitFor(rollout, r => r.Hosts.Updated >= 6 && r.Hosts.Updating > 0, TimeSpan.FromSeconds(60));
         Assert.Equal(RolloutStatus.Progressing, midway.Status);
         await _cluster.StopAllSilosAsync();
         await _cluster.DisposeAsync();
         _cluster = null;
 
         // A new cluster, same service and cluster id, same storage.
-        _cluster = NewBuilder(serviceId, clusterId).Build();
+        _cluster = Builder(_azurite, 2, serviceId, clusterId).Build();
         await _cluster.DeployAsync();
         grains = _cluster.GrainFactory;
 
@@ -86,7 +63,7 @@ public sealed class FullClusterRestartTests : IAsyncLifetime
         var hosts = await WaitForHosts(grains, ids, h => h.State == HostState.Ready && h.CurrentArtifact == TestHttp.Digest("2.0.0"), TimeSpan.FromSeconds(120));
         Assert.All(hosts, h => Assert.Equal(TestHttp.Digest("1.0.0"), h.PreviousArtifact));
 
-        var done = await WaitFor(grains, rolloutId, r => r.Status.IsTerminal(), TimeSpan.FromSeconds(30));
+        var done = await WaitFor(grains.GetGrain<IRolloutGrain>(rolloutId), r => r.Status.IsTerminal(), TimeSpan.FromSeconds(30));
         Assert.Equal(RolloutStatus.Succeeded, done.Status);
         Assert.Equal(HostCount, done.Hosts.Updated);
 
@@ -101,19 +78,6 @@ public sealed class FullClusterRestartTests : IAsyncLifetime
             Assert.DoesNotContain(EventTypes.HostFailed, events);
         });
         Assert.Single(history, e => e.Type == EventTypes.ServiceDeployed);
-    }
-
-    private TestClusterBuilder NewBuilder(string? serviceId, string? clusterId)
-    {
-        var builder = new TestClusterBuilder(2);
-        if (serviceId is not null) builder.Options.ServiceId = serviceId;
-        if (clusterId is not null) builder.Options.ClusterId = clusterId;
-        builder.Options.ConfigureFileLogging = false;
-        builder.Options.UseTestClusterMembership = false;
-        builder.Properties["Storage:ConnectionString"] = _azurite.ConnectionString;
-        builder.AddSiloBuilderConfigurator<AzureSiloConfigurator>();
-        builder.AddClientBuilderConfigurator<AzureClientConfigurator>();
-        return builder;
     }
 
     /// <summary>The rollout's history once it holds the finish and an updated event for every host (queue streams deliver late).</summary>
@@ -150,7 +114,7 @@ public sealed class FullClusterRestartTests : IAsyncLifetime
                 last = await Task.WhenAll(ids.Select(id => grains.GetGrain<IHostGrain>(id).Get()));
                 if (last.All(h => h is not null && condition(h))) return last!;
             }
-            catch (Exception e) when (e is TimeoutException or OrleansException or SiloUnavailableException)
+            catch (Exception e) when (IsClusterSettling(e))
             {
                 // The new cluster is still settling; ask again.
             }
@@ -159,29 +123,6 @@ public sealed class FullClusterRestartTests : IAsyncLifetime
         }
 
         Assert.Fail($"hosts did not reach the expected state in {timeout}: {string.Join(", ", last.Where(h => h is not null && !condition(h)).Select(h => $"{h!.Id} {h.State} {h.CurrentVersion}"))}");
-        return last!;
-    }
-
-    private static async Task<RolloutSnapshot> WaitFor(IGrainFactory grains, string rolloutId, Func<RolloutSnapshot, bool> condition, TimeSpan timeout)
-    {
-        var deadline = DateTime.UtcNow + timeout;
-        RolloutSnapshot? last = null;
-        while (DateTime.UtcNow < deadline)
-        {
-            try
-            {
-                last = await grains.GetGrain<IRolloutGrain>(rolloutId).Get();
-                if (last is not null && condition(last)) return last;
-            }
-            catch (Exception e) when (e is TimeoutException or OrleansException or SiloUnavailableException)
-            {
-                // The new cluster is still settling; ask again.
-            }
-
-            await Task.Delay(100);
-        }
-
-        Assert.Fail($"rollout did not reach the expected state in {timeout}; last: {last?.Status} {last?.StatusReason} {last?.Hosts}");
         return last!;
     }
 }

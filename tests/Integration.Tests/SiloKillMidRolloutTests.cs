@@ -3,6 +3,7 @@ using Deploy.Engine.Grains.Interfaces;
 using Deploy.Engine.Grains.Tests.Infrastructure;
 using Deploy.Engine.Integration.Tests.Infrastructure;
 using Orleans.TestingHost;
+using static Deploy.Engine.Integration.Tests.Infrastructure.ClusterFleet;
 
 namespace Deploy.Engine.Integration.Tests;
 
@@ -28,13 +29,7 @@ public sealed class SiloKillMidRolloutTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         _azurite = await AzuriteProcess.StartAsync();
-        var builder = new TestClusterBuilder(3);
-        builder.Options.ConfigureFileLogging = false;
-        builder.Options.UseTestClusterMembership = false;
-        builder.Properties["Storage:ConnectionString"] = _azurite.ConnectionString;
-        builder.AddSiloBuilderConfigurator<AzureSiloConfigurator>();
-        builder.AddClientBuilderConfigurator<AzureClientConfigurator>();
-        _cluster = builder.Build();
+        _cluster = ClusterFleet.Builder(_azurite, 3).Build();
         await _cluster.DeployAsync();
     }
 
@@ -71,14 +66,13 @@ public sealed class SiloKillMidRolloutTests : IAsyncLifetime
     public async Task A_silo_killed_mid_rollout_changes_neither_the_outcome_nor_the_concurrency_limit(KillPoint point, Victim victim)
     {
         var grains = _cluster.GrainFactory;
-        await grains.GetGrain<IEnvironmentGrain>(Env).Configure(new EnvironmentSpec { ConcurrencyLimit = 1 });
-        var shopHosts = await Register(grains, "shop");
-        var cartHosts = await Register(grains, "cart");
+        var shopHosts = await RegisterService(grains, "shop");
+        var cartHosts = await RegisterService(grains, "cart");
 
         // Two services, one slot: cart waits in the queue while shop runs, and must not start before shop ends.
-        var shop = await Start(grains, "shop", "2.0.0");
-        var cart = await Start(grains, "cart", "2.0.0");
-        var rollout = grains.GetGrain<IRolloutGrain>(shop);
+        var rollout = await StartService(grains, "shop");
+        var cartRollout = await StartService(grains, "cart");
+        var (shop, cart) = (rollout.GetPrimaryKeyString(), cartRollout.GetPrimaryKeyString());
 
         var expected = RolloutStatus.Succeeded;
         switch (point)
@@ -107,7 +101,7 @@ public sealed class SiloKillMidRolloutTests : IAsyncLifetime
         var done = await WaitFor(rollout, r => r.Status.IsTerminal(), TimeSpan.FromSeconds(150));
         Assert.True(expected == done.Status, $"{done.Status}: {done.StatusReason}");
         Assert.Equal(0, done.Hosts.Updating + done.Hosts.RollingBack);
-        var cartDone = await WaitFor(grains.GetGrain<IRolloutGrain>(cart), r => r.Status.IsTerminal(), TimeSpan.FromSeconds(150));
+        var cartDone = await WaitFor(cartRollout, r => r.Status.IsTerminal(), TimeSpan.FromSeconds(150));
         Assert.Equal(RolloutStatus.Succeeded, cartDone.Status);
 
         await AssertHosts(grains, shopHosts, expected == RolloutStatus.Succeeded ? "2.0.0" : "1.0.0");
@@ -122,52 +116,13 @@ public sealed class SiloKillMidRolloutTests : IAsyncLifetime
         Assert.Equal(1, ConcurrencyChecker.MaxOverlap(histories));
     }
 
-    private static async Task<IReadOnlyList<string>> Register(IGrainFactory grains, string service)
-    {
-        var ids = Enumerable.Range(1, HostsPerService).Select(i => $"{service}-{i:000}").ToList();
-        var registered = await grains.GetGrain<IEnvironmentGrain>(Env).RegisterHosts(ids.Select(id => new HostEnrollment
-        {
-            HostId = id,
-            Registration = new HostRegistration
-            {
-                Environment = Env,
-                Labels = new Dictionary<string, string> { ["service"] = service },
-                CurrentArtifact = TestHttp.Digest("1.0.0"),
-                CurrentVersion = "1.0.0",
-                Simulation = new SimulationProfile { StepLatencyMs = 250 },
-            },
-        }).ToList());
-        Assert.All(registered, r => Assert.True(r.Ok, r.Detail));
-        return ids;
-    }
+    private static Task<List<string>> RegisterService(IGrainFactory grains, string service) =>
+        Register(grains, Env, Enumerable.Range(1, HostsPerService).Select(i => $"{service}-{i:000}").ToList(), latencyMs: 250,
+            _ => new Dictionary<string, string> { ["service"] = service });
 
-    private static async Task<string> Start(IGrainFactory grains, string service, string version)
-    {
-        var releaseId = $"rel-{service}";
-        Assert.True((await grains.GetGrain<IReleaseGrain>(releaseId).Create(new ReleaseDraft
-        {
-            Service = service, Version = version, Artifact = TestHttp.Digest(version), SubmittedBy = "test",
-        })).Ok);
-        var rolloutId = GrainKeys.Rollout(releaseId, Env);
-        var started = await grains.GetGrain<IRolloutGrain>(rolloutId).Start(new RolloutDraft
-        {
-            ReleaseId = releaseId, Environment = Env, SubmittedBy = "test",
-            Strategy = new RolloutStrategySpec { MaxSurge = "0", MaxUnavailable = "2" },
-            Selector = new Dictionary<string, string> { ["service"] = service },
-        });
-        Assert.True(started.Ok, started.Detail);
-        return rolloutId;
-    }
-
-    private static async Task AssertHosts(IGrainFactory grains, IReadOnlyList<string> ids, string version)
-    {
-        var hosts = await Task.WhenAll(ids.Select(id => grains.GetGrain<IHostGrain>(id).Get()));
-        Assert.All(hosts, h =>
-        {
-            Assert.True(h!.State == HostState.Ready, $"{h.Id} is {h.State} on {h.CurrentVersion}");
-            Assert.Equal(TestHttp.Digest(version), h.CurrentArtifact);
-        });
-    }
+    private static Task<IRolloutGrain> StartService(IGrainFactory grains, string service) =>
+        Start(grains, Env, $"rel-{service}", service, "2.0.0", new RolloutStrategySpec { MaxSurge = "0", MaxUnavailable = "2" },
+            new Dictionary<string, string> { ["service"] = service });
 
     /// <summary>The rollout's history once it holds its finish (queue streams deliver late).</summary>
     private static async Task<IReadOnlyList<EngineEvent>> History(IGrainFactory grains, string rolloutId)
@@ -187,28 +142,5 @@ public sealed class SiloKillMidRolloutTests : IAsyncLifetime
 
         Assert.Fail($"history of {rolloutId} has no finish: {string.Join(", ", events.Select(e => e.Type).Distinct())}");
         return events;
-    }
-
-    private static async Task<RolloutSnapshot> WaitFor(IRolloutGrain rollout, Func<RolloutSnapshot, bool> condition, TimeSpan timeout, int pollMs = 200)
-    {
-        var deadline = DateTime.UtcNow + timeout;
-        RolloutSnapshot? last = null;
-        while (DateTime.UtcNow < deadline)
-        {
-            try
-            {
-                last = await rollout.Get();
-                if (last is not null && condition(last)) return last;
-            }
-            catch (Exception e) when (e is TimeoutException or OrleansException or SiloUnavailableException)
-            {
-                // The cluster is still noticing the dead silo; ask again.
-            }
-
-            await Task.Delay(pollMs);
-        }
-
-        Assert.Fail($"rollout did not reach the expected state in {timeout}; last: {last?.Status} {last?.StatusReason} {last?.Hosts}");
-        return last!;
     }
 }
