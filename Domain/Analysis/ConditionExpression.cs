@@ -34,6 +34,12 @@ public sealed record ConditionError(int Position, string Message)
 /// </summary>
 public sealed class ConditionExpression
 {
+    /// <summary>Longest condition accepted; with <see cref="MaxDepth"/> it bounds the recursion of parse and evaluation.</summary>
+    public const int MaxLength = 4096;
+
+    /// <summary>Deepest nesting of parentheses and prefix operators accepted.</summary>
+    public const int MaxDepth = 64;
+
     private readonly Node _root;
 
     private ConditionExpression(string text, Node root)
@@ -52,6 +58,12 @@ public sealed class ConditionExpression
         if (string.IsNullOrWhiteSpace(text))
         {
             error = new ConditionError(0, "the condition is empty");
+            return false;
+        }
+
+        if (text.Length > MaxLength)
+        {
+            error = new ConditionError(MaxLength, $"the condition is longer than {MaxLength} characters");
             return false;
         }
 
@@ -287,6 +299,7 @@ public sealed class ConditionExpression
 
         private readonly List<Token> _tokens = Lex(text);
         private int _next;
+        private int _depth;
 
         public Node ParseAll()
         {
@@ -302,12 +315,14 @@ public sealed class ConditionExpression
 
         private Node ParseExpression(int minPrecedence)
         {
+            if (++_depth > MaxDepth) throw new SyntaxException(Peek().Position, $"nested deeper than {MaxDepth} levels");
             var left = ParsePrefix();
             while (true)
             {
                 var op = Peek();
                 if (op.Kind != TokenKind.Operator || BinaryPrecedence(op.Text) is not { } precedence || precedence <= minPrecedence)
                 {
+                    _depth--;
                     return left;
                 }
 

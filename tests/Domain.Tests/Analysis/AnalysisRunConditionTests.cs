@@ -113,6 +113,24 @@ public class AnalysisRunConditionTests
     }
 
     [Fact]
+    public void Nesting_and_length_are_bounded()
+    {
+        Assert.True(ConditionExpression.TryParse(new string('(', 30) + "result > 1" + new string(')', 30), out _, out _));
+        Assert.False(ConditionExpression.TryParse(new string('(', 100) + "result > 1" + new string(')', 100), out _, out var deep));
+        Assert.Contains("nested deeper", deep!.Message, StringComparison.Ordinal);
+        Assert.False(ConditionExpression.TryParse(new string('!', 100) + "true", out _, out _));
+        Assert.False(ConditionExpression.TryParse("result > " + new string('1', 5000), out _, out var longError));
+        Assert.Equal(ConditionExpression.MaxLength, longError!.Position);
+    }
+
+    [Fact]
+    public void Long_flat_chains_parse_and_evaluate()
+    {
+        var chain = string.Join(" + ", Enumerable.Repeat("result", 400)) + " == 400";
+        Assert.True(Eval(chain, 1));
+    }
+
+    [Fact]
     public void Parse_throws_a_format_exception_naming_the_position()
     {
         var e = Assert.Throws<FormatException>(() => ConditionExpression.Parse("result >"));
