@@ -67,7 +67,11 @@ public static class AnalysisRunEvaluator
         return errors.Any ? Validated<ThresholdMetric>.Invalid(errors) : Validated<ThresholdMetric>.Valid(metric);
     }
 
-    /// <summary>The phase of one finished measurement and why (Argo's <c>EvaluateResult</c>; see the class summary).</summary>
+    /// <summary>
+    /// The phase of one finished measurement and why (Argo's <c>EvaluateResult</c>; see the class summary). Parses the
+    /// metric's conditions on every call; <see cref="Evaluate(ThresholdMetric, IReadOnlyList{Measurement}, bool)"/>
+    /// parses them once for all its measurements. An unparseable condition makes the measurement Error.
+    /// </summary>
     public static MeasurementPhase Assess(ThresholdMetric metric, Measurement measurement, out string reason)
     {
         ArgumentNullException.ThrowIfNull(metric);
