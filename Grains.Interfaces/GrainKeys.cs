@@ -25,6 +25,23 @@ public static class GrainKeys
         return true;
     }
 
+    private const string AnalysisSeparator = ".analysis-";
+
+    /// <summary>The canary analysis of one step of a rollout: <c>{rolloutId}.analysis-{step}</c> (step 1-based).</summary>
+    public static string Analysis(string rolloutId, int step) =>
+        rolloutId + AnalysisSeparator + step.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+    public static bool TryParseAnalysis(string analysisId, out string rolloutId, out int step)
+    {
+        var at = analysisId.LastIndexOf(AnalysisSeparator, StringComparison.Ordinal);
+        rolloutId = at > 0 ? analysisId[..at] : string.Empty;
+        step = 0;
+        return at > 0
+            && int.TryParse(analysisId.AsSpan(at + AnalysisSeparator.Length), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out step)
+            && step > 0
+            && TryParseRollout(rolloutId, out _, out _);
+    }
+
     /// <summary>Events about a rollout (and about its hosts while it drives them).</summary>
     public static string RolloutEvents(string rolloutId) => "rollout/" + rolloutId;
 

@@ -66,6 +66,9 @@ public sealed record SimulatedMetrics
     [Id(1)] public double P99LatencyMs { get; init; }
 
     [Id(2)] public int FailedHealthChecks { get; init; }
+
+    /// <summary>Other named metrics the version reports.</summary>
+    [Id(3)] public IReadOnlyDictionary<string, double> Values { get; init; } = new Dictionary<string, double>();
 }
 
 [GenerateSerializer, Immutable]
@@ -227,6 +230,14 @@ public interface IHostGrain : IGrainWithStringKey
     /// <summary>An agent's health and metrics sample; passed on to the rollout the host is running for.</summary>
     [Alias("ReportMetrics")]
     Task<CommandResult<HostSnapshot>> ReportMetrics(HostMetricsSample sample);
+
+    /// <summary>
+    /// A simulated host reports <paramref name="count"/> metric samples of the version it runs to the rollout
+    /// (a canary analysis asks baseline and canary hosts alike); a real agent pushes its own. One-way.
+    /// </summary>
+    [OneWay]
+    [Alias("EmitSamples")]
+    Task EmitSamples(string rolloutId, int count);
 
     /// <summary>The host leaves its environment for good (immutable rollouts); idempotent.</summary>
     [Alias("Retire")]

@@ -77,6 +77,52 @@ public sealed record PauseDeclaration
 public sealed record AnalysisDeclaration
 {
     [Id(0)] public int? DurationSeconds { get; init; }
+
+    /// <summary>A statistical comparison of the canary against the baseline at the end of the step (canary analysis).</summary>
+    [Id(1)] public JudgeDeclaration? Judge { get; init; }
+}
+
+/// <summary>The canary judge's configuration, as declared (Kayenta-style metrics, groups and thresholds).</summary>
+[GenerateSerializer, Immutable]
+[Alias("JudgeDeclaration")]
+public sealed record JudgeDeclaration
+{
+    [Id(0)] public IReadOnlyList<JudgeMetricDeclaration>? Metrics { get; init; }
+
+    [Id(1)] public IReadOnlyDictionary<string, double>? GroupWeights { get; init; }
+
+    /// <summary>Score at or above it passes (default 95).</summary>
+    [Id(2)] public double? PassThreshold { get; init; }
+
+    /// <summary>Score at or above it is marginal: a human decides (default 75); below fails and rolls back.</summary>
+    [Id(3)] public double? MarginalThreshold { get; init; }
+}
+
+[GenerateSerializer, Immutable]
+[Alias("JudgeMetricDeclaration")]
+public sealed record JudgeMetricDeclaration
+{
+    /// <summary>A named metric hosts report (errorRatePercent, p99LatencyMs, or any name in a sample's values).</summary>
+    [Id(0)] public string? Name { get; init; }
+
+    [Id(1)] public string? Group { get; init; }
+
+    /// <summary>increase (a higher canary fails), decrease, or either (default).</summary>
+    [Id(2)] public string? Direction { get; init; }
+
+    [Id(3)] public bool? Critical { get; init; }
+
+    [Id(4)] public bool? MustHaveData { get; init; }
+
+    /// <summary>remove (default) or replace (NaN counts as 0).</summary>
+    [Id(5)] public string? NanStrategy { get; init; }
+
+    /// <summary>Mean ratio canary/baseline under which a higher canary still passes.</summary>
+    [Id(6)] public double? AllowedIncrease { get; init; }
+
+    [Id(7)] public double? AllowedDecrease { get; init; }
+
+    [Id(8)] public double? Tolerance { get; init; }
 }
 
 [GenerateSerializer, Immutable]
@@ -275,6 +321,9 @@ public sealed record RolloutSnapshot
     [Id(28)] public string? Supersedes { get; init; }
 
     [Id(29)] public string? SupersededBy { get; init; }
+
+    /// <summary>Canary analyses of this rollout (GET /v1/analyses/{id}).</summary>
+    [Id(30)] public IReadOnlyList<string> Analyses { get; init; } = [];
 }
 
 /// <summary>One step of a rollout's plan as the API shows it.</summary>
@@ -310,6 +359,12 @@ public sealed record HostMetricsSample
     [Id(4)] public long Requests { get; init; }
 
     [Id(5)] public string? Version { get; init; }
+
+    /// <summary>Any other named metric (error count, request count, p50, ...).</summary>
+    [Id(6)] public IReadOnlyDictionary<string, double> Values { get; init; } = new Dictionary<string, double>();
+
+    /// <summary>The artifact the host ran when it took the sample.</summary>
+    [Id(7)] public string? Artifact { get; init; }
 }
 
 /// <summary>The execution of one release in one environment. Key: <see cref="GrainKeys.Rollout"/>.</summary>

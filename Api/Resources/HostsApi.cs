@@ -21,7 +21,7 @@ public sealed record HeartbeatRequest(bool? Healthy);
 public sealed record HostReportRequest(string? Rollout, string? Artifact, bool? Succeeded, bool? Healthy, string? Message);
 
 /// <summary>A health and metrics sample from an agent: what the rollback triggers read.</summary>
-public sealed record HostMetricsRequest(double? ErrorRatePercent, double? P99LatencyMs, int? FailedHealthChecks, long? Requests);
+public sealed record HostMetricsRequest(double? ErrorRatePercent, double? P99LatencyMs, int? FailedHealthChecks, long? Requests, Dictionary<string, double>? Values = null);
 
 public static class HostsApi
 {
@@ -172,6 +172,7 @@ public static class HostsApi
         };
         ValidateMetrics(sample, errors, string.Empty);
         if (request.Requests is < 0) errors.Add("requests", "must be zero or more");
+        ValidateValues(request.Values, errors, "values");
         if (errors.Any) return Problems.Validation(errors.ToDictionary());
         if (!Names.IsHostId(id)) return Problems.NotFound($"host '{id}' is not registered");
 
@@ -182,6 +183,7 @@ public static class HostsApi
             P99LatencyMs = sample.P99LatencyMs,
             FailedHealthChecks = sample.FailedHealthChecks,
             Requests = request.Requests ?? 0,
+            Values = request.Values ?? [],
         });
         return result.Ok ? TypedResults.Ok(result.Value!) : Problems.From(result);
     }
@@ -192,6 +194,19 @@ public static class HostsApi
         if (metrics.ErrorRatePercent is < 0 or > 100 || double.IsNaN(metrics.ErrorRatePercent)) errors.Add(at + "errorRatePercent", "must be from 0 to 100");
         if (metrics.P99LatencyMs is < 0 or > 3_600_000 || double.IsNaN(metrics.P99LatencyMs)) errors.Add(at + "p99LatencyMs", "must be from 0 to 3600000");
         if (metrics.FailedHealthChecks is < 0 or > 1_000_000) errors.Add(at + "failedHealthChecks", "must be from 0 to 1000000");
+        ValidateValues(metrics.Values as Dictionary<string, double> ?? metrics.Values.ToDictionary(v => v.Key, v => v.Value), errors, at + "values");
+    }
+
+    /// <summary>Named metrics: up to 64, names like labels, finite values.</summary>
+    internal static void ValidateValues(Dictionary<string, double>? values, ValidationErrors errors, string field)
+    {
+        if (values is null) return;
+        if (values.Count > 64) errors.Add(field, "at most 64 named metrics");
+        foreach (var (name, value) in values)
+        {
+            if (!Names.IsLabel(name, "x")) errors.Add($"{field}.{name}", "metric names: up to 63 letters, digits, '.', '-', '_'");
+            else if (!double.IsFinite(value)) errors.Add($"{field}.{name}", "must be a finite number");
+        }
     }
 
     internal static void ValidateLabels(Dictionary<string, string>? labels, ValidationErrors errors, string field = "labels")

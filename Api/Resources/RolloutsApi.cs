@@ -170,6 +170,7 @@ public static class RolloutsApi
         if (strategy.RollbackWindowSeconds is < 0 or > 30 * 86_400) errors.Add("strategy.rollbackWindowSeconds", "must be from 0 to 2592000 (30 days)");
         if (strategy.TrafficRouter is not null && !Names.IsDnsLabel(strategy.TrafficRouter))
             errors.Add("strategy.trafficRouter", "must be the name of a traffic router configured on the server");
+        JudgeMapping.ValidateJudges(strategy, errors);
         var parsed = StrategySpecParser.Parse(strategy.ToInput());
         foreach (var (field, messages) in parsed.Errors)
         {

@@ -160,7 +160,7 @@ public sealed partial class HostGrain(
         S.Healthy = sample.FailedHealthChecks == 0;
         if (S.Rollout is { } rollout)
         {
-            await GrainFactory.GetGrain<IRolloutGrain>(rollout).OnHostSample(sample with { HostId = HostId, Version = S.CurrentVersion });
+            await GrainFactory.GetGrain<IRolloutGrain>(rollout).OnHostSample(sample with { HostId = HostId, Version = S.CurrentVersion, Artifact = S.CurrentArtifact });
         }
 
         return CommandResult<HostSnapshot>.Success(Snapshot());
@@ -183,8 +183,16 @@ public sealed partial class HostGrain(
         await Publish(EventTypes.HostRetired, $"retired by rollout '{rolloutId}'");
     }
 
-    /// <summary>A simulated host that runs a version reports the metrics its profile gives that version.</summary>
-    private Task SendSimulatedSample(string rolloutId)
+    public async Task EmitSamples(string rolloutId, int count)
+    {
+        for (var i = 1; i <= count; i++)
+        {
+            await SendSimulatedSample(rolloutId, i);
+        }
+    }
+
+    /// <summary>A simulated host that runs a version reports the metrics its profile gives that version (reading <paramref name="sequence"/>).</summary>
+    private Task SendSimulatedSample(string rolloutId, int sequence = 0)
     {
         if (S.Simulation is not { } profile || S.CurrentVersion is null)
         {
@@ -197,14 +205,17 @@ public sealed partial class HostGrain(
             return Task.CompletedTask;
         }
 
+        double Read(string name, double value) => sequence == 0 ? value : SimulatedOutcome.Reading(HostId, name, sequence, value);
         return GrainFactory.GetGrain<IRolloutGrain>(rolloutId).OnHostSample(new HostMetricsSample
         {
             HostId = HostId,
             Version = S.CurrentVersion,
-            ErrorRatePercent = metrics.ErrorRatePercent,
-            P99LatencyMs = metrics.P99LatencyMs,
+            Artifact = S.CurrentArtifact,
+            ErrorRatePercent = Read("errorRatePercent", metrics.ErrorRatePercent),
+            P99LatencyMs = Read("p99LatencyMs", metrics.P99LatencyMs),
             FailedHealthChecks = metrics.FailedHealthChecks,
             Requests = 1000,
+            Values = metrics.Values.ToDictionary(v => v.Key, v => Read(v.Key, v.Value), StringComparer.Ordinal),
         });
     }
 

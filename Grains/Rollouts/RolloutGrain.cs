@@ -76,9 +76,12 @@ public sealed partial class RolloutGrain(
         }
 
         var parsed = StrategySpecParser.Parse(draft.Strategy.ToInput());
-        if (!parsed.IsValid)
+        var judges = new Domain.Validation.ValidationErrors();
+        JudgeMapping.ValidateJudges(draft.Strategy, judges);
+        if (!parsed.IsValid || judges.Any)
         {
-            return CommandResult<RolloutSnapshot>.Fail(ErrorKind.Validation, "the strategy is invalid", parsed.Errors);
+            return CommandResult<RolloutSnapshot>.Fail(ErrorKind.Validation, "the strategy is invalid",
+                parsed.Errors.Concat(judges.ToDictionary()).ToDictionary(e => e.Key, e => e.Value));
         }
 
         var release = await GrainFactory.GetGrain<IReleaseGrain>(draft.ReleaseId).Get();
@@ -258,9 +261,19 @@ public sealed partial class RolloutGrain(
 
     public async Task OnHostSample(HostMetricsSample sample)
     {
-        // Only evidence about this rollout's version, from its targets, while the rollout can still act on it.
-        if (S.Status is not (RolloutStatus.Progressing or RolloutStatus.Paused) || Spec.Triggers.Count == 0
-            || !S.Hosts.ContainsKey(sample.HostId) || !string.Equals(sample.Version, S.Version, StringComparison.Ordinal))
+        if (S.Status is not (RolloutStatus.Progressing or RolloutStatus.Paused) || !S.Hosts.ContainsKey(sample.HostId))
+        {
+            return;
+        }
+
+        if (CurrentStep is { Kind: PlanStepKind.Analysis, Judge: not null } && !S.ConcludedAnalyses.Contains(S.CurrentStep))
+        {
+            // Both sides feed the canary analysis of this step.
+            await GrainFactory.GetGrain<ICanaryAnalysisGrain>(GrainKeys.Analysis(Id, S.CurrentStep + 1)).Record(sample);
+        }
+
+        // The rollback triggers read only evidence about this rollout's version.
+        if (Spec.Triggers.Count == 0 || !string.Equals(sample.Version, S.Version, StringComparison.Ordinal))
         {
             return;
         }
@@ -370,6 +383,7 @@ public sealed partial class RolloutGrain(
 
         S.Stages = plan.Stages.Select(s => s.Name).ToList();
         S.Steps = plan.Steps.Select(Store).ToList();
+        AttachJudges();
         S.Hosts = new Dictionary<string, HostPhase>(StringComparer.Ordinal);
         foreach (var stage in plan.Stages)
         {
@@ -464,9 +478,19 @@ public sealed partial class RolloutGrain(
                     await BeginRollback(cause, decision.Reason, Engine, RolloutTrigger.DecideRollback, stage);
                     return;
                 case PlanAction.Complete:
+                    if (!await ConcludeAnalysis())
+                    {
+                        return;
+                    }
+
                     await Complete(decision.Reason);
                     return;
                 case PlanAction.StartStep:
+                    if (decision.Step != S.CurrentStep && !await ConcludeAnalysis())
+                    {
+                        return;
+                    }
+
                     if (!await StartStep(decision.Step, decision.Reason))
                     {
                         return;
@@ -603,9 +627,33 @@ public sealed partial class RolloutGrain(
             case PlanStepKind.Analysis:
                 // Bounded by its duration, and by the analysis deadline while no sample has arrived.
                 S.StepDeadline = now + Spec.Deadlines.Analysis;
+                if (step.Judge is { } judge)
+                {
+                    var analysisId = GrainKeys.Analysis(Id, index + 1);
+                    if (!S.Analyses.Contains(analysisId))
+                    {
+                        S.Analyses.Add(analysisId);
+                    }
+
+                    await GrainFactory.GetGrain<ICanaryAnalysisGrain>(analysisId).Start(new AnalysisStart
+                    {
+                        RolloutId = Id,
+                        Step = index + 1,
+                        CanaryVersion = S.Version,
+                        BaselineVersion = S.PreviousDeployed?.Version,
+                        Judge = judge,
+                    });
+                    why += $"; canary analysis '{analysisId}' compares {S.Version} against the hosts not yet changed";
+                }
+
                 Decide("step-started", why, Engine);
                 await state.WriteStateAsync();
                 await Events.Publish(EventTypes.RolloutStepStarted, Subject, why, Describe());
+                if (step.Judge is not null)
+                {
+                    AskForSamples();
+                }
+
                 return true;
 
             default:
@@ -614,6 +662,75 @@ public sealed partial class RolloutGrain(
                 await state.WriteStateAsync();
                 await Events.Publish(EventTypes.RolloutStepStarted, Subject, why, Describe());
                 return true;
+        }
+    }
+
+    /// <summary>
+    /// Leaving an analysis step with a judge: the judge decides. Pass goes on; Marginal, or no data at all, holds
+    /// the rollout for a human with the reason (never a silent pass); Fail rolls back, naming the analysis.
+    /// Returns whether the rollout may go on now.
+    /// </summary>
+    private async Task<bool> ConcludeAnalysis()
+    {
+        if (CurrentStep is not { Kind: PlanStepKind.Analysis, Judge: not null } || S.ConcludedAnalyses.Contains(S.CurrentStep))
+        {
+            return true;
+        }
+
+        var analysisId = GrainKeys.Analysis(Id, S.CurrentStep + 1);
+        var analysis = await GrainFactory.GetGrain<ICanaryAnalysisGrain>(analysisId).Conclude();
+        var verdict = analysis.Verdict!;
+        S.ConcludedAnalyses.Add(S.CurrentStep);
+        var summary = $"canary analysis '{analysisId}': {verdict.Outcome}, score {verdict.Score:0.##} ({verdict.Reason})";
+        if (verdict.NoData)
+        {
+            await HoldForHuman($"{summary}; no metric had data on both sides, which is not a pass: resume to go on, or abort");
+            return false;
+        }
+
+        switch (verdict.Outcome)
+        {
+            case "Pass":
+                Decide("analysis-passed", summary, Engine);
+                await state.WriteStateAsync();
+                return true;
+            case "Marginal":
+                await HoldForHuman($"{summary}; marginal: resume to go on, or abort");
+                return false;
+            default:
+                await BeginRollback(RollbackCause.Analysis, summary, Engine, RolloutTrigger.DecideRollback,
+                    Spec.Scope.OnFailure == WaveFailurePolicy.RollBackWave ? CurrentStep.Stage : -1);
+                return false;
+        }
+    }
+
+    /// <summary>A canary analysis needs readings from both sides: simulated hosts are asked for some; real agents push theirs.</summary>
+    private void AskForSamples()
+    {
+        const int perSide = 50, readings = 10;
+        var canary = S.Hosts.Where(h => h.Value == HostPhase.Updated).Select(h => h.Key).Take(perSide);
+        var baseline = S.Hosts.Where(h => h.Value == HostPhase.Untouched).Select(h => h.Key).Take(perSide);
+        foreach (var host in canary.Concat(baseline))
+        {
+            _ = GrainFactory.GetGrain<IHostGrain>(host).EmitSamples(Id, readings);
+        }
+    }
+
+    /// <summary>The k-th analysis step of each stage carries the k-th declared analysis's judge (canary steps repeat per stage).</summary>
+    private void AttachJudges()
+    {
+        var judges = (S.Strategy.Steps ?? []).Where(s => s?.Analysis is not null).Select(s => s!.Analysis!.Judge).ToList();
+        var stage = -1;
+        var k = 0;
+        foreach (var step in S.Steps.Where(s => s.Kind == PlanStepKind.Analysis))
+        {
+            if (step.Stage != stage)
+            {
+                (stage, k) = (step.Stage, 0);
+            }
+
+            step.Judge = Spec.Kind == StrategyKind.Canary && k < judges.Count ? judges[k] : null;
+            k++;
         }
     }
 
@@ -1196,6 +1313,7 @@ public sealed partial class RolloutGrain(
             HostsPerVersion = perVersion,
             Supersedes = S.Supersedes,
             SupersededBy = S.SupersededBy,
+            Analyses = S.Analyses.ToList(),
         };
     }
 

@@ -30,6 +30,7 @@ public enum RollbackCause
     Trigger = 4,
     Deadline = 5,
     Superseded = 6,
+    Analysis = 7,
 }
 
 /// <summary>One step of the plan as stored (the Domain plan, flattened to plain fields).</summary>
@@ -53,6 +54,9 @@ public sealed class StoredStep
     [Id(6)] public string? ToSlot { get; set; }
 
     [Id(7)] public string Description { get; set; } = string.Empty;
+
+    /// <summary>An analysis step's canary judge, when it declares one.</summary>
+    [Id(8)] public JudgeDeclaration? Judge { get; set; }
 }
 
 [GenerateSerializer]
@@ -157,4 +161,9 @@ public sealed class RolloutGrainState
     [Id(44)] public Dictionary<string, int> HostStage { get; set; } = [];
 
     [Id(45)] public SimulationProfile? ProvisionProfile { get; set; }
+
+    /// <summary>Canary analyses of this rollout (ids), and the steps whose analysis has concluded.</summary>
+    [Id(46)] public List<string> Analyses { get; set; } = [];
+
+    [Id(47)] public List<int> ConcludedAnalyses { get; set; } = [];
 }

@@ -24,7 +24,7 @@ public class HostileInputTests(EngineFactory engine)
         "POST /v1/rollouts/{id}/promote",
         "POST /v1/hosts", "GET /v1/hosts?environment={q}&state={q}&label={q}&offset={q}&limit={q}", "GET /v1/hosts/{id}",
         "POST /v1/hosts/{id}/heartbeat", "GET /v1/hosts/{id}/desired", "POST /v1/hosts/{id}/reports",
-        "POST /v1/hosts/{id}/metrics",
+        "POST /v1/hosts/{id}/metrics", "GET /v1/analyses/{id}", "POST /v1/analyses/judge", "POST /v1/analyses/runs",
     ];
 
     private static Gen<string> Pick(params string[] values) => Gen.Int[0, values.Length - 1].Select(i => values[i]);
@@ -49,7 +49,7 @@ public class HostileInputTests(EngineFactory engine)
         "stepLatencyMs", "failureProbability", "releaseId", "environment", "strategy", "selector", "hostCount", "maxSurge",
         "maxUnavailable", "minimumHealthyHosts", "preset", "maxFailures", "id", "currentArtifact", "rollout", "succeeded", "healthy", "reason",
         "type", "steps", "blueGreen", "scope", "rollbackTriggers", "deadlines", "onConflict", "trafficRouter", "rollbackWindowSeconds",
-        "errorRatePercent", "p99LatencyMs", "failedHealthChecks", "requests", "metrics", "defaultMetrics",
+        "errorRatePercent", "p99LatencyMs", "failedHealthChecks", "requests", "metrics", "defaultMetrics", "values", "judge", "samples", "baseline", "canary", "metric", "measurements", "successCondition", "failureCondition", "failureLimit", "value", "error",
     ];
 
     private static readonly Gen<string> Body = Gen.OneOf(

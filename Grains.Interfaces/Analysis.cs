@@ -1,0 +1,130 @@
+namespace Deploy.Engine.Grains.Interfaces;
+
+/// <summary>What a canary analysis compares: the rollout's new version against the version it replaces.</summary>
+[GenerateSerializer, Immutable]
+[Alias("AnalysisStart")]
+public sealed record AnalysisStart
+{
+    [Id(0)] public required string RolloutId { get; init; }
+
+    /// <summary>1-based step of the rollout's plan.</summary>
+    [Id(1)] public int Step { get; init; }
+
+    [Id(2)] public required string CanaryVersion { get; init; }
+
+    [Id(3)] public string? BaselineVersion { get; init; }
+
+    [Id(4)] public required JudgeDeclaration Judge { get; init; }
+}
+
+/// <summary>One metric's classification, with the numbers and the rule behind it.</summary>
+[GenerateSerializer, Immutable]
+[Alias("MetricVerdictView")]
+public sealed record MetricVerdictView
+{
+    [Id(0)] public required string Name { get; init; }
+
+    [Id(1)] public string? Group { get; init; }
+
+    /// <summary>Pass, High, Low, NoData or NoDataFailure.</summary>
+    [Id(2)] public required string Classification { get; init; }
+
+    [Id(3)] public bool Critical { get; init; }
+
+    [Id(4)] public int BaselineCount { get; init; }
+
+    [Id(5)] public int CanaryCount { get; init; }
+
+    /// <summary>Location shift canary − baseline (Hodges-Lehmann) and its confidence interval.</summary>
+    [Id(6)] public double? Estimate { get; init; }
+
+    [Id(7)] public double? Lower { get; init; }
+
+    [Id(8)] public double? Upper { get; init; }
+
+    [Id(9)] public double? PValue { get; init; }
+
+    [Id(10)] public double? EffectSize { get; init; }
+
+    [Id(11)] public required string Reason { get; init; }
+}
+
+/// <summary>A judge's verdict: Pass, Marginal or Fail, the score, the groups and every metric.</summary>
+[GenerateSerializer, Immutable]
+[Alias("JudgeVerdictView")]
+public sealed record JudgeVerdictView
+{
+    [Id(0)] public required string Outcome { get; init; }
+
+    [Id(1)] public double Score { get; init; }
+
+    [Id(2)] public IReadOnlyDictionary<string, double> GroupScores { get; init; } = new Dictionary<string, double>();
+
+    [Id(3)] public IReadOnlyList<MetricVerdictView> Metrics { get; init; } = [];
+
+    [Id(4)] public required string Reason { get; init; }
+
+    /// <summary>No metric had data on both sides: not a pass, a human decides.</summary>
+    [Id(5)] public bool NoData { get; init; }
+}
+
+/// <summary>The samples a metric was judged on.</summary>
+[GenerateSerializer, Immutable]
+[Alias("AnalysisSamples")]
+public sealed record AnalysisSamples
+{
+    [Id(0)] public IReadOnlyList<double> Baseline { get; init; } = [];
+
+    [Id(1)] public IReadOnlyList<double> Canary { get; init; } = [];
+}
+
+/// <summary>A canary analysis: its configuration, inputs and verdict. Key: <see cref="GrainKeys.Analysis"/>.</summary>
+[GenerateSerializer, Immutable]
+[Alias("AnalysisSnapshot")]
+public sealed record AnalysisSnapshot
+{
+    [Id(0)] public required string Id { get; init; }
+
+    [Id(1)] public required string RolloutId { get; init; }
+
+    [Id(2)] public int Step { get; init; }
+
+    [Id(3)] public required string CanaryVersion { get; init; }
+
+    [Id(4)] public string? BaselineVersion { get; init; }
+
+    /// <summary>running or concluded.</summary>
+    [Id(5)] public required string Status { get; init; }
+
+    [Id(6)] public required JudgeDeclaration Judge { get; init; }
+
+    /// <summary>Per metric, the samples of each side (the inputs, kept so the verdict can be replayed).</summary>
+    [Id(7)] public IReadOnlyDictionary<string, AnalysisSamples> Samples { get; init; } = new Dictionary<string, AnalysisSamples>();
+
+    [Id(8)] public JudgeVerdictView? Verdict { get; init; }
+
+    [Id(9)] public DateTimeOffset StartedAt { get; init; }
+
+    [Id(10)] public DateTimeOffset? ConcludedAt { get; init; }
+}
+
+/// <summary>One canary analysis of a rollout step. Key: <see cref="GrainKeys.Analysis"/>.</summary>
+[Alias("ICanaryAnalysisGrain")]
+public interface ICanaryAnalysisGrain : IGrainWithStringKey
+{
+    /// <summary>Starts collecting (idempotent: a second start keeps what was collected).</summary>
+    [Alias("Start")]
+    Task<AnalysisSnapshot> Start(AnalysisStart start);
+
+    /// <summary>A host's sample, on the canary side when it runs the new version, else the baseline. One-way.</summary>
+    [Orleans.Concurrency.OneWay]
+    [Alias("Record")]
+    Task Record(HostMetricsSample sample);
+
+    /// <summary>Judges what was collected and stores inputs and verdict; concluding again returns the same verdict.</summary>
+    [Alias("Conclude")]
+    Task<AnalysisSnapshot> Conclude();
+
+    [Alias("Get")]
+    Task<AnalysisSnapshot?> Get();
+}

@@ -1,0 +1,159 @@
+using Deploy.Engine.Domain.Analysis;
+using Deploy.Engine.Domain.Validation;
+
+namespace Deploy.Engine.Grains.Interfaces;
+
+/// <summary>The declared judge (wire shape) as the Domain judge's configuration, validated field by field; and its verdict as the API shows it.</summary>
+public static class JudgeMapping
+{
+    public const int MaxMetrics = 50;
+
+    /// <summary>The configuration, or null with the field errors added (paths under <paramref name="prefix"/>).</summary>
+    public static JudgeConfig? ToConfig(JudgeDeclaration judge, string prefix, ValidationErrors errors)
+    {
+        ArgumentNullException.ThrowIfNull(judge);
+        ArgumentNullException.ThrowIfNull(errors);
+        var before = errors.Count;
+        var metrics = new List<JudgeMetric>();
+        if (judge.Metrics is not { Count: > 0 } declared)
+        {
+            errors.Add(prefix + "metrics", "a judge needs at least one metric");
+            declared = [];
+        }
+        else if (declared.Count > MaxMetrics)
+        {
+            errors.Add(prefix + "metrics", $"at most {MaxMetrics} metrics");
+        }
+
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        for (var i = 0; i < declared.Count; i++)
+        {
+            var at = $"{prefix}metrics[{i}].";
+            var m = declared[i];
+            if (m is null)
+            {
+                errors.Add($"{prefix}metrics[{i}]", "must be a metric");
+                continue;
+            }
+
+            if (m.Name is null || !Names.IsLabel(m.Name, "x")) errors.Add(at + "name", "is required: a metric name hosts report (up to 63 letters, digits, '.', '-', '_')");
+            else if (!names.Add(m.Name)) errors.Add(at + "name", $"'{m.Name}' is declared twice");
+            if (m.Group is not null && !Names.IsLabel(m.Group, "x")) errors.Add(at + "group", "must be a group name");
+            var direction = Parse(m.Direction, MetricDirection.Either, at + "direction", errors, "increase, decrease or either");
+            var nan = Parse(m.NanStrategy, NanStrategy.Remove, at + "nanStrategy", errors, "remove or replace");
+            if (m.AllowedIncrease is { } up && (!double.IsFinite(up) || up < 1)) errors.Add(at + "allowedIncrease", "must be a mean ratio of 1 or more");
+            if (m.AllowedDecrease is { } down && (!double.IsFinite(down) || down is <= 0 or > 1)) errors.Add(at + "allowedDecrease", "must be a mean ratio above 0 and at most 1");
+            if (m.Tolerance is { } tolerance && (!double.IsFinite(tolerance) || tolerance is < 0 or > 10)) errors.Add(at + "tolerance", "must be from 0 to 10");
+            metrics.Add(new JudgeMetric
+            {
+                Name = m.Name ?? string.Empty,
+                Group = m.Group,
+                Direction = direction,
+                NanStrategy = nan,
+                Critical = m.Critical ?? false,
+                MustHaveData = m.MustHaveData ?? false,
+                AllowedIncrease = m.AllowedIncrease,
+                AllowedDecrease = m.AllowedDecrease,
+                Tolerance = m.Tolerance ?? new JudgeMetric { Name = "default" }.Tolerance,
+            });
+        }
+
+        foreach (var (group, weight) in judge.GroupWeights ?? new Dictionary<string, double>())
+        {
+            if (!double.IsFinite(weight) || weight is < 0 or > 100) errors.Add($"{prefix}groupWeights.{group}", "must be from 0 to 100");
+        }
+
+        if ((judge.GroupWeights?.Values.Where(double.IsFinite).Sum() ?? 0) > 100) errors.Add(prefix + "groupWeights", "weights add up to more than 100");
+        var pass = judge.PassThreshold ?? 95;
+        var marginal = judge.MarginalThreshold ?? 75;
+        if (!double.IsFinite(pass) || pass is < 0 or > 100) errors.Add(prefix + "passThreshold", "must be from 0 to 100");
+        if (!double.IsFinite(marginal) || marginal is < 0 or > 100 || marginal > pass) errors.Add(prefix + "marginalThreshold", "must be from 0 to 100 and at most passThreshold");
+
+        if (errors.Count > before)
+        {
+            return null;
+        }
+
+        var config = new JudgeConfig
+        {
+            Metrics = metrics,
+            GroupWeights = judge.GroupWeights ?? new Dictionary<string, double>(),
+            PassThreshold = pass,
+            MarginalThreshold = marginal,
+        };
+
+        // Whatever else the judge itself refuses, named under the same prefix.
+        foreach (var (field, messages) in CanaryJudge.Validate(config).ToDictionary())
+        {
+            foreach (var message in messages) errors.Add(prefix + field, message);
+        }
+
+        return errors.Count > before ? null : config;
+    }
+
+    /// <summary>Validates the judge of every canary analysis step of a strategy.</summary>
+    public static void ValidateJudges(RolloutStrategySpec strategy, ValidationErrors errors)
+    {
+        ArgumentNullException.ThrowIfNull(strategy);
+        var steps = strategy.Steps ?? [];
+        for (var i = 0; i < steps.Count; i++)
+        {
+            if (steps[i]?.Analysis?.Judge is { } judge)
+            {
+                ToConfig(judge, $"strategy.steps[{i}].analysis.judge.", errors);
+            }
+        }
+    }
+
+    /// <summary>Judges the samples with a configuration that was validated when it was declared.</summary>
+    public static JudgeVerdictView Judge(JudgeDeclaration judge, IReadOnlyDictionary<string, AnalysisSamples> samples)
+    {
+        var errors = new ValidationErrors();
+        var config = ToConfig(judge, "judge.", errors) ?? throw new InvalidOperationException("the judge was validated when it was declared");
+        var input = config.Metrics.ToDictionary(
+            m => m.Name,
+            m => samples.TryGetValue(m.Name, out var s) ? (s.Baseline, s.Canary) : ((IReadOnlyList<double>)[], (IReadOnlyList<double>)[]),
+            StringComparer.Ordinal);
+        return View(CanaryJudge.Judge(config, input));
+    }
+
+    public static JudgeVerdictView View(JudgeResult result)
+    {
+        ArgumentNullException.ThrowIfNull(result);
+        return new JudgeVerdictView
+        {
+            Outcome = result.Outcome.ToString(),
+            Score = result.Score,
+            GroupScores = result.GroupScores,
+            Reason = result.Reason,
+            NoData = result.Metrics.Count > 0 && result.Metrics.All(m => m.Classification is MetricClassification.NoData or MetricClassification.NoDataFailure),
+            Metrics = result.Metrics.Select(m => new MetricVerdictView
+            {
+                Name = m.Name,
+                Group = m.Group,
+                Classification = m.Classification.ToString(),
+                Critical = m.Critical,
+                BaselineCount = m.BaselineCount,
+                CanaryCount = m.CanaryCount,
+                Estimate = Finite(m.Estimate),
+                Lower = Finite(m.Lower),
+                Upper = Finite(m.Upper),
+                PValue = Finite(m.PValue),
+                EffectSize = Finite(m.EffectSize),
+                Reason = m.Reason,
+            }).ToList(),
+        };
+    }
+
+    /// <summary>JSON has no NaN or infinity: an undefined number is shown as null.</summary>
+    private static double? Finite(double? value) => value is { } v && double.IsFinite(v) ? v : null;
+
+    private static T Parse<T>(string? value, T fallback, string field, ValidationErrors errors, string allowed)
+        where T : struct, Enum
+    {
+        if (value is null) return fallback;
+        if (Enum.TryParse<T>(value, ignoreCase: true, out var parsed) && Enum.IsDefined(parsed) && !int.TryParse(value, out _)) return parsed;
+        errors.Add(field, $"must be {allowed}");
+        return fallback;
+    }
+}

@@ -1,0 +1,97 @@
+using Deploy.Engine.Domain.Rollouts;
+using Deploy.Engine.Grains.Interfaces;
+using Deploy.Engine.Grains.Tests.Infrastructure;
+using static Deploy.Engine.Grains.Tests.Infrastructure.Fleet;
+
+namespace Deploy.Engine.Grains.Tests.Rollouts;
+
+/// <summary>The canary judge drives the rollout end to end over simulated hosts that report per-version metrics.</summary>
+[Collection(ClusterCollection.Name)]
+public class CanaryAnalysisTests(ClusterFixture fixture)
+{
+    private static readonly SimulatedMetrics Stable = new() { ErrorRatePercent = 1.0, P99LatencyMs = 100 };
+
+    private IGrainFactory Grains => fixture.Grains;
+
+    private static RolloutStrategySpec CanaryWithJudge() => new()
+    {
+        Type = "canary",
+        Steps =
+        [
+            new CanaryStepDeclaration { SetWeight = 25 },
+            new CanaryStepDeclaration
+            {
+                Analysis = new AnalysisDeclaration
+                {
+                    DurationSeconds = 1,
+                    Judge = new JudgeDeclaration
+                    {
+                        Metrics =
+                        [
+                            new JudgeMetricDeclaration { Name = "errorRatePercent", Direction = "increase", Critical = true },
+                            new JudgeMetricDeclaration { Name = "p99LatencyMs", Direction = "increase" },
+                        ],
+                    },
+                },
+            },
+        ],
+    };
+
+    [Fact]
+    public async Task A_good_version_passes_the_judge_and_completes()
+    {
+        var env = Unique("judge-ok");
+        var hosts = await CreateEnvironment(Grains, env, 12, latencyMs: 2, metricsByVersion: new Dictionary<string, SimulatedMetrics>
+        {
+            ["1.0.0"] = Stable,
+            ["2.0.0"] = Stable,
+        });
+        var release = await CreateRelease(Grains, "web", "2.0.0");
+
+        var done = await WaitFor(Grains, (await StartRollout(Grains, release, env, CanaryWithJudge())).Id);
+
+        Assert.Equal(RolloutStatus.Succeeded, done.Status);
+        var analysis = await Grains.GetGrain<ICanaryAnalysisGrain>(Assert.Single(done.Analyses)).Get();
+        Assert.Equal("Pass", analysis!.Verdict!.Outcome);
+        Assert.NotEmpty(analysis.Samples["errorRatePercent"].Baseline);
+        Assert.NotEmpty(analysis.Samples["errorRatePercent"].Canary);
+        Assert.Contains(done.Decisions, d => d.Kind == "analysis-passed" && d.Reason.Contains(analysis.Id, StringComparison.Ordinal));
+        Assert.All(await HostsOf(Grains, hosts), h => Assert.Equal(Digest("2.0.0"), h.CurrentArtifact));
+    }
+
+    [Fact]
+    public async Task A_version_with_three_times_the_error_rate_is_rolled_back_by_the_judge_and_the_log_names_the_analysis()
+    {
+        var env = Unique("judge-bad");
+        var hosts = await CreateEnvironment(Grains, env, 12, latencyMs: 2, metricsByVersion: new Dictionary<string, SimulatedMetrics>
+        {
+            ["1.0.0"] = Stable,
+            ["2.0.0"] = Stable with { ErrorRatePercent = 3.0 },
+        });
+        var release = await CreateRelease(Grains, "web", "2.0.0");
+
+        var done = await WaitFor(Grains, (await StartRollout(Grains, release, env, CanaryWithJudge())).Id);
+
+        Assert.Equal(RolloutStatus.RolledBack, done.Status);
+        var analysisId = Assert.Single(done.Analyses);
+        Assert.Contains(analysisId, done.StatusReason);
+        var analysis = await Grains.GetGrain<ICanaryAnalysisGrain>(analysisId).Get();
+        Assert.Equal("Fail", analysis!.Verdict!.Outcome);
+        Assert.Equal("High", analysis.Verdict.Metrics.Single(m => m.Name == "errorRatePercent").Classification);
+        Assert.All(await HostsOf(Grains, hosts), h => Assert.Equal(Digest("1.0.0"), h.CurrentArtifact));
+    }
+
+    [Fact]
+    public async Task A_version_with_no_data_is_paused_for_a_human_not_passed()
+    {
+        var env = Unique("judge-nodata");
+        await CreateEnvironment(Grains, env, 8, latencyMs: 2);
+        var release = await CreateRelease(Grains, "web", "2.0.0");
+
+        var held = await WaitFor(Grains, (await StartRollout(Grains, release, env, CanaryWithJudge())).Id, r => r.Status == RolloutStatus.Paused);
+
+        Assert.Contains("not a pass", held.StatusReason);
+        Assert.Equal(2, held.Hosts.Updated);
+        Assert.Equal(6, held.Hosts.Untouched);
+    }
+}
