@@ -14,7 +14,64 @@ public sealed record AnalysisStart
 
     [Id(3)] public string? BaselineVersion { get; init; }
 
-    [Id(4)] public required JudgeDeclaration Judge { get; init; }
+    [Id(4)] public JudgeDeclaration? Judge { get; init; }
+
+    /// <summary>Threshold metrics measured on the canary at an interval during the step.</summary>
+    [Id(5)] public IReadOnlyList<ThresholdMetricDeclaration> Metrics { get; init; } = [];
+
+    /// <summary>How long the step lasts: the threshold metrics' measurements span it.</summary>
+    [Id(6)] public int DurationSeconds { get; init; }
+}
+
+/// <summary>One measurement of a threshold metric: the value (or error), its phase and why.</summary>
+[GenerateSerializer, Immutable]
+[Alias("MeasurementView")]
+public sealed record MeasurementView
+{
+    [Id(0)] public double? Value { get; init; }
+
+    [Id(1)] public string? Error { get; init; }
+
+    [Id(2)] public required string Phase { get; init; }
+
+    [Id(3)] public required string Reason { get; init; }
+}
+
+[GenerateSerializer, Immutable]
+[Alias("MetricRunView")]
+public sealed record MetricRunView
+{
+    [Id(0)] public required string Name { get; init; }
+
+    [Id(1)] public required string Phase { get; init; }
+
+    [Id(2)] public int Count { get; init; }
+
+    [Id(3)] public int Successful { get; init; }
+
+    [Id(4)] public int Failed { get; init; }
+
+    [Id(5)] public int Inconclusive { get; init; }
+
+    [Id(6)] public int Error { get; init; }
+
+    [Id(7)] public int ConsecutiveError { get; init; }
+
+    [Id(8)] public IReadOnlyList<MeasurementView> Measurements { get; init; } = [];
+
+    [Id(9)] public required string Reason { get; init; }
+}
+
+/// <summary>An analysis run's phase (Successful, Failed, Inconclusive, Error) and its metrics.</summary>
+[GenerateSerializer, Immutable]
+[Alias("AnalysisRunView")]
+public sealed record AnalysisRunView
+{
+    [Id(0)] public required string Phase { get; init; }
+
+    [Id(1)] public required string Reason { get; init; }
+
+    [Id(2)] public IReadOnlyList<MetricRunView> Metrics { get; init; } = [];
 }
 
 /// <summary>One metric's classification, with the numbers and the rule behind it.</summary>
@@ -96,7 +153,7 @@ public sealed record AnalysisSnapshot
     /// <summary>running or concluded.</summary>
     [Id(5)] public required string Status { get; init; }
 
-    [Id(6)] public required JudgeDeclaration Judge { get; init; }
+    [Id(6)] public JudgeDeclaration? Judge { get; init; }
 
     /// <summary>Per metric, the samples of each side (the inputs, kept so the verdict can be replayed).</summary>
     [Id(7)] public IReadOnlyDictionary<string, AnalysisSamples> Samples { get; init; } = new Dictionary<string, AnalysisSamples>();
@@ -106,6 +163,14 @@ public sealed record AnalysisSnapshot
     [Id(9)] public DateTimeOffset StartedAt { get; init; }
 
     [Id(10)] public DateTimeOffset? ConcludedAt { get; init; }
+
+    /// <summary>The threshold metrics' run, when the step declares any.</summary>
+    [Id(11)] public AnalysisRunView? Run { get; init; }
+
+    /// <summary>Pass, Hold (a human decides) or Fail: the worse of the judge and the run.</summary>
+    [Id(12)] public string? Outcome { get; init; }
+
+    [Id(13)] public string? Reason { get; init; }
 }
 
 /// <summary>One canary analysis of a rollout step. Key: <see cref="GrainKeys.Analysis"/>.</summary>

@@ -232,12 +232,13 @@ public interface IHostGrain : IGrainWithStringKey
     Task<CommandResult<HostSnapshot>> ReportMetrics(HostMetricsSample sample);
 
     /// <summary>
-    /// A simulated host reports <paramref name="count"/> metric samples of the version it runs to the rollout
-    /// (a canary analysis asks baseline and canary hosts alike); a real agent pushes its own. One-way.
+    /// A simulated host reports <paramref name="count"/> metric samples of the version it runs to the rollout, one
+    /// every <paramref name="spacingMs"/> (a canary analysis asks baseline and canary hosts alike); a real agent
+    /// pushes its own. One-way.
     /// </summary>
     [OneWay]
     [Alias("EmitSamples")]
-    Task EmitSamples(string rolloutId, int count);
+    Task EmitSamples(string rolloutId, int count, int spacingMs);
 
     /// <summary>The host leaves its environment for good (immutable rollouts); idempotent.</summary>
     [Alias("Retire")]

@@ -80,6 +80,39 @@ public sealed record AnalysisDeclaration
 
     /// <summary>A statistical comparison of the canary against the baseline at the end of the step (canary analysis).</summary>
     [Id(1)] public JudgeDeclaration? Judge { get; init; }
+
+    /// <summary>Argo-style threshold metrics measured on the canary at an interval during the step.</summary>
+    [Id(2)] public IReadOnlyList<ThresholdMetricDeclaration>? Metrics { get; init; }
+}
+
+/// <summary>An Argo-style threshold metric over a metric the canary hosts report.</summary>
+[GenerateSerializer, Immutable]
+[Alias("ThresholdMetricDeclaration")]
+public sealed record ThresholdMetricDeclaration
+{
+    [Id(0)] public string? Name { get; init; }
+
+    /// <summary>The reported metric measured (errorRatePercent, p99LatencyMs, or a named value); default: the name.</summary>
+    [Id(1)] public string? Source { get; init; }
+
+    /// <summary>An expression over <c>result</c>, e.g. <c>result &lt; 2</c>.</summary>
+    [Id(2)] public string? SuccessCondition { get; init; }
+
+    [Id(3)] public string? FailureCondition { get; init; }
+
+    /// <summary>Measurements to take, one per interval (default: as many as fit in the step).</summary>
+    [Id(4)] public int? Count { get; init; }
+
+    [Id(5)] public int? IntervalSeconds { get; init; }
+
+    [Id(6)] public int? FailureLimit { get; init; }
+
+    [Id(7)] public int? InconclusiveLimit { get; init; }
+
+    [Id(8)] public int? ConsecutiveErrorLimit { get; init; }
+
+    /// <summary>inconclusive (default), fail or error: what an interval without a sample counts as.</summary>
+    [Id(9)] public string? OnNoData { get; init; }
 }
 
 /// <summary>The canary judge's configuration, as declared (Kayenta-style metrics, groups and thresholds).</summary>

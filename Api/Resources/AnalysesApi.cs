@@ -13,11 +13,7 @@ namespace Deploy.Engine.Api.Resources;
 public sealed record JudgeReplayRequest(JudgeDeclaration? Judge, Dictionary<string, AnalysisSamples>? Samples);
 
 /// <summary>Replay: an Argo-style threshold metric and a list of measured values (or errors), evaluated with no rollout involved.</summary>
-public sealed record AnalysisRunReplayRequest(ThresholdMetricRequest? Metric, List<MeasurementRequest?>? Measurements, bool? Terminated);
-
-public sealed record ThresholdMetricRequest(
-    string? Name, string? SuccessCondition, string? FailureCondition, int? Count, int? IntervalSeconds,
-    int? FailureLimit, int? InconclusiveLimit, int? ConsecutiveErrorLimit, string? OnNoData);
+public sealed record AnalysisRunReplayRequest(ThresholdMetricDeclaration? Metric, List<MeasurementRequest?>? Measurements, bool? Terminated);
 
 /// <summary>A measured value, or the error a provider gave instead; neither means no data.</summary>
 public sealed record MeasurementRequest(double? Value, string? Error);
@@ -43,44 +39,18 @@ public static class AnalysesApi
 
     public const int MaxMeasurements = 1_000;
 
-    public static Results<Ok<MetricRunResult>, ValidationProblem> Run(AnalysisRunReplayRequest request)
+    public static Results<Ok<MetricRunView>, ValidationProblem> Run(AnalysisRunReplayRequest request)
     {
         var errors = new ValidationErrors();
-        var m = request.Metric;
-        if (m is null) errors.Add("metric", "is required: name, successCondition and/or failureCondition, limits");
+        if (request.Metric is null) errors.Add("metric", "is required: name, successCondition and/or failureCondition, limits");
         if (request.Measurements is not { } measurements) errors.Add("measurements", "is required: [{\"value\": 0.01}, {\"error\": \"timeout\"}, ...]");
         else if (measurements.Count > MaxMeasurements) errors.Add("measurements", $"at most {MaxMeasurements}");
         else if (measurements.Any(x => x is null || x.Value is { } v && !double.IsFinite(v) || x.Error is { Length: > 500 }))
             errors.Add("measurements", "each is an object with a finite value or an error of at most 500 characters");
-        var policy = MissingDataPolicy.Inconclusive;
-        if (m?.OnNoData is { } onNoData && (!Enum.TryParse(onNoData, ignoreCase: true, out policy) || int.TryParse(onNoData, out _)))
-            errors.Add("metric.onNoData", "must be inconclusive, fail or error");
-        if (m?.IntervalSeconds is < 1 or > 86_400) errors.Add("metric.intervalSeconds", "must be from 1 to 86400");
-        if (m?.Count is > MaxMeasurements) errors.Add("metric.count", $"must be at most {MaxMeasurements}");
-        ThresholdMetric? metric = null;
-        if (m is not null)
-        {
-            metric = new ThresholdMetric
-            {
-                Name = m.Name ?? string.Empty,
-                SuccessCondition = m.SuccessCondition,
-                FailureCondition = m.FailureCondition,
-                Count = m.Count,
-                Interval = m.IntervalSeconds is { } seconds ? TimeSpan.FromSeconds(seconds) : null,
-                FailureLimit = m.FailureLimit ?? 0,
-                InconclusiveLimit = m.InconclusiveLimit ?? 0,
-                ConsecutiveErrorLimit = m.ConsecutiveErrorLimit ?? 4,
-                OnNoData = policy,
-            };
-            foreach (var (field, messages) in AnalysisRunEvaluator.Validate(metric).Errors)
-            {
-                foreach (var message in messages) errors.Add("metric." + field, message);
-            }
-        }
-
+        var metric = request.Metric is null ? null : AnalysisRunMapping.ToMetric(request.Metric, "metric.", errors);
         if (errors.Any) return Problems.Validation(errors.ToDictionary());
-        return TypedResults.Ok(AnalysisRunEvaluator.Evaluate(metric!,
-            request.Measurements!.Select(x => new Measurement(x!.Value, x.Error)).ToList(), request.Terminated ?? false));
+        return TypedResults.Ok(AnalysisRunMapping.ViewMetric(AnalysisRunEvaluator.Evaluate(metric!,
+            request.Measurements!.Select(x => new Measurement(x!.Value, x.Error)).ToList(), request.Terminated ?? false)));
     }
 
     public static Results<Ok<JudgeVerdictView>, ValidationProblem> Judge(JudgeReplayRequest request)

@@ -171,6 +171,7 @@ public static class RolloutsApi
         if (strategy.TrafficRouter is not null && !Names.IsDnsLabel(strategy.TrafficRouter))
             errors.Add("strategy.trafficRouter", "must be the name of a traffic router configured on the server");
         JudgeMapping.ValidateJudges(strategy, errors);
+        AnalysisRunMapping.ValidateRuns(strategy, errors);
         var parsed = StrategySpecParser.Parse(strategy.ToInput());
         foreach (var (field, messages) in parsed.Errors)
         {

@@ -19,6 +19,15 @@ public sealed class CanaryAnalysisGrainState
     [Id(4)] public DateTimeOffset StartedAt { get; set; }
 
     [Id(5)] public DateTimeOffset? ConcludedAt { get; set; }
+
+    /// <summary>Seconds after the start each canary value arrived (aligned with <see cref="Canary"/>), for the interval measurements.</summary>
+    [Id(6)] public Dictionary<string, List<double>> CanaryAt { get; set; } = [];
+
+    [Id(7)] public AnalysisRunView? Run { get; set; }
+
+    [Id(8)] public string? Outcome { get; set; }
+
+    [Id(9)] public string? Reason { get; set; }
 }
 
 /// <summary>
@@ -50,18 +59,37 @@ public sealed class CanaryAnalysisGrain(
 
     public Task Record(HostMetricsSample sample)
     {
-        if (S.Start is null || S.Verdict is not null)
+        if (S.Start is null || S.Outcome is not null)
         {
             return Task.CompletedTask;
         }
 
-        var side = string.Equals(sample.Version, S.Start.CanaryVersion, StringComparison.Ordinal) ? S.Canary : S.Baseline;
-        Add(side, "errorRatePercent", sample.ErrorRatePercent);
-        Add(side, "p99LatencyMs", sample.P99LatencyMs);
-        Add(side, "failedHealthChecks", sample.FailedHealthChecks);
+        var canary = string.Equals(sample.Version, S.Start.CanaryVersion, StringComparison.Ordinal);
+        var at = (clock.GetUtcNow() - S.StartedAt).TotalSeconds;
+        void Add(string metric, double value)
+        {
+            var side = canary ? S.Canary : S.Baseline;
+            if (!side.TryGetValue(metric, out var values))
+            {
+                side[metric] = values = [];
+            }
+
+            if (values.Count < MaxSamples)
+            {
+                values.Add(value);
+                if (canary)
+                {
+                    (S.CanaryAt.TryGetValue(metric, out var times) ? times : S.CanaryAt[metric] = []).Add(at);
+                }
+            }
+        }
+
+        Add("errorRatePercent", sample.ErrorRatePercent);
+        Add("p99LatencyMs", sample.P99LatencyMs);
+        Add("failedHealthChecks", sample.FailedHealthChecks);
         foreach (var (name, value) in sample.Values)
         {
-            Add(side, name, value);
+            Add(name, value);
         }
 
         return Task.CompletedTask;
@@ -74,9 +102,11 @@ public sealed class CanaryAnalysisGrain(
             throw new InvalidOperationException($"analysis '{this.GetPrimaryKeyString()}' was never started");
         }
 
-        if (S.Verdict is null)
+        if (S.Outcome is null)
         {
-            S.Verdict = JudgeMapping.Judge(S.Start.Judge, Samples());
+            S.Verdict = S.Start.Judge is { } judge ? JudgeMapping.Judge(judge, Samples()) : null;
+            S.Run = S.Start.Metrics.Count > 0 ? AnalysisRunMapping.View(Measure()) : null;
+            (S.Outcome, S.Reason) = Combine(S.Verdict, S.Run);
             S.ConcludedAt = clock.GetUtcNow();
             await state.WriteStateAsync();
         }
@@ -87,17 +117,54 @@ public sealed class CanaryAnalysisGrain(
     [ReadOnly]
     public Task<AnalysisSnapshot?> Get() => Task.FromResult(S.Start is null ? null : Snapshot());
 
-    private static void Add(Dictionary<string, List<double>> side, string metric, double value)
+    /// <summary>
+    /// Each threshold metric measured once per interval over the step: the mean of the canary's values that arrived
+    /// in [k·interval, (k+1)·interval) after the start, or no data when none did; then Argo's evaluation, terminated.
+    /// </summary>
+    private AnalysisRunResult Measure()
     {
-        if (!side.TryGetValue(metric, out var values))
+        var duration = TimeSpan.FromSeconds(S.Start!.DurationSeconds);
+        var metrics = new List<(ThresholdMetric, IReadOnlyList<Measurement>)>();
+        foreach (var declared in S.Start.Metrics)
         {
-            side[metric] = values = [];
+            var metric = AnalysisRunMapping.ToMetric(declared, "metric.", new Domain.Validation.ValidationErrors(), duration)
+                ?? throw new InvalidOperationException("the metric was validated when it was declared");
+            var source = declared.Source ?? metric.Name;
+            var values = S.Canary.GetValueOrDefault(source) ?? [];
+            var times = S.CanaryAt.GetValueOrDefault(source) ?? [];
+            var interval = (metric.Interval ?? duration).TotalSeconds;
+            var measurements = Enumerable.Range(0, metric.EffectiveCount ?? 1).Select(k =>
+            {
+                var window = values.Where((_, i) => times[i] >= k * interval && times[i] < (k + 1) * interval).ToList();
+                return new Measurement(window.Count == 0 ? null : window.Average(), At: S.StartedAt.AddSeconds((k + 1) * interval));
+            }).ToList();
+            metrics.Add((metric, measurements));
         }
 
-        if (values.Count < MaxSamples)
+        return AnalysisRunEvaluator.Evaluate(metrics, terminated: true);
+    }
+
+    /// <summary>The worse of the two: Fail (judge Fail, run Failed or Error) over Hold (Marginal, no data, Inconclusive) over Pass.</summary>
+    private static (string Outcome, string Reason) Combine(JudgeVerdictView? verdict, AnalysisRunView? run)
+    {
+        var parts = new List<string>();
+        var fail = false;
+        var hold = false;
+        if (verdict is not null)
         {
-            values.Add(value);
+            parts.Add($"judge {verdict.Outcome}, score {verdict.Score:0.##}{(verdict.NoData ? ", no data on both sides" : string.Empty)}: {verdict.Reason}");
+            fail |= verdict.Outcome == "Fail" && !verdict.NoData;
+            hold |= verdict.Outcome == "Marginal" || verdict.NoData;
         }
+
+        if (run is not null)
+        {
+            parts.Add($"run {run.Phase}: {run.Reason}");
+            fail |= run.Phase is "Failed" or "Error";
+            hold |= run.Phase is "Inconclusive" or "Running";
+        }
+
+        return (fail ? "Fail" : hold ? "Hold" : "Pass", string.Join("; ", parts));
     }
 
     private Dictionary<string, AnalysisSamples> Samples() =>
@@ -113,11 +180,14 @@ public sealed class CanaryAnalysisGrain(
         Step = S.Start.Step,
         CanaryVersion = S.Start.CanaryVersion,
         BaselineVersion = S.Start.BaselineVersion,
-        Status = S.Verdict is null ? "running" : "concluded",
+        Status = S.Outcome is null ? "running" : "concluded",
         Judge = S.Start.Judge,
         Samples = Samples(),
         Verdict = S.Verdict,
         StartedAt = S.StartedAt,
         ConcludedAt = S.ConcludedAt,
+        Run = S.Run,
+        Outcome = S.Outcome,
+        Reason = S.Reason,
     };
 }

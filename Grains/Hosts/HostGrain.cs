@@ -17,6 +17,7 @@ public sealed partial class HostGrain(
     ILogger<HostGrain> logger) : Grain, IHostGrain
 {
     private IGrainTimer? _simulationTimer;
+    private IGrainTimer? _sampleTimer;
 
     private string HostId => this.GetPrimaryKeyString();
 
@@ -183,12 +184,30 @@ public sealed partial class HostGrain(
         await Publish(EventTypes.HostRetired, $"retired by rollout '{rolloutId}'");
     }
 
-    public async Task EmitSamples(string rolloutId, int count)
+    public async Task EmitSamples(string rolloutId, int count, int spacingMs)
     {
-        for (var i = 1; i <= count; i++)
+        if (spacingMs <= 0)
         {
-            await SendSimulatedSample(rolloutId, i);
+            for (var i = 1; i <= count; i++)
+            {
+                await SendSimulatedSample(rolloutId, i);
+            }
+
+            return;
         }
+
+        // Spread over time like a real agent's pushes: a reading now, then one per spacing (in memory: samples are observations, not decisions).
+        _sampleTimer?.Dispose();
+        var sent = 0;
+        _sampleTimer = this.RegisterGrainTimer(async _ =>
+        {
+            await SendSimulatedSample(rolloutId, ++sent);
+            if (sent >= count)
+            {
+                _sampleTimer?.Dispose();
+                _sampleTimer = null;
+            }
+        }, new GrainTimerCreationOptions(TimeSpan.Zero, TimeSpan.FromMilliseconds(spacingMs)));
     }
 
     /// <summary>A simulated host that runs a version reports the metrics its profile gives that version (reading <paramref name="sequence"/>).</summary>

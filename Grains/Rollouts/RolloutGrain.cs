@@ -78,6 +78,7 @@ public sealed partial class RolloutGrain(
         var parsed = StrategySpecParser.Parse(draft.Strategy.ToInput());
         var judges = new Domain.Validation.ValidationErrors();
         JudgeMapping.ValidateJudges(draft.Strategy, judges);
+        AnalysisRunMapping.ValidateRuns(draft.Strategy, judges);
         if (!parsed.IsValid || judges.Any)
         {
             return CommandResult<RolloutSnapshot>.Fail(ErrorKind.Validation, "the strategy is invalid",
@@ -266,7 +267,7 @@ public sealed partial class RolloutGrain(
             return;
         }
 
-        if (CurrentStep is { Kind: PlanStepKind.Analysis, Judge: not null } && !S.ConcludedAnalyses.Contains(S.CurrentStep))
+        if (CurrentStep is { Kind: PlanStepKind.Analysis, Analyses: true } && !S.ConcludedAnalyses.Contains(S.CurrentStep))
         {
             // Both sides feed the canary analysis of this step.
             await GrainFactory.GetGrain<ICanaryAnalysisGrain>(GrainKeys.Analysis(Id, S.CurrentStep + 1)).Record(sample);
@@ -627,7 +628,7 @@ public sealed partial class RolloutGrain(
             case PlanStepKind.Analysis:
                 // Bounded by its duration, and by the analysis deadline while no sample has arrived.
                 S.StepDeadline = now + Spec.Deadlines.Analysis;
-                if (step.Judge is { } judge)
+                if (step.Analyses)
                 {
                     var analysisId = GrainKeys.Analysis(Id, index + 1);
                     if (!S.Analyses.Contains(analysisId))
@@ -641,17 +642,19 @@ public sealed partial class RolloutGrain(
                         Step = index + 1,
                         CanaryVersion = S.Version,
                         BaselineVersion = S.PreviousDeployed?.Version,
-                        Judge = judge,
+                        Judge = step.Judge,
+                        Metrics = step.Metrics,
+                        DurationSeconds = (int)(step.Duration ?? TimeSpan.Zero).TotalSeconds,
                     });
-                    why += $"; canary analysis '{analysisId}' compares {S.Version} against the hosts not yet changed";
+                    why += $"; canary analysis '{analysisId}' of {S.Version} against the hosts not yet changed";
                 }
 
                 Decide("step-started", why, Engine);
                 await state.WriteStateAsync();
                 await Events.Publish(EventTypes.RolloutStepStarted, Subject, why, Describe());
-                if (step.Judge is not null)
+                if (step.Analyses)
                 {
-                    AskForSamples();
+                    AskForSamples(step.Duration ?? TimeSpan.Zero);
                 }
 
                 return true;
@@ -666,36 +669,29 @@ public sealed partial class RolloutGrain(
     }
 
     /// <summary>
-    /// Leaving an analysis step with a judge: the judge decides. Pass goes on; Marginal, or no data at all, holds
-    /// the rollout for a human with the reason (never a silent pass); Fail rolls back, naming the analysis.
-    /// Returns whether the rollout may go on now.
+    /// Leaving an analysis step: its analysis decides. Pass goes on; Hold (a marginal score, an inconclusive run, or
+    /// no data at all, which is never a silent pass) pauses the rollout for a human with the reason; Fail (the judge,
+    /// or a run that failed or errored) rolls back, naming the analysis. Returns whether the rollout may go on now.
     /// </summary>
     private async Task<bool> ConcludeAnalysis()
     {
-        if (CurrentStep is not { Kind: PlanStepKind.Analysis, Judge: not null } || S.ConcludedAnalyses.Contains(S.CurrentStep))
+        if (CurrentStep is not { Kind: PlanStepKind.Analysis, Analyses: true } || S.ConcludedAnalyses.Contains(S.CurrentStep))
         {
             return true;
         }
 
         var analysisId = GrainKeys.Analysis(Id, S.CurrentStep + 1);
         var analysis = await GrainFactory.GetGrain<ICanaryAnalysisGrain>(analysisId).Conclude();
-        var verdict = analysis.Verdict!;
         S.ConcludedAnalyses.Add(S.CurrentStep);
-        var summary = $"canary analysis '{analysisId}': {verdict.Outcome}, score {verdict.Score:0.##} ({verdict.Reason})";
-        if (verdict.NoData)
-        {
-            await HoldForHuman($"{summary}; no metric had data on both sides, which is not a pass: resume to go on, or abort");
-            return false;
-        }
-
-        switch (verdict.Outcome)
+        var summary = $"canary analysis '{analysisId}': {analysis.Outcome} ({analysis.Reason})";
+        switch (analysis.Outcome)
         {
             case "Pass":
                 Decide("analysis-passed", summary, Engine);
                 await state.WriteStateAsync();
                 return true;
-            case "Marginal":
-                await HoldForHuman($"{summary}; marginal: resume to go on, or abort");
+            case "Hold":
+                await HoldForHuman($"{summary}; not a pass: resume to go on, or abort");
                 return false;
             default:
                 await BeginRollback(RollbackCause.Analysis, summary, Engine, RolloutTrigger.DecideRollback,
@@ -704,22 +700,26 @@ public sealed partial class RolloutGrain(
         }
     }
 
-    /// <summary>A canary analysis needs readings from both sides: simulated hosts are asked for some; real agents push theirs.</summary>
-    private void AskForSamples()
+    /// <summary>
+    /// A canary analysis needs readings from both sides over the whole step: simulated hosts are asked for ten,
+    /// spread over the step; real agents push theirs.
+    /// </summary>
+    private void AskForSamples(TimeSpan duration)
     {
         const int perSide = 50, readings = 10;
+        var spacing = (int)Math.Max(0, duration.TotalMilliseconds / readings);
         var canary = S.Hosts.Where(h => h.Value == HostPhase.Updated).Select(h => h.Key).Take(perSide);
         var baseline = S.Hosts.Where(h => h.Value == HostPhase.Untouched).Select(h => h.Key).Take(perSide);
         foreach (var host in canary.Concat(baseline))
         {
-            _ = GrainFactory.GetGrain<IHostGrain>(host).EmitSamples(Id, readings);
+            _ = GrainFactory.GetGrain<IHostGrain>(host).EmitSamples(Id, readings, spacing);
         }
     }
 
     /// <summary>The k-th analysis step of each stage carries the k-th declared analysis's judge (canary steps repeat per stage).</summary>
     private void AttachJudges()
     {
-        var judges = (S.Strategy.Steps ?? []).Where(s => s?.Analysis is not null).Select(s => s!.Analysis!.Judge).ToList();
+        var declared = (S.Strategy.Steps ?? []).Where(s => s?.Analysis is not null).Select(s => s!.Analysis!).ToList();
         var stage = -1;
         var k = 0;
         foreach (var step in S.Steps.Where(s => s.Kind == PlanStepKind.Analysis))
@@ -729,7 +729,12 @@ public sealed partial class RolloutGrain(
                 (stage, k) = (step.Stage, 0);
             }
 
-            step.Judge = Spec.Kind == StrategyKind.Canary && k < judges.Count ? judges[k] : null;
+            if (Spec.Kind == StrategyKind.Canary && k < declared.Count)
+            {
+                step.Judge = declared[k].Judge;
+                step.Metrics = declared[k].Metrics?.Where(m => m is not null).ToList() ?? [];
+            }
+
             k++;
         }
     }

@@ -57,6 +57,12 @@ public sealed class StoredStep
 
     /// <summary>An analysis step's canary judge, when it declares one.</summary>
     [Id(8)] public JudgeDeclaration? Judge { get; set; }
+
+    /// <summary>An analysis step's threshold metrics, when it declares any.</summary>
+    [Id(9)] public List<ThresholdMetricDeclaration> Metrics { get; set; } = [];
+
+    /// <summary>Whether this step runs a canary analysis (a judge, threshold metrics, or both).</summary>
+    public bool Analyses => Judge is not null || Metrics.Count > 0;
 }
 
 [GenerateSerializer]

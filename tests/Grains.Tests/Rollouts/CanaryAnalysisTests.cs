@@ -94,4 +94,44 @@ public class CanaryAnalysisTests(ClusterFixture fixture)
         Assert.Equal(2, held.Hosts.Updated);
         Assert.Equal(6, held.Hosts.Untouched);
     }
+
+    [Theory]
+    [InlineData(1.0, RolloutStatus.Succeeded, "Successful")]
+    [InlineData(3.0, RolloutStatus.RolledBack, "Failed")]
+    public async Task Threshold_metrics_measured_over_the_step_decide_like_an_argo_analysis_run(double errorRate, RolloutStatus expected, string phase)
+    {
+        var env = Unique("run");
+        var hosts = await CreateEnvironment(Grains, env, 8, latencyMs: 2, metricsByVersion: new Dictionary<string, SimulatedMetrics>
+        {
+            ["1.0.0"] = Stable,
+            ["2.0.0"] = Stable with { ErrorRatePercent = errorRate },
+        });
+        var release = await CreateRelease(Grains, "web", "2.0.0");
+        var strategy = new RolloutStrategySpec
+        {
+            Type = "canary",
+            Steps =
+            [
+                new CanaryStepDeclaration { SetWeight = 25 },
+                new CanaryStepDeclaration
+                {
+                    Analysis = new AnalysisDeclaration
+                    {
+                        DurationSeconds = 2,
+                        Metrics = [new ThresholdMetricDeclaration { Name = "errors", Source = "errorRatePercent", SuccessCondition = "result < 2", Count = 2 }],
+                    },
+                },
+            ],
+        };
+
+        var done = await WaitFor(Grains, (await StartRollout(Grains, release, env, strategy)).Id);
+
+        Assert.Equal(expected, done.Status);
+        var analysis = await Grains.GetGrain<ICanaryAnalysisGrain>(Assert.Single(done.Analyses)).Get();
+        Assert.Equal(phase, analysis!.Run!.Phase);
+        // A failed measurement beyond failureLimit 0 ends the metric at once (Argo), so the bad version has one.
+        Assert.Equal(expected == RolloutStatus.Succeeded ? 2 : 1, analysis.Run.Metrics.Single().Measurements.Count);
+        Assert.All(analysis.Run.Metrics.Single().Measurements, m => Assert.NotNull(m.Value));
+        Assert.All(await HostsOf(Grains, hosts), h => Assert.Equal(Digest(expected == RolloutStatus.Succeeded ? "2.0.0" : "1.0.0"), h.CurrentArtifact));
+    }
 }
