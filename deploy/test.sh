@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The test command: every test project of Deploy.Engine.sln, then one summary line from the TRX
 # results (dotnet test prints none). The integration tests start their own Azurite from
-# deploy/azurite/node_modules, installed here when missing.
+# deploy/azurite/node_modules, installed here when missing, and their own Prometheus from the Debian package
+# `prometheus`, installed here when missing and possible (otherwise those tests are skipped).
 #
 #   deploy/test.sh [dotnet test arguments...]      e.g. deploy/test.sh --filter "FullyQualifiedName~Domain"
 #
@@ -17,6 +18,48 @@ if [[ ! -x deploy/azurite/node_modules/.bin/azurite ]]; then
   echo "test: installing the pinned Azurite (npm ci in deploy/azurite)" >&2
   (cd deploy/azurite && npm ci --no-audit --no-fund)
 fi
+
+# Best effort: the Prometheus integration tests report themselves skipped without /usr/bin/prometheus, so a failed
+# install never fails the run. policy-rc.d (exit 101) keeps the package from starting its service, which would
+# listen on every interface; a service that starts anyway (as the package's "prometheus" user) is stopped by PID.
+install_prometheus() {
+  if command -v prometheus >/dev/null 2>&1; then
+    echo "test: prometheus found ($(command -v prometheus))" >&2
+    return 0
+  fi
+  local sudo=""
+  if [[ "$(id -u)" != 0 ]]; then
+    if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then sudo="sudo -n"; else
+      echo "test: prometheus not installed (no root); its integration tests will be skipped" >&2
+      return 0
+    fi
+  fi
+  if ! command -v apt-get >/dev/null 2>&1; then
+    echo "test: prometheus not installed (no apt-get); its integration tests will be skipped" >&2
+    return 0
+  fi
+  local policy=/usr/sbin/policy-rc.d made_policy=0 before after pid
+  if [[ ! -e "$policy" ]]; then
+    printf '#!/bin/sh\n# deploy/test.sh: no service starts while it installs prometheus.\nexit 101\n' | $sudo tee "$policy" >/dev/null \
+      && $sudo chmod 755 "$policy" && made_policy=1
+  fi
+  before="$(pgrep -u prometheus -x prometheus 2>/dev/null || true)"
+  if DEBIAN_FRONTEND=noninteractive timeout 300 $sudo apt-get install -y --no-install-recommends prometheus >/dev/null 2>&1; then
+    echo "test: installed prometheus ($(prometheus --version 2>&1 | head -n 1))" >&2
+  else
+    echo "test: installing prometheus failed; its integration tests will be skipped" >&2
+  fi
+  ((made_policy)) && $sudo rm -f "$policy"
+  after="$(pgrep -u prometheus -x prometheus 2>/dev/null || true)"
+  for pid in $after; do
+    if ! grep -qx "$pid" <<<"$before"; then
+      echo "test: stopping the prometheus service the package started (pid $pid)" >&2
+      $sudo kill "$pid" || true
+    fi
+  done
+  return 0
+}
+install_prometheus || true
 
 rm -rf "$results"
 mkdir -p "$results"

@@ -3,6 +3,7 @@ using Azure.Data.Tables;
 using Azure.Storage.Blobs;
 using Azure.Storage.Queues;
 using Deploy.Engine.Grains;
+using Deploy.Engine.Grains.Metrics;
 using Deploy.Engine.Grains.Provisioning;
 using Deploy.Engine.Grains.Traffic;
 using Microsoft.Extensions.Options;
@@ -48,7 +49,7 @@ public static class SiloExtensions
         return builder;
     }
 
-    /// <summary>Services every silo needs, whatever its storage: clock, options, traffic routers, host provisioning.</summary>
+    /// <summary>Services every silo needs, whatever its storage: clock, options, traffic routers, metric providers, host provisioning.</summary>
     public static IServiceCollection AddDeployEngineServices(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddSingleton(TimeProvider.System);
@@ -56,6 +57,7 @@ public static class SiloExtensions
         services.Configure<ReminderOptions>(o => o.MinimumReminderPeriod = TimeSpan.FromSeconds(1));
         services.AddSingleton<IIncomingGrainCallFilter, DeactivateOnFailureFilter>();
         services.AddTrafficRouting(configuration);
+        services.AddMetricProviders(configuration);
         services.AddHostProvisioning();
         return services;
     }
