@@ -21,6 +21,11 @@ public sealed record AnalysisStart
 
     /// <summary>How long the step lasts: the threshold metrics' measurements span it.</summary>
     [Id(6)] public int DurationSeconds { get; init; }
+
+    /// <summary>Filled into provider queries as {{service}} and {{environment}}.</summary>
+    [Id(7)] public string? Service { get; init; }
+
+    [Id(8)] public string? Environment { get; init; }
 }
 
 /// <summary>One measurement of a threshold metric: the value (or error), its phase and why.</summary>

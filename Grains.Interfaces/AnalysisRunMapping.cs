@@ -19,6 +19,7 @@ public static class AnalysisRunMapping
         ArgumentNullException.ThrowIfNull(errors);
         var before = errors.Count;
         if (d.Source is not null && !Names.IsLabel(d.Source, "x")) errors.Add(prefix + "source", "must be a metric name hosts report");
+        JudgeMapping.ValidateQuery(d.Query, d.Provider, prefix, errors);
         if (d.IntervalSeconds is < 1 or > 86_400) errors.Add(prefix + "intervalSeconds", "must be from 1 to 86400");
         if (d.Count is > MaxCount) errors.Add(prefix + "count", $"must be at most {MaxCount}");
         var policy = MissingDataPolicy.Inconclusive;

@@ -43,6 +43,7 @@ public static class JudgeMapping
             var nan = Parse(m.NanStrategy, NanStrategy.Remove, at + "nanStrategy", errors, "remove or replace");
             if (m.AllowedIncrease is { } up && (!double.IsFinite(up) || up < 1)) errors.Add(at + "allowedIncrease", "must be a mean ratio of 1 or more");
             if (m.AllowedDecrease is { } down && (!double.IsFinite(down) || down is <= 0 or > 1)) errors.Add(at + "allowedDecrease", "must be a mean ratio above 0 and at most 1");
+            ValidateQuery(m.Query, m.Provider, at, errors);
             if (m.Tolerance is { } tolerance && (!double.IsFinite(tolerance) || tolerance is < 0 or > 10)) errors.Add(at + "tolerance", "must be from 0 to 10");
             metrics.Add(new JudgeMetric
             {
@@ -89,6 +90,17 @@ public static class JudgeMapping
         }
 
         return errors.Count > before ? null : config;
+    }
+
+    public const int MaxQueryLength = 2_000;
+
+    /// <summary>A provider query is declared whole (query and provider) or not at all; the provider is a server-side name.</summary>
+    public static void ValidateQuery(string? query, string? provider, string at, ValidationErrors errors)
+    {
+        ArgumentNullException.ThrowIfNull(errors);
+        if (query is null && provider is null) return;
+        if (string.IsNullOrWhiteSpace(query) || query.Length > MaxQueryLength) errors.Add(at + "query", $"must be a PromQL template of 1 to {MaxQueryLength} characters");
+        if (provider is null || !Names.IsDnsLabel(provider)) errors.Add(at + "provider", "must name a metric provider configured on the server");
     }
 
     /// <summary>Validates the judge of every canary analysis step of a strategy.</summary>

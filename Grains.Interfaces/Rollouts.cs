@@ -113,6 +113,11 @@ public sealed record ThresholdMetricDeclaration
 
     /// <summary>inconclusive (default), fail or error: what an interval without a sample counts as.</summary>
     [Id(9)] public string? OnNoData { get; init; }
+
+    /// <summary>A PromQL range-query template over the canary (one value per interval) instead of pushed samples.</summary>
+    [Id(10)] public string? Query { get; init; }
+
+    [Id(11)] public string? Provider { get; init; }
 }
 
 /// <summary>The canary judge's configuration, as declared (Kayenta-style metrics, groups and thresholds).</summary>
@@ -156,6 +161,12 @@ public sealed record JudgeMetricDeclaration
     [Id(7)] public double? AllowedDecrease { get; init; }
 
     [Id(8)] public double? Tolerance { get; init; }
+
+    /// <summary>A PromQL range-query template read for each side instead of pushed samples; {{version}}, {{service}}, {{environment}} are filled in.</summary>
+    [Id(9)] public string? Query { get; init; }
+
+    /// <summary>The metric provider configured on the server (Metrics:Prometheus:{name}) that answers <see cref="Query"/>.</summary>
+    [Id(10)] public string? Provider { get; init; }
 }
 
 [GenerateSerializer, Immutable]

@@ -1,5 +1,6 @@
 using Deploy.Engine.Domain.Analysis;
 using Deploy.Engine.Grains.Interfaces;
+using Deploy.Engine.Grains.Metrics;
 using Orleans.Concurrency;
 
 namespace Deploy.Engine.Grains.Analysis;
@@ -28,6 +29,9 @@ public sealed class CanaryAnalysisGrainState
     [Id(8)] public string? Outcome { get; set; }
 
     [Id(9)] public string? Reason { get; set; }
+
+    /// <summary>Provider queries that failed, with why (their metrics count as having no data, or as errored measurements).</summary>
+    [Id(10)] public List<string> QueryErrors { get; set; } = [];
 }
 
 /// <summary>
@@ -38,7 +42,8 @@ public sealed class CanaryAnalysisGrainState
 /// </summary>
 public sealed class CanaryAnalysisGrain(
     [PersistentState("analysis", Stores.Blob)] IPersistentState<CanaryAnalysisGrainState> state,
-    TimeProvider clock) : Grain, ICanaryAnalysisGrain
+    TimeProvider clock,
+    IMetricProvider metrics) : Grain, ICanaryAnalysisGrain
 {
     /// <summary>Bound on the samples kept per metric and side.</summary>
     private const int MaxSamples = 5_000;
@@ -104,9 +109,18 @@ public sealed class CanaryAnalysisGrain(
 
         if (S.Outcome is null)
         {
+            var queried = await QueryJudgeMetrics();
             S.Verdict = S.Start.Judge is { } judge ? JudgeMapping.Judge(judge, Samples()) : null;
-            S.Run = S.Start.Metrics.Count > 0 ? AnalysisRunMapping.View(Measure()) : null;
+            S.Run = S.Start.Metrics.Count > 0 ? AnalysisRunMapping.View(await Measure()) : null;
             (S.Outcome, S.Reason) = Combine(S.Verdict, S.Run);
+            if (S.QueryErrors.Count > 0)
+            {
+                S.Reason += "; provider queries failed: " + string.Join("; ", S.QueryErrors);
+            }
+            else if (queried > 0)
+            {
+                S.Reason += $"; {queried} metrics read from their provider";
+            }
             S.ConcludedAt = clock.GetUtcNow();
             await state.WriteStateAsync();
         }
@@ -117,31 +131,85 @@ public sealed class CanaryAnalysisGrain(
     [ReadOnly]
     public Task<AnalysisSnapshot?> Get() => Task.FromResult(S.Start is null ? null : Snapshot());
 
+    /// <summary>Judge metrics declared with a provider query are read from it for both sides, replacing pushed samples.</summary>
+    private async Task<int> QueryJudgeMetrics()
+    {
+        var queried = 0;
+        foreach (var metric in S.Start!.Judge?.Metrics ?? [])
+        {
+            if (metric?.Query is not { } query || metric.Provider is not { } provider || metric.Name is not { } name)
+            {
+                continue;
+            }
+
+            var window = (S.StartedAt, clock.GetUtcNow());
+            var step = TimeSpan.FromSeconds(Math.Max(1, (window.Item2 - window.Item1).TotalSeconds / 30));
+            var baseline = await Query(provider, query, S.Start.BaselineVersion, window, step);
+            var canary = await Query(provider, query, S.Start.CanaryVersion, window, step);
+            S.Baseline[name] = baseline.Ok ? baseline.Values.Take(MaxSamples).ToList() : [];
+            S.Canary[name] = canary.Ok ? canary.Values.Take(MaxSamples).ToList() : [];
+            foreach (var failed in new[] { baseline, canary }.Where(r => !r.Ok))
+            {
+                S.QueryErrors.Add($"{name}: {failed.Error}");
+            }
+
+            queried++;
+        }
+
+        return queried;
+    }
+
+    private Task<MetricSeriesResult> Query(string provider, string query, string? version, (DateTimeOffset Start, DateTimeOffset End) window, TimeSpan step) =>
+        version is null
+            ? Task.FromResult(MetricSeriesResult.Fail("no baseline version is recorded for the environment"))
+            : metrics.QueryRange(new MetricQuery(provider, query, window.Start, window.End, step, new Dictionary<string, string>
+            {
+                ["version"] = version,
+                ["service"] = S.Start!.Service ?? string.Empty,
+                ["environment"] = S.Start.Environment ?? string.Empty,
+            }), CancellationToken.None);
+
     /// <summary>
     /// Each threshold metric measured once per interval over the step: the mean of the canary's values that arrived
-    /// in [k·interval, (k+1)·interval) after the start, or no data when none did; then Argo's evaluation, terminated.
+    /// in [k·interval, (k+1)·interval) after the start, or no data when none did — or, for a metric with a provider query,
+    /// the provider's value for that interval; then Argo's evaluation, terminated.
     /// </summary>
-    private AnalysisRunResult Measure()
+    private async Task<AnalysisRunResult> Measure()
     {
         var duration = TimeSpan.FromSeconds(S.Start!.DurationSeconds);
-        var metrics = new List<(ThresholdMetric, IReadOnlyList<Measurement>)>();
+        var runs = new List<(ThresholdMetric, IReadOnlyList<Measurement>)>();
         foreach (var declared in S.Start.Metrics)
         {
             var metric = AnalysisRunMapping.ToMetric(declared, "metric.", new Domain.Validation.ValidationErrors(), duration)
                 ?? throw new InvalidOperationException("the metric was validated when it was declared");
-            var source = declared.Source ?? metric.Name;
-            var values = S.Canary.GetValueOrDefault(source) ?? [];
-            var times = S.CanaryAt.GetValueOrDefault(source) ?? [];
             var interval = (metric.Interval ?? duration).TotalSeconds;
-            var measurements = Enumerable.Range(0, metric.EffectiveCount ?? 1).Select(k =>
+            var count = metric.EffectiveCount ?? 1;
+            List<Measurement> measurements;
+            if (declared.Query is { } query && declared.Provider is { } provider)
             {
-                var window = values.Where((_, i) => times[i] >= k * interval && times[i] < (k + 1) * interval).ToList();
-                return new Measurement(window.Count == 0 ? null : window.Average(), At: S.StartedAt.AddSeconds((k + 1) * interval));
-            }).ToList();
-            metrics.Add((metric, measurements));
+                // One value per interval straight from the provider; a failed query is an errored measurement each time.
+                var result = await Query(provider, query, S.Start.CanaryVersion,
+                    (S.StartedAt, S.StartedAt.AddSeconds(interval * count)), TimeSpan.FromSeconds(interval));
+                measurements = Enumerable.Range(0, count).Select(k => result.Ok
+                    ? new Measurement(k < result.Values.Count ? result.Values[k] : null)
+                    : new Measurement(null, result.Error)).ToList();
+            }
+            else
+            {
+                var source = declared.Source ?? metric.Name;
+                var values = S.Canary.GetValueOrDefault(source) ?? [];
+                var times = S.CanaryAt.GetValueOrDefault(source) ?? [];
+                measurements = Enumerable.Range(0, count).Select(k =>
+                {
+                    var window = values.Where((_, i) => times[i] >= k * interval && times[i] < (k + 1) * interval).ToList();
+                    return new Measurement(window.Count == 0 ? null : window.Average(), At: S.StartedAt.AddSeconds((k + 1) * interval));
+                }).ToList();
+            }
+
+            runs.Add((metric, measurements));
         }
 
-        return AnalysisRunEvaluator.Evaluate(metrics, terminated: true);
+        return AnalysisRunEvaluator.Evaluate(runs, terminated: true);
     }
 
     /// <summary>The worse of the two: Fail (judge Fail, run Failed or Error) over Hold (Marginal, no data, Inconclusive) over Pass.</summary>

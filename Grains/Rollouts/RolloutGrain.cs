@@ -645,6 +645,8 @@ public sealed partial class RolloutGrain(
                         Judge = step.Judge,
                         Metrics = step.Metrics,
                         DurationSeconds = (int)(step.Duration ?? TimeSpan.Zero).TotalSeconds,
+                        Service = S.Service,
+                        Environment = S.Environment,
                     });
                     why += $"; canary analysis '{analysisId}' of {S.Version} against the hosts not yet changed";
                 }

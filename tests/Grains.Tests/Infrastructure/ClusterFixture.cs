@@ -21,14 +21,21 @@ public sealed class ClusterFixture : IAsyncLifetime
 
     public RouterStub Routers { get; private set; } = null!;
 
+    /// <summary>A fake Prometheus configured on the silo as metric provider "prom" (call <see cref="PrometheusStub.Reset"/> first).</summary>
+    public PrometheusStub Prometheus { get; private set; } = null!;
+
     public IGrainFactory Grains => Cluster.GrainFactory;
 
     public async Task InitializeAsync()
     {
         Routers = await RouterStub.StartAsync();
+        Prometheus = await PrometheusStub.StartAsync();
         var builder = new TestClusterBuilder(1);
         builder.Options.ConfigureFileLogging = false;
-        builder.ConfigureHostConfiguration(c => c.AddInMemoryCollection(TrafficSettings(Routers)));
+        var settings = TrafficSettings(Routers);
+        settings["Metrics:Prometheus:prom:Url"] = Prometheus.BaseAddress.ToString();
+        settings["Metrics:RetryBaseDelay"] = "00:00:00.020";
+        builder.ConfigureHostConfiguration(c => c.AddInMemoryCollection(settings));
         builder.AddSiloBuilderConfigurator<LocalSiloConfigurator>();
         Cluster = builder.Build();
         await Cluster.DeployAsync();
@@ -38,6 +45,7 @@ public sealed class ClusterFixture : IAsyncLifetime
     {
         await Cluster.DisposeAsync();
         await Routers.DisposeAsync();
+        await Prometheus.DisposeAsync();
     }
 
     /// <summary>The silo's "Traffic" section: the stub's routers, with short retry delays so failing routers fail fast.</summary>

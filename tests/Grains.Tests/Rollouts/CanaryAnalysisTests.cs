@@ -134,4 +134,53 @@ public class CanaryAnalysisTests(ClusterFixture fixture)
         Assert.All(analysis.Run.Metrics.Single().Measurements, m => Assert.NotNull(m.Value));
         Assert.All(await HostsOf(Grains, hosts), h => Assert.Equal(Digest(expected == RolloutStatus.Succeeded ? "2.0.0" : "1.0.0"), h.CurrentArtifact));
     }
+
+    [Fact]
+    public async Task A_judge_metric_read_from_prometheus_compares_the_versions_it_returns()
+    {
+        fixture.Prometheus.Reset();
+        fixture.Prometheus.Behave((call, response, ct) =>
+        {
+            // 2.0.0 is 60 % slower than 1.0.0 in what "Prometheus" returns.
+            var slow = call.Query?.Contains("2.0.0", StringComparison.Ordinal) == true;
+            var samples = Enumerable.Range(0, 20).Select(i => ((double)(1_800_000_000 + i), ((slow ? 160 : 100) + i % 5).ToString(System.Globalization.CultureInfo.InvariantCulture))).ToArray();
+            return PrometheusStub.Write(response, 200, PrometheusStub.Matrix((slow ? "2.0.0" : "1.0.0", samples)), ct);
+        });
+        var env = Unique("prom");
+        var hosts = await CreateEnvironment(Grains, env, 8, latencyMs: 2);
+        await Grains.GetGrain<IEnvironmentGrain>(env).RecordDeployed("web", new DeployedVersion { Version = "1.0.0", Artifact = Digest("1.0.0"), ReleaseId = "rel-old" });
+        var release = await CreateRelease(Grains, "web", "2.0.0");
+        var strategy = new RolloutStrategySpec
+        {
+            Type = "canary",
+            Steps =
+            [
+                new CanaryStepDeclaration { SetWeight = 25 },
+                new CanaryStepDeclaration
+                {
+                    Analysis = new AnalysisDeclaration
+                    {
+                        DurationSeconds = 1,
+                        Judge = new JudgeDeclaration
+                        {
+                            Metrics = [new JudgeMetricDeclaration
+                            {
+                                Name = "latency", Direction = "increase", Critical = true,
+                                Query = "latency_ms{service=\"{{service}}\",version=\"{{version}}\"}", Provider = "prom",
+                            }],
+                        },
+                    },
+                },
+            ],
+        };
+
+        var done = await WaitFor(Grains, (await StartRollout(Grains, release, env, strategy)).Id);
+
+        Assert.Equal(RolloutStatus.RolledBack, done.Status);
+        var analysis = await Grains.GetGrain<ICanaryAnalysisGrain>(Assert.Single(done.Analyses)).Get();
+        Assert.Equal("High", analysis!.Verdict!.Metrics.Single().Classification);
+        Assert.Equal(20, analysis.Samples["latency"].Canary.Count);
+        Assert.Contains(fixture.Prometheus.Calls, c => c.Query == "latency_ms{service=\"web\",version=\"1.0.0\"}");
+        Assert.All(await HostsOf(Grains, hosts), h => Assert.Equal(Digest("1.0.0"), h.CurrentArtifact));
+    }
 }
