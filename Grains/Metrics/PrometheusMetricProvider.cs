@@ -7,6 +7,9 @@ using Polly;
 using Polly.Retry;
 using Polly.Timeout;
 
+using Deploy.Engine.Grains.Outbound;
+using static Deploy.Engine.Grains.Outbound.OutboundHttp;
+
 namespace Deploy.Engine.Grains.Metrics;
 
 /// <summary>
@@ -41,7 +44,7 @@ public sealed partial class PrometheusMetricProvider : IMetricProvider
         _clients = clients;
         _options = options.Value;
         _logger = logger;
-        _pipeline = BuildPipeline(_options, clock);
+        _pipeline = OutboundHttp.Pipeline<Reply>(_options, clock, r => IsTransient(r.Status));
     }
 
     public async Task<MetricSeriesResult> QueryRange(MetricQuery query, CancellationToken ct)
@@ -100,8 +103,7 @@ public sealed partial class PrometheusMetricProvider : IMetricProvider
     }
 
     /// <summary>408 Request Timeout, 429 Too Many Requests and every 5xx are worth another attempt.</summary>
-    public static bool IsTransient(HttpStatusCode status) =>
-        status is HttpStatusCode.RequestTimeout or HttpStatusCode.TooManyRequests || (int)status >= 500;
+    public static bool IsTransient(HttpStatusCode status) => OutboundHttp.IsTransient(status);
 
     /// <summary>
     /// <c>{base}/api/v1/query_range?...</c>, keeping a base path (<c>https://host/prometheus</c> →
@@ -154,41 +156,8 @@ public sealed partial class PrometheusMetricProvider : IMetricProvider
         return MetricSeriesResult.Fail(error);
     }
 
-    private static ResiliencePipeline<Reply> BuildPipeline(MetricsOptions options, TimeProvider clock)
-    {
-        var builder = new ResiliencePipelineBuilder<Reply> { TimeProvider = clock }
-            .AddTimeout(options.TotalTimeout);
-        if (options.MaxAttempts > 1)
-        {
-            builder.AddRetry(new RetryStrategyOptions<Reply>
-            {
-                MaxRetryAttempts = options.MaxAttempts - 1,
-                BackoffType = DelayBackoffType.Exponential,
-                UseJitter = true,
-                Delay = options.RetryBaseDelay,
-                ShouldHandle = new PredicateBuilder<Reply>()
-                    .Handle<HttpRequestException>()
-                    .Handle<TimeoutRejectedException>()
-                    .HandleResult(r => IsTransient(r.Status)),
-            });
-        }
-
-        return builder.AddTimeout(options.AttemptTimeout).Build();
-    }
-
     private static string UnixSeconds(DateTimeOffset t) =>
         (t.ToUnixTimeMilliseconds() / 1000m).ToString("0.###", CultureInfo.InvariantCulture);
-
-    private static string Attempts(int n) => n == 1 ? "1 attempt" : $"{n} attempts";
-
-    private static string Seconds(TimeSpan t) => t.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture) + "s";
-
-    // The error kind only: an exception message may quote the URL, and the URL carries the query.
-    private static string Describe(HttpRequestException e) => e.HttpRequestError switch
-    {
-        HttpRequestError.Unknown => "transport error",
-        var kind => kind.ToString(),
-    };
 
     /// <summary>What one attempt got: the status and the body read (empty when <see cref="TooLarge"/>).</summary>
     private sealed record Reply(HttpStatusCode Status, byte[] Body, bool TooLarge);

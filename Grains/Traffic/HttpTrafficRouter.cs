@@ -8,6 +8,9 @@ using Polly;
 using Polly.Retry;
 using Polly.Timeout;
 
+using Deploy.Engine.Grains.Outbound;
+using static Deploy.Engine.Grains.Outbound.OutboundHttp;
+
 namespace Deploy.Engine.Grains.Traffic;
 
 /// <summary>
@@ -40,7 +43,7 @@ public sealed partial class HttpTrafficRouter : ITrafficRouter
         _clients = clients;
         _options = options.Value;
         _logger = logger;
-        _pipeline = BuildPipeline(_options, clock);
+        _pipeline = OutboundHttp.Pipeline<HttpResponseMessage>(_options, clock, r => IsTransient(r.StatusCode));
     }
 
     public async Task<TrafficResult> Apply(TrafficChange change, CancellationToken cancellationToken)
@@ -97,46 +100,12 @@ public sealed partial class HttpTrafficRouter : ITrafficRouter
     }
 
     /// <summary>408 Request Timeout, 429 Too Many Requests and every 5xx are worth another attempt.</summary>
-    public static bool IsTransient(HttpStatusCode status) =>
-        status is HttpStatusCode.RequestTimeout or HttpStatusCode.TooManyRequests || (int)status >= 500;
-
-    private static ResiliencePipeline<HttpResponseMessage> BuildPipeline(TrafficRouterOptions options, TimeProvider clock)
-    {
-        var builder = new ResiliencePipelineBuilder<HttpResponseMessage> { TimeProvider = clock }
-            .AddTimeout(options.TotalTimeout);
-        if (options.MaxAttempts > 1)
-        {
-            builder.AddRetry(new RetryStrategyOptions<HttpResponseMessage>
-            {
-                MaxRetryAttempts = options.MaxAttempts - 1,
-                BackoffType = DelayBackoffType.Exponential,
-                UseJitter = true,
-                Delay = options.RetryBaseDelay,
-                ShouldHandle = new PredicateBuilder<HttpResponseMessage>()
-                    .Handle<HttpRequestException>()
-                    .Handle<TimeoutRejectedException>()
-                    .HandleResult(r => IsTransient(r.StatusCode)),
-            });
-        }
-
-        return builder.AddTimeout(options.AttemptTimeout).Build();
-    }
+    public static bool IsTransient(HttpStatusCode status) => OutboundHttp.IsTransient(status);
 
     private static byte[] Serialize(TrafficChange change) => JsonSerializer.SerializeToUtf8Bytes(
         new RouterPayload(change.RolloutId, change.Environment, change.Service, change.Version,
             change.StableVersion, change.CanaryWeight, change.ActiveSlot),
         JsonSerializerOptions.Web);
-
-    private static string Attempts(int n) => n == 1 ? "1 attempt" : $"{n} attempts";
-
-    private static string Seconds(TimeSpan t) => t.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture) + "s";
-
-    // The error kind only: an exception message may quote the URL, and a URL may carry secrets in its query.
-    private static string Describe(HttpRequestException e) => e.HttpRequestError switch
-    {
-        HttpRequestError.Unknown => "transport error",
-        var kind => kind.ToString(),
-    };
 
     /// <summary>The body the router receives (camelCase JSON).</summary>
     private sealed record RouterPayload(
