@@ -13,29 +13,25 @@ public class CanaryAnalysisTests(ClusterFixture fixture)
 
     private IGrainFactory Grains => fixture.Grains;
 
-    private static RolloutStrategySpec CanaryWithJudge() => new()
+    /// <summary>25 % of the hosts, then the analysis.</summary>
+    private static RolloutStrategySpec CanaryThen(AnalysisDeclaration analysis) => new()
     {
         Type = "canary",
-        Steps =
-        [
-            new CanaryStepDeclaration { SetWeight = 25 },
-            new CanaryStepDeclaration
-            {
-                Analysis = new AnalysisDeclaration
-                {
-                    DurationSeconds = 1,
-                    Judge = new JudgeDeclaration
-                    {
-                        Metrics =
-                        [
-                            new JudgeMetricDeclaration { Name = "errorRatePercent", Direction = "increase", Critical = true },
-                            new JudgeMetricDeclaration { Name = "p99LatencyMs", Direction = "increase" },
-                        ],
-                    },
-                },
-            },
-        ],
+        Steps = [new CanaryStepDeclaration { SetWeight = 25 }, new CanaryStepDeclaration { Analysis = analysis }],
     };
+
+    private static RolloutStrategySpec CanaryWithJudge() => CanaryThen(new AnalysisDeclaration
+    {
+        DurationSeconds = 1,
+        Judge = new JudgeDeclaration
+        {
+            Metrics =
+            [
+                new JudgeMetricDeclaration { Name = "errorRatePercent", Direction = "increase", Critical = true },
+                new JudgeMetricDeclaration { Name = "p99LatencyMs", Direction = "increase" },
+            ],
+        },
+    });
 
     [Fact]
     public async Task A_good_version_passes_the_judge_and_completes()
@@ -107,22 +103,11 @@ public class CanaryAnalysisTests(ClusterFixture fixture)
             ["2.0.0"] = Stable with { ErrorRatePercent = errorRate },
         });
         var release = await CreateRelease(Grains, "web", "2.0.0");
-        var strategy = new RolloutStrategySpec
+        var strategy = CanaryThen(new AnalysisDeclaration
         {
-            Type = "canary",
-            Steps =
-            [
-                new CanaryStepDeclaration { SetWeight = 25 },
-                new CanaryStepDeclaration
-                {
-                    Analysis = new AnalysisDeclaration
-                    {
-                        DurationSeconds = 2,
-                        Metrics = [new ThresholdMetricDeclaration { Name = "errors", Source = "errorRatePercent", SuccessCondition = "result < 2", Count = 2 }],
-                    },
-                },
-            ],
-        };
+            DurationSeconds = 2,
+            Metrics = [new ThresholdMetricDeclaration { Name = "errors", Source = "errorRatePercent", SuccessCondition = "result < 2", Count = 2 }],
+        });
 
         var done = await WaitFor(Grains, (await StartRollout(Grains, release, env, strategy)).Id);
 
@@ -150,29 +135,18 @@ public class CanaryAnalysisTests(ClusterFixture fixture)
         var hosts = await CreateEnvironment(Grains, env, 8, latencyMs: 2);
         await Grains.GetGrain<IEnvironmentGrain>(env).RecordDeployed("web", new DeployedVersion { Version = "1.0.0", Artifact = Digest("1.0.0"), ReleaseId = "rel-old" });
         var release = await CreateRelease(Grains, "web", "2.0.0");
-        var strategy = new RolloutStrategySpec
+        var strategy = CanaryThen(new AnalysisDeclaration
         {
-            Type = "canary",
-            Steps =
-            [
-                new CanaryStepDeclaration { SetWeight = 25 },
-                new CanaryStepDeclaration
+            DurationSeconds = 1,
+            Judge = new JudgeDeclaration
+            {
+                Metrics = [new JudgeMetricDeclaration
                 {
-                    Analysis = new AnalysisDeclaration
-                    {
-                        DurationSeconds = 1,
-                        Judge = new JudgeDeclaration
-                        {
-                            Metrics = [new JudgeMetricDeclaration
-                            {
-                                Name = "latency", Direction = "increase", Critical = true,
-                                Query = "latency_ms{service=\"{{service}}\",version=\"{{version}}\"}", Provider = "prom",
-                            }],
-                        },
-                    },
-                },
-            ],
-        };
+                    Name = "latency", Direction = "increase", Critical = true,
+                    Query = "latency_ms{service=\"{{service}}\",version=\"{{version}}\"}", Provider = "prom",
+                }],
+            },
+        });
 
         var done = await WaitFor(Grains, (await StartRollout(Grains, release, env, strategy)).Id);
 
