@@ -44,7 +44,10 @@ install_prometheus() {
       && $sudo chmod 755 "$policy" && made_policy=1
   fi
   before="$(pgrep -u prometheus -x prometheus 2>/dev/null || true)"
-  if DEBIAN_FRONTEND=noninteractive timeout 300 $sudo apt-get install -y --no-install-recommends prometheus >/dev/null 2>&1; then
+  # A fresh image may have no package lists yet: refresh them once if the first try finds nothing.
+  if DEBIAN_FRONTEND=noninteractive timeout 300 $sudo apt-get install -y --no-install-recommends prometheus >/dev/null 2>&1 \
+    || { timeout 180 $sudo apt-get update >/dev/null 2>&1 \
+         && DEBIAN_FRONTEND=noninteractive timeout 300 $sudo apt-get install -y --no-install-recommends prometheus >/dev/null 2>&1; }; then
     echo "test: installed prometheus ($(prometheus --version 2>&1 | head -n 1))" >&2
   else
     echo "test: installing prometheus failed; its integration tests will be skipped" >&2
