@@ -197,4 +197,11 @@ public interface ICanaryAnalysisGrain : IGrainWithStringKey
 
     [Alias("Get")]
     Task<AnalysisSnapshot?> Get();
+
+    /// <summary>
+    /// Whether the threshold metrics have already failed on the intervals that are over (Argo acts on the failing
+    /// measurement, not at the end of the step). Queries providers for metrics that read one.
+    /// </summary>
+    [Alias("HasFailedEarly")]
+    Task<bool> HasFailedEarly();
 }

@@ -128,6 +128,17 @@ public sealed class CanaryAnalysisGrain(
         return Snapshot();
     }
 
+    public async Task<bool> HasFailedEarly()
+    {
+        if (S.Start is null || S.Outcome is not null || S.Start.Metrics.Count == 0)
+        {
+            return false;
+        }
+
+        var interim = await Measure(final: false);
+        return interim.Phase is AnalysisPhase.Failed or AnalysisPhase.Error;
+    }
+
     [ReadOnly]
     public Task<AnalysisSnapshot?> Get() => Task.FromResult(S.Start is null ? null : Snapshot());
 
@@ -174,16 +185,18 @@ public sealed class CanaryAnalysisGrain(
     /// in [k·interval, (k+1)·interval) after the start, or no data when none did — or, for a metric with a provider query,
     /// the provider's value for that interval; then Argo's evaluation, terminated.
     /// </summary>
-    private async Task<AnalysisRunResult> Measure()
+    private async Task<AnalysisRunResult> Measure(bool final = true)
     {
         var duration = TimeSpan.FromSeconds(S.Start!.DurationSeconds);
+        var elapsed = (clock.GetUtcNow() - S.StartedAt).TotalSeconds;
         var runs = new List<(ThresholdMetric, IReadOnlyList<Measurement>)>();
         foreach (var declared in S.Start.Metrics)
         {
             var metric = AnalysisRunMapping.ToMetric(declared, "metric.", new Domain.Validation.ValidationErrors(), duration)
                 ?? throw new InvalidOperationException("the metric was validated when it was declared");
             var interval = (metric.Interval ?? duration).TotalSeconds;
-            var count = metric.EffectiveCount ?? 1;
+            // Before the end, only the intervals that are over have been measured.
+            var count = final ? metric.EffectiveCount ?? 1 : Math.Min(metric.EffectiveCount ?? 1, (int)(elapsed / interval));
             List<Measurement> measurements;
             if (declared.Query is { } query && declared.Provider is { } provider)
             {
@@ -209,7 +222,7 @@ public sealed class CanaryAnalysisGrain(
             runs.Add((metric, measurements));
         }
 
-        return AnalysisRunEvaluator.Evaluate(runs, terminated: true);
+        return AnalysisRunEvaluator.Evaluate(runs, terminated: final);
     }
 
     /// <summary>The worse of the two: Fail (judge Fail, run Failed or Error) over Hold (Marginal, no data, Inconclusive) over Pass.</summary>

@@ -452,6 +452,15 @@ public sealed partial class RolloutGrain(
             Dispatch(deploying.Hosts.Where(h => S.Hosts[h] == HostPhase.Updating).ToList(), HostCommandKind.Apply);
         }
 
+        // A run whose threshold metrics already failed ends the analysis now (the verdict rolls back).
+        if (S.Status == RolloutStatus.Progressing && CurrentStep is { Kind: PlanStepKind.Analysis, Metrics.Count: > 0 }
+            && !S.ConcludedAnalyses.Contains(S.CurrentStep)
+            && await GrainFactory.GetGrain<ICanaryAnalysisGrain>(GrainKeys.Analysis(Id, S.CurrentStep + 1)).HasFailedEarly()
+            && !await ConcludeAnalysis())
+        {
+            return;
+        }
+
         for (var guard = 0; guard <= S.Steps.Count + 4; guard++)
         {
             var decision = PlanStepper.Next(Progress());

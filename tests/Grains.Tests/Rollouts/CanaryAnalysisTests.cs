@@ -157,4 +157,28 @@ public class CanaryAnalysisTests(ClusterFixture fixture)
         Assert.Contains(fixture.Prometheus.Calls, c => c.Query == "latency_ms{service=\"web\",version=\"1.0.0\"}");
         Assert.All(await HostsOf(Grains, hosts), h => Assert.Equal(Digest("1.0.0"), h.CurrentArtifact));
     }
+
+    [Fact]
+    public async Task A_threshold_metric_that_fails_early_ends_the_step_at_the_failing_interval_not_at_its_end()
+    {
+        var env = Unique("early");
+        await CreateEnvironment(Grains, env, 8, latencyMs: 2, metricsByVersion: new Dictionary<string, SimulatedMetrics>
+        {
+            ["1.0.0"] = Stable,
+            ["2.0.0"] = Stable with { ErrorRatePercent = 5 },
+        });
+        var release = await CreateRelease(Grains, "web", "2.0.0");
+        var strategy = CanaryThen(new AnalysisDeclaration
+        {
+            DurationSeconds = 30,
+            Metrics = [new ThresholdMetricDeclaration { Name = "errors", Source = "errorRatePercent", SuccessCondition = "result < 2", Count = 10 }],
+        });
+
+        var done = await WaitFor(Grains, (await StartRollout(Grains, release, env, strategy)).Id, timeout: TimeSpan.FromSeconds(25));
+
+        Assert.Equal(RolloutStatus.RolledBack, done.Status);
+        var stepStarted = done.Decisions.Last(d => d.Kind == "step-started" && d.Reason.Contains("analysis", StringComparison.Ordinal)).At;
+        var rolledBack = done.Decisions.First(d => d.Kind == "rollback").At;
+        Assert.True(rolledBack - stepStarted < TimeSpan.FromSeconds(30), $"rolled back {rolledBack - stepStarted} after the analysis started");
+    }
 }
