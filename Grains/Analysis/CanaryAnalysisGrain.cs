@@ -38,7 +38,7 @@ public sealed class CanaryAnalysisGrainState
 /// One canary analysis: collects the samples hosts report during the step (canary side: hosts on the new version;
 /// baseline: the version it replaces), then asks the Domain judge for a verdict, and keeps inputs and verdict so
 /// the API can explain it and anyone can replay it. Samples are kept in memory until the verdict is stored with
-/// them; a failover during the step loses the samples so far (the step's hosts are asked again on reactivation).
+/// them; while it collects, what arrived is written every few seconds, so a failover loses at most those seconds.
 /// </summary>
 public sealed class CanaryAnalysisGrain(
     [PersistentState("analysis", Stores.Blob)] IPersistentState<CanaryAnalysisGrainState> state,
@@ -48,7 +48,27 @@ public sealed class CanaryAnalysisGrain(
     /// <summary>Bound on the samples kept per metric and side.</summary>
     private const int MaxSamples = 5_000;
 
+    /// <summary>How often samples collected since the last write are persisted while the analysis runs.</summary>
+    private static readonly TimeSpan FlushEvery = TimeSpan.FromSeconds(5);
+
+    private bool _dirty;
+
     private CanaryAnalysisGrainState S => state.State;
+
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        this.RegisterGrainTimer(Flush, new GrainTimerCreationOptions(FlushEvery, FlushEvery));
+        return base.OnActivateAsync(cancellationToken);
+    }
+
+    private async Task Flush(CancellationToken cancellationToken)
+    {
+        if (_dirty && S.Outcome is null)
+        {
+            _dirty = false;
+            await state.WriteStateAsync(cancellationToken);
+        }
+    }
 
     public async Task<AnalysisSnapshot> Start(AnalysisStart start)
     {
@@ -89,6 +109,7 @@ public sealed class CanaryAnalysisGrain(
             }
         }
 
+        _dirty = true;
         Add("errorRatePercent", sample.ErrorRatePercent);
         Add("p99LatencyMs", sample.P99LatencyMs);
         Add("failedHealthChecks", sample.FailedHealthChecks);
