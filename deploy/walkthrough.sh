@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The README walkthrough as one script, against an engine started with deploy/run.sh:
 # a simulated fleet of 50 hosts, a release rolled out host by host, then a bad version that rolls
-# back on its own, then a canary promoted by an operator and a canary a rollback trigger stops. Needs curl and node (for reading JSON).
+# back on its own, then a canary promoted by an operator, a canary a rollback trigger stops, and a
+# canary whose analysis (the statistical judge) finds three times the error rate in 3.2.0 and rolls it back. Needs curl and node (for reading JSON).
 #
 #   deploy/walkthrough.sh            (API at http://127.0.0.1:${DEPLOY_API_PORT:-5080}, key from .data/dev-api-key)
 set -euo pipefail
@@ -33,7 +34,7 @@ echo "1. environment '$ENV_NAME' with 50 simulated hosts on shop 1.0.0 (version 
 call PUT "/v1/environments/$ENV_NAME" '{"concurrencyLimit":2,"description":"walkthrough"}' >/dev/null
 call POST "/v1/environments/$ENV_NAME/simulated-hosts" "{\"count\":50,\"labels\":{\"region\":\"eu-west\"},\"stepLatencyMs\":150,
   \"currentArtifact\":\"$(digest shop-1.0.0)\",\"currentVersion\":\"1.0.0\",\"failureProbability\":{\"2.1.0\":0.5},
-  \"metrics\":{\"2.0.0\":{\"errorRatePercent\":0.3,\"p99LatencyMs\":120},\"3.0.0\":{\"errorRatePercent\":0.4,\"p99LatencyMs\":140},\"3.1.0\":{\"errorRatePercent\":9.5,\"p99LatencyMs\":130}}}" >/dev/null
+  \"metrics\":{\"2.0.0\":{\"errorRatePercent\":0.3,\"p99LatencyMs\":120},\"3.0.0\":{\"errorRatePercent\":0.4,\"p99LatencyMs\":140},\"3.1.0\":{\"errorRatePercent\":9.5,\"p99LatencyMs\":130},\"3.2.0\":{\"errorRatePercent\":1.2,\"p99LatencyMs\":140}}}" >/dev/null
 
 echo "2. preview: what would maxSurge 10% / maxUnavailable 0 do here?"
 call POST /v1/rollouts/preview "{\"environment\":\"$ENV_NAME\",\"strategy\":{\"maxSurge\":\"10%\",\"maxUnavailable\":\"0\"}}" | field explanation
@@ -69,3 +70,12 @@ c2=$(call POST /v1/releases "{\"service\":\"shop\",\"version\":\"3.1.0\",\"artif
 c2_rollout=$(call POST /v1/rollouts "{\"releaseId\":\"$c2\",\"environment\":\"$ENV_NAME\",\"strategy\":$canary}" | field id)
 wait_rollout "$c2_rollout"
 echo "   hosts per version: $(call GET "/v1/rollouts/$c2_rollout" | field hostsPerVersion)"
+
+echo "7. release shop 3.2.0 with a canary analysis: the judge compares its hosts against those still on 3.0.0"
+judged='{"type":"canary","steps":[{"setWeight":20},{"analysis":{"durationSeconds":5,"judge":{"metrics":[
+  {"name":"errorRatePercent","direction":"increase","critical":true},{"name":"p99LatencyMs","direction":"increase"}]}}}]}'
+c3=$(call POST /v1/releases "{\"service\":\"shop\",\"version\":\"3.2.0\",\"artifact\":\"$(digest shop-3.2.0)\"}" | field id)
+c3_rollout=$(call POST /v1/rollouts "{\"releaseId\":\"$c3\",\"environment\":\"$ENV_NAME\",\"strategy\":$judged}" | field id)
+wait_rollout "$c3_rollout"
+analysis=$(call GET "/v1/rollouts/$c3_rollout" | field analyses | node -pe 'JSON.parse(require("fs").readFileSync(0))[0]')
+call GET "/v1/analyses/$analysis" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const a=JSON.parse(s);console.log("   analysis "+a.id+": "+a.outcome);for(const m of a.verdict.metrics)console.log("    "+m.name+": "+m.classification+" (estimate "+(m.estimate??"-")+", "+m.baselineCount+" baseline / "+m.canaryCount+" canary samples)")})'
