@@ -1,8 +1,7 @@
-using System.Net;
+using Deploy.Engine.Grains.Outbound;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
-using Microsoft.Extensions.Options;
 
 namespace Deploy.Engine.Grains.Metrics;
 
@@ -14,21 +13,7 @@ public static class MetricsExtensions
     /// </summary>
     public static IServiceCollection AddMetricProviders(this IServiceCollection services, IConfiguration configuration)
     {
-        services.TryAddSingleton(TimeProvider.System);
-        services.AddOptions<MetricsOptions>()
-            .Bind(configuration.GetSection(MetricsOptions.Section))
-            .ValidateOnStart();
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<MetricsOptions>, MetricsOptionsValidator>());
-
-        services.AddHttpClient(PrometheusMetricProvider.HttpClientName, c => c.Timeout = Timeout.InfiniteTimeSpan)
-            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler
-            {
-                // Prometheus answers; it does not get to send the engine (and its token) somewhere else.
-                AllowAutoRedirect = false,
-                PooledConnectionLifetime = TimeSpan.FromMinutes(2),
-                // Decompressed size is what MaxResponseBytes bounds: no compression, no zip bomb.
-                AutomaticDecompression = DecompressionMethods.None,
-            });
+        services.AddOutboundHttp<MetricsOptions, MetricsOptionsValidator>(configuration, MetricsOptions.Section, PrometheusMetricProvider.HttpClientName);
         services.TryAddSingleton<IMetricProvider, PrometheusMetricProvider>();
         return services;
     }

@@ -1,8 +1,7 @@
-using System.Net;
+using Deploy.Engine.Grains.Outbound;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
-using Microsoft.Extensions.Options;
 
 namespace Deploy.Engine.Grains.Traffic;
 
@@ -15,20 +14,7 @@ public static class TrafficRoutingExtensions
     /// </summary>
     public static IServiceCollection AddTrafficRouting(this IServiceCollection services, IConfiguration configuration)
     {
-        services.TryAddSingleton(TimeProvider.System);
-        services.AddOptions<TrafficRouterOptions>()
-            .Bind(configuration.GetSection(TrafficRouterOptions.Section))
-            .ValidateOnStart();
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<TrafficRouterOptions>, TrafficRouterOptionsValidator>());
-
-        services.AddHttpClient(HttpTrafficRouter.HttpClientName, c => c.Timeout = Timeout.InfiniteTimeSpan)
-            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler
-            {
-                // A router answers; it does not get to send the engine (and its token) somewhere else.
-                AllowAutoRedirect = false,
-                PooledConnectionLifetime = TimeSpan.FromMinutes(2),
-                AutomaticDecompression = DecompressionMethods.None,
-            });
+        services.AddOutboundHttp<TrafficRouterOptions, TrafficRouterOptionsValidator>(configuration, TrafficRouterOptions.Section, HttpTrafficRouter.HttpClientName);
         services.TryAddSingleton<ITrafficRouter, HttpTrafficRouter>();
         return services;
     }
