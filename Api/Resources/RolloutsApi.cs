@@ -133,7 +133,7 @@ public static class RolloutsApi
             result.Plan?.Stages.Select(st => new PlanStageView(st.Name, st.Hosts.Count)).ToList() ?? [],
             steps.Select(st => new PlanStepView
             {
-                Kind = KindOf(st).ToString(),
+                Kind = st.Kind.ToString(),
                 Stage = stageNames.GetValueOrDefault(st.Stage) ?? "all hosts",
                 Description = st.Description,
                 Hosts = st switch { DeployStep d => d.Hosts.Count, ProvisionStep p => p.Hosts.Count, RetireStep r => r.Hosts.Count, _ => 0 },
@@ -199,19 +199,6 @@ public static class RolloutsApi
 
     private static async Task<string?> ServiceOf(IGrainFactory grains, string releaseId) =>
         (await grains.GetGrain<IReleaseGrain>(releaseId).Get())?.Service;
-
-    private static Domain.Rollouts.PlanStepKind KindOf(PlanStep step) => step switch
-    {
-        DeployStep => Domain.Rollouts.PlanStepKind.Deploy,
-        TrafficStep => Domain.Rollouts.PlanStepKind.Traffic,
-        PausePlanStep => Domain.Rollouts.PlanStepKind.Pause,
-        AnalysisPlanStep => Domain.Rollouts.PlanStepKind.Analysis,
-        SwitchStep => Domain.Rollouts.PlanStepKind.Switch,
-        KeepWarmStep => Domain.Rollouts.PlanStepKind.KeepWarm,
-        ProvisionStep => Domain.Rollouts.PlanStepKind.Provision,
-        RetireStep => Domain.Rollouts.PlanStepKind.Retire,
-        _ => Domain.Rollouts.PlanStepKind.Bake,
-    };
 
     private static bool IsRolloutId(string id) =>
         GrainKeys.TryParseRollout(id, out var release, out var environment) && Names.IsHostId(release) && Names.IsDnsLabel(environment);

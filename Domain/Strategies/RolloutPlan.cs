@@ -1,3 +1,5 @@
+using Deploy.Engine.Domain.Rollouts;
+
 namespace Deploy.Engine.Domain.Strategies;
 
 /// <summary>A target host as the planner sees it.</summary>
@@ -39,31 +41,62 @@ public sealed record RolloutPlan(IReadOnlyList<PlanStage> Stages, IReadOnlyList<
 public sealed record PlanStage(int Index, string Name, IReadOnlyList<string> Hosts);
 
 /// <summary>One thing to do. <see cref="Description"/> is short text for a human, with the arithmetic behind it.</summary>
-public abstract record PlanStep(int Stage, string Description);
+public abstract record PlanStep(int Stage, string Description)
+{
+    /// <summary>What the step does, as the rollout's stepper and the API name it.</summary>
+    public abstract PlanStepKind Kind { get; }
+}
 
 /// <summary>Apply the new artifact to these hosts, as one batch.</summary>
-public sealed record DeployStep(int Stage, IReadOnlyList<string> Hosts, string Description) : PlanStep(Stage, Description);
+public sealed record DeployStep(int Stage, IReadOnlyList<string> Hosts, string Description) : PlanStep(Stage, Description)
+{
+    public override PlanStepKind Kind => PlanStepKind.Deploy;
+}
 
 /// <summary>Canary: route <paramref name="Weight"/>% of the stage's traffic to the new version.</summary>
-public sealed record TrafficStep(int Stage, int Weight, string Description) : PlanStep(Stage, Description);
+public sealed record TrafficStep(int Stage, int Weight, string Description) : PlanStep(Stage, Description)
+{
+    public override PlanStepKind Kind => PlanStepKind.Traffic;
+}
 
 /// <summary>Wait; a null duration waits until an operator promotes.</summary>
-public sealed record PausePlanStep(int Stage, TimeSpan? Duration, string Description) : PlanStep(Stage, Description);
+public sealed record PausePlanStep(int Stage, TimeSpan? Duration, string Description) : PlanStep(Stage, Description)
+{
+    public override PlanStepKind Kind => PlanStepKind.Pause;
+}
 
 /// <summary>Watch the rollback triggers for <paramref name="Duration"/>.</summary>
-public sealed record AnalysisPlanStep(int Stage, TimeSpan Duration, string Description) : PlanStep(Stage, Description);
+public sealed record AnalysisPlanStep(int Stage, TimeSpan Duration, string Description) : PlanStep(Stage, Description)
+{
+    public override PlanStepKind Kind => PlanStepKind.Analysis;
+}
 
 /// <summary>Blue-green promotion: the environment's traffic moves from one slot to the other.</summary>
-public sealed record SwitchStep(int Stage, string FromSlot, string ToSlot, string Description) : PlanStep(Stage, Description);
+public sealed record SwitchStep(int Stage, string FromSlot, string ToSlot, string Description) : PlanStep(Stage, Description)
+{
+    public override PlanStepKind Kind => PlanStepKind.Switch;
+}
 
 /// <summary>The old slot stays warm this long; a rollback inside it is a switch back.</summary>
-public sealed record KeepWarmStep(int Stage, string Slot, TimeSpan Duration, string Description) : PlanStep(Stage, Description);
+public sealed record KeepWarmStep(int Stage, string Slot, TimeSpan Duration, string Description) : PlanStep(Stage, Description)
+{
+    public override PlanStepKind Kind => PlanStepKind.KeepWarm;
+}
 
 /// <summary>Immutable: the new hosts come into service (already provisioned by the grain).</summary>
-public sealed record ProvisionStep(int Stage, IReadOnlyList<string> Hosts, string Description) : PlanStep(Stage, Description);
+public sealed record ProvisionStep(int Stage, IReadOnlyList<string> Hosts, string Description) : PlanStep(Stage, Description)
+{
+    public override PlanStepKind Kind => PlanStepKind.Provision;
+}
 
 /// <summary>Immutable: the old hosts leave service.</summary>
-public sealed record RetireStep(int Stage, IReadOnlyList<string> Hosts, string Description) : PlanStep(Stage, Description);
+public sealed record RetireStep(int Stage, IReadOnlyList<string> Hosts, string Description) : PlanStep(Stage, Description)
+{
+    public override PlanStepKind Kind => PlanStepKind.Retire;
+}
 
 /// <summary>Wait after stage <see cref="PlanStep.Stage"/> before the next one starts; a breach here fails that stage.</summary>
-public sealed record BakeStep(int Stage, TimeSpan Duration, string Description) : PlanStep(Stage, Description);
+public sealed record BakeStep(int Stage, TimeSpan Duration, string Description) : PlanStep(Stage, Description)
+{
+    public override PlanStepKind Kind => PlanStepKind.Bake;
+}

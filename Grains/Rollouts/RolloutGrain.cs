@@ -41,6 +41,9 @@ public sealed partial class RolloutGrain(
     private StrategySpec? _spec;
     private IGrainTimer? _wakeTimer;
 
+    /// <summary>The plan's step kinds, for the stepper (the plan is fixed once admitted).</summary>
+    private List<PlanStepKind>? _kinds;
+
     /// <summary>Hosts per phase, derived from <see cref="RolloutGrainState.Hosts"/> and kept current by <see cref="SetPhase"/>.</summary>
     private int[]? _counts;
 
@@ -384,6 +387,7 @@ public sealed partial class RolloutGrain(
 
         S.Stages = plan.Stages.Select(s => s.Name).ToList();
         S.Steps = plan.Steps.Select(Store).ToList();
+        _kinds = null;
         AttachJudges();
         S.Hosts = new Dictionary<string, HostPhase>(StringComparer.Ordinal);
         foreach (var stage in plan.Stages)
@@ -391,7 +395,6 @@ public sealed partial class RolloutGrain(
             foreach (var host in stage.Hosts)
             {
                 S.Hosts[host] = HostPhase.Untouched;
-                S.HostStage[host] = stage.Index;
             }
         }
 
@@ -400,7 +403,6 @@ public sealed partial class RolloutGrain(
             foreach (var host in step.Hosts)
             {
                 S.Hosts.TryAdd(host, HostPhase.Untouched);
-                S.HostStage.TryAdd(host, step.Stage);
             }
         }
 
@@ -834,8 +836,9 @@ public sealed partial class RolloutGrain(
                 S.PendingRollbackActions.Add(ResetTraffic);
             }
 
+            var inScope = HostsOfStage(stage);
             foreach (var host in S.Hosts.Where(h => h.Value is HostPhase.Updating or HostPhase.Updated or HostPhase.Failed
-                         && (stage < 0 || S.HostStage.GetValueOrDefault(h.Key) == stage)).Select(h => h.Key).ToList())
+                         && (inScope is null || inScope.Contains(h.Key))).Select(h => h.Key).ToList())
             {
                 SetPhase(host, HostPhase.RollingBack);
             }
@@ -881,7 +884,8 @@ public sealed partial class RolloutGrain(
         }
 
         var reverted = Count(HostPhase.RolledBack);
-        var stuck = S.Hosts.Count(h => h.Value == HostPhase.Failed && (S.RollbackStage < 0 || S.HostStage.GetValueOrDefault(h.Key) == S.RollbackStage));
+        var rolledBackStage = HostsOfStage(S.RollbackStage);
+        var stuck = S.Hosts.Count(h => h.Value == HostPhase.Failed && (rolledBackStage is null || rolledBackStage.Contains(h.Key)));
         var cause = S.Decisions.LastOrDefault(d => d.Kind is "rollback" or "abort" or "superseded")?.Reason ?? "rollback";
         var outcome = S.Decisions.Any(d => d.Kind == "switched-back")
             ? $"switched back to slot '{S.ActiveSlot}'; 0 hosts redeployed"
@@ -1152,6 +1156,11 @@ public sealed partial class RolloutGrain(
         }
     }
 
+    /// <summary>The hosts a stage deploys to (from the plan, so no per-host stage map is stored); null for every stage.</summary>
+    private HashSet<string>? HostsOfStage(int stage) => stage < 0
+        ? null
+        : S.Steps.Where(s => s.Stage == stage && s.Kind == PlanStepKind.Deploy).SelectMany(s => s.Hosts).ToHashSet(StringComparer.Ordinal);
+
     private StoredStep? CurrentStep => S.CurrentStep >= 0 && S.CurrentStep < S.Steps.Count ? S.Steps[S.CurrentStep] : null;
 
     private Dictionary<string, string> ProvisionedLabels(int index)
@@ -1166,19 +1175,25 @@ public sealed partial class RolloutGrain(
         return labels;
     }
 
-    private static StoredStep Store(PlanStep step) => step switch
+    /// <summary>The Domain step as stored: its kind and stage, and whichever of hosts, weight, duration and slots it has.</summary>
+    private static StoredStep Store(PlanStep step)
     {
-        DeployStep d => new StoredStep { Kind = PlanStepKind.Deploy, Stage = d.Stage, Hosts = d.Hosts.ToList(), Description = d.Description },
-        TrafficStep t => new StoredStep { Kind = PlanStepKind.Traffic, Stage = t.Stage, Weight = t.Weight, Description = t.Description },
-        PausePlanStep p => new StoredStep { Kind = PlanStepKind.Pause, Stage = p.Stage, Duration = p.Duration, Description = p.Description },
-        AnalysisPlanStep a => new StoredStep { Kind = PlanStepKind.Analysis, Stage = a.Stage, Duration = a.Duration, Description = a.Description },
-        SwitchStep s => new StoredStep { Kind = PlanStepKind.Switch, Stage = s.Stage, FromSlot = s.FromSlot, ToSlot = s.ToSlot, Description = s.Description },
-        KeepWarmStep k => new StoredStep { Kind = PlanStepKind.KeepWarm, Stage = k.Stage, Duration = k.Duration, FromSlot = k.Slot, Description = k.Description },
-        ProvisionStep p => new StoredStep { Kind = PlanStepKind.Provision, Stage = p.Stage, Hosts = p.Hosts.ToList(), Description = p.Description },
-        RetireStep r => new StoredStep { Kind = PlanStepKind.Retire, Stage = r.Stage, Hosts = r.Hosts.ToList(), Description = r.Description },
-        BakeStep b => new StoredStep { Kind = PlanStepKind.Bake, Stage = b.Stage, Duration = b.Duration, Description = b.Description },
-        _ => throw new ArgumentOutOfRangeException(nameof(step), step.GetType().Name, "unknown plan step"),
-    };
+        var stored = new StoredStep { Kind = step.Kind, Stage = step.Stage, Description = step.Description };
+        switch (step)
+        {
+            case DeployStep d: stored.Hosts = d.Hosts.ToList(); break;
+            case ProvisionStep p: stored.Hosts = p.Hosts.ToList(); break;
+            case RetireStep r: stored.Hosts = r.Hosts.ToList(); break;
+            case TrafficStep t: stored.Weight = t.Weight; break;
+            case PausePlanStep p: stored.Duration = p.Duration; break;
+            case AnalysisPlanStep a: stored.Duration = a.Duration; break;
+            case BakeStep b: stored.Duration = b.Duration; break;
+            case KeepWarmStep k: (stored.Duration, stored.FromSlot) = (k.Duration, k.Slot); break;
+            case SwitchStep w: (stored.FromSlot, stored.ToSlot) = (w.FromSlot, w.ToSlot); break;
+        }
+
+        return stored;
+    }
 
     private int[] Counts
     {
@@ -1216,7 +1231,7 @@ public sealed partial class RolloutGrain(
         var deadline = pending > 0 || S.Status != RolloutStatus.Paused ? S.StepDeadline : S.HoldDeadline;
         return new PlanProgress(
             S.Status,
-            S.Steps.Select(s => s.Kind).ToList(),
+            _kinds ??= S.Steps.Select(s => s.Kind).ToList(),
             S.CurrentStep,
             step?.Duration,
             S.StepStartedAt,

@@ -163,9 +163,6 @@ public sealed class RolloutGrainState
     /// <summary>The stage the rollback covers; -1 for every stage.</summary>
     [Id(43)] public int RollbackStage { get; set; } = -1;
 
-    /// <summary>Hosts per stage name shown in the API (stage index per host, for the wave rollback policy).</summary>
-    [Id(44)] public Dictionary<string, int> HostStage { get; set; } = [];
-
     [Id(45)] public SimulationProfile? ProvisionProfile { get; set; }
 
     /// <summary>Canary analyses of this rollout (ids), and the steps whose analysis has concluded.</summary>

@@ -34,14 +34,9 @@ public sealed class PrometheusStub : IAsyncDisposable
 
     public static async Task<PrometheusStub> StartAsync()
     {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseKestrel(o => o.Listen(IPAddress.Loopback, 0));
-        builder.Logging.ClearProviders();
-        var stub = new PrometheusStub(builder.Build());
+        var stub = new PrometheusStub(LoopbackApp.Create());
         stub._app.MapGet("/api/v1/query_range", stub.Handle);
-        await stub._app.StartAsync();
-        var address = stub._app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
-        stub.BaseAddress = new Uri(address.TrimEnd('/') + "/");
+        stub.BaseAddress = await LoopbackApp.StartAsync(stub._app);
 
         // Pay for Kestrel's JIT and route compilation here, not inside a test's attempt timeout (see RouterStub).
         using (var http = new HttpClient())

@@ -31,14 +31,9 @@ public sealed class RouterStub : IAsyncDisposable
 
     public static async Task<RouterStub> StartAsync()
     {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseKestrel(o => o.Listen(IPAddress.Loopback, 0));
-        builder.Logging.ClearProviders();
-        var stub = new RouterStub(builder.Build());
+        var stub = new RouterStub(LoopbackApp.Create());
         stub._app.MapPost("/routers/{name}", stub.Handle);
-        await stub._app.StartAsync();
-        var address = stub._app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
-        stub.BaseAddress = new Uri(address.TrimEnd('/') + "/");
+        stub.BaseAddress = await LoopbackApp.StartAsync(stub._app);
 
         // The first request JITs Kestrel and compiles the route: on a loaded 2-core box that can outlast a test's
         // attempt timeout, and the aborted request would never be recorded. Pay for it here.
