@@ -88,6 +88,9 @@ public static class EventTypes
     public const string RolloutBatchStarted = Ext + "rollout.batch-started";
     public const string RolloutBatchCompleted = Ext + "rollout.batch-completed";
     public const string RolloutPaused = Ext + "rollout.paused";
+
+    /// <summary>A gate (freeze, incident, approval, dependency, budget) holds a rollout that has not started yet; the reason says which.</summary>
+    public const string RolloutHeld = Ext + "rollout.held";
     public const string RolloutResumed = Ext + "rollout.resumed";
     public const string RolloutRollbackDecided = Ext + "rollout.rollback-decided";
     public const string RolloutFailed = Ext + "rollout.failed";

@@ -368,6 +368,9 @@ public sealed record RolloutSnapshot
 
     /// <summary>Canary analyses of this rollout (GET /v1/analyses/{id}).</summary>
     [Id(30)] public IReadOnlyList<string> Analyses { get; init; } = [];
+
+    /// <summary>The gates holding the rollout now (freeze, incident, approval, budget, dependency), with their reasons; null when none is.</summary>
+    [Id(31)] public string? HeldBy { get; init; }
 }
 
 /// <summary>One step of a rollout's plan as the API shows it.</summary>

@@ -35,6 +35,9 @@ public enum RolloutTrigger
 
     /// <summary>An operator skips the current pause (or bake).</summary>
     Promote,
+
+    /// <summary>A governance gate wants a person's approval before the rollout may be admitted.</summary>
+    AwaitApproval,
 }
 
 public static class RolloutStatusExtensions

@@ -16,9 +16,10 @@ public static class RolloutTransitions
 {
     public static Transition Apply(RolloutStatus status, RolloutTrigger trigger) => (status, trigger) switch
     {
-        (RolloutStatus.Pending, RolloutTrigger.Enqueue) => Transition.To(RolloutStatus.Queued),
-        (RolloutStatus.Pending or RolloutStatus.Queued, RolloutTrigger.Admit) => Transition.To(RolloutStatus.Progressing),
-        (RolloutStatus.Pending or RolloutStatus.Queued, RolloutTrigger.Abort) => Transition.To(RolloutStatus.Aborted),
+        (RolloutStatus.Pending or RolloutStatus.Queued or RolloutStatus.AwaitingApproval, RolloutTrigger.Enqueue) => Transition.To(RolloutStatus.Queued),
+        (RolloutStatus.Pending or RolloutStatus.Queued or RolloutStatus.AwaitingApproval, RolloutTrigger.AwaitApproval) => Transition.To(RolloutStatus.AwaitingApproval),
+        (RolloutStatus.Pending or RolloutStatus.Queued or RolloutStatus.AwaitingApproval, RolloutTrigger.Admit) => Transition.To(RolloutStatus.Progressing),
+        (RolloutStatus.Pending or RolloutStatus.Queued or RolloutStatus.AwaitingApproval, RolloutTrigger.Abort) => Transition.To(RolloutStatus.Aborted),
 
         (RolloutStatus.Progressing, RolloutTrigger.Pause) => Transition.To(RolloutStatus.Paused),
         (RolloutStatus.Paused, RolloutTrigger.Resume) => Transition.To(RolloutStatus.Progressing),

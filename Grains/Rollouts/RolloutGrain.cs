@@ -2,6 +2,7 @@ using Deploy.Engine.Domain.Rolling;
 using Deploy.Engine.Domain.Rollouts;
 using Deploy.Engine.Domain.Strategies;
 using Deploy.Engine.Grains.Events;
+using Deploy.Engine.Grains.Gates;
 using Deploy.Engine.Grains.Interfaces;
 using Deploy.Engine.Grains.Provisioning;
 using Deploy.Engine.Grains.Traffic;
@@ -26,6 +27,7 @@ public sealed partial class RolloutGrain(
     IOptions<RolloutOptions> options,
     ITrafficRouter router,
     IHostProvisioner provisioner,
+    RolloutGates gates,
     ILogger<RolloutGrain> logger) : Grain, IRolloutGrain, IRemindable
 {
     private const string ReminderName = "reconcile";
@@ -100,6 +102,14 @@ public sealed partial class RolloutGrain(
             return CommandResult<RolloutSnapshot>.Fail(ErrorKind.NotFound, $"environment '{draft.Environment}' does not exist");
         }
 
+        // Policies that refuse outright (an unapproved change record, failed provenance, a promotion order not met)
+        // refuse here, before anything is stored: a 422 that changes nothing.
+        var submit = await gates.Check(GateContextFor(GatePoint.Submit, release, draft.Environment, draft.SubmittedBy, draft.Strategy, draft.Selector));
+        if (submit.Verdict == GateVerdict.Refuse)
+        {
+            return CommandResult<RolloutSnapshot>.Fail(ErrorKind.PolicyRefused, submit.Reason);
+        }
+
         _spec = parsed.Value;
         S.ReleaseId = release.Id;
         S.Environment = draft.Environment;
@@ -150,7 +160,12 @@ public sealed partial class RolloutGrain(
 
     public async Task<CommandResult<RolloutSnapshot>> Resume(OperatorAction action)
     {
-        var result = await Command(RolloutTrigger.Resume, action, "resumed", EventTypes.RolloutResumed, () => S.HoldDeadline = null);
+        var result = await Command(RolloutTrigger.Resume, action, "resumed", EventTypes.RolloutResumed, () =>
+        {
+            // A gate that still holds pauses it again at the next step boundary.
+            S.HoldDeadline = null;
+            S.HeldByGate = null;
+        });
         if (!result.Ok)
         {
             return result;
@@ -247,7 +262,7 @@ public sealed partial class RolloutGrain(
             return;
         }
 
-        if (S.Status is RolloutStatus.Pending or RolloutStatus.Queued)
+        if (S.Status is RolloutStatus.Pending or RolloutStatus.Queued or RolloutStatus.AwaitingApproval)
         {
             await Admit();
         }
@@ -319,6 +334,11 @@ public sealed partial class RolloutGrain(
 
     private async Task RequestSlot(IEnvironmentGrain environment)
     {
+        if (!await PassAdmissionGates())
+        {
+            return;
+        }
+
         var admission = await environment.RequestSlot(Id, S.Service);
         if (admission.Status == AdmissionStatus.Admitted)
         {
@@ -435,12 +455,20 @@ public sealed partial class RolloutGrain(
 
         switch (S.Status)
         {
-            case RolloutStatus.Pending or RolloutStatus.Queued:
+            case RolloutStatus.Pending or RolloutStatus.Queued or RolloutStatus.AwaitingApproval:
                 await RequestSlot(GrainFactory.GetGrain<IEnvironmentGrain>(S.Environment));
                 return;
             case RolloutStatus.RollingBack:
                 await ContinueRollback(redeliver);
                 return;
+            case RolloutStatus.Paused when S.HeldByGate is not null:
+                // Held by a gate, not by a person: it goes on by itself once the gates pass.
+                if (!await ReleaseGateHold())
+                {
+                    return;
+                }
+
+                break;
             case RolloutStatus.Progressing or RolloutStatus.Paused:
                 break;
             default:
@@ -499,6 +527,12 @@ public sealed partial class RolloutGrain(
                     return;
                 case PlanAction.StartStep:
                     if (decision.Step != S.CurrentStep && !await ConcludeAnalysis())
+                    {
+                        return;
+                    }
+
+                    // Why: a freeze, an incident or an exhausted budget holds the rollout between steps, never inside one.
+                    if (decision.Step != S.CurrentStep && !await PassStepGates(decision.Step))
                     {
                         return;
                     }
@@ -1223,6 +1257,118 @@ public sealed partial class RolloutGrain(
         S.Hosts[host] = next;
     }
 
+    private GateContext GateContextFor(GatePoint point, ReleaseSnapshot release, string environment, string submittedBy,
+        RolloutStrategySpec strategy, IReadOnlyDictionary<string, string> selector, int? nextStep = null) => new()
+    {
+        Point = point,
+        RolloutId = Id,
+        Release = release,
+        Environment = environment,
+        SubmittedBy = submittedBy,
+        Strategy = strategy,
+        Selector = selector,
+        Now = clock.GetUtcNow(),
+        NextStep = nextStep,
+        NextStepKind = nextStep is { } n ? S.Steps[n].Kind.ToString() : null,
+        NextStepHosts = nextStep is { } m && S.Steps[m].Kind is PlanStepKind.Deploy ? S.Steps[m].Hosts : [],
+    };
+
+    private async Task<GateContext?> StoredGateContext(GatePoint point, int? nextStep = null)
+    {
+        if (!gates.Any) return null;
+        var release = await GrainFactory.GetGrain<IReleaseGrain>(S.ReleaseId!).Get();
+        return release is null ? null : GateContextFor(point, release, S.Environment, S.SubmittedBy, S.Strategy, S.Selector, nextStep);
+    }
+
+    /// <summary>
+    /// Admission gates, asked before the rollout asks its environment for a slot. Wait keeps it Queued with the
+    /// reason, AwaitApproval shows AwaitingApproval, Refuse aborts it (nothing was deployed). Only a changed reason
+    /// is written, so a rollout waiting days for a freeze to end does not write on every tick.
+    /// </summary>
+    private async Task<bool> PassAdmissionGates()
+    {
+        if (await StoredGateContext(GatePoint.Admission) is not { } context) return true;
+        var decision = await gates.Check(context);
+        if (decision.Passed)
+        {
+            if (S.AdmissionHold is not null)
+            {
+                S.AdmissionHold = null;
+                Decide("gates-passed", "every gate passed; asking the environment for a slot", Engine);
+                await state.WriteStateAsync();
+            }
+
+            return true;
+        }
+
+        if (decision.Verdict == GateVerdict.Refuse)
+        {
+            S.AdmissionHold = null;
+            var abort = RolloutTransitions.Apply(S.Status, RolloutTrigger.Abort);
+            await AbortWith(RollbackCause.Abort, $"refused by policy: {decision.Reason}", Engine, abort);
+            return false;
+        }
+
+        var status = decision.Verdict == GateVerdict.AwaitApproval ? RolloutStatus.AwaitingApproval : RolloutStatus.Queued;
+        if (S.AdmissionHold != decision.Reason || S.Status != status)
+        {
+            var first = S.Status == RolloutStatus.Pending;
+            Transition(status == RolloutStatus.AwaitingApproval ? RolloutTrigger.AwaitApproval : RolloutTrigger.Enqueue);
+            S.AdmissionHold = decision.Reason;
+            Decide(status == RolloutStatus.AwaitingApproval ? "awaiting-approval" : "held", decision.Reason, Engine);
+            await state.WriteStateAsync();
+            await Events.Publish(first ? EventTypes.PipelineRunQueued : EventTypes.RolloutHeld, Subject, decision.Reason, Describe());
+        }
+
+        WakeAt(decision.RecheckAt);
+        return false;
+    }
+
+    /// <summary>Step-boundary gates: not passing pauses the rollout with the reason (rollback steps are never asked).</summary>
+    private async Task<bool> PassStepGates(int nextStep)
+    {
+        if (await StoredGateContext(GatePoint.StepBoundary, nextStep) is not { } context) return true;
+        var decision = await gates.Check(context);
+        if (decision.Passed) return true;
+
+        Transition(RolloutTrigger.Pause);
+        S.HeldByGate = decision.Reason;
+        S.HoldDeadline = null;
+        Decide("held", $"held before step {nextStep + 1}: {decision.Reason}", Engine);
+        await state.WriteStateAsync();
+        await Events.Publish(EventTypes.RolloutPaused, Subject, S.StatusReason, Describe());
+        WakeAt(decision.RecheckAt);
+        return false;
+    }
+
+    /// <summary>A rollout a gate paused resumes by itself when the gates pass; false while they still hold.</summary>
+    private async Task<bool> ReleaseGateHold()
+    {
+        var next = Math.Min(S.CurrentStep + 1, S.Steps.Count - 1);
+        var context = await StoredGateContext(GatePoint.StepBoundary, next < 0 ? null : next);
+        var decision = context is null ? GateDecision.Pass("gates") : await gates.Check(context);
+        if (!decision.Passed)
+        {
+            if (decision.Reason != S.HeldByGate)
+            {
+                S.HeldByGate = decision.Reason;
+                Decide("held", $"still held: {decision.Reason}", Engine);
+                await state.WriteStateAsync();
+            }
+
+            WakeAt(decision.RecheckAt);
+            return false;
+        }
+
+        Transition(RolloutTrigger.Resume);
+        var was = S.HeldByGate;
+        S.HeldByGate = null;
+        Decide("resumed", $"the gates that held the rollout passed ({was}); going on", Engine);
+        await state.WriteStateAsync();
+        await Events.Publish(EventTypes.RolloutResumed, Subject, S.StatusReason, Describe());
+        return true;
+    }
+
     private PlanProgress Progress()
     {
         var step = CurrentStep;
@@ -1345,6 +1491,7 @@ public sealed partial class RolloutGrain(
             Supersedes = S.Supersedes,
             SupersededBy = S.SupersededBy,
             Analyses = S.Analyses.ToList(),
+            HeldBy = S.HeldByGate ?? (S.Status is RolloutStatus.Pending or RolloutStatus.Queued or RolloutStatus.AwaitingApproval ? S.AdmissionHold : null),
         };
     }
 

@@ -169,4 +169,10 @@ public sealed class RolloutGrainState
     [Id(46)] public List<string> Analyses { get; set; } = [];
 
     [Id(47)] public List<int> ConcludedAnalyses { get; set; } = [];
+
+    /// <summary>The gates holding this rollout at a step boundary (a freeze, an incident, no budget); null when none is.</summary>
+    [Id(48)] public string? HeldByGate { get; set; }
+
+    /// <summary>The last reason the admission gates gave for waiting (so a re-check that finds the same reason writes nothing).</summary>
+    [Id(49)] public string? AdmissionHold { get; set; }
 }

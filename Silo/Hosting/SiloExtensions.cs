@@ -3,6 +3,7 @@ using Azure.Data.Tables;
 using Azure.Storage.Blobs;
 using Azure.Storage.Queues;
 using Deploy.Engine.Grains;
+using Deploy.Engine.Grains.Gates;
 using Deploy.Engine.Grains.Metrics;
 using Deploy.Engine.Grains.Provisioning;
 using Deploy.Engine.Grains.Traffic;
@@ -59,6 +60,7 @@ public static class SiloExtensions
         services.AddTrafficRouting(configuration);
         services.AddMetricProviders(configuration);
         services.AddHostProvisioning();
+        services.AddRolloutGates();
         return services;
     }
 
