@@ -1,3 +1,4 @@
+using Deploy.Engine.Grains.Gates;
 using Deploy.Engine.Silo.Hosting;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -93,6 +94,7 @@ public sealed class LocalSiloConfigurator : ISiloConfigurator
         }
 
         siloBuilder.Services.AddDeployEngineServices(configuration);
+        siloBuilder.Services.AddRolloutGate<ScriptedGate>();
         siloBuilder.Services.AddLogging(l => l.AddFilter("Polly", LogLevel.Warning).AddFilter("Orleans", LogLevel.Warning));
     }
 }
