@@ -46,6 +46,9 @@ public sealed record OperatorAction
     [Id(0)] public required string Actor { get; init; }
 
     [Id(1)] public string? Reason { get; init; }
+
+    /// <summary>The roles the actor holds (comma-separated), recorded in the audit trail.</summary>
+    [Id(2)] public string? Role { get; init; }
 }
 
 /// <summary>One engine event, shaped after CDEvents: a type, a subject, when, and why.</summary>
@@ -85,6 +88,9 @@ public static class EventTypes
     public const string EnvironmentModified = "dev.cdevents.environment.modified.0.2.0";
 
     public const string RolloutCreated = Ext + "rollout.created";
+
+    /// <summary>A pipeline submitted a release (recorded in the audit trail).</summary>
+    public const string ReleaseSubmitted = Ext + "release.submitted";
     public const string RolloutBatchStarted = Ext + "rollout.batch-started";
     public const string RolloutBatchCompleted = Ext + "rollout.batch-completed";
     public const string RolloutPaused = Ext + "rollout.paused";

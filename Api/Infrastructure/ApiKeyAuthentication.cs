@@ -135,4 +135,8 @@ public static class CallerExtensions
 {
     /// <summary>The caller's key name, recorded with every decision it causes.</summary>
     public static string Caller(this ClaimsPrincipal user) => user.Identity?.Name ?? "anonymous";
+
+    /// <summary>The caller's roles, comma-separated in a stable order, as the audit trail records them.</summary>
+    public static string CallerRoles(this ClaimsPrincipal user) =>
+        string.Join(',', user.FindAll(ClaimTypes.Role).Select(c => c.Value).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal));
 }

@@ -43,6 +43,9 @@ public sealed partial class RolloutGrain(
     private StrategySpec? _spec;
     private IGrainTimer? _wakeTimer;
 
+    /// <summary>The roles of the person whose command is being carried out (for the audit trail), until the next command.</summary>
+    private string? _actingRole;
+
     /// <summary>The plan's step kinds, for the stepper (the plan is fixed once admitted).</summary>
     private List<PlanStepKind>? _kinds;
 
@@ -137,7 +140,7 @@ public sealed partial class RolloutGrain(
         await this.RegisterOrUpdateReminder(ReminderName, options.Value.ReconcileInterval, options.Value.ReconcileInterval);
         await state.WriteStateAsync();
         await GrainFactory.GetGrain<IReleaseGrain>(release.Id).AddRollout(Id);
-        await Events.Publish(EventTypes.RolloutCreated, Subject, S.StatusReason, Describe());
+        await Events.Publish(EventTypes.RolloutCreated, Subject, S.StatusReason, Actor(draft.SubmittedBy, draft.SubmitterRole));
 
         foreach (var older in inFlight)
         {
@@ -207,6 +210,7 @@ public sealed partial class RolloutGrain(
         var transition = RolloutTransitions.Apply(S.Status, RolloutTrigger.Abort);
         if (!transition.Allowed) return Refused(transition);
 
+        _actingRole = action.Role;
         await AbortWith(RollbackCause.Abort, OperatorReason("aborted", action), action.Actor, transition);
         return CommandResult<RolloutSnapshot>.Success(Snapshot());
     }
@@ -244,6 +248,7 @@ public sealed partial class RolloutGrain(
             }
         }
 
+        _actingRole = action.Role;
         await BeginRollback(RollbackCause.Operator, OperatorReason("rollback requested", action), action.Actor, RolloutTrigger.Rollback, stage: -1);
         return CommandResult<RolloutSnapshot>.Success(Snapshot());
     }
@@ -883,7 +888,7 @@ public sealed partial class RolloutGrain(
         await state.WriteStateAsync();
         await this.RegisterOrUpdateReminder(ReminderName, options.Value.ReconcileInterval, options.Value.ReconcileInterval);
         LogRollback(logger, Id, reason);
-        await Events.Publish(EventTypes.RolloutRollbackDecided, Subject, reason + scope, new Dictionary<string, string>(Describe())
+        await Events.Publish(EventTypes.RolloutRollbackDecided, Subject, reason + scope, new Dictionary<string, string>(Actor(actor, actor == Engine ? Engine : _actingRole))
         {
             ["hosts"] = HostList(S.Hosts.Where(h => h.Value == HostPhase.RollingBack).Select(h => h.Key).ToList()),
             ["actions"] = string.Join(',', S.PendingRollbackActions),
@@ -1114,7 +1119,7 @@ public sealed partial class RolloutGrain(
         S.StepDeadline = S.HoldDeadline = null;
         Decide(kind, reason, actor);
         await state.WriteStateAsync();
-        await Events.Publish(eventType, Subject, reason, Describe());
+        await Events.Publish(eventType, Subject, reason, Actor(actor, actor == Engine ? Engine : _actingRole));
         await Events.Publish(EventTypes.PipelineRunFinished, Subject, reason, new Dictionary<string, string>(Describe()) { ["outcome"] = outcome });
         await GrainFactory.GetGrain<IEnvironmentGrain>(S.Environment).ReleaseSlot(Id);
         await StopReminder();
@@ -1131,7 +1136,7 @@ public sealed partial class RolloutGrain(
         var reason = OperatorReason(kind, action);
         Decide(kind, reason, action.Actor);
         await state.WriteStateAsync();
-        await Events.Publish(eventType, Subject, reason, Describe());
+        await Events.Publish(eventType, Subject, reason, Actor(action.Actor, action.Role));
         return CommandResult<RolloutSnapshot>.Success(Snapshot());
     }
 
@@ -1415,6 +1420,13 @@ public sealed partial class RolloutGrain(
         ["version"] = S.Version,
         ["artifact"] = S.Artifact,
         ["status"] = S.Status.ToString(),
+    };
+
+    /// <summary>The event data of an action someone took: what <see cref="Describe"/> says, plus who and with which roles.</summary>
+    private Dictionary<string, string> Actor(string actor, string? role) => new(Describe(), StringComparer.Ordinal)
+    {
+        [AuditFields.Actor] = actor,
+        [AuditFields.Role] = role ?? "unknown",
     };
 
     private CommandResult<RolloutSnapshot> NotFound() =>
