@@ -33,8 +33,12 @@ public static class DeclarationParser
         if (!Names.IsDnsLabel(name)) errors.Add(prefix + "name", "is required: a lower-case DNS label (a-z, 0-9, '-'; 1-63 characters)");
         else if (expectedName is not null && name != expectedName) errors.Add(prefix + "name", $"must be '{expectedName}', the name in the path");
 
-        var tier = Enum<EnvironmentTier>(root, "tier", prefix, errors, required: true) ?? EnvironmentTier.Development;
+        var declaredTier = Enum<EnvironmentTier>(root, "tier", prefix, errors, required: true);
+        var tier = declaredTier ?? EnvironmentTier.Development;
         var isProduction = tier == EnvironmentTier.Production;
+
+        // Rules that depend on the tier are checked only against a valid tier (one error, not a cascade).
+        var tierKnown = declaredTier is not null;
         var isProtected = Bool(root, "protected", prefix, errors) ?? isProduction;
 
         var after = String(root, "after", prefix, errors);
@@ -69,8 +73,8 @@ public static class DeclarationParser
         var labels = Labels(root, "labels", prefix, errors);
 
         var data = Enum<DataClassification>(root, "dataClassification", prefix, errors, required: false);
-        if (data is null && !isProduction) errors.Add(prefix + "dataClassification", "is required for a non-production environment: synthetic or anonymised");
-        else if (data == DataClassification.Production && !isProduction)
+        if (data is null && !isProduction && tierKnown) errors.Add(prefix + "dataClassification", "is required for a non-production environment: synthetic or anonymised");
+        else if (data == DataClassification.Production && !isProduction && tierKnown)
             errors.Add(prefix + "dataClassification", "a non-production environment must use synthetic or anonymised data");
 
         var sources = new List<DataSourceSpec>();
@@ -87,7 +91,7 @@ public static class DeclarationParser
             if (!Names.IsDnsLabel(sourceName)) errors.Add(at + ".name", "is required: a lower-case DNS label");
             else if (sources.Any(s => s.Name == sourceName)) errors.Add(at + ".name", $"data source '{sourceName}' is declared twice");
             var classification = Enum<DataClassification>(source, "classification", at + ".", errors, required: true) ?? DataClassification.Synthetic;
-            if (classification == DataClassification.Production && !isProduction)
+            if (classification == DataClassification.Production && !isProduction && tierKnown)
                 errors.Add(at + ".classification", "a non-production environment cannot declare a production data source");
             sources.Add(new DataSourceSpec { Name = sourceName ?? string.Empty, Classification = classification });
         }
