@@ -233,3 +233,34 @@ public class EnvironmentDeclarationsApiTests(EngineFactory engine)
             .ExpectProblem(HttpStatusCode.NotFound, "urn:deploy-engine:problem:not-found");
     }
 }
+
+/// <summary>An engine started with <c>Environments:DeclarationsPath</c> declares what the folder holds.</summary>
+public sealed class DeclarationsFolderStartupTests : IDisposable
+{
+    private readonly string _folder = Directory.CreateTempSubdirectory("declarations-").FullName;
+
+    public void Dispose() => Directory.Delete(_folder, recursive: true);
+
+    [Fact]
+    public async Task The_engine_declares_the_folders_environments_at_start()
+    {
+        File.WriteAllText(Path.Combine(_folder, "envs.yaml"), """
+            declarations:
+              - name: folder-staging
+                tier: staging
+                dataClassification: anonymised
+              - name: folder-production
+                tier: production
+                after: folder-staging
+                gates: [security-scan]
+            """);
+        using var engine = new EngineFactory().WithWebHostBuilder(b => b.UseSetting("Environments:DeclarationsPath", _folder));
+        using var client = engine.CreateClient();
+        client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", EngineFactory.ViewerKey);
+
+        var production = await client.WaitFor("/v1/environments/folder-production", e => e["declaration"] is not null, TimeSpan.FromSeconds(30));
+        Assert.Equal("folder-staging", (string?)production["declaration"]!["declaration"]!["after"]);
+        Assert.Equal("declarations-folder", (string?)production["declaration"]!["declaredBy"]);
+        await client.GetAsync("/v1/environments/folder-staging/declaration").Expect(HttpStatusCode.OK);
+    }
+}
