@@ -125,6 +125,21 @@ public static class EventTypes
     public const string SlotAdmitted = Ext + "environment.slot-admitted";
     public const string SlotQueued = Ext + "environment.slot-queued";
     public const string SlotReleased = Ext + "environment.slot-released";
+
+    /// <summary>An environment was declared or re-declared (tier, promotion order, gates, baseline); data: actor, role, version.</summary>
+    public const string EnvironmentDeclared = Ext + "environment.declared";
+
+    /// <summary>A drift scan found hosts whose reported facts differ from the declared baseline (or a different set than before).</summary>
+    public const string DriftDetected = Ext + "environment.drift-detected";
+
+    /// <summary>An operator reconciled drift: re-applied the declared state through rollouts, or accepted the facts into the baseline.</summary>
+    public const string DriftReconciled = Ext + "environment.drift-reconciled";
+
+    /// <summary>A pipeline recorded a gate result (performance test, security scan) against a release for an environment.</summary>
+    public const string GateRecorded = Ext + "release.gate-recorded";
+
+    /// <summary>An expired ephemeral environment was torn down: its hosts retired and released.</summary>
+    public const string EnvironmentTornDown = Ext + "environment.torn-down";
 }
 
 /// <summary>A page of a longer list.</summary>

@@ -52,6 +52,9 @@ public sealed record EnvironmentSnapshot
     /// strong ETag; admission and host registration do not change it.
     /// </summary>
     [Id(7)] public long Version { get; init; }
+
+    /// <summary>The environment's declaration (tier, protection, promotion order, gates, data, lifecycle); null when undeclared.</summary>
+    [Id(220)] public EnvironmentDeclarationSnapshot? Declaration { get; init; }
 }
 
 /// <summary>
@@ -164,6 +167,13 @@ public interface IEnvironmentGrain : IGrainWithStringKey
     /// <summary>Blue-green: records which slot serves the service now.</summary>
     [Alias("SetActiveSlot")]
     Task SetActiveSlot(string service, string slot);
+
+    /// <summary>
+    /// The most hosts the environment may hold (an ephemeral environment's declared quota; null: no limit). Registering
+    /// hosts beyond it is refused (<see cref="ErrorKind.PolicyRefused"/>) and nothing of that batch is registered.
+    /// </summary>
+    [Alias("SetHostQuota")]
+    Task SetHostQuota(int? quota);
 
     /// <summary>Hosts leave the index (an immutable rollout replaced them, or rolled its new hosts back).</summary>
     [Alias("RemoveHosts")]

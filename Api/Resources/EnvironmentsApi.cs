@@ -50,7 +50,7 @@ public static class EnvironmentsApi
     public static async Task<Ok<Page<EnvironmentSnapshot>>> List(IGrainFactory grains)
     {
         var names = await grains.GetGrain<IEnvironmentRegistryGrain>(GrainKeys.EnvironmentRegistry).List();
-        var snapshots = (await Task.WhenAll(names.Select(n => grains.GetGrain<IEnvironmentGrain>(n).Get()))).OfType<EnvironmentSnapshot>().ToList();
+        var snapshots = (await Task.WhenAll(names.Select(n => WithDeclaration(grains, grains.GetGrain<IEnvironmentGrain>(n).Get())))).OfType<EnvironmentSnapshot>().ToList();
         return TypedResults.Ok(new Page<EnvironmentSnapshot> { Items = snapshots, Total = snapshots.Count, Offset = 0, Limit = snapshots.Count });
     }
 
@@ -86,12 +86,18 @@ public static class EnvironmentsApi
 
     public static async Task<Results<Ok<EnvironmentSnapshot>, ProblemHttpResult>> Get(string name, HttpContext http, IGrainFactory grains)
     {
-        if (!Names.IsDnsLabel(name) || await grains.GetGrain<IEnvironmentGrain>(name).Get() is not { } environment)
+        if (!Names.IsDnsLabel(name) || await WithDeclaration(grains, grains.GetGrain<IEnvironmentGrain>(name).Get()) is not { } environment)
             return Problems.NotFound($"environment '{name}' does not exist");
 
         http.Response.Headers.ETag = ETag(environment);
         return TypedResults.Ok(environment);
     }
+
+    /// <summary>The environment with its declaration (tier, protection, promotion order, gates, lifecycle), when declared.</summary>
+    private static async Task<EnvironmentSnapshot?> WithDeclaration(IGrainFactory grains, Task<EnvironmentSnapshot?> environment) =>
+        await environment is { } snapshot
+            ? snapshot with { Declaration = await grains.GetGrain<IEnvironmentDeclarationGrain>(snapshot.Name).Get() }
+            : null;
 
     /// <summary>A strong ETag: the configuration version, quoted (<c>"3"</c>).</summary>
     public static string ETag(EnvironmentSnapshot environment) =>

@@ -65,7 +65,9 @@ public static class HostsApi
                 CurrentVersion = request.CurrentVersion,
             },
         }]);
-        return results[0].Ok ? TypedResults.Ok(results[0].Value!) : Problems.Conflict(results[0].Detail!);
+        // A host quota (ephemeral environments) refuses with 422; a host registered elsewhere is a conflict.
+        return results[0].Ok ? TypedResults.Ok(results[0].Value!)
+            : results[0].Error == ErrorKind.PolicyRefused ? Problems.From(results[0]) : Problems.Conflict(results[0].Detail!);
     }
 
     /// <summary>

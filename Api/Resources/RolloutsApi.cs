@@ -70,6 +70,10 @@ public static class RolloutsApi
         HostsApi.ValidateLabels(request.Selector, errors, "selector");
         if (errors.Any) return Problems.Validation(errors.ToDictionary());
 
+        // Production changes only through the pipeline: the caller's roles are known here, not in the rollout.
+        if (!user.IsInRole(Roles.Pipeline) && await EnvironmentDeclarationsApi.IsProduction(grains, request.Environment!))
+            return EnvironmentDeclarationsApi.ProductionNeedsPipeline(request.Environment!);
+
         // The whole plan is checked against the environment's hosts before anything starts: a wave that matches no
         // host, a blue-green environment with an empty slot, are refused here (422) rather than failing later.
         var environment = grains.GetGrain<IEnvironmentGrain>(request.Environment!);

@@ -1,3 +1,4 @@
+using Deploy.Engine.Domain.Environments;
 using Deploy.Engine.Grains.Events;
 using Deploy.Engine.Grains.Interfaces;
 using Orleans.Concurrency;
@@ -28,6 +29,9 @@ public sealed class EnvironmentGrainState
 
     /// <summary>The configuration version (see <see cref="EnvironmentSnapshot.Version"/>).</summary>
     [Id(7)] public long Version { get; set; }
+
+    /// <summary>An ephemeral environment's host quota (set by its declaration); null: no quota.</summary>
+    [Id(220)] public int? HostQuota { get; set; }
 }
 
 /// <summary>
@@ -84,6 +88,13 @@ public sealed class EnvironmentGrain(
 
     public async Task<IReadOnlyList<CommandResult<HostSnapshot>>> RegisterHosts(IReadOnlyList<HostEnrollment> hosts)
     {
+        // The quota is checked and the hosts indexed in one turn of this activation: two registrations cannot both fit.
+        var adding = hosts.Select(h => h.HostId).Where(id => !S.Hosts.ContainsKey(id)).Distinct(StringComparer.Ordinal).Count();
+        if (Lifecycle.QuotaRefusal(Name, S.HostQuota, S.Hosts.Count, adding) is { } refusal)
+        {
+            return hosts.Select(_ => CommandResult<HostSnapshot>.Fail(ErrorKind.PolicyRefused, refusal)).ToList();
+        }
+
         // Hosts never call their environment, so awaiting them here cannot deadlock.
         var results = await Task.WhenAll(hosts.Select(h =>
             GrainFactory.GetGrain<IHostGrain>(h.HostId).Register(h.Registration with { Environment = Name })));
@@ -197,6 +208,15 @@ public sealed class EnvironmentGrain(
 
         S.ActiveSlots[service] = slot;
         await state.WriteStateAsync();
+    }
+
+    public async Task SetHostQuota(int? quota)
+    {
+        if (S.HostQuota != quota)
+        {
+            S.HostQuota = quota;
+            await state.WriteStateAsync();
+        }
     }
 
     public async Task RemoveHosts(IReadOnlyList<string> hostIds)

@@ -52,6 +52,17 @@ public class AuthorizationMatrixTests(EngineFactory engine)
         ["POST /v1/analyses/runs"] = R,
         ["GET /v1/audit/"] = R,
         ["GET /v1/audit/verify"] = R,
+        ["PUT /v1/environments/{name}/declaration"] = Operate,
+        ["GET /v1/environments/{name}/declaration"] = R,
+        ["POST /v1/environments/declarations"] = Operate,
+        ["GET /v1/environments/{a}/parity/{b}"] = R,
+        ["GET /v1/environments/{name}/drift"] = R,
+        ["POST /v1/environments/{name}/drift/scan"] = Operate,
+        ["POST /v1/environments/{name}/drift/reconcile"] = Operate,
+        ["POST /v1/hosts/{id}/facts"] = Agent,
+        ["GET /v1/hosts/{id}/facts"] = R,
+        ["POST /v1/releases/{id}/gates"] = Submit,
+        ["GET /v1/releases/{id}/gates"] = R,
     };
 
     private static readonly (string Role, string Key)[] Keys =

@@ -26,6 +26,10 @@ public class HostileInputTests(EngineFactory engine)
         "POST /v1/hosts/{id}/heartbeat", "GET /v1/hosts/{id}/desired", "POST /v1/hosts/{id}/reports",
         "POST /v1/hosts/{id}/metrics", "GET /v1/analyses/{id}", "POST /v1/analyses/judge", "POST /v1/analyses/runs",
         "GET /v1/audit?release={q}&environment={q}&principal={q}&from={q}&to={q}&after={q}&limit={q}", "GET /v1/audit/verify",
+        "PUT /v1/environments/{id}/declaration", "GET /v1/environments/{id}/declaration", "POST /v1/environments/declarations",
+        "GET /v1/environments/{id}/parity/{id}", "GET /v1/environments/{id}/drift", "POST /v1/environments/{id}/drift/scan",
+        "POST /v1/environments/{id}/drift/reconcile", "POST /v1/hosts/{id}/facts", "GET /v1/hosts/{id}/facts",
+        "POST /v1/releases/{id}/gates", "GET /v1/releases/{id}/gates",
     ];
 
     private static Gen<string> Pick(params string[] values) => Gen.Int[0, values.Length - 1].Select(i => values[i]);
@@ -51,6 +55,8 @@ public class HostileInputTests(EngineFactory engine)
         "maxUnavailable", "minimumHealthyHosts", "preset", "maxFailures", "id", "currentArtifact", "rollout", "succeeded", "healthy", "reason",
         "type", "steps", "blueGreen", "scope", "rollbackTriggers", "deadlines", "onConflict", "trafficRouter", "rollbackWindowSeconds",
         "errorRatePercent", "p99LatencyMs", "failedHealthChecks", "requests", "metrics", "defaultMetrics", "values", "judge", "samples", "baseline", "canary", "metric", "measurements", "successCondition", "failureCondition", "failureLimit", "value", "error",
+        "name", "tier", "protected", "after", "gates", "hostGroups", "dataClassification", "dataSources", "ephemeral", "declarations",
+        "mode", "hosts", "gate", "status", "url", "details", "services", "runtime",
     ];
 
     private static readonly Gen<string> Body = Gen.OneOf(

@@ -82,6 +82,8 @@ public sealed class LocalSiloConfigurator : ISiloConfigurator
         var configuration = new ConfigurationBuilder().AddConfiguration(siloBuilder.Configuration).AddInMemoryCollection(new Dictionary<string, string?>
         {
             ["Engine:Rollouts:ReconcileInterval"] = "00:00:01",
+            ["Environments:DriftScanInterval"] = "00:00:01",
+            ["Environments:SweepInterval"] = "00:00:01",
         }).Build();
         siloBuilder.AddEngineLocalProviders();
 

@@ -1,0 +1,385 @@
+using System.Security.Claims;
+using System.Text.Json;
+using Deploy.Engine.Api.Infrastructure;
+using Deploy.Engine.Domain.Artifacts;
+using Deploy.Engine.Domain.Environments;
+using Deploy.Engine.Domain.Validation;
+using Deploy.Engine.Grains.Interfaces;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Routing;
+
+namespace Deploy.Engine.Api.Resources;
+
+public sealed record DeclarationsResponse(IReadOnlyList<EnvironmentDeclarationSnapshot> Declared);
+
+public sealed record ParityDifference(string Field, string? A, string? B);
+
+/// <summary>Every difference between two declared baselines; <c>a</c>/<c>b</c> are the values of each side (null: not declared there).</summary>
+public sealed record ParityResponse(string A, string B, EnvironmentTier TierA, EnvironmentTier TierB, bool Identical, IReadOnlyList<ParityDifference> Differences);
+
+/// <summary><c>mode</c>: <c>reapply</c> (the declared state through a rollout) or <c>accept</c> (the actual facts into the baseline).</summary>
+public sealed record ReconcileRequest(string? Mode, List<string>? Hosts, string? Reason);
+
+public sealed record ServiceFactsRequest(string? Version, string? Artifact, string? ConfigHash);
+
+/// <summary>What an agent's host actually runs: per service (version, artifact, configuration hash) and runtime facts.</summary>
+public sealed record HostFactsRequest(Dictionary<string, ServiceFactsRequest>? Services, Dictionary<string, string>? Runtime);
+
+/// <summary>A gate result the pipeline posts against a release: <c>status</c> passed or failed.</summary>
+public sealed record GateResultRequest(string? Environment, string? Gate, string? Status, string? Url, string? Details);
+
+/// <summary>
+/// Declared environments: declarations (JSON or YAML), parity between two baselines, drift and its reconcile, host
+/// facts reported by agents, and gate results posted by the pipeline against releases.
+/// </summary>
+public static class EnvironmentDeclarationsApi
+{
+    public static IEndpointRouteBuilder MapEnvironmentDeclarationsApi(this IEndpointRouteBuilder routes)
+    {
+        var environments = routes.MapGroup("/v1/environments").WithTags("Environments");
+        environments.MapPut("/{name}/declaration", Declare).RequireAuthorization(Policies.Operate)
+            .Accepts<JsonElement>("application/json", "application/yaml");
+        environments.MapGet("/{name}/declaration", GetDeclaration).RequireAuthorization(Policies.Read);
+        environments.MapPost("/declarations", DeclareMany).RequireAuthorization(Policies.Operate)
+            .Accepts<JsonElement>("application/json", "application/yaml");
+        environments.MapGet("/{a}/parity/{b}", Parity).RequireAuthorization(Policies.Read);
+        environments.MapGet("/{name}/drift", Drift).RequireAuthorization(Policies.Read);
+        environments.MapPost("/{name}/drift/scan", Scan).RequireAuthorization(Policies.Operate);
+        environments.MapPost("/{name}/drift/reconcile", Reconcile).RequireAuthorization(Policies.Operate);
+
+        var hosts = routes.MapGroup("/v1/hosts").WithTags("Hosts");
+        hosts.MapPost("/{id}/facts", ReportFacts).RequireAuthorization(Policies.Agent);
+        hosts.MapGet("/{id}/facts", GetFacts).RequireAuthorization(Policies.Read);
+
+        var releases = routes.MapGroup("/v1/releases").WithTags("Releases");
+        releases.MapPost("/{id}/gates", RecordGate).RequireAuthorization(Policies.Submit);
+        releases.MapGet("/{id}/gates", ListGates).RequireAuthorization(Policies.Read);
+        return routes;
+    }
+
+    /// <summary>Declares one environment (creating it when new). The name in the document, if any, must be the one in the path.</summary>
+    public static async Task<Results<Ok<EnvironmentDeclarationSnapshot>, ValidationProblem, ProblemHttpResult>> Declare(
+        string name, HttpRequest request, ClaimsPrincipal user, IGrainFactory grains)
+    {
+        if (!Names.IsDnsLabel(name)) return Problems.Validation("name", "must be a lower-case DNS label (a-z, 0-9, '-'; 1-63 characters)");
+        var (document, error) = await ReadDocument(request);
+        if (document is null) return Problems.Validation("$", error!);
+
+        var errors = new ValidationErrors();
+        var declaration = DeclarationParser.Parse(document.Value, errors, expectedName: name);
+        if (declaration is not null) DeclarationParser.CheckOrder([(declaration, string.Empty)], await Declared(grains, except: name), errors);
+        if (errors.Any) return Problems.Validation(errors.ToDictionary());
+
+        var result = await grains.GetGrain<IEnvironmentDeclarationGrain>(name).Declare(declaration!, Actor(user));
+        return result.Ok ? TypedResults.Ok(result.Value!) : Problems.From(result);
+    }
+
+    /// <summary>Declares many environments at once (a list, or <c>{declarations: [...]}</c>): all are validated before any is stored.</summary>
+    public static async Task<Results<Ok<DeclarationsResponse>, ValidationProblem, ProblemHttpResult>> DeclareMany(
+        HttpRequest request, ClaimsPrincipal user, IGrainFactory grains)
+    {
+        var (document, error) = await ReadDocument(request);
+        if (document is null) return Problems.Validation("$", error!);
+
+        var errors = new ValidationErrors();
+        var batch = DeclarationParser.ParseMany(document.Value, errors);
+        if (!errors.Any && batch.Count == 0) errors.Add("declarations", "must hold at least one declaration");
+        if (!errors.Any) DeclarationParser.CheckOrder(batch, await Declared(grains), errors);
+        if (errors.Any) return Problems.Validation(errors.ToDictionary());
+
+        var declared = new List<EnvironmentDeclarationSnapshot>();
+        foreach (var (declaration, _) in batch)
+        {
+            var result = await grains.GetGrain<IEnvironmentDeclarationGrain>(declaration.Name).Declare(declaration, Actor(user));
+            if (!result.Ok) return Problems.From(result);
+            declared.Add(result.Value!);
+        }
+
+        return TypedResults.Ok(new DeclarationsResponse(declared));
+    }
+
+    public static async Task<Results<Ok<EnvironmentDeclarationSnapshot>, ProblemHttpResult>> GetDeclaration(string name, IGrainFactory grains) =>
+        Names.IsDnsLabel(name) && await grains.GetGrain<IEnvironmentDeclarationGrain>(name).Get() is { } declared
+            ? TypedResults.Ok(declared)
+            : Problems.NotFound($"environment '{name}' is not declared");
+
+    /// <summary>Every difference between the declared baselines of <paramref name="a"/> and <paramref name="b"/>, whatever their tiers.</summary>
+    public static async Task<Results<Ok<ParityResponse>, ProblemHttpResult>> Parity(string a, string b, IGrainFactory grains)
+    {
+        var left = Names.IsDnsLabel(a) ? await grains.GetGrain<IEnvironmentDeclarationGrain>(a).Get() : null;
+        if (left is null) return Problems.NotFound($"environment '{a}' is not declared");
+        var right = Names.IsDnsLabel(b) ? await grains.GetGrain<IEnvironmentDeclarationGrain>(b).Get() : null;
+        if (right is null) return Problems.NotFound($"environment '{b}' is not declared");
+
+        var differences = BaselineParity.Compare(left.Declaration.Baseline.ToDomain(), right.Declaration.Baseline.ToDomain())
+            .Select(d => new ParityDifference(d.Field, d.Expected, d.Actual))
+            .ToList();
+        return TypedResults.Ok(new ParityResponse(a, b, left.Declaration.Tier, right.Declaration.Tier, differences.Count == 0, differences));
+    }
+
+    /// <summary>The last drift scan (the reminder scans on <c>Environments:DriftScanInterval</c>); before the first, a scan now.</summary>
+    public static async Task<Results<Ok<DriftReport>, ProblemHttpResult>> Drift(string name, IGrainFactory grains)
+    {
+        if (!Names.IsDnsLabel(name) || await grains.GetGrain<IEnvironmentDeclarationGrain>(name).Get() is null)
+            return Problems.NotFound($"environment '{name}' is not declared");
+        var declaration = grains.GetGrain<IEnvironmentDeclarationGrain>(name);
+        var report = await declaration.GetDrift() ?? await declaration.ScanDrift();
+        return report is null ? Problems.NotFound($"environment '{name}' has no drift scan") : TypedResults.Ok(report);
+    }
+
+    public static async Task<Results<Ok<DriftReport>, ProblemHttpResult>> Scan(string name, IGrainFactory grains)
+    {
+        if (!Names.IsDnsLabel(name) || await grains.GetGrain<IEnvironmentDeclarationGrain>(name).Get() is null)
+            return Problems.NotFound($"environment '{name}' is not declared");
+        var report = await grains.GetGrain<IEnvironmentDeclarationGrain>(name).ScanDrift();
+        return report is null ? Problems.NotFound($"environment '{name}' has no drift scan") : TypedResults.Ok(report);
+    }
+
+    /// <summary>
+    /// Reconciles drift. <c>accept</c>: the named (or every drifted) host's facts become the declared baseline.
+    /// <c>reapply</c>: for each drifted service, the release recorded as deployed with the declared version is re-released
+    /// (same service, version, artifact; metadata <c>reconciles</c>) and rolled out to the environment through the normal
+    /// path (gates, admission, rolling defaults); drift a rollout cannot repair (runtime facts, undeclared services, a
+    /// declared version no release in the environment carries) is listed in <c>notReapplied</c>. Into a production-tier
+    /// environment only the pipeline role may reapply (403), as for any rollout.
+    /// </summary>
+    public static async Task<Results<Ok<ReconcileOutcome>, ValidationProblem, ProblemHttpResult>> Reconcile(
+        string name, ReconcileRequest request, ClaimsPrincipal user, IGrainFactory grains)
+    {
+        var errors = new ValidationErrors();
+        var mode = request.Mode?.ToLowerInvariant() switch
+        {
+            "reapply" => ReconcileMode.Reapply,
+            "accept" => (ReconcileMode?)ReconcileMode.Accept,
+            _ => null,
+        };
+        if (mode is null) errors.Add("mode", "is required: reapply or accept");
+        if (request.Hosts is { Count: > 10_000 }) errors.Add("hosts", "at most 10000 hosts");
+        for (var i = 0; i < (request.Hosts?.Count ?? 0); i++)
+        {
+            if (!Names.IsHostId(request.Hosts![i])) errors.Add($"hosts[{i}]", "must be a host id");
+        }
+
+        if (request.Reason is { Length: > 1000 }) errors.Add("reason", "must be at most 1000 characters");
+        if (errors.Any) return Problems.Validation(errors.ToDictionary());
+
+        var declarations = grains.GetGrain<IEnvironmentDeclarationGrain>(name);
+        if (!Names.IsDnsLabel(name) || await declarations.Get() is not { TornDownAt: null } declared)
+            return Problems.NotFound($"environment '{name}' is not declared");
+
+        var actor = Actor(user, request.Reason);
+        if (mode == ReconcileMode.Accept)
+        {
+            var accepted = await declarations.AcceptDrift(request.Hosts, actor);
+            return accepted.Ok ? TypedResults.Ok(accepted.Value!) : Problems.From(accepted);
+        }
+
+        if (declared.Declaration.Tier == EnvironmentTier.Production && !user.IsInRole(Roles.Pipeline))
+            return ProductionNeedsPipeline(name);
+
+        var drift = await declarations.ScanDrift();
+        var drifted = (drift?.Drifted ?? []).ToDictionary(d => d.HostId, StringComparer.Ordinal);
+        var chosen = request.Hosts ?? drifted.Keys.ToList();
+        var notReapplied = new List<string>();
+        var services = new SortedSet<string>(StringComparer.Ordinal);
+        foreach (var host in chosen)
+        {
+            if (!drifted.TryGetValue(host, out var hostDrift))
+            {
+                notReapplied.Add($"host {host}: no drift in the last scan");
+                continue;
+            }
+
+            foreach (var field in hostDrift.Fields)
+            {
+                var parts = field.Field.Split('.');
+                if (parts[0] == "services" && declared.Declaration.Baseline.Services.ContainsKey(parts[1])) services.Add(parts[1]);
+                else if (parts[0] == "services") notReapplied.Add($"host {host}: service '{parts[1]}' is not declared; a rollout cannot remove it (accept it or remove it on the host)");
+                else notReapplied.Add($"host {host}: {field.Field} is '{field.Actual ?? "(none)"}', declared '{field.Expected ?? "(none)"}'; a rollout cannot change runtime facts (fix the host image or accept)");
+            }
+        }
+
+        var environment = await grains.GetGrain<IEnvironmentGrain>(name).Get();
+        var rollouts = new List<string>();
+        foreach (var service in services)
+        {
+            var version = declared.Declaration.Baseline.Services[service].Version;
+            var deployed = environment?.Services.GetValueOrDefault(service);
+            if (deployed is null || deployed.Version != version
+                || await grains.GetGrain<IReleaseGrain>(deployed.ReleaseId).Get() is not { } original)
+            {
+                notReapplied.Add($"service {service}: no release carrying the declared version {version} is recorded as deployed in '{name}'" +
+                    (deployed is null ? string.Empty : $" (last deployed: {deployed.Version}, {deployed.ReleaseId})") + "; roll out a release of that version");
+                continue;
+            }
+
+            var releaseId = "rel-" + Guid.NewGuid().ToString("n")[..16];
+            var metadata = new Dictionary<string, string>(original.Metadata, StringComparer.Ordinal)
+            {
+                [EnvironmentMetadataKeys.Reconciles] = original.Id,
+            };
+            var release = await grains.GetGrain<IReleaseGrain>(releaseId).Create(new ReleaseDraft
+            {
+                Service = original.Service,
+                Version = original.Version,
+                Artifact = original.Artifact,
+                Commit = original.Commit,
+                Metadata = metadata,
+                SubmittedBy = actor.Name,
+            });
+            var rolloutId = GrainKeys.Rollout(releaseId, name);
+            var started = release.Ok
+                ? await grains.GetGrain<IRolloutGrain>(rolloutId).Start(new RolloutDraft
+                {
+                    ReleaseId = releaseId,
+                    Environment = name,
+                    Strategy = new RolloutStrategySpec(),
+                    SubmittedBy = actor.Name,
+                })
+                : CommandResult<RolloutSnapshot>.Fail(release.Error, release.Detail ?? "the release could not be created");
+            if (started.Ok) rollouts.Add(rolloutId);
+            else notReapplied.Add($"service {service}: the rollout of {version} was refused: {started.Detail}");
+        }
+
+        var outcome = new ReconcileOutcome
+        {
+            Environment = name,
+            Mode = ReconcileMode.Reapply,
+            Hosts = chosen.ToList(),
+            Rollouts = rollouts,
+            NotReapplied = notReapplied,
+            DeclarationVersion = declared.Version,
+        };
+        if (rollouts.Count == 0 && notReapplied.Count > 0)
+        {
+            return TypedResults.Problem("Nothing could be re-applied: " + string.Join("; ", notReapplied), statusCode: 422,
+                title: "Refused by policy", type: Problems.PolicyType);
+        }
+
+        await declarations.RecordReapplied(outcome, actor);
+        return TypedResults.Ok(outcome);
+    }
+
+    /// <summary>An agent reports what its host actually runs; the drift scan compares it with the declared baseline.</summary>
+    public static async Task<Results<Ok<HostFactsReport>, ValidationProblem, ProblemHttpResult>> ReportFacts(
+        string id, HostFactsRequest request, ClaimsPrincipal user, IGrainFactory grains)
+    {
+        var errors = new ValidationErrors();
+        if (request.Services is { Count: > DeclarationParser.MaxItems }) errors.Add("services", $"at most {DeclarationParser.MaxItems} services");
+        foreach (var (service, facts) in request.Services ?? [])
+        {
+            var at = "services." + service;
+            if (!Names.IsDnsLabel(service)) errors.Add(at, "service names are lower-case DNS labels");
+            if (facts is null) { errors.Add(at, "must be an object {version, artifact, configHash}"); continue; }
+            if (facts.Version is not null && !Names.IsVersion(facts.Version)) errors.Add(at + ".version", "must be a version");
+            if (facts.Artifact is not null && !ArtifactDigest.IsValid(facts.Artifact)) errors.Add(at + ".artifact", "must be 'sha256:' followed by 64 lower-case hex digits");
+            if (facts.ConfigHash is not null && !ArtifactDigest.IsValid(facts.ConfigHash)) errors.Add(at + ".configHash", "must be 'sha256:' followed by 64 lower-case hex digits");
+        }
+
+        if (request.Runtime is { Count: > DeclarationParser.MaxItems }) errors.Add("runtime", $"at most {DeclarationParser.MaxItems} runtime facts");
+        foreach (var (key, value) in request.Runtime ?? [])
+        {
+            if (!Names.IsLabel(key, "x") || value is null || value.Length is 0 or > 256)
+                errors.Add("runtime." + key, "names: up to 63 letters, digits, '.', '-', '_'; values 1-256 characters");
+        }
+
+        if (errors.Any) return Problems.Validation(errors.ToDictionary());
+        if (!Names.IsHostId(id) || await grains.GetGrain<IHostGrain>(id).Get() is null) return Problems.NotFound($"host '{id}' is not registered");
+
+        var report = new HostFactsReport
+        {
+            Services = (request.Services ?? []).ToDictionary(s => s.Key, s => new ServiceFactsReport
+            {
+                Version = s.Value.Version,
+                Artifact = s.Value.Artifact,
+                ConfigHash = s.Value.ConfigHash,
+            }, StringComparer.Ordinal),
+            Runtime = new Dictionary<string, string>(request.Runtime ?? [], StringComparer.Ordinal),
+            ReportedBy = user.Caller(),
+        };
+        var stored = grains.GetGrain<IHostFactsGrain>(id);
+        await stored.Report(report);
+        return TypedResults.Ok((await stored.Get())!);
+    }
+
+    public static async Task<Results<Ok<HostFactsReport>, ProblemHttpResult>> GetFacts(string id, IGrainFactory grains) =>
+        Names.IsHostId(id) && await grains.GetGrain<IHostFactsGrain>(id).Get() is { } facts
+            ? TypedResults.Ok(facts)
+            : Problems.NotFound($"host '{id}' has reported no facts");
+
+    /// <summary>The pipeline records a gate result (performance test, security scan) against a release for an environment.</summary>
+    public static async Task<Results<Ok<IReadOnlyList<GateResult>>, ValidationProblem, ProblemHttpResult>> RecordGate(
+        string id, GateResultRequest request, ClaimsPrincipal user, IGrainFactory grains)
+    {
+        var errors = new ValidationErrors();
+        if (!Names.IsDnsLabel(request.Environment)) errors.Add("environment", "is required: the environment the gate ran for");
+        if (!Names.IsDnsLabel(request.Gate)) errors.Add("gate", "is required: a gate name such as 'security-scan'");
+        var status = request.Status?.ToLowerInvariant() switch
+        {
+            "passed" => GateStatus.Passed,
+            "failed" => (GateStatus?)GateStatus.Failed,
+            _ => null,
+        };
+        if (status is null) errors.Add("status", "is required: passed or failed");
+        if (request.Url is not null && (request.Url.Length > 2048 || !Uri.TryCreate(request.Url, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https")))
+            errors.Add("url", "must be an absolute http(s) URL of at most 2048 characters");
+        if (request.Details is { Length: > 2000 }) errors.Add("details", "must be at most 2000 characters");
+        if (errors.Any) return Problems.Validation(errors.ToDictionary());
+
+        if (!user.IsInRole(Roles.Pipeline))
+            return TypedResults.Problem("Gate results are recorded by the pipeline role.", statusCode: 403, title: "Forbidden", type: Problems.ForbiddenType);
+        if (!Names.IsHostId(id) || await grains.GetGrain<IReleaseGrain>(id).Get() is null) return Problems.NotFound($"release '{id}' does not exist");
+        if (await grains.GetGrain<IEnvironmentGrain>(request.Environment!).Get() is null) return Problems.NotFound($"environment '{request.Environment}' does not exist");
+
+        var results = await grains.GetGrain<IReleaseGatesGrain>(id).Record(new GateResult
+        {
+            Environment = request.Environment!,
+            Gate = request.Gate!,
+            Status = status!.Value,
+            Url = request.Url,
+            Details = request.Details,
+        }, Actor(user));
+        return TypedResults.Ok(results);
+    }
+
+    public static async Task<Results<Ok<IReadOnlyList<GateResult>>, ProblemHttpResult>> ListGates(string id, IGrainFactory grains) =>
+        Names.IsHostId(id) && await grains.GetGrain<IReleaseGrain>(id).Get() is not null
+            ? TypedResults.Ok(await grains.GetGrain<IReleaseGatesGrain>(id).List())
+            : Problems.NotFound($"release '{id}' does not exist");
+
+    /// <summary>403: a production-tier environment changes only through the pipeline role.</summary>
+    public static ProblemHttpResult ProductionNeedsPipeline(string environment) => TypedResults.Problem(
+        $"environment '{environment}' is production tier: rollouts into it are submitted only by the pipeline role",
+        statusCode: 403, title: "Forbidden", type: Problems.ForbiddenType);
+
+    /// <summary>True when <paramref name="environment"/> is declared production tier.</summary>
+    public static async Task<bool> IsProduction(IGrainFactory grains, string environment) =>
+        await grains.GetGrain<IEnvironmentDeclarationGrain>(environment).Get() is { Declaration.Tier: EnvironmentTier.Production };
+
+    private static Actor Actor(ClaimsPrincipal user, string? reason = null) => new()
+    {
+        Name = user.Caller(),
+        Roles = string.Join(",", user.FindAll(ClaimTypes.Role).Select(c => c.Value)),
+        Reason = reason,
+    };
+
+    /// <summary>Every declared environment's <c>after</c>, for checking a new declaration's promotion order.</summary>
+    private static async Task<Dictionary<string, string?>> Declared(IGrainFactory grains, string? except = null)
+    {
+        var names = await grains.GetGrain<IEnvironmentRegistryGrain>(GrainKeys.EnvironmentRegistry).List();
+        var declared = await Task.WhenAll(names.Where(n => n != except).Select(n => grains.GetGrain<IEnvironmentDeclarationGrain>(n).Get()));
+        return declared.OfType<EnvironmentDeclarationSnapshot>()
+            .Where(d => d.TornDownAt is null)
+            .ToDictionary(d => d.Declaration.Name, d => d.Declaration.After, StringComparer.Ordinal);
+    }
+
+    private static async Task<(JsonElement? Document, string? Error)> ReadDocument(HttpRequest request)
+    {
+        using var reader = new StreamReader(request.Body, System.Text.Encoding.UTF8);
+        var text = await reader.ReadToEndAsync(request.HttpContext.RequestAborted);
+        if (string.IsNullOrWhiteSpace(text)) return (null, "the request body is empty: send the declaration as JSON or YAML (Content-Type: application/yaml)");
+        return DeclarationDocuments.Read(text, DeclarationDocuments.IsYaml(request.ContentType));
+    }
+}
