@@ -77,6 +77,8 @@ public static class ApiExtensions
         app.MapRolloutsApi();
         app.MapHostsApi();
         app.MapAnalysesApi();
+        app.MapArtifactsApi();
+        app.MapConfigurationApi();
         return app;
     }
 

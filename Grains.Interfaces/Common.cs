@@ -110,6 +110,21 @@ public static class EventTypes
     public const string SlotAdmitted = Ext + "environment.slot-admitted";
     public const string SlotQueued = Ext + "environment.slot-queued";
     public const string SlotReleased = Ext + "environment.slot-released";
+
+    /// <summary>Bytes committed in the artifact store under their digest (first upload only).</summary>
+    public const string ArtifactUploaded = Ext + "artifact.uploaded";
+
+    /// <summary>An artifact registered by digest and external URL.</summary>
+    public const string ArtifactRegistered = Ext + "artifact.registered";
+
+    /// <summary>A retention run removed an artifact's bytes; the reason says why.</summary>
+    public const string ArtifactDeleted = Ext + "artifact.deleted";
+
+    /// <summary>Bytes did not hash to their digest (tampered store, or an agent's download); the reason names both digests.</summary>
+    public const string ArtifactVerificationFailed = Ext + "artifact.verification-failed";
+
+    /// <summary>An environment's parameter set was replaced; data names the parameters and secrets, never a secret's value.</summary>
+    public const string ParametersChanged = Ext + "environment.parameters-changed";
 }
 
 /// <summary>A page of a longer list.</summary>

@@ -61,6 +61,7 @@ public static class SiloExtensions
         services.AddMetricProviders(configuration);
         services.AddHostProvisioning();
         services.AddRolloutGates();
+        services.AddEngineArtifactsAndSecrets(configuration);
         return services;
     }
 
