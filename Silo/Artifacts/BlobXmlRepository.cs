@@ -19,7 +19,7 @@ public sealed class BlobXmlRepository(BlobContainerClient container) : IXmlRepos
     {
         Ensure();
         var elements = new List<XElement>();
-        foreach (var item in container.GetBlobs(Azure.Storage.Blobs.Models.BlobTraits.None, Azure.Storage.Blobs.Models.BlobStates.None, Prefix))
+        foreach (var item in container.GetBlobs(Azure.Storage.Blobs.Models.BlobTraits.None, Azure.Storage.Blobs.Models.BlobStates.None, Prefix, CancellationToken.None))
         {
             var content = container.GetBlobClient(item.Name).DownloadContent().Value.Content;
             elements.Add(XElement.Parse(content.ToString()));
