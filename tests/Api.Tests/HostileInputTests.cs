@@ -25,6 +25,10 @@ public class HostileInputTests(EngineFactory engine)
         "POST /v1/hosts", "GET /v1/hosts?environment={q}&state={q}&label={q}&offset={q}&limit={q}", "GET /v1/hosts/{id}",
         "POST /v1/hosts/{id}/heartbeat", "GET /v1/hosts/{id}/desired", "POST /v1/hosts/{id}/reports",
         "POST /v1/hosts/{id}/metrics", "GET /v1/analyses/{id}", "POST /v1/analyses/judge", "POST /v1/analyses/runs",
+        "PUT /v1/artifacts/{id}", "GET /v1/artifacts/{id}", "GET /v1/artifacts/{id}/meta", "GET /v1/artifacts/{id}/events?after={q}&limit={q}",
+        "POST /v1/artifacts/external", "GET /v1/artifacts?service={q}&offset={q}&limit={q}", "POST /v1/artifacts/retention/run?dryRun=true",
+        "POST /v1/releases/{id}/config", "GET /v1/releases/{id}/config", "PUT /v1/environments/{id}/parameters", "GET /v1/environments/{id}/parameters",
+        "GET /v1/hosts/{id}/config?release={q}",
     ];
 
     private static Gen<string> Pick(params string[] values) => Gen.Int[0, values.Length - 1].Select(i => values[i]);
@@ -49,7 +53,7 @@ public class HostileInputTests(EngineFactory engine)
         "stepLatencyMs", "failureProbability", "releaseId", "environment", "strategy", "selector", "hostCount", "maxSurge",
         "maxUnavailable", "minimumHealthyHosts", "preset", "maxFailures", "id", "currentArtifact", "rollout", "succeeded", "healthy", "reason",
         "type", "steps", "blueGreen", "scope", "rollbackTriggers", "deadlines", "onConflict", "trafficRouter", "rollbackWindowSeconds",
-        "errorRatePercent", "p99LatencyMs", "failedHealthChecks", "requests", "metrics", "defaultMetrics", "values", "judge", "samples", "baseline", "canary", "metric", "measurements", "successCondition", "failureCondition", "failureLimit", "value", "error",
+        "errorRatePercent", "p99LatencyMs", "failedHealthChecks", "requests", "metrics", "defaultMetrics", "values", "judge", "samples", "baseline", "canary", "metric", "measurements", "successCondition", "failureCondition", "failureLimit", "value", "error", "digest", "url", "size", "templates", "secrets",
     ];
 
     private static readonly Gen<string> Body = Gen.OneOf(
