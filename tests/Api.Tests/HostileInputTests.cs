@@ -53,7 +53,7 @@ public class HostileInputTests(EngineFactory engine)
         "stepLatencyMs", "failureProbability", "releaseId", "environment", "strategy", "selector", "hostCount", "maxSurge",
         "maxUnavailable", "minimumHealthyHosts", "preset", "maxFailures", "id", "currentArtifact", "rollout", "succeeded", "healthy", "reason",
         "type", "steps", "blueGreen", "scope", "rollbackTriggers", "deadlines", "onConflict", "trafficRouter", "rollbackWindowSeconds",
-        "errorRatePercent", "p99LatencyMs", "failedHealthChecks", "requests", "metrics", "defaultMetrics", "values", "judge", "samples", "baseline", "canary", "metric", "measurements", "successCondition", "failureCondition", "failureLimit", "value", "error", "digest", "url", "size", "templates", "secrets",
+        "errorRatePercent", "p99LatencyMs", "failedHealthChecks", "requests", "metrics", "defaultMetrics", "values", "judge", "samples", "baseline", "canary", "metric", "measurements", "successCondition", "failureCondition", "failureLimit", "value", "error", "corruptDownloadVersions", "digest", "url", "size", "templates", "secrets",
     ];
 
     private static readonly Gen<string> Body = Gen.OneOf(
