@@ -141,6 +141,33 @@ public class ArtifactsApiTests(ArtifactsEngineFactory engine) : IClassFixture<Ar
         Assert.Equal("dev.cdeventsx.deploy-engine.artifact.registered", (string?)events["items"]![0]!["type"]);
     }
 
+    [Fact]
+    public async Task A_host_whose_download_fails_verification_is_a_rollout_failure_with_the_reason()
+    {
+        var env = TestHttp.Unique("corrupt");
+        await _operator.PutJson($"/v1/environments/{env}", new { concurrencyLimit = 1 }).Expect(HttpStatusCode.OK);
+        await _operator.PostJson($"/v1/environments/{env}/simulated-hosts", new { count = 2, idPrefix = env + "-ok", currentArtifact = TestHttp.Digest("1"), currentVersion = "1" })
+            .Expect(HttpStatusCode.Created);
+        await _operator.PostJson($"/v1/environments/{env}/simulated-hosts", new { count = 1, idPrefix = env + "-bad", currentArtifact = TestHttp.Digest("1"), currentVersion = "1", corruptDownloadVersions = new[] { "2" } })
+            .Expect(HttpStatusCode.Created);
+        var bad = await _operator.PostJson($"/v1/environments/{env}/simulated-hosts", new { count = 1, corruptDownloadVersions = new[] { "not a version" } })
+            .ExpectProblem(HttpStatusCode.BadRequest, "urn:deploy-engine:problem:validation");
+        Assert.NotNull(bad["errors"]!["corruptDownloadVersions"]);
+
+        var release = (string)(await _pipeline.PostJson("/v1/releases", new { service = "corrupt", version = "2", artifact = TestHttp.Digest("2") }).Expect(HttpStatusCode.Created))["id"]!;
+        var rollout = (string)(await _pipeline.PostJson("/v1/rollouts", new { releaseId = release, environment = env, strategy = new { preset = "AllAtOnce", maxFailures = "1" } })
+            .Expect(HttpStatusCode.Created))["id"]!;
+        var done = await _operator.WaitFor($"/v1/rollouts/{rollout}", r => (string?)r["status"] == "Succeeded");
+        Assert.Equal(1, (int)done["hosts"]!["failed"]!);
+        Assert.StartsWith($"artifact verification failed: expected {TestHttp.Digest("2")}, got sha256:", (string?)done["failures"]![$"{env}-bad-0001"], StringComparison.Ordinal);
+        var host = await _operator.GetAsync($"/v1/hosts/{env}-bad-0001").Expect(HttpStatusCode.OK);
+        Assert.Equal(TestHttp.Digest("1"), (string?)host["currentArtifact"]);
+
+        var report = await engine.As(StagingAgentKey).PostJson($"/v1/hosts/{env}-bad-0001/reports", new { rollout, artifact = TestHttp.Digest("2"), succeeded = true, computedDigest = "md5:abc" })
+            .ExpectProblem(HttpStatusCode.BadRequest, "urn:deploy-engine:problem:validation");
+        Assert.NotNull(report["errors"]!["computedDigest"]);
+    }
+
     /// <summary>Creates the environment (idempotent), a simulated host, a release of the artifact, and rolls it out to success.</summary>
     internal static async Task<(string Release, string Host)> RollOut(HttpClient op, HttpClient pipeline, string environment, string service, string digest, object? config = null)
     {
