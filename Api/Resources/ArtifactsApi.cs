@@ -54,7 +54,7 @@ public static partial class ArtifactsApi
         var options = routes.ServiceProvider.GetRequiredService<IOptions<ArtifactOptions>>().Value;
         var group = routes.MapGroup("/v1/artifacts").WithTags("Artifacts");
         group.MapPut("/{digest}", Upload).RequireAuthorization(p => p.RequireRole(Roles.Pipeline))
-            .WithMetadata(new BodySizeLimit(options.MaxUploadBytes)).Accepts<Stream>("application/octet-stream");
+            .WithMetadata(new BodySizeLimit(options.MaxUploadBytes));
         group.MapGet("/{digest}", Download).RequireAuthorization(p => p.RequireRole(Roles.Operator, Roles.Agent));
         group.MapGet("/{digest}/meta", Meta).RequireAuthorization(p => p.RequireRole(Roles.Operator, Roles.Pipeline, Roles.Agent));
         group.MapGet("/{digest}/events", Events).RequireAuthorization(p => p.RequireRole(Roles.Operator));
@@ -250,7 +250,7 @@ public static partial class ArtifactsApi
         await grains.GetGrain<IArtifactGrain>(digest).RecordVerificationFailure(computed, "stored bytes read back for a download", Actor(user));
     }
 
-    private static ArtifactActor Actor(ClaimsPrincipal user) => new() { Name = user.Caller(), Role = user.RoleList() };
+    private static ArtifactActor Actor(ClaimsPrincipal user) => new() { Name = user.Caller(), Role = user.CallerRoles() };
 
     /// <summary>RFC 9530: <c>sha-256=:base64:</c>, so a client can verify what it received.</summary>
     private static string ReprDigest(string digest) => $"sha-256=:{Convert.ToBase64String(Convert.FromHexString(digest.AsSpan(ArtifactDigest.Prefix.Length)))}:";

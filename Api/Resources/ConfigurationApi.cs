@@ -108,7 +108,7 @@ public static class ConfigurationApi
         {
             Values = values.ToDictionary(v => v.Key, v => v.Value!, StringComparer.Ordinal),
             ProtectedSecrets = secrets.ToDictionary(s => s.Key, s => Protector(protection, name, s.Key).Protect(s.Value!), StringComparer.Ordinal),
-        }, new ArtifactActor { Name = user.Caller(), Role = user.RoleList() });
+        }, new ArtifactActor { Name = user.Caller(), Role = user.CallerRoles() });
         return TypedResults.Ok(View(name, set));
     }
 

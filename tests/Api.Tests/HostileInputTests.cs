@@ -25,6 +25,7 @@ public class HostileInputTests(EngineFactory engine)
         "POST /v1/hosts", "GET /v1/hosts?environment={q}&state={q}&label={q}&offset={q}&limit={q}", "GET /v1/hosts/{id}",
         "POST /v1/hosts/{id}/heartbeat", "GET /v1/hosts/{id}/desired", "POST /v1/hosts/{id}/reports",
         "POST /v1/hosts/{id}/metrics", "GET /v1/analyses/{id}", "POST /v1/analyses/judge", "POST /v1/analyses/runs",
+        "GET /v1/audit?release={q}&environment={q}&principal={q}&from={q}&to={q}&after={q}&limit={q}", "GET /v1/audit/verify",
         "PUT /v1/artifacts/{id}", "GET /v1/artifacts/{id}", "GET /v1/artifacts/{id}/meta", "GET /v1/artifacts/{id}/events?after={q}&limit={q}",
         "POST /v1/artifacts/external", "GET /v1/artifacts?service={q}&offset={q}&limit={q}", "POST /v1/artifacts/retention/run?dryRun=true",
         "POST /v1/releases/{id}/config", "GET /v1/releases/{id}/config", "PUT /v1/environments/{id}/parameters", "GET /v1/environments/{id}/parameters",
