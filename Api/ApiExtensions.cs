@@ -79,6 +79,8 @@ public static class ApiExtensions
         app.MapAnalysesApi();
         app.MapAuditApi();
         app.MapEnvironmentDeclarationsApi();
+        app.MapArtifactsApi();
+        app.MapConfigurationApi();
         return app;
     }
 

@@ -140,6 +140,20 @@ public static class EventTypes
 
     /// <summary>An expired ephemeral environment was torn down: its hosts retired and released.</summary>
     public const string EnvironmentTornDown = Ext + "environment.torn-down";
+    /// <summary>Bytes committed in the artifact store under their digest (first upload only).</summary>
+    public const string ArtifactUploaded = Ext + "artifact.uploaded";
+
+    /// <summary>An artifact registered by digest and external URL.</summary>
+    public const string ArtifactRegistered = Ext + "artifact.registered";
+
+    /// <summary>A retention run removed an artifact's bytes; the reason says why.</summary>
+    public const string ArtifactDeleted = Ext + "artifact.deleted";
+
+    /// <summary>Bytes did not hash to their digest (tampered store, or an agent's download); the reason names both digests.</summary>
+    public const string ArtifactVerificationFailed = Ext + "artifact.verification-failed";
+
+    /// <summary>An environment's parameter set was replaced; data names the parameters and secrets, never a secret's value.</summary>
+    public const string ParametersChanged = Ext + "environment.parameters-changed";
 }
 
 /// <summary>A page of a longer list.</summary>

@@ -58,6 +58,12 @@ public static class GrainKeys
     public static string EventPage(string historyKey, long page) =>
         historyKey + "#" + page.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
+    /// <summary>Events about one artifact (upload, registration, verification failures, deletion).</summary>
+    public static string ArtifactEvents(string digest) => "artifact/" + digest;
+
+    /// <summary>The single catalog of artifacts.</summary>
+    public const string ArtifactCatalog = "artifacts";
+
     /// <summary>The single registry of environment names.</summary>
     public const string EnvironmentRegistry = "environments";
 

@@ -55,6 +55,12 @@ public sealed record SimulationProfile
     [Id(3)] public IReadOnlyDictionary<string, SimulatedMetrics> MetricsByVersion { get; init; } = new Dictionary<string, SimulatedMetrics>();
 
     [Id(4)] public SimulatedMetrics? DefaultMetrics { get; init; }
+
+    /// <summary>
+    /// Versions whose download comes out corrupt on this host: the bytes hash to another digest, so the host refuses
+    /// to activate them ("artifact verification failed: expected …, got …") and stays on its current artifact.
+    /// </summary>
+    [Id(260)] public IReadOnlyList<string> CorruptDownloadVersions { get; init; } = new List<string>();
 }
 
 [GenerateSerializer, Immutable]
@@ -136,6 +142,12 @@ public sealed record HostOutcomeReport
     [Id(3)] public bool Healthy { get; init; } = true;
 
     [Id(4)] public string? Message { get; init; }
+
+    /// <summary>
+    /// The sha256 the agent computed over what it downloaded. When it differs from <see cref="Artifact"/> the agent
+    /// did not activate it: the command fails with "artifact verification failed: expected …, got …".
+    /// </summary>
+    [Id(260)] public string? ComputedDigest { get; init; }
 }
 
 [GenerateSerializer, Immutable]

@@ -55,6 +55,12 @@ public sealed class ApiKey
 
     /// <summary>Comma-separated roles, e.g. "pipeline,viewer".</summary>
     public string Roles { get; set; } = string.Empty;
+
+    /// <summary>
+    /// For agent keys: comma-separated environments whose agents hold the key, e.g. "staging". An agent reads only
+    /// artifacts released to, and rendered configuration of, these environments; a key without any reads neither.
+    /// </summary>
+    public string Environments { get; set; } = string.Empty;
 }
 
 /// <summary>Bound from configuration section "Auth".</summary>
@@ -100,6 +106,8 @@ public sealed class ApiKeyAuthenticationHandler(
                 var claims = new List<Claim> { new(ClaimTypes.Name, string.IsNullOrEmpty(key.Name) ? "anonymous-key" : key.Name) };
                 claims.AddRange(key.Roles.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
                     .Select(r => new Claim(ClaimTypes.Role, r.ToLowerInvariant())));
+                claims.AddRange(key.Environments.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+                    .Select(e => new Claim(CallerExtensions.EnvironmentClaim, e)));
                 var principal = new ClaimsPrincipal(new ClaimsIdentity(claims, SchemeName));
                 return Task.FromResult(AuthenticateResult.Success(new AuthenticationTicket(principal, SchemeName)));
             }
@@ -136,6 +144,13 @@ public sealed class ApiKeyAuthenticationHandler(
 
 public static class CallerExtensions
 {
+    /// <summary>The claim naming an environment an agent key serves (from <see cref="ApiKey.Environments"/>).</summary>
+    public const string EnvironmentClaim = "urn:deploy-engine:environment";
+
+    /// <summary>The environments an agent key serves.</summary>
+    public static IReadOnlySet<string> AgentEnvironments(this ClaimsPrincipal user) =>
+        user.FindAll(EnvironmentClaim).Select(c => c.Value).ToHashSet(StringComparer.Ordinal);
+
     /// <summary>The caller's key name, recorded with every decision it causes.</summary>
     public static string Caller(this ClaimsPrincipal user) => user.Identity?.Name ?? "anonymous";
 

@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Http.Metadata;
 using Microsoft.AspNetCore.Mvc;
 
 namespace Deploy.Engine.Api.Infrastructure;
@@ -13,6 +14,9 @@ public sealed class ApiLimits
     public long MaxRequestBodyBytes { get; set; } = 1024 * 1024;
 }
 
+/// <summary>An endpoint's own body limit, read by <see cref="RequestBodyLimitMiddleware"/> instead of the general one.</summary>
+public sealed record BodySizeLimit(long? MaxRequestBodySize) : IRequestSizeLimitMetadata;
+
 /// <summary>
 /// Every request body is held to the limit, whatever server runs the API. A declared Content-Length over the
 /// limit is refused with 413 before anything reads the body. A body without one (chunked) is cut off at the limit
@@ -24,7 +28,8 @@ public sealed class RequestBodyLimitMiddleware(RequestDelegate next, Microsoft.E
 {
     public async Task InvokeAsync(HttpContext context, IProblemDetailsService problems)
     {
-        var max = limits.Value.MaxRequestBodyBytes;
+        // An endpoint may name its own limit (artifact uploads are large); every other one has the general limit.
+        var max = context.GetEndpoint()?.Metadata.GetMetadata<IRequestSizeLimitMetadata>()?.MaxRequestBodySize ?? limits.Value.MaxRequestBodyBytes;
         if (context.Request.ContentLength > max)
         {
             context.Response.StatusCode = StatusCodes.Status413PayloadTooLarge;

@@ -27,7 +27,8 @@ public sealed record SimulatedFleetRequest(
     string? CurrentArtifact,
     string? CurrentVersion,
     Dictionary<string, SimulatedMetrics>? Metrics = null,
-    SimulatedMetrics? DefaultMetrics = null);
+    SimulatedMetrics? DefaultMetrics = null,
+    List<string>? CorruptDownloadVersions = null);
 
 public sealed record SimulatedFleetResponse(string Environment, int Created, IReadOnlyList<string> HostIds);
 
@@ -169,6 +170,8 @@ public static class EnvironmentsApi
         }
 
         if (request.DefaultMetrics is { } defaults) HostsApi.ValidateMetrics(defaults, errors, "defaultMetrics");
+        if (request.CorruptDownloadVersions is { } corrupt && (corrupt.Count > 64 || corrupt.Any(v => !Names.IsVersion(v))))
+            errors.Add("corruptDownloadVersions", "at most 64 versions whose downloads fail sha256 verification on these hosts");
         HostsApi.ValidateLabels(request.Labels, errors);
         if (request.CurrentArtifact is not null && !ArtifactDigest.IsValid(request.CurrentArtifact))
             errors.Add("currentArtifact", "must be a content digest 'sha256:' followed by 64 lower-case hex digits");
@@ -185,6 +188,7 @@ public static class EnvironmentsApi
             DefaultFailureProbability = request.DefaultFailureProbability ?? 0,
             MetricsByVersion = request.Metrics ?? [],
             DefaultMetrics = request.DefaultMetrics,
+            CorruptDownloadVersions = request.CorruptDownloadVersions ?? new List<string>(),
         };
         var width = Math.Max(4, request.Count.ToString(System.Globalization.CultureInfo.InvariantCulture).Length);
         var hosts = Enumerable.Range(1, request.Count).Select(i => new HostEnrollment

@@ -18,7 +18,11 @@ public sealed record RegisterHostRequest(
 
 public sealed record HeartbeatRequest(bool? Healthy);
 
-public sealed record HostReportRequest(string? Rollout, string? Artifact, bool? Succeeded, bool? Healthy, string? Message);
+/// <summary>
+/// An agent's outcome. <c>ComputedDigest</c>: the sha256 the agent computed over its download; when it differs from
+/// <c>Artifact</c> the agent did not activate it and the host fails with "artifact verification failed: expected …, got …".
+/// </summary>
+public sealed record HostReportRequest(string? Rollout, string? Artifact, bool? Succeeded, bool? Healthy, string? Message, string? ComputedDigest = null);
 
 /// <summary>A health and metrics sample from an agent: what the rollback triggers read.</summary>
 public sealed record HostMetricsRequest(double? ErrorRatePercent, double? P99LatencyMs, int? FailedHealthChecks, long? Requests, Dictionary<string, double>? Values = null);
@@ -149,6 +153,7 @@ public static class HostsApi
         if (!ArtifactDigest.IsValid(request.Artifact)) errors.Add("artifact", "must be the digest the host applied");
         if (request.Succeeded is null) errors.Add("succeeded", "is required");
         if (request.Message is { Length: > 2000 }) errors.Add("message", "must be at most 2000 characters");
+        if (request.ComputedDigest is not null && !ArtifactDigest.IsValid(request.ComputedDigest)) errors.Add("computedDigest", "must be the sha256 digest the agent computed over its download");
         if (errors.Any) return Problems.Validation(errors.ToDictionary());
         if (!Names.IsHostId(id)) return Problems.NotFound($"host '{id}' is not registered");
 
@@ -159,6 +164,7 @@ public static class HostsApi
             Succeeded = request.Succeeded!.Value,
             Healthy = request.Healthy ?? request.Succeeded.Value,
             Message = request.Message,
+            ComputedDigest = request.ComputedDigest,
         });
         return result.Ok ? TypedResults.Ok(result.Value!) : Problems.From(result);
     }

@@ -128,8 +128,15 @@ public sealed partial class HostGrain(
                 $"host '{HostId}' has no pending command of rollout '{report.RolloutId}' for artifact '{report.Artifact}'");
         }
 
-        S.Healthy = report.Healthy;
         S.LastHeartbeat = clock.GetUtcNow();
+        if (report.ComputedDigest is { } computed && !string.Equals(computed, report.Artifact, StringComparison.Ordinal))
+        {
+            // The agent verified its download and refused it: it still runs (and is as healthy as) its current artifact.
+            await FailVerification(computed);
+            return CommandResult<HostSnapshot>.Success(Snapshot());
+        }
+
+        S.Healthy = report.Healthy;
         var succeeded = report.Succeeded && report.Healthy;
         var reason = succeeded ? null : report.Message ?? (report.Succeeded ? "host unhealthy after applying" : "agent reported failure");
         await Finish(succeeded, reason);
@@ -356,6 +363,25 @@ public sealed partial class HostGrain(
             return;
         }
 
+        if (S.Command.Kind == HostCommandKind.Apply && S.DesiredVersion is { } version && S.DesiredArtifact is { } expected
+            && S.Simulation.CorruptDownloadVersions.Contains(version, StringComparer.Ordinal))
+        {
+            // The simulated download yields other bytes; their digest is what a verifying agent would compute.
+            var got = Domain.Artifacts.ArtifactDigest.Prefix + Convert.ToHexStringLower(
+                System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes($"corrupt download of {expected} on {HostId}")));
+            try
+            {
+                await FailVerification(got);
+            }
+            catch
+            {
+                this.DeactivateOnIdle();
+                throw;
+            }
+
+            return;
+        }
+
         var fails = S.Command.Kind == HostCommandKind.Apply && SimulatedOutcome.Fails(HostId, S.DesiredArtifact ?? string.Empty, FailureProbability(S.Simulation, S.DesiredVersion));
         if (fails)
         {
@@ -372,6 +398,19 @@ public sealed partial class HostGrain(
             this.DeactivateOnIdle();
             throw;
         }
+    }
+
+    /// <summary>
+    /// The downloaded bytes hash to <paramref name="computed"/>, not to the desired artifact: the host does not activate
+    /// them, stays on its current artifact, fails the command with the reason, and the artifact records the incident.
+    /// </summary>
+    private async Task FailVerification(string computed)
+    {
+        var expected = S.DesiredArtifact ?? string.Empty;
+        LogVerificationFailed(logger, HostId, expected, computed);
+        await Finish(false, $"artifact verification failed: expected {expected}, got {computed}");
+        await GrainFactory.GetGrain<IArtifactGrain>(expected).RecordVerificationFailure(computed, $"download by host '{HostId}'",
+            new ArtifactActor { Name = "host/" + HostId, Role = "agent" });
     }
 
     private static double FailureProbability(SimulationProfile profile, string? version) =>
@@ -422,6 +461,9 @@ public sealed partial class HostGrain(
         UpdatedAt = S.UpdatedAt,
         Simulation = S.Simulation,
     };
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Host {HostId} refused its download of {Expected}: the bytes hash to {Computed}")]
+    private static partial void LogVerificationFailed(ILogger logger, string hostId, string expected, string computed);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Simulated host {HostId} failed to apply version {Version}")]
     private static partial void LogSimulatedFailure(ILogger logger, string hostId, string? version);

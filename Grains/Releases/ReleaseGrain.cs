@@ -34,6 +34,13 @@ public sealed class ReleaseGrain(
             CreatedAt = clock.GetUtcNow(),
         };
         await state.WriteStateAsync();
+
+        // The artifact learns which releases name it: who may read it, and what retention keeps.
+        var release = state.State.Release;
+        await GrainFactory.GetGrain<IArtifactGrain>(release.Artifact).LinkRelease(new ArtifactRelease
+        {
+            ReleaseId = release.Id, Service = release.Service, Version = release.Version, CreatedAt = release.CreatedAt,
+        });
         return CommandResult<ReleaseSnapshot>.Success(state.State.Release);
     }
 

@@ -63,6 +63,7 @@ public static class SiloExtensions
         services.AddHostProvisioning();
         services.AddRolloutGates();
         services.AddDeclaredEnvironments(configuration);
+        services.AddEngineArtifactsAndSecrets(configuration);
         return services;
     }
 

@@ -63,6 +63,18 @@ public class AuthorizationMatrixTests(EngineFactory engine)
         ["GET /v1/hosts/{id}/facts"] = R,
         ["POST /v1/releases/{id}/gates"] = Submit,
         ["GET /v1/releases/{id}/gates"] = R,
+        ["PUT /v1/artifacts/{digest}"] = "pipeline",
+        ["GET /v1/artifacts/{digest}"] = "operator,agent",
+        ["GET /v1/artifacts/{digest}/meta"] = "operator,pipeline,agent",
+        ["GET /v1/artifacts/{digest}/events"] = "operator",
+        ["POST /v1/artifacts/external"] = "pipeline",
+        ["GET /v1/artifacts/"] = "operator",
+        ["POST /v1/artifacts/retention/run"] = "operator",
+        ["POST /v1/releases/{id}/config"] = Submit,
+        ["GET /v1/releases/{id}/config"] = R,
+        ["PUT /v1/environments/{name}/parameters"] = Operate,
+        ["GET /v1/environments/{name}/parameters"] = R,
+        ["GET /v1/hosts/{id}/config"] = "agent",
     };
 
     private static readonly (string Role, string Key)[] Keys =

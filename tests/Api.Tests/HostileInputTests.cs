@@ -30,6 +30,10 @@ public class HostileInputTests(EngineFactory engine)
         "GET /v1/environments/{id}/parity/{id}", "GET /v1/environments/{id}/drift", "POST /v1/environments/{id}/drift/scan",
         "POST /v1/environments/{id}/drift/reconcile", "POST /v1/hosts/{id}/facts", "GET /v1/hosts/{id}/facts",
         "POST /v1/releases/{id}/gates", "GET /v1/releases/{id}/gates",
+        "PUT /v1/artifacts/{id}", "GET /v1/artifacts/{id}", "GET /v1/artifacts/{id}/meta", "GET /v1/artifacts/{id}/events?after={q}&limit={q}",
+        "POST /v1/artifacts/external", "GET /v1/artifacts?service={q}&offset={q}&limit={q}", "POST /v1/artifacts/retention/run?dryRun=true",
+        "POST /v1/releases/{id}/config", "GET /v1/releases/{id}/config", "PUT /v1/environments/{id}/parameters", "GET /v1/environments/{id}/parameters",
+        "GET /v1/hosts/{id}/config?release={q}",
     ];
 
     private static Gen<string> Pick(params string[] values) => Gen.Int[0, values.Length - 1].Select(i => values[i]);
@@ -54,7 +58,7 @@ public class HostileInputTests(EngineFactory engine)
         "stepLatencyMs", "failureProbability", "releaseId", "environment", "strategy", "selector", "hostCount", "maxSurge",
         "maxUnavailable", "minimumHealthyHosts", "preset", "maxFailures", "id", "currentArtifact", "rollout", "succeeded", "healthy", "reason",
         "type", "steps", "blueGreen", "scope", "rollbackTriggers", "deadlines", "onConflict", "trafficRouter", "rollbackWindowSeconds",
-        "errorRatePercent", "p99LatencyMs", "failedHealthChecks", "requests", "metrics", "defaultMetrics", "values", "judge", "samples", "baseline", "canary", "metric", "measurements", "successCondition", "failureCondition", "failureLimit", "value", "error",
+        "errorRatePercent", "p99LatencyMs", "failedHealthChecks", "requests", "metrics", "defaultMetrics", "values", "judge", "samples", "baseline", "canary", "metric", "measurements", "successCondition", "failureCondition", "failureLimit", "value", "error", "corruptDownloadVersions", "digest", "size", "templates", "secrets",
         "name", "tier", "protected", "after", "gates", "hostGroups", "dataClassification", "dataSources", "ephemeral", "declarations",
         "mode", "hosts", "gate", "status", "url", "details", "services", "runtime",
     ];

@@ -1,0 +1,62 @@
+using Azure.Storage.Blobs;
+using Deploy.Engine.Grains.Artifacts;
+using Deploy.Engine.Grains.Interfaces;
+using Deploy.Engine.Silo.Artifacts;
+using Microsoft.AspNetCore.DataProtection;
+using Microsoft.AspNetCore.DataProtection.KeyManagement;
+using Microsoft.Extensions.Options;
+
+namespace Deploy.Engine.Silo.Hosting;
+
+/// <summary>Bound from configuration section "Secrets".</summary>
+public sealed class SecretsOptions
+{
+    public const string Section = "Secrets";
+
+    /// <summary>A directory for the Data Protection key ring; when unset, Azure mode keeps it in blob storage and Local mode in memory.</summary>
+    public string? KeyRingDirectory { get; set; }
+
+    /// <summary>The blob container of the key ring in Azure mode.</summary>
+    public string KeyRingContainer { get; set; } = "deploy-engine-keys";
+}
+
+public static class ArtifactsHosting
+{
+    /// <summary>
+    /// The artifact store (Azure Blob in Azure storage mode with a connection string, memory otherwise) with its
+    /// options and gate, and ASP.NET Core Data Protection for secret parameters: the key ring in
+    /// <see cref="SecretsOptions.KeyRingDirectory"/> when set, else on blob storage (Azure mode), else in memory
+    /// (Local mode, whose state is in memory too).
+    /// </summary>
+    public static IServiceCollection AddEngineArtifactsAndSecrets(this IServiceCollection services, IConfiguration configuration)
+    {
+        var local = string.Equals(configuration["Engine:StorageMode"], nameof(StorageMode.Local), StringComparison.OrdinalIgnoreCase);
+        var connectionString = configuration["Storage:ConnectionString"];
+        var azure = !local && !string.IsNullOrWhiteSpace(connectionString);
+        if (azure)
+        {
+            services.AddSingleton<IArtifactStore>(sp => new BlobArtifactStore(
+                new BlobServiceClient(connectionString).GetBlobContainerClient(sp.GetRequiredService<IOptions<ArtifactOptions>>().Value.Container)));
+        }
+
+        services.AddArtifacts(configuration);
+
+        var secrets = configuration.GetSection(SecretsOptions.Section).Get<SecretsOptions>() ?? new SecretsOptions();
+        var protection = services.AddDataProtection().SetApplicationName("deploy-engine");
+        if (!string.IsNullOrWhiteSpace(secrets.KeyRingDirectory))
+        {
+            protection.PersistKeysToFileSystem(new DirectoryInfo(secrets.KeyRingDirectory));
+        }
+        else if (azure)
+        {
+            var container = new BlobServiceClient(connectionString).GetBlobContainerClient(secrets.KeyRingContainer);
+            services.Configure<KeyManagementOptions>(o => o.XmlRepository = new BlobXmlRepository(container));
+        }
+        else
+        {
+            protection.UseEphemeralDataProtectionProvider();
+        }
+
+        return services;
+    }
+}
