@@ -110,6 +110,16 @@ public static class EventTypes
     public const string SlotAdmitted = Ext + "environment.slot-admitted";
     public const string SlotQueued = Ext + "environment.slot-queued";
     public const string SlotReleased = Ext + "environment.slot-released";
+
+    /// <summary>A provenance attestation verified for an environment (data: builder, source, commit, keyid).</summary>
+    public const string AttestationVerified = Ext + "attestation.verified";
+
+    /// <summary>A provenance attestation refused (for every environment, or for one: data "environment"); the reason says why.</summary>
+    public const string AttestationRejected = Ext + "attestation.rejected";
+
+    public const string SbomAttached = Ext + "sbom.attached";
+
+    public const string WaiverGranted = Ext + "waiver.granted";
 }
 
 /// <summary>A page of a longer list.</summary>

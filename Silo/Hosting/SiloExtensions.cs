@@ -6,6 +6,7 @@ using Deploy.Engine.Grains;
 using Deploy.Engine.Grains.Gates;
 using Deploy.Engine.Grains.Metrics;
 using Deploy.Engine.Grains.Provisioning;
+using Deploy.Engine.Grains.SupplyChain;
 using Deploy.Engine.Grains.Traffic;
 using Microsoft.Extensions.Options;
 using Orleans.Configuration;
@@ -61,6 +62,7 @@ public static class SiloExtensions
         services.AddMetricProviders(configuration);
         services.AddHostProvisioning();
         services.AddRolloutGates();
+        services.AddSupplyChain(configuration);
         return services;
     }
 
