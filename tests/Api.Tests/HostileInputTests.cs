@@ -25,6 +25,8 @@ public class HostileInputTests(EngineFactory engine)
         "POST /v1/hosts", "GET /v1/hosts?environment={q}&state={q}&label={q}&offset={q}&limit={q}", "GET /v1/hosts/{id}",
         "POST /v1/hosts/{id}/heartbeat", "GET /v1/hosts/{id}/desired", "POST /v1/hosts/{id}/reports",
         "POST /v1/hosts/{id}/metrics", "GET /v1/analyses/{id}", "POST /v1/analyses/judge", "POST /v1/analyses/runs",
+        "POST /v1/releases/{id}/attestations", "POST /v1/releases/{id}/sbom", "POST /v1/releases/{id}/waivers",
+        "GET /v1/releases/{id}/provenance", "GET /v1/releases/{id}/sbom-findings",
     ];
 
     private static Gen<string> Pick(params string[] values) => Gen.Int[0, values.Length - 1].Select(i => values[i]);
@@ -50,6 +52,7 @@ public class HostileInputTests(EngineFactory engine)
         "maxUnavailable", "minimumHealthyHosts", "preset", "maxFailures", "id", "currentArtifact", "rollout", "succeeded", "healthy", "reason",
         "type", "steps", "blueGreen", "scope", "rollbackTriggers", "deadlines", "onConflict", "trafficRouter", "rollbackWindowSeconds",
         "errorRatePercent", "p99LatencyMs", "failedHealthChecks", "requests", "metrics", "defaultMetrics", "values", "judge", "samples", "baseline", "canary", "metric", "measurements", "successCondition", "failureCondition", "failureLimit", "value", "error",
+        "payloadType", "payload", "signatures", "bomFormat", "specVersion", "components", "vulnerabilities", "finding", "expiresAt",
     ];
 
     private static readonly Gen<string> Body = Gen.OneOf(
