@@ -3,21 +3,44 @@ using Microsoft.Extensions.Options;
 
 namespace Deploy.Engine.Grains.SupplyChain;
 
-/// <summary>Turns the "SupplyChain" configuration into the Domain policies the verifier and evaluator apply.</summary>
-public sealed class SupplyChainPolicies(IOptions<SupplyChainOptions> options)
+/// <summary>
+/// Turns the "SupplyChain" configuration into the Domain policies the verifier and evaluator apply. The configuration
+/// is read live: a key rotated or revoked by a configuration reload applies to the next verification (verifications
+/// already recorded stand).
+/// </summary>
+public sealed class SupplyChainPolicies(IOptionsMonitor<SupplyChainOptions> options)
 {
-    private readonly SupplyChainOptions _options = options.Value;
+    private volatile BuilderCache? _cache;
 
-    private readonly Lazy<IReadOnlyList<TrustedBuilder>> _builders = new(() => options.Value.TrustedBuilders
-        .Select(b => new TrustedBuilder(b.Id, b.Keys
-            .Select(k => new TrustedKey(k.KeyId, ParseAlgorithm(k.Algorithm) ?? KeyAlgorithm.EcdsaP256Sha256, k.PublicKeyPem, k.NotBefore, k.NotAfter, k.Revoked))
-            .ToList()))
-        .ToList());
+    private SupplyChainOptions Current => options.CurrentValue;
 
-    public TimeSpan MaxWaiverDuration => _options.MaxWaiverDuration;
+    private IReadOnlyList<TrustedBuilder> Builders
+    {
+        get
+        {
+            var current = options.CurrentValue;
+            if (_cache is { } cache && ReferenceEquals(cache.Options, current))
+            {
+                return cache.Builders;
+            }
+
+            var builders = current.TrustedBuilders
+                .Select(b => new TrustedBuilder(b.Id, b.Keys
+                    .Select(k => new TrustedKey(k.KeyId, ParseAlgorithm(k.Algorithm) ?? KeyAlgorithm.EcdsaP256Sha256, k.PublicKeyPem, k.NotBefore, k.NotAfter, k.Revoked))
+                    .ToList()))
+                .ToList();
+            _cache = new BuilderCache(current, builders);
+            return builders;
+        }
+    }
+
+    /// <summary>The Domain builders of one options instance (rebuilt when a reload makes a new instance).</summary>
+    private sealed record BuilderCache(SupplyChainOptions Options, IReadOnlyList<TrustedBuilder> Builders);
+
+    public TimeSpan MaxWaiverDuration => Current.MaxWaiverDuration;
 
     /// <summary>The environments that have a supply-chain policy, in name order.</summary>
-    public IReadOnlyList<string> Environments => _options.Environments.Keys.Order(StringComparer.Ordinal).ToList();
+    public IReadOnlyList<string> Environments => Current.Environments.Keys.Order(StringComparer.Ordinal).ToList();
 
     public bool HasPolicy(string environment) => Find(environment) is not null;
 
@@ -29,7 +52,7 @@ public sealed class SupplyChainPolicies(IOptions<SupplyChainOptions> options)
     };
 
     public DeclaredSource? SourceOf(string service) =>
-        _options.Services.FirstOrDefault(kv => string.Equals(kv.Key, service, StringComparison.OrdinalIgnoreCase)).Value is { } s
+        Current.Services.FirstOrDefault(kv => string.Equals(kv.Key, service, StringComparison.OrdinalIgnoreCase)).Value is { } s
             ? new DeclaredSource(s.Repository, string.IsNullOrWhiteSpace(s.Ref) ? null : s.Ref)
             : null;
 
@@ -40,7 +63,7 @@ public sealed class SupplyChainPolicies(IOptions<SupplyChainOptions> options)
     public ProvenancePolicy Provenance(string? environment, string service) => new()
     {
         Environment = environment ?? "(any)",
-        TrustedBuilders = _builders.Value,
+        TrustedBuilders = Builders,
         AllowedBuilders = environment is not null && Find(environment) is { } e ? e.AllowedBuilders : [],
         Service = service,
         DeclaredSource = SourceOf(service),
@@ -70,5 +93,5 @@ public sealed class SupplyChainPolicies(IOptions<SupplyChainOptions> options)
     }
 
     private EnvironmentSupplyChainOptions? Find(string environment) =>
-        _options.Environments.FirstOrDefault(kv => string.Equals(kv.Key, environment, StringComparison.OrdinalIgnoreCase)).Value;
+        Current.Environments.FirstOrDefault(kv => string.Equals(kv.Key, environment, StringComparison.OrdinalIgnoreCase)).Value;
 }

@@ -6,6 +6,7 @@ using Deploy.Engine.Api.Tests.Infrastructure;
 using Deploy.Engine.Domain.Tests.SupplyChain;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.Configuration;
 using static Deploy.Engine.Api.Tests.Infrastructure.EngineFactory;
 
 namespace Deploy.Engine.Api.Tests;
@@ -18,29 +19,44 @@ namespace Deploy.Engine.Api.Tests;
 public sealed class SupplyChainEngine : IDisposable
 {
     private readonly EngineFactory _base = new();
+    private readonly LiveConfiguration _configuration = new();
 
     public SupplyChainEngine()
     {
-        Factory = _base.WithWebHostBuilder(b =>
+        var settings = new Dictionary<string, string?>
         {
-            b.UseSetting("SupplyChain:TrustedBuilders:0:Id", Provenance.Builder);
-            b.UseSetting("SupplyChain:TrustedBuilders:0:Keys:0:KeyId", Signer.KeyId);
-            b.UseSetting("SupplyChain:TrustedBuilders:0:Keys:0:Algorithm", "ecdsa-p256");
-            b.UseSetting("SupplyChain:TrustedBuilders:0:Keys:0:PublicKeyPem", Signer.PublicKeyPem);
-            b.UseSetting("SupplyChain:Services:shop:Repository", Provenance.Repository);
-            b.UseSetting("SupplyChain:Services:shop:Ref", "refs/heads/main");
-            b.UseSetting("SupplyChain:Environments:prod:RequireProvenance", "true");
-            b.UseSetting("SupplyChain:Environments:prod:AllowedBuilders:0", Provenance.Builder);
-            b.UseSetting("SupplyChain:Environments:hardened:RequireProvenance", "true");
-            b.UseSetting("SupplyChain:Environments:hardened:AllowedBuilders:0", "https://ci.acme.internal/hardened");
-            b.UseSetting("SupplyChain:Environments:payments:RequireSbom", "true");
-            b.UseSetting("SupplyChain:Environments:payments:MinimumBlockedSeverity", "critical");
-            b.UseSetting("SupplyChain:Environments:payments:AllowedLicenses:0", "MIT");
-            b.UseSetting("SupplyChain:Environments:payments:AllowedLicenses:1", "Apache-2.0");
-        });
+            ["SupplyChain:TrustedBuilders:0:Id"] = Provenance.Builder,
+            ["SupplyChain:TrustedBuilders:0:Keys:0:KeyId"] = Signer.KeyId,
+            ["SupplyChain:TrustedBuilders:0:Keys:0:Algorithm"] = "ecdsa-p256",
+            ["SupplyChain:TrustedBuilders:0:Keys:0:PublicKeyPem"] = Signer.PublicKeyPem,
+            ["SupplyChain:TrustedBuilders:0:Keys:1:KeyId"] = OldSigner.KeyId,
+            ["SupplyChain:TrustedBuilders:0:Keys:1:Algorithm"] = "ed25519",
+            ["SupplyChain:TrustedBuilders:0:Keys:1:PublicKeyPem"] = OldSigner.PublicKeyPem,
+            ["SupplyChain:Services:shop:Repository"] = Provenance.Repository,
+            ["SupplyChain:Services:shop:Ref"] = "refs/heads/main",
+            ["SupplyChain:Environments:prod:RequireProvenance"] = "true",
+            ["SupplyChain:Environments:prod:AllowedBuilders:0"] = Provenance.Builder,
+            ["SupplyChain:Environments:prod-eu:RequireProvenance"] = "true",
+            ["SupplyChain:Environments:hardened:RequireProvenance"] = "true",
+            ["SupplyChain:Environments:hardened:AllowedBuilders:0"] = "https://ci.acme.internal/hardened",
+            ["SupplyChain:Environments:payments:RequireSbom"] = "true",
+            ["SupplyChain:Environments:payments:MinimumBlockedSeverity"] = "critical",
+            ["SupplyChain:Environments:payments:AllowedLicenses:0"] = "MIT",
+            ["SupplyChain:Environments:payments:AllowedLicenses:1"] = "Apache-2.0",
+        };
+        foreach (var (key, value) in settings)
+        {
+            _configuration.Provider.Set(key, value);
+        }
+
+        Factory = _base.WithWebHostBuilder(b => b.ConfigureAppConfiguration((_, c) => c.Add(_configuration)));
     }
 
+    /// <summary>ECDSA P-256 key of the trusted builder.</summary>
     public TestSigner Signer { get; } = TestSigner.Ecdsa("ci-2026");
+
+    /// <summary>Ed25519 key of the same builder, revoked by one of the tests.</summary>
+    public TestSigner OldSigner { get; } = TestSigner.Ed25519("ci-2025");
 
     public WebApplicationFactory<Program> Factory { get; }
 
@@ -51,11 +67,31 @@ public sealed class SupplyChainEngine : IDisposable
         return client;
     }
 
+    /// <summary>Changes one setting in the running engine, as a configuration reload would.</summary>
+    public void Reconfigure(string key, string value) => _configuration.Provider.SetAndReload(key, value);
+
     public void Dispose()
     {
         Factory.Dispose();
         _base.Dispose();
         Signer.Dispose();
+        OldSigner.Dispose();
+    }
+
+    private sealed class LiveConfiguration : IConfigurationSource
+    {
+        public LiveProvider Provider { get; } = new();
+
+        public IConfigurationProvider Build(IConfigurationBuilder builder) => Provider;
+    }
+
+    private sealed class LiveProvider : ConfigurationProvider
+    {
+        public void SetAndReload(string key, string value)
+        {
+            Set(key, value);
+            OnReload();
+        }
     }
 }
 
@@ -217,4 +253,26 @@ public class SupplyChainApiTests(SupplyChainEngine engine) : IClassFixture<Suppl
 
     private static JsonNode Env(JsonNode view, string environment) =>
         view["environments"]!.AsArray().Single(e => (string?)e!["environment"] == environment)!;
+
+    [Fact]
+    public async Task Revoking_a_key_refuses_new_attestations_but_does_not_invalidate_a_release_verified_before()
+    {
+        await Environment("prod-eu");
+        var verifiedBefore = await Release();
+        await PostRaw(_pipeline, $"/v1/releases/{verifiedBefore}/attestations", Provenance.Envelope(engine.OldSigner, Provenance.Statement()))
+            .Expect(HttpStatusCode.OK);
+
+        engine.Reconfigure("SupplyChain:TrustedBuilders:0:Keys:1:Revoked", "true");
+
+        var attachedAfter = await Release();
+        var refused = await PostRaw(_pipeline, $"/v1/releases/{attachedAfter}/attestations", Provenance.Envelope(engine.OldSigner, Provenance.Statement()))
+            .ExpectProblem(HttpStatusCode.UnprocessableEntity, "urn:deploy-engine:problem:refused-by-policy");
+        Assert.Equal($"attestation refused: key 'ci-2025' is revoked (builder '{Provenance.Builder}')", (string?)refused["detail"]);
+        await Rollout(attachedAfter, "prod-eu").ExpectProblem(HttpStatusCode.UnprocessableEntity, "urn:deploy-engine:problem:refused-by-policy");
+
+        var kept = Env(await _operator.GetAsync($"/v1/releases/{verifiedBefore}/provenance").Expect(HttpStatusCode.OK), "prod-eu");
+        Assert.Equal("ci-2025", (string?)kept["verified"]!["keyId"]);
+        var rollout = (string)(await Rollout(verifiedBefore, "prod-eu").Expect(HttpStatusCode.Created))["id"]!;
+        await _operator.WaitFor($"/v1/rollouts/{rollout}", r => (string?)r["status"] == "Succeeded");
+    }
 }
