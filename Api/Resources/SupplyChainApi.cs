@@ -26,7 +26,8 @@ public static class SupplyChainApi
         var group = routes.MapGroup("/v1/releases/{id}").WithTags("Supply chain");
         group.MapPost("/attestations", AttachAttestation).RequireAuthorization(Policies.Submit);
         group.MapPost("/sbom", AttachSbom).RequireAuthorization(Policies.Submit);
-        group.MapPost("/waivers", GrantWaiver).RequireAuthorization(p => p.RequireAuthenticatedUser().RequireRole(WaiverRoles));
+        group.MapPost("/waivers", GrantWaiver).RequireAuthorization(p => p.RequireAuthenticatedUser().RequireRole(WaiverRoles))
+            .AddEndpointFilter<IdempotencyFilter>();
         group.MapGet("/provenance", GetProvenance).RequireAuthorization(Policies.Read);
         group.MapGet("/sbom-findings", GetSbomFindings).RequireAuthorization(Policies.Read);
         return group;

@@ -43,6 +43,7 @@ public sealed class SupplyChainEngine : IDisposable
             ["SupplyChain:Environments:payments:MinimumBlockedSeverity"] = "critical",
             ["SupplyChain:Environments:payments:AllowedLicenses:0"] = "MIT",
             ["SupplyChain:Environments:payments:AllowedLicenses:1"] = "Apache-2.0",
+            ["SupplyChain:Environments:payments-queued:MinimumBlockedSeverity"] = "critical",
         };
         foreach (var (key, value) in settings)
         {
@@ -120,20 +121,21 @@ public class SupplyChainApiTests(SupplyChainEngine engine) : IClassFixture<Suppl
     private const string VulnFinding = "vuln:CVE-2021-23337@pkg:npm/lodash@4.17.20";
     private const string LicenceFinding = "licence:GPL-3.0-only OR GPL-2.0-only@pkg:generic/readline@8.2";
 
-    private async Task Environment(string name)
+    private async Task Environment(string name, int stepLatencyMs = 0)
     {
         await _operator.PutJson($"/v1/environments/{name}", new { concurrencyLimit = 1 }).Expect(HttpStatusCode.OK);
         await _operator.PostJson($"/v1/environments/{name}/simulated-hosts", new
         {
             count = 2,
+            stepLatencyMs,
             idPrefix = TestHttp.Unique(name),
             currentArtifact = TestHttp.Digest("shop-1.0.0"),
             currentVersion = "1.0.0",
         }).Expect(HttpStatusCode.Created);
     }
 
-    private async Task<string> Release() =>
-        (string)(await _pipeline.PostJson("/v1/releases", new { service = "shop", version = "2.0.0", artifact = Provenance.Artifact, commit = "4f2a9c1" })
+    private async Task<string> Release(string version = "2.0.0") =>
+        (string)(await _pipeline.PostJson("/v1/releases", new { service = "shop", version, artifact = Provenance.Artifact, commit = "4f2a9c1" })
             .Expect(HttpStatusCode.Created))["id"]!;
 
     private Task<HttpResponseMessage> PostRaw(HttpClient client, string url, string body) =>
@@ -274,5 +276,27 @@ public class SupplyChainApiTests(SupplyChainEngine engine) : IClassFixture<Suppl
         Assert.Equal("ci-2025", (string?)kept["verified"]!["keyId"]);
         var rollout = (string)(await Rollout(verifiedBefore, "prod-eu").Expect(HttpStatusCode.Created))["id"]!;
         await _operator.WaitFor($"/v1/rollouts/{rollout}", r => (string?)r["status"] == "Succeeded");
+    }
+
+    [Fact]
+    public async Task A_waiver_that_expires_while_the_rollout_is_queued_aborts_it_with_the_reason()
+    {
+        // One slot, held for a few seconds by another service's rollout (no SBOM findings there: it has no SBOM).
+        await Environment("payments-queued", stepLatencyMs: 3000);
+        var holder = (string)(await _pipeline.PostJson("/v1/releases", new { service = "ledger", version = "1.1.0", artifact = TestHttp.Digest("ledger") })
+            .Expect(HttpStatusCode.Created))["id"]!;
+        var holding = (string)(await Rollout(holder, "payments-queued").Expect(HttpStatusCode.Created))["id"]!;
+
+        var release = await Release("2.0.1");
+        await PostRaw(_pipeline, $"/v1/releases/{release}/sbom", Sbom).Expect(HttpStatusCode.OK);
+        await _operator.PostJson($"/v1/releases/{release}/waivers",
+            new { finding = VulnFinding, environment = "payments-queued", reason = "hotfix window", expiresAt = DateTimeOffset.UtcNow.AddSeconds(2) })
+            .Expect(HttpStatusCode.Created);
+        var rollout = (string)(await Rollout(release, "payments-queued").Expect(HttpStatusCode.Created))["id"]!;
+
+        var aborted = await _operator.WaitFor($"/v1/rollouts/{rollout}", r => (string?)r["status"] == "Aborted");
+        Assert.Contains($"supply-chain: 1 SBOM finding(s) block environment 'payments-queued'", (string?)aborted["statusReason"], StringComparison.Ordinal);
+        Assert.Contains(VulnFinding, (string?)aborted["statusReason"], StringComparison.Ordinal);
+        await _operator.WaitFor($"/v1/rollouts/{holding}", r => (string?)r["status"] == "Succeeded");
     }
 }
