@@ -83,6 +83,14 @@ public static class SupplyChainApi
             ? TypedResults.Ok(view)
             : Problems.NotFound($"release '{id}' does not exist");
 
+    /// <summary>What GET /v1/releases/{id} shows: the facts verified per environment (null when none).</summary>
+    public static async Task<IReadOnlyDictionary<string, VerifiedProvenance>?> VerifiedProvenance(string releaseId, IGrainFactory grains)
+    {
+        var view = await grains.GetGrain<IReleaseEvidenceGrain>(releaseId).GetProvenance();
+        var verified = view?.Environments.Where(e => e.Verified is not null).ToDictionary(e => e.Environment, e => e.Verified!, StringComparer.Ordinal);
+        return verified is { Count: > 0 } ? verified : null;
+    }
+
     private static EvidenceActor Actor(ClaimsPrincipal user) => new()
     {
         Name = user.Caller(),

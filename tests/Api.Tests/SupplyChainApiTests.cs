@@ -189,6 +189,9 @@ public class SupplyChainApiTests(SupplyChainEngine engine) : IClassFixture<Suppl
         Assert.Equal(Provenance.Commit, (string?)prod["verified"]!["commit"]);
         Assert.Equal("ci-2026", (string?)prod["verified"]!["keyId"]);
         Assert.Null(Env(provenance, "hardened")["verified"]);
+        var shown = await _operator.GetAsync($"/v1/releases/{release}").Expect(HttpStatusCode.OK);
+        Assert.Equal(Provenance.Commit, (string?)shown["provenance"]!["prod"]!["commit"]);
+        Assert.Null(shown["provenance"]!["hardened"]);
 
         var rollout = (string)(await Rollout(release, "prod").Expect(HttpStatusCode.Created))["id"]!;
         await _operator.WaitFor($"/v1/rollouts/{rollout}", r => (string?)r["status"] == "Succeeded");
