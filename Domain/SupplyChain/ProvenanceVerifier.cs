@@ -20,6 +20,9 @@ public sealed record ProvenancePolicy
     public string? Service { get; init; }
 
     public DeclaredSource? DeclaredSource { get; init; }
+
+    /// <summary>Whether a service without a declared source fails (protected environments): its source cannot be checked.</summary>
+    public bool RequireDeclaredSource { get; init; }
 }
 
 /// <summary>The facts a verified attestation establishes, recorded with when and by which key.</summary>
@@ -112,6 +115,13 @@ public static class ProvenanceVerifier
         {
             return ProvenanceResult.Fail(ProvenanceFailure.BuilderNotAllowed,
                 $"builder '{statement.BuilderId}' is not allowed in environment '{policy.Environment}' (allowed: {string.Join(", ", policy.AllowedBuilders)})");
+        }
+
+        if (policy.DeclaredSource is null && policy.RequireDeclaredSource)
+        {
+            var who = policy.Service ?? "the service";
+            return ProvenanceResult.Fail(ProvenanceFailure.SourceMismatch,
+                $"service '{who}' declares no source (SupplyChain:Services:{who}:Repository), so the provenance's source cannot be checked for environment '{policy.Environment}'");
         }
 
         if (policy.DeclaredSource is { } declared)

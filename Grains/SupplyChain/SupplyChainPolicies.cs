@@ -67,6 +67,7 @@ public sealed class SupplyChainPolicies(IOptionsMonitor<SupplyChainOptions> opti
         AllowedBuilders = environment is not null && Find(environment) is { } e ? e.AllowedBuilders : [],
         Service = service,
         DeclaredSource = SourceOf(service),
+        RequireDeclaredSource = environment is not null && Find(environment) is { RequireProvenance: true },
     };
 
     public EnvironmentSupplyChainPolicy Environment(string environment)

@@ -139,6 +139,18 @@ public class ProvenanceVerifierTests
     }
 
     [Fact]
+    public void Where_a_declared_source_is_required_a_service_without_one_fails()
+    {
+        using var signer = TestSigner.Ecdsa("k");
+        var envelope = Provenance.Envelope(signer, Provenance.Statement());
+        var undeclared = Provenance.Policy(signer) with { DeclaredSource = null };
+
+        Assert.True(ProvenanceVerifier.Verify(envelope, Provenance.Artifact, undeclared, Now).Verified);
+        Assert.Equal("service 'shop' declares no source (SupplyChain:Services:shop:Repository), so the provenance's source cannot be checked for environment 'production'",
+            ProvenanceVerifier.Verify(envelope, Provenance.Artifact, undeclared with { RequireDeclaredSource = true }, Now).Reason);
+    }
+
+    [Fact]
     public void A_statement_that_is_not_slsa_v1_is_refused_after_its_signature_checks()
     {
         using var signer = TestSigner.Ecdsa("k");
