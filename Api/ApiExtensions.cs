@@ -78,6 +78,7 @@ public static class ApiExtensions
         app.MapHostsApi();
         app.MapAnalysesApi();
         app.MapSupplyChainApi();
+        app.MapAuditApi();
         return app;
     }
 

@@ -8,6 +8,12 @@ public static class GrainKeys
 
     private const char RolloutSeparator = '.';
 
+    /// <summary>The one audit trail of the engine.</summary>
+    public const string AuditLog = "audit";
+
+    /// <summary>Sealed page <paramref name="index"/> (0-based) of the audit trail.</summary>
+    public static string AuditPage(long index) => "audit.page-" + index.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
     /// <summary>A rollout is one release in one environment: <c>{releaseId}.{environment}</c>.</summary>
     public static string Rollout(string releaseId, string environment) => releaseId + RolloutSeparator + environment;
 

@@ -254,6 +254,9 @@ public sealed record RolloutDraft
 
     /// <summary>Labels a host must all carry to be a target; empty targets every host of the environment.</summary>
     [Id(4)] public IReadOnlyDictionary<string, string> Selector { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>The submitter's roles (comma-separated), recorded in the audit trail and seen by the gates.</summary>
+    [Id(5)] public string? SubmitterRole { get; init; }
 }
 
 /// <summary>A decision the rollout took, with a reason a person can read.</summary>

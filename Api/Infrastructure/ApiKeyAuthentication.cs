@@ -17,7 +17,10 @@ public static class Roles
     public const string Viewer = "viewer";
     public const string Agent = "agent";
 
-    public static readonly string[] All = [Pipeline, Operator, Viewer, Agent];
+    /// <summary>A change authority: approves or rejects releases, signs off readiness; reads everything; never deploys.</summary>
+    public const string Approver = "approver";
+
+    public static readonly string[] All = [Pipeline, Operator, Viewer, Agent, Approver];
 }
 
 /// <summary>Authorization policies, each a set of roles.</summary>
@@ -37,7 +40,7 @@ public static class Policies
 
     public static readonly IReadOnlyDictionary<string, string[]> RolesByPolicy = new Dictionary<string, string[]>
     {
-        [Read] = [Roles.Viewer, Roles.Operator, Roles.Pipeline],
+        [Read] = [Roles.Viewer, Roles.Operator, Roles.Pipeline, Roles.Approver],
         [Submit] = [Roles.Pipeline, Roles.Operator],
         [Operate] = [Roles.Operator, Roles.Pipeline],
         [Agent] = [Roles.Agent, Roles.Operator],
@@ -135,4 +138,8 @@ public static class CallerExtensions
 {
     /// <summary>The caller's key name, recorded with every decision it causes.</summary>
     public static string Caller(this ClaimsPrincipal user) => user.Identity?.Name ?? "anonymous";
+
+    /// <summary>The caller's roles, comma-separated in a stable order, as the audit trail records them.</summary>
+    public static string CallerRoles(this ClaimsPrincipal user) =>
+        string.Join(',', user.FindAll(ClaimTypes.Role).Select(c => c.Value).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal));
 }

@@ -61,7 +61,7 @@ public static class EnvironmentsApi
     /// and the other gets 412 with nothing changed.
     /// </summary>
     public static async Task<Results<Ok<EnvironmentSnapshot>, ValidationProblem, ProblemHttpResult>> Put(
-        string name, PutEnvironmentRequest request, HttpContext http, IGrainFactory grains)
+        string name, PutEnvironmentRequest request, HttpContext http, ClaimsPrincipal user, IGrainFactory grains, TimeProvider clock)
     {
         var errors = new ValidationErrors();
         if (!Names.IsDnsLabel(name)) errors.Add("name", "must be a lower-case DNS label (a-z, 0-9, '-'; 1-63 characters)");
@@ -77,6 +77,9 @@ public static class EnvironmentsApi
         }, precondition);
         if (!result.Ok) return Problems.From(result);
 
+        await grains.RecordAction(user, EventTypes.EnvironmentModified, "environment/" + name,
+            $"configured: concurrency limit {result.Value!.Spec.ConcurrencyLimit}", clock,
+            new Dictionary<string, string?> { ["environment"] = name, ["version"] = result.Value.Version.ToString(System.Globalization.CultureInfo.InvariantCulture) });
         http.Response.Headers.ETag = ETag(result.Value!);
         return TypedResults.Ok(result.Value!);
     }

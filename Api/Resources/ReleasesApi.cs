@@ -28,7 +28,7 @@ public static class ReleasesApi
     }
 
     public static async Task<Results<Created<ReleaseSnapshot>, ValidationProblem, ProblemHttpResult>> Create(
-        CreateReleaseRequest request, ClaimsPrincipal user, IGrainFactory grains)
+        CreateReleaseRequest request, ClaimsPrincipal user, IGrainFactory grains, TimeProvider clock)
     {
         var errors = new ValidationErrors();
         if (!Names.IsDnsLabel(request.Service)) errors.Add("service", "must be a lower-case DNS label (a-z, 0-9, '-'; 1-63 characters)");
@@ -50,9 +50,12 @@ public static class ReleasesApi
             Metadata = request.Metadata ?? [],
             SubmittedBy = user.Caller(),
         });
-        return result.Ok
-            ? TypedResults.Created($"/v1/releases/{id}", result.Value!)
-            : Problems.Conflict(result.Detail!);
+        if (!result.Ok) return Problems.Conflict(result.Detail!);
+
+        await grains.RecordAction(user, EventTypes.ReleaseSubmitted, "release/" + id,
+            $"release {request.Service} {request.Version} submitted", clock,
+            new Dictionary<string, string?> { ["release"] = id, ["service"] = request.Service, ["artifact"] = request.Artifact, ["commit"] = request.Commit });
+        return TypedResults.Created($"/v1/releases/{id}", result.Value!);
     }
 
     public static async Task<Results<Ok<ReleaseSnapshot>, ProblemHttpResult>> Get(string id, IGrainFactory grains) =>

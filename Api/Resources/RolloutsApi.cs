@@ -91,6 +91,7 @@ public static class RolloutsApi
             Environment = request.Environment!,
             Strategy = strategy,
             SubmittedBy = user.Caller(),
+            SubmitterRole = user.CallerRoles(),
             Selector = request.Selector ?? [],
         });
         return result.Ok ? TypedResults.Created($"/v1/rollouts/{id}", result.Value!) : Problems.From(result);
@@ -160,7 +161,7 @@ public static class RolloutsApi
     {
         if (body?.Reason is { Length: > 1000 }) return Problems.Validation("reason", "must be at most 1000 characters");
         if (!IsRolloutId(id) || await grains.GetGrain<IRolloutGrain>(id).Get() is null) return Problems.NotFound($"rollout '{id}' does not exist");
-        var result = await action(grains.GetGrain<IRolloutGrain>(id), new OperatorAction { Actor = user.Caller(), Reason = body?.Reason });
+        var result = await action(grains.GetGrain<IRolloutGrain>(id), new OperatorAction { Actor = user.Caller(), Role = user.CallerRoles(), Reason = body?.Reason });
         return result.Ok ? TypedResults.Ok(result.Value!) : Problems.From(result);
     }
 

@@ -18,8 +18,8 @@ public sealed record WaiverRequest(string? Finding, string? Environment, string?
 /// </summary>
 public static class SupplyChainApi
 {
-    /// <summary>Who may waive a finding: an operator, or an approver where that role exists.</summary>
-    public static readonly string[] WaiverRoles = [Roles.Operator, "approver"];
+    /// <summary>Who may waive a finding: an approver or an operator (never the pipeline that submitted the release).</summary>
+    public static readonly string[] WaiverRoles = [Roles.Operator, Roles.Approver];
 
     public static RouteGroupBuilder MapSupplyChainApi(this IEndpointRouteBuilder routes)
     {

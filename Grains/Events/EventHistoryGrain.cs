@@ -44,10 +44,19 @@ public sealed class EventHistoryGrain(
     {
         var s = state.State;
         _seen ??= s.Events.Select(e => e.Id).Concat(s.PreviousPageIds).ToHashSet(StringComparer.Ordinal);
-        if (!_seen.Add(item.Id))
+        if (_seen.Contains(item.Id))
         {
             return;
         }
+
+        // The audit trail first: if recording fails the event is redelivered and both try again (each ignores a
+        // duplicate), so an action in the history is always in the trail too.
+        if (AuditFields.IsAudited(item))
+        {
+            await GrainFactory.GetGrain<IAuditLogGrain>(GrainKeys.AuditLog).Record(item);
+        }
+
+        _seen.Add(item.Id);
 
         if (s.Events.Count == PageSize)
         {

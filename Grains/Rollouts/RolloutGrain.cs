@@ -43,6 +43,9 @@ public sealed partial class RolloutGrain(
     private StrategySpec? _spec;
     private IGrainTimer? _wakeTimer;
 
+    /// <summary>The roles of the person whose command is being carried out (for the audit trail), until the next command.</summary>
+    private string? _actingRole;
+
     /// <summary>The plan's step kinds, for the stepper (the plan is fixed once admitted).</summary>
     private List<PlanStepKind>? _kinds;
 
@@ -137,7 +140,7 @@ public sealed partial class RolloutGrain(
         await this.RegisterOrUpdateReminder(ReminderName, options.Value.ReconcileInterval, options.Value.ReconcileInterval);
         await state.WriteStateAsync();
         await GrainFactory.GetGrain<IReleaseGrain>(release.Id).AddRollout(Id);
-        await Events.Publish(EventTypes.RolloutCreated, Subject, S.StatusReason, Describe());
+        await Events.Publish(EventTypes.RolloutCreated, Subject, S.StatusReason, Actor(draft.SubmittedBy, draft.SubmitterRole));
 
         foreach (var older in inFlight)
         {
@@ -207,6 +210,7 @@ public sealed partial class RolloutGrain(
         var transition = RolloutTransitions.Apply(S.Status, RolloutTrigger.Abort);
         if (!transition.Allowed) return Refused(transition);
 
+        _actingRole = action.Role;
         await AbortWith(RollbackCause.Abort, OperatorReason("aborted", action), action.Actor, transition);
         return CommandResult<RolloutSnapshot>.Success(Snapshot());
     }
@@ -244,6 +248,7 @@ public sealed partial class RolloutGrain(
             }
         }
 
+        _actingRole = action.Role;
         await BeginRollback(RollbackCause.Operator, OperatorReason("rollback requested", action), action.Actor, RolloutTrigger.Rollback, stage: -1);
         return CommandResult<RolloutSnapshot>.Success(Snapshot());
     }
@@ -553,8 +558,9 @@ public sealed partial class RolloutGrain(
         var now = clock.GetUtcNow();
         if (index != S.CurrentStep)
         {
-            if (CurrentStep is { Kind: PlanStepKind.Deploy })
+            if (CurrentStep is { Kind: PlanStepKind.Deploy } finished)
             {
+                await PublishHostOutcomes(finished, S.CurrentStep);
                 await Events.Publish(EventTypes.RolloutBatchCompleted, Subject, $"step {S.CurrentStep + 1} done", Describe());
             }
 
@@ -845,6 +851,12 @@ public sealed partial class RolloutGrain(
     private async Task BeginRollback(RollbackCause cause, string reason, string actor, RolloutTrigger trigger, int stage)
     {
         var now = clock.GetUtcNow();
+        if (CurrentStep is { Kind: PlanStepKind.Deploy } interrupted && S.Status is RolloutStatus.Progressing or RolloutStatus.Paused)
+        {
+            // The hosts the interrupted step had already updated, before the rollback takes them back.
+            await PublishHostOutcomes(interrupted, S.CurrentStep);
+        }
+
         Transition(trigger);
         S.RollbackCause = cause;
         S.RollbackStage = stage;
@@ -883,7 +895,7 @@ public sealed partial class RolloutGrain(
         await state.WriteStateAsync();
         await this.RegisterOrUpdateReminder(ReminderName, options.Value.ReconcileInterval, options.Value.ReconcileInterval);
         LogRollback(logger, Id, reason);
-        await Events.Publish(EventTypes.RolloutRollbackDecided, Subject, reason + scope, new Dictionary<string, string>(Describe())
+        await Events.Publish(EventTypes.RolloutRollbackDecided, Subject, reason + scope, new Dictionary<string, string>(Actor(actor, actor == Engine ? Engine : _actingRole))
         {
             ["hosts"] = HostList(S.Hosts.Where(h => h.Value == HostPhase.RollingBack).Select(h => h.Key).ToList()),
             ["actions"] = string.Join(',', S.PendingRollbackActions),
@@ -918,6 +930,8 @@ public sealed partial class RolloutGrain(
         }
 
         var reverted = Count(HostPhase.RolledBack);
+        await PublishHosts(EventTypes.HostsReverted, "reverted", S.Hosts.Where(h => h.Value == HostPhase.RolledBack).Select(h => h.Key).Order(StringComparer.Ordinal).ToList(),
+            $"returned to their previous artifact", data => data["step"] = "rollback");
         var rolledBackStage = HostsOfStage(S.RollbackStage);
         var stuck = S.Hosts.Count(h => h.Value == HostPhase.Failed && (rolledBackStage is null || rolledBackStage.Contains(h.Key)));
         var cause = S.Decisions.LastOrDefault(d => d.Kind is "rollback" or "abort" or "superseded")?.Reason ?? "rollback";
@@ -1088,6 +1102,11 @@ public sealed partial class RolloutGrain(
 
     private async Task Complete(string reason)
     {
+        if (CurrentStep is { Kind: PlanStepKind.Deploy } last)
+        {
+            await PublishHostOutcomes(last, S.CurrentStep);
+        }
+
         await Finish(RolloutStatus.Succeeded, "succeeded", reason, Engine, EventTypes.ServiceDeployed, "success");
         await GrainFactory.GetGrain<IEnvironmentGrain>(S.Environment).RecordDeployed(S.Service, new DeployedVersion
         {
@@ -1114,7 +1133,7 @@ public sealed partial class RolloutGrain(
         S.StepDeadline = S.HoldDeadline = null;
         Decide(kind, reason, actor);
         await state.WriteStateAsync();
-        await Events.Publish(eventType, Subject, reason, Describe());
+        await Events.Publish(eventType, Subject, reason, Actor(actor, actor == Engine ? Engine : _actingRole));
         await Events.Publish(EventTypes.PipelineRunFinished, Subject, reason, new Dictionary<string, string>(Describe()) { ["outcome"] = outcome });
         await GrainFactory.GetGrain<IEnvironmentGrain>(S.Environment).ReleaseSlot(Id);
         await StopReminder();
@@ -1131,7 +1150,7 @@ public sealed partial class RolloutGrain(
         var reason = OperatorReason(kind, action);
         Decide(kind, reason, action.Actor);
         await state.WriteStateAsync();
-        await Events.Publish(eventType, Subject, reason, Describe());
+        await Events.Publish(eventType, Subject, reason, Actor(action.Actor, action.Role));
         return CommandResult<RolloutSnapshot>.Success(Snapshot());
     }
 
@@ -1415,6 +1434,40 @@ public sealed partial class RolloutGrain(
         ["version"] = S.Version,
         ["artifact"] = S.Artifact,
         ["status"] = S.Status.ToString(),
+    };
+
+    /// <summary>
+    /// The hosts a finished (or interrupted) deploy step moved to the new version, as a few events of up to
+    /// <see cref="EventTypes.HostsPerEvent"/> hosts each instead of one event per host: a 10,000-host rollout appends
+    /// tens of events to its history, not ten thousand. Ids are fixed by rollout, step and chunk, so publishing again
+    /// after a failover records nothing twice. A failed host is published by the host itself, with its reason.
+    /// </summary>
+    private Task PublishHostOutcomes(StoredStep step, int index) =>
+        PublishHosts(EventTypes.HostsUpdated, "updated-" + (index + 1).ToString(System.Globalization.CultureInfo.InvariantCulture),
+            step.Hosts.Where(h => S.Hosts.GetValueOrDefault(h) == HostPhase.Updated).ToList(),
+            $"updated to {S.Version}", data => data["step"] = (index + 1).ToString(System.Globalization.CultureInfo.InvariantCulture));
+
+    private async Task PublishHosts(string type, string key, IReadOnlyList<string> hosts, string what, Action<Dictionary<string, string>> describe)
+    {
+        var chunks = hosts.Chunk(EventTypes.HostsPerEvent).ToList();
+        for (var i = 0; i < chunks.Count; i++)
+        {
+            var data = new Dictionary<string, string>(Describe(), StringComparer.Ordinal)
+            {
+                ["hosts"] = string.Join(',', chunks[i]),
+                ["count"] = chunks[i].Length.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            };
+            describe(data);
+            var id = $"{Id}:{key}:{i.ToString(System.Globalization.CultureInfo.InvariantCulture)}";
+            await Events.Publish(id, type, Subject, $"{chunks[i].Length} hosts {what}", data);
+        }
+    }
+
+    /// <summary>The event data of an action someone took: what <see cref="Describe"/> says, plus who and with which roles.</summary>
+    private Dictionary<string, string> Actor(string actor, string? role) => new(Describe(), StringComparer.Ordinal)
+    {
+        [AuditFields.Actor] = actor,
+        [AuditFields.Role] = role ?? "unknown",
     };
 
     private CommandResult<RolloutSnapshot> NotFound() =>

@@ -288,7 +288,7 @@ public sealed partial class ReleaseEvidenceGrain(
                 S.Rejections.Remove(environment);
                 await state.WriteStateAsync();
                 await Events.Publish(EventTypes.AttestationVerified, Subject, $"verified for environment '{environment}'",
-                    Data(new EvidenceActor { Name = "engine" }, release, environment, facts));
+                    Data(new EvidenceActor { Name = "engine", Roles = ["engine"] }, release, environment, facts));
                 return facts;
             }
 

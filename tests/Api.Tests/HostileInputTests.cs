@@ -27,6 +27,7 @@ public class HostileInputTests(EngineFactory engine)
         "POST /v1/hosts/{id}/metrics", "GET /v1/analyses/{id}", "POST /v1/analyses/judge", "POST /v1/analyses/runs",
         "POST /v1/releases/{id}/attestations", "POST /v1/releases/{id}/sbom", "POST /v1/releases/{id}/waivers",
         "GET /v1/releases/{id}/provenance", "GET /v1/releases/{id}/sbom-findings",
+        "GET /v1/audit?release={q}&environment={q}&principal={q}&from={q}&to={q}&after={q}&limit={q}", "GET /v1/audit/verify",
     ];
 
     private static Gen<string> Pick(params string[] values) => Gen.Int[0, values.Length - 1].Select(i => values[i]);

@@ -254,6 +254,14 @@ public class SupplyChainApiTests(SupplyChainEngine engine) : IClassFixture<Suppl
 
         var rollout = (string)(await Rollout(release, "payments").Expect(HttpStatusCode.Created))["id"]!;
         await _operator.WaitFor($"/v1/rollouts/{rollout}", r => (string?)r["status"] == "Succeeded");
+
+        // The SBOM and each waiver are in the audit trail with who, which role, the environment and why.
+        var trail = await _operator.WaitFor($"/v1/audit?release={release}&limit=1000",
+            p => p["items"]!.AsArray().Count(e => ((string?)e!["action"])!.EndsWith("waiver.granted", StringComparison.Ordinal)) == 4);
+        var waiverEntry = trail["items"]!.AsArray().First(e => ((string?)e!["action"])!.EndsWith("waiver.granted", StringComparison.Ordinal))!;
+        Assert.Equal(("alice", "operator", "payments", "accepted until the patched build ships"),
+            ((string?)waiverEntry["principal"], (string?)waiverEntry["role"], (string?)waiverEntry["environment"], (string?)waiverEntry["reason"]));
+        Assert.Contains(trail["items"]!.AsArray(), e => ((string?)e!["action"])!.EndsWith("sbom.attached", StringComparison.Ordinal) && (string?)e["principal"] == "ci");
     }
 
     private static JsonNode Env(JsonNode view, string environment) =>
