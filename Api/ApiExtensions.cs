@@ -77,6 +77,7 @@ public static class ApiExtensions
         app.MapRolloutsApi();
         app.MapHostsApi();
         app.MapAnalysesApi();
+        app.MapSupplyChainApi();
         app.MapAuditApi();
         app.MapEnvironmentDeclarationsApi();
         app.MapArtifactsApi();

@@ -154,6 +154,15 @@ public static class EventTypes
 
     /// <summary>An environment's parameter set was replaced; data names the parameters and secrets, never a secret's value.</summary>
     public const string ParametersChanged = Ext + "environment.parameters-changed";
+    /// <summary>A provenance attestation verified for an environment (data: builder, source, commit, keyid).</summary>
+    public const string AttestationVerified = Ext + "attestation.verified";
+
+    /// <summary>A provenance attestation refused (for every environment, or for one: data "environment"); the reason says why.</summary>
+    public const string AttestationRejected = Ext + "attestation.rejected";
+
+    public const string SbomAttached = Ext + "sbom.attached";
+
+    public const string WaiverGranted = Ext + "waiver.granted";
 }
 
 /// <summary>A page of a longer list.</summary>

@@ -51,6 +51,9 @@ public static class GrainKeys
     /// <summary>Events about a rollout (and about its hosts while it drives them).</summary>
     public static string RolloutEvents(string rolloutId) => "rollout/" + rolloutId;
 
+    /// <summary>Events about a release's supply-chain evidence (attestations, SBOM, waivers).</summary>
+    public static string ReleaseEvents(string releaseId) => "release/" + releaseId;
+
     /// <summary>Events about an environment (admission, queue, configuration).</summary>
     public static string EnvironmentEvents(string environment) => "environment/" + environment;
 

@@ -41,6 +41,12 @@ public sealed record ReleaseSnapshot
 
     /// <summary>Rollouts of this release, one per environment, in the order they were started.</summary>
     [Id(8)] public IReadOnlyList<string> Rollouts { get; init; } = [];
+
+    /// <summary>
+    /// Environment → the provenance facts verified for this release there (builder, source, commit). Filled in by the
+    /// API from the release's evidence (<see cref="IReleaseEvidenceGrain"/>); never stored with the release.
+    /// </summary>
+    [Id(180)] public IReadOnlyDictionary<string, VerifiedProvenance>? Provenance { get; init; }
 }
 
 /// <summary>One release: what is being released. Key: the release id.</summary>

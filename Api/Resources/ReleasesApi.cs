@@ -60,6 +60,6 @@ public static class ReleasesApi
 
     public static async Task<Results<Ok<ReleaseSnapshot>, ProblemHttpResult>> Get(string id, IGrainFactory grains) =>
         Names.IsHostId(id) && await grains.GetGrain<IReleaseGrain>(id).Get() is { } release
-            ? TypedResults.Ok(release)
+            ? TypedResults.Ok(release with { Provenance = await SupplyChainApi.VerifiedProvenance(id, grains) })
             : Problems.NotFound($"release '{id}' does not exist");
 }

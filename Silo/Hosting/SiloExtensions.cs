@@ -7,6 +7,7 @@ using Deploy.Engine.Grains.Environments;
 using Deploy.Engine.Grains.Gates;
 using Deploy.Engine.Grains.Metrics;
 using Deploy.Engine.Grains.Provisioning;
+using Deploy.Engine.Grains.SupplyChain;
 using Deploy.Engine.Grains.Traffic;
 using Microsoft.Extensions.Options;
 using Orleans.Configuration;
@@ -64,6 +65,7 @@ public static class SiloExtensions
         services.AddRolloutGates();
         services.AddDeclaredEnvironments(configuration);
         services.AddEngineArtifactsAndSecrets(configuration);
+        services.AddSupplyChain(configuration);
         return services;
     }
 

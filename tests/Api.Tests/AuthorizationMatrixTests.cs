@@ -75,6 +75,11 @@ public class AuthorizationMatrixTests(EngineFactory engine)
         ["PUT /v1/environments/{name}/parameters"] = Operate,
         ["GET /v1/environments/{name}/parameters"] = R,
         ["GET /v1/hosts/{id}/config"] = "agent",
+        ["POST /v1/releases/{id}/attestations"] = Submit,
+        ["POST /v1/releases/{id}/sbom"] = Submit,
+        ["POST /v1/releases/{id}/waivers"] = "operator,approver",
+        ["GET /v1/releases/{id}/provenance"] = R,
+        ["GET /v1/releases/{id}/sbom-findings"] = R,
     };
 
     private static readonly (string Role, string Key)[] Keys =

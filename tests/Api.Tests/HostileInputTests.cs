@@ -25,6 +25,8 @@ public class HostileInputTests(EngineFactory engine)
         "POST /v1/hosts", "GET /v1/hosts?environment={q}&state={q}&label={q}&offset={q}&limit={q}", "GET /v1/hosts/{id}",
         "POST /v1/hosts/{id}/heartbeat", "GET /v1/hosts/{id}/desired", "POST /v1/hosts/{id}/reports",
         "POST /v1/hosts/{id}/metrics", "GET /v1/analyses/{id}", "POST /v1/analyses/judge", "POST /v1/analyses/runs",
+        "POST /v1/releases/{id}/attestations", "POST /v1/releases/{id}/sbom", "POST /v1/releases/{id}/waivers",
+        "GET /v1/releases/{id}/provenance", "GET /v1/releases/{id}/sbom-findings",
         "GET /v1/audit?release={q}&environment={q}&principal={q}&from={q}&to={q}&after={q}&limit={q}", "GET /v1/audit/verify",
         "PUT /v1/environments/{id}/declaration", "GET /v1/environments/{id}/declaration", "POST /v1/environments/declarations",
         "GET /v1/environments/{id}/parity/{id}", "GET /v1/environments/{id}/drift", "POST /v1/environments/{id}/drift/scan",
@@ -61,6 +63,7 @@ public class HostileInputTests(EngineFactory engine)
         "errorRatePercent", "p99LatencyMs", "failedHealthChecks", "requests", "metrics", "defaultMetrics", "values", "judge", "samples", "baseline", "canary", "metric", "measurements", "successCondition", "failureCondition", "failureLimit", "value", "error", "corruptDownloadVersions", "digest", "size", "templates", "secrets",
         "name", "tier", "protected", "after", "gates", "hostGroups", "dataClassification", "dataSources", "ephemeral", "declarations",
         "mode", "hosts", "gate", "status", "url", "details", "services", "runtime",
+        "payloadType", "payload", "signatures", "bomFormat", "specVersion", "components", "vulnerabilities", "finding", "expiresAt",
     ];
 
     private static readonly Gen<string> Body = Gen.OneOf(
