@@ -68,4 +68,27 @@ public static class GrainKeys
     public static string Idempotency(string caller, string route, string key) =>
         "idem-" + Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(
             System.Text.Encoding.UTF8.GetBytes(string.Join('\n', caller, route, key)))).ToLowerInvariant();
+
+    /// <summary>Events about a release (approvals, readiness sign-offs).</summary>
+    public static string ReleaseEvents(string releaseId) => "release/" + releaseId;
+
+    /// <summary>Events about a change record of the built-in store.</summary>
+    public static string ChangeRecordEvents(string id) => "change-record/" + id;
+
+    /// <summary>Events about the post-implementation reviews of a service.</summary>
+    public static string ReviewEvents(string service) => "reviews/" + service;
+
+    /// <summary>The single governance evaluator key (a stateless worker).</summary>
+    public const long Governance = 0;
+
+    private const string ReviewPrefix = "pir-";
+
+    /// <summary>The post-implementation review of a failed or rolled-back rollout: <c>pir-{rolloutId}</c>.</summary>
+    public static string Review(string rolloutId) => ReviewPrefix + rolloutId;
+
+    public static bool TryParseReview(string reviewId, out string rolloutId)
+    {
+        rolloutId = reviewId.StartsWith(ReviewPrefix, StringComparison.Ordinal) ? reviewId[ReviewPrefix.Length..] : string.Empty;
+        return TryParseRollout(rolloutId, out _, out _);
+    }
 }

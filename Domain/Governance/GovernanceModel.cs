@@ -178,6 +178,17 @@ public static class GovernanceNames
 
     public static bool TryParseScope(string? text, out ScopeKind value) => TryParse(text, out value);
 
+    /// <summary>The class named, standard when none or unknown.</summary>
+    public static ReleaseClass ClassOf(string? text) => TryParseClass(text, out var v) ? v : ReleaseClass.Standard;
+
+    public static Visibility VisibilityOf(string? text) => TryParseVisibility(text, out var v) ? v : Visibility.None;
+
+    public static SchemaChange SchemaChangeOf(string? text) => TryParseSchemaChange(text, out var v) ? v : SchemaChange.None;
+
+    /// <summary>For validated configuration: the value named (the fallback only for text validation refused).</summary>
+    public static T Or<T>(string? text, T fallback)
+        where T : struct, Enum => TryParse<T>(text, out var v) ? v : fallback;
+
     private static bool TryParse<T>(string? text, out T value)
         where T : struct, Enum
     {
