@@ -78,6 +78,8 @@ public static class ApiExtensions
         app.MapHostsApi();
         app.MapAnalysesApi();
         app.MapAuditApi();
+        app.MapChangeRecordsApi();
+        app.MapReviewsApi();
         return app;
     }
 

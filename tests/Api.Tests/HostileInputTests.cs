@@ -26,6 +26,9 @@ public class HostileInputTests(EngineFactory engine)
         "POST /v1/hosts/{id}/heartbeat", "GET /v1/hosts/{id}/desired", "POST /v1/hosts/{id}/reports",
         "POST /v1/hosts/{id}/metrics", "GET /v1/analyses/{id}", "POST /v1/analyses/judge", "POST /v1/analyses/runs",
         "GET /v1/audit?release={q}&environment={q}&principal={q}&from={q}&to={q}&after={q}&limit={q}", "GET /v1/audit/verify",
+        "GET /v1/releases/{id}/governance?environment={q}", "POST /v1/releases/{id}/approvals", "POST /v1/releases/{id}/readiness",
+        "POST /v1/change-records", "GET /v1/change-records/{id}", "PUT /v1/change-records/{id}/state",
+        "GET /v1/reviews?service={q}&state={q}", "POST /v1/reviews/{id}",
     ];
 
     private static Gen<string> Pick(params string[] values) => Gen.Int[0, values.Length - 1].Select(i => values[i]);
@@ -51,6 +54,7 @@ public class HostileInputTests(EngineFactory engine)
         "maxUnavailable", "minimumHealthyHosts", "preset", "maxFailures", "id", "currentArtifact", "rollout", "succeeded", "healthy", "reason",
         "type", "steps", "blueGreen", "scope", "rollbackTriggers", "deadlines", "onConflict", "trafficRouter", "rollbackWindowSeconds",
         "errorRatePercent", "p99LatencyMs", "failedHealthChecks", "requests", "metrics", "defaultMetrics", "values", "judge", "samples", "baseline", "canary", "metric", "measurements", "successCondition", "failureCondition", "failureLimit", "value", "error",
+        "class", "risk", "changeRecord", "knownIssues", "decision", "item", "signedOffBy", "note", "title", "state", "findings", "rootCause", "actions",
     ];
 
     private static readonly Gen<string> Body = Gen.OneOf(
