@@ -78,10 +78,13 @@ public class GovernanceGateTests(ClusterFixture fixture)
         var done = await WaitFor(Grains, started.Id);
         Assert.Equal(RolloutStatus.Succeeded, done.Status);
         Assert.All(await HostsOf(Grains, hosts), h => Assert.Equal("2.0.0", h.CurrentVersion));
+
+        // Now the service has a previous version to return to: no first-deploy point, medium risk, a team approval.
         var after = await Grains.GetGrain<IGovernanceGrain>(GrainKeys.Governance).Evaluate(release, env);
-        Assert.Equal("satisfied", after!.ApprovalState);
-        Assert.Equal(["bob"], after.ApprovedBy);
-        Assert.Contains(after.IgnoredVotes, v => v.StartsWith("alice: holds group team, not group cab", StringComparison.Ordinal));
+        Assert.Equal("medium", after!.Risk);
+        Assert.Equal("satisfied", after.ApprovalState);
+        Assert.Equal(["alice"], after.ApprovedBy);
+        Assert.Contains(after.IgnoredVotes, v => v.StartsWith("bob: holds group cab, not group team", StringComparison.Ordinal));
     }
 
     [Fact]

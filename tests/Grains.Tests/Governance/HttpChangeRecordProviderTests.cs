@@ -39,12 +39,21 @@ public sealed class HttpChangeRecordProviderTests : IAsyncLifetime
             }
         });
         _base = await LoopbackApp.StartAsync(_app);
+
+        // The first request JITs Kestrel and the route: on a loaded machine that can outlast an attempt timeout.
+        using (var http = new HttpClient())
+        {
+            using var warm = await http.GetAsync(new Uri(_base, "api/change-records/warm-up"));
+        }
+
+        _calls.Clear();
+        _authorizations.Clear();
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
         {
             ["Governance:ChangeRecords:Itsm:itsm:Url"] = new Uri(_base, "api").ToString(),
             ["Governance:ChangeRecords:Itsm:itsm:Token"] = Token,
-            ["Governance:ChangeRecords:AttemptTimeout"] = "00:00:00.300",
-            ["Governance:ChangeRecords:TotalTimeout"] = "00:00:02",
+            ["Governance:ChangeRecords:AttemptTimeout"] = "00:00:00.500",
+            ["Governance:ChangeRecords:TotalTimeout"] = "00:00:04",
             ["Governance:ChangeRecords:RetryBaseDelay"] = "00:00:00.010",
         }).Build();
         _services = new ServiceCollection().AddLogging().AddGovernance(configuration).BuildServiceProvider();
