@@ -211,6 +211,35 @@ public class GovernanceGateTests(ClusterFixture fixture)
     }
 
     [Fact]
+    public async Task A_major_release_waits_for_its_approval_and_every_readiness_sign_off()
+    {
+        var env = Unique(GovernanceSettings.ProtectedPrefix);
+        var hosts = await CreateEnvironment(Grains, env, 2);
+        var release = await Release("shop", "3.0.0", await ChangeRecord("approved"), "major");
+        var started = await StartRollout(Grains, release, env);
+
+        var waiting = await WaitFor(Grains, started.Id, r => r.Status == RolloutStatus.AwaitingApproval);
+        Assert.Contains("approval: needs 1 more approval from group cab (major release, high risk", waiting.HeldBy);
+        Assert.Contains("readiness-review: readiness review incomplete: no sign-off yet for operations, security, business", waiting.HeldBy);
+
+        Assert.True((await Vote(release, env, "bob", approve: true)).Ok);
+        var grain = Grains.GetGrain<IReleaseGrain>(release);
+        var unknown = await grain.SignOff(new ReadinessCommand { Item = "astrology", Actor = "olga" });
+        Assert.Equal(ErrorKind.Validation, unknown.Error);
+        foreach (var item in new[] { "operations", "security" })
+        {
+            Assert.True((await grain.SignOff(new ReadinessCommand { Item = item, Actor = "olga" })).Ok);
+        }
+
+        var stillWaiting = await WaitFor(Grains, started.Id, r => r.HeldBy?.StartsWith("readiness-review", StringComparison.Ordinal) == true);
+        Assert.Equal("readiness-review: readiness review incomplete: no sign-off yet for business (POST /v1/releases/" + release + "/readiness)", stillWaiting.HeldBy);
+        Assert.All(await HostsOf(Grains, hosts), h => Assert.Equal("1.0.0", h.CurrentVersion));
+
+        Assert.True((await grain.SignOff(new ReadinessCommand { Item = "Business", SignedOffBy = "sales-director", Actor = "olga" })).Ok);
+        Assert.Equal(RolloutStatus.Succeeded, (await WaitFor(Grains, started.Id)).Status);
+    }
+
+    [Fact]
     public async Task An_emergency_release_may_not_use_a_plain_rolling_update()
     {
         var env = Unique("open");
