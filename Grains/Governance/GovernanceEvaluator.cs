@@ -32,7 +32,29 @@ public sealed class GovernanceEvaluator(
 
     public GovernanceOptions Options => options.CurrentValue;
 
-    public GovernancePolicy Policy => Options.ToPolicy();
+    // One reference, swapped whole: gates run on many grain turns at once.
+    private volatile PolicyCache? _policy;
+
+    /// <summary>The Domain policy of the current options (rebuilt only when the options change).</summary>
+    public GovernancePolicy Policy
+    {
+        get
+        {
+            var current = Options;
+            if (_policy is { } cached && ReferenceEquals(cached.Options, current)) return cached.Policy;
+            var policy = current.ToPolicy();
+            _policy = new PolicyCache(current, policy);
+            return policy;
+        }
+    }
+
+    /// <summary>
+    /// Whether any governance gate can apply to this rollout: the environment is protected, or the class has a gate that
+    /// applies everywhere (pir-clear). When not, the gates pass without asking any grain (the common, ungoverned path).
+    /// </summary>
+    public bool MayApply(GateContext context) =>
+        Options.IsProtected(context.Environment)
+        || Policy.WorkflowOf(GovernanceNames.ClassOf(context.Release.Class)).Gates.Contains(GateNames.PirClear);
 
     public Task<GovernanceAssessment> Assess(GateContext context) =>
         _perCheck.GetValue(context, c => Assess(c.Release, c.Environment, c.Selector, c.Now));
@@ -154,4 +176,6 @@ public sealed class GovernanceEvaluator(
             KnownIssues = release.KnownIssues.ToList(),
         };
     }
+
+    private sealed record PolicyCache(GovernanceOptions Options, GovernancePolicy Policy);
 }

@@ -42,6 +42,7 @@ public sealed class ChangeRecordGate(GovernanceEvaluator governance) : IRolloutG
 
     public async Task<GateDecision> Check(GateContext context, CancellationToken cancellationToken = default)
     {
+        if (!governance.MayApply(context)) return GateDecision.Pass(Name);
         var assessment = await governance.Assess(context);
         if (!assessment.Requires(GateNames.ChangeRecord)) return GateDecision.Pass(Name);
         var record = await governance.ChangeRecord(context.Release, context.Environment, cancellationToken);
@@ -65,6 +66,13 @@ public sealed class ApprovalGate(GovernanceEvaluator governance) : IRolloutGate
 
     public async Task<GateDecision> Check(GateContext context, CancellationToken cancellationToken = default)
     {
+        if (!governance.MayApply(context))
+        {
+            // Nothing to approve here, but a rejection for this environment still stops the release.
+            var rejection = governance.Approvals(context.Release, context.Environment, ApprovalRequirement.None, context.Now);
+            return rejection.State == ApprovalState.Rejected ? new GateDecision(GateVerdict.Refuse, Name, rejection.Summary) : GateDecision.Pass(Name);
+        }
+
         var assessment = await governance.Assess(context);
         var evaluation = governance.Approvals(context.Release, context.Environment, assessment.Required.Approval, context.Now);
         // A rejection stops the release in that environment even where no approval was required.
@@ -89,6 +97,7 @@ public sealed class ReadinessGate(GovernanceEvaluator governance) : IRolloutGate
 
     public async Task<GateDecision> Check(GateContext context, CancellationToken cancellationToken = default)
     {
+        if (!governance.MayApply(context)) return GateDecision.Pass(Name);
         var assessment = await governance.Assess(context);
         if (!assessment.Requires(GateNames.ReadinessReview)) return GateDecision.Pass(Name);
         var readiness = governance.Readiness(context.Release);
@@ -110,6 +119,7 @@ public sealed class PirGate(GovernanceEvaluator governance) : IRolloutGate
 
     public async Task<GateDecision> Check(GateContext context, CancellationToken cancellationToken = default)
     {
+        if (!governance.MayApply(context)) return GateDecision.Pass(Name);
         var assessment = await governance.Assess(context);
         if (!assessment.Requires(GateNames.PirClear) || assessment.OpenReviews.Count == 0) return GateDecision.Pass(Name);
         var reason = GovernanceEvaluator.ReviewBlocks(context.Release, assessment.OpenReviews);
