@@ -82,6 +82,8 @@ public static class ApiExtensions
         app.MapEnvironmentDeclarationsApi();
         app.MapArtifactsApi();
         app.MapConfigurationApi();
+        app.MapChangeRecordsApi();
+        app.MapReviewsApi();
         return app;
     }
 

@@ -163,6 +163,23 @@ public static class EventTypes
     public const string SbomAttached = Ext + "sbom.attached";
 
     public const string WaiverGranted = Ext + "waiver.granted";
+    /// <summary>An approver approved a release for an environment.</summary>
+    public const string ApprovalGiven = Ext + "approval.given";
+
+    /// <summary>An approver rejected a release for an environment, with the reason.</summary>
+    public const string ApprovalRejected = Ext + "approval.rejected";
+
+    /// <summary>A readiness checklist item of a release was signed off.</summary>
+    public const string ReadinessSigned = Ext + "readiness.signed";
+
+    /// <summary>A change record of the built-in store was created or changed state.</summary>
+    public const string ChangeRecordChanged = Ext + "change-record.changed";
+
+    /// <summary>A failed or rolled-back rollout opened a post-implementation review.</summary>
+    public const string ReviewOpened = Ext + "review.opened";
+
+    /// <summary>A post-implementation review was filed (findings, root cause, actions).</summary>
+    public const string ReviewFiled = Ext + "review.filed";
 }
 
 /// <summary>A page of a longer list.</summary>

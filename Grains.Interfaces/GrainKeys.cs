@@ -51,7 +51,7 @@ public static class GrainKeys
     /// <summary>Events about a rollout (and about its hosts while it drives them).</summary>
     public static string RolloutEvents(string rolloutId) => "rollout/" + rolloutId;
 
-    /// <summary>Events about a release's supply-chain evidence (attestations, SBOM, waivers).</summary>
+    /// <summary>Events about a release: supply-chain evidence (attestations, SBOM, waivers), approvals, readiness sign-offs.</summary>
     public static string ReleaseEvents(string releaseId) => "release/" + releaseId;
 
     /// <summary>Events about an environment (admission, queue, configuration).</summary>
@@ -77,4 +77,24 @@ public static class GrainKeys
     public static string Idempotency(string caller, string route, string key) =>
         "idem-" + Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(
             System.Text.Encoding.UTF8.GetBytes(string.Join('\n', caller, route, key)))).ToLowerInvariant();
+
+    /// <summary>Events about a change record of the built-in store.</summary>
+    public static string ChangeRecordEvents(string id) => "change-record/" + id;
+
+    /// <summary>Events about the post-implementation reviews of a service.</summary>
+    public static string ReviewEvents(string service) => "reviews/" + service;
+
+    /// <summary>The single governance evaluator key (a stateless worker).</summary>
+    public const long Governance = 0;
+
+    private const string ReviewPrefix = "pir-";
+
+    /// <summary>The post-implementation review of a failed or rolled-back rollout: <c>pir-{rolloutId}</c>.</summary>
+    public static string Review(string rolloutId) => ReviewPrefix + rolloutId;
+
+    public static bool TryParseReview(string reviewId, out string rolloutId)
+    {
+        rolloutId = reviewId.StartsWith(ReviewPrefix, StringComparison.Ordinal) ? reviewId[ReviewPrefix.Length..] : string.Empty;
+        return TryParseRollout(rolloutId, out _, out _);
+    }
 }

@@ -17,6 +17,17 @@ public sealed record ReleaseDraft
     [Id(4)] public IReadOnlyDictionary<string, string> Metadata { get; init; } = new Dictionary<string, string>();
 
     [Id(5)] public required string SubmittedBy { get; init; }
+
+    /// <summary>standard (when null), emergency or major.</summary>
+    [Id(100)] public string? Class { get; init; }
+
+    /// <summary>What the pipeline declares about the change's risk; the classifier scores it per environment.</summary>
+    [Id(101)] public ReleaseRiskDeclaration? Risk { get; init; }
+
+    /// <summary>The change record this release implements (required before a protected environment).</summary>
+    [Id(102)] public string? ChangeRecord { get; init; }
+
+    [Id(103)] public IReadOnlyList<KnownIssue> KnownIssues { get; init; } = [];
 }
 
 [GenerateSerializer, Immutable]
@@ -47,6 +58,21 @@ public sealed record ReleaseSnapshot
     /// API from the release's evidence (<see cref="IReleaseEvidenceGrain"/>); never stored with the release.
     /// </summary>
     [Id(180)] public IReadOnlyDictionary<string, VerifiedProvenance>? Provenance { get; init; }
+    /// <summary>standard, emergency or major.</summary>
+    [Id(100)] public string Class { get; init; } = "standard";
+
+    [Id(101)] public ReleaseRiskDeclaration Risk { get; init; } = new();
+
+    [Id(102)] public string? ChangeRecord { get; init; }
+
+    /// <summary>Known issues and their workarounds, shown wherever the release is shown.</summary>
+    [Id(103)] public IReadOnlyList<KnownIssue> KnownIssues { get; init; } = [];
+
+    /// <summary>Every approval and rejection, per environment, in the order given.</summary>
+    [Id(104)] public IReadOnlyList<ApprovalRecord> Approvals { get; init; } = [];
+
+    /// <summary>Readiness checklist sign-offs, in the order given.</summary>
+    [Id(105)] public IReadOnlyList<ReadinessRecord> Readiness { get; init; } = [];
 }
 
 /// <summary>One release: what is being released. Key: the release id.</summary>
@@ -62,4 +88,15 @@ public interface IReleaseGrain : IGrainWithStringKey
 
     [Alias("AddRollout")]
     Task AddRollout(string rolloutId);
+
+    /// <summary>
+    /// An approval or rejection for one environment. Refused by policy: the submitter voting on their own release,
+    /// a principal in no approver group. Persisted before it returns; published as approval.given / approval.rejected.
+    /// </summary>
+    [Alias("Vote")]
+    Task<CommandResult<ReleaseSnapshot>> Vote(ApprovalCommand command);
+
+    /// <summary>Signs off one readiness checklist item (an item not in the configured checklist is a validation error).</summary>
+    [Alias("SignOff")]
+    Task<CommandResult<ReleaseSnapshot>> SignOff(ReadinessCommand command);
 }

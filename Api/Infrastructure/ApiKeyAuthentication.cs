@@ -38,12 +38,20 @@ public static class Policies
     /// <summary>Host agents: register, heartbeat, fetch desired state, report.</summary>
     public const string Agent = "agent";
 
+    /// <summary>Approve or reject releases, sign off readiness: approvers only (never operator or pipeline).</summary>
+    public const string Approve = "approve";
+
+    /// <summary>Keep the built-in change records and file post-implementation reviews.</summary>
+    public const string Govern = "govern";
+
     public static readonly IReadOnlyDictionary<string, string[]> RolesByPolicy = new Dictionary<string, string[]>
     {
         [Read] = [Roles.Viewer, Roles.Operator, Roles.Pipeline, Roles.Approver],
         [Submit] = [Roles.Pipeline, Roles.Operator],
         [Operate] = [Roles.Operator, Roles.Pipeline],
         [Agent] = [Roles.Agent, Roles.Operator],
+        [Approve] = [Roles.Approver],
+        [Govern] = [Roles.Operator, Roles.Approver],
     };
 }
 

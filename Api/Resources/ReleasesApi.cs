@@ -15,7 +15,20 @@ public sealed record CreateReleaseRequest(
     string? Version,
     string? Artifact,
     string? Commit,
-    Dictionary<string, string>? Metadata);
+    Dictionary<string, string>? Metadata,
+    string? Class = null,
+    ReleaseRiskRequest? Risk = null,
+    string? ChangeRecord = null,
+    List<KnownIssueRequest?>? KnownIssues = null);
+
+/// <summary>Declared risk signals: customerFacing, visibility (none, low, high), schemaChange (none, compatible, breaking), dataMigration.</summary>
+public sealed record ReleaseRiskRequest(bool? CustomerFacing, string? Visibility, string? SchemaChange, bool? DataMigration);
+
+public sealed record KnownIssueRequest(string? Issue, string? Workaround);
+
+public sealed record ApprovalRequest(string? Environment, string? Decision, string? Reason);
+
+public sealed record ReadinessRequest(string? Item, string? SignedOffBy, string? Note);
 
 public static class ReleasesApi
 {
@@ -24,6 +37,9 @@ public static class ReleasesApi
         var group = routes.MapGroup("/v1/releases").WithTags("Releases");
         group.MapPost("/", Create).RequireAuthorization(Policies.Submit).AddEndpointFilter<IdempotencyFilter>();
         group.MapGet("/{id}", Get).RequireAuthorization(Policies.Read);
+        group.MapGet("/{id}/governance", Governance).RequireAuthorization(Policies.Read);
+        group.MapPost("/{id}/approvals", Vote).RequireAuthorization(Policies.Approve);
+        group.MapPost("/{id}/readiness", SignOff).RequireAuthorization(Policies.Approve);
         return group;
     }
 
@@ -38,6 +54,7 @@ public static class ReleasesApi
             errors.Add("commit", "must be 1-64 letters or digits (a commit hash)");
         if (request.Metadata is { } metadata && (metadata.Count > 64 || metadata.Any(kv => kv.Key.Length is 0 or > 128 || kv.Value is null || kv.Value.Length > 1024)))
             errors.Add("metadata", "at most 64 entries; keys 1-128 characters, values up to 1024 characters");
+        ValidateGovernance(request, errors);
         if (errors.Any) return Problems.Validation(errors.ToDictionary());
 
         var id = "rel-" + Guid.NewGuid().ToString("n")[..16];
@@ -49,6 +66,16 @@ public static class ReleasesApi
             Commit = request.Commit,
             Metadata = request.Metadata ?? [],
             SubmittedBy = user.Caller(),
+            Class = request.Class?.ToLowerInvariant() ?? "standard",
+            Risk = new ReleaseRiskDeclaration
+            {
+                CustomerFacing = request.Risk?.CustomerFacing ?? false,
+                Visibility = request.Risk?.Visibility?.ToLowerInvariant() ?? "none",
+                SchemaChange = request.Risk?.SchemaChange?.ToLowerInvariant() ?? "none",
+                DataMigration = request.Risk?.DataMigration ?? false,
+            },
+            ChangeRecord = request.ChangeRecord,
+            KnownIssues = (request.KnownIssues ?? []).Select(k => new KnownIssue { Issue = k!.Issue!, Workaround = k.Workaround }).ToList(),
         });
         if (!result.Ok) return Problems.Conflict(result.Detail!);
 
@@ -62,4 +89,75 @@ public static class ReleasesApi
         Names.IsHostId(id) && await grains.GetGrain<IReleaseGrain>(id).Get() is { } release
             ? TypedResults.Ok(release with { Provenance = await SupplyChainApi.VerifiedProvenance(id, grains) })
             : Problems.NotFound($"release '{id}' does not exist");
+
+    private static readonly string[] Classes = ["standard", "emergency", "major"];
+
+    private static void ValidateGovernance(CreateReleaseRequest request, ValidationErrors errors)
+    {
+        if (request.Class is { } c && !Classes.Contains(c.ToLowerInvariant())) errors.Add("class", "must be standard, emergency or major");
+        if (request.Risk?.Visibility is { } v && v.ToLowerInvariant() is not ("none" or "low" or "high")) errors.Add("risk.visibility", "must be none, low or high");
+        if (request.Risk?.SchemaChange is { } sc && sc.ToLowerInvariant() is not ("none" or "compatible" or "breaking"))
+            errors.Add("risk.schemaChange", "must be none, compatible or breaking (not backward-compatible)");
+        if (request.ChangeRecord is { } record && (!Names.IsHostId(record) || record.Length > 64))
+            errors.Add("changeRecord", "must be 1-64 characters: letters, digits, '.', '-', '_'");
+        if (request.KnownIssues is { } issues && (issues.Count > 32 || issues.Any(i => i is null || string.IsNullOrWhiteSpace(i.Issue) || i.Issue.Length > 1024 || i.Workaround?.Length > 2048)))
+            errors.Add("knownIssues", "at most 32 entries, each with an issue (1-1024 characters) and an optional workaround (up to 2048)");
+    }
+
+    /// <summary>Class, risk and reasons, required gates, approvals, readiness, change record and what blocks, for one environment.</summary>
+    public static async Task<Results<Ok<GovernanceSnapshot>, ValidationProblem, ProblemHttpResult>> Governance(string id, string? environment, IGrainFactory grains)
+    {
+        if (!Names.IsDnsLabel(environment)) return Problems.Validation("environment", "must be the name of an environment (a lower-case DNS label)");
+        return Names.IsHostId(id) && await grains.GetGrain<IGovernanceGrain>(GrainKeys.Governance).Evaluate(id, environment!) is { } view
+            ? TypedResults.Ok(view)
+            : Problems.NotFound($"release '{id}' does not exist");
+    }
+
+    public static async Task<Results<Ok<GovernanceSnapshot>, ValidationProblem, ProblemHttpResult>> Vote(
+        string id, ApprovalRequest request, ClaimsPrincipal user, IGrainFactory grains)
+    {
+        var errors = new ValidationErrors();
+        if (!Names.IsDnsLabel(request.Environment)) errors.Add("environment", "must be the name of an environment (a lower-case DNS label)");
+        var decision = request.Decision?.ToLowerInvariant();
+        if (decision is not ("approve" or "reject")) errors.Add("decision", "must be approve or reject");
+        if (decision == "reject" && string.IsNullOrWhiteSpace(request.Reason)) errors.Add("reason", "a rejection needs a reason");
+        if (request.Reason?.Length > 1024) errors.Add("reason", "at most 1024 characters");
+        if (errors.Any) return Problems.Validation(errors.ToDictionary());
+        if (!Names.IsHostId(id)) return Problems.NotFound($"release '{id}' does not exist");
+
+        var result = await grains.GetGrain<IReleaseGrain>(id).Vote(new ApprovalCommand
+        {
+            Environment = request.Environment!,
+            Approve = decision == "approve",
+            Reason = request.Reason,
+            Actor = user.Caller(),
+            Role = user.CallerRoles(),
+        });
+        if (!result.Ok) return Problems.From(result);
+        var view = await grains.GetGrain<IGovernanceGrain>(GrainKeys.Governance).Evaluate(id, request.Environment!);
+        return TypedResults.Ok(view!);
+    }
+
+    public static async Task<Results<Ok<ReleaseSnapshot>, ValidationProblem, ProblemHttpResult>> SignOff(
+        string id, ReadinessRequest request, ClaimsPrincipal user, IGrainFactory grains)
+    {
+        var errors = new ValidationErrors();
+        if (string.IsNullOrWhiteSpace(request.Item) || request.Item.Length > 64) errors.Add("item", "must name a readiness checklist item");
+        if (request.SignedOffBy is { } by && (string.IsNullOrWhiteSpace(by) || by.Length > 128 || by.Any(char.IsControl))) errors.Add("signedOffBy", "must be 1-128 printable characters");
+        if (request.Note?.Length > 2048) errors.Add("note", "at most 2048 characters");
+        if (errors.Any) return Problems.Validation(errors.ToDictionary());
+        if (!Names.IsHostId(id)) return Problems.NotFound($"release '{id}' does not exist");
+
+        var result = await grains.GetGrain<IReleaseGrain>(id).SignOff(new ReadinessCommand
+        {
+            Item = request.Item!,
+            SignedOffBy = request.SignedOffBy,
+            Note = request.Note,
+            Actor = user.Caller(),
+            Role = user.CallerRoles(),
+        });
+        return result.Ok ? TypedResults.Ok(result.Value!)
+            : result.Error == ErrorKind.Validation ? Problems.Validation(result.Errors!, result.Detail!)
+            : Problems.From(result);
+    }
 }

@@ -1,4 +1,7 @@
+using Deploy.Engine.Grains.Events;
+using Deploy.Engine.Grains.Governance;
 using Deploy.Engine.Grains.Interfaces;
+using Microsoft.Extensions.Options;
 using Orleans.Concurrency;
 
 namespace Deploy.Engine.Grains.Releases;
@@ -10,10 +13,11 @@ public sealed class ReleaseGrainState
     [Id(0)] public ReleaseSnapshot? Release { get; set; }
 }
 
-/// <summary>One release: immutable once created, apart from the list of its rollouts.</summary>
+/// <summary>One release: immutable once created, apart from the list of its rollouts, its approvals and readiness sign-offs.</summary>
 public sealed class ReleaseGrain(
     [PersistentState("release", Stores.Table)] IPersistentState<ReleaseGrainState> state,
-    TimeProvider clock) : Grain, IReleaseGrain
+    TimeProvider clock,
+    IOptionsMonitor<GovernanceOptions> governance) : Grain, IReleaseGrain
 {
     public async Task<CommandResult<ReleaseSnapshot>> Create(ReleaseDraft draft)
     {
@@ -32,6 +36,12 @@ public sealed class ReleaseGrain(
             Metadata = new Dictionary<string, string>(draft.Metadata, StringComparer.Ordinal),
             SubmittedBy = draft.SubmittedBy,
             CreatedAt = clock.GetUtcNow(),
+            Class = draft.Class ?? "standard",
+            Risk = draft.Risk ?? new ReleaseRiskDeclaration(),
+            ChangeRecord = draft.ChangeRecord,
+            KnownIssues = draft.KnownIssues.ToList(),
+            Approvals = new List<ApprovalRecord>(),
+            Readiness = new List<ReadinessRecord>(),
         };
         await state.WriteStateAsync();
 
@@ -57,5 +67,92 @@ public sealed class ReleaseGrain(
         // A concrete list: stored state is JSON with type names, and compiler-made collection types do not resolve.
         state.State.Release = release with { Rollouts = release.Rollouts.Append(rolloutId).ToList() };
         await state.WriteStateAsync();
+    }
+
+    public async Task<CommandResult<ReleaseSnapshot>> Vote(ApprovalCommand command)
+    {
+        if (state.State.Release is not { } release)
+        {
+            return CommandResult<ReleaseSnapshot>.Fail(ErrorKind.NotFound, $"release '{this.GetPrimaryKeyString()}' does not exist");
+        }
+
+        if (string.Equals(command.Actor, release.SubmittedBy, StringComparison.Ordinal))
+        {
+            return CommandResult<ReleaseSnapshot>.Fail(ErrorKind.PolicyRefused,
+                $"'{command.Actor}' submitted release {release.Id} and cannot {(command.Approve ? "approve" : "reject")} it: no self-approval");
+        }
+
+        var groups = governance.CurrentValue.GroupsOf(command.Actor);
+        if (groups.Count == 0)
+        {
+            return CommandResult<ReleaseSnapshot>.Fail(ErrorKind.PolicyRefused,
+                $"'{command.Actor}' is not a designated approver: no approver group is configured for it (Governance:Approvers:{command.Actor})");
+        }
+
+        var vote = new ApprovalRecord
+        {
+            Environment = command.Environment,
+            Approver = command.Actor,
+            Decision = command.Approve ? "approve" : "reject",
+            Reason = command.Reason,
+            At = clock.GetUtcNow(),
+            Groups = groups.ToList(),
+        };
+        state.State.Release = release with { Approvals = release.Approvals.Append(vote).ToList() };
+        await state.WriteStateAsync();
+        await Events.Publish(command.Approve ? EventTypes.ApprovalGiven : EventTypes.ApprovalRejected, GrainKeys.ReleaseEvents(release.Id),
+            command.Approve
+                ? $"{command.Actor} ({string.Join(", ", groups)}) approved {release.Service} {release.Version} for '{command.Environment}'" + (command.Reason is { } r ? $": {r}" : "")
+                : $"{command.Actor} ({string.Join(", ", groups)}) rejected {release.Service} {release.Version} for '{command.Environment}': {command.Reason}",
+            Data(release, command.Actor, command.Role, command.Environment));
+        return CommandResult<ReleaseSnapshot>.Success(state.State.Release);
+    }
+
+    public async Task<CommandResult<ReleaseSnapshot>> SignOff(ReadinessCommand command)
+    {
+        if (state.State.Release is not { } release)
+        {
+            return CommandResult<ReleaseSnapshot>.Fail(ErrorKind.NotFound, $"release '{this.GetPrimaryKeyString()}' does not exist");
+        }
+
+        var items = governance.CurrentValue.ToPolicy().ReadinessItems;
+        var item = items.FirstOrDefault(i => string.Equals(i, command.Item, StringComparison.OrdinalIgnoreCase));
+        if (item is null)
+        {
+            return CommandResult<ReleaseSnapshot>.Fail(ErrorKind.Validation, $"'{command.Item}' is not a readiness checklist item",
+                new Dictionary<string, string[]> { ["item"] = [$"must be one of: {string.Join(", ", items)}"] });
+        }
+
+        var signOff = new ReadinessRecord
+        {
+            Item = item,
+            SignedOffBy = command.SignedOffBy ?? command.Actor,
+            RecordedBy = command.Actor,
+            Note = command.Note,
+            At = clock.GetUtcNow(),
+        };
+        state.State.Release = release with { Readiness = release.Readiness.Append(signOff).ToList() };
+        await state.WriteStateAsync();
+        await Events.Publish(EventTypes.ReadinessSigned, GrainKeys.ReleaseEvents(release.Id),
+            $"readiness item '{item}' signed off by {signOff.SignedOffBy}" + (command.Note is { } n ? $": {n}" : ""),
+            Data(release, command.Actor, command.Role, null));
+        return CommandResult<ReleaseSnapshot>.Success(state.State.Release);
+    }
+
+    private EventPublisher Events => new(this.GetStreamProvider(Stores.Events), GrainKeys.ReleaseEvents(this.GetPrimaryKeyString()), clock);
+
+    private static Dictionary<string, string> Data(ReleaseSnapshot release, string actor, string? role, string? environment)
+    {
+        var data = new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            [AuditFields.Actor] = actor,
+            [AuditFields.Role] = role ?? "unknown",
+            ["release"] = release.Id,
+            ["service"] = release.Service,
+            ["artifact"] = release.Artifact,
+        };
+        if (release.Commit is { } commit) data["commit"] = commit;
+        if (environment is not null) data["environment"] = environment;
+        return data;
     }
 }

@@ -5,6 +5,7 @@ using Azure.Storage.Queues;
 using Deploy.Engine.Grains;
 using Deploy.Engine.Grains.Environments;
 using Deploy.Engine.Grains.Gates;
+using Deploy.Engine.Grains.Governance;
 using Deploy.Engine.Grains.Metrics;
 using Deploy.Engine.Grains.Provisioning;
 using Deploy.Engine.Grains.SupplyChain;
@@ -66,6 +67,7 @@ public static class SiloExtensions
         services.AddDeclaredEnvironments(configuration);
         services.AddEngineArtifactsAndSecrets(configuration);
         services.AddSupplyChain(configuration);
+        services.AddGovernance(configuration);
         return services;
     }
 

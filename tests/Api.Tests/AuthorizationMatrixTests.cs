@@ -80,6 +80,14 @@ public class AuthorizationMatrixTests(EngineFactory engine)
         ["POST /v1/releases/{id}/waivers"] = "operator,approver",
         ["GET /v1/releases/{id}/provenance"] = R,
         ["GET /v1/releases/{id}/sbom-findings"] = R,
+        ["GET /v1/releases/{id}/governance"] = R,
+        ["POST /v1/releases/{id}/approvals"] = "approver",
+        ["POST /v1/releases/{id}/readiness"] = "approver",
+        ["POST /v1/change-records/"] = "operator,approver",
+        ["GET /v1/change-records/{id}"] = R,
+        ["PUT /v1/change-records/{id}/state"] = "operator,approver",
+        ["GET /v1/reviews/"] = R,
+        ["POST /v1/reviews/{id}"] = "operator,approver",
     };
 
     private static readonly (string Role, string Key)[] Keys =

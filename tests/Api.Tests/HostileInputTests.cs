@@ -36,6 +36,9 @@ public class HostileInputTests(EngineFactory engine)
         "POST /v1/artifacts/external", "GET /v1/artifacts?service={q}&offset={q}&limit={q}", "POST /v1/artifacts/retention/run?dryRun=true",
         "POST /v1/releases/{id}/config", "GET /v1/releases/{id}/config", "PUT /v1/environments/{id}/parameters", "GET /v1/environments/{id}/parameters",
         "GET /v1/hosts/{id}/config?release={q}",
+        "GET /v1/releases/{id}/governance?environment={q}", "POST /v1/releases/{id}/approvals", "POST /v1/releases/{id}/readiness",
+        "POST /v1/change-records", "GET /v1/change-records/{id}", "PUT /v1/change-records/{id}/state",
+        "GET /v1/reviews?service={q}&state={q}", "POST /v1/reviews/{id}",
     ];
 
     private static Gen<string> Pick(params string[] values) => Gen.Int[0, values.Length - 1].Select(i => values[i]);
@@ -64,6 +67,7 @@ public class HostileInputTests(EngineFactory engine)
         "name", "tier", "protected", "after", "gates", "hostGroups", "dataClassification", "dataSources", "ephemeral", "declarations",
         "mode", "hosts", "gate", "status", "url", "details", "services", "runtime",
         "payloadType", "payload", "signatures", "bomFormat", "specVersion", "components", "vulnerabilities", "finding", "expiresAt",
+        "class", "risk", "changeRecord", "knownIssues", "decision", "item", "signedOffBy", "note", "title", "state", "findings", "rootCause", "actions",
     ];
 
     private static readonly Gen<string> Body = Gen.OneOf(

@@ -19,6 +19,9 @@ public sealed class EngineFactory : WebApplicationFactory<Program>
     public const string AdminKey = "test-admin-key";
     public const string ApproverKey = "test-approver-key";
 
+    /// <summary>A key holding both pipeline and approver (dana): may submit, and is refused approving her own release.</summary>
+    public const string PipelineApproverKey = "test-pipeline-approver-key";
+
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         builder.UseEnvironment("Production");
@@ -27,7 +30,7 @@ public sealed class EngineFactory : WebApplicationFactory<Program>
         builder.UseSetting("Orleans:ClusterId", "api-tests-" + Guid.NewGuid().ToString("n")[..8]);
         builder.UseSetting("Orleans:SiloPort", FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture));
         builder.UseSetting("Orleans:GatewayPort", FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture));
-        var keys = new[] { ("ci", PipelineKey, "pipeline"), ("alice", OperatorKey, "operator"), ("watcher", ViewerKey, "viewer"), ("agent-1", AgentKey, "agent"), ("admin", AdminKey, "pipeline,operator,viewer,agent"), ("carol", ApproverKey, "approver") };
+        var keys = new[] { ("ci", PipelineKey, "pipeline"), ("alice", OperatorKey, "operator"), ("watcher", ViewerKey, "viewer"), ("agent-1", AgentKey, "agent"), ("admin", AdminKey, "pipeline,operator,viewer,agent,approver"), ("carol", ApproverKey, "approver"), ("dana", PipelineApproverKey, "pipeline,approver") };
         for (var i = 0; i < keys.Length; i++)
         {
             builder.UseSetting($"Auth:Keys:{i}:Name", keys[i].Item1);
@@ -35,6 +38,8 @@ public sealed class EngineFactory : WebApplicationFactory<Program>
             builder.UseSetting($"Auth:Keys:{i}:Roles", keys[i].Item3);
         }
 
+        builder.UseSetting("Governance:Approvers:carol:0", "cab");
+        builder.UseSetting("Governance:Approvers:dana:0", "cab");
         builder.UseSetting("Logging:LogLevel:Default", "Warning");
     }
 

@@ -36,6 +36,11 @@ public sealed class ClusterFixture : IAsyncLifetime
         var settings = TrafficSettings(Routers);
         settings["Metrics:Prometheus:prom:Url"] = Prometheus.BaseAddress.ToString();
         settings["Metrics:RetryBaseDelay"] = "00:00:00.020";
+        foreach (var (key, value) in Governance.GovernanceSettings.Values)
+        {
+            settings[key] = value;
+        }
+
         builder.ConfigureHostConfiguration(c => c.AddInMemoryCollection(settings));
         builder.AddSiloBuilderConfigurator<LocalSiloConfigurator>();
         Cluster = builder.Build();

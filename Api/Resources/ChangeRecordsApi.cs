@@ -1,0 +1,76 @@
+using System.Security.Claims;
+using Deploy.Engine.Api.Infrastructure;
+using Deploy.Engine.Domain.Validation;
+using Deploy.Engine.Grains.Interfaces;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Routing;
+
+namespace Deploy.Engine.Api.Resources;
+
+public sealed record CreateChangeRecordRequest(string? Id, string? Title, string? State, string? Description);
+
+public sealed record ChangeRecordStateRequest(string? State, string? Reason);
+
+/// <summary>The built-in change-record store, for teams without an ITSM system.</summary>
+public static class ChangeRecordsApi
+{
+    private static readonly string[] States = ["approved", "pending", "rejected"];
+
+    public static RouteGroupBuilder MapChangeRecordsApi(this IEndpointRouteBuilder routes)
+    {
+        var group = routes.MapGroup("/v1/change-records").WithTags("Change records");
+        group.MapPost("/", Create).RequireAuthorization(Policies.Govern);
+        group.MapGet("/{id}", Get).RequireAuthorization(Policies.Read);
+        group.MapPut("/{id}/state", SetState).RequireAuthorization(Policies.Govern);
+        return group;
+    }
+
+    public static async Task<Results<Created<ChangeRecordSnapshot>, ValidationProblem, ProblemHttpResult>> Create(
+        CreateChangeRecordRequest request, ClaimsPrincipal user, IGrainFactory grains)
+    {
+        var errors = new ValidationErrors();
+        if (!IsId(request.Id)) errors.Add("id", "must be 1-64 characters: letters, digits, '.', '-', '_'");
+        if (request.Title is { } title && (title.Length is 0 or > 256 || title.Any(char.IsControl))) errors.Add("title", "must be 1-256 printable characters");
+        if (!States.Contains(request.State?.ToLowerInvariant())) errors.Add("state", "must be approved, pending or rejected");
+        if (request.Description?.Length > 4096) errors.Add("description", "at most 4096 characters");
+        if (errors.Any) return Problems.Validation(errors.ToDictionary());
+
+        var result = await grains.GetGrain<IChangeRecordGrain>(request.Id!).Create(new ChangeRecordCommand
+        {
+            Title = request.Title,
+            State = request.State!.ToLowerInvariant(),
+            Description = request.Description,
+            Actor = user.Caller(),
+            Role = user.CallerRoles(),
+        });
+        return result.Ok ? TypedResults.Created($"/v1/change-records/{request.Id}", result.Value!) : Problems.From(result);
+    }
+
+    public static async Task<Results<Ok<ChangeRecordSnapshot>, ProblemHttpResult>> Get(string id, IGrainFactory grains) =>
+        IsId(id) && await grains.GetGrain<IChangeRecordGrain>(id).Get() is { } record
+            ? TypedResults.Ok(record)
+            : Problems.NotFound($"change record '{id}' does not exist");
+
+    public static async Task<Results<Ok<ChangeRecordSnapshot>, ValidationProblem, ProblemHttpResult>> SetState(
+        string id, ChangeRecordStateRequest request, ClaimsPrincipal user, IGrainFactory grains)
+    {
+        var errors = new ValidationErrors();
+        if (!States.Contains(request.State?.ToLowerInvariant())) errors.Add("state", "must be approved, pending or rejected");
+        if (request.Reason?.Length > 1024) errors.Add("reason", "at most 1024 characters");
+        if (errors.Any) return Problems.Validation(errors.ToDictionary());
+        if (!IsId(id)) return Problems.NotFound($"change record '{id}' does not exist");
+
+        var result = await grains.GetGrain<IChangeRecordGrain>(id).SetState(new ChangeRecordCommand
+        {
+            State = request.State!.ToLowerInvariant(),
+            Reason = request.Reason,
+            Actor = user.Caller(),
+            Role = user.CallerRoles(),
+        });
+        return result.Ok ? TypedResults.Ok(result.Value!) : Problems.From(result);
+    }
+
+    private static bool IsId(string? id) => Names.IsHostId(id) && id!.Length <= 64;
+}

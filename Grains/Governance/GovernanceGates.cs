@@ -1,0 +1,128 @@
+using Deploy.Engine.Domain.Governance;
+using Deploy.Engine.Domain.Strategies;
+using Deploy.Engine.Grains.Gates;
+using Deploy.Engine.Grains.Interfaces;
+
+namespace Deploy.Engine.Grains.Governance;
+
+/// <summary>Submit: the class's workflow allows the strategy and scope (e.g. an emergency goes out as a narrow canary).</summary>
+public sealed class WorkflowGate(GovernanceEvaluator governance) : IRolloutGate
+{
+    public string Name => "workflow";
+
+    public IReadOnlySet<GatePoint> Points { get; } = new HashSet<GatePoint> { GatePoint.Submit };
+
+    public Task<GateDecision> Check(GateContext context, CancellationToken cancellationToken = default)
+    {
+        // The rollout validated the strategy before asking the gates; an unparsable one is not this gate's to judge.
+        if (StrategySpecParser.Parse(context.Strategy.ToInput()).Value is not { } spec)
+        {
+            return Task.FromResult(GateDecision.Pass(Name));
+        }
+
+        var releaseClass = GovernanceNames.ClassOf(context.Release.Class);
+        var first = spec.Steps.OfType<SetWeightStep>().FirstOrDefault()?.Percent;
+        var refusal = Workflow.CheckStrategy(governance.Policy, releaseClass, spec.Kind, spec.Scope.Kind, first);
+        return Task.FromResult(refusal is null ? GateDecision.Pass(Name) : new GateDecision(GateVerdict.Refuse, Name, refusal));
+    }
+}
+
+/// <summary>
+/// Submit and admission, into a protected environment: the release's change record must be approved. Unknown,
+/// rejected or missing refuses (at submit: 422, nothing stored; later: aborted). Pending or unreachable refuses at
+/// submit and waits at admission (the record may be approved while the rollout waits for its approvals).
+/// </summary>
+public sealed class ChangeRecordGate(GovernanceEvaluator governance) : IRolloutGate
+{
+    private static readonly TimeSpan Recheck = TimeSpan.FromSeconds(30);
+
+    public string Name => GateNames.ChangeRecord;
+
+    public IReadOnlySet<GatePoint> Points { get; } = new HashSet<GatePoint> { GatePoint.Submit, GatePoint.Admission };
+
+    public async Task<GateDecision> Check(GateContext context, CancellationToken cancellationToken = default)
+    {
+        if (!governance.MayApply(context)) return GateDecision.Pass(Name);
+        var assessment = await governance.Assess(context);
+        if (!assessment.Requires(GateNames.ChangeRecord)) return GateDecision.Pass(Name);
+        var record = await governance.ChangeRecord(context.Release, context.Environment, cancellationToken);
+        if (record.IsApproved) return GateDecision.Pass(Name);
+        var wait = context.Point == GatePoint.Admission && record.State is ChangeRecordStatus.Pending or ChangeRecordStatus.Unavailable;
+        return wait
+            ? new GateDecision(GateVerdict.Wait, Name, record.Detail, context.Now + Recheck)
+            : new GateDecision(GateVerdict.Refuse, Name, record.Detail);
+    }
+}
+
+/// <summary>
+/// Into a protected environment, the approvals the risk level asks for: at admission a missing approval holds the
+/// rollout in AwaitingApproval ("needs 1 more approval from group cab"); a rejection refuses (aborts it, or 422 at submit).
+/// </summary>
+public sealed class ApprovalGate(GovernanceEvaluator governance) : IRolloutGate
+{
+    public string Name => GateNames.Approval;
+
+    public IReadOnlySet<GatePoint> Points { get; } = new HashSet<GatePoint> { GatePoint.Submit, GatePoint.Admission };
+
+    public async Task<GateDecision> Check(GateContext context, CancellationToken cancellationToken = default)
+    {
+        if (!governance.MayApply(context))
+        {
+            // Nothing to approve here, but a rejection for this environment still stops the release.
+            var rejection = governance.Approvals(context.Release, context.Environment, ApprovalRequirement.None, context.Now);
+            return rejection.State == ApprovalState.Rejected ? new GateDecision(GateVerdict.Refuse, Name, rejection.Summary) : GateDecision.Pass(Name);
+        }
+
+        var assessment = await governance.Assess(context);
+        var evaluation = governance.Approvals(context.Release, context.Environment, assessment.Required.Approval, context.Now);
+        // A rejection stops the release in that environment even where no approval was required.
+        if (!assessment.Requires(GateNames.Approval) && evaluation.State != ApprovalState.Rejected) return GateDecision.Pass(Name);
+        var risk = $"{GovernanceNames.Of(assessment.Class)} release, {GovernanceNames.Of(assessment.Risk.Level)} risk";
+        return evaluation.State switch
+        {
+            ApprovalState.Rejected => new GateDecision(GateVerdict.Refuse, Name, $"{evaluation.Summary} ({risk})"),
+            ApprovalState.Pending when context.Point == GatePoint.Admission => new GateDecision(GateVerdict.AwaitApproval, Name,
+                $"{evaluation.Missing} ({risk}; POST /v1/releases/{context.Release.Id}/approvals)"),
+            _ => GateDecision.Pass(Name),
+        };
+    }
+}
+
+/// <summary>Admission into a protected environment for classes with a readiness review: every checklist item signed off.</summary>
+public sealed class ReadinessGate(GovernanceEvaluator governance) : IRolloutGate
+{
+    public string Name => GateNames.ReadinessReview;
+
+    public IReadOnlySet<GatePoint> Points { get; } = new HashSet<GatePoint> { GatePoint.Admission };
+
+    public async Task<GateDecision> Check(GateContext context, CancellationToken cancellationToken = default)
+    {
+        if (!governance.MayApply(context)) return GateDecision.Pass(Name);
+        var assessment = await governance.Assess(context);
+        if (!assessment.Requires(GateNames.ReadinessReview)) return GateDecision.Pass(Name);
+        var readiness = governance.Readiness(context.Release);
+        return readiness.Complete
+            ? GateDecision.Pass(Name)
+            : new GateDecision(GateVerdict.AwaitApproval, Name, $"{readiness.Describe()} (POST /v1/releases/{context.Release.Id}/readiness)");
+    }
+}
+
+/// <summary>
+/// For classes with pir-clear (major): an open post-implementation review of the service refuses the rollout at
+/// submit, and holds one already waiting at admission, until the review is filed.
+/// </summary>
+public sealed class PirGate(GovernanceEvaluator governance) : IRolloutGate
+{
+    public string Name => GateNames.PirClear;
+
+    public IReadOnlySet<GatePoint> Points { get; } = new HashSet<GatePoint> { GatePoint.Submit, GatePoint.Admission };
+
+    public async Task<GateDecision> Check(GateContext context, CancellationToken cancellationToken = default)
+    {
+        if (!governance.MayApply(context)) return GateDecision.Pass(Name);
+        var assessment = await governance.Assess(context);
+        if (!assessment.Requires(GateNames.PirClear) || assessment.OpenReviews.Count == 0) return GateDecision.Pass(Name);
+        var reason = GovernanceEvaluator.ReviewBlocks(context.Release, assessment.OpenReviews);
+        return new GateDecision(context.Point == GatePoint.Submit ? GateVerdict.Refuse : GateVerdict.Wait, Name, reason);
+    }
+}

@@ -1,0 +1,21 @@
+using Deploy.Engine.Grains.Interfaces;
+using Orleans.Concurrency;
+
+namespace Deploy.Engine.Grains.Governance;
+
+/// <summary>The governance view for the API: the same evaluation the gates make, read-only, on any silo.</summary>
+[StatelessWorker]
+public sealed class GovernanceGrain(GovernanceEvaluator governance, TimeProvider clock) : Grain, IGovernanceGrain
+{
+    public async Task<GovernanceSnapshot?> Evaluate(string releaseId, string environment)
+    {
+        var release = await GrainFactory.GetGrain<IReleaseGrain>(releaseId).Get();
+        if (release is null) return null;
+
+        // The rollout's own selector when one exists in that environment: the share of hosts it changes.
+        var rollout = await GrainFactory.GetGrain<IRolloutGrain>(GrainKeys.Rollout(releaseId, environment)).Get();
+        return await governance.Snapshot(release, environment, rollout?.Selector ?? new Dictionary<string, string>(), clock.GetUtcNow());
+    }
+
+    public Task<IReadOnlyList<string>> ReadinessItems() => Task.FromResult(governance.Policy.ReadinessItems);
+}

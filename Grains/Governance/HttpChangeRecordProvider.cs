@@ -1,0 +1,123 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text.Json;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Polly;
+using Polly.Timeout;
+
+using Deploy.Engine.Grains.Outbound;
+using static Deploy.Engine.Grains.Outbound.OutboundHttp;
+
+namespace Deploy.Engine.Grains.Governance;
+
+/// <summary>
+/// Asks an ITSM system about a change record: <c>GET {Url}/change-records/{id}</c> answering <c>{"state": "approved"}</c>
+/// (or pending, rejected), through the shared Polly pipeline (total timeout ⊃ retry with jittered backoff ⊃ per-attempt
+/// timeout). 404 is an unknown record; 408, 429, 5xx, transport errors and attempt timeouts are retried; anything
+/// else, or an answer without a known state, is "unavailable" with the reason — never an approval.
+/// </summary>
+public sealed partial class HttpChangeRecordProvider
+{
+    public const string HttpClientName = "Deploy.Engine.ChangeRecords";
+
+    private const int MaxBodyBytes = 64 * 1024;
+
+    private readonly IHttpClientFactory _clients;
+    private readonly ChangeRecordOptions _options;
+    private readonly ILogger<HttpChangeRecordProvider> _logger;
+    private readonly ResiliencePipeline<HttpResponseMessage> _pipeline;
+
+    public HttpChangeRecordProvider(IHttpClientFactory clients, IOptions<ChangeRecordOptions> options, TimeProvider clock, ILogger<HttpChangeRecordProvider> logger)
+    {
+        _clients = clients;
+        _options = options.Value;
+        _logger = logger;
+        _pipeline = OutboundHttp.Pipeline<HttpResponseMessage>(_options, clock, r => IsTransient(r.StatusCode));
+    }
+
+    public async Task<ChangeRecordStatus> Get(string itsm, string id, CancellationToken cancellationToken)
+    {
+        if (!_options.Itsm.TryGetValue(itsm, out var endpoint) || endpoint is null)
+        {
+            return Unavailable(itsm, id, $"no ITSM endpoint named '{itsm}' is configured");
+        }
+
+        var url = new Uri(endpoint.Url.TrimEnd('/') + "/change-records/" + Uri.EscapeDataString(id));
+        var http = _clients.CreateClient(HttpClientName);
+        var attempts = 0;
+        try
+        {
+            using var response = await _pipeline.ExecuteAsync(async token =>
+            {
+                attempts++;
+                using var request = new HttpRequestMessage(HttpMethod.Get, url);
+                request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
+                if (!string.IsNullOrEmpty(endpoint.Token)) request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", endpoint.Token);
+                return await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, token);
+            }, cancellationToken);
+
+            if (response.StatusCode == HttpStatusCode.NotFound)
+            {
+                return new ChangeRecordStatus(ChangeRecordStatus.Unknown, $"change record {id} is unknown to ITSM '{itsm}'");
+            }
+
+            if (!response.IsSuccessStatusCode)
+            {
+                return Unavailable(itsm, id, $"ITSM '{itsm}' answered {(int)response.StatusCode} after {Attempts(attempts)}");
+            }
+
+            var state = await ReadState(response, cancellationToken);
+            return state is null
+                ? Unavailable(itsm, id, $"ITSM '{itsm}' answered without a known state (expected approved, pending or rejected)")
+                : BuiltInChangeRecordProvider.Describe(id, state) with { Detail = BuiltInChangeRecordProvider.Describe(id, state).Detail + $" (ITSM '{itsm}')" };
+        }
+        catch (TimeoutRejectedException)
+        {
+            return Unavailable(itsm, id, $"ITSM '{itsm}' timed out after {Attempts(attempts)} ({Seconds(_options.AttemptTimeout)} per attempt, {Seconds(_options.TotalTimeout)} in all)");
+        }
+        catch (HttpRequestException e)
+        {
+            return Unavailable(itsm, id, $"ITSM '{itsm}' could not be reached after {Attempts(attempts)} ({Describe(e)})");
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            return Unavailable(itsm, id, $"ITSM '{itsm}' gave no answer after {Attempts(attempts)}");
+        }
+    }
+
+    private static async Task<string?> ReadState(HttpResponseMessage response, CancellationToken cancellationToken)
+    {
+        var stream = await response.Content.ReadAsStreamAsync(cancellationToken);
+        await using (stream.ConfigureAwait(false))
+        {
+            var buffer = new byte[MaxBodyBytes + 1];
+            var read = 0;
+            int n;
+            while (read < buffer.Length && (n = await stream.ReadAsync(buffer.AsMemory(read), cancellationToken)) > 0) read += n;
+            if (read > MaxBodyBytes) return null;
+            try
+            {
+                using var json = JsonDocument.Parse(buffer.AsMemory(0, read));
+                return json.RootElement.ValueKind == JsonValueKind.Object
+                    && json.RootElement.TryGetProperty("state", out var state) && state.ValueKind == JsonValueKind.String
+                    && ChangeRecordStatus.States.Contains(state.GetString()!.ToLowerInvariant())
+                    ? state.GetString()!.ToLowerInvariant()
+                    : null;
+            }
+            catch (JsonException)
+            {
+                return null;
+            }
+        }
+    }
+
+    private ChangeRecordStatus Unavailable(string itsm, string id, string why)
+    {
+        LogUnavailable(_logger, itsm, id, why);
+        return new ChangeRecordStatus(ChangeRecordStatus.Unavailable, $"change record {id} could not be checked: {why}");
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Change record {Id} could not be checked with ITSM {Itsm}: {Reason}")]
+    private static partial void LogUnavailable(ILogger logger, string itsm, string id, string reason);
+}
