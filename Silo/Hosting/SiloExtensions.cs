@@ -4,6 +4,7 @@ using Azure.Storage.Blobs;
 using Azure.Storage.Queues;
 using Deploy.Engine.Grains;
 using Deploy.Engine.Grains.Gates;
+using Deploy.Engine.Grains.Governance;
 using Deploy.Engine.Grains.Metrics;
 using Deploy.Engine.Grains.Provisioning;
 using Deploy.Engine.Grains.Traffic;
@@ -61,6 +62,7 @@ public static class SiloExtensions
         services.AddMetricProviders(configuration);
         services.AddHostProvisioning();
         services.AddRolloutGates();
+        services.AddGovernance(configuration);
         return services;
     }
 
