@@ -78,6 +78,10 @@ public static class ApiExtensions
         app.MapHostsApi();
         app.MapAnalysesApi();
         app.MapAuditApi();
+        app.MapCalendarsApi();
+        app.MapIncidentsApi();
+        app.MapServicesApi();
+        app.MapTrainsApi();
         return app;
     }
 

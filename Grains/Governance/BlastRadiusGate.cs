@@ -11,8 +11,14 @@ namespace Deploy.Engine.Grains.Governance;
 /// rollout waits — paused with the reason, never failed — and asks again at the next reconcile. Leases of rollouts
 /// that ended are found from the environments' slot lists (a rollout holds its slot until it ends) and freed.
 /// </summary>
-public sealed class BlastRadiusGate(IGrainFactory grains, IOptions<GovernanceOptions> options) : IRolloutGate
+public sealed class BlastRadiusGate(IGrainFactory grains, IOptions<GovernanceOptions> options, TimeProvider clock) : IRolloutGate
 {
+    /// <summary>How long an environment's host labels are reused before they are read again.</summary>
+    private static readonly TimeSpan IndexTtl = TimeSpan.FromSeconds(30);
+
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, (DateTimeOffset At, IReadOnlyList<HostIndexEntry> Index, HashSet<string> Ids)> _indexes =
+        new(StringComparer.Ordinal);
+
     public string Name => "blast-radius";
 
     public IReadOnlySet<GatePoint> Points { get; } = new HashSet<GatePoint> { GatePoint.StepBoundary };
@@ -22,7 +28,7 @@ public sealed class BlastRadiusGate(IGrainFactory grains, IOptions<GovernanceOpt
         var budgets = options.Value.Budgets;
         if (budgets.Count == 0) return GateDecision.Pass(Name);
 
-        var index = await grains.GetGrain<IEnvironmentGrain>(context.Environment).GetHostIndex();
+        var index = await Index(context.Environment, context.NextStepHosts);
         var next = context.NextStepHosts.ToHashSet(StringComparer.Ordinal);
         var leased = new List<IBlastRadiusGrain>();
         foreach (var budget in budgets)
@@ -57,6 +63,23 @@ public sealed class BlastRadiusGate(IGrainFactory grains, IOptions<GovernanceOpt
         }
 
         return GateDecision.Pass(Name);
+    }
+
+    /// <summary>
+    /// The environment's host labels, read at most every <see cref="IndexTtl"/> — and at once when the step names a
+    /// host the cached index does not know, so a host is never left out of a scope it belongs to.
+    /// </summary>
+    private async Task<IReadOnlyList<HostIndexEntry>> Index(string environment, IReadOnlyList<string> stepHosts)
+    {
+        var now = clock.GetUtcNow();
+        if (_indexes.TryGetValue(environment, out var cached) && now - cached.At < IndexTtl && stepHosts.All(cached.Ids.Contains))
+        {
+            return cached.Index;
+        }
+
+        var index = await grains.GetGrain<IEnvironmentGrain>(environment).GetHostIndex();
+        _indexes[environment] = (now, index, index.Select(h => h.HostId).ToHashSet(StringComparer.Ordinal));
+        return index;
     }
 
     /// <summary>Frees the leases of rollouts that no longer hold a slot in their environment (they ended); true if any was freed.</summary>

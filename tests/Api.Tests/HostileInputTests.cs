@@ -26,6 +26,9 @@ public class HostileInputTests(EngineFactory engine)
         "POST /v1/hosts/{id}/heartbeat", "GET /v1/hosts/{id}/desired", "POST /v1/hosts/{id}/reports",
         "POST /v1/hosts/{id}/metrics", "GET /v1/analyses/{id}", "POST /v1/analyses/judge", "POST /v1/analyses/runs",
         "GET /v1/audit?release={q}&environment={q}&principal={q}&from={q}&to={q}&after={q}&limit={q}", "GET /v1/audit/verify",
+        "PUT /v1/environments/{id}/calendar", "GET /v1/environments/{id}/calendar?days={q}", "POST /v1/environments/{id}/calendar/exceptions",
+        "POST /v1/incidents", "GET /v1/incidents", "GET /v1/incidents/{id}", "POST /v1/incidents/{id}/resolve", "POST /v1/incidents/webhook",
+        "PUT /v1/services/{id}/dependencies", "GET /v1/services/{id}/dependencies", "POST /v1/trains", "GET /v1/trains/{id}",
     ];
 
     private static Gen<string> Pick(params string[] values) => Gen.Int[0, values.Length - 1].Select(i => values[i]);

@@ -34,6 +34,7 @@ public sealed class EngineFactory : WebApplicationFactory<Program>
             builder.UseSetting($"Auth:Keys:{i}:Roles", keys[i].Item3);
         }
 
+        builder.UseSetting("Governance:Executives:0", "admin");
         builder.UseSetting("Logging:LogLevel:Default", "Warning");
     }
 
