@@ -15,35 +15,33 @@ public class BlastRadiusBudgetTests(ClusterFixture fixture)
     public async Task Many_concurrent_rollouts_in_one_region_never_exceed_the_budget_by_the_event_history()
     {
         var labels = new Dictionary<string, string> { ["region"] = ClusterFixture.BudgetRegion };
-        var rollouts = new List<string>();
+        var rollouts = new List<(string Release, string Environment)>();
         for (var i = 0; i < 5; i++)
         {
             var env = Fleet.Unique("budget");
             await Fleet.CreateEnvironment(fixture.Grains, env, hosts: 8, latencyMs: 120, labels: labels);
             var release = await Fleet.CreateRelease(fixture.Grains, "shop", "2.0.0");
-            rollouts.Add(GrainKeys.Rollout(release, env));
+            rollouts.Add((release, env));
         }
 
         // Batches of 2: three rollouts' steps (6 hosts) would exceed the budget of 5.
-        await Task.WhenAll(rollouts.Select(id =>
-        {
-            GrainKeys.TryParseRollout(id, out var release, out var env);
-            return Fleet.StartRollout(fixture.Grains, release, env, new RolloutStrategySpec { MaxSurge = "2", MaxUnavailable = "0" });
-        }));
+        await Task.WhenAll(rollouts.Select(r =>
+            Fleet.StartRollout(fixture.Grains, r.Release, r.Environment, new RolloutStrategySpec { MaxSurge = "2", MaxUnavailable = "0" })));
+        var ids = rollouts.Select(r => GrainKeys.Rollout(r.Release, r.Environment)).ToList();
 
-        var finals = await Task.WhenAll(rollouts.Select(id => Fleet.WaitFor(fixture.Grains, id, timeout: TimeSpan.FromSeconds(90))));
+        var finals = await Task.WhenAll(ids.Select(id => Fleet.WaitFor(fixture.Grains, id, timeout: TimeSpan.FromSeconds(90))));
         Assert.All(finals, r => Assert.Equal(RolloutStatus.Succeeded, r.Status));
         Assert.Contains(finals, r => r.Decisions.Any(d => d.Reason.Contains($"region={ClusterFixture.BudgetRegion}: ", StringComparison.Ordinal)
             && d.Reason.Contains($"of {ClusterFixture.BudgetMaxHosts} hosts changing (budget {ClusterFixture.BudgetMaxHosts} hosts)", StringComparison.Ordinal)));
 
-        var histories = await Task.WhenAll(rollouts.Select(id => Fleet.History(fixture.Grains, GrainKeys.RolloutEvents(id),
+        var histories = await Task.WhenAll(ids.Select(id => Fleet.History(fixture.Grains, GrainKeys.RolloutEvents(id),
             e => e.Count(x => x.Type == EventTypes.HostUpdated) == 8)));
         var (max, _) = MaxHostsChanging(histories);
         Assert.InRange(max, 3, ClusterFixture.BudgetMaxHosts);
 
         // Every lease was given back once the rollouts ended (or is freed as soon as someone needs it).
         var leases = await fixture.Grains.GetGrain<IBlastRadiusGrain>($"region={ClusterFixture.BudgetRegion}").Get();
-        Assert.All(leases.Leases, l => Assert.Contains(l.RolloutId, rollouts));
+        Assert.All(leases.Leases, l => Assert.Contains(l.RolloutId, ids));
     }
 
     /// <summary>
