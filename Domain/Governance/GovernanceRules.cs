@@ -88,7 +88,7 @@ public sealed record UnmetDependency(string Service, string Range, string? Deplo
 /// <summary>
 /// Service dependencies: a release may deploy to an environment when every service it depends on runs there in a
 /// version inside the declared range. Ranges use the Semver library's syntax (<c>&gt;=2.1.0 &lt;3.0.0</c>,
-/// <c>^2.1</c>, <c>~2.1.0</c>, <c>2.1.0 - 2.4.0</c>, <c>||</c> for alternatives).
+/// <c>^2.1</c>, <c>~2.1.0</c>, <c>||</c> for alternatives; not npm hyphen ranges).
 /// </summary>
 public static class DependencyRules
 {

@@ -63,7 +63,8 @@ public class GovernanceRulesTests
     [Theory]
     [InlineData(">=2.1.0 <3.0.0", true)]
     [InlineData("^1.2 || ^2", true)]
-    [InlineData("1.2.3 - 1.4.0", true)]
+    [InlineData(">1.0.0 <=1.4.0", true)]
+    [InlineData("1.2.3 - 1.4.0", false)] // npm hyphen ranges are not the standard syntax
     [InlineData(">=banana", false)]
     [InlineData("", false)]
     public void Ranges_are_checked(string range, bool valid) => Assert.Equal(valid, DependencyRules.IsValidRange(range));
