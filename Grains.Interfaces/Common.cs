@@ -101,9 +101,18 @@ public static class EventTypes
     public const string RolloutRollbackDecided = Ext + "rollout.rollback-decided";
     public const string RolloutFailed = Ext + "rollout.failed";
     public const string RolloutAborted = Ext + "rollout.aborted";
-    public const string HostUpdated = Ext + "host.updated";
+    /// <summary>
+    /// Hosts a deploy step moved to the new version, named in <c>data.hosts</c> (comma-separated, at most
+    /// <see cref="HostsPerEvent"/> per event): one event per chunk of a step, not one per host.
+    /// </summary>
+    public const string HostsUpdated = Ext + "hosts.updated";
+
+    /// <summary>Hosts a rollback returned to their previous artifact, in chunks like <see cref="HostsUpdated"/>.</summary>
+    public const string HostsReverted = Ext + "hosts.reverted";
+
+    /// <summary>How many hosts one hosts.updated / hosts.reverted event names (keeps an event well under a queue message's 64 KiB).</summary>
+    public const int HostsPerEvent = 500;
     public const string HostFailed = Ext + "host.failed";
-    public const string HostReverted = Ext + "host.reverted";
     public const string HostRetired = Ext + "host.retired";
     public const string HostsProvisioned = Ext + "rollout.hosts-provisioned";
     public const string RolloutStepStarted = Ext + "rollout.step-started";

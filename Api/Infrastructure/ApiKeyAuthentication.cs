@@ -17,7 +17,10 @@ public static class Roles
     public const string Viewer = "viewer";
     public const string Agent = "agent";
 
-    public static readonly string[] All = [Pipeline, Operator, Viewer, Agent];
+    /// <summary>A change authority: approves or rejects releases, signs off readiness; reads everything; never deploys.</summary>
+    public const string Approver = "approver";
+
+    public static readonly string[] All = [Pipeline, Operator, Viewer, Agent, Approver];
 }
 
 /// <summary>Authorization policies, each a set of roles.</summary>
@@ -37,7 +40,7 @@ public static class Policies
 
     public static readonly IReadOnlyDictionary<string, string[]> RolesByPolicy = new Dictionary<string, string[]>
     {
-        [Read] = [Roles.Viewer, Roles.Operator, Roles.Pipeline],
+        [Read] = [Roles.Viewer, Roles.Operator, Roles.Pipeline, Roles.Approver],
         [Submit] = [Roles.Pipeline, Roles.Operator],
         [Operate] = [Roles.Operator, Roles.Pipeline],
         [Agent] = [Roles.Agent, Roles.Operator],

@@ -11,9 +11,16 @@ internal sealed class EventPublisher(IStreamProvider provider, string streamKey,
         provider.GetStream<EngineEvent>(StreamId.Create(GrainKeys.EventNamespace, streamKey));
 
     public Task Publish(string type, string subject, string? reason, IReadOnlyDictionary<string, string>? data = null) =>
+        Publish(Guid.NewGuid().ToString("n"), type, subject, reason, data);
+
+    /// <summary>
+    /// Publishes with a chosen id: an event published again with the same id (a retry after a failover) is recorded
+    /// once, since histories ignore an id they already hold.
+    /// </summary>
+    public Task Publish(string id, string type, string subject, string? reason, IReadOnlyDictionary<string, string>? data) =>
         _stream.OnNextAsync(new EngineEvent
         {
-            Id = Guid.NewGuid().ToString("n"),
+            Id = id,
             Type = type,
             Subject = subject,
             Timestamp = clock.GetUtcNow(),

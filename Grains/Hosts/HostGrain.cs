@@ -253,8 +253,7 @@ public sealed partial class HostGrain(
             S.Rollout = command.RolloutId;
         }
 
-        return await Begin(command, command.Artifact, command.Version, HostState.Updating,
-            EventTypes.HostUpdated, "already running the artifact");
+        return await Begin(command, command.Artifact, command.Version, HostState.Updating, "already running the artifact");
     }
 
     private async Task<HostCommandStatus> BeginRevert(HostCommand command)
@@ -268,8 +267,7 @@ public sealed partial class HostGrain(
         // Whatever the host was doing for this rollout is superseded by the revert.
         _simulationTimer?.Dispose();
         _simulationTimer = null;
-        return await Begin(command, S.PreviousArtifact, S.PreviousVersion, HostState.RollingBack,
-            EventTypes.HostReverted, "already on the previous artifact");
+        return await Begin(command, S.PreviousArtifact, S.PreviousVersion, HostState.RollingBack, "already on the previous artifact");
     }
 
     /// <summary>
@@ -278,7 +276,7 @@ public sealed partial class HostGrain(
     /// published per host: the rollout's batch-started or rollback-decided event names the hosts it moves.
     /// </summary>
     private async Task<HostCommandStatus> Begin(
-        HostCommand command, string? artifact, string? version, HostState moving, string doneEvent, string doneReason)
+        HostCommand command, string? artifact, string? version, HostState moving, string doneReason)
     {
         S.Command = command;
         S.LastError = null;
@@ -291,7 +289,6 @@ public sealed partial class HostGrain(
             S.State = HostState.Ready;
             S.CommandOutcome = CommandOutcome.Succeeded;
             await state.WriteStateAsync();
-            await Publish(doneEvent, doneReason);
             return Status(command.Kind, CommandOutcome.Succeeded, doneReason);
         }
 
@@ -331,13 +328,12 @@ public sealed partial class HostGrain(
             await SendSimulatedSample(command.RolloutId);
         }
 
-        var type = (command.Kind, succeeded) switch
+        // Successes are published by the rollout, many hosts per event (hosts.updated, hosts.reverted): one event per
+        // host was the largest single cost of a large rollout. A failure is published here, with its reason.
+        if (!succeeded)
         {
-            (HostCommandKind.Apply, true) => EventTypes.HostUpdated,
-            (HostCommandKind.Revert, true) => EventTypes.HostReverted,
-            _ => EventTypes.HostFailed,
-        };
-        await Publish(type, reason);
+            await Publish(EventTypes.HostFailed, reason);
+        }
     }
 
     private void EnsureSimulation()

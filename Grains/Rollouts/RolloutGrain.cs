@@ -558,8 +558,9 @@ public sealed partial class RolloutGrain(
         var now = clock.GetUtcNow();
         if (index != S.CurrentStep)
         {
-            if (CurrentStep is { Kind: PlanStepKind.Deploy })
+            if (CurrentStep is { Kind: PlanStepKind.Deploy } finished)
             {
+                await PublishHostOutcomes(finished, S.CurrentStep);
                 await Events.Publish(EventTypes.RolloutBatchCompleted, Subject, $"step {S.CurrentStep + 1} done", Describe());
             }
 
@@ -850,6 +851,12 @@ public sealed partial class RolloutGrain(
     private async Task BeginRollback(RollbackCause cause, string reason, string actor, RolloutTrigger trigger, int stage)
     {
         var now = clock.GetUtcNow();
+        if (CurrentStep is { Kind: PlanStepKind.Deploy } interrupted && S.Status is RolloutStatus.Progressing or RolloutStatus.Paused)
+        {
+            // The hosts the interrupted step had already updated, before the rollback takes them back.
+            await PublishHostOutcomes(interrupted, S.CurrentStep);
+        }
+
         Transition(trigger);
         S.RollbackCause = cause;
         S.RollbackStage = stage;
@@ -923,6 +930,8 @@ public sealed partial class RolloutGrain(
         }
 
         var reverted = Count(HostPhase.RolledBack);
+        await PublishHosts(EventTypes.HostsReverted, "reverted", S.Hosts.Where(h => h.Value == HostPhase.RolledBack).Select(h => h.Key).Order(StringComparer.Ordinal).ToList(),
+            $"returned to their previous artifact", data => data["step"] = "rollback");
         var rolledBackStage = HostsOfStage(S.RollbackStage);
         var stuck = S.Hosts.Count(h => h.Value == HostPhase.Failed && (rolledBackStage is null || rolledBackStage.Contains(h.Key)));
         var cause = S.Decisions.LastOrDefault(d => d.Kind is "rollback" or "abort" or "superseded")?.Reason ?? "rollback";
@@ -1093,6 +1102,11 @@ public sealed partial class RolloutGrain(
 
     private async Task Complete(string reason)
     {
+        if (CurrentStep is { Kind: PlanStepKind.Deploy } last)
+        {
+            await PublishHostOutcomes(last, S.CurrentStep);
+        }
+
         await Finish(RolloutStatus.Succeeded, "succeeded", reason, Engine, EventTypes.ServiceDeployed, "success");
         await GrainFactory.GetGrain<IEnvironmentGrain>(S.Environment).RecordDeployed(S.Service, new DeployedVersion
         {
@@ -1421,6 +1435,33 @@ public sealed partial class RolloutGrain(
         ["artifact"] = S.Artifact,
         ["status"] = S.Status.ToString(),
     };
+
+    /// <summary>
+    /// The hosts a finished (or interrupted) deploy step moved to the new version, as a few events of up to
+    /// <see cref="EventTypes.HostsPerEvent"/> hosts each instead of one event per host: a 10,000-host rollout appends
+    /// tens of events to its history, not ten thousand. Ids are fixed by rollout, step and chunk, so publishing again
+    /// after a failover records nothing twice. A failed host is published by the host itself, with its reason.
+    /// </summary>
+    private Task PublishHostOutcomes(StoredStep step, int index) =>
+        PublishHosts(EventTypes.HostsUpdated, "updated-" + (index + 1).ToString(System.Globalization.CultureInfo.InvariantCulture),
+            step.Hosts.Where(h => S.Hosts.GetValueOrDefault(h) == HostPhase.Updated).ToList(),
+            $"updated to {S.Version}", data => data["step"] = (index + 1).ToString(System.Globalization.CultureInfo.InvariantCulture));
+
+    private async Task PublishHosts(string type, string key, IReadOnlyList<string> hosts, string what, Action<Dictionary<string, string>> describe)
+    {
+        var chunks = hosts.Chunk(EventTypes.HostsPerEvent).ToList();
+        for (var i = 0; i < chunks.Count; i++)
+        {
+            var data = new Dictionary<string, string>(Describe(), StringComparer.Ordinal)
+            {
+                ["hosts"] = string.Join(',', chunks[i]),
+                ["count"] = chunks[i].Length.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            };
+            describe(data);
+            var id = $"{Id}:{key}:{i.ToString(System.Globalization.CultureInfo.InvariantCulture)}";
+            await Events.Publish(id, type, Subject, $"{chunks[i].Length} hosts {what}", data);
+        }
+    }
 
     /// <summary>The event data of an action someone took: what <see cref="Describe"/> says, plus who and with which roles.</summary>
     private Dictionary<string, string> Actor(string actor, string? role) => new(Describe(), StringComparer.Ordinal)

@@ -61,7 +61,7 @@ public class ReleasesAndRolloutsApiTests(EngineFactory engine)
 
         var events = await _operator.WaitFor($"/v1/rollouts/{id}/events?limit=1000",
             e => e["items"]!.AsArray().Any(x => (string?)x!["type"] == "dev.cdevents.service.deployed.0.2.0"));
-        Assert.Equal(50, events["items"]!.AsArray().Count(x => (string?)x!["type"] == "dev.cdeventsx.deploy-engine.host.updated"));
+        Assert.Equal(50, TestHttp.HostsIn(events, TestHttp.HostsUpdatedType).Distinct().Count());
 
         var environment = await _operator.GetAsync($"/v1/environments/{env}").Expect(HttpStatusCode.OK);
         Assert.Equal("2.0.0", (string?)environment["services"]!["web"]!["version"]);

@@ -67,16 +67,15 @@ public sealed class FullClusterRestartTests : IAsyncLifetime
         Assert.Equal(RolloutStatus.Succeeded, done.Status);
         Assert.Equal(HostCount, done.Hosts.Updated);
 
-        // Each host moved once for its step, however the restart fell: hosts publish only outcomes, so the history
-        // holds exactly one host.updated per host, and each host's own record still names 1.0.0 as the artifact it
-        // came from (a second apply of 2.0.0 would have recorded 2.0.0 there, checked above).
+        // Each host moved once for its step, however the restart fell: each host's own record still names 1.0.0 as
+        // the artifact it came from (a second apply of 2.0.0 would have recorded 2.0.0 there, checked above), and the
+        // history names every host exactly once as updated (hosts.updated events have ids fixed by rollout, step and
+        // chunk, so one published again after the restart is recorded once).
         var history = await History(grains, rolloutId, HostCount);
-        Assert.All(ids, id =>
-        {
-            var events = history.Where(e => e.Subject == "host/" + id).Select(e => e.Type).ToList();
-            Assert.True(events.Count(t => t == EventTypes.HostUpdated) == 1, $"{id}: {string.Join(", ", events)}");
-            Assert.DoesNotContain(EventTypes.HostFailed, events);
-        });
+        var updated = history.Where(e => e.Type == EventTypes.HostsUpdated)
+            .SelectMany(e => e.Data["hosts"].Split(',', StringSplitOptions.RemoveEmptyEntries)).ToList();
+        Assert.All(ids, id => Assert.True(updated.Count(h => h == id) == 1, $"{id}: named {updated.Count(h => h == id)} times as updated"));
+        Assert.DoesNotContain(history, e => e.Type == EventTypes.HostFailed);
         Assert.Single(history, e => e.Type == EventTypes.ServiceDeployed);
     }
 
@@ -89,7 +88,7 @@ public sealed class FullClusterRestartTests : IAsyncLifetime
         {
             events = (await grains.GetGrain<IEventHistoryGrain>(GrainKeys.RolloutEvents(rolloutId)).Read(0, 100_000)).Items.ToList();
             if (events.Any(e => e.Type == EventTypes.PipelineRunFinished)
-                && events.Where(e => e.Type == EventTypes.HostUpdated).Select(e => e.Subject).Distinct().Count() == hosts)
+                && events.Where(e => e.Type == EventTypes.HostsUpdated).SelectMany(e => e.Data["hosts"].Split(',')).Distinct().Count() == hosts)
             {
                 // Let late re-deliveries land before counting.
                 await Task.Delay(1000);

@@ -72,13 +72,12 @@ public sealed class RestartSurvivalTests : IAsyncLifetime
         // The event history was written through Azure Queue streams and is in storage too.
         var events = await client.WaitFor($"/v1/rollouts/{rolloutId}/events?limit=1000",
             e => e["items"]!.AsArray().Any(x => (string?)x!["type"] == "dev.cdevents.service.deployed.0.2.0")
-                && e["items"]!.AsArray().Select(x => (string?)x!["data"]?["host"]).Where(h => h is not null).Distinct().Count() >= hosts,
+                && TestHttp.HostsIn(e, TestHttp.HostsUpdatedType).Distinct().Count() >= hosts,
             TimeSpan.FromSeconds(60));
         Assert.Contains(events["items"]!.AsArray(), x => (string?)x!["type"] == "dev.cdevents.pipelinerun.started.0.2.0");
 
-        // No host was deployed twice across the restart: one host.updated event per host.
-        var updated = events["items"]!.AsArray().Where(x => (string?)x!["type"] == "dev.cdeventsx.deploy-engine.host.updated")
-            .GroupBy(x => (string?)x!["data"]!["host"]).ToList();
+        // Across the restart every host is recorded as updated exactly once.
+        var updated = TestHttp.HostsIn(events, TestHttp.HostsUpdatedType).GroupBy(h => h).ToList();
         Assert.Equal(hosts, updated.Count);
         Assert.All(updated, g => Assert.Single(g));
     }

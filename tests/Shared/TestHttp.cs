@@ -16,6 +16,15 @@ public static class TestHttp
 
     public static string Unique(string prefix) => prefix + "-" + Guid.NewGuid().ToString("n")[..8];
 
+    /// <summary>Every host named by the events of a type in a page of rollout events (hosts.updated names many hosts per event).</summary>
+    public static List<string> HostsIn(JsonNode events, string type) =>
+        events["items"]!.AsArray()
+            .Where(x => (string?)x!["type"] == type)
+            .SelectMany(x => ((string?)x!["data"]!["hosts"] ?? string.Empty).Split(',', StringSplitOptions.RemoveEmptyEntries))
+            .ToList();
+
+    public const string HostsUpdatedType = "dev.cdeventsx.deploy-engine.hosts.updated";
+
     public static async Task<JsonNode> Read(this HttpResponseMessage response) =>
         JsonNode.Parse(await response.Content.ReadAsStringAsync()) ?? throw new InvalidOperationException("empty body");
 

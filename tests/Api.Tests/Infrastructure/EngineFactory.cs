@@ -17,6 +17,7 @@ public sealed class EngineFactory : WebApplicationFactory<Program>
     public const string ViewerKey = "test-viewer-key";
     public const string AgentKey = "test-agent-key";
     public const string AdminKey = "test-admin-key";
+    public const string ApproverKey = "test-approver-key";
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
@@ -26,7 +27,7 @@ public sealed class EngineFactory : WebApplicationFactory<Program>
         builder.UseSetting("Orleans:ClusterId", "api-tests-" + Guid.NewGuid().ToString("n")[..8]);
         builder.UseSetting("Orleans:SiloPort", FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture));
         builder.UseSetting("Orleans:GatewayPort", FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture));
-        var keys = new[] { ("ci", PipelineKey, "pipeline"), ("alice", OperatorKey, "operator"), ("watcher", ViewerKey, "viewer"), ("agent-1", AgentKey, "agent"), ("admin", AdminKey, "pipeline,operator,viewer,agent") };
+        var keys = new[] { ("ci", PipelineKey, "pipeline"), ("alice", OperatorKey, "operator"), ("watcher", ViewerKey, "viewer"), ("agent-1", AgentKey, "agent"), ("admin", AdminKey, "pipeline,operator,viewer,agent"), ("carol", ApproverKey, "approver") };
         for (var i = 0; i < keys.Length; i++)
         {
             builder.UseSetting($"Auth:Keys:{i}:Name", keys[i].Item1);

@@ -121,6 +121,10 @@ public static class Fleet
         return events;
     }
 
+    /// <summary>Every host the events of a type name (hosts.updated and hosts.reverted name many hosts per event).</summary>
+    public static List<string> HostsIn(IEnumerable<EngineEvent> events, string type) =>
+        events.Where(e => e.Type == type).SelectMany(e => e.Data["hosts"].Split(',', StringSplitOptions.RemoveEmptyEntries)).ToList();
+
     public static async Task<HostSnapshot[]> HostsOf(IGrainFactory grains, IEnumerable<string> ids) =>
         (await Task.WhenAll(ids.Select(id => grains.GetGrain<IHostGrain>(id).Get()))).Select(h => h!).ToArray();
 }

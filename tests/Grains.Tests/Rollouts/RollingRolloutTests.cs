@@ -39,12 +39,30 @@ public class RollingRolloutTests(ClusterFixture fixture)
         Assert.Contains(started.Id, release_!.Rollouts);
 
         var events = await History(Grains, GrainKeys.RolloutEvents(started.Id), e => e.Any(x => x.Type == EventTypes.PipelineRunFinished));
-        Assert.Equal(200, events.Count(e => e.Type == EventTypes.HostUpdated));
+        var updated = HostsIn(events, EventTypes.HostsUpdated);
+        Assert.Equal(200, updated.Count);
+        Assert.Equal(200, updated.Distinct().Count());
+        Assert.True(events.Count(e => e.Type == EventTypes.HostsUpdated) <= 10, "one hosts.updated per batch of 20, not one per host");
         Assert.Equal(10, events.Count(e => e.Type == EventTypes.RolloutBatchStarted));
         Assert.Single(events, e => e.Type == EventTypes.ServiceDeployed);
         Assert.Equal(events.Select(e => e.Sequence), Enumerable.Range(1, events.Count).Select(i => (long)i));
+    }
 
-        // Paged reads cross the boundary between a sealed page and the next.
+    [Fact]
+    public async Task A_long_history_is_read_in_pages_across_sealed_page_boundaries()
+    {
+        // One host at a time over 50 hosts: three events per step, past two sealed pages of 64.
+        var env = Unique("pages");
+        await CreateEnvironment(Grains, env, 50);
+        var release = await CreateRelease(Grains, "web", "2.0.0");
+        var started = await StartRollout(Grains, release, env, new RolloutStrategySpec { Preset = "OneAtATime" });
+        Assert.Equal(RolloutStatus.Succeeded, (await WaitFor(Grains, started.Id)).Status);
+
+        var events = await History(Grains, GrainKeys.RolloutEvents(started.Id), e => e.Any(x => x.Type == EventTypes.PipelineRunFinished));
+        Assert.True(events.Count > 140, $"{events.Count} events");
+        Assert.Equal(events.Select(e => e.Sequence), Enumerable.Range(1, events.Count).Select(i => (long)i));
+        Assert.Equal(50, HostsIn(events, EventTypes.HostsUpdated).Distinct().Count());
+
         var page = await Grains.GetGrain<IEventHistoryGrain>(GrainKeys.RolloutEvents(started.Id)).Read(120, 20);
         Assert.Equal(Enumerable.Range(121, 20).Select(i => (long)i), page.Items.Select(e => e.Sequence));
         Assert.Equal(events.Skip(120).Take(20).Select(e => e.Id), page.Items.Select(e => e.Id));

@@ -148,8 +148,8 @@ public class StrategyTests(ClusterFixture fixture)
         Assert.Contains("0 hosts redeployed", done.StatusReason);
         Assert.Equal("blue", (await Grains.GetGrain<IEnvironmentGrain>(env).Get())!.ActiveSlots["web"]);
         var events = await History(Grains, GrainKeys.RolloutEvents(id), e => e.Any(x => x.Type == EventTypes.PipelineRunFinished));
-        Assert.Equal(4, events.Count(e => e.Type == EventTypes.HostUpdated));
-        Assert.DoesNotContain(events, e => e.Type == EventTypes.HostReverted);
+        Assert.Equal(4, HostsIn(events, EventTypes.HostsUpdated).Count);
+        Assert.Empty(HostsIn(events, EventTypes.HostsReverted));
         // The idle slot keeps the new version, warm; the active slot never changed.
         await AssertSettled(blue, "1.0.0");
         await AssertSettled(green, "2.0.0");
@@ -269,7 +269,7 @@ public class StrategyTests(ClusterFixture fixture)
         Assert.Equal(RolloutStatus.Succeeded, done.Status);
         Assert.Equal("pilot", done.Steps[0].Stage);
         var events = await History(Grains, GrainKeys.RolloutEvents(done.Id), e => e.Any(x => x.Type == EventTypes.PipelineRunFinished));
-        var updated = events.Where(e => e.Type == EventTypes.HostUpdated).Select(e => e.Data["host"]).ToList();
+        var updated = HostsIn(events, EventTypes.HostsUpdated);
         Assert.Equal(pilots.Order(StringComparer.Ordinal), updated.Take(2).Order(StringComparer.Ordinal));
         await AssertSettled(rest.Concat(pilots).ToList(), "2.0.0");
     }
