@@ -52,6 +52,18 @@ public class AuthorizationMatrixTests(EngineFactory engine)
         ["POST /v1/analyses/runs"] = R,
         ["GET /v1/audit/"] = R,
         ["GET /v1/audit/verify"] = R,
+        ["PUT /v1/environments/{name}/calendar"] = Operate,
+        ["GET /v1/environments/{name}/calendar"] = R,
+        ["POST /v1/environments/{name}/calendar/exceptions"] = Operate,
+        ["POST /v1/incidents/"] = Operate,
+        ["GET /v1/incidents/"] = R,
+        ["GET /v1/incidents/{id}"] = R,
+        ["POST /v1/incidents/{id}/resolve"] = Operate,
+        ["POST /v1/incidents/webhook"] = Operate,
+        ["PUT /v1/services/{name}/dependencies"] = Submit,
+        ["GET /v1/services/{name}/dependencies"] = R,
+        ["POST /v1/trains/"] = Submit,
+        ["GET /v1/trains/{name}"] = R,
     };
 
     private static readonly (string Role, string Key)[] Keys =

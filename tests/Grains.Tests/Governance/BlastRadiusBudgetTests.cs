@@ -35,7 +35,7 @@ public class BlastRadiusBudgetTests(ClusterFixture fixture)
             && d.Reason.Contains($"of {ClusterFixture.BudgetMaxHosts} hosts changing (budget {ClusterFixture.BudgetMaxHosts} hosts)", StringComparison.Ordinal)));
 
         var histories = await Task.WhenAll(ids.Select(id => Fleet.History(fixture.Grains, GrainKeys.RolloutEvents(id),
-            e => e.Count(x => x.Type == EventTypes.HostUpdated) == 8)));
+            e => e.Any(x => x.Type == EventTypes.PipelineRunFinished))));
         var (max, _) = MaxHostsChanging(histories);
         Assert.InRange(max, 3, ClusterFixture.BudgetMaxHosts);
 
@@ -45,23 +45,28 @@ public class BlastRadiusBudgetTests(ClusterFixture fixture)
     }
 
     /// <summary>
-    /// Independent of the budget grain: a host changes from the batch-started event that names it to its own
-    /// host.updated / host.failed event. At equal timestamps an end counts before a start.
+    /// Independent of the budget grain, from each rollout's own event history: the hosts a batch-started event names
+    /// count as changing until that rollout's next batch starts, it pauses at a step boundary (every host of the
+    /// step has reported by then), or it finishes. At equal timestamps an end counts before a start.
     /// </summary>
     private static (int Max, DateTimeOffset At) MaxHostsChanging(IEnumerable<IReadOnlyList<EngineEvent>> histories)
     {
         var marks = new List<(DateTimeOffset At, int Delta)>();
         foreach (var history in histories)
         {
-            foreach (var e in history)
+            var current = 0;
+            foreach (var e in history.OrderBy(e => e.Sequence))
             {
+                if (e.Type is EventTypes.RolloutBatchStarted or EventTypes.RolloutPaused or EventTypes.PipelineRunFinished && current > 0)
+                {
+                    marks.Add((e.Timestamp, -current));
+                    current = 0;
+                }
+
                 if (e.Type == EventTypes.RolloutBatchStarted)
                 {
-                    marks.AddRange(e.Data["hosts"].Split(',').Select(_ => (e.Timestamp, +1)));
-                }
-                else if (e.Type is EventTypes.HostUpdated or EventTypes.HostFailed)
-                {
-                    marks.Add((e.Timestamp, -1));
+                    current = e.Data["hosts"].Split(',').Length;
+                    marks.Add((e.Timestamp, +current));
                 }
             }
         }
