@@ -138,7 +138,7 @@ public static class CalendarsApi
         if (errors.Any) return Problems.Validation(errors.ToDictionary());
         if (await grains.GetGrain<IEnvironmentGrain>(name).Get() is null) return Problems.NotFound($"environment '{name}' does not exist");
 
-        await grains.GetGrain<IGovernanceGrain>(name).SetCalendar(spec, new GovernanceActor { Name = user.Caller(), Role = user.CallerRoles() });
+        await grains.GetGrain<IEnvironmentCalendarGrain>(name).SetCalendar(spec, new GovernanceActor { Name = user.Caller(), Role = user.CallerRoles() });
         return TypedResults.Ok(await View(name, 14, grains, clock));
     }
 
@@ -190,7 +190,7 @@ public static class CalendarsApi
             GrantedByRole = user.CallerRoles(),
             Reason = request.Reason!,
         };
-        var result = await grains.GetGrain<IGovernanceGrain>(name).GrantException(exception);
+        var result = await grains.GetGrain<IEnvironmentCalendarGrain>(name).GrantException(exception);
         if (!result.Ok) return Problems.From(result);
         var granted = result.Value!.Exceptions.Last(e => e.Release == exception.Release && e.Freeze == exception.Freeze);
         return TypedResults.Created($"/v1/environments/{name}/calendar", granted);
@@ -203,7 +203,7 @@ public static class CalendarsApi
     private static async Task<CalendarView> View(string name, int days, IGrainFactory grains, TimeProvider clock)
     {
         var now = clock.GetUtcNow();
-        var governance = await grains.GetGrain<IGovernanceGrain>(name).Get();
+        var governance = await grains.GetGrain<IEnvironmentCalendarGrain>(name).Get();
         var calendar = governance.Calendar.ToDomain();
         var verdict = CalendarRules.Evaluate(calendar, string.Empty, null, now);
         var incidents = (await grains.GetGrain<IIncidentsGrain>(GrainKeys.Incidents).Active())
@@ -211,7 +211,7 @@ public static class CalendarsApi
 
         var environment = await grains.GetGrain<IEnvironmentGrain>(name).Get();
         var ids = (environment?.Active ?? []).Concat(environment?.Queued ?? [])
-            .Concat(await grains.GetGrain<IGovernanceGrain>(name).Held()).Distinct(StringComparer.Ordinal).ToList();
+            .Concat(await grains.GetGrain<IEnvironmentCalendarGrain>(name).Held()).Distinct(StringComparer.Ordinal).ToList();
         var rollouts = (await Task.WhenAll(ids.Select(id => grains.GetGrain<IRolloutGrain>(id).Get())))
             .OfType<RolloutSnapshot>()
             .Where(r => !r.Status.IsTerminal())

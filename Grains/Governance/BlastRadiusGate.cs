@@ -11,7 +11,7 @@ namespace Deploy.Engine.Grains.Governance;
 /// rollout waits — paused with the reason, never failed — and asks again at the next reconcile. Leases of rollouts
 /// that ended are found from the environments' slot lists (a rollout holds its slot until it ends) and freed.
 /// </summary>
-public sealed class BlastRadiusGate(IGrainFactory grains, IOptions<GovernanceOptions> options, TimeProvider clock) : IRolloutGate
+public sealed class BlastRadiusGate(IGrainFactory grains, IOptions<CoordinationOptions> options, TimeProvider clock) : IRolloutGate
 {
     /// <summary>How long an environment's host labels are reused before they are read again.</summary>
     private static readonly TimeSpan IndexTtl = TimeSpan.FromSeconds(30);

@@ -33,7 +33,7 @@ public sealed class DependencyGate(IGrainFactory grains) : IRolloutGate
             return new GateDecision(GateVerdict.Refuse, Name, reason + $"; {context.Release.Service} refuses to deploy before its dependencies: deploy them first, then submit again");
         }
 
-        await grains.GetGrain<IGovernanceGrain>(context.Environment).NoteHeld(context.RolloutId);
+        await grains.GetGrain<IEnvironmentCalendarGrain>(context.Environment).NoteHeld(context.RolloutId);
         return new GateDecision(GateVerdict.Wait, Name, reason + "; waiting until they are deployed");
     }
 }

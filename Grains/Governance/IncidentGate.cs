@@ -8,9 +8,9 @@ namespace Deploy.Engine.Grains.Governance;
 /// <summary>
 /// Incident halt: while an active incident covers the rollout's environment and service, a new rollout waits
 /// (Queued) and a running one pauses at its next step boundary; both go on by themselves once it is resolved.
-/// Releases of the emergency workflow (metadata <c>class</c> = <see cref="GovernanceOptions.EmergencyClass"/>) pass.
+/// Releases of the emergency workflow (metadata <c>class</c> = <see cref="CoordinationOptions.EmergencyClass"/>) pass.
 /// </summary>
-public sealed class IncidentGate(IGrainFactory grains, IOptions<GovernanceOptions> options) : IRolloutGate
+public sealed class IncidentGate(IGrainFactory grains, IOptions<CoordinationOptions> options) : IRolloutGate
 {
     public string Name => "incident";
 
@@ -26,7 +26,7 @@ public sealed class IncidentGate(IGrainFactory grains, IOptions<GovernanceOption
         var holding = IncidentRules.Holding(active.Select(i => i.ToDomain()), context.Environment, context.Release.Service, emergency);
         if (holding.Count == 0) return GateDecision.Pass(Name);
 
-        await grains.GetGrain<IGovernanceGrain>(context.Environment).NoteHeld(context.RolloutId);
+        await grains.GetGrain<IEnvironmentCalendarGrain>(context.Environment).NoteHeld(context.RolloutId);
         return new GateDecision(GateVerdict.Wait, Name, IncidentRules.Reason(holding));
     }
 }

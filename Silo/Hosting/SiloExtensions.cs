@@ -62,7 +62,7 @@ public static class SiloExtensions
         services.AddMetricProviders(configuration);
         services.AddHostProvisioning();
         services.AddRolloutGates();
-        services.AddGovernance(configuration);
+        services.AddCoordination(configuration);
         return services;
     }
 

@@ -80,7 +80,7 @@ public class GovernanceClusterTests(ClusterFixture fixture)
         await Fleet.WaitFor(Grains, rollout.Id, r => r.Hosts.Updated >= 1);
 
         var now = DateTimeOffset.UtcNow;
-        await Grains.GetGrain<IGovernanceGrain>(env).SetCalendar(new CalendarSpec
+        await Grains.GetGrain<IEnvironmentCalendarGrain>(env).SetCalendar(new CalendarSpec
         {
             Entries = [new CalendarEntrySpec { Name = "change-freeze", Kind = "freeze", Start = now.AddMinutes(-1), End = now.AddSeconds(4) }],
         }, Ops);
@@ -99,7 +99,7 @@ public class GovernanceClusterTests(ClusterFixture fixture)
     {
         var env = Fleet.Unique("win");
         await Fleet.CreateEnvironment(Grains, env, hosts: 2);
-        var governance = Grains.GetGrain<IGovernanceGrain>(env);
+        var governance = Grains.GetGrain<IEnvironmentCalendarGrain>(env);
         // A window on 1 January only, and a freeze covering now.
         var now = DateTimeOffset.UtcNow;
         await governance.SetCalendar(new CalendarSpec

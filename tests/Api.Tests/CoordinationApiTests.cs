@@ -6,7 +6,7 @@ using static Deploy.Engine.Api.Tests.Infrastructure.EngineFactory;
 namespace Deploy.Engine.Api.Tests;
 
 [Collection(EngineCollection.Name)]
-public class GovernanceApiTests(EngineFactory engine)
+public class CoordinationApiTests(EngineFactory engine)
 {
     private readonly HttpClient _pipeline = engine.As(PipelineKey);
     private readonly HttpClient _operator = engine.As(OperatorKey);

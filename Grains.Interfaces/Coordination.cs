@@ -61,8 +61,8 @@ public sealed record FreezeExceptionRecord
 
 /// <summary>An environment's governance: its calendar, the exceptions granted against it.</summary>
 [GenerateSerializer, Immutable]
-[Alias("GovernanceSnapshot")]
-public sealed record GovernanceSnapshot
+[Alias("CalendarSnapshot")]
+public sealed record CalendarSnapshot
 {
     [Id(0)] public required string Environment { get; init; }
 
@@ -261,19 +261,19 @@ public sealed record TrainSnapshot
 }
 
 /// <summary>An environment's calendar and exceptions. Key: the environment name.</summary>
-[Alias("IGovernanceGrain")]
-public interface IGovernanceGrain : IGrainWithStringKey
+[Alias("IEnvironmentCalendarGrain")]
+public interface IEnvironmentCalendarGrain : IGrainWithStringKey
 {
     [Alias("Get")]
-    Task<GovernanceSnapshot> Get();
+    Task<CalendarSnapshot> Get();
 
     /// <summary>Replaces the calendar (validated by the caller); persisted before it returns; publishes calendar.changed.</summary>
     [Alias("SetCalendar")]
-    Task<GovernanceSnapshot> SetCalendar(CalendarSpec calendar, GovernanceActor actor);
+    Task<CalendarSnapshot> SetCalendar(CalendarSpec calendar, GovernanceActor actor);
 
     /// <summary>Grants an exception through a freeze of this calendar; refused (not found) when no such freeze is declared.</summary>
     [Alias("GrantException")]
-    Task<CommandResult<GovernanceSnapshot>> GrantException(FreezeExceptionRecord exception);
+    Task<CommandResult<CalendarSnapshot>> GrantException(FreezeExceptionRecord exception);
 
     /// <summary>A governance gate is holding this rollout (kept in memory, for the calendar view; refreshed at every recheck).</summary>
     [Alias("NoteHeld"), Orleans.Concurrency.OneWay]

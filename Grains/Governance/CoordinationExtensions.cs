@@ -5,16 +5,16 @@ using Microsoft.Extensions.Options;
 
 namespace Deploy.Engine.Grains.Governance;
 
-public static class GovernanceExtensions
+public static class CoordinationExtensions
 {
     /// <summary>
     /// Windows and freezes, incident halt, service dependencies and blast-radius budgets: their options (section
     /// "Governance", validated at start) and their gates.
     /// </summary>
-    public static IServiceCollection AddGovernance(this IServiceCollection services, IConfiguration configuration)
+    public static IServiceCollection AddCoordination(this IServiceCollection services, IConfiguration configuration)
     {
-        services.AddOptions<GovernanceOptions>().Bind(configuration.GetSection(GovernanceOptions.Section)).ValidateOnStart();
-        services.AddSingleton<IValidateOptions<GovernanceOptions>, GovernanceOptionsValidator>();
+        services.AddOptions<CoordinationOptions>().Bind(configuration.GetSection(CoordinationOptions.Section)).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<CoordinationOptions>, CoordinationOptionsValidator>();
         services.AddRolloutGate<IncidentGate>();
         services.AddRolloutGate<CalendarGate>();
         services.AddRolloutGate<DependencyGate>();

@@ -13,7 +13,7 @@ namespace Deploy.Engine.Grains.Governance;
 /// Governance:EmergencyClass               = emergency      (releases whose metadata "class" is this pass incident holds)
 /// </code>
 /// </summary>
-public sealed class GovernanceOptions
+public sealed class CoordinationOptions
 {
     public const string Section = "Governance";
 
@@ -33,9 +33,9 @@ public sealed class BudgetOptions
     public int? MaxHosts { get; set; }
 }
 
-public sealed class GovernanceOptionsValidator : IValidateOptions<GovernanceOptions>
+public sealed class CoordinationOptionsValidator : IValidateOptions<CoordinationOptions>
 {
-    public ValidateOptionsResult Validate(string? name, GovernanceOptions options)
+    public ValidateOptionsResult Validate(string? name, CoordinationOptions options)
     {
         var errors = new List<string>();
         if (options.Executives.Any(string.IsNullOrWhiteSpace)) errors.Add("Governance:Executives has an empty name.");

@@ -5,8 +5,8 @@ using Orleans.Concurrency;
 namespace Deploy.Engine.Grains.Governance;
 
 [GenerateSerializer]
-[Alias("GovernanceGrainState")]
-public sealed class GovernanceGrainState
+[Alias("EnvironmentCalendarState")]
+public sealed class EnvironmentCalendarState
 {
     [Id(0)] public List<CalendarEntrySpec> Entries { get; set; } = [];
 
@@ -21,9 +21,9 @@ public sealed class GovernanceGrainState
 /// One environment's deployment calendar and the exceptions granted against it. The gates read it at every
 /// reconcile of every waiting rollout, so <see cref="Get"/> is a read-only in-memory answer.
 /// </summary>
-public sealed class GovernanceGrain(
-    [PersistentState("governance", Stores.Blob)] IPersistentState<GovernanceGrainState> state,
-    TimeProvider clock) : Grain, IGovernanceGrain
+public sealed class EnvironmentCalendarGrain(
+    [PersistentState("governance", Stores.Blob)] IPersistentState<EnvironmentCalendarState> state,
+    TimeProvider clock) : Grain, IEnvironmentCalendarGrain
 {
     /// <summary>Exceptions that ended longer ago than this are dropped at the next write.</summary>
     private static readonly TimeSpan KeepEndedExceptions = TimeSpan.FromDays(30);
@@ -32,14 +32,14 @@ public sealed class GovernanceGrain(
 
     private readonly Dictionary<string, DateTimeOffset> _held = new(StringComparer.Ordinal);
 
-    private GovernanceGrainState S => state.State;
+    private EnvironmentCalendarState S => state.State;
 
     private string Environment => this.GetPrimaryKeyString();
 
     [ReadOnly]
-    public Task<GovernanceSnapshot> Get() => Task.FromResult(Snapshot());
+    public Task<CalendarSnapshot> Get() => Task.FromResult(Snapshot());
 
-    public async Task<GovernanceSnapshot> SetCalendar(CalendarSpec calendar, GovernanceActor actor)
+    public async Task<CalendarSnapshot> SetCalendar(CalendarSpec calendar, GovernanceActor actor)
     {
         S.Entries = calendar.Entries.ToList();
         S.OutsideWindow = calendar.OutsideWindow;
@@ -52,11 +52,11 @@ public sealed class GovernanceGrain(
         return Snapshot();
     }
 
-    public async Task<CommandResult<GovernanceSnapshot>> GrantException(FreezeExceptionRecord exception)
+    public async Task<CommandResult<CalendarSnapshot>> GrantException(FreezeExceptionRecord exception)
     {
         if (!S.Entries.Any(e => e.Kind == "freeze" && string.Equals(e.Name, exception.Freeze, StringComparison.Ordinal)))
         {
-            return CommandResult<GovernanceSnapshot>.Fail(ErrorKind.NotFound,
+            return CommandResult<CalendarSnapshot>.Fail(ErrorKind.NotFound,
                 $"environment '{Environment}' declares no freeze named '{exception.Freeze}' (GET /v1/environments/{Environment}/calendar lists them)");
         }
 
@@ -73,7 +73,7 @@ public sealed class GovernanceGrain(
                 ["from"] = exception.From.ToString("O"),
                 ["until"] = exception.Until.ToString("O"),
             });
-        return CommandResult<GovernanceSnapshot>.Success(Snapshot());
+        return CommandResult<CalendarSnapshot>.Success(Snapshot());
     }
 
     public Task NoteHeld(string rolloutId)
@@ -95,7 +95,7 @@ public sealed class GovernanceGrain(
         S.Exceptions.RemoveAll(e => e.Until < cutoff);
     }
 
-    private GovernanceSnapshot Snapshot() => new()
+    private CalendarSnapshot Snapshot() => new()
     {
         Environment = Environment,
         Calendar = new CalendarSpec { Entries = S.Entries.ToList(), OutsideWindow = S.OutsideWindow },
