@@ -84,6 +84,10 @@ public static class ApiExtensions
         app.MapConfigurationApi();
         app.MapChangeRecordsApi();
         app.MapReviewsApi();
+        app.MapCalendarsApi();
+        app.MapIncidentsApi();
+        app.MapServicesApi();
+        app.MapTrainsApi();
         return app;
     }
 

@@ -180,6 +180,15 @@ public static class EventTypes
 
     /// <summary>A post-implementation review was filed (findings, root cause, actions).</summary>
     public const string ReviewFiled = Ext + "review.filed";
+    /// <summary>Governance (gov-b): calendars, exceptions, incidents, dependencies, trains.</summary>
+    public const string CalendarChanged = Ext + "calendar.changed";
+    public const string FreezeExceptionGranted = Ext + "freeze-exception.granted";
+    public const string IncidentDeclared = Ext + "incident.declared";
+    public const string IncidentResolved = Ext + "incident.resolved";
+    public const string DependenciesChanged = Ext + "dependencies.changed";
+    public const string TrainCreated = Ext + "train.created";
+    public const string TrainAborted = Ext + "train.aborted";
+    public const string TrainSucceeded = Ext + "train.succeeded";
 }
 
 /// <summary>A page of a longer list.</summary>

@@ -97,4 +97,18 @@ public static class GrainKeys
         rolloutId = reviewId.StartsWith(ReviewPrefix, StringComparison.Ordinal) ? reviewId[ReviewPrefix.Length..] : string.Empty;
         return TryParseRollout(rolloutId, out _, out _);
     }
+    /// <summary>The one grain holding every incident (not a DNS label, so no environment can share it).</summary>
+    public const string Incidents = "_incidents";
+
+    /// <summary>Events about an environment's governance (calendar, exceptions).</summary>
+    public static string GovernanceEvents(string environment) => "governance/" + environment;
+
+    /// <summary>Events about incidents (declared, resolved).</summary>
+    public const string IncidentEvents = "incidents";
+
+    /// <summary>Events about a service's dependency declarations.</summary>
+    public static string ServiceEvents(string service) => "service/" + service;
+
+    /// <summary>Events about a release train.</summary>
+    public static string TrainEvents(string train) => "train/" + train;
 }

@@ -169,7 +169,7 @@ public static class RolloutsApi
         return result.Ok ? TypedResults.Ok(result.Value!) : Problems.From(result);
     }
 
-    private static StrategySpec? ValidateStrategy(RolloutStrategySpec strategy, ValidationErrors errors)
+    internal static StrategySpec? ValidateStrategy(RolloutStrategySpec strategy, ValidationErrors errors)
     {
         if (strategy.ProgressDeadlineSeconds is < 1 or > 86_400) errors.Add("strategy.progressDeadlineSeconds", "must be from 1 to 86400");
         if (strategy.RollbackWindowSeconds is < 0 or > 30 * 86_400) errors.Add("strategy.rollbackWindowSeconds", "must be from 0 to 2592000 (30 days)");

@@ -68,6 +68,7 @@ public static class SiloExtensions
         services.AddEngineArtifactsAndSecrets(configuration);
         services.AddSupplyChain(configuration);
         services.AddGovernance(configuration);
+        services.AddCoordination(configuration);
         return services;
     }
 

@@ -88,6 +88,18 @@ public class AuthorizationMatrixTests(EngineFactory engine)
         ["PUT /v1/change-records/{id}/state"] = "operator,approver",
         ["GET /v1/reviews/"] = R,
         ["POST /v1/reviews/{id}"] = "operator,approver",
+        ["PUT /v1/environments/{name}/calendar"] = Operate,
+        ["GET /v1/environments/{name}/calendar"] = R,
+        ["POST /v1/environments/{name}/calendar/exceptions"] = Operate,
+        ["POST /v1/incidents/"] = Operate,
+        ["GET /v1/incidents/"] = R,
+        ["GET /v1/incidents/{id}"] = R,
+        ["POST /v1/incidents/{id}/resolve"] = Operate,
+        ["POST /v1/incidents/webhook"] = Operate,
+        ["PUT /v1/services/{name}/dependencies"] = Submit,
+        ["GET /v1/services/{name}/dependencies"] = R,
+        ["POST /v1/trains/"] = Submit,
+        ["GET /v1/trains/{name}"] = R,
     };
 
     private static readonly (string Role, string Key)[] Keys =

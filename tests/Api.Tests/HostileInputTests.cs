@@ -39,6 +39,9 @@ public class HostileInputTests(EngineFactory engine)
         "GET /v1/releases/{id}/governance?environment={q}", "POST /v1/releases/{id}/approvals", "POST /v1/releases/{id}/readiness",
         "POST /v1/change-records", "GET /v1/change-records/{id}", "PUT /v1/change-records/{id}/state",
         "GET /v1/reviews?service={q}&state={q}", "POST /v1/reviews/{id}",
+        "PUT /v1/environments/{id}/calendar", "GET /v1/environments/{id}/calendar?days={q}", "POST /v1/environments/{id}/calendar/exceptions",
+        "POST /v1/incidents", "GET /v1/incidents", "GET /v1/incidents/{id}", "POST /v1/incidents/{id}/resolve", "POST /v1/incidents/webhook",
+        "PUT /v1/services/{id}/dependencies", "GET /v1/services/{id}/dependencies", "POST /v1/trains", "GET /v1/trains/{id}",
     ];
 
     private static Gen<string> Pick(params string[] values) => Gen.Int[0, values.Length - 1].Select(i => values[i]);

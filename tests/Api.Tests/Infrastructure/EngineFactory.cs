@@ -40,6 +40,7 @@ public sealed class EngineFactory : WebApplicationFactory<Program>
 
         builder.UseSetting("Governance:Approvers:carol:0", "cab");
         builder.UseSetting("Governance:Approvers:dana:0", "cab");
+        builder.UseSetting("Governance:Executives:0", "admin");
         builder.UseSetting("Logging:LogLevel:Default", "Warning");
     }
 

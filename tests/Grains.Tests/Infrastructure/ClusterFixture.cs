@@ -18,6 +18,11 @@ public sealed class ClusterFixture : IAsyncLifetime
     /// <summary>Router names a rollout in these tests may name; each is a route on <see cref="Routers"/>.</summary>
     public static readonly IReadOnlyList<string> RouterNames = ["edge", "lb"];
 
+    /// <summary>Governance: one fleet-wide blast-radius budget on hosts labelled region=<see cref="BudgetRegion"/>.</summary>
+    public const string BudgetRegion = "budget-test";
+
+    public const int BudgetMaxHosts = 5;
+
     public TestCluster Cluster { get; private set; } = null!;
 
     public RouterStub Routers { get; private set; } = null!;
@@ -89,6 +94,8 @@ public sealed class LocalSiloConfigurator : ISiloConfigurator
             ["Engine:Rollouts:ReconcileInterval"] = "00:00:01",
             ["Environments:DriftScanInterval"] = "00:00:01",
             ["Environments:SweepInterval"] = "00:00:01",
+            ["Governance:Budgets:0:Selector:region"] = ClusterFixture.BudgetRegion,
+            ["Governance:Budgets:0:MaxHosts"] = ClusterFixture.BudgetMaxHosts.ToString(System.Globalization.CultureInfo.InvariantCulture),
         }).Build();
         siloBuilder.AddEngineLocalProviders();
 

@@ -1,0 +1,72 @@
+using System.Security.Claims;
+using Deploy.Engine.Api.Infrastructure;
+using Deploy.Engine.Domain.Governance;
+using Deploy.Engine.Domain.Validation;
+using Deploy.Engine.Grains.Interfaces;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Routing;
+
+namespace Deploy.Engine.Api.Resources;
+
+public sealed record DependencyRequest(string? Service, string? Range);
+
+/// <summary>
+/// What a service depends on in one environment (<c>environment</c> omitted: every environment without its own
+/// list); <c>onUnmet</c>: <c>wait</c> (default) or <c>refuse</c>. An empty <c>dependsOn</c> removes the list.
+/// </summary>
+public sealed record PutDependenciesRequest(string? Environment, List<DependencyRequest?>? DependsOn, string? OnUnmet);
+
+/// <summary>The service dependency map.</summary>
+public static class ServicesApi
+{
+    public const int MaxDependencies = 50;
+
+    public static RouteGroupBuilder MapServicesApi(this IEndpointRouteBuilder routes)
+    {
+        var group = routes.MapGroup("/v1/services").WithTags("Services");
+        group.MapPut("/{name}/dependencies", Put).RequireAuthorization(Policies.Submit);
+        group.MapGet("/{name}/dependencies", Get).RequireAuthorization(Policies.Read);
+        return group;
+    }
+
+    public static async Task<Results<Ok<ServiceDependenciesSnapshot>, ValidationProblem, ProblemHttpResult>> Put(
+        string name, PutDependenciesRequest request, ClaimsPrincipal user, IGrainFactory grains)
+    {
+        if (!Names.IsDnsLabel(name)) return Problems.Validation("name", "must be a service name (a lower-case DNS label)");
+        var errors = new ValidationErrors();
+        if (request.Environment is not null && !Names.IsDnsLabel(request.Environment)) errors.Add("environment", "must be an environment name");
+        var onUnmet = request.OnUnmet ?? "wait";
+        if (onUnmet is not ("wait" or "refuse")) errors.Add("onUnmet", "must be \"wait\" or \"refuse\"");
+        var list = request.DependsOn ?? [];
+        if (request.DependsOn is null) errors.Add("dependsOn", "is required (an empty list removes the dependencies)");
+        if (list.Count > MaxDependencies) errors.Add("dependsOn", $"at most {MaxDependencies} dependencies");
+        var dependencies = new List<DependencySpec>();
+        for (var i = 0; i < list.Count && list.Count <= MaxDependencies; i++)
+        {
+            var at = $"dependsOn[{i}]";
+            if (list[i] is not { } d)
+            {
+                errors.Add(at, "must be an object {service, range}");
+                continue;
+            }
+
+            if (!Names.IsDnsLabel(d.Service)) errors.Add(at + ".service", "must be a service name");
+            else if (d.Service == name) errors.Add(at + ".service", "a service cannot depend on itself");
+            else if (dependencies.Any(x => x.Service == d.Service)) errors.Add(at + ".service", $"'{d.Service}' is listed twice");
+            if (!DependencyRules.IsValidRange(d.Range)) errors.Add(at + ".range", "must be a semver range such as \">=2.1.0 <3.0.0\", \"^2.1\" or \"~2.1.0\"");
+            if (d.Service is not null && d.Range is not null) dependencies.Add(new DependencySpec { Service = d.Service, Range = d.Range });
+        }
+
+        if (errors.Any) return Problems.Validation(errors.ToDictionary());
+        var snapshot = await grains.GetGrain<IServiceDependenciesGrain>(name).Set(request.Environment ?? "*", dependencies, onUnmet,
+            new GovernanceActor { Name = user.Caller(), Role = user.CallerRoles() });
+        return TypedResults.Ok(snapshot);
+    }
+
+    public static async Task<Results<Ok<ServiceDependenciesSnapshot>, ProblemHttpResult>> Get(string name, IGrainFactory grains) =>
+        Names.IsDnsLabel(name)
+            ? TypedResults.Ok(await grains.GetGrain<IServiceDependenciesGrain>(name).Get())
+            : Problems.NotFound($"service '{name}' does not exist");
+}
