@@ -30,6 +30,8 @@ public sealed class GovernanceEvaluator(
     // All gates of one check share the GateContext object: one assessment per check, not one per gate.
     private readonly ConditionalWeakTable<GateContext, Task<GovernanceAssessment>> _perCheck = new();
 
+    private readonly ConditionalWeakTable<GateContext, Task<bool>> _protected = new();
+
     public GovernanceOptions Options => options.CurrentValue;
 
     // One reference, swapped whole: gates run on many grain turns at once.
@@ -52,9 +54,18 @@ public sealed class GovernanceEvaluator(
     /// Whether any governance gate can apply to this rollout: the environment is protected, or the class has a gate that
     /// applies everywhere (pir-clear). When not, the gates pass without asking any grain (the common, ungoverned path).
     /// </summary>
-    public bool MayApply(GateContext context) =>
-        Options.IsProtected(context.Environment)
-        || Policy.WorkflowOf(GovernanceNames.ClassOf(context.Release.Class)).Gates.Contains(GateNames.PirClear);
+    public async Task<bool> MayApply(GateContext context) =>
+        Policy.WorkflowOf(GovernanceNames.ClassOf(context.Release.Class)).Gates.Contains(GateNames.PirClear)
+        || await _protected.GetValue(context, c => IsProtected(c.Environment));
+
+    /// <summary>
+    /// Protected: named in <c>Governance:ProtectedEnvironments</c>, or declared protected or production tier
+    /// (<c>PUT /v1/environments/{name}/declaration</c>).
+    /// </summary>
+    public async Task<bool> IsProtected(string environment) =>
+        Options.IsProtected(environment)
+        || await grains.GetGrain<IEnvironmentDeclarationGrain>(environment).Get() is { Declaration: var d }
+            && (d.Protected || d.Tier == EnvironmentTier.Production);
 
     public Task<GovernanceAssessment> Assess(GateContext context) =>
         _perCheck.GetValue(context, c => Assess(c.Release, c.Environment, c.Selector, c.Now));
@@ -64,7 +75,7 @@ public sealed class GovernanceEvaluator(
     {
         var policy = Policy;
         var releaseClass = GovernanceNames.ClassOf(release.Class);
-        var isProtected = Options.IsProtected(environment);
+        var isProtected = await IsProtected(environment);
         var env = await grains.GetGrain<IEnvironmentGrain>(environment).Get();
         var share = 1.0;
         if (selector.Count > 0 && env is { HostCount: > 0 })

@@ -42,7 +42,7 @@ public sealed class ChangeRecordGate(GovernanceEvaluator governance) : IRolloutG
 
     public async Task<GateDecision> Check(GateContext context, CancellationToken cancellationToken = default)
     {
-        if (!governance.MayApply(context)) return GateDecision.Pass(Name);
+        if (!await governance.MayApply(context)) return GateDecision.Pass(Name);
         var assessment = await governance.Assess(context);
         if (!assessment.Requires(GateNames.ChangeRecord)) return GateDecision.Pass(Name);
         var record = await governance.ChangeRecord(context.Release, context.Environment, cancellationToken);
@@ -66,7 +66,7 @@ public sealed class ApprovalGate(GovernanceEvaluator governance) : IRolloutGate
 
     public async Task<GateDecision> Check(GateContext context, CancellationToken cancellationToken = default)
     {
-        if (!governance.MayApply(context))
+        if (!await governance.MayApply(context))
         {
             // Nothing to approve here, but a rejection for this environment still stops the release.
             var rejection = governance.Approvals(context.Release, context.Environment, ApprovalRequirement.None, context.Now);
@@ -97,7 +97,7 @@ public sealed class ReadinessGate(GovernanceEvaluator governance) : IRolloutGate
 
     public async Task<GateDecision> Check(GateContext context, CancellationToken cancellationToken = default)
     {
-        if (!governance.MayApply(context)) return GateDecision.Pass(Name);
+        if (!await governance.MayApply(context)) return GateDecision.Pass(Name);
         var assessment = await governance.Assess(context);
         if (!assessment.Requires(GateNames.ReadinessReview)) return GateDecision.Pass(Name);
         var readiness = governance.Readiness(context.Release);
@@ -119,7 +119,7 @@ public sealed class PirGate(GovernanceEvaluator governance) : IRolloutGate
 
     public async Task<GateDecision> Check(GateContext context, CancellationToken cancellationToken = default)
     {
-        if (!governance.MayApply(context)) return GateDecision.Pass(Name);
+        if (!await governance.MayApply(context)) return GateDecision.Pass(Name);
         var assessment = await governance.Assess(context);
         if (!assessment.Requires(GateNames.PirClear) || assessment.OpenReviews.Count == 0) return GateDecision.Pass(Name);
         var reason = GovernanceEvaluator.ReviewBlocks(context.Release, assessment.OpenReviews);

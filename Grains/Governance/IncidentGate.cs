@@ -8,7 +8,7 @@ namespace Deploy.Engine.Grains.Governance;
 /// <summary>
 /// Incident halt: while an active incident covers the rollout's environment and service, a new rollout waits
 /// (Queued) and a running one pauses at its next step boundary; both go on by themselves once it is resolved.
-/// Releases of the emergency workflow (metadata <c>class</c> = <see cref="CoordinationOptions.EmergencyClass"/>) pass.
+/// Releases of the emergency workflow (class <see cref="CoordinationOptions.EmergencyClass"/>) pass.
 /// </summary>
 public sealed class IncidentGate(IGrainFactory grains, IOptions<CoordinationOptions> options) : IRolloutGate
 {
@@ -21,8 +21,11 @@ public sealed class IncidentGate(IGrainFactory grains, IOptions<CoordinationOpti
         var active = await grains.GetGrain<IIncidentsGrain>(GrainKeys.Incidents).Active();
         if (active.Count == 0) return GateDecision.Pass(Name);
 
-        var emergency = context.Release.Metadata.TryGetValue("class", out var cls)
-            && string.Equals(cls, options.Value.EmergencyClass, StringComparison.OrdinalIgnoreCase);
+        // The emergency workflow: the release's class (POST /v1/releases {class: "emergency"}), or, for releases
+        // submitted before classes existed, metadata "class".
+        var emergency = string.Equals(context.Release.Class, options.Value.EmergencyClass, StringComparison.OrdinalIgnoreCase)
+            || (context.Release.Metadata.TryGetValue("class", out var cls)
+                && string.Equals(cls, options.Value.EmergencyClass, StringComparison.OrdinalIgnoreCase));
         var holding = IncidentRules.Holding(active.Select(i => i.ToDomain()), context.Environment, context.Release.Service, emergency);
         if (holding.Count == 0) return GateDecision.Pass(Name);
 
