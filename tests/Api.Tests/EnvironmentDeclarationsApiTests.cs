@@ -55,7 +55,9 @@ public class EnvironmentDeclarationsApiTests(EngineFactory engine)
         Assert.Equal(staging, (string?)declared["after"]);
         Assert.Equal(["performance-test", "security-scan"], declared["gates"]!.AsArray().Select(g => (string)g!));
 
-        var events = await client.GetAsync($"/v1/environments/{production}/events").Expect(HttpStatusCode.OK);
+        // Events reach the history through the stream: wait for it.
+        var events = await client.WaitFor($"/v1/environments/{production}/events",
+            e => e["items"]!.AsArray().Any(x => (string?)x!["type"] == "dev.cdeventsx.deploy-engine.environment.declared"));
         var declaredEvent = events["items"]!.AsArray().Single(e => (string?)e!["type"] == "dev.cdeventsx.deploy-engine.environment.declared")!;
         Assert.Equal("alice", (string?)declaredEvent["data"]!["actor"]);
         Assert.Equal("operator", (string?)declaredEvent["data"]!["role"]);
@@ -205,7 +207,10 @@ public class EnvironmentDeclarationsApiTests(EngineFactory engine)
         var name = TestHttp.Unique("prod");
         await client.PutAsync($"/v1/environments/{name}/declaration", Json("""{"tier":"production"}""")).Expect(HttpStatusCode.OK);
         await client.PostJson($"/v1/environments/{name}/simulated-hosts", new { count = 1 }).Expect(HttpStatusCode.Created);
-        var release = (string)(await pipeline.PostJson("/v1/releases", new { service = "shop", version = "3.0.0", artifact = TestHttp.Digest("3.0.0") })
+        // A production-tier environment is protected: the release names an approved change record.
+        var change = TestHttp.Unique("chg");
+        await client.PostJson("/v1/change-records", new { id = change, title = "shop 3.0.0", state = "approved" }).Expect(HttpStatusCode.Created);
+        var release = (string)(await pipeline.PostJson("/v1/releases", new { service = "shop", version = "3.0.0", artifact = TestHttp.Digest("3.0.0"), changeRecord = change })
             .Expect(HttpStatusCode.Created))["id"]!;
 
         var problem = await client.PostJson("/v1/rollouts", new { releaseId = release, environment = name }).ExpectProblem(HttpStatusCode.Forbidden, Forbidden);
@@ -219,7 +224,9 @@ public class EnvironmentDeclarationsApiTests(EngineFactory engine)
             new { environment = name, gate = "security-scan", status = "passed", url = "https://ci.example.test/scan/1" }).Expect(HttpStatusCode.OK);
         Assert.Equal("ci", (string?)recorded.AsArray().Single()!["recordedBy"]);
 
-        await pipeline.PostJson("/v1/rollouts", new { releaseId = release, environment = name }).Expect(HttpStatusCode.Created);
+        // Accepted from the pipeline; production's governance then asks for an approval before it runs.
+        var accepted = await pipeline.PostJson("/v1/rollouts", new { releaseId = release, environment = name }).Expect(HttpStatusCode.Created);
+        Assert.Equal(name, (string?)accepted["environment"]);
     }
 
     [Fact]

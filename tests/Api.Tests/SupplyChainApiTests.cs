@@ -34,6 +34,8 @@ public sealed class SupplyChainEngine : IDisposable
             ["SupplyChain:TrustedBuilders:0:Keys:1:PublicKeyPem"] = OldSigner.PublicKeyPem,
             ["SupplyChain:Services:shop:Repository"] = Provenance.Repository,
             ["SupplyChain:Services:shop:Ref"] = "refs/heads/main",
+            // Supply-chain policy alone: no environment here also needs change records and approvals.
+            ["Governance:ProtectedEnvironments:0"] = "governed-elsewhere",
             ["SupplyChain:Environments:prod:RequireProvenance"] = "true",
             ["SupplyChain:Environments:prod:AllowedBuilders:0"] = Provenance.Builder,
             ["SupplyChain:Environments:prod-eu:RequireProvenance"] = "true",

@@ -28,12 +28,17 @@ public class GovernanceClusterTests(ClusterFixture fixture)
         return id;
     }
 
+    private static Dictionary<string, string> Of(string service) => new() { ["service"] = service };
+
     [Fact]
     public async Task An_incident_pauses_running_rollouts_at_a_step_boundary_queues_new_ones_and_releases_them_when_resolved()
     {
         var env = Fleet.Unique("inc");
-        await Fleet.CreateEnvironment(Grains, env, hosts: 6, concurrencyLimit: 3, latencyMs: 250);
-        var running = await Fleet.StartRollout(Grains, await Release("shop", "2.0.0"), env, OneAtATime);
+        // Each service has hosts of its own: the three rollouts never compete for a host.
+        await Fleet.CreateEnvironment(Grains, env, hosts: 6, concurrencyLimit: 3, latencyMs: 250, labels: Of("shop"), prefix: env + "-shop");
+        await Fleet.AddHosts(Grains, env, 3, latencyMs: 250, labels: Of("cart"), prefix: env + "-cart");
+        await Fleet.AddHosts(Grains, env, 3, latencyMs: 250, labels: Of("search"), prefix: env + "-search");
+        var running = await Fleet.StartRollout(Grains, await Release("shop", "2.0.0"), env, OneAtATime, Of("shop"));
         await Fleet.WaitFor(Grains, running.Id, r => r.Hosts.Updated >= 1);
 
         var incidents = Grains.GetGrain<IIncidentsGrain>(GrainKeys.Incidents);
@@ -48,11 +53,11 @@ public class GovernanceClusterTests(ClusterFixture fixture)
         Assert.True(paused.Hosts.Untouched > 0, "the incident came too late to show a pause");
 
         // New: queued with the reason; an emergency release (the fix) goes through.
-        var queued = await Fleet.StartRollout(Grains, await Release("cart", "2.0.0"), env, OneAtATime);
+        var queued = await Fleet.StartRollout(Grains, await Release("cart", "2.0.0"), env, OneAtATime, Of("cart"));
         queued = await Fleet.WaitFor(Grains, queued.Id, r => r.HeldBy is not null);
         Assert.Equal(RolloutStatus.Queued, queued.Status);
         Assert.Contains("checkout errors", queued.HeldBy);
-        var hotfix = await Fleet.StartRollout(Grains, await Release("search", "2.0.1", new() { ["class"] = "emergency" }), env, OneAtATime);
+        var hotfix = await Fleet.StartRollout(Grains, await Release("search", "2.0.1", new() { ["class"] = "emergency" }), env, OneAtATime, Of("search"));
         await Fleet.WaitFor(Grains, hotfix.Id, r => r.Status == RolloutStatus.Succeeded);
 
         // Still held a while later: nothing moved.
@@ -62,8 +67,10 @@ public class GovernanceClusterTests(ClusterFixture fixture)
         Assert.Equal(paused.Hosts.Updated, still.Hosts.Updated);
 
         Assert.True((await incidents.Resolve(incidentId, Ops)).Ok);
-        Assert.Equal(RolloutStatus.Succeeded, (await Fleet.WaitFor(Grains, running.Id)).Status);
-        Assert.Equal(RolloutStatus.Succeeded, (await Fleet.WaitFor(Grains, queued.Id)).Status);
+        var ran = await Fleet.WaitFor(Grains, running.Id);
+        Assert.True(ran.Status == RolloutStatus.Succeeded, $"{ran.Status}: {ran.StatusReason}");
+        var then = await Fleet.WaitFor(Grains, queued.Id);
+        Assert.True(then.Status == RolloutStatus.Succeeded, $"{then.Status}: {then.StatusReason}");
 
         var history = await Fleet.History(Grains, GrainKeys.IncidentEvents, e => e.Any(x => x.Type == EventTypes.IncidentResolved && x.Data["incident"] == incidentId));
         var declaredEvent = Assert.Single(history, e => e.Type == EventTypes.IncidentDeclared && e.Data["incident"] == incidentId);

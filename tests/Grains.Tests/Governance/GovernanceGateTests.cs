@@ -9,6 +9,9 @@ namespace Deploy.Engine.Grains.Tests.Governance;
 [Collection(ClusterCollection.Name)]
 public class GovernanceGateTests(ClusterFixture fixture)
 {
+    /// <summary>A service of this test's own: reviews and failure history of other tests' services do not leak in.</summary>
+    private readonly string _service = Unique("shop");
+
     private IGrainFactory Grains => fixture.Grains;
 
     private async Task<string> ChangeRecord(string state)
@@ -50,7 +53,7 @@ public class GovernanceGateTests(ClusterFixture fixture)
     {
         var env = Unique(GovernanceSettings.ProtectedPrefix);
         var hosts = await CreateEnvironment(Grains, env, 3);
-        var release = await Release("shop", "2.0.0", await ChangeRecord("approved"));
+        var release = await Release(_service, "2.0.0", await ChangeRecord("approved"));
 
         var started = await StartRollout(Grains, release, env);
         var waiting = await WaitFor(Grains, started.Id, r => r.Status == RolloutStatus.AwaitingApproval);
@@ -92,7 +95,7 @@ public class GovernanceGateTests(ClusterFixture fixture)
     {
         var env = Unique(GovernanceSettings.ProtectedPrefix);
         var hosts = await CreateEnvironment(Grains, env, 2);
-        var release = await Release("shop", "2.0.0", await ChangeRecord("approved"));
+        var release = await Release(_service, "2.0.0", await ChangeRecord("approved"));
         var started = await StartRollout(Grains, release, env);
         await WaitFor(Grains, started.Id, r => r.Status == RolloutStatus.AwaitingApproval);
 
@@ -113,7 +116,7 @@ public class GovernanceGateTests(ClusterFixture fixture)
     [Fact]
     public async Task Self_approval_and_approval_by_a_non_approver_are_refused_and_nothing_is_recorded()
     {
-        var release = await Release("shop", "2.0.0", null);
+        var release = await Release(_service, "2.0.0", null);
 
         var self = await Vote(release, "gov-x", "test-pipeline", approve: true);
         Assert.Equal(ErrorKind.PolicyRefused, self.Error);
@@ -135,7 +138,7 @@ public class GovernanceGateTests(ClusterFixture fixture)
         var env = Unique(GovernanceSettings.ProtectedPrefix);
         await CreateEnvironment(Grains, env, 1);
         var record = state is null ? Unique("CHG") : await ChangeRecord(state);
-        var release = await Release("shop", "2.0.0", record);
+        var release = await Release(_service, "2.0.0", record);
 
         var result = await Start(release, env);
 
@@ -160,7 +163,7 @@ public class GovernanceGateTests(ClusterFixture fixture)
         var open = Unique("open");
         await CreateEnvironment(Grains, prot, 1);
         await CreateEnvironment(Grains, open, 1);
-        var release = await Release("shop", "2.0.0", null);
+        var release = await Release(_service, "2.0.0", null);
 
         var refused = await Start(release, prot);
         Assert.Equal(ErrorKind.PolicyRefused, refused.Error);
@@ -215,7 +218,7 @@ public class GovernanceGateTests(ClusterFixture fixture)
     {
         var env = Unique(GovernanceSettings.ProtectedPrefix);
         var hosts = await CreateEnvironment(Grains, env, 2);
-        var release = await Release("shop", "3.0.0", await ChangeRecord("approved"), "major");
+        var release = await Release(_service, "3.0.0", await ChangeRecord("approved"), "major");
         var started = await StartRollout(Grains, release, env);
 
         var waiting = await WaitFor(Grains, started.Id, r => r.Status == RolloutStatus.AwaitingApproval);
@@ -244,7 +247,7 @@ public class GovernanceGateTests(ClusterFixture fixture)
     {
         var env = Unique("open");
         await CreateEnvironment(Grains, env, 1);
-        var release = await Release("shop", "2.0.1", null, "emergency");
+        var release = await Release(_service, "2.0.1", null, "emergency");
 
         var refused = await Start(release, env);
 
