@@ -70,6 +70,12 @@ if [[ ! -s "$key_file" ]]; then
   (umask 077 && od -An -tx1 -N32 /dev/urandom | tr -d ' \n' >"$key_file")
 fi
 key="$(cat "$key_file")"
+# A second principal, the change authority: approvals need someone other than the submitter.
+approver_file="$repo/.data/dev-approver-key"
+if [[ ! -s "$approver_file" ]]; then
+  (umask 077 && od -An -tx1 -N32 /dev/urandom | tr -d ' \n' >"$approver_file")
+fi
+approver_key="$(cat "$approver_file")"
 
 cat <<EOF
 
@@ -77,6 +83,7 @@ cat <<EOF
   API:      $api_url
   OpenAPI:  $api_url/openapi/v1.json
   Dev key:  $key   (roles pipeline, operator, viewer, agent; kept in .data/dev-api-key)
+  Approver: $approver_key   (dev_approver: role approver, groups team, cab, executive; .data/dev-approver-key)
   Try:      curl -H "Authorization: Bearer $key" $api_url/v1/environments
   Stop:     Ctrl-C (engine first, then Azurite)
 
@@ -90,6 +97,13 @@ Engine__StorageMode=Azure \
   Auth__Keys__0__Name=dev \
   Auth__Keys__0__Key="$key" \
   Auth__Keys__0__Roles=pipeline,operator,viewer,agent \
+  Auth__Keys__1__Name=dev_approver \
+  Auth__Keys__1__Key="$approver_key" \
+  Auth__Keys__1__Roles=approver \
+  Governance__Approvers__dev_approver__0=team \
+  Governance__Approvers__dev_approver__1=cab \
+  Governance__Approvers__dev_approver__2=executive \
+  Governance__Executives__0=dev_approver \
   setsid dotnet run --project Silo -c Release -- "$@" &
 engine_pid=$!
 

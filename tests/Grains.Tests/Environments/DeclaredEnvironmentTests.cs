@@ -119,7 +119,14 @@ public class DeclaredEnvironmentTests(ClusterFixture fixture)
             """);
         await AddHosts(Grains, staging, 2);
         await AddHosts(Grains, production, 2);
-        var release = await CreateRelease(Grains, "shop", "2.0.0");
+        // Production is protected: the release names an approved change record, and needs an approval there.
+        var change = Unique("CHG");
+        Assert.True((await Grains.GetGrain<IChangeRecordGrain>(change).Create(new ChangeRecordCommand { Title = "shop 2.0.0", State = "approved", Actor = "olga" })).Ok);
+        var release = Unique("rel");
+        Assert.True((await Grains.GetGrain<IReleaseGrain>(release).Create(new ReleaseDraft
+        {
+            Service = Unique("shop"), Version = "2.0.0", Artifact = Digest("2.0.0"), SubmittedBy = "test-pipeline", ChangeRecord = change,
+        })).Ok);
 
         var early = await Start(release, production);
         Assert.Equal(ErrorKind.PolicyRefused, early.Error);
@@ -142,6 +149,8 @@ public class DeclaredEnvironmentTests(ClusterFixture fixture)
         await gates.Record(new GateResult { Environment = staging, Gate = "security-scan", Status = GateStatus.Passed }, Alice);
         var promoted = await Start(release, production);
         Assert.True(promoted.Ok, promoted.Detail);
+        await WaitFor(Grains, promoted.Value!.Id, r => r.Status == RolloutStatus.AwaitingApproval);
+        Assert.True((await Grains.GetGrain<IReleaseGrain>(release).Vote(new ApprovalCommand { Environment = production, Approve = true, Actor = "bob", Role = "approver" })).Ok);
         Assert.Equal(RolloutStatus.Succeeded, (await WaitFor(Grains, promoted.Value!.Id)).Status);
 
         var recorded = await History(Grains, GrainKeys.EnvironmentEvents(staging), e => e.Count(x => x.Type == EventTypes.GateRecorded) == 3);
