@@ -125,6 +125,6 @@ public static class AuditFields
             EventTypes.RolloutCreated or EventTypes.RolloutPaused or EventTypes.RolloutResumed or EventTypes.RolloutHeld
             or EventTypes.RolloutRollbackDecided or EventTypes.RolloutFailed or EventTypes.RolloutAborted or EventTypes.RolloutPromoted
             or EventTypes.RolloutSuperseded or EventTypes.TriggerBreached or EventTypes.DeadlineExpired or EventTypes.SlotSwitched
-            or EventTypes.PipelineRunStarted or EventTypes.PipelineRunFinished or EventTypes.ServiceRolledBack
+            or EventTypes.PipelineRunQueued or EventTypes.PipelineRunStarted or EventTypes.PipelineRunFinished or EventTypes.ServiceRolledBack
             or EventTypes.EnvironmentCreated or EventTypes.EnvironmentModified;
 }

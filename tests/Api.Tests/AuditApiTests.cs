@@ -50,6 +50,9 @@ public class AuditApiTests(EngineFactory engine)
         Assert.Contains("wrong build", (string?)aborted["reason"]);
         Assert.Contains(entries, e => (string?)e["principal"] == "engine" && ((string?)e["action"])!.EndsWith("pipelinerun.finished.0.2.0", StringComparison.Ordinal));
 
+        // The engine's own decisions are in the trail too, as principal "engine".
+        Assert.Contains(entries, e => (string?)e["principal"] == "engine" && ((string?)e["action"])!.EndsWith("pipelinerun.started.0.2.0", StringComparison.Ordinal));
+
         // In order, chained: each entry names the hash of the one before it in the whole trail.
         var sequences = entries.Select(e => (long)e["sequence"]!).ToList();
         Assert.Equal(sequences.Order(), sequences);
