@@ -28,7 +28,8 @@ public sealed class EventHistoryState
 /// </summary>
 [ImplicitStreamSubscription(GrainKeys.EventNamespace)]
 public sealed class EventHistoryGrain(
-    [PersistentState("history", Stores.Blob)] IPersistentState<EventHistoryState> state)
+    [PersistentState("history", Stores.Blob)] IPersistentState<EventHistoryState> state,
+    IEnumerable<IEventFollower> followers)
     : Grain, IEventHistoryGrain, IStreamSubscriptionObserver, IAsyncObserver<EngineEvent>
 {
     public const int PageSize = 64;
@@ -49,11 +50,11 @@ public sealed class EventHistoryGrain(
             return;
         }
 
-        // The audit trail first: if recording fails the event is redelivered and both try again (each ignores a
-        // duplicate), so an action in the history is always in the trail too.
-        if (AuditFields.IsAudited(item))
+        // Followers first (the audit trail, reviews): if one fails the event is redelivered and all try again (each
+        // ignores a duplicate), so an event in the history has always been followed too.
+        foreach (var follower in followers)
         {
-            await GrainFactory.GetGrain<IAuditLogGrain>(GrainKeys.AuditLog).Record(item);
+            await follower.Follow(Key, item, GrainFactory);
         }
 
         _seen.Add(item.Id);

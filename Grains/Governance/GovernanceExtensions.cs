@@ -1,3 +1,4 @@
+using Deploy.Engine.Grains.Events;
 using Deploy.Engine.Grains.Gates;
 using Deploy.Engine.Grains.Outbound;
 using Microsoft.Extensions.Configuration;
@@ -23,6 +24,7 @@ public static class GovernanceExtensions
         services.TryAddSingleton<HttpChangeRecordProvider>();
         services.TryAddSingleton<ChangeRecordProviders>();
         services.TryAddSingleton<GovernanceEvaluator>();
+        services.AddEventFollower<ReviewOpener>();
         services.AddRolloutGate<WorkflowGate>();
         services.AddRolloutGate<PirGate>();
         services.AddRolloutGate<ChangeRecordGate>();

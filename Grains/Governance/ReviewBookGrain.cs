@@ -12,7 +12,7 @@ public sealed class ReviewBookState
 }
 
 /// <summary>
-/// The post-implementation reviews of one service: opened by <see cref="ReviewOpenerGrain"/> when a rollout ends
+/// The post-implementation reviews of one service: opened by <see cref="ReviewOpener"/> when a rollout ends
 /// rolled back or failed, filed by a person. Open reviews block the service's major releases; all reviews in the
 /// failure window count as the service's recent failures for the risk classifier.
 /// </summary>

@@ -3,6 +3,7 @@ using Azure.Data.Tables;
 using Azure.Storage.Blobs;
 using Azure.Storage.Queues;
 using Deploy.Engine.Grains;
+using Deploy.Engine.Grains.Events;
 using Deploy.Engine.Grains.Environments;
 using Deploy.Engine.Grains.Gates;
 using Deploy.Engine.Grains.Governance;
@@ -64,6 +65,7 @@ public static class SiloExtensions
         services.AddMetricProviders(configuration);
         services.AddHostProvisioning();
         services.AddRolloutGates();
+        services.AddEventFollower<AuditFollower>();
         services.AddDeclaredEnvironments(configuration);
         services.AddEngineArtifactsAndSecrets(configuration);
         services.AddSupplyChain(configuration);
