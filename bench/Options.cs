@@ -3,7 +3,7 @@ using System.Globalization;
 namespace Deploy.Engine.Bench;
 
 public sealed record Options(
-    int Hosts, IReadOnlyList<int> RollbackSizes, int MemoryHosts, int AzureHosts, int Repetitions, int ApiSeconds, bool SkipAzure, string Out, int Silos = 1)
+    int Hosts, IReadOnlyList<int> RollbackSizes, int MemoryHosts, int AzureHosts, int Repetitions, int ApiSeconds, bool SkipAzure, string Out, int Silos = 1, IReadOnlySet<string>? Only = null, int Warmup = 3)
 {
     public static Options Parse(string[] args)
     {
@@ -22,7 +22,9 @@ public sealed record Options(
                 "--skip-azure" => o with { SkipAzure = true },
                 "--silos" => o with { Silos = int.Parse(Next(), CultureInfo.InvariantCulture) },
                 "--out" => o with { Out = Next() },
-                "--quick" => o with { Hosts = 1_000, RollbackSizes = [1_000], MemoryHosts = 10_000, AzureHosts = 200, Repetitions = 2, ApiSeconds = 2 },
+                "--warmup" => o with { Warmup = int.Parse(Next(), CultureInfo.InvariantCulture) },
+                "--only" => o with { Only = Next().Split(',').ToHashSet(StringComparer.OrdinalIgnoreCase) },
+                "--quick" => o with { Hosts = 1_000, RollbackSizes = [1_000], MemoryHosts = 10_000, AzureHosts = 200, Repetitions = 2, ApiSeconds = 2, Warmup = 1 },
                 _ => throw new ArgumentException($"unknown option {args[i]}; see bench/README in the main README"),
             };
         }
@@ -30,6 +32,9 @@ public sealed record Options(
         return o;
     }
 
+    /// <summary>Whether a scenario runs (all of them unless --only names some: rolling, rollback, admission, api, memory, azure).</summary>
+    public bool Runs(string scenario) => Only is null || Only.Contains(scenario);
+
     public override string ToString() =>
-        $"hosts {Hosts}, rollback {string.Join('/', RollbackSizes)}, memory {MemoryHosts}, azure hosts {AzureHosts}, reps {Repetitions}, api {ApiSeconds}s{(SkipAzure ? ", no Azure" : "")}, silos {Silos}";
+        $"hosts {Hosts}, rollback {string.Join('/', RollbackSizes)}, memory {MemoryHosts}, azure hosts {AzureHosts}, reps {Repetitions} after {Warmup} warm-up runs, api {ApiSeconds}s{(SkipAzure ? ", no Azure" : "")}, silos {Silos}{(Only is null ? "" : ", only " + string.Join(',', Only))}";
 }

@@ -21,17 +21,21 @@ await using (var local = await EngineApp.Start(StorageMode.Local, null))
 
     Console.WriteLine($"[Local storage, {options.Silos} silo(s)]");
     var raw = await scenarios.RawCalls(local.Grains, "Local");
-    var transitions = await scenarios.HostTransitions(local.Grains, options.Hosts, "local");
-    report.Add(new Comparison($"rolling rollout over {options.Hosts:N0} simulated hosts, zero latency (Local storage)",
-        transitions, "raw no-op grain calls", raw, HigherIsBetter: true, 0.4, "≥ 0.4×"));
-    foreach (var size in options.RollbackSizes)
+    if (options.Runs("rolling"))
+    {
+        var transitions = await scenarios.HostTransitions(local.Grains, options.Hosts, "local");
+        report.Add(new Comparison($"rolling rollout over {options.Hosts:N0} simulated hosts, zero latency (Local storage)",
+            transitions, "raw no-op grain calls", raw, HigherIsBetter: true, 0.4, "≥ 0.4×"));
+    }
+
+    foreach (var size in options.Runs("rollback") ? options.RollbackSizes : [])
     {
         await scenarios.RollbackTimeToSafe(local.Grains, size);
     }
 
-    await scenarios.Admission(local.Grains);
-    await scenarios.Api(local);
-    if (options.MemoryHosts > 0 && options.Silos == 1)
+    if (options.Runs("admission")) await scenarios.Admission(local.Grains);
+    if (options.Runs("api")) await scenarios.Api(local);
+    if (options.Runs("memory") && options.MemoryHosts > 0 && options.Silos == 1)
     {
         await scenarios.Memory(local.Grains, options.MemoryHosts);
     }
@@ -42,7 +46,7 @@ await using (var local = await EngineApp.Start(StorageMode.Local, null))
     }
 }
 
-if (!options.SkipAzure)
+if (!options.SkipAzure && options.Runs("azure"))
 {
     Console.WriteLine("[Azure storage on Azurite]");
     await using var azurite = await AzuriteProcess.StartAsync();
