@@ -149,7 +149,7 @@ public sealed partial class HostGrain(
         if (status.Outcome != CommandOutcome.Pending)
         {
             // Final at once (already on the artifact, refused, untouched): tell the rollout like any later outcome.
-            await GrainFactory.GetGrain<IRolloutGrain>(command.RolloutId).OnHostReported(status);
+            await GrainFactory.Ref<IRolloutGrain>(command.RolloutId).OnHostReported(status);
             if (status.Outcome == CommandOutcome.Succeeded && command.Kind == HostCommandKind.Apply)
             {
                 await SendSimulatedSample(command.RolloutId);
@@ -168,7 +168,7 @@ public sealed partial class HostGrain(
         S.Healthy = sample.FailedHealthChecks == 0;
         if (S.Rollout is { } rollout)
         {
-            await GrainFactory.GetGrain<IRolloutGrain>(rollout).OnHostSample(sample with { HostId = HostId, Version = S.CurrentVersion, Artifact = S.CurrentArtifact });
+            await GrainFactory.Ref<IRolloutGrain>(rollout).OnHostSample(sample with { HostId = HostId, Version = S.CurrentVersion, Artifact = S.CurrentArtifact });
         }
 
         return CommandResult<HostSnapshot>.Success(Snapshot());
@@ -232,7 +232,7 @@ public sealed partial class HostGrain(
         }
 
         double Read(string name, double value) => sequence == 0 ? value : SimulatedOutcome.Reading(HostId, name, sequence, value);
-        return GrainFactory.GetGrain<IRolloutGrain>(rolloutId).OnHostSample(new HostMetricsSample
+        return GrainFactory.Ref<IRolloutGrain>(rolloutId).OnHostSample(new HostMetricsSample
         {
             HostId = HostId,
             Version = S.CurrentVersion,
@@ -299,6 +299,21 @@ public sealed partial class HostGrain(
             return Status(command.Kind, CommandOutcome.Succeeded, doneReason);
         }
 
+        if (S.Simulation is { StepLatencyMs: <= 0 } && !DownloadIsCorrupt())
+        {
+            // A zero-latency simulated host has nothing to wait for: it finishes in the turn that takes the command,
+            // with one write instead of two (Updating, then the outcome) and no timer turn. Dispatch tells the rollout.
+            var (succeeded, reason) = SimulatedResult();
+            SetOutcome(succeeded, reason);
+            await state.WriteStateAsync();
+            if (!succeeded)
+            {
+                await Publish(EventTypes.HostFailed, reason);
+            }
+
+            return Status(command.Kind, S.CommandOutcome, reason);
+        }
+
         S.State = moving;
         S.CommandOutcome = CommandOutcome.Pending;
         await state.WriteStateAsync();
@@ -306,9 +321,8 @@ public sealed partial class HostGrain(
         return Status(command.Kind, CommandOutcome.Pending, null);
     }
 
-    private async Task Finish(bool succeeded, string? reason)
+    private void SetOutcome(bool succeeded, string? reason)
     {
-        var command = S.Command!;
         if (succeeded)
         {
             S.CurrentArtifact = S.DesiredArtifact;
@@ -325,11 +339,17 @@ public sealed partial class HostGrain(
         }
 
         S.UpdatedAt = clock.GetUtcNow();
+    }
+
+    private async Task Finish(bool succeeded, string? reason)
+    {
+        var command = S.Command!;
+        SetOutcome(succeeded, reason);
         await state.WriteStateAsync();
 
         // The rollout hears first (one-way: it never calls back into a host while handling this, and a lost
         // report is recovered by its reminder re-delivering the command); the event follows.
-        await GrainFactory.GetGrain<IRolloutGrain>(command.RolloutId).OnHostReported(Status(command.Kind, S.CommandOutcome, reason));
+        await GrainFactory.Ref<IRolloutGrain>(command.RolloutId).OnHostReported(Status(command.Kind, S.CommandOutcome, reason));
         if (succeeded && command.Kind == HostCommandKind.Apply)
         {
             await SendSimulatedSample(command.RolloutId);
@@ -363,8 +383,7 @@ public sealed partial class HostGrain(
             return;
         }
 
-        if (S.Command.Kind == HostCommandKind.Apply && S.DesiredVersion is { } version && S.DesiredArtifact is { } expected
-            && S.Simulation.CorruptDownloadVersions.Contains(version, StringComparer.Ordinal))
+        if (DownloadIsCorrupt() && S.DesiredArtifact is { } expected)
         {
             // The simulated download yields other bytes; their digest is what a verifying agent would compute.
             var got = Domain.Artifacts.ArtifactDigest.Prefix + Convert.ToHexStringLower(
@@ -382,15 +401,10 @@ public sealed partial class HostGrain(
             return;
         }
 
-        var fails = S.Command.Kind == HostCommandKind.Apply && SimulatedOutcome.Fails(HostId, S.DesiredArtifact ?? string.Empty, FailureProbability(S.Simulation, S.DesiredVersion));
-        if (fails)
-        {
-            LogSimulatedFailure(logger, HostId, S.DesiredVersion);
-        }
-
+        var (succeeded, reason) = SimulatedResult();
         try
         {
-            await Finish(!fails, fails ? $"simulated failure applying version {S.DesiredVersion}" : null);
+            await Finish(succeeded, reason);
         }
         catch
         {
@@ -398,6 +412,25 @@ public sealed partial class HostGrain(
             this.DeactivateOnIdle();
             throw;
         }
+    }
+
+    /// <summary>Whether the simulated download of the desired version yields other bytes than its digest names.</summary>
+    private bool DownloadIsCorrupt() =>
+        S.Command?.Kind == HostCommandKind.Apply && S.Simulation is { } profile && S.DesiredVersion is { } version
+        && profile.CorruptDownloadVersions.Contains(version, StringComparer.Ordinal);
+
+    /// <summary>How the simulated host's current command ends: its profile decides, deterministically per host and artifact.</summary>
+    private (bool Succeeded, string? Reason) SimulatedResult()
+    {
+        var fails = S.Command!.Kind == HostCommandKind.Apply
+            && SimulatedOutcome.Fails(HostId, S.DesiredArtifact ?? string.Empty, FailureProbability(S.Simulation!, S.DesiredVersion));
+        if (!fails)
+        {
+            return (true, null);
+        }
+
+        LogSimulatedFailure(logger, HostId, S.DesiredVersion);
+        return (false, $"simulated failure applying version {S.DesiredVersion}");
     }
 
     /// <summary>
@@ -409,7 +442,7 @@ public sealed partial class HostGrain(
         var expected = S.DesiredArtifact ?? string.Empty;
         LogVerificationFailed(logger, HostId, expected, computed);
         await Finish(false, $"artifact verification failed: expected {expected}, got {computed}");
-        await GrainFactory.GetGrain<IArtifactGrain>(expected).RecordVerificationFailure(computed, $"download by host '{HostId}'",
+        await GrainFactory.Ref<IArtifactGrain>(expected).RecordVerificationFailure(computed, $"download by host '{HostId}'",
             new ArtifactActor { Name = "host/" + HostId, Role = "agent" });
     }
 
