@@ -94,7 +94,7 @@ public static class ApiExtensions
     /// <summary>Ready when a grain call that reads storage succeeds (the exception handler turns failure into 503).</summary>
     private static async Task<IResult> Ready(IGrainFactory grains)
     {
-        await grains.GetGrain<IReleaseGrain>("readiness-probe").Get();
+        await grains.Ref<IReleaseGrain>("readiness-probe").Get();
         return TypedResults.Ok(new { status = "ready" });
     }
 }

@@ -1,3 +1,5 @@
+using Deploy.Engine.Grains.Interfaces;
+
 namespace Deploy.Engine.Bench;
 
 /// <summary>The baseline grain: a call that does nothing, and a fan-out that calls N of them.</summary>
@@ -45,8 +47,8 @@ public sealed class NoOpGrain : Grain, INoOpGrain
     public Task Ping() => Task.CompletedTask;
 
     public Task FanOut(string prefix, int count) =>
-        Task.WhenAll(Enumerable.Range(0, count).Select(i => GrainFactory.GetGrain<INoOpGrain>(prefix + i).Ping()));
+        Task.WhenAll(Enumerable.Range(0, count).Select(i => GrainFactory.Ref<INoOpGrain>(prefix + i).Ping()));
 
     public Task FanOutPersisted(string prefix, int count) =>
-        Task.WhenAll(Enumerable.Range(0, count).Select(i => GrainFactory.GetGrain<IStatefulNoOpGrain>(prefix + i).Touch()));
+        Task.WhenAll(Enumerable.Range(0, count).Select(i => GrainFactory.Ref<IStatefulNoOpGrain>(prefix + i).Touch()));
 }

@@ -23,7 +23,7 @@ public static class AuditRecording
             if (!string.IsNullOrEmpty(value)) data[key] = value;
         }
 
-        return grains.GetGrain<IAuditLogGrain>(GrainKeys.AuditLog).Record(new EngineEvent
+        return grains.Ref<IAuditLogGrain>(GrainKeys.AuditLog).Record(new EngineEvent
         {
             Id = Guid.NewGuid().ToString("n"),
             Type = action,

@@ -38,7 +38,7 @@ public sealed class IdempotencyFilter(IGrainFactory grains, IOptions<JsonOptions
         var hash = Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(
             JsonSerializer.Serialize(context.Arguments.Where(a => a is string || a?.GetType().Namespace?.StartsWith("Deploy.Engine", StringComparison.Ordinal) == true), serializer))));
         var route = http.Request.Method + " " + http.Request.Path;
-        var grain = grains.GetGrain<IIdempotencyGrain>(GrainKeys.Idempotency(http.User.Caller(), route, key));
+        var grain = grains.Ref<IIdempotencyGrain>(GrainKeys.Idempotency(http.User.Caller(), route, key));
 
         var claim = await grain.Claim(hash);
         switch (claim.Phase)

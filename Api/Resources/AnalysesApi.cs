@@ -33,7 +33,7 @@ public static class AnalysesApi
     }
 
     public static async Task<Results<Ok<AnalysisSnapshot>, ProblemHttpResult>> Get(string id, IGrainFactory grains) =>
-        GrainKeys.TryParseAnalysis(id, out _, out _) && await grains.GetGrain<ICanaryAnalysisGrain>(id).Get() is { } analysis
+        GrainKeys.TryParseAnalysis(id, out _, out _) && await grains.Ref<ICanaryAnalysisGrain>(id).Get() is { } analysis
             ? TypedResults.Ok(analysis)
             : Problems.NotFound($"analysis '{id}' does not exist");
 

@@ -76,7 +76,7 @@ public static partial class ArtifactsApi
             return Refused($"content digest mismatch: claimed {digest}, computed {written.ComputedDigest}; nothing was stored");
         }
 
-        var snapshot = await grains.GetGrain<IArtifactGrain>(digest).RecordUploaded(written.Size, Actor(user));
+        var snapshot = await grains.Ref<IArtifactGrain>(digest).RecordUploaded(written.Size, Actor(user));
         return written.Outcome == ArtifactWriteOutcome.Created
             ? TypedResults.Created($"/v1/artifacts/{digest}", snapshot)
             : TypedResults.Ok(snapshot);
@@ -87,7 +87,7 @@ public static partial class ArtifactsApi
         IOptions<ArtifactOptions> options, ILoggerFactory loggers, CancellationToken cancellationToken)
     {
         if (!ArtifactDigest.IsValid(digest)) return DigestProblem();
-        var artifact = await grains.GetGrain<IArtifactGrain>(digest).Get();
+        var artifact = await grains.Ref<IArtifactGrain>(digest).Get();
         if (artifact is null || !await MayRead(user, artifact, grains))
         {
             // An agent is told "not found" for what it may not read, so it cannot probe which artifacts exist.
@@ -164,7 +164,7 @@ public static partial class ArtifactsApi
     public static async Task<Results<Ok<ArtifactMetaResponse>, ValidationProblem, ProblemHttpResult>> Meta(string digest, ClaimsPrincipal user, IGrainFactory grains)
     {
         if (!ArtifactDigest.IsValid(digest)) return DigestProblem();
-        var artifact = await grains.GetGrain<IArtifactGrain>(digest).Get();
+        var artifact = await grains.Ref<IArtifactGrain>(digest).Get();
         if (artifact is null || (!user.IsInRole(Roles.Pipeline) && !await MayRead(user, artifact, grains)))
         {
             return Problems.NotFound($"artifact '{digest}' does not exist or is not released to this agent's environments");
@@ -181,7 +181,7 @@ public static partial class ArtifactsApi
         if (!ArtifactDigest.IsValid(digest)) return DigestProblem();
         if (after is < 0) return Problems.Validation("after", "must be zero or more");
         if (limit is < 1 or > 1000) return Problems.Validation("limit", "must be from 1 to 1000");
-        return TypedResults.Ok(await grains.GetGrain<IEventHistoryGrain>(GrainKeys.ArtifactEvents(digest)).Read(after ?? 0, limit ?? 200));
+        return TypedResults.Ok(await grains.Ref<IEventHistoryGrain>(GrainKeys.ArtifactEvents(digest)).Read(after ?? 0, limit ?? 200));
     }
 
     public static async Task<Results<Created<ArtifactSnapshot>, ValidationProblem, ProblemHttpResult>> RegisterExternal(
@@ -193,7 +193,7 @@ public static partial class ArtifactsApi
         if (request.Size is < 0) errors.Add("size", "must be zero or more");
         if (errors.Any) return Problems.Validation(errors.ToDictionary());
 
-        var result = await grains.GetGrain<IArtifactGrain>(request.Digest!).RegisterExternal(request.Url!, request.Size, Actor(user));
+        var result = await grains.Ref<IArtifactGrain>(request.Digest!).RegisterExternal(request.Url!, request.Size, Actor(user));
         return result.Ok ? TypedResults.Created($"/v1/artifacts/{request.Digest}", result.Value!) : Problems.From(result);
     }
 
@@ -202,7 +202,7 @@ public static partial class ArtifactsApi
         if (service is not null && !Names.IsDnsLabel(service)) return Problems.Validation("service", "must be a service name");
         if (offset is < 0) return Problems.Validation("offset", "must be zero or more");
         if (limit is < 1 or > 500) return Problems.Validation("limit", "must be from 1 to 500");
-        var all = await grains.GetGrain<IArtifactCatalogGrain>(GrainKeys.ArtifactCatalog).List(service);
+        var all = await grains.Ref<IArtifactCatalogGrain>(GrainKeys.ArtifactCatalog).List(service);
         var skip = offset ?? 0;
         var take = limit ?? 100;
         return TypedResults.Ok(new Page<ArtifactCatalogEntry> { Items = all.Skip(skip).Take(take).ToList(), Total = all.Count, Offset = skip, Limit = take });
@@ -210,7 +210,7 @@ public static partial class ArtifactsApi
 
     /// <summary>Runs the configured retention policy now; <c>?dryRun=true</c> reports without removing.</summary>
     public static async Task<Ok<RetentionReport>> RunRetention(ClaimsPrincipal user, IGrainFactory grains, bool? dryRun) =>
-        TypedResults.Ok(await grains.GetGrain<IArtifactCatalogGrain>(GrainKeys.ArtifactCatalog).RunRetention(Actor(user), dryRun ?? false));
+        TypedResults.Ok(await grains.Ref<IArtifactCatalogGrain>(GrainKeys.ArtifactCatalog).RunRetention(Actor(user), dryRun ?? false));
 
     /// <summary>Operators read everything; an agent reads an artifact released to (rolled out in) one of its key's environments.</summary>
     private static async Task<bool> MayRead(ClaimsPrincipal user, ArtifactSnapshot artifact, IGrainFactory grains)
@@ -224,7 +224,7 @@ public static partial class ArtifactsApi
     /// <summary>The environments the artifact's releases were rolled out to.</summary>
     private static async Task<HashSet<string>> EnvironmentsOf(ArtifactSnapshot artifact, IGrainFactory grains)
     {
-        var releases = await Task.WhenAll(artifact.Releases.Select(r => grains.GetGrain<IReleaseGrain>(r.ReleaseId).Get()));
+        var releases = await Task.WhenAll(artifact.Releases.Select(r => grains.Ref<IReleaseGrain>(r.ReleaseId).Get()));
         return releases.OfType<ReleaseSnapshot>()
             .SelectMany(r => r.Rollouts)
             .Select(r => GrainKeys.TryParseRollout(r, out _, out var environment) ? environment : null)
@@ -247,7 +247,7 @@ public static partial class ArtifactsApi
     private static async Task Tampered(IGrainFactory grains, ILogger logger, ClaimsPrincipal user, string digest, string computed)
     {
         LogTampered(logger, digest, computed, user.Caller());
-        await grains.GetGrain<IArtifactGrain>(digest).RecordVerificationFailure(computed, "stored bytes read back for a download", Actor(user));
+        await grains.Ref<IArtifactGrain>(digest).RecordVerificationFailure(computed, "stored bytes read back for a download", Actor(user));
     }
 
     private static ArtifactActor Actor(ClaimsPrincipal user) => new() { Name = user.Caller(), Role = user.CallerRoles() };

@@ -35,7 +35,7 @@ public static class AuditApi
         if (limit is < 1 or > 1000) errors.Add("limit", "must be from 1 to 1000");
         if (errors.Any) return Problems.Validation(errors.ToDictionary());
 
-        return TypedResults.Ok(await grains.GetGrain<IAuditLogGrain>(GrainKeys.AuditLog).Query(new AuditQuery
+        return TypedResults.Ok(await grains.Ref<IAuditLogGrain>(GrainKeys.AuditLog).Query(new AuditQuery
         {
             Release = release,
             Environment = environment,
@@ -49,5 +49,5 @@ public static class AuditApi
 
     /// <summary>Recomputes the whole chain: valid, or the first entry that was altered, removed or inserted.</summary>
     public static async Task<Ok<AuditVerification>> Verify(IGrainFactory grains) =>
-        TypedResults.Ok(await grains.GetGrain<IAuditLogGrain>(GrainKeys.AuditLog).Verify());
+        TypedResults.Ok(await grains.Ref<IAuditLogGrain>(GrainKeys.AuditLog).Verify());
 }

@@ -136,9 +136,9 @@ public static class CalendarsApi
         }
 
         if (errors.Any) return Problems.Validation(errors.ToDictionary());
-        if (await grains.GetGrain<IEnvironmentGrain>(name).Get() is null) return Problems.NotFound($"environment '{name}' does not exist");
+        if (await grains.Ref<IEnvironmentGrain>(name).Get() is null) return Problems.NotFound($"environment '{name}' does not exist");
 
-        await grains.GetGrain<IEnvironmentCalendarGrain>(name).SetCalendar(spec, new GovernanceActor { Name = user.Caller(), Role = user.CallerRoles() });
+        await grains.Ref<IEnvironmentCalendarGrain>(name).SetCalendar(spec, new GovernanceActor { Name = user.Caller(), Role = user.CallerRoles() });
         return TypedResults.Ok(await View(name, 14, grains, clock));
     }
 
@@ -146,7 +146,7 @@ public static class CalendarsApi
         string name, int? days, IGrainFactory grains, TimeProvider clock)
     {
         if (days is < 1 or > MaxDays) return Problems.Validation("days", $"must be from 1 to {MaxDays}");
-        if (!Names.IsDnsLabel(name) || await grains.GetGrain<IEnvironmentGrain>(name).Get() is null)
+        if (!Names.IsDnsLabel(name) || await grains.Ref<IEnvironmentGrain>(name).Get() is null)
             return Problems.NotFound($"environment '{name}' does not exist");
         return TypedResults.Ok(await View(name, days ?? 14, grains, clock));
     }
@@ -177,8 +177,8 @@ public static class CalendarsApi
                 statusCode: 422, title: "Refused by policy", type: Problems.PolicyType);
         }
 
-        if (!Names.IsDnsLabel(name) || await grains.GetGrain<IEnvironmentGrain>(name).Get() is null) return Problems.NotFound($"environment '{name}' does not exist");
-        if (await grains.GetGrain<IReleaseGrain>(request.Release!).Get() is null) return Problems.NotFound($"release '{request.Release}' does not exist");
+        if (!Names.IsDnsLabel(name) || await grains.Ref<IEnvironmentGrain>(name).Get() is null) return Problems.NotFound($"environment '{name}' does not exist");
+        if (await grains.Ref<IReleaseGrain>(request.Release!).Get() is null) return Problems.NotFound($"release '{request.Release}' does not exist");
 
         var exception = new FreezeExceptionRecord
         {
@@ -190,7 +190,7 @@ public static class CalendarsApi
             GrantedByRole = user.CallerRoles(),
             Reason = request.Reason!,
         };
-        var result = await grains.GetGrain<IEnvironmentCalendarGrain>(name).GrantException(exception);
+        var result = await grains.Ref<IEnvironmentCalendarGrain>(name).GrantException(exception);
         if (!result.Ok) return Problems.From(result);
         var granted = result.Value!.Exceptions.Last(e => e.Release == exception.Release && e.Freeze == exception.Freeze);
         return TypedResults.Created($"/v1/environments/{name}/calendar", granted);
@@ -203,16 +203,16 @@ public static class CalendarsApi
     private static async Task<CalendarView> View(string name, int days, IGrainFactory grains, TimeProvider clock)
     {
         var now = clock.GetUtcNow();
-        var governance = await grains.GetGrain<IEnvironmentCalendarGrain>(name).Get();
+        var governance = await grains.Ref<IEnvironmentCalendarGrain>(name).Get();
         var calendar = governance.Calendar.ToDomain();
         var verdict = CalendarRules.Evaluate(calendar, string.Empty, null, now);
-        var incidents = (await grains.GetGrain<IIncidentsGrain>(GrainKeys.Incidents).Active())
+        var incidents = (await grains.Ref<IIncidentsGrain>(GrainKeys.Incidents).Active())
             .Where(i => i.Environment is null || i.Environment == name).ToList();
 
-        var environment = await grains.GetGrain<IEnvironmentGrain>(name).Get();
+        var environment = await grains.Ref<IEnvironmentGrain>(name).Get();
         var ids = (environment?.Active ?? []).Concat(environment?.Queued ?? [])
-            .Concat(await grains.GetGrain<IEnvironmentCalendarGrain>(name).Held()).Distinct(StringComparer.Ordinal).ToList();
-        var rollouts = (await Task.WhenAll(ids.Select(id => grains.GetGrain<IRolloutGrain>(id).Get())))
+            .Concat(await grains.Ref<IEnvironmentCalendarGrain>(name).Held()).Distinct(StringComparer.Ordinal).ToList();
+        var rollouts = (await Task.WhenAll(ids.Select(id => grains.Ref<IRolloutGrain>(id).Get())))
             .OfType<RolloutSnapshot>()
             .Where(r => !r.Status.IsTerminal())
             .Select(r => new ScheduledRolloutView(r.Id, r.ReleaseId, r.Service, r.Version, r.Status.ToString(), r.StatusReason, r.HeldBy, r.QueuePosition,

@@ -37,7 +37,7 @@ public static class ChangeRecordsApi
         if (request.Description?.Length > 4096) errors.Add("description", "at most 4096 characters");
         if (errors.Any) return Problems.Validation(errors.ToDictionary());
 
-        var result = await grains.GetGrain<IChangeRecordGrain>(request.Id!).Create(new ChangeRecordCommand
+        var result = await grains.Ref<IChangeRecordGrain>(request.Id!).Create(new ChangeRecordCommand
         {
             Title = request.Title,
             State = request.State!.ToLowerInvariant(),
@@ -49,7 +49,7 @@ public static class ChangeRecordsApi
     }
 
     public static async Task<Results<Ok<ChangeRecordSnapshot>, ProblemHttpResult>> Get(string id, IGrainFactory grains) =>
-        IsId(id) && await grains.GetGrain<IChangeRecordGrain>(id).Get() is { } record
+        IsId(id) && await grains.Ref<IChangeRecordGrain>(id).Get() is { } record
             ? TypedResults.Ok(record)
             : Problems.NotFound($"change record '{id}' does not exist");
 
@@ -62,7 +62,7 @@ public static class ChangeRecordsApi
         if (errors.Any) return Problems.Validation(errors.ToDictionary());
         if (!IsId(id)) return Problems.NotFound($"change record '{id}' does not exist");
 
-        var result = await grains.GetGrain<IChangeRecordGrain>(id).SetState(new ChangeRecordCommand
+        var result = await grains.Ref<IChangeRecordGrain>(id).SetState(new ChangeRecordCommand
         {
             State = request.State!.ToLowerInvariant(),
             Reason = request.Reason,

@@ -71,9 +71,9 @@ public static class ConfigurationApi
         }
 
         if (errors.Any) return Problems.Validation(errors.ToDictionary());
-        if (!Names.IsHostId(id) || await grains.GetGrain<IReleaseGrain>(id).Get() is null) return Problems.NotFound($"release '{id}' does not exist");
+        if (!Names.IsHostId(id) || await grains.Ref<IReleaseGrain>(id).Get() is null) return Problems.NotFound($"release '{id}' does not exist");
 
-        var result = await grains.GetGrain<IReleaseConfigGrain>(id).Set(new ReleaseConfig
+        var result = await grains.Ref<IReleaseConfigGrain>(id).Set(new ReleaseConfig
         {
             Templates = templates.ToDictionary(t => t.Key, t => t.Value!, StringComparer.Ordinal),
             SetBy = user.Caller(),
@@ -82,7 +82,7 @@ public static class ConfigurationApi
     }
 
     public static async Task<Results<Ok<ReleaseConfig>, ProblemHttpResult>> GetTemplates(string id, IGrainFactory grains) =>
-        Names.IsHostId(id) && await grains.GetGrain<IReleaseConfigGrain>(id).Get() is { } config
+        Names.IsHostId(id) && await grains.Ref<IReleaseConfigGrain>(id).Get() is { } config
             ? TypedResults.Ok(config)
             : Problems.NotFound($"release '{id}' carries no configuration templates");
 
@@ -101,10 +101,10 @@ public static class ConfigurationApi
         }
 
         if (errors.Any) return Problems.Validation(errors.ToDictionary());
-        if (!Names.IsDnsLabel(name) || await grains.GetGrain<IEnvironmentGrain>(name).Get() is null) return Problems.NotFound($"environment '{name}' does not exist");
+        if (!Names.IsDnsLabel(name) || await grains.Ref<IEnvironmentGrain>(name).Get() is null) return Problems.NotFound($"environment '{name}' does not exist");
 
         // Protected here, so neither the grain, its stored state nor its events ever hold a secret in clear.
-        var set = await grains.GetGrain<IEnvironmentParametersGrain>(name).Replace(new ParameterSet
+        var set = await grains.Ref<IEnvironmentParametersGrain>(name).Replace(new ParameterSet
         {
             Values = values.ToDictionary(v => v.Key, v => v.Value!, StringComparer.Ordinal),
             ProtectedSecrets = secrets.ToDictionary(s => s.Key, s => Protector(protection, name, s.Key).Protect(s.Value!), StringComparer.Ordinal),
@@ -113,7 +113,7 @@ public static class ConfigurationApi
     }
 
     public static async Task<Results<Ok<ParametersResponse>, ProblemHttpResult>> GetParameters(string name, IGrainFactory grains) =>
-        Names.IsDnsLabel(name) && await grains.GetGrain<IEnvironmentParametersGrain>(name).Get() is { } set
+        Names.IsDnsLabel(name) && await grains.Ref<IEnvironmentParametersGrain>(name).Get() is { } set
             ? TypedResults.Ok(View(name, set))
             : Problems.NotFound($"environment '{name}' has no parameters");
 
@@ -125,21 +125,21 @@ public static class ConfigurationApi
         string id, string? release, HttpContext http, ClaimsPrincipal user, IGrainFactory grains, IDataProtectionProvider protection)
     {
         if (!Names.IsHostId(release)) return Problems.Validation("release", "is required: the release whose configuration to render");
-        if (!Names.IsHostId(id) || await grains.GetGrain<IHostGrain>(id).Get() is not { } host) return Problems.NotFound($"host '{id}' is not registered");
+        if (!Names.IsHostId(id) || await grains.Ref<IHostGrain>(id).Get() is not { } host) return Problems.NotFound($"host '{id}' is not registered");
         var environment = host.Environment;
         if (!user.AgentEnvironments().Contains(environment))
         {
             return Forbidden($"this agent key does not serve environment '{environment}' (Auth:Keys:n:Environments): only the agent of a host in that environment receives its configuration");
         }
 
-        if (await grains.GetGrain<IReleaseGrain>(release!).Get() is not { } snapshot) return Problems.NotFound($"release '{release}' does not exist");
+        if (await grains.Ref<IReleaseGrain>(release!).Get() is not { } snapshot) return Problems.NotFound($"release '{release}' does not exist");
         if (!snapshot.Rollouts.Contains(GrainKeys.Rollout(snapshot.Id, environment), StringComparer.Ordinal))
         {
             return Forbidden($"release '{release}' was not rolled out to environment '{environment}'");
         }
 
-        if (await grains.GetGrain<IReleaseConfigGrain>(snapshot.Id).Get() is not { } config) return Problems.NotFound($"release '{release}' carries no configuration templates");
-        var parameters = await grains.GetGrain<IEnvironmentParametersGrain>(environment).Get();
+        if (await grains.Ref<IReleaseConfigGrain>(snapshot.Id).Get() is not { } config) return Problems.NotFound($"release '{release}' carries no configuration templates");
+        var parameters = await grains.Ref<IEnvironmentParametersGrain>(environment).Get();
         var values = new Dictionary<string, string>(parameters?.Values ?? new Dictionary<string, string>(), StringComparer.Ordinal);
         foreach (var (name, payload) in parameters?.ProtectedSecrets ?? new Dictionary<string, string>())
         {

@@ -72,7 +72,7 @@ public static class EnvironmentDeclarationsApi
         if (declaration is not null) DeclarationParser.CheckOrder([(declaration, string.Empty)], await Declared(grains, except: name), errors);
         if (errors.Any) return Problems.Validation(errors.ToDictionary());
 
-        var result = await grains.GetGrain<IEnvironmentDeclarationGrain>(name).Declare(declaration!, Actor(user));
+        var result = await grains.Ref<IEnvironmentDeclarationGrain>(name).Declare(declaration!, Actor(user));
         return result.Ok ? TypedResults.Ok(result.Value!) : Problems.From(result);
     }
 
@@ -92,7 +92,7 @@ public static class EnvironmentDeclarationsApi
         var declared = new List<EnvironmentDeclarationSnapshot>();
         foreach (var (declaration, _) in batch)
         {
-            var result = await grains.GetGrain<IEnvironmentDeclarationGrain>(declaration.Name).Declare(declaration, Actor(user));
+            var result = await grains.Ref<IEnvironmentDeclarationGrain>(declaration.Name).Declare(declaration, Actor(user));
             if (!result.Ok) return Problems.From(result);
             declared.Add(result.Value!);
         }
@@ -101,16 +101,16 @@ public static class EnvironmentDeclarationsApi
     }
 
     public static async Task<Results<Ok<EnvironmentDeclarationSnapshot>, ProblemHttpResult>> GetDeclaration(string name, IGrainFactory grains) =>
-        Names.IsDnsLabel(name) && await grains.GetGrain<IEnvironmentDeclarationGrain>(name).Get() is { } declared
+        Names.IsDnsLabel(name) && await grains.Ref<IEnvironmentDeclarationGrain>(name).Get() is { } declared
             ? TypedResults.Ok(declared)
             : Problems.NotFound($"environment '{name}' is not declared");
 
     /// <summary>Every difference between the declared baselines of <paramref name="a"/> and <paramref name="b"/>, whatever their tiers.</summary>
     public static async Task<Results<Ok<ParityResponse>, ProblemHttpResult>> Parity(string a, string b, IGrainFactory grains)
     {
-        var left = Names.IsDnsLabel(a) ? await grains.GetGrain<IEnvironmentDeclarationGrain>(a).Get() : null;
+        var left = Names.IsDnsLabel(a) ? await grains.Ref<IEnvironmentDeclarationGrain>(a).Get() : null;
         if (left is null) return Problems.NotFound($"environment '{a}' is not declared");
-        var right = Names.IsDnsLabel(b) ? await grains.GetGrain<IEnvironmentDeclarationGrain>(b).Get() : null;
+        var right = Names.IsDnsLabel(b) ? await grains.Ref<IEnvironmentDeclarationGrain>(b).Get() : null;
         if (right is null) return Problems.NotFound($"environment '{b}' is not declared");
 
         var differences = BaselineParity.Compare(left.Declaration.Baseline.ToDomain(), right.Declaration.Baseline.ToDomain())
@@ -122,18 +122,18 @@ public static class EnvironmentDeclarationsApi
     /// <summary>The last drift scan (the reminder scans on <c>Environments:DriftScanInterval</c>); before the first, a scan now.</summary>
     public static async Task<Results<Ok<DriftReport>, ProblemHttpResult>> Drift(string name, IGrainFactory grains)
     {
-        if (!Names.IsDnsLabel(name) || await grains.GetGrain<IEnvironmentDeclarationGrain>(name).Get() is null)
+        if (!Names.IsDnsLabel(name) || await grains.Ref<IEnvironmentDeclarationGrain>(name).Get() is null)
             return Problems.NotFound($"environment '{name}' is not declared");
-        var declaration = grains.GetGrain<IEnvironmentDeclarationGrain>(name);
+        var declaration = grains.Ref<IEnvironmentDeclarationGrain>(name);
         var report = await declaration.GetDrift() ?? await declaration.ScanDrift();
         return report is null ? Problems.NotFound($"environment '{name}' has no drift scan") : TypedResults.Ok(report);
     }
 
     public static async Task<Results<Ok<DriftReport>, ProblemHttpResult>> Scan(string name, IGrainFactory grains)
     {
-        if (!Names.IsDnsLabel(name) || await grains.GetGrain<IEnvironmentDeclarationGrain>(name).Get() is null)
+        if (!Names.IsDnsLabel(name) || await grains.Ref<IEnvironmentDeclarationGrain>(name).Get() is null)
             return Problems.NotFound($"environment '{name}' is not declared");
-        var report = await grains.GetGrain<IEnvironmentDeclarationGrain>(name).ScanDrift();
+        var report = await grains.Ref<IEnvironmentDeclarationGrain>(name).ScanDrift();
         return report is null ? Problems.NotFound($"environment '{name}' has no drift scan") : TypedResults.Ok(report);
     }
 
@@ -165,7 +165,7 @@ public static class EnvironmentDeclarationsApi
         if (request.Reason is { Length: > 1000 }) errors.Add("reason", "must be at most 1000 characters");
         if (errors.Any) return Problems.Validation(errors.ToDictionary());
 
-        var declarations = grains.GetGrain<IEnvironmentDeclarationGrain>(name);
+        var declarations = grains.Ref<IEnvironmentDeclarationGrain>(name);
         if (!Names.IsDnsLabel(name) || await declarations.Get() is not { TornDownAt: null } declared)
             return Problems.NotFound($"environment '{name}' is not declared");
 
@@ -201,14 +201,14 @@ public static class EnvironmentDeclarationsApi
             }
         }
 
-        var environment = await grains.GetGrain<IEnvironmentGrain>(name).Get();
+        var environment = await grains.Ref<IEnvironmentGrain>(name).Get();
         var rollouts = new List<string>();
         foreach (var service in services)
         {
             var version = declared.Declaration.Baseline.Services[service].Version;
             var deployed = environment?.Services.GetValueOrDefault(service);
             if (deployed is null || deployed.Version != version
-                || await grains.GetGrain<IReleaseGrain>(deployed.ReleaseId).Get() is not { } original)
+                || await grains.Ref<IReleaseGrain>(deployed.ReleaseId).Get() is not { } original)
             {
                 notReapplied.Add($"service {service}: no release carrying the declared version {version} is recorded as deployed in '{name}'" +
                     (deployed is null ? string.Empty : $" (last deployed: {deployed.Version}, {deployed.ReleaseId})") + "; roll out a release of that version");
@@ -220,7 +220,7 @@ public static class EnvironmentDeclarationsApi
             {
                 [EnvironmentMetadataKeys.Reconciles] = original.Id,
             };
-            var release = await grains.GetGrain<IReleaseGrain>(releaseId).Create(new ReleaseDraft
+            var release = await grains.Ref<IReleaseGrain>(releaseId).Create(new ReleaseDraft
             {
                 Service = original.Service,
                 Version = original.Version,
@@ -231,7 +231,7 @@ public static class EnvironmentDeclarationsApi
             });
             var rolloutId = GrainKeys.Rollout(releaseId, name);
             var started = release.Ok
-                ? await grains.GetGrain<IRolloutGrain>(rolloutId).Start(new RolloutDraft
+                ? await grains.Ref<IRolloutGrain>(rolloutId).Start(new RolloutDraft
                 {
                     ReleaseId = releaseId,
                     Environment = name,
@@ -286,7 +286,7 @@ public static class EnvironmentDeclarationsApi
         }
 
         if (errors.Any) return Problems.Validation(errors.ToDictionary());
-        if (!Names.IsHostId(id) || await grains.GetGrain<IHostGrain>(id).Get() is null) return Problems.NotFound($"host '{id}' is not registered");
+        if (!Names.IsHostId(id) || await grains.Ref<IHostGrain>(id).Get() is null) return Problems.NotFound($"host '{id}' is not registered");
 
         var report = new HostFactsReport
         {
@@ -299,13 +299,13 @@ public static class EnvironmentDeclarationsApi
             Runtime = new Dictionary<string, string>(request.Runtime ?? [], StringComparer.Ordinal),
             ReportedBy = user.Caller(),
         };
-        var stored = grains.GetGrain<IHostFactsGrain>(id);
+        var stored = grains.Ref<IHostFactsGrain>(id);
         await stored.Report(report);
         return TypedResults.Ok((await stored.Get())!);
     }
 
     public static async Task<Results<Ok<HostFactsReport>, ProblemHttpResult>> GetFacts(string id, IGrainFactory grains) =>
-        Names.IsHostId(id) && await grains.GetGrain<IHostFactsGrain>(id).Get() is { } facts
+        Names.IsHostId(id) && await grains.Ref<IHostFactsGrain>(id).Get() is { } facts
             ? TypedResults.Ok(facts)
             : Problems.NotFound($"host '{id}' has reported no facts");
 
@@ -330,10 +330,10 @@ public static class EnvironmentDeclarationsApi
 
         if (!user.IsInRole(Roles.Pipeline))
             return TypedResults.Problem("Gate results are recorded by the pipeline role.", statusCode: 403, title: "Forbidden", type: Problems.ForbiddenType);
-        if (!Names.IsHostId(id) || await grains.GetGrain<IReleaseGrain>(id).Get() is null) return Problems.NotFound($"release '{id}' does not exist");
-        if (await grains.GetGrain<IEnvironmentGrain>(request.Environment!).Get() is null) return Problems.NotFound($"environment '{request.Environment}' does not exist");
+        if (!Names.IsHostId(id) || await grains.Ref<IReleaseGrain>(id).Get() is null) return Problems.NotFound($"release '{id}' does not exist");
+        if (await grains.Ref<IEnvironmentGrain>(request.Environment!).Get() is null) return Problems.NotFound($"environment '{request.Environment}' does not exist");
 
-        var results = await grains.GetGrain<IReleaseGatesGrain>(id).Record(new GateResult
+        var results = await grains.Ref<IReleaseGatesGrain>(id).Record(new GateResult
         {
             Environment = request.Environment!,
             Gate = request.Gate!,
@@ -345,8 +345,8 @@ public static class EnvironmentDeclarationsApi
     }
 
     public static async Task<Results<Ok<IReadOnlyList<GateResult>>, ProblemHttpResult>> ListGates(string id, IGrainFactory grains) =>
-        Names.IsHostId(id) && await grains.GetGrain<IReleaseGrain>(id).Get() is not null
-            ? TypedResults.Ok(await grains.GetGrain<IReleaseGatesGrain>(id).List())
+        Names.IsHostId(id) && await grains.Ref<IReleaseGrain>(id).Get() is not null
+            ? TypedResults.Ok(await grains.Ref<IReleaseGatesGrain>(id).List())
             : Problems.NotFound($"release '{id}' does not exist");
 
     /// <summary>403: a production-tier environment changes only through the pipeline role.</summary>
@@ -356,7 +356,7 @@ public static class EnvironmentDeclarationsApi
 
     /// <summary>True when <paramref name="environment"/> is declared production tier.</summary>
     public static async Task<bool> IsProduction(IGrainFactory grains, string environment) =>
-        await grains.GetGrain<IEnvironmentDeclarationGrain>(environment).Get() is { Declaration.Tier: EnvironmentTier.Production };
+        await grains.Ref<IEnvironmentDeclarationGrain>(environment).Get() is { Declaration.Tier: EnvironmentTier.Production };
 
     private static Actor Actor(ClaimsPrincipal user, string? reason = null) => new()
     {
@@ -368,8 +368,8 @@ public static class EnvironmentDeclarationsApi
     /// <summary>Every declared environment's <c>after</c>, for checking a new declaration's promotion order.</summary>
     private static async Task<Dictionary<string, string?>> Declared(IGrainFactory grains, string? except = null)
     {
-        var names = await grains.GetGrain<IEnvironmentRegistryGrain>(GrainKeys.EnvironmentRegistry).List();
-        var declared = await Task.WhenAll(names.Where(n => n != except).Select(n => grains.GetGrain<IEnvironmentDeclarationGrain>(n).Get()));
+        var names = await grains.Ref<IEnvironmentRegistryGrain>(GrainKeys.EnvironmentRegistry).List();
+        var declared = await Task.WhenAll(names.Where(n => n != except).Select(n => grains.Ref<IEnvironmentDeclarationGrain>(n).Get()));
         return declared.OfType<EnvironmentDeclarationSnapshot>()
             .Where(d => d.TornDownAt is null)
             .ToDictionary(d => d.Declaration.Name, d => d.Declaration.After, StringComparer.Ordinal);

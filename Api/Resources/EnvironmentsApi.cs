@@ -50,8 +50,8 @@ public static class EnvironmentsApi
     /// <summary>Every environment with its spec, slots, queue and deployed versions.</summary>
     public static async Task<Ok<Page<EnvironmentSnapshot>>> List(IGrainFactory grains)
     {
-        var names = await grains.GetGrain<IEnvironmentRegistryGrain>(GrainKeys.EnvironmentRegistry).List();
-        var snapshots = (await Task.WhenAll(names.Select(n => WithDeclaration(grains, grains.GetGrain<IEnvironmentGrain>(n).Get())))).OfType<EnvironmentSnapshot>().ToList();
+        var names = await grains.Ref<IEnvironmentRegistryGrain>(GrainKeys.EnvironmentRegistry).List();
+        var snapshots = (await Task.WhenAll(names.Select(n => WithDeclaration(grains, grains.Ref<IEnvironmentGrain>(n).Get())))).OfType<EnvironmentSnapshot>().ToList();
         return TypedResults.Ok(new Page<EnvironmentSnapshot> { Items = snapshots, Total = snapshots.Count, Offset = 0, Limit = snapshots.Count });
     }
 
@@ -71,7 +71,7 @@ public static class EnvironmentsApi
         var precondition = Precondition(http.Request, errors);
         if (errors.Any) return Problems.Validation(errors.ToDictionary());
 
-        var result = await grains.GetGrain<IEnvironmentGrain>(name).Configure(new EnvironmentSpec
+        var result = await grains.Ref<IEnvironmentGrain>(name).Configure(new EnvironmentSpec
         {
             ConcurrencyLimit = request.ConcurrencyLimit ?? 1,
             Description = request.Description,
@@ -87,7 +87,7 @@ public static class EnvironmentsApi
 
     public static async Task<Results<Ok<EnvironmentSnapshot>, ProblemHttpResult>> Get(string name, HttpContext http, IGrainFactory grains)
     {
-        if (!Names.IsDnsLabel(name) || await WithDeclaration(grains, grains.GetGrain<IEnvironmentGrain>(name).Get()) is not { } environment)
+        if (!Names.IsDnsLabel(name) || await WithDeclaration(grains, grains.Ref<IEnvironmentGrain>(name).Get()) is not { } environment)
             return Problems.NotFound($"environment '{name}' does not exist");
 
         http.Response.Headers.ETag = ETag(environment);
@@ -97,7 +97,7 @@ public static class EnvironmentsApi
     /// <summary>The environment with its declaration (tier, protection, promotion order, gates, lifecycle), when declared.</summary>
     private static async Task<EnvironmentSnapshot?> WithDeclaration(IGrainFactory grains, Task<EnvironmentSnapshot?> environment) =>
         await environment is { } snapshot
-            ? snapshot with { Declaration = await grains.GetGrain<IEnvironmentDeclarationGrain>(snapshot.Name).Get() }
+            ? snapshot with { Declaration = await grains.Ref<IEnvironmentDeclarationGrain>(snapshot.Name).Get() }
             : null;
 
     /// <summary>A strong ETag: the configuration version, quoted (<c>"3"</c>).</summary>
@@ -143,10 +143,10 @@ public static class EnvironmentsApi
     public static async Task<Results<Ok<Page<EngineEvent>>, ProblemHttpResult, ValidationProblem>> Events(
         string name, IGrainFactory grains, long? after, int? limit)
     {
-        if (!Names.IsDnsLabel(name) || await grains.GetGrain<IEnvironmentGrain>(name).Get() is null)
+        if (!Names.IsDnsLabel(name) || await grains.Ref<IEnvironmentGrain>(name).Get() is null)
             return Problems.NotFound($"environment '{name}' does not exist");
         if (limit is < 1 or > 1000) return Problems.Validation("limit", "must be from 1 to 1000");
-        return TypedResults.Ok(await grains.GetGrain<IEventHistoryGrain>(GrainKeys.EnvironmentEvents(name)).Read(after ?? 0, limit ?? 200));
+        return TypedResults.Ok(await grains.Ref<IEventHistoryGrain>(GrainKeys.EnvironmentEvents(name)).Read(after ?? 0, limit ?? 200));
     }
 
     public static async Task<Results<Created<SimulatedFleetResponse>, ValidationProblem, ProblemHttpResult>> CreateSimulatedFleet(
@@ -178,7 +178,7 @@ public static class EnvironmentsApi
         if (request.CurrentVersion is not null && !Names.IsVersion(request.CurrentVersion)) errors.Add("currentVersion", "must be a version");
         if (errors.Any) return Problems.Validation(errors.ToDictionary());
 
-        var environment = grains.GetGrain<IEnvironmentGrain>(name);
+        var environment = grains.Ref<IEnvironmentGrain>(name);
         if (!Names.IsDnsLabel(name) || await environment.Get() is null) return Problems.NotFound($"environment '{name}' does not exist");
 
         var profile = new SimulationProfile

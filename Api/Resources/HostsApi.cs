@@ -55,7 +55,7 @@ public static class HostsApi
         if (request.CurrentVersion is not null && !Names.IsVersion(request.CurrentVersion)) errors.Add("currentVersion", "must be a version");
         if (errors.Any) return Problems.Validation(errors.ToDictionary());
 
-        var environment = grains.GetGrain<IEnvironmentGrain>(request.Environment!);
+        var environment = grains.Ref<IEnvironmentGrain>(request.Environment!);
         if (await environment.Get() is null) return Problems.NotFound($"environment '{request.Environment}' does not exist");
 
         var results = await environment.RegisterHosts([new HostEnrollment
@@ -103,7 +103,7 @@ public static class HostsApi
         if (limit is < 1 or > MaxPageSize) errors.Add("limit", $"must be from 1 to {MaxPageSize}");
         if (errors.Any) return Problems.Validation(errors.ToDictionary());
 
-        var env = grains.GetGrain<IEnvironmentGrain>(environment!);
+        var env = grains.Ref<IEnvironmentGrain>(environment!);
         if (await env.Get() is null) return Problems.NotFound($"environment '{environment}' does not exist");
 
         // The index answers label filters without touching hosts; the rest needs each candidate's state.
@@ -130,19 +130,19 @@ public static class HostsApi
     }
 
     public static async Task<Results<Ok<HostSnapshot>, ProblemHttpResult>> Get(string id, IGrainFactory grains) =>
-        Names.IsHostId(id) && await grains.GetGrain<IHostGrain>(id).Get() is { } host
+        Names.IsHostId(id) && await grains.Ref<IHostGrain>(id).Get() is { } host
             ? TypedResults.Ok(host)
             : Problems.NotFound($"host '{id}' is not registered");
 
     public static async Task<Results<Ok<HostSnapshot>, ProblemHttpResult>> Heartbeat(string id, HeartbeatRequest? request, IGrainFactory grains)
     {
         if (!Names.IsHostId(id)) return Problems.NotFound($"host '{id}' is not registered");
-        var result = await grains.GetGrain<IHostGrain>(id).Heartbeat(request?.Healthy ?? true);
+        var result = await grains.Ref<IHostGrain>(id).Heartbeat(request?.Healthy ?? true);
         return result.Ok ? TypedResults.Ok(result.Value!) : Problems.NotFound(result.Detail!);
     }
 
     public static async Task<Results<Ok<DesiredState>, ProblemHttpResult>> Desired(string id, IGrainFactory grains) =>
-        Names.IsHostId(id) && await grains.GetGrain<IHostGrain>(id).GetDesired() is { } desired
+        Names.IsHostId(id) && await grains.Ref<IHostGrain>(id).GetDesired() is { } desired
             ? TypedResults.Ok(desired)
             : Problems.NotFound($"host '{id}' is not registered");
 
@@ -157,7 +157,7 @@ public static class HostsApi
         if (errors.Any) return Problems.Validation(errors.ToDictionary());
         if (!Names.IsHostId(id)) return Problems.NotFound($"host '{id}' is not registered");
 
-        var result = await grains.GetGrain<IHostGrain>(id).Report(new HostOutcomeReport
+        var result = await grains.Ref<IHostGrain>(id).Report(new HostOutcomeReport
         {
             RolloutId = request.Rollout!,
             Artifact = request.Artifact!,
@@ -184,7 +184,7 @@ public static class HostsApi
         if (errors.Any) return Problems.Validation(errors.ToDictionary());
         if (!Names.IsHostId(id)) return Problems.NotFound($"host '{id}' is not registered");
 
-        var result = await grains.GetGrain<IHostGrain>(id).ReportMetrics(new HostMetricsSample
+        var result = await grains.Ref<IHostGrain>(id).ReportMetrics(new HostMetricsSample
         {
             HostId = id,
             ErrorRatePercent = sample.ErrorRatePercent,
@@ -229,7 +229,7 @@ public static class HostsApi
 
     private static async Task<List<HostSnapshot>> Snapshots(IGrainFactory grains, IEnumerable<string> ids)
     {
-        var snapshots = await Task.WhenAll(ids.Select(id => grains.GetGrain<IHostGrain>(id).Get()));
+        var snapshots = await Task.WhenAll(ids.Select(id => grains.Ref<IHostGrain>(id).Get()));
         return snapshots.OfType<HostSnapshot>().ToList();
     }
 }

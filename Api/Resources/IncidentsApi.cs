@@ -46,18 +46,18 @@ public static class IncidentsApi
         var incident = Validate(id, request.Scope?.Environment, request.Scope?.Service, request.Scope?.All, request.Scope is null, request.Title, request.Severity, "api", errors, "scope.");
         if (errors.Any) return Problems.Validation(errors.ToDictionary());
 
-        var result = await grains.GetGrain<IIncidentsGrain>(GrainKeys.Incidents).Declare(incident!, Actor(user, null));
+        var result = await grains.Ref<IIncidentsGrain>(GrainKeys.Incidents).Declare(incident!, Actor(user, null));
         return result.Ok ? TypedResults.Created($"/v1/incidents/{id}", result.Value!) : Problems.From(result);
     }
 
     public static async Task<Ok<Page<IncidentRecord>>> List(IGrainFactory grains)
     {
-        var active = await grains.GetGrain<IIncidentsGrain>(GrainKeys.Incidents).Active();
+        var active = await grains.Ref<IIncidentsGrain>(GrainKeys.Incidents).Active();
         return TypedResults.Ok(new Page<IncidentRecord> { Items = active, Total = active.Count, Offset = 0, Limit = active.Count });
     }
 
     public static async Task<Results<Ok<IncidentRecord>, ProblemHttpResult>> Get(string id, IGrainFactory grains) =>
-        IsId(id) && await grains.GetGrain<IIncidentsGrain>(GrainKeys.Incidents).Get(id) is { } incident
+        IsId(id) && await grains.Ref<IIncidentsGrain>(GrainKeys.Incidents).Get(id) is { } incident
             ? TypedResults.Ok(incident)
             : Problems.NotFound($"incident '{id}' does not exist");
 
@@ -66,7 +66,7 @@ public static class IncidentsApi
     {
         if (!IsId(id)) return Problems.NotFound($"incident '{id}' does not exist");
         if (request?.Reason is { Length: > 1024 }) return Problems.Validation("reason", "must be at most 1024 characters");
-        var result = await grains.GetGrain<IIncidentsGrain>(GrainKeys.Incidents).Resolve(id, Actor(user, request?.Reason));
+        var result = await grains.Ref<IIncidentsGrain>(GrainKeys.Incidents).Resolve(id, Actor(user, request?.Reason));
         return result.Ok ? TypedResults.Ok(result.Value!) : Problems.From(result);
     }
 
@@ -83,7 +83,7 @@ public static class IncidentsApi
         if (!IsId(request.IncidentId)) errors.Add("incidentId", "is required: letters, digits, '.', '-', '_' (1-64 characters)");
         if (errors.Any) return Problems.Validation(errors.ToDictionary());
 
-        var incidents = grains.GetGrain<IIncidentsGrain>(GrainKeys.Incidents);
+        var incidents = grains.Ref<IIncidentsGrain>(GrainKeys.Incidents);
         switch (request.Event)
         {
             case "triggered":

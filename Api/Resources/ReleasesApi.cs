@@ -58,7 +58,7 @@ public static class ReleasesApi
         if (errors.Any) return Problems.Validation(errors.ToDictionary());
 
         var id = "rel-" + Guid.NewGuid().ToString("n")[..16];
-        var result = await grains.GetGrain<IReleaseGrain>(id).Create(new ReleaseDraft
+        var result = await grains.Ref<IReleaseGrain>(id).Create(new ReleaseDraft
         {
             Service = request.Service!,
             Version = request.Version!,
@@ -86,7 +86,7 @@ public static class ReleasesApi
     }
 
     public static async Task<Results<Ok<ReleaseSnapshot>, ProblemHttpResult>> Get(string id, IGrainFactory grains) =>
-        Names.IsHostId(id) && await grains.GetGrain<IReleaseGrain>(id).Get() is { } release
+        Names.IsHostId(id) && await grains.Ref<IReleaseGrain>(id).Get() is { } release
             ? TypedResults.Ok(release with { Provenance = await SupplyChainApi.VerifiedProvenance(id, grains) })
             : Problems.NotFound($"release '{id}' does not exist");
 
@@ -125,7 +125,7 @@ public static class ReleasesApi
         if (errors.Any) return Problems.Validation(errors.ToDictionary());
         if (!Names.IsHostId(id)) return Problems.NotFound($"release '{id}' does not exist");
 
-        var result = await grains.GetGrain<IReleaseGrain>(id).Vote(new ApprovalCommand
+        var result = await grains.Ref<IReleaseGrain>(id).Vote(new ApprovalCommand
         {
             Environment = request.Environment!,
             Approve = decision == "approve",
@@ -148,7 +148,7 @@ public static class ReleasesApi
         if (errors.Any) return Problems.Validation(errors.ToDictionary());
         if (!Names.IsHostId(id)) return Problems.NotFound($"release '{id}' does not exist");
 
-        var result = await grains.GetGrain<IReleaseGrain>(id).SignOff(new ReadinessCommand
+        var result = await grains.Ref<IReleaseGrain>(id).SignOff(new ReadinessCommand
         {
             Item = request.Item!,
             SignedOffBy = request.SignedOffBy,

@@ -28,7 +28,7 @@ public static class ReviewsApi
         if (!Names.IsDnsLabel(service)) errors.Add("service", "must name a service (a lower-case DNS label)");
         if (state is not (null or "open" or "filed")) errors.Add("state", "must be open or filed");
         if (errors.Any) return Problems.Validation(errors.ToDictionary());
-        var reviews = await grains.GetGrain<IReviewBookGrain>(service!).List();
+        var reviews = await grains.Ref<IReviewBookGrain>(service!).List();
         return TypedResults.Ok<IReadOnlyList<ReviewSnapshot>>(reviews.Where(r => state is null || r.State == state).ToList());
     }
 
@@ -43,12 +43,12 @@ public static class ReviewsApi
         if (errors.Any) return Problems.Validation(errors.ToDictionary());
 
         if (!Names.IsHostId(id) || !GrainKeys.TryParseReview(id, out var rolloutId)
-            || await grains.GetGrain<IRolloutGrain>(rolloutId).Get() is not { } rollout)
+            || await grains.Ref<IRolloutGrain>(rolloutId).Get() is not { } rollout)
         {
             return Problems.NotFound($"review '{id}' does not exist");
         }
 
-        var result = await grains.GetGrain<IReviewBookGrain>(rollout.Service).File(id, new ReviewFiling
+        var result = await grains.Ref<IReviewBookGrain>(rollout.Service).File(id, new ReviewFiling
         {
             Findings = request.Findings!,
             RootCause = request.RootCause!,

@@ -76,7 +76,7 @@ public static class RolloutsApi
 
         // The whole plan is checked against the environment's hosts before anything starts: a wave that matches no
         // host, a blue-green environment with an empty slot, are refused here (422) rather than failing later.
-        var environment = grains.GetGrain<IEnvironmentGrain>(request.Environment!);
+        var environment = grains.Ref<IEnvironmentGrain>(request.Environment!);
         if (await environment.Get() is { } env)
         {
             var targets = await Targets(environment, request.Selector);
@@ -89,7 +89,7 @@ public static class RolloutsApi
         }
 
         var id = GrainKeys.Rollout(request.ReleaseId!, request.Environment!);
-        var result = await grains.GetGrain<IRolloutGrain>(id).Start(new RolloutDraft
+        var result = await grains.Ref<IRolloutGrain>(id).Start(new RolloutDraft
         {
             ReleaseId = request.ReleaseId!,
             Environment = request.Environment!,
@@ -115,7 +115,7 @@ public static class RolloutsApi
         string? activeSlot = null;
         if (request.Environment is not null)
         {
-            var environment = grains.GetGrain<IEnvironmentGrain>(request.Environment);
+            var environment = grains.Ref<IEnvironmentGrain>(request.Environment);
             if (await environment.Get() is null) return Problems.NotFound($"environment '{request.Environment}' does not exist");
             hosts = await Targets(environment, request.Selector);
         }
@@ -147,16 +147,16 @@ public static class RolloutsApi
     }
 
     public static async Task<Results<Ok<RolloutSnapshot>, ProblemHttpResult>> Get(string id, IGrainFactory grains) =>
-        IsRolloutId(id) && await grains.GetGrain<IRolloutGrain>(id).Get() is { } rollout
+        IsRolloutId(id) && await grains.Ref<IRolloutGrain>(id).Get() is { } rollout
             ? TypedResults.Ok(rollout)
             : Problems.NotFound($"rollout '{id}' does not exist");
 
     public static async Task<Results<Ok<Page<EngineEvent>>, ProblemHttpResult, ValidationProblem>> Events(string id, IGrainFactory grains, long? after, int? limit)
     {
-        if (!IsRolloutId(id) || await grains.GetGrain<IRolloutGrain>(id).Get() is null) return Problems.NotFound($"rollout '{id}' does not exist");
+        if (!IsRolloutId(id) || await grains.Ref<IRolloutGrain>(id).Get() is null) return Problems.NotFound($"rollout '{id}' does not exist");
         if (limit is < 1 or > 1000) return Problems.Validation("limit", "must be from 1 to 1000");
         if (after is < 0) return Problems.Validation("after", "must be zero or more");
-        return TypedResults.Ok(await grains.GetGrain<IEventHistoryGrain>(GrainKeys.RolloutEvents(id)).Read(after ?? 0, limit ?? 200));
+        return TypedResults.Ok(await grains.Ref<IEventHistoryGrain>(GrainKeys.RolloutEvents(id)).Read(after ?? 0, limit ?? 200));
     }
 
     private static async Task<Results<Ok<RolloutSnapshot>, ValidationProblem, ProblemHttpResult>> Act(
@@ -164,8 +164,8 @@ public static class RolloutsApi
         Func<IRolloutGrain, OperatorAction, Task<CommandResult<RolloutSnapshot>>> action)
     {
         if (body?.Reason is { Length: > 1000 }) return Problems.Validation("reason", "must be at most 1000 characters");
-        if (!IsRolloutId(id) || await grains.GetGrain<IRolloutGrain>(id).Get() is null) return Problems.NotFound($"rollout '{id}' does not exist");
-        var result = await action(grains.GetGrain<IRolloutGrain>(id), new OperatorAction { Actor = user.Caller(), Role = user.CallerRoles(), Reason = body?.Reason });
+        if (!IsRolloutId(id) || await grains.Ref<IRolloutGrain>(id).Get() is null) return Problems.NotFound($"rollout '{id}' does not exist");
+        var result = await action(grains.Ref<IRolloutGrain>(id), new OperatorAction { Actor = user.Caller(), Role = user.CallerRoles(), Reason = body?.Reason });
         return result.Ok ? TypedResults.Ok(result.Value!) : Problems.From(result);
     }
 
@@ -203,7 +203,7 @@ public static class RolloutsApi
         });
 
     private static async Task<string?> ServiceOf(IGrainFactory grains, string releaseId) =>
-        (await grains.GetGrain<IReleaseGrain>(releaseId).Get())?.Service;
+        (await grains.Ref<IReleaseGrain>(releaseId).Get())?.Service;
 
     private static bool IsRolloutId(string id) =>
         GrainKeys.TryParseRollout(id, out var release, out var environment) && Names.IsHostId(release) && Names.IsDnsLabel(environment);

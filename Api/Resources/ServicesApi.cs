@@ -60,13 +60,13 @@ public static class ServicesApi
         }
 
         if (errors.Any) return Problems.Validation(errors.ToDictionary());
-        var snapshot = await grains.GetGrain<IServiceDependenciesGrain>(name).Set(request.Environment ?? "*", dependencies, onUnmet,
+        var snapshot = await grains.Ref<IServiceDependenciesGrain>(name).Set(request.Environment ?? "*", dependencies, onUnmet,
             new GovernanceActor { Name = user.Caller(), Role = user.CallerRoles() });
         return TypedResults.Ok(snapshot);
     }
 
     public static async Task<Results<Ok<ServiceDependenciesSnapshot>, ProblemHttpResult>> Get(string name, IGrainFactory grains) =>
         Names.IsDnsLabel(name)
-            ? TypedResults.Ok(await grains.GetGrain<IServiceDependenciesGrain>(name).Get())
+            ? TypedResults.Ok(await grains.Ref<IServiceDependenciesGrain>(name).Get())
             : Problems.NotFound($"service '{name}' does not exist");
 }

@@ -38,7 +38,7 @@ public static class SupplyChainApi
         string id, JsonElement envelope, ClaimsPrincipal user, IGrainFactory grains)
     {
         if (!Names.IsHostId(id)) return Problems.NotFound($"release '{id}' does not exist");
-        var result = await grains.GetGrain<IReleaseEvidenceGrain>(id).AttachAttestation(envelope.GetRawText(), Actor(user));
+        var result = await grains.Ref<IReleaseEvidenceGrain>(id).AttachAttestation(envelope.GetRawText(), Actor(user));
         return result.Ok ? TypedResults.Ok(result.Value!) : Problems.From(result);
     }
 
@@ -47,7 +47,7 @@ public static class SupplyChainApi
         string id, JsonElement sbom, ClaimsPrincipal user, IGrainFactory grains)
     {
         if (!Names.IsHostId(id)) return Problems.NotFound($"release '{id}' does not exist");
-        var result = await grains.GetGrain<IReleaseEvidenceGrain>(id).AttachSbom(sbom.GetRawText(), Actor(user));
+        var result = await grains.Ref<IReleaseEvidenceGrain>(id).AttachSbom(sbom.GetRawText(), Actor(user));
         return result.Ok ? TypedResults.Ok(result.Value!) : Problems.From(result);
     }
 
@@ -62,7 +62,7 @@ public static class SupplyChainApi
         if (request.ExpiresAt is null) errors.Add("expiresAt", "is required: when the waiver ends (ISO 8601)");
         if (errors.Any) return Problems.Validation(errors.ToDictionary());
 
-        var result = await grains.GetGrain<IReleaseEvidenceGrain>(id).GrantWaiver(new WaiverDraft
+        var result = await grains.Ref<IReleaseEvidenceGrain>(id).GrantWaiver(new WaiverDraft
         {
             Finding = request.Finding!,
             Environment = request.Environment!,
@@ -74,19 +74,19 @@ public static class SupplyChainApi
     }
 
     public static async Task<Results<Ok<ProvenanceView>, ProblemHttpResult>> GetProvenance(string id, IGrainFactory grains) =>
-        Names.IsHostId(id) && await grains.GetGrain<IReleaseEvidenceGrain>(id).GetProvenance() is { } view
+        Names.IsHostId(id) && await grains.Ref<IReleaseEvidenceGrain>(id).GetProvenance() is { } view
             ? TypedResults.Ok(view)
             : Problems.NotFound($"release '{id}' does not exist");
 
     public static async Task<Results<Ok<SbomFindingsView>, ProblemHttpResult>> GetSbomFindings(string id, IGrainFactory grains) =>
-        Names.IsHostId(id) && await grains.GetGrain<IReleaseEvidenceGrain>(id).GetSbomFindings() is { } view
+        Names.IsHostId(id) && await grains.Ref<IReleaseEvidenceGrain>(id).GetSbomFindings() is { } view
             ? TypedResults.Ok(view)
             : Problems.NotFound($"release '{id}' does not exist");
 
     /// <summary>What GET /v1/releases/{id} shows: the facts verified per environment (null when none).</summary>
     public static async Task<IReadOnlyDictionary<string, VerifiedProvenance>?> VerifiedProvenance(string releaseId, IGrainFactory grains)
     {
-        var view = await grains.GetGrain<IReleaseEvidenceGrain>(releaseId).GetProvenance();
+        var view = await grains.Ref<IReleaseEvidenceGrain>(releaseId).GetProvenance();
         var verified = view?.Environments.Where(e => e.Verified is not null).ToDictionary(e => e.Environment, e => e.Verified!, StringComparer.Ordinal);
         return verified is { Count: > 0 } ? verified : null;
     }

@@ -38,7 +38,7 @@ public static class TrainsApi
         RolloutsApi.ValidateStrategy(strategy, errors);
         if (errors.Any) return Problems.Validation(errors.ToDictionary());
 
-        var result = await grains.GetGrain<IReleaseTrainGrain>(request.Name!).Create(new TrainDraft
+        var result = await grains.Ref<IReleaseTrainGrain>(request.Name!).Create(new TrainDraft
         {
             Releases = releases.Select(r => r!).ToList(),
             Environment = request.Environment!,
@@ -50,7 +50,7 @@ public static class TrainsApi
     }
 
     public static async Task<Results<Ok<TrainSnapshot>, ProblemHttpResult>> Get(string name, IGrainFactory grains) =>
-        Names.IsDnsLabel(name) && await grains.GetGrain<IReleaseTrainGrain>(name).Get() is { } train
+        Names.IsDnsLabel(name) && await grains.Ref<IReleaseTrainGrain>(name).Get() is { } train
             ? TypedResults.Ok(train)
             : Problems.NotFound($"train '{name}' does not exist");
 }

@@ -72,7 +72,7 @@ public sealed partial class ArtifactCatalogGrain(
             {
                 // The bytes first: a crash between the two leaves metadata that says stored, and the next run removes again.
                 await store.Delete(decision.Digest);
-                await GrainFactory.GetGrain<IArtifactGrain>(decision.Digest).RecordDeleted("retention: " + decision.Why, actor);
+                await GrainFactory.Ref<IArtifactGrain>(decision.Digest).RecordDeleted("retention: " + decision.Why, actor);
                 state.State.Entries[decision.Digest].Stored = false;
                 await state.WriteStateAsync();
                 LogDeleted(logger, decision.Digest, decision.Why);
@@ -86,11 +86,11 @@ public sealed partial class ArtifactCatalogGrain(
 
     private async Task<RetainedArtifact> Facts(string digest)
     {
-        var artifact = await GrainFactory.GetGrain<IArtifactGrain>(digest).Get();
+        var artifact = await GrainFactory.Ref<IArtifactGrain>(digest).Get();
         var releases = new List<RetainedRelease>();
         foreach (var link in artifact?.Releases ?? [])
         {
-            var release = await GrainFactory.GetGrain<IReleaseGrain>(link.ReleaseId).Get();
+            var release = await GrainFactory.Ref<IReleaseGrain>(link.ReleaseId).Get();
             var environments = (release?.Rollouts ?? [])
                 .Select(r => GrainKeys.TryParseRollout(r, out _, out var environment) ? environment : null)
                 .OfType<string>()
@@ -106,9 +106,9 @@ public sealed partial class ArtifactCatalogGrain(
     {
         var deployed = new Dictionary<string, string>(StringComparer.Ordinal);
         var rollback = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (var name in await GrainFactory.GetGrain<IEnvironmentRegistryGrain>(GrainKeys.EnvironmentRegistry).List())
+        foreach (var name in await GrainFactory.Ref<IEnvironmentRegistryGrain>(GrainKeys.EnvironmentRegistry).List())
         {
-            var environment = GrainFactory.GetGrain<IEnvironmentGrain>(name);
+            var environment = GrainFactory.Ref<IEnvironmentGrain>(name);
             if (await environment.Get() is not { } snapshot)
             {
                 continue;
@@ -119,7 +119,7 @@ public sealed partial class ArtifactCatalogGrain(
                 deployed.TryAdd(version.Artifact, $"environment '{name}' runs service '{service}' {version.Version} (release '{version.ReleaseId}')");
             }
 
-            var hosts = await Task.WhenAll((await environment.GetHostIndex()).Select(h => GrainFactory.GetGrain<IHostGrain>(h.HostId).Get()));
+            var hosts = await Task.WhenAll((await environment.GetHostIndex()).Select(h => GrainFactory.Ref<IHostGrain>(h.HostId).Get()));
             foreach (var host in hosts.OfType<HostSnapshot>().Where(h => h.State != HostState.Retired))
             {
                 if (host.CurrentArtifact is { } current)

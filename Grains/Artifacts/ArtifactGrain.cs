@@ -96,7 +96,7 @@ public sealed partial class ArtifactGrain(
         await Publish(EventTypes.ArtifactDeleted, why, actor, new());
     }
 
-    private IArtifactCatalogGrain Catalog => GrainFactory.GetGrain<IArtifactCatalogGrain>(GrainKeys.ArtifactCatalog);
+    private IArtifactCatalogGrain Catalog => GrainFactory.Ref<IArtifactCatalogGrain>(GrainKeys.ArtifactCatalog);
 
     private Task Publish(string type, string reason, ArtifactActor actor, Dictionary<string, string> data)
     {

@@ -52,7 +52,7 @@ public sealed class AuditLogGrain(
         if (S.Open.Count == PageSize)
         {
             // Seal first: if sealing fails the action is retried and the open page is intact.
-            await GrainFactory.GetGrain<IAuditPageGrain>(GrainKeys.AuditPage(S.SealedPages)).Seal(S.Open);
+            await GrainFactory.Ref<IAuditPageGrain>(GrainKeys.AuditPage(S.SealedPages)).Seal(S.Open);
             S.PreviousPageSources = S.Open.Select(e => e.SourceId).ToList();
             S.SealedPages++;
             S.Open = [];
@@ -139,7 +139,7 @@ public sealed class AuditLogGrain(
     {
         for (var page = firstPage; page < S.SealedPages; page++)
         {
-            foreach (var entry in await GrainFactory.GetGrain<IAuditPageGrain>(GrainKeys.AuditPage(page)).Read())
+            foreach (var entry in await GrainFactory.Ref<IAuditPageGrain>(GrainKeys.AuditPage(page)).Read())
             {
                 yield return entry;
             }

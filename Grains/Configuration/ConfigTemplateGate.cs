@@ -18,12 +18,12 @@ public sealed class ConfigTemplateGate(IGrainFactory grains) : IRolloutGate
 
     public async Task<GateDecision> Check(GateContext context, CancellationToken cancellationToken = default)
     {
-        if (await grains.GetGrain<IReleaseConfigGrain>(context.Release.Id).Get() is not { } config)
+        if (await grains.Ref<IReleaseConfigGrain>(context.Release.Id).Get() is not { } config)
         {
             return GateDecision.Pass(Name);
         }
 
-        var parameters = await grains.GetGrain<IEnvironmentParametersGrain>(context.Environment).Get();
+        var parameters = await grains.Ref<IEnvironmentParametersGrain>(context.Environment).Get();
         var missing = MissingParameter(config, parameters, context.Environment);
         return missing is null ? GateDecision.Pass(Name) : new GateDecision(GateVerdict.Refuse, Name, missing);
     }

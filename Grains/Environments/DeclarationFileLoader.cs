@@ -72,7 +72,7 @@ public sealed partial class DeclarationFileLoader(
         {
             foreach (var declaration in declarations)
             {
-                await grains.GetGrain<IEnvironmentDeclarationGrain>(declaration.Name)
+                await grains.Ref<IEnvironmentDeclarationGrain>(declaration.Name)
                     .Declare(declaration, new Interfaces.Actor { Name = Actor, Roles = "system", Reason = $"loaded from {path} at start" });
             }
 

@@ -50,7 +50,7 @@ public sealed partial class EnvironmentDeclarationGrain(
 
     private EnvironmentDeclarationState S => state.State;
 
-    private IEnvironmentGrain Environment => GrainFactory.GetGrain<IEnvironmentGrain>(Name);
+    private IEnvironmentGrain Environment => GrainFactory.Ref<IEnvironmentGrain>(Name);
 
     public async Task<CommandResult<EnvironmentDeclarationSnapshot>> Declare(EnvironmentDeclaration declaration, Actor actor)
     {
@@ -121,7 +121,7 @@ public sealed partial class EnvironmentDeclarationGrain(
 
         var declaration = S.Declaration;
         var hosts = await Environment.GetHostIndex();
-        var facts = await Task.WhenAll(hosts.Select(h => GrainFactory.GetGrain<IHostFactsGrain>(h.HostId).Get()));
+        var facts = await Task.WhenAll(hosts.Select(h => GrainFactory.Ref<IHostFactsGrain>(h.HostId).Get()));
         var baseline = declaration.Baseline.ToDomain();
         var drifted = new List<DriftedHost>();
         var unreported = new List<string>();
@@ -184,7 +184,7 @@ public sealed partial class EnvironmentDeclarationGrain(
         var facts = new List<(string Host, HostFacts Facts)>();
         for (var i = 0; i < chosen.Count; i++)
         {
-            var reported = index.Contains(chosen[i]) ? await GrainFactory.GetGrain<IHostFactsGrain>(chosen[i]).Get() : null;
+            var reported = index.Contains(chosen[i]) ? await GrainFactory.Ref<IHostFactsGrain>(chosen[i]).Get() : null;
             if (!index.Contains(chosen[i])) errors[$"hosts[{i}]"] = [$"host '{chosen[i]}' is not in environment '{Name}'"];
             else if (reported is null) errors[$"hosts[{i}]"] = [$"host '{chosen[i]}' has reported no facts: nothing to accept"];
             else facts.Add((chosen[i], reported.ToDomain()));
@@ -268,11 +268,11 @@ public sealed partial class EnvironmentDeclarationGrain(
         var stop = new OperatorAction { Actor = SweepActor, Reason = $"environment '{Name}' expired and is being torn down" };
         foreach (var rollout in (environment?.Active ?? []).Concat(environment?.Queued ?? []).ToList())
         {
-            await GrainFactory.GetGrain<IRolloutGrain>(rollout).Abort(stop);
+            await GrainFactory.Ref<IRolloutGrain>(rollout).Abort(stop);
         }
 
         var hosts = (await Environment.GetHostIndex()).Select(h => h.HostId).ToList();
-        await Task.WhenAll(hosts.Select(h => GrainFactory.GetGrain<IHostGrain>(h).Retire($"ttl-sweep of {Name}")));
+        await Task.WhenAll(hosts.Select(h => GrainFactory.Ref<IHostGrain>(h).Retire($"ttl-sweep of {Name}")));
         await Environment.RemoveHosts(hosts);
 
         var reason = $"ephemeral environment owned by {ephemeral.Owner} expired: time to live {ttl} from {S.CreatedAt:u} ended at {(S.CreatedAt + ttl):u}; " +

@@ -53,7 +53,7 @@ public sealed class EnvironmentGrain(
         if (created)
         {
             S.CreatedAt = clock.GetUtcNow();
-            await GrainFactory.GetGrain<IEnvironmentRegistryGrain>(GrainKeys.EnvironmentRegistry).Add(Name);
+            await GrainFactory.Ref<IEnvironmentRegistryGrain>(GrainKeys.EnvironmentRegistry).Add(Name);
         }
 
         S.Spec = spec;
@@ -97,7 +97,7 @@ public sealed class EnvironmentGrain(
 
         // Hosts never call their environment, so awaiting them here cannot deadlock.
         var results = await Task.WhenAll(hosts.Select(h =>
-            GrainFactory.GetGrain<IHostGrain>(h.HostId).Register(h.Registration with { Environment = Name })));
+            GrainFactory.Ref<IHostGrain>(h.HostId).Register(h.Registration with { Environment = Name })));
 
         var changed = false;
         for (var i = 0; i < hosts.Count; i++)
@@ -262,7 +262,7 @@ public sealed class EnvironmentGrain(
         foreach (var rolloutId in admitted)
         {
             await Publish(EventTypes.SlotAdmitted, "admitted from the queue", rolloutId);
-            await GrainFactory.GetGrain<IRolloutGrain>(rolloutId).OnAdmitted();
+            await GrainFactory.Ref<IRolloutGrain>(rolloutId).OnAdmitted();
         }
     }
 

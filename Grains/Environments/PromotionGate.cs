@@ -28,7 +28,7 @@ public sealed class PromotionGate(IGrainFactory grains) : IRolloutGate
 
     public async Task<GateDecision> Check(GateContext context, CancellationToken cancellationToken = default)
     {
-        var declared = await grains.GetGrain<IEnvironmentDeclarationGrain>(context.Environment).Get();
+        var declared = await grains.Ref<IEnvironmentDeclarationGrain>(context.Environment).Get();
         if (declared is null)
         {
             return GateDecision.Pass(Name);
@@ -44,12 +44,12 @@ public sealed class PromotionGate(IGrainFactory grains) : IRolloutGate
         var missing = new List<string>();
 
         var succeeded = declaration.After is { } after
-            && (await grains.GetGrain<IRolloutGrain>(GrainKeys.Rollout(release.Id, after)).Get())?.Status == RolloutStatus.Succeeded;
+            && (await grains.Ref<IRolloutGrain>(GrainKeys.Rollout(release.Id, after)).Get())?.Status == RolloutStatus.Succeeded;
         if (declaration.After is not null || declaration.Gates.Count > 0)
         {
             var order = await Order(context.Environment, declaration.After);
             var where = declaration.After ?? context.Environment;
-            var latest = (await grains.GetGrain<IReleaseGatesGrain>(release.Id).List())
+            var latest = (await grains.Ref<IReleaseGatesGrain>(release.Id).List())
                 .Where(r => r.Environment == where)
                 .GroupBy(r => r.Gate, StringComparer.Ordinal)
                 .Select(g => g.Last())
@@ -74,7 +74,7 @@ public sealed class PromotionGate(IGrainFactory grains) : IRolloutGate
     private async Task<ReleaseSnapshot> AsChecked(ReleaseSnapshot release)
     {
         if (!release.Metadata.TryGetValue(EnvironmentMetadataKeys.Reconciles, out var originalId)
-            || await grains.GetGrain<IReleaseGrain>(originalId).Get() is not { } original)
+            || await grains.Ref<IReleaseGrain>(originalId).Get() is not { } original)
         {
             return release;
         }
@@ -89,7 +89,7 @@ public sealed class PromotionGate(IGrainFactory grains) : IRolloutGate
         var afters = new Dictionary<string, string?>(StringComparer.Ordinal) { [target] = after };
         for (var next = after; next is not null && !afters.ContainsKey(next) && afters.Count < 32;)
         {
-            var before = (await grains.GetGrain<IEnvironmentDeclarationGrain>(next).Get())?.Declaration.After;
+            var before = (await grains.Ref<IEnvironmentDeclarationGrain>(next).Get())?.Declaration.After;
             afters[next] = before;
             next = before;
         }
@@ -100,8 +100,8 @@ public sealed class PromotionGate(IGrainFactory grains) : IRolloutGate
     /// <summary>Every data source any declared environment names, with its classification.</summary>
     private async Task<IReadOnlyDictionary<string, DeclaredDataSource>> Catalogue()
     {
-        var names = await grains.GetGrain<IEnvironmentRegistryGrain>(GrainKeys.EnvironmentRegistry).List();
-        var declarations = await Task.WhenAll(names.Select(n => grains.GetGrain<IEnvironmentDeclarationGrain>(n).Get()));
+        var names = await grains.Ref<IEnvironmentRegistryGrain>(GrainKeys.EnvironmentRegistry).List();
+        var declarations = await Task.WhenAll(names.Select(n => grains.Ref<IEnvironmentDeclarationGrain>(n).Get()));
         var catalogue = new Dictionary<string, DeclaredDataSource>(StringComparer.Ordinal);
         foreach (var declared in declarations.OfType<EnvironmentDeclarationSnapshot>().Where(d => d.TornDownAt is null))
         {

@@ -19,7 +19,7 @@ public interface IEventFollower
 public sealed class AuditFollower : IEventFollower
 {
     public Task Follow(string streamKey, EngineEvent item, IGrainFactory grains) =>
-        AuditFields.IsAudited(item) ? grains.GetGrain<IAuditLogGrain>(GrainKeys.AuditLog).Record(item) : Task.CompletedTask;
+        AuditFields.IsAudited(item) ? grains.Ref<IAuditLogGrain>(GrainKeys.AuditLog).Record(item) : Task.CompletedTask;
 }
 
 public static class EventFollowerRegistration

@@ -62,7 +62,7 @@ public sealed class EventHistoryGrain(
         if (s.Events.Count == PageSize)
         {
             // Seal first: if the seal fails the event is redelivered and the open page is still intact.
-            await GrainFactory.GetGrain<IEventPageGrain>(GrainKeys.EventPage(Key, s.SealedPages)).Seal(s.Events);
+            await GrainFactory.Ref<IEventPageGrain>(GrainKeys.EventPage(Key, s.SealedPages)).Seal(s.Events);
             s.PreviousPageIds = s.Events.Select(e => e.Id).ToList();
             s.SealedPages++;
             s.Events = [];
@@ -87,7 +87,7 @@ public sealed class EventHistoryGrain(
         for (var page = Math.Max(0, afterSequence) / PageSize; page <= s.SealedPages && items.Count < limit; page++)
         {
             var events = page < s.SealedPages
-                ? await GrainFactory.GetGrain<IEventPageGrain>(GrainKeys.EventPage(Key, page)).Read()
+                ? await GrainFactory.Ref<IEventPageGrain>(GrainKeys.EventPage(Key, page)).Read()
                 : s.Events;
             items.AddRange(events.Where(e => e.Sequence > afterSequence).Take(limit - items.Count));
         }

@@ -36,7 +36,7 @@ public sealed class BlastRadiusGate(IGrainFactory grains, IOptions<CoordinationO
             var inScope = index.Where(h => BlastRadius.Matches(budget.Selector, h.Labels)).ToList();
             if (inScope.Count == 0) continue;
 
-            var scope = grains.GetGrain<IBlastRadiusGrain>(BlastRadius.ScopeName(budget.Selector));
+            var scope = grains.Ref<IBlastRadiusGrain>(BlastRadius.ScopeName(budget.Selector));
             var request = new BlastLeaseRequest
             {
                 RolloutId = context.RolloutId,
@@ -77,7 +77,7 @@ public sealed class BlastRadiusGate(IGrainFactory grains, IOptions<CoordinationO
             return cached.Index;
         }
 
-        var index = await grains.GetGrain<IEnvironmentGrain>(environment).GetHostIndex();
+        var index = await grains.Ref<IEnvironmentGrain>(environment).GetHostIndex();
         _indexes[environment] = (now, index, index.Select(h => h.HostId).ToHashSet(StringComparer.Ordinal));
         return index;
     }
@@ -88,7 +88,7 @@ public sealed class BlastRadiusGate(IGrainFactory grains, IOptions<CoordinationO
         var freed = false;
         foreach (var group in result.Others.GroupBy(l => l.Environment))
         {
-            var environment = await grains.GetGrain<IEnvironmentGrain>(group.Key).Get();
+            var environment = await grains.Ref<IEnvironmentGrain>(group.Key).Get();
             var active = environment?.Active.ToHashSet(StringComparer.Ordinal) ?? [];
             foreach (var lease in group.Where(l => !active.Contains(l.RolloutId)))
             {

@@ -18,7 +18,7 @@ public sealed class CalendarGate(IGrainFactory grains) : IRolloutGate
 
     public async Task<GateDecision> Check(GateContext context, CancellationToken cancellationToken = default)
     {
-        var governance = grains.GetGrain<IEnvironmentCalendarGrain>(context.Environment);
+        var governance = grains.Ref<IEnvironmentCalendarGrain>(context.Environment);
         var snapshot = await governance.Get();
         if (snapshot.Calendar.Entries.Count == 0) return GateDecision.Pass(Name);
 

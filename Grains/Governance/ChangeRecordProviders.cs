@@ -90,7 +90,7 @@ public sealed class BuiltInChangeRecordProvider(IGrainFactory grains) : IChangeR
 {
     public async Task<ChangeRecordStatus> Get(string id, CancellationToken cancellationToken)
     {
-        var record = await grains.GetGrain<IChangeRecordGrain>(id).Get();
+        var record = await grains.Ref<IChangeRecordGrain>(id).Get();
         return record is null
             ? new ChangeRecordStatus(ChangeRecordStatus.Unknown, $"change record {id} is unknown (create it: POST /v1/change-records)")
             : Describe(id, record.State);

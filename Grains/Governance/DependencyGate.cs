@@ -17,11 +17,11 @@ public sealed class DependencyGate(IGrainFactory grains) : IRolloutGate
 
     public async Task<GateDecision> Check(GateContext context, CancellationToken cancellationToken = default)
     {
-        var declared = await grains.GetGrain<IServiceDependenciesGrain>(context.Release.Service).Get();
+        var declared = await grains.Ref<IServiceDependenciesGrain>(context.Release.Service).Get();
         var dependsOn = declared.For(context.Environment);
         if (dependsOn.Count == 0) return GateDecision.Pass(Name);
 
-        var environment = await grains.GetGrain<IEnvironmentGrain>(context.Environment).Get();
+        var environment = await grains.Ref<IEnvironmentGrain>(context.Environment).Get();
         var deployed = (environment?.Services ?? new Dictionary<string, DeployedVersion>())
             .ToDictionary(kv => kv.Key, kv => kv.Value.Version, StringComparer.Ordinal);
         var unmet = DependencyRules.Unmet(dependsOn.Select(d => new ServiceDependency(d.Service, d.Range)), deployed, context.Environment);
@@ -33,7 +33,7 @@ public sealed class DependencyGate(IGrainFactory grains) : IRolloutGate
             return new GateDecision(GateVerdict.Refuse, Name, reason + $"; {context.Release.Service} refuses to deploy before its dependencies: deploy them first, then submit again");
         }
 
-        await grains.GetGrain<IEnvironmentCalendarGrain>(context.Environment).NoteHeld(context.RolloutId);
+        await grains.Ref<IEnvironmentCalendarGrain>(context.Environment).NoteHeld(context.RolloutId);
         return new GateDecision(GateVerdict.Wait, Name, reason + "; waiting until they are deployed");
     }
 }

@@ -64,7 +64,7 @@ public sealed class GovernanceEvaluator(
     /// </summary>
     public async Task<bool> IsProtected(string environment) =>
         Options.IsProtected(environment)
-        || await grains.GetGrain<IEnvironmentDeclarationGrain>(environment).Get() is { Declaration: var d }
+        || await grains.Ref<IEnvironmentDeclarationGrain>(environment).Get() is { Declaration: var d }
             && (d.Protected || d.Tier == EnvironmentTier.Production);
 
     public Task<GovernanceAssessment> Assess(GateContext context) =>
@@ -76,15 +76,15 @@ public sealed class GovernanceEvaluator(
         var policy = Policy;
         var releaseClass = GovernanceNames.ClassOf(release.Class);
         var isProtected = await IsProtected(environment);
-        var env = await grains.GetGrain<IEnvironmentGrain>(environment).Get();
+        var env = await grains.Ref<IEnvironmentGrain>(environment).Get();
         var share = 1.0;
         if (selector.Count > 0 && env is { HostCount: > 0 })
         {
-            var index = await grains.GetGrain<IEnvironmentGrain>(environment).GetHostIndex();
+            var index = await grains.Ref<IEnvironmentGrain>(environment).GetHostIndex();
             share = (double)index.Count(h => selector.All(kv => h.Labels.TryGetValue(kv.Key, out var v) && v == kv.Value)) / index.Count;
         }
 
-        var reviews = await grains.GetGrain<IReviewBookGrain>(release.Service).List();
+        var reviews = await grains.Ref<IReviewBookGrain>(release.Service).List();
         var failures = reviews.Count(r => r.OpenedAt >= now - policy.FailureWindow);
         var visibility = GovernanceNames.VisibilityOf(release.Risk.Visibility);
         var schema = GovernanceNames.SchemaChangeOf(release.Risk.SchemaChange);

@@ -9,11 +9,11 @@ public sealed class GovernanceGrain(GovernanceEvaluator governance, TimeProvider
 {
     public async Task<GovernanceSnapshot?> Evaluate(string releaseId, string environment)
     {
-        var release = await GrainFactory.GetGrain<IReleaseGrain>(releaseId).Get();
+        var release = await GrainFactory.Ref<IReleaseGrain>(releaseId).Get();
         if (release is null) return null;
 
         // The rollout's own selector when one exists in that environment: the share of hosts it changes.
-        var rollout = await GrainFactory.GetGrain<IRolloutGrain>(GrainKeys.Rollout(releaseId, environment)).Get();
+        var rollout = await GrainFactory.Ref<IRolloutGrain>(GrainKeys.Rollout(releaseId, environment)).Get();
         return await governance.Snapshot(release, environment, rollout?.Selector ?? new Dictionary<string, string>(), clock.GetUtcNow());
     }
 

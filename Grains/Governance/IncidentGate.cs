@@ -18,7 +18,7 @@ public sealed class IncidentGate(IGrainFactory grains, IOptions<CoordinationOpti
 
     public async Task<GateDecision> Check(GateContext context, CancellationToken cancellationToken = default)
     {
-        var active = await grains.GetGrain<IIncidentsGrain>(GrainKeys.Incidents).Active();
+        var active = await grains.Ref<IIncidentsGrain>(GrainKeys.Incidents).Active();
         if (active.Count == 0) return GateDecision.Pass(Name);
 
         // The emergency workflow: the release's class (POST /v1/releases {class: "emergency"}), or, for releases
@@ -29,7 +29,7 @@ public sealed class IncidentGate(IGrainFactory grains, IOptions<CoordinationOpti
         var holding = IncidentRules.Holding(active.Select(i => i.ToDomain()), context.Environment, context.Release.Service, emergency);
         if (holding.Count == 0) return GateDecision.Pass(Name);
 
-        await grains.GetGrain<IEnvironmentCalendarGrain>(context.Environment).NoteHeld(context.RolloutId);
+        await grains.Ref<IEnvironmentCalendarGrain>(context.Environment).NoteHeld(context.RolloutId);
         return new GateDecision(GateVerdict.Wait, Name, IncidentRules.Reason(holding));
     }
 }

@@ -79,7 +79,7 @@ public sealed partial class ReleaseTrainGrain(
                 : CommandResult<TrainSnapshot>.Fail(ErrorKind.Conflict, $"train '{Name}' already exists with other releases or another environment");
         }
 
-        if (await GrainFactory.GetGrain<IEnvironmentGrain>(draft.Environment).Get() is null)
+        if (await GrainFactory.Ref<IEnvironmentGrain>(draft.Environment).Get() is null)
         {
             return CommandResult<TrainSnapshot>.Fail(ErrorKind.NotFound, $"environment '{draft.Environment}' does not exist");
         }
@@ -87,7 +87,7 @@ public sealed partial class ReleaseTrainGrain(
         var releases = new List<ReleaseSnapshot>();
         foreach (var id in draft.Releases)
         {
-            if (await GrainFactory.GetGrain<IReleaseGrain>(id).Get() is not { } release)
+            if (await GrainFactory.Ref<IReleaseGrain>(id).Get() is not { } release)
             {
                 return CommandResult<TrainSnapshot>.Fail(ErrorKind.NotFound, $"release '{id}' does not exist");
             }
@@ -105,7 +105,7 @@ public sealed partial class ReleaseTrainGrain(
         var dependsOn = new Dictionary<string, IReadOnlyList<string>>(StringComparer.Ordinal);
         foreach (var release in releases)
         {
-            var declared = await GrainFactory.GetGrain<IServiceDependenciesGrain>(release.Service).Get();
+            var declared = await GrainFactory.Ref<IServiceDependenciesGrain>(release.Service).Get();
             dependsOn[release.Service] = declared.For(draft.Environment).Select(d => d.Service).ToList();
         }
 
@@ -158,7 +158,7 @@ public sealed partial class ReleaseTrainGrain(
             if (!member.Started)
             {
                 // Why: the previous member succeeded (or this is the first); the next one starts only after this one.
-                var started = await GrainFactory.GetGrain<IRolloutGrain>(rolloutId).Start(new RolloutDraft
+                var started = await GrainFactory.Ref<IRolloutGrain>(rolloutId).Start(new RolloutDraft
                 {
                     ReleaseId = member.ReleaseId,
                     Environment = S.Environment,
@@ -177,7 +177,7 @@ public sealed partial class ReleaseTrainGrain(
                 return;
             }
 
-            var snapshot = await GrainFactory.GetGrain<IRolloutGrain>(rolloutId).Get();
+            var snapshot = await GrainFactory.Ref<IRolloutGrain>(rolloutId).Get();
             switch (snapshot?.Status)
             {
                 case RolloutStatus.Succeeded:
@@ -210,7 +210,7 @@ public sealed partial class ReleaseTrainGrain(
         var action = new OperatorAction { Actor = "train:" + Name, Reason = S.Reason, Role = "engine" };
         foreach (var member in S.Members.Where(m => m.Started))
         {
-            var rollout = GrainFactory.GetGrain<IRolloutGrain>(GrainKeys.Rollout(member.ReleaseId, S.Environment!));
+            var rollout = GrainFactory.Ref<IRolloutGrain>(GrainKeys.Rollout(member.ReleaseId, S.Environment!));
             var snapshot = await rollout.Get();
             var result = snapshot?.Status switch
             {
@@ -244,7 +244,7 @@ public sealed partial class ReleaseTrainGrain(
         foreach (var m in S.Members)
         {
             var rolloutId = GrainKeys.Rollout(m.ReleaseId, S.Environment!);
-            var status = m.Started ? (await GrainFactory.GetGrain<IRolloutGrain>(rolloutId).Get())?.Status.ToString() ?? "starting"
+            var status = m.Started ? (await GrainFactory.Ref<IRolloutGrain>(rolloutId).Get())?.Status.ToString() ?? "starting"
                 : S.Status == "running" ? "waiting" : "not started";
             members.Add(new TrainMember { ReleaseId = m.ReleaseId, Service = m.Service, Version = m.Version, RolloutId = rolloutId, Status = status });
         }

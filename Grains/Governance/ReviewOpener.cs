@@ -22,7 +22,7 @@ public sealed class ReviewOpener : IEventFollower
         }
 
         var rolloutId = streamKey[RolloutPrefix.Length..];
-        return grains.GetGrain<IReviewBookGrain>(service).Open(new ReviewSnapshot
+        return grains.Ref<IReviewBookGrain>(service).Open(new ReviewSnapshot
         {
             Id = GrainKeys.Review(rolloutId),
             Service = service,

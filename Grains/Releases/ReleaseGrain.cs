@@ -47,7 +47,7 @@ public sealed class ReleaseGrain(
 
         // The artifact learns which releases name it: who may read it, and what retention keeps.
         var release = state.State.Release;
-        await GrainFactory.GetGrain<IArtifactGrain>(release.Artifact).LinkRelease(new ArtifactRelease
+        await GrainFactory.Ref<IArtifactGrain>(release.Artifact).LinkRelease(new ArtifactRelease
         {
             ReleaseId = release.Id, Service = release.Service, Version = release.Version, CreatedAt = release.CreatedAt,
         });

@@ -93,13 +93,13 @@ public sealed partial class RolloutGrain(
                 parsed.Errors.Concat(judges.ToDictionary()).ToDictionary(e => e.Key, e => e.Value));
         }
 
-        var release = await GrainFactory.GetGrain<IReleaseGrain>(draft.ReleaseId).Get();
+        var release = await GrainFactory.Ref<IReleaseGrain>(draft.ReleaseId).Get();
         if (release is null)
         {
             return CommandResult<RolloutSnapshot>.Fail(ErrorKind.NotFound, $"release '{draft.ReleaseId}' does not exist");
         }
 
-        var environment = GrainFactory.GetGrain<IEnvironmentGrain>(draft.Environment);
+        var environment = GrainFactory.Ref<IEnvironmentGrain>(draft.Environment);
         if (await environment.Get() is null)
         {
             return CommandResult<RolloutSnapshot>.Fail(ErrorKind.NotFound, $"environment '{draft.Environment}' does not exist");
@@ -139,12 +139,12 @@ public sealed partial class RolloutGrain(
         // reached storage finds no state on its first tick and removes itself.)
         await this.RegisterOrUpdateReminder(ReminderName, options.Value.ReconcileInterval, options.Value.ReconcileInterval);
         await state.WriteStateAsync();
-        await GrainFactory.GetGrain<IReleaseGrain>(release.Id).AddRollout(Id);
+        await GrainFactory.Ref<IReleaseGrain>(release.Id).AddRollout(Id);
         await Events.Publish(EventTypes.RolloutCreated, Subject, S.StatusReason, Actor(draft.SubmittedBy, draft.SubmitterRole));
 
         foreach (var older in inFlight)
         {
-            await GrainFactory.GetGrain<IRolloutGrain>(older).Supersede(Id, draft.SubmittedBy);
+            await GrainFactory.Ref<IRolloutGrain>(older).Supersede(Id, draft.SubmittedBy);
         }
 
         await RequestSlot(environment);
@@ -261,7 +261,7 @@ public sealed partial class RolloutGrain(
             // rather than hold it forever.
             if (GrainKeys.TryParseRollout(Id, out _, out var environment))
             {
-                await GrainFactory.GetGrain<IEnvironmentGrain>(environment).ReleaseSlot(Id);
+                await GrainFactory.Ref<IEnvironmentGrain>(environment).ReleaseSlot(Id);
             }
 
             return;
@@ -293,7 +293,7 @@ public sealed partial class RolloutGrain(
         if (CurrentStep is { Kind: PlanStepKind.Analysis, Analyses: true } && !S.ConcludedAnalyses.Contains(S.CurrentStep))
         {
             // Both sides feed the canary analysis of this step.
-            await GrainFactory.GetGrain<ICanaryAnalysisGrain>(GrainKeys.Analysis(Id, S.CurrentStep + 1)).Record(sample);
+            await GrainFactory.Ref<ICanaryAnalysisGrain>(GrainKeys.Analysis(Id, S.CurrentStep + 1)).Record(sample);
         }
 
         // The rollback triggers read only evidence about this rollout's version.
@@ -372,7 +372,7 @@ public sealed partial class RolloutGrain(
     /// <summary>Holds a slot now: fix the plan from the environment's hosts (provisioning new ones for immutable) and start.</summary>
     private async Task Admit()
     {
-        var environment = GrainFactory.GetGrain<IEnvironmentGrain>(S.Environment);
+        var environment = GrainFactory.Ref<IEnvironmentGrain>(S.Environment);
         var snapshot = await environment.Get();
         S.PreviousDeployed = snapshot?.Services.GetValueOrDefault(S.Service);
         var hosts = (await environment.GetHostIndex())
@@ -389,7 +389,7 @@ public sealed partial class RolloutGrain(
         {
             provisioned = await provisioner.Provision(
                 new ProvisionRequest(Id, S.Environment, S.Service, hosts.Count, new Dictionary<string, string>(S.Selector)), CancellationToken.None);
-            S.ProvisionProfile = (await GrainFactory.GetGrain<IHostGrain>(hosts[0].HostId).Get())?.Simulation;
+            S.ProvisionProfile = (await GrainFactory.Ref<IHostGrain>(hosts[0].HostId).Get())?.Simulation;
         }
 
         var activeSlot = snapshot?.ActiveSlots.GetValueOrDefault(S.Service);
@@ -461,7 +461,7 @@ public sealed partial class RolloutGrain(
         switch (S.Status)
         {
             case RolloutStatus.Pending or RolloutStatus.Queued or RolloutStatus.AwaitingApproval:
-                await RequestSlot(GrainFactory.GetGrain<IEnvironmentGrain>(S.Environment));
+                await RequestSlot(GrainFactory.Ref<IEnvironmentGrain>(S.Environment));
                 return;
             case RolloutStatus.RollingBack:
                 await ContinueRollback(redeliver);
@@ -490,7 +490,7 @@ public sealed partial class RolloutGrain(
         // A run whose threshold metrics already failed ends the analysis now (the verdict rolls back).
         if (S.Status == RolloutStatus.Progressing && CurrentStep is { Kind: PlanStepKind.Analysis, Metrics.Count: > 0 }
             && !S.ConcludedAnalyses.Contains(S.CurrentStep)
-            && await GrainFactory.GetGrain<ICanaryAnalysisGrain>(GrainKeys.Analysis(Id, S.CurrentStep + 1)).HasFailedEarly()
+            && await GrainFactory.Ref<ICanaryAnalysisGrain>(GrainKeys.Analysis(Id, S.CurrentStep + 1)).HasFailedEarly()
             && !await ConcludeAnalysis())
         {
             return;
@@ -621,7 +621,7 @@ public sealed partial class RolloutGrain(
                     return false;
                 }
 
-                await GrainFactory.GetGrain<IEnvironmentGrain>(S.Environment).SetActiveSlot(S.Service, step.ToSlot!);
+                await GrainFactory.Ref<IEnvironmentGrain>(S.Environment).SetActiveSlot(S.Service, step.ToSlot!);
                 S.PreviousSlot = step.FromSlot;
                 S.ActiveSlot = step.ToSlot;
                 S.TrafficWeight = 100;
@@ -635,7 +635,7 @@ public sealed partial class RolloutGrain(
             case PlanStepKind.Provision:
                 Decide("step-started", why, Engine);
                 await state.WriteStateAsync();
-                var enrolled = await GrainFactory.GetGrain<IEnvironmentGrain>(S.Environment).RegisterHosts(step.Hosts.Select((id, i) => new HostEnrollment
+                var enrolled = await GrainFactory.Ref<IEnvironmentGrain>(S.Environment).RegisterHosts(step.Hosts.Select((id, i) => new HostEnrollment
                 {
                     HostId = id,
                     Registration = new HostRegistration
@@ -687,7 +687,7 @@ public sealed partial class RolloutGrain(
                         S.Analyses.Add(analysisId);
                     }
 
-                    await GrainFactory.GetGrain<ICanaryAnalysisGrain>(analysisId).Start(new AnalysisStart
+                    await GrainFactory.Ref<ICanaryAnalysisGrain>(analysisId).Start(new AnalysisStart
                     {
                         RolloutId = Id,
                         Step = index + 1,
@@ -734,7 +734,7 @@ public sealed partial class RolloutGrain(
         }
 
         var analysisId = GrainKeys.Analysis(Id, S.CurrentStep + 1);
-        var analysis = await GrainFactory.GetGrain<ICanaryAnalysisGrain>(analysisId).Conclude();
+        var analysis = await GrainFactory.Ref<ICanaryAnalysisGrain>(analysisId).Conclude();
         S.ConcludedAnalyses.Add(S.CurrentStep);
         var summary = $"canary analysis '{analysisId}': {analysis.Outcome} ({analysis.Reason})";
         switch (analysis.Outcome)
@@ -765,7 +765,7 @@ public sealed partial class RolloutGrain(
         var baseline = S.Hosts.Where(h => h.Value == HostPhase.Untouched).Select(h => h.Key).Take(perSide);
         foreach (var host in canary.Concat(baseline))
         {
-            _ = GrainFactory.GetGrain<IHostGrain>(host).EmitSamples(Id, readings, spacing);
+            _ = GrainFactory.Ref<IHostGrain>(host).EmitSamples(Id, readings, spacing);
         }
     }
 
@@ -955,7 +955,7 @@ public sealed partial class RolloutGrain(
             await Finish(RolloutStatus.RolledBack, "rolled-back", $"rolled back ({cause}); {outcome}", Engine, EventTypes.ServiceRolledBack, "failure");
             if (hadSucceeded)
             {
-                await GrainFactory.GetGrain<IEnvironmentGrain>(S.Environment).RestoreDeployed(S.Service, S.ReleaseId!, S.PreviousDeployed);
+                await GrainFactory.Ref<IEnvironmentGrain>(S.Environment).RestoreDeployed(S.Service, S.ReleaseId!, S.PreviousDeployed);
             }
         }
     }
@@ -973,7 +973,7 @@ public sealed partial class RolloutGrain(
                     return false;
                 }
 
-                await GrainFactory.GetGrain<IEnvironmentGrain>(S.Environment).SetActiveSlot(S.Service, S.PreviousSlot!);
+                await GrainFactory.Ref<IEnvironmentGrain>(S.Environment).SetActiveSlot(S.Service, S.PreviousSlot!);
                 Decide("switched-back", $"active slot '{S.ActiveSlot}' → '{S.PreviousSlot}' (inside the warm window; no host redeployed)", Engine);
                 (S.ActiveSlot, S.PreviousSlot) = (S.PreviousSlot, S.ActiveSlot);
                 S.WarmUntil = null;
@@ -1003,7 +1003,7 @@ public sealed partial class RolloutGrain(
                     HostId = h.Key,
                     Registration = new HostRegistration { Environment = S.Environment, Labels = h.Value },
                 }).ToList();
-                await GrainFactory.GetGrain<IEnvironmentGrain>(S.Environment).RegisterHosts(old);
+                await GrainFactory.Ref<IEnvironmentGrain>(S.Environment).RegisterHosts(old);
                 foreach (var host in S.OldHosts.Keys)
                 {
                     if (S.Hosts.ContainsKey(host))
@@ -1024,10 +1024,10 @@ public sealed partial class RolloutGrain(
         const int chunk = 500;
         for (var i = 0; i < hosts.Count; i += chunk)
         {
-            await Task.WhenAll(hosts.Skip(i).Take(chunk).Select(h => GrainFactory.GetGrain<IHostGrain>(h).Retire(Id)));
+            await Task.WhenAll(hosts.Skip(i).Take(chunk).Select(h => GrainFactory.Ref<IHostGrain>(h).Retire(Id)));
         }
 
-        await GrainFactory.GetGrain<IEnvironmentGrain>(S.Environment).RemoveHosts(hosts);
+        await GrainFactory.Ref<IEnvironmentGrain>(S.Environment).RemoveHosts(hosts);
         foreach (var host in hosts)
         {
             if (S.Hosts.ContainsKey(host))
@@ -1064,7 +1064,7 @@ public sealed partial class RolloutGrain(
         };
         foreach (var host in hosts)
         {
-            _ = GrainFactory.GetGrain<IHostGrain>(host).Dispatch(command);
+            _ = GrainFactory.Ref<IHostGrain>(host).Dispatch(command);
         }
     }
 
@@ -1108,7 +1108,7 @@ public sealed partial class RolloutGrain(
         }
 
         await Finish(RolloutStatus.Succeeded, "succeeded", reason, Engine, EventTypes.ServiceDeployed, "success");
-        await GrainFactory.GetGrain<IEnvironmentGrain>(S.Environment).RecordDeployed(S.Service, new DeployedVersion
+        await GrainFactory.Ref<IEnvironmentGrain>(S.Environment).RecordDeployed(S.Service, new DeployedVersion
         {
             Version = S.Version,
             Artifact = S.Artifact,
@@ -1135,7 +1135,7 @@ public sealed partial class RolloutGrain(
         await state.WriteStateAsync();
         await Events.Publish(eventType, Subject, reason, Actor(actor, actor == Engine ? Engine : _actingRole));
         await Events.Publish(EventTypes.PipelineRunFinished, Subject, reason, new Dictionary<string, string>(Describe()) { ["outcome"] = outcome });
-        await GrainFactory.GetGrain<IEnvironmentGrain>(S.Environment).ReleaseSlot(Id);
+        await GrainFactory.Ref<IEnvironmentGrain>(S.Environment).ReleaseSlot(Id);
         await StopReminder();
     }
 
@@ -1295,7 +1295,7 @@ public sealed partial class RolloutGrain(
     private async Task<GateContext?> StoredGateContext(GatePoint point, int? nextStep = null)
     {
         if (!gates.Any) return null;
-        var release = await GrainFactory.GetGrain<IReleaseGrain>(S.ReleaseId!).Get();
+        var release = await GrainFactory.Ref<IReleaseGrain>(S.ReleaseId!).Get();
         return release is null ? null : GateContextFor(point, release, S.Environment, S.SubmittedBy, S.Strategy, S.Selector, nextStep);
     }
 

@@ -383,7 +383,7 @@ public sealed partial class ReleaseEvidenceGrain(
     private List<Waiver> Waivers() =>
         S.Waivers.Select(w => new Waiver(w.Finding, w.Environment, w.Approver, w.Reason, w.ExpiresAt)).ToList();
 
-    private Task<Interfaces.ReleaseSnapshot?> Release() => GrainFactory.GetGrain<IReleaseGrain>(ReleaseId).Get();
+    private Task<Interfaces.ReleaseSnapshot?> Release() => GrainFactory.Ref<IReleaseGrain>(ReleaseId).Get();
 
     private string Subject => "release/" + ReleaseId;
 

@@ -24,7 +24,7 @@ public sealed class SupplyChainGate(IGrainFactory grains, SupplyChainPolicies po
             return GateDecision.Pass(Name);
         }
 
-        var check = await grains.GetGrain<IReleaseEvidenceGrain>(context.Release.Id).Check(context.Environment);
+        var check = await grains.Ref<IReleaseEvidenceGrain>(context.Release.Id).Check(context.Environment);
         return check.Passed ? GateDecision.Pass(Name) : new GateDecision(GateVerdict.Refuse, Name, check.Reason);
     }
 }
