@@ -37,7 +37,7 @@ public sealed class Scenarios(Options options, Report report)
         {
             var seconds = await Measure.Seconds(async () =>
             {
-                var rollout = await StartRollout(grains, env, Environment.GetEnvironmentVariable("BENCH_ALL") == "1" ? new RolloutStrategySpec { Preset = "AllAtOnce" } : new RolloutStrategySpec { MaxSurge = "10%", MaxUnavailable = "0" });
+                var rollout = await StartRollout(grains, env, new RolloutStrategySpec { MaxSurge = "10%", MaxUnavailable = "0" });
                 var done = await WaitTerminal(grains, rollout, TimeSpan.FromMinutes(20));
                 if (done.Status != RolloutStatus.Succeeded || done.Hosts.Updated != hosts)
                     throw new InvalidOperationException($"rollout ended {done.Status}: {done.StatusReason}");
