@@ -11,6 +11,7 @@ using Deploy.Engine.Grains.Metrics;
 using Deploy.Engine.Grains.Provisioning;
 using Deploy.Engine.Grains.SupplyChain;
 using Deploy.Engine.Grains.Traffic;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Orleans.Configuration;
 using Orleans.Serialization;
@@ -76,24 +77,24 @@ public static class SiloExtensions
         return services;
     }
 
-    /// <summary>
-    /// In-memory storage, reminders and streams (Local mode and the in-process test cluster). State is kept in
-    /// Orleans' binary format: the memory provider's default, JSON through Newtonsoft, was a third of the CPU of a
-    /// 10,000-host rolling rollout (measured with dotnet-trace; bench/results/2026-11-27-local-binary-state-2core.md).
-    /// </summary>
-    public static ISiloBuilder AddEngineLocalProviders(this ISiloBuilder silo)
-    {
-        string[] stores = [Stores.Table, Stores.Blob, Stores.PubSub];
-        foreach (var store in stores)
-        {
-            silo.AddMemoryGrainStorage(store);
-            silo.Services.AddOptions<MemoryGrainStorageOptions>(store)
-                .Configure<Serializer>((options, serializer) => options.GrainStorageSerializer = new OrleansGrainStorageSerializer(serializer));
-        }
+    /// <summary>In-memory storage, reminders and streams (Local mode and the in-process test cluster).</summary>
+    public static ISiloBuilder AddEngineLocalProviders(this ISiloBuilder silo) => silo
+        .AddEngineLocalStorage(Stores.Table)
+        .AddEngineLocalStorage(Stores.Blob)
+        .AddEngineLocalStorage(Stores.PubSub)
+        .UseInMemoryReminderService()
+        .AddMemoryStreams(Stores.Events);
 
-        return silo
-            .UseInMemoryReminderService()
-            .AddMemoryStreams(Stores.Events);
+    /// <summary>
+    /// A Local-mode state store named <paramref name="name"/> (<see cref="LocalGrainStorage"/>): serialized copies in
+    /// this process, checked by ETag, written in the caller's turn instead of through a storage grain.
+    /// </summary>
+    public static ISiloBuilder AddEngineLocalStorage(this ISiloBuilder silo, string name)
+    {
+        silo.Services.TryAddSingleton<LocalStateStore>();
+        silo.Services.AddKeyedSingleton<IGrainStorage>(name, (sp, _) =>
+            new LocalGrainStorage(name, sp.GetRequiredService<LocalStateStore>(), sp.GetRequiredService<Serializer>()));
+        return silo;
     }
 
     /// <summary>Azure Table clustering/state/reminders, Blob state, Queue streams — Azurite or Azure Storage.</summary>

@@ -99,10 +99,10 @@ public sealed class LocalSiloConfigurator : ISiloConfigurator
         }).Build();
         siloBuilder.AddEngineLocalProviders();
 
-        // The state stores fail on demand (see FaultInjectingGrainStorage); the memory stores do the work.
+        // The state stores fail on demand (see FaultInjectingGrainStorage); the Local-mode stores do the work.
         foreach (var store in new[] { Grains.Stores.Table, Grains.Stores.Blob })
         {
-            siloBuilder.AddMemoryGrainStorage(store + "-inner");
+            siloBuilder.AddEngineLocalStorage(store + "-inner");
             siloBuilder.Services.AddKeyedSingleton<IGrainStorage>(store, (sp, _) =>
                 new FaultInjectingGrainStorage(sp.GetRequiredKeyedService<IGrainStorage>(store + "-inner")));
         }
