@@ -26,6 +26,10 @@ await using (var local = await EngineApp.Start(StorageMode.Local, null))
         var transitions = await scenarios.HostTransitions(local.Grains, options.Hosts, "local");
         report.Add(new Comparison($"rolling rollout over {options.Hosts:N0} simulated hosts, zero latency (Local storage)",
             transitions, "raw no-op grain calls", raw, HigherIsBetter: true, 0.4, "≥ 0.4×"));
+        var floor = await scenarios.PersistedFanOutRate(local.Grains, options.Hosts);
+        report.Add(new Comparison($"rolling rollout over {options.Hosts:N0} simulated hosts, against grains that each persist one small state",
+            transitions, $"fan-out to {options.Hosts:N0} grains + one write each", floor, HigherIsBetter: true, 0.4, "≥ 0.4× (extra baseline)",
+            "a host update is a command in, one persisted write, a report out, in batches of 10 %"));
     }
 
     foreach (var size in options.Runs("rollback") ? options.RollbackSizes : [])

@@ -28,6 +28,18 @@ public sealed class Scenarios(Options options, Report report)
         return stat;
     }
 
+    /// <summary>
+    /// Grains per second that take a call and persist one small state, fanned out from one grain to <paramref name="count"/>
+    /// of them: the floor of any design where every host persists its own change (the engine's hosts do).
+    /// </summary>
+    public async Task<Stat> PersistedFanOutRate(IGrainFactory grains, int count)
+    {
+        var fanout = grains.GetGrain<INoOpGrain>("persisted-rate-" + count);
+        var prefix = $"rate-{count}-";
+        return await Measure.Repeat("grains/s", options.Warmup, options.Repetitions,
+            async _ => count / await Measure.Seconds(() => fanout.FanOutPersisted(prefix, count)));
+    }
+
     /// <summary>Hosts updated per second by a rolling rollout (maxSurge 10%, maxUnavailable 0) over simulated hosts with zero latency.</summary>
     public async Task<Stat> HostTransitions(IGrainFactory grains, int hosts, string label)
     {
@@ -76,7 +88,7 @@ public sealed class Scenarios(Options options, Report report)
             var result = await grains.GetGrain<IRolloutGrain>(rolloutId).Rollback(new OperatorAction { Actor = "bench", Reason = "time-to-safe" });
             var call = stopwatch.Elapsed.TotalSeconds;
             if (!result.Ok) throw new InvalidOperationException(result.Detail);
-            var final = await WaitTerminal(grains, rolloutId, TimeSpan.FromMinutes(20), poll: TimeSpan.FromMilliseconds(5));
+            var final = await WaitTerminal(grains, rolloutId, TimeSpan.FromMinutes(20), poll: TimeSpan.FromMilliseconds(1));
             if (final.Status != RolloutStatus.RolledBack || final.Hosts.RolledBack != hosts)
                 throw new InvalidOperationException($"rollback ended {final.Status}: {final.StatusReason}");
             if (r >= 0)
