@@ -160,7 +160,7 @@ public sealed class Scenarios(Options options, Report report)
         {
             var bareRuns = new List<LoadGenerator.Result>();
             var engineRuns = new List<LoadGenerator.Result>();
-            for (var r = -1; r < options.Repetitions; r++)
+            for (var r = -options.Warmup; r < options.Repetitions; r++)
             {
                 var b = await LoadGenerator.Run(bareUrl, null, concurrency, duration);
                 var e = await LoadGenerator.Run($"{engine.BaseAddress}/v1/hosts/api-000042", EngineApp.Key, concurrency, duration);
