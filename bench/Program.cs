@@ -59,7 +59,7 @@ if (!options.SkipAzure && options.Runs("azure"))
     var transitions = await scenarios.HostTransitions(azure.Grains, options.AzureHosts, "azure");
     report.Add(new Comparison($"rolling rollout over {options.AzureHosts:N0} simulated hosts, zero latency (Azurite)",
         transitions, "raw Azure Table writes", writes, HigherIsBetter: true, 0.8, "≥ 0.8×",
-        "each host update persists the host twice (Updating, then Ready) and publishes one queue-stream event that the history persists"));
+        "each host update is one table write; each step of 100 hosts also writes the rollout's blob and publishes its events on Azure queues (10–90 ms a publish on Azurite here)"));
 }
 
 await report.Write(options.Out, new Dictionary<string, string>
