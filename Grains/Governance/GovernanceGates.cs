@@ -57,15 +57,26 @@ public sealed class ChangeRecordGate(GovernanceEvaluator governance) : IRolloutG
 /// <summary>
 /// Into a protected environment, the approvals the risk level asks for: at admission a missing approval holds the
 /// rollout in AwaitingApproval ("needs 1 more approval from group cab"); a rejection refuses (aborts it, or 422 at submit).
+/// A rejection that comes while the rollout runs holds it at its next step boundary (no further host is touched) until
+/// an operator rolls it back or aborts it: the approvals it started with no longer stand.
 /// </summary>
 public sealed class ApprovalGate(GovernanceEvaluator governance) : IRolloutGate
 {
     public string Name => GateNames.Approval;
 
-    public IReadOnlySet<GatePoint> Points { get; } = new HashSet<GatePoint> { GatePoint.Submit, GatePoint.Admission };
+    public IReadOnlySet<GatePoint> Points { get; } = new HashSet<GatePoint> { GatePoint.Submit, GatePoint.Admission, GatePoint.StepBoundary };
 
     public async Task<GateDecision> Check(GateContext context, CancellationToken cancellationToken = default)
     {
+        if (context.Point == GatePoint.StepBoundary)
+        {
+            // Only a rejection matters once running (approvals were checked at admission); no risk assessment per step.
+            var verdict = governance.Approvals(context.Release, context.Environment, ApprovalRequirement.None, context.Now);
+            return verdict.State == ApprovalState.Rejected
+                ? new GateDecision(GateVerdict.Wait, Name, $"{verdict.Summary}; held here: roll it back or abort it")
+                : GateDecision.Pass(Name);
+        }
+
         if (!await governance.MayApply(context))
         {
             // Nothing to approve here, but a rejection for this environment still stops the release.

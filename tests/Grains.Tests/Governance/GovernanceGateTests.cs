@@ -114,6 +114,36 @@ public class GovernanceGateTests(ClusterFixture fixture)
     }
 
     [Fact]
+    public async Task A_rejection_while_the_rollout_runs_holds_it_at_the_next_step_boundary_until_an_operator_rolls_it_back()
+    {
+        var env = Unique(GovernanceSettings.ProtectedPrefix);
+        var hosts = await CreateEnvironment(Grains, env, 4, latencyMs: 400);
+        var release = await Release(_service, "2.0.0", await ChangeRecord("approved"));
+        var started = await StartRollout(Grains, release, env, new RolloutStrategySpec { Preset = "OneAtATime" });
+        await WaitFor(Grains, started.Id, r => r.Status == RolloutStatus.AwaitingApproval);
+        Assert.True((await Vote(release, env, "bob", approve: true)).Ok);
+        await WaitFor(Grains, started.Id, r => r.Status == RolloutStatus.Progressing);
+
+        Assert.True((await Vote(release, env, "alice", approve: false, "customer data migration not signed off")).Ok);
+
+        var held = await WaitFor(Grains, started.Id, r => r.Status == RolloutStatus.Paused);
+        Assert.Contains("approval: ", held.HeldBy);
+        Assert.Contains("rejected by alice: customer data migration not signed off", held.HeldBy);
+        Assert.Contains("roll it back or abort it", held.HeldBy);
+        await Task.Delay(1500); // reconcile ticks pass: the hold stands, no host beyond the held step changes
+        var still = await Grains.GetGrain<IRolloutGrain>(started.Id).Get();
+        Assert.Equal(RolloutStatus.Paused, still!.Status);
+        var updated = (await HostsOf(Grains, hosts)).Count(h => h.CurrentVersion == "2.0.0");
+        Assert.InRange(updated, 1, 3);
+
+        var rollback = await Grains.GetGrain<IRolloutGrain>(started.Id).Rollback(new OperatorAction { Actor = "olga", Reason = "rejected", Role = "operator" });
+        Assert.True(rollback.Ok, rollback.Detail);
+        var done = await WaitFor(Grains, started.Id);
+        Assert.Equal(RolloutStatus.RolledBack, done.Status);
+        Assert.All(await HostsOf(Grains, hosts), h => Assert.Equal("1.0.0", h.CurrentVersion));
+    }
+
+    [Fact]
     public async Task Self_approval_and_approval_by_a_non_approver_are_refused_and_nothing_is_recorded()
     {
         var release = await Release(_service, "2.0.0", null);
