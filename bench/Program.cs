@@ -37,7 +37,7 @@ await using (var local = await EngineApp.Start(StorageMode.Local, null))
         await scenarios.RollbackTimeToSafe(local.Grains, size);
     }
 
-    if (options.Runs("admission")) await scenarios.Admission(local.Grains);
+    if (options.Runs("admission")) await scenarios.Admission(local.Grains, options.Hosts);
     if (options.Runs("api")) await scenarios.Api(local);
     if (options.Runs("memory") && options.MemoryHosts > 0 && options.Silos == 1)
     {

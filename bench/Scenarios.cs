@@ -128,21 +128,26 @@ public sealed class Scenarios(Options options, Report report)
             $"≤ 2× + state ({stateBytes} B) = {target:0.00}×"));
     }
 
-    /// <summary>Admission decisions/s with 250 concurrent submitters against one environment, and the single-grain ceiling.</summary>
-    public async Task Admission(IGrainFactory grains)
+    /// <summary>
+    /// Admission decisions/s with 250 concurrent submitters against one environment of <paramref name="hosts"/> hosts
+    /// (an admission must not cost more on a large fleet), and the single-grain ceiling.
+    /// </summary>
+    public async Task Admission(IGrainFactory grains, int hosts)
     {
         const int submitters = 250, decisions = 20_000;
-        var env = grains.GetGrain<IEnvironmentGrain>("admission");
+        var name = $"admission-{hosts}";
+        await CreateFleet(grains, name, hosts);
+        var env = grains.GetGrain<IEnvironmentGrain>(name);
         await env.Configure(new EnvironmentSpec { ConcurrencyLimit = 50 });
         var single = grains.GetGrain<INoOpGrain>("single");
         var raw = await Measure.Repeat("calls/s", options.Warmup, options.Repetitions, _ => Measure.Throughput(decisions, submitters, _ => single.Ping()));
         var engine = await Measure.Repeat("decisions/s", options.Warmup, options.Repetitions, r => Measure.Throughput(decisions / 2, submitters, async i =>
         {
-            var id = $"rel-adm{r + 10}{i}.admission";
+            var id = $"rel-adm{r + 10}{i}.{name}";
             await env.RequestSlot(id, "svc-" + (i % 100));
             await env.ReleaseSlot(id);
         }).ContinueWith(t => t.Result * 2, TaskScheduler.Default));
-        report.Add(new Comparison($"environment admission decisions ({submitters} concurrent submitters; request + release)",
+        report.Add(new Comparison($"environment admission decisions ({submitters} concurrent submitters; request + release; {hosts:N0} hosts in the environment)",
             engine, "raw calls to one no-op grain", raw, HigherIsBetter: true, 0.0, "reported (no target)"));
     }
 

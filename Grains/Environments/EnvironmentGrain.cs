@@ -17,6 +17,10 @@ public sealed class EnvironmentGrainState
 
     [Id(3)] public Dictionary<string, DeployedVersion> Services { get; set; } = [];
 
+    /// <summary>
+    /// Where the host index was kept before it got its own state (<see cref="EnvironmentHostIndexState"/>): read once
+    /// on activation to move it, then empty.
+    /// </summary>
     [Id(4)] public Dictionary<string, Dictionary<string, string>> Hosts { get; set; } = [];
 
     [Id(5)] public DateTimeOffset CreatedAt { get; set; }
@@ -35,17 +39,51 @@ public sealed class EnvironmentGrainState
 }
 
 /// <summary>
+/// The environment's hosts and their labels, apart from its admission state: with the index inside that state, every
+/// admission decision rewrote every host's labels (a 10,000-host environment admitted 134 decisions/s instead of
+/// ~3,900, measured with deploy/bench.sh --only admission).
+/// </summary>
+[GenerateSerializer]
+[Alias("EnvironmentHostIndexState")]
+public sealed class EnvironmentHostIndexState
+{
+    [Id(0)] public Dictionary<string, Dictionary<string, string>> Hosts { get; set; } = [];
+}
+
+/// <summary>
 /// One environment. Admission lives here and only here: a single activation is the lock that keeps the
 /// number of running rollouts at or below the limit, and the FIFO queue in order. The environment never
 /// awaits a rollout (it tells them one-way), so rollouts may call it freely without deadlock.
 /// </summary>
 public sealed class EnvironmentGrain(
     [PersistentState("environment", Stores.Blob)] IPersistentState<EnvironmentGrainState> state,
+    [PersistentState("environment-hosts", Stores.Blob)] IPersistentState<EnvironmentHostIndexState> index,
     TimeProvider clock) : Grain, IEnvironmentGrain
 {
     private string Name => this.GetPrimaryKeyString();
 
     private EnvironmentGrainState S => state.State;
+
+    /// <summary>Host id → labels.</summary>
+    private Dictionary<string, Dictionary<string, string>> Hosts => index.State.Hosts;
+
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        if (S.Hosts.Count == 0)
+        {
+            return;
+        }
+
+        // Stored before the index had a state of its own: move it (the index first, so a failure in between loses nothing).
+        foreach (var (host, labels) in S.Hosts)
+        {
+            Hosts.TryAdd(host, labels);
+        }
+
+        await index.WriteStateAsync(cancellationToken);
+        S.Hosts = [];
+        await state.WriteStateAsync(cancellationToken);
+    }
 
     public async Task<EnvironmentSnapshot> Configure(EnvironmentSpec spec)
     {
@@ -89,8 +127,8 @@ public sealed class EnvironmentGrain(
     public async Task<IReadOnlyList<CommandResult<HostSnapshot>>> RegisterHosts(IReadOnlyList<HostEnrollment> hosts)
     {
         // The quota is checked and the hosts indexed in one turn of this activation: two registrations cannot both fit.
-        var adding = hosts.Select(h => h.HostId).Where(id => !S.Hosts.ContainsKey(id)).Distinct(StringComparer.Ordinal).Count();
-        if (Lifecycle.QuotaRefusal(Name, S.HostQuota, S.Hosts.Count, adding) is { } refusal)
+        var adding = hosts.Select(h => h.HostId).Where(id => !Hosts.ContainsKey(id)).Distinct(StringComparer.Ordinal).Count();
+        if (Lifecycle.QuotaRefusal(Name, S.HostQuota, Hosts.Count, adding) is { } refusal)
         {
             return hosts.Select(_ => CommandResult<HostSnapshot>.Fail(ErrorKind.PolicyRefused, refusal)).ToList();
         }
@@ -108,16 +146,16 @@ public sealed class EnvironmentGrain(
             }
 
             var host = hosts[i];
-            if (!S.Hosts.TryGetValue(host.HostId, out var labels) || !SameLabels(labels, host.Registration.Labels))
+            if (!Hosts.TryGetValue(host.HostId, out var labels) || !SameLabels(labels, host.Registration.Labels))
             {
-                S.Hosts[host.HostId] = new Dictionary<string, string>(host.Registration.Labels, StringComparer.Ordinal);
+                Hosts[host.HostId] = new Dictionary<string, string>(host.Registration.Labels, StringComparer.Ordinal);
                 changed = true;
             }
         }
 
         if (changed)
         {
-            await state.WriteStateAsync();
+            await index.WriteStateAsync();
         }
 
         return results;
@@ -125,7 +163,7 @@ public sealed class EnvironmentGrain(
 
     [ReadOnly]
     public Task<IReadOnlyList<HostIndexEntry>> GetHostIndex() => Task.FromResult<IReadOnlyList<HostIndexEntry>>(
-        S.Hosts.OrderBy(h => h.Key, StringComparer.Ordinal)
+        Hosts.OrderBy(h => h.Key, StringComparer.Ordinal)
             .Select(h => new HostIndexEntry { HostId = h.Key, Labels = new Dictionary<string, string>(h.Value, StringComparer.Ordinal) })
             .ToList());
 
@@ -224,12 +262,12 @@ public sealed class EnvironmentGrain(
         var removed = false;
         foreach (var id in hostIds)
         {
-            removed |= S.Hosts.Remove(id);
+            removed |= Hosts.Remove(id);
         }
 
         if (removed)
         {
-            await state.WriteStateAsync();
+            await index.WriteStateAsync();
         }
     }
 
@@ -306,7 +344,7 @@ public sealed class EnvironmentGrain(
         Active = S.Active.ToList(),
         Queued = S.Queue.ToList(),
         Services = new Dictionary<string, DeployedVersion>(S.Services, StringComparer.Ordinal),
-        HostCount = S.Hosts.Count,
+        HostCount = Hosts.Count,
         CreatedAt = S.CreatedAt,
         ActiveSlots = new Dictionary<string, string>(S.ActiveSlots, StringComparer.Ordinal),
 
