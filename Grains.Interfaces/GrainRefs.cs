@@ -22,14 +22,17 @@ public static class GrainRefs
             && !grainType.ToString()!.StartsWith("sys.", StringComparison.Ordinal))
         {
             // (A "sys." type would be Orleans' placeholder for a grain type not known yet: never cached.)
-            Resolved<T>.Types = (grainType, interfaceType);
+            Resolved<T>.Types = new GrainTypes(grainType, interfaceType);
         }
 
         return reference;
     }
 
+    /// <summary>A reference type, so a first resolution racing on two threads publishes whole values, never a torn pair.</summary>
+    private sealed record GrainTypes(GrainType Grain, GrainInterfaceType Interface);
+
     private static class Resolved<T>
     {
-        public static (GrainType Grain, GrainInterfaceType Interface)? Types;
+        public static GrainTypes? Types;
     }
 }
