@@ -67,33 +67,8 @@ public static class CycloneDxParser
 
     public const int MaxVulnerabilities = 20_000;
 
-    public static bool TryParse(string? json, out CycloneDxBom? bom, out string field, out string error)
-    {
-        bom = null;
-        field = "sbom";
-        if (string.IsNullOrWhiteSpace(json))
-        {
-            error = "is empty";
-            return false;
-        }
-
-        if (json.Length > MaxChars)
-        {
-            error = $"is larger than {MaxChars} characters";
-            return false;
-        }
-
-        try
-        {
-            using var doc = JsonDocument.Parse(json, new JsonDocumentOptions { MaxDepth = 64 });
-            return TryParse(doc.RootElement, out bom, out field, out error);
-        }
-        catch (JsonException)
-        {
-            error = "is not valid JSON";
-            return false;
-        }
-    }
+    public static bool TryParse(string? json, out CycloneDxBom? bom, out string field, out string error) =>
+        BoundedJson.TryParse<CycloneDxBom>(json, MaxChars, 64, "sbom", TryParse, out bom, out field, out error);
 
     public static bool TryParse(JsonElement root, out CycloneDxBom? bom, out string field, out string error)
     {
@@ -253,6 +228,5 @@ public static class CycloneDxParser
         return new ComponentLicences(ids, names, expression);
     }
 
-    private static string? Str(JsonElement e, string name) =>
-        e.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
+    private static string? Str(JsonElement e, string name) => BoundedJson.Str(e, name);
 }

@@ -51,33 +51,8 @@ public static class Dsse
     /// Parses an envelope; on failure <paramref name="error"/> names the field and what is wrong with it
     /// (e.g. "payload: is not valid base64"). Never throws for any input.
     /// </summary>
-    public static bool TryParse(string? json, out DsseEnvelope? envelope, out string field, out string error)
-    {
-        envelope = null;
-        field = "envelope";
-        if (string.IsNullOrWhiteSpace(json))
-        {
-            error = "is empty";
-            return false;
-        }
-
-        if (json.Length > MaxEnvelopeChars)
-        {
-            error = $"is larger than {MaxEnvelopeChars} characters";
-            return false;
-        }
-
-        try
-        {
-            using var doc = JsonDocument.Parse(json, new JsonDocumentOptions { MaxDepth = 16 });
-            return TryParse(doc.RootElement, out envelope, out field, out error);
-        }
-        catch (JsonException)
-        {
-            error = "is not valid JSON";
-            return false;
-        }
-    }
+    public static bool TryParse(string? json, out DsseEnvelope? envelope, out string field, out string error) =>
+        BoundedJson.TryParse<DsseEnvelope>(json, MaxEnvelopeChars, 16, "envelope", TryParse, out envelope, out field, out error);
 
     public static bool TryParse(JsonElement root, out DsseEnvelope? envelope, out string field, out string error)
     {

@@ -194,8 +194,7 @@ public static class ProvenanceStatementParser
         return withCommit.Count == 1 ? withCommit[0].GitCommit : null;
     }
 
-    private static string? Str(JsonElement e, string name) =>
-        e.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
+    private static string? Str(JsonElement e, string name) => BoundedJson.Str(e, name);
 }
 
 /// <summary>Comparison of source repository names and refs as build systems write them.</summary>
