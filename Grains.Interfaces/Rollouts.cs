@@ -415,6 +415,9 @@ public sealed record HostMetricsSample
 
     /// <summary>The artifact the host ran when it took the sample.</summary>
     [Id(7)] public string? Artifact { get; init; }
+
+    /// <summary>The service the sample measures (a host runs several); null: the host's only service.</summary>
+    [Id(8)] public string? Service { get; init; }
 }
 
 /// <summary>The execution of one release in one environment. Key: <see cref="GrainKeys.Rollout"/>.</summary>

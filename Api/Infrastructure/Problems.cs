@@ -32,6 +32,9 @@ public static class Problems
     public static ProblemHttpResult Conflict(string detail) =>
         TypedResults.Problem(detail, statusCode: StatusCodes.Status409Conflict, title: "Conflict", type: ConflictType);
 
+    public static ProblemHttpResult Forbidden(string detail) =>
+        TypedResults.Problem(detail, statusCode: StatusCodes.Status403Forbidden, title: "Forbidden", type: ForbiddenType);
+
     /// <summary>Maps a refused command; a validation refusal keeps its field errors (as ValidationProblem does).</summary>
     public static ProblemHttpResult From<T>(CommandResult<T> result)
         where T : class => result.Error switch

@@ -129,13 +129,15 @@ public static class ConfigurationApi
         var environment = host.Environment;
         if (!user.AgentEnvironments().Contains(environment))
         {
-            return Forbidden($"this agent key does not serve environment '{environment}' (Auth:Keys:n:Environments): only the agent of a host in that environment receives its configuration");
+            return Problems.Forbidden($"this agent key does not serve environment '{environment}' (Auth:Keys:n:Environments): only the agent of a host in that environment receives its configuration");
         }
+
+        if (HostsApi.AgentRefusal(user, host) is { } refusal) return Problems.Forbidden(refusal);
 
         if (await grains.Ref<IReleaseGrain>(release!).Get() is not { } snapshot) return Problems.NotFound($"release '{release}' does not exist");
         if (!snapshot.Rollouts.Contains(GrainKeys.Rollout(snapshot.Id, environment), StringComparer.Ordinal))
         {
-            return Forbidden($"release '{release}' was not rolled out to environment '{environment}'");
+            return Problems.Forbidden($"release '{release}' was not rolled out to environment '{environment}'");
         }
 
         if (await grains.Ref<IReleaseConfigGrain>(snapshot.Id).Get() is not { } config) return Problems.NotFound($"release '{release}' carries no configuration templates");
@@ -193,6 +195,4 @@ public static class ConfigurationApi
     private static bool IsFileName(string file) =>
         file.Length is > 0 and <= 128 && file is not "." and not ".." && file.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '-' or '_');
 
-    private static ProblemHttpResult Forbidden(string detail) =>
-        TypedResults.Problem(detail, statusCode: StatusCodes.Status403Forbidden, title: "Forbidden", type: Problems.ForbiddenType);
 }

@@ -286,7 +286,7 @@ public static class EnvironmentDeclarationsApi
         }
 
         if (errors.Any) return Problems.Validation(errors.ToDictionary());
-        if (!Names.IsHostId(id) || await grains.Ref<IHostGrain>(id).Get() is null) return Problems.NotFound($"host '{id}' is not registered");
+        if (await HostsApi.SpeakFor(id, user, grains) is { } refused) return refused;
 
         var report = new HostFactsReport
         {

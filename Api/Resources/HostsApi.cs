@@ -2,6 +2,7 @@ using Deploy.Engine.Api.Infrastructure;
 using Deploy.Engine.Domain.Artifacts;
 using Deploy.Engine.Domain.Validation;
 using Deploy.Engine.Grains.Interfaces;
+using System.Security.Claims;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -9,12 +10,20 @@ using Microsoft.AspNetCore.Routing;
 
 namespace Deploy.Engine.Api.Resources;
 
+/// <summary>
+/// A host joins an environment. <c>Services</c>: what it already runs, per service; <c>CurrentArtifact</c> and
+/// <c>CurrentVersion</c> (with an optional <c>Service</c>) say the same for a host that runs one.
+/// </summary>
 public sealed record RegisterHostRequest(
     string? Id,
     string? Environment,
     Dictionary<string, string>? Labels,
     string? CurrentArtifact,
-    string? CurrentVersion);
+    string? CurrentVersion,
+    string? Service = null,
+    Dictionary<string, ServiceArtifactRequest?>? Services = null);
+
+public sealed record ServiceArtifactRequest(string? Artifact, string? Version);
 
 public sealed record HeartbeatRequest(bool? Healthy);
 
@@ -22,14 +31,31 @@ public sealed record HeartbeatRequest(bool? Healthy);
 /// An agent's outcome. <c>ComputedDigest</c>: the sha256 the agent computed over its download; when it differs from
 /// <c>Artifact</c> the agent did not activate it and the host fails with "artifact verification failed: expected …, got …".
 /// </summary>
-public sealed record HostReportRequest(string? Rollout, string? Artifact, bool? Succeeded, bool? Healthy, string? Message, string? ComputedDigest = null);
+/// <remarks>
+/// <c>ComputedDigest</c> and <c>Nonce</c> (the command's, from the desired state) are required: a report is evidence of
+/// what the agent did to the bytes it was given. <c>Steps</c>: how each step went (download, verify, unpack, hooks,
+/// switch, health), shown on the host.
+/// </remarks>
+public sealed record HostReportRequest(
+    string? Rollout, string? Artifact, bool? Succeeded, bool? Healthy, string? Message, string? ComputedDigest = null,
+    string? Service = null, string? Nonce = null, List<ApplyStepRequest?>? Steps = null, long? DurationMs = null);
+
+public sealed record ApplyStepRequest(string? Name, bool? Succeeded, long? DurationMs, int? ExitCode, string? Output);
 
 /// <summary>A health and metrics sample from an agent: what the rollback triggers read.</summary>
-public sealed record HostMetricsRequest(double? ErrorRatePercent, double? P99LatencyMs, int? FailedHealthChecks, long? Requests, Dictionary<string, double>? Values = null);
+public sealed record HostMetricsRequest(
+    double? ErrorRatePercent, double? P99LatencyMs, int? FailedHealthChecks, long? Requests, Dictionary<string, double>? Values = null, string? Service = null);
 
 public static class HostsApi
 {
     public const int MaxPageSize = 500;
+
+    /// <summary>The longest a desired-state long-poll waits (below Orleans' 30 s response timeout).</summary>
+    public const int MaxWaitSeconds = 25;
+
+    public const int MaxReportSteps = 32;
+
+    public const int MaxStepOutputChars = 2000;
 
     public static RouteGroupBuilder MapHostsApi(this IEndpointRouteBuilder routes)
     {
@@ -44,7 +70,8 @@ public static class HostsApi
         return group;
     }
 
-    public static async Task<Results<Ok<HostSnapshot>, ValidationProblem, ProblemHttpResult>> Register(RegisterHostRequest request, IGrainFactory grains)
+    public static async Task<Results<Ok<HostSnapshot>, ValidationProblem, ProblemHttpResult>> Register(
+        RegisterHostRequest request, ClaimsPrincipal user, IGrainFactory grains)
     {
         var errors = new ValidationErrors();
         if (!Names.IsHostId(request.Id)) errors.Add("id", "must be 1-128 characters: letters, digits, '.', '-', '_'");
@@ -53,10 +80,29 @@ public static class HostsApi
         if (request.CurrentArtifact is not null && !ArtifactDigest.IsValid(request.CurrentArtifact))
             errors.Add("currentArtifact", "must be a content digest 'sha256:' followed by 64 lower-case hex digits");
         if (request.CurrentVersion is not null && !Names.IsVersion(request.CurrentVersion)) errors.Add("currentVersion", "must be a version");
+        if (request.Service is not null && !Names.IsDnsLabel(request.Service)) errors.Add("service", "service names are lower-case DNS labels");
+        if (request.Services is { Count: > 64 }) errors.Add("services", "at most 64 services");
+        foreach (var (service, running) in request.Services ?? [])
+        {
+            var at = "services." + service;
+            if (!Names.IsDnsLabel(service)) errors.Add(at, "service names are lower-case DNS labels");
+            else if (running is null || !ArtifactDigest.IsValid(running.Artifact)) errors.Add(at + ".artifact", "must be the digest the service runs");
+            else if (running.Version is not null && !Names.IsVersion(running.Version)) errors.Add(at + ".version", "must be a version");
+        }
+
         if (errors.Any) return Problems.Validation(errors.ToDictionary());
+
+        if (!ServesEnvironment(user, request.Environment!))
+        {
+            return Problems.Forbidden($"this agent key does not serve environment '{request.Environment}' (Auth:Keys:n:Environments)");
+        }
 
         var environment = grains.Ref<IEnvironmentGrain>(request.Environment!);
         if (await environment.Get() is null) return Problems.NotFound($"environment '{request.Environment}' does not exist");
+        if (await grains.Ref<IHostGrain>(request.Id!).Get() is { } existing && AgentRefusal(user, existing) is { } refusal)
+        {
+            return Problems.Forbidden(refusal);
+        }
 
         var results = await environment.RegisterHosts([new HostEnrollment
         {
@@ -67,6 +113,10 @@ public static class HostsApi
                 Labels = request.Labels ?? [],
                 CurrentArtifact = request.CurrentArtifact,
                 CurrentVersion = request.CurrentVersion,
+                Service = request.Service,
+                Services = (request.Services ?? []).ToDictionary(
+                    s => s.Key, s => new ServiceArtifact { Artifact = s.Value!.Artifact, Version = s.Value.Version }, StringComparer.Ordinal),
+                Owner = user.Caller(),
             },
         }]);
         // A host quota (ephemeral environments) refuses with 422; a host registered elsewhere is a conflict.
@@ -80,9 +130,10 @@ public static class HostsApi
     /// </summary>
     public static async Task<Results<Ok<Page<HostSnapshot>>, ValidationProblem, ProblemHttpResult>> List(
         IGrainFactory grains, string? environment, string? state, string? artifact, string? version,
-        string[]? label, int? offset, int? limit)
+        string[]? label, int? offset, int? limit, string? service = null)
     {
         var errors = new ValidationErrors();
+        if (service is not null && !Names.IsDnsLabel(service)) errors.Add("service", "service names are lower-case DNS labels");
         if (!Names.IsDnsLabel(environment)) errors.Add("environment", "is required: the environment whose hosts to list");
         HostState? wantedState = null;
         if (state is not null)
@@ -111,7 +162,7 @@ public static class HostsApi
             .Where(h => selectors.All(s => h.Labels.TryGetValue(s.Key, out var v) && v == s.Value))
             .Select(h => h.HostId)
             .ToList();
-        var needsState = wantedState is not null || artifact is not null || version is not null;
+        var needsState = wantedState is not null || artifact is not null || version is not null || service is not null;
         var skip = offset ?? 0;
         var take = limit ?? 100;
 
@@ -121,10 +172,13 @@ public static class HostsApi
             return TypedResults.Ok(new Page<HostSnapshot> { Items = page, Total = candidates.Count, Offset = skip, Limit = take });
         }
 
+        // With a service, the filters read that service's slot; without one, any service on the host may match.
         var matching = (await Snapshots(grains, candidates))
-            .Where(h => (wantedState is null || h.State == wantedState)
-                && (artifact is null || h.CurrentArtifact == artifact)
-                && (version is null || h.CurrentVersion == version))
+            .Where(h => (service is null ? h.Services.Count == 0 ? [new HostServiceSnapshot { State = h.State }] : h.Services.Values
+                    : h.Services.TryGetValue(service, out var slot) ? [slot] : (IEnumerable<HostServiceSnapshot>)[])
+                .Any(s => (wantedState is null || s.State == wantedState)
+                    && (artifact is null || s.CurrentArtifact == artifact)
+                    && (version is null || s.CurrentVersion == version)))
             .ToList();
         return TypedResults.Ok(new Page<HostSnapshot> { Items = matching.Skip(skip).Take(take).ToList(), Total = matching.Count, Offset = skip, Limit = take });
     }
@@ -134,28 +188,52 @@ public static class HostsApi
             ? TypedResults.Ok(host)
             : Problems.NotFound($"host '{id}' is not registered");
 
-    public static async Task<Results<Ok<HostSnapshot>, ProblemHttpResult>> Heartbeat(string id, HeartbeatRequest? request, IGrainFactory grains)
+    public static async Task<Results<Ok<HostSnapshot>, ProblemHttpResult>> Heartbeat(
+        string id, HeartbeatRequest? request, ClaimsPrincipal user, IGrainFactory grains)
     {
-        if (!Names.IsHostId(id)) return Problems.NotFound($"host '{id}' is not registered");
+        if (await SpeakFor(id, user, grains) is { } refused) return refused;
         var result = await grains.Ref<IHostGrain>(id).Heartbeat(request?.Healthy ?? true);
         return result.Ok ? TypedResults.Ok(result.Value!) : Problems.NotFound(result.Detail!);
     }
 
-    public static async Task<Results<Ok<DesiredState>, ProblemHttpResult>> Desired(string id, IGrainFactory grains) =>
-        Names.IsHostId(id) && await grains.Ref<IHostGrain>(id).GetDesired() is { } desired
-            ? TypedResults.Ok(desired)
-            : Problems.NotFound($"host '{id}' is not registered");
+    /// <summary>
+    /// What the host should run, per service, with each command's nonce. <c>wait</c> (seconds, at most
+    /// <see cref="MaxWaitSeconds"/>) makes it a long-poll: it answers once the generation passes <c>after</c>.
+    /// </summary>
+    public static async Task<Results<Ok<DesiredState>, ValidationProblem, ProblemHttpResult>> Desired(
+        string id, int? wait, long? after, ClaimsPrincipal user, IGrainFactory grains)
+    {
+        if (wait is < 0 or > MaxWaitSeconds) return Problems.Validation("wait", $"must be from 0 to {MaxWaitSeconds} seconds");
+        if (after is < 0) return Problems.Validation("after", "must be a generation the host answered before (zero or more)");
+        if (await SpeakFor(id, user, grains) is { } refused) return refused;
+        var host = grains.Ref<IHostGrain>(id);
+        var desired = wait is > 0 ? await host.WaitDesired(after ?? -1, TimeSpan.FromSeconds(wait.Value)) : await host.GetDesired();
+        return desired is null ? Problems.NotFound($"host '{id}' is not registered") : TypedResults.Ok(desired);
+    }
 
-    public static async Task<Results<Ok<HostSnapshot>, ValidationProblem, ProblemHttpResult>> Report(string id, HostReportRequest request, IGrainFactory grains)
+    public static async Task<Results<Ok<HostSnapshot>, ValidationProblem, ProblemHttpResult>> Report(
+        string id, HostReportRequest request, ClaimsPrincipal user, IGrainFactory grains)
     {
         var errors = new ValidationErrors();
         if (string.IsNullOrWhiteSpace(request.Rollout) || request.Rollout.Length > 200) errors.Add("rollout", "is required: the rollout named in the desired state");
         if (!ArtifactDigest.IsValid(request.Artifact)) errors.Add("artifact", "must be the digest the host applied");
         if (request.Succeeded is null) errors.Add("succeeded", "is required");
         if (request.Message is { Length: > 2000 }) errors.Add("message", "must be at most 2000 characters");
-        if (request.ComputedDigest is not null && !ArtifactDigest.IsValid(request.ComputedDigest)) errors.Add("computedDigest", "must be the sha256 digest the agent computed over its download");
+        if (!ArtifactDigest.IsValid(request.ComputedDigest)) errors.Add("computedDigest", "is required: the sha256 digest the agent computed over the artifact it applied");
+        if (string.IsNullOrWhiteSpace(request.Nonce) || request.Nonce.Length > 64) errors.Add("nonce", "is required: the nonce of the command, from the desired state");
+        if (request.Service is not null && !Names.IsDnsLabel(request.Service)) errors.Add("service", "service names are lower-case DNS labels");
+        if (request.DurationMs is < 0) errors.Add("durationMs", "must be zero or more");
+        if (request.Steps is { Count: > MaxReportSteps }) errors.Add("steps", $"at most {MaxReportSteps} steps");
+        for (var i = 0; i < (request.Steps?.Count ?? 0); i++)
+        {
+            var step = request.Steps![i];
+            if (step is null || string.IsNullOrWhiteSpace(step.Name) || step.Name.Length > 64) errors.Add($"steps[{i}].name", "is required: at most 64 characters");
+            else if (step.Output is { Length: > MaxStepOutputChars }) errors.Add($"steps[{i}].output", $"at most {MaxStepOutputChars} characters (the tail)");
+            else if (step.DurationMs is < 0) errors.Add($"steps[{i}].durationMs", "must be zero or more");
+        }
+
         if (errors.Any) return Problems.Validation(errors.ToDictionary());
-        if (!Names.IsHostId(id)) return Problems.NotFound($"host '{id}' is not registered");
+        if (await SpeakFor(id, user, grains) is { } refused) return refused;
 
         var result = await grains.Ref<IHostGrain>(id).Report(new HostOutcomeReport
         {
@@ -165,11 +243,19 @@ public static class HostsApi
             Healthy = request.Healthy ?? request.Succeeded.Value,
             Message = request.Message,
             ComputedDigest = request.ComputedDigest,
+            Service = request.Service,
+            Nonce = request.Nonce,
+            DurationMs = request.DurationMs,
+            Steps = (request.Steps ?? []).Select(s => new ApplyStepRecord
+            {
+                Name = s!.Name!, Succeeded = s.Succeeded ?? false, DurationMs = s.DurationMs ?? 0, ExitCode = s.ExitCode, Output = s.Output,
+            }).ToList(),
         });
         return result.Ok ? TypedResults.Ok(result.Value!) : Problems.From(result);
     }
 
-    public static async Task<Results<Ok<HostSnapshot>, ValidationProblem, ProblemHttpResult>> Metrics(string id, HostMetricsRequest request, IGrainFactory grains)
+    public static async Task<Results<Ok<HostSnapshot>, ValidationProblem, ProblemHttpResult>> Metrics(
+        string id, HostMetricsRequest request, ClaimsPrincipal user, IGrainFactory grains)
     {
         var errors = new ValidationErrors();
         var sample = new SimulatedMetrics
@@ -180,13 +266,15 @@ public static class HostsApi
         };
         ValidateMetrics(sample, errors, string.Empty);
         if (request.Requests is < 0) errors.Add("requests", "must be zero or more");
+        if (request.Service is not null && !Names.IsDnsLabel(request.Service)) errors.Add("service", "service names are lower-case DNS labels");
         ValidateValues(request.Values, errors, "values");
         if (errors.Any) return Problems.Validation(errors.ToDictionary());
-        if (!Names.IsHostId(id)) return Problems.NotFound($"host '{id}' is not registered");
+        if (await SpeakFor(id, user, grains) is { } refused) return refused;
 
         var result = await grains.Ref<IHostGrain>(id).ReportMetrics(new HostMetricsSample
         {
             HostId = id,
+            Service = request.Service,
             ErrorRatePercent = sample.ErrorRatePercent,
             P99LatencyMs = sample.P99LatencyMs,
             FailedHealthChecks = sample.FailedHealthChecks,
@@ -194,6 +282,38 @@ public static class HostsApi
             Values = request.Values ?? [],
         });
         return result.Ok ? TypedResults.Ok(result.Value!) : Problems.From(result);
+    }
+
+    /// <summary>
+    /// Whether the caller may speak for host <paramref name="id"/>: 404 when it is not registered, 403 when the key does
+    /// not serve its environment or another agent key registered it; null when it may.
+    /// </summary>
+    internal static async Task<ProblemHttpResult?> SpeakFor(string id, ClaimsPrincipal user, IGrainFactory grains)
+    {
+        if (!Names.IsHostId(id) || await grains.Ref<IHostGrain>(id).Get() is not { } host) return Problems.NotFound($"host '{id}' is not registered");
+        return AgentRefusal(user, host) is { } refusal ? Problems.Forbidden(refusal) : null;
+    }
+
+    /// <summary>
+    /// An agent key bound to environments (<c>Auth:Keys:n:Environments</c>) speaks only for hosts there; a host an agent
+    /// key registered answers to that key alone, so one host's agent can never report, heartbeat or push metrics for another.
+    /// </summary>
+    internal static string? AgentRefusal(ClaimsPrincipal user, HostSnapshot host)
+    {
+        if (!ServesEnvironment(user, host.Environment))
+        {
+            return $"this agent key does not serve environment '{host.Environment}' (Auth:Keys:n:Environments)";
+        }
+
+        return host.Owner is { } owner && !string.Equals(owner, user.Caller(), StringComparison.Ordinal)
+            ? $"host '{host.Id}' was registered by another agent key; only that key speaks for it"
+            : null;
+    }
+
+    private static bool ServesEnvironment(ClaimsPrincipal user, string environment)
+    {
+        var served = user.AgentEnvironments();
+        return served.Count == 0 || served.Contains(environment);
     }
 
     internal static void ValidateMetrics(SimulatedMetrics metrics, ValidationErrors errors, string prefix)

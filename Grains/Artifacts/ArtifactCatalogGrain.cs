@@ -120,21 +120,26 @@ public sealed partial class ArtifactCatalogGrain(
             }
 
             var hosts = await Task.WhenAll((await environment.GetHostIndex()).Select(h => GrainFactory.Ref<IHostGrain>(h.HostId).Get()));
-            foreach (var host in hosts.OfType<HostSnapshot>().Where(h => h.State != HostState.Retired))
+            // Every service on every host: what it runs, what it moves to, and what it would roll back to.
+            foreach (var host in hosts.OfType<HostSnapshot>())
             {
-                if (host.CurrentArtifact is { } current)
+                foreach (var (service, slot) in host.Services.Where(s => s.Value.State != HostState.Retired))
                 {
-                    deployed.TryAdd(current, $"host '{host.Id}' in environment '{name}' runs it");
-                }
+                    var named = service.Length == 0 ? string.Empty : $" (service '{service}')";
+                    if (slot.CurrentArtifact is { } current)
+                    {
+                        deployed.TryAdd(current, $"host '{host.Id}' in environment '{name}' runs it{named}");
+                    }
 
-                if (host.DesiredArtifact is { } desired)
-                {
-                    deployed.TryAdd(desired, $"host '{host.Id}' in environment '{name}' is moving to it");
-                }
+                    if (slot.DesiredArtifact is { } desired)
+                    {
+                        deployed.TryAdd(desired, $"host '{host.Id}' in environment '{name}' is moving to it{named}");
+                    }
 
-                if (host.PreviousArtifact is { } previous)
-                {
-                    rollback.TryAdd(previous, $"host '{host.Id}' in environment '{name}' would roll back to it");
+                    if (slot.PreviousArtifact is { } previous)
+                    {
+                        rollback.TryAdd(previous, $"host '{host.Id}' in environment '{name}' would roll back to it{named}");
+                    }
                 }
             }
         }

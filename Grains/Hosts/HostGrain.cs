@@ -6,22 +6,38 @@ using Microsoft.Extensions.Logging;
 namespace Deploy.Engine.Grains.Hosts;
 
 /// <summary>
-/// One target host. It carries out one rollout command at a time; a command is identified by
-/// (rollout, kind, batch), so re-delivery after a failover returns the same status and changes nothing.
+/// One target host, running several services side by side. Each service is a slot of its own: what it runs, what
+/// it should run, what it ran before, and the one rollout command it is carrying out. A command is identified by
+/// (rollout, kind, batch) within its service, so re-delivery after a failover returns the same status and changes
+/// nothing; two services' rollouts on the same host never touch each other's slot.
 /// Simulated hosts finish their command on a grain timer; if the activation is lost the rollout's reminder
 /// re-delivers the command and the new activation (state Updating, from storage) starts the timer again.
+/// Real agents learn their commands by long-poll (<see cref="WaitDesired"/>) and report with the command's nonce.
 /// </summary>
 public sealed partial class HostGrain(
     [PersistentState("host", Stores.Table)] IPersistentState<HostGrainState> state,
     TimeProvider clock,
     ILogger<HostGrain> logger) : Grain, IHostGrain
 {
-    private IGrainTimer? _simulationTimer;
+    /// <summary>How many artifacts a service's history keeps (the targets of repeated rollbacks).</summary>
+    public const int HistoryLength = 10;
+
+    /// <summary>The slot of a host registered without naming a service; the first rollout to touch it names it.</summary>
+    public const string Unnamed = "";
+
+    private readonly Dictionary<string, IGrainTimer> _simulationTimers = new(StringComparer.Ordinal);
     private IGrainTimer? _sampleTimer;
+    private TaskCompletionSource? _desiredChanged;
 
     private string HostId => this.GetPrimaryKeyString();
 
     private HostGrainState S => state.State;
+
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        MoveLegacySlot();
+        return Task.CompletedTask;
+    }
 
     public async Task<CommandResult<HostSnapshot>> Register(HostRegistration registration)
     {
@@ -35,16 +51,26 @@ public sealed partial class HostGrain(
         S.Environment = registration.Environment;
         S.Labels = new Dictionary<string, string>(registration.Labels, StringComparer.Ordinal);
         S.Simulation = registration.Simulation ?? S.Simulation;
-        if (S.State == HostState.Retired)
+        S.Owner ??= registration.Owner;
+        foreach (var slot in S.Services.Values.Where(s => s.State == HostState.Retired))
         {
             // Registered again (an immutable rollout rolled back brings its old hosts back): it serves again.
-            S.State = HostState.Ready;
+            slot.State = HostState.Ready;
         }
 
+        // What the host says it runs is taken for services the engine knows nothing of yet; the engine's record of a
+        // service it has commanded is not overwritten by a claim.
         if (isNew && registration.CurrentArtifact is not null)
         {
-            S.CurrentArtifact = S.DesiredArtifact = registration.CurrentArtifact;
-            S.CurrentVersion = S.DesiredVersion = registration.CurrentVersion;
+            Claim(registration.Service ?? Unnamed, registration.CurrentArtifact, registration.CurrentVersion);
+        }
+
+        foreach (var (service, running) in registration.Services)
+        {
+            if (running.Artifact is not null && !S.Services.ContainsKey(service))
+            {
+                Claim(service, running.Artifact, running.Version);
+            }
         }
 
         S.LastHeartbeat = clock.GetUtcNow();
@@ -68,9 +94,20 @@ public sealed partial class HostGrain(
         return CommandResult<HostSnapshot>.Success(Snapshot());
     }
 
-    public Task<DesiredState?> GetDesired() => Task.FromResult(S.Environment is null
-        ? null
-        : new DesiredState { Artifact = S.DesiredArtifact, Version = S.DesiredVersion, Rollout = S.Rollout, State = S.State });
+    public Task<DesiredState?> GetDesired() => Task.FromResult(Desired());
+
+    public async Task<DesiredState?> WaitDesired(long after, TimeSpan wait)
+    {
+        if (S.Environment is null || S.Generation > after || wait <= TimeSpan.Zero)
+        {
+            return Desired();
+        }
+
+        _desiredChanged ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var changed = _desiredChanged.Task;
+        await Task.WhenAny(changed, Task.Delay(wait, clock));
+        return Desired();
+    }
 
     public async Task<HostCommandStatus> Execute(HostCommand command)
     {
@@ -79,38 +116,40 @@ public sealed partial class HostGrain(
             return Status(command.Kind, CommandOutcome.Failed, $"host '{HostId}' is not registered");
         }
 
-        if (S.State == HostState.Retired)
+        var name = SlotFor(command);
+        var slot = S.Services.GetValueOrDefault(name);
+        if (slot?.State == HostState.Retired)
         {
             return Status(command.Kind, command.Kind == HostCommandKind.Revert ? CommandOutcome.Succeeded : CommandOutcome.Failed,
                 "the host is retired");
         }
 
-        if (S.Command is { } current && SameCommand(current, command))
+        if (slot?.Command is { } current && SameCommand(current, command))
         {
             // Re-delivery: report what happened, and make sure a simulated host is still working on it.
-            if (S.CommandOutcome == CommandOutcome.Pending)
+            if (slot.CommandOutcome == CommandOutcome.Pending)
             {
-                EnsureSimulation();
+                EnsureSimulation(name);
             }
 
-            return Status(current.Kind, S.CommandOutcome, S.LastError);
+            return Status(current.Kind, slot.CommandOutcome, slot.LastError);
         }
 
-        if (command.Kind == HostCommandKind.Apply && S.Command is { Kind: HostCommandKind.Revert } revert
+        if (command.Kind == HostCommandKind.Apply && slot?.Command is { Kind: HostCommandKind.Revert } revert
             && string.Equals(revert.RolloutId, command.RolloutId, StringComparison.Ordinal))
         {
             // A late apply of a rollout this host already reverted for: the rollout has moved on; never re-apply.
             return Status(HostCommandKind.Apply, CommandOutcome.Failed, "the rollout is rolling back; apply refused");
         }
 
-        if (command.Kind == HostCommandKind.Apply && S.CommandOutcome == CommandOutcome.Pending && S.Command is { } busy
+        if (command.Kind == HostCommandKind.Apply && slot is { CommandOutcome: CommandOutcome.Pending, Command: { } busy }
             && !string.Equals(busy.RolloutId, command.RolloutId, StringComparison.Ordinal))
         {
-            // One command at a time: a host in the middle of another rollout's change is not taken over.
-            return Status(command.Kind, CommandOutcome.Failed, $"host is busy with rollout '{busy.RolloutId}'");
+            // One command at a time per service: a service in the middle of another rollout's change is not taken over.
+            return Status(command.Kind, CommandOutcome.Failed, $"service '{name}' on this host is busy with rollout '{busy.RolloutId}'");
         }
 
-        return command.Kind == HostCommandKind.Apply ? await BeginApply(command) : await BeginRevert(command);
+        return command.Kind == HostCommandKind.Apply ? await BeginApply(name, command) : await BeginRevert(name, command);
     }
 
     public async Task<CommandResult<HostSnapshot>> Report(HostOutcomeReport report)
@@ -120,26 +159,43 @@ public sealed partial class HostGrain(
             return CommandResult<HostSnapshot>.Fail(ErrorKind.NotFound, $"host '{HostId}' is not registered");
         }
 
-        if (S.Command is null || S.CommandOutcome != CommandOutcome.Pending
-            || !string.Equals(S.Command.RolloutId, report.RolloutId, StringComparison.Ordinal)
-            || !string.Equals(S.DesiredArtifact, report.Artifact, StringComparison.Ordinal))
+        // A report names its service; one that does not (an older agent) answers the service its rollout commanded.
+        var slotName = report.Service
+            ?? S.Services.FirstOrDefault(s => string.Equals(s.Value.Command?.RolloutId, report.RolloutId, StringComparison.Ordinal)).Key;
+        if (slotName is null || !S.Services.TryGetValue(slotName, out var slot))
         {
             return CommandResult<HostSnapshot>.Fail(ErrorKind.Conflict,
-                $"host '{HostId}' has no pending command of rollout '{report.RolloutId}' for artifact '{report.Artifact}'");
+                $"host '{HostId}' has no pending command of rollout '{report.RolloutId}'{ForService(report.Service)}");
+        }
+
+        if (slot.Command is null || slot.CommandOutcome != CommandOutcome.Pending
+            || !string.Equals(slot.Command.RolloutId, report.RolloutId, StringComparison.Ordinal)
+            || !string.Equals(slot.DesiredArtifact, report.Artifact, StringComparison.Ordinal))
+        {
+            return CommandResult<HostSnapshot>.Fail(ErrorKind.Conflict,
+                $"host '{HostId}' has no pending command of rollout '{report.RolloutId}' for artifact '{report.Artifact}'{ForService(report.Service)}");
+        }
+
+        if (report.Nonce is not null && !string.Equals(slot.Nonce, report.Nonce, StringComparison.Ordinal))
+        {
+            return CommandResult<HostSnapshot>.Fail(ErrorKind.Conflict,
+                $"the report does not echo the nonce of the command host '{HostId}' was given{ForService(report.Service)}; it answers a command the host never received");
         }
 
         S.LastHeartbeat = clock.GetUtcNow();
+        slot.LastSteps = report.Steps.ToList();
+        slot.LastDurationMs = report.DurationMs;
         if (report.ComputedDigest is { } computed && !string.Equals(computed, report.Artifact, StringComparison.Ordinal))
         {
             // The agent verified its download and refused it: it still runs (and is as healthy as) its current artifact.
-            await FailVerification(computed);
+            await FailVerification(slotName, slot, computed);
             return CommandResult<HostSnapshot>.Success(Snapshot());
         }
 
         S.Healthy = report.Healthy;
         var succeeded = report.Succeeded && report.Healthy;
         var reason = succeeded ? null : report.Message ?? (report.Succeeded ? "host unhealthy after applying" : "agent reported failure");
-        await Finish(succeeded, reason);
+        await Finish(slotName, slot, succeeded, reason);
         return CommandResult<HostSnapshot>.Success(Snapshot());
     }
 
@@ -152,7 +208,7 @@ public sealed partial class HostGrain(
             await GrainFactory.Ref<IRolloutGrain>(command.RolloutId).OnHostReported(status);
             if (status.Outcome == CommandOutcome.Succeeded && command.Kind == HostCommandKind.Apply)
             {
-                await SendSimulatedSample(command.RolloutId);
+                await SendSimulatedSample(command.RolloutId, SlotFor(command));
             }
         }
     }
@@ -166,9 +222,28 @@ public sealed partial class HostGrain(
 
         S.LastHeartbeat = clock.GetUtcNow();
         S.Healthy = sample.FailedHealthChecks == 0;
-        if (S.Rollout is { } rollout)
+        var name = sample.Service ?? S.Primary ?? S.Services.Keys.FirstOrDefault();
+        if (name is null || !S.Services.TryGetValue(name, out var slot))
         {
-            await GrainFactory.Ref<IRolloutGrain>(rollout).OnHostSample(sample with { HostId = HostId, Version = S.CurrentVersion, Artifact = S.CurrentArtifact });
+            // Metrics of a service the host does not run feed nothing.
+            return CommandResult<HostSnapshot>.Success(Snapshot());
+        }
+
+        // Kept in memory for the host view (metrics are observations, not decisions: no write per sample).
+        slot.Metrics = new HostMetricsReading
+        {
+            ErrorRatePercent = sample.ErrorRatePercent,
+            P99LatencyMs = sample.P99LatencyMs,
+            FailedHealthChecks = sample.FailedHealthChecks,
+            Requests = sample.Requests,
+            At = clock.GetUtcNow(),
+        };
+        if (slot.Rollout is { } rollout)
+        {
+            await GrainFactory.Ref<IRolloutGrain>(rollout).OnHostSample(sample with
+            {
+                HostId = HostId, Service = name, Version = slot.CurrentVersion, Artifact = slot.CurrentArtifact,
+            });
         }
 
         return CommandResult<HostSnapshot>.Success(Snapshot());
@@ -176,28 +251,50 @@ public sealed partial class HostGrain(
 
     public async Task Retire(string rolloutId)
     {
-        if (S.Environment is null || S.State == HostState.Retired)
+        if (S.Environment is null || S.Services.Count > 0 && S.Services.Values.All(s => s.State == HostState.Retired))
         {
             return;
         }
 
-        _simulationTimer?.Dispose();
-        _simulationTimer = null;
-        S.State = HostState.Retired;
-        S.CommandOutcome = CommandOutcome.Succeeded;
-        S.LastError = null;
+        foreach (var timer in _simulationTimers.Values)
+        {
+            timer.Dispose();
+        }
+
+        _simulationTimers.Clear();
+        if (S.Services.Count == 0)
+        {
+            S.Services[Unnamed] = new ServiceSlot();
+        }
+
+        // The whole host leaves: every service on it stops serving.
+        foreach (var slot in S.Services.Values)
+        {
+            slot.State = HostState.Retired;
+            slot.CommandOutcome = CommandOutcome.Succeeded;
+            slot.LastError = null;
+            slot.UpdatedAt = clock.GetUtcNow();
+        }
+
         S.UpdatedAt = clock.GetUtcNow();
+        ChangedDesired();
         await state.WriteStateAsync();
-        await Publish(EventTypes.HostRetired, $"retired by rollout '{rolloutId}'");
+        var name = S.Services.FirstOrDefault(s => string.Equals(s.Value.Rollout, rolloutId, StringComparison.Ordinal)).Key ?? S.Primary ?? Unnamed;
+        await Publish(EventTypes.HostRetired, name, S.Services[name], $"retired by rollout '{rolloutId}'");
     }
 
-    public async Task EmitSamples(string rolloutId, int count, int spacingMs)
+    public Task EmitSamples(string rolloutId, int count, int spacingMs) =>
+        EmitServiceSamples(rolloutId, S.Services.FirstOrDefault(s => string.Equals(s.Value.Rollout, rolloutId, StringComparison.Ordinal)).Key
+            ?? S.Primary ?? Unnamed, count, spacingMs);
+
+    public async Task EmitServiceSamples(string rolloutId, string service, int count, int spacingMs)
     {
+        var name = S.Services.ContainsKey(service) ? service : Unnamed;
         if (spacingMs <= 0)
         {
             for (var i = 1; i <= count; i++)
             {
-                await SendSimulatedSample(rolloutId, i);
+                await SendSimulatedSample(rolloutId, name, i);
             }
 
             return;
@@ -208,7 +305,7 @@ public sealed partial class HostGrain(
         var sent = 0;
         _sampleTimer = this.RegisterGrainTimer(async _ =>
         {
-            await SendSimulatedSample(rolloutId, ++sent);
+            await SendSimulatedSample(rolloutId, name, ++sent);
             if (sent >= count)
             {
                 _sampleTimer?.Dispose();
@@ -218,14 +315,14 @@ public sealed partial class HostGrain(
     }
 
     /// <summary>A simulated host that runs a version reports the metrics its profile gives that version (reading <paramref name="sequence"/>).</summary>
-    private Task SendSimulatedSample(string rolloutId, int sequence = 0)
+    private Task SendSimulatedSample(string rolloutId, string service, int sequence = 0)
     {
-        if (S.Simulation is not { } profile || S.CurrentVersion is null)
+        if (S.Simulation is not { } profile || !S.Services.TryGetValue(service, out var slot) || slot.CurrentVersion is null)
         {
             return Task.CompletedTask;
         }
 
-        var metrics = profile.MetricsByVersion.GetValueOrDefault(S.CurrentVersion) ?? profile.DefaultMetrics;
+        var metrics = profile.MetricsByVersion.GetValueOrDefault(slot.CurrentVersion) ?? profile.DefaultMetrics;
         if (metrics is null)
         {
             return Task.CompletedTask;
@@ -235,8 +332,9 @@ public sealed partial class HostGrain(
         return GrainFactory.Ref<IRolloutGrain>(rolloutId).OnHostSample(new HostMetricsSample
         {
             HostId = HostId,
-            Version = S.CurrentVersion,
-            Artifact = S.CurrentArtifact,
+            Service = service.Length == 0 ? null : service,
+            Version = slot.CurrentVersion,
+            Artifact = slot.CurrentArtifact,
             ErrorRatePercent = Read("errorRatePercent", metrics.ErrorRatePercent),
             P99LatencyMs = Read("p99LatencyMs", metrics.P99LatencyMs),
             FailedHealthChecks = metrics.FailedHealthChecks,
@@ -245,166 +343,175 @@ public sealed partial class HostGrain(
         });
     }
 
-    private async Task<HostCommandStatus> BeginApply(HostCommand command)
+    private async Task<HostCommandStatus> BeginApply(string name, HostCommand command)
     {
         if (command.Artifact is null)
         {
             return Status(HostCommandKind.Apply, CommandOutcome.Failed, "apply command without an artifact");
         }
 
-        // The rollback target is what the host ran before this rollout first touched it.
-        if (!string.Equals(S.Rollout, command.RolloutId, StringComparison.Ordinal))
+        var slot = SlotNamed(name);
+
+        // The rollback target is what the service ran before this rollout first touched it.
+        if (!string.Equals(slot.Rollout, command.RolloutId, StringComparison.Ordinal))
         {
-            S.PreviousArtifact = S.CurrentArtifact;
-            S.PreviousVersion = S.CurrentVersion;
-            S.Rollout = command.RolloutId;
+            slot.PreviousArtifact = slot.CurrentArtifact;
+            slot.PreviousVersion = slot.CurrentVersion;
+            slot.Rollout = command.RolloutId;
         }
 
-        return await Begin(command, command.Artifact, command.Version, HostState.Updating, "already running the artifact");
+        return await Begin(name, slot, command, command.Artifact, command.Version, HostState.Updating, "already running the artifact");
     }
 
-    private async Task<HostCommandStatus> BeginRevert(HostCommand command)
+    private async Task<HostCommandStatus> BeginRevert(string name, HostCommand command)
     {
-        // A host this rollout never changed has nothing to undo.
-        if (!string.Equals(S.Rollout, command.RolloutId, StringComparison.Ordinal))
+        // A service this rollout never changed has nothing to undo.
+        if (!S.Services.TryGetValue(name, out var slot) || !string.Equals(slot.Rollout, command.RolloutId, StringComparison.Ordinal))
         {
             return Status(HostCommandKind.Revert, CommandOutcome.Succeeded, "untouched by this rollout") with { Untouched = true };
         }
 
-        // Whatever the host was doing for this rollout is superseded by the revert.
-        _simulationTimer?.Dispose();
-        _simulationTimer = null;
-        return await Begin(command, S.PreviousArtifact, S.PreviousVersion, HostState.RollingBack, "already on the previous artifact");
+        // Whatever the service was doing for this rollout is superseded by the revert.
+        StopSimulation(name);
+        return await Begin(name, slot, command, slot.PreviousArtifact, slot.PreviousVersion, HostState.RollingBack, "already on the previous artifact");
     }
 
     /// <summary>
-    /// Takes the command: the host moves to <paramref name="artifact"/>, at once when it already runs it,
+    /// Takes the command: the service moves to <paramref name="artifact"/>, at once when it already runs it,
     /// otherwise through <paramref name="moving"/> until the agent (or the simulation) reports. Moving is not
     /// published per host: the rollout's batch-started or rollback-decided event names the hosts it moves.
     /// </summary>
     private async Task<HostCommandStatus> Begin(
-        HostCommand command, string? artifact, string? version, HostState moving, string doneReason)
+        string name, ServiceSlot slot, HostCommand command, string? artifact, string? version, HostState moving, string doneReason)
     {
-        S.Command = command;
-        S.LastError = null;
-        S.DesiredArtifact = artifact;
-        S.DesiredVersion = version;
-        S.UpdatedAt = clock.GetUtcNow();
+        slot.Command = command;
+        slot.LastError = null;
+        slot.DesiredArtifact = artifact;
+        slot.DesiredVersion = version;
+        slot.Nonce = Guid.NewGuid().ToString("n");
+        slot.LastSteps = [];
+        slot.LastDurationMs = null;
+        slot.UpdatedAt = clock.GetUtcNow();
+        S.Primary = name;
+        S.UpdatedAt = slot.UpdatedAt;
 
-        if (string.Equals(S.CurrentArtifact, artifact, StringComparison.Ordinal))
+        if (string.Equals(slot.CurrentArtifact, artifact, StringComparison.Ordinal))
         {
-            S.State = HostState.Ready;
-            S.CommandOutcome = CommandOutcome.Succeeded;
+            slot.State = HostState.Ready;
+            slot.CommandOutcome = CommandOutcome.Succeeded;
             await state.WriteStateAsync();
             return Status(command.Kind, CommandOutcome.Succeeded, doneReason);
         }
 
-        if (S.Simulation is { StepLatencyMs: <= 0 } && !DownloadIsCorrupt())
+        if (S.Simulation is { StepLatencyMs: <= 0 } && !DownloadIsCorrupt(slot))
         {
             // A zero-latency simulated host has nothing to wait for: it finishes in the turn that takes the command,
             // with one write instead of two (Updating, then the outcome) and no timer turn. Dispatch tells the rollout.
-            var (succeeded, reason) = SimulatedResult();
-            SetOutcome(succeeded, reason);
+            var (succeeded, reason) = SimulatedResult(slot);
+            SetOutcome(slot, succeeded, reason);
             await state.WriteStateAsync();
             if (!succeeded)
             {
-                await Publish(EventTypes.HostFailed, reason);
+                await Publish(EventTypes.HostFailed, name, slot, reason);
             }
 
-            return Status(command.Kind, S.CommandOutcome, reason);
+            return Status(command.Kind, slot.CommandOutcome, reason);
         }
 
-        S.State = moving;
-        S.CommandOutcome = CommandOutcome.Pending;
+        slot.State = moving;
+        slot.CommandOutcome = CommandOutcome.Pending;
+        ChangedDesired();
         await state.WriteStateAsync();
-        EnsureSimulation();
+        EnsureSimulation(name);
         return Status(command.Kind, CommandOutcome.Pending, null);
     }
 
-    private void SetOutcome(bool succeeded, string? reason)
+    private void SetOutcome(ServiceSlot slot, bool succeeded, string? reason)
     {
         if (succeeded)
         {
-            S.CurrentArtifact = S.DesiredArtifact;
-            S.CurrentVersion = S.DesiredVersion;
-            S.State = HostState.Ready;
-            S.CommandOutcome = CommandOutcome.Succeeded;
+            slot.CurrentArtifact = slot.DesiredArtifact;
+            slot.CurrentVersion = slot.DesiredVersion;
+            slot.State = HostState.Ready;
+            slot.CommandOutcome = CommandOutcome.Succeeded;
+            Remember(slot, slot.CurrentArtifact, slot.CurrentVersion);
         }
         else
         {
-            // The host keeps running what it ran; the desired artifact stays visible for diagnosis.
-            S.State = HostState.Failed;
-            S.CommandOutcome = CommandOutcome.Failed;
-            S.LastError = reason;
+            // The service keeps running what it ran; the desired artifact stays visible for diagnosis.
+            slot.State = HostState.Failed;
+            slot.CommandOutcome = CommandOutcome.Failed;
+            slot.LastError = reason;
         }
 
-        S.UpdatedAt = clock.GetUtcNow();
+        slot.UpdatedAt = clock.GetUtcNow();
+        S.UpdatedAt = slot.UpdatedAt;
     }
 
-    private async Task Finish(bool succeeded, string? reason)
+    private async Task Finish(string name, ServiceSlot slot, bool succeeded, string? reason)
     {
-        var command = S.Command!;
-        SetOutcome(succeeded, reason);
+        var command = slot.Command!;
+        SetOutcome(slot, succeeded, reason);
+        ChangedDesired();
         await state.WriteStateAsync();
 
         // The rollout hears first (one-way: it never calls back into a host while handling this, and a lost
         // report is recovered by its reminder re-delivering the command); the event follows.
-        await GrainFactory.Ref<IRolloutGrain>(command.RolloutId).OnHostReported(Status(command.Kind, S.CommandOutcome, reason));
+        await GrainFactory.Ref<IRolloutGrain>(command.RolloutId).OnHostReported(Status(command.Kind, slot.CommandOutcome, reason));
         if (succeeded && command.Kind == HostCommandKind.Apply)
         {
-            await SendSimulatedSample(command.RolloutId);
+            await SendSimulatedSample(command.RolloutId, name);
         }
 
         // Successes are published by the rollout, many hosts per event (hosts.updated, hosts.reverted): one event per
         // host was the largest single cost of a large rollout. A failure is published here, with its reason.
         if (!succeeded)
         {
-            await Publish(EventTypes.HostFailed, reason);
+            await Publish(EventTypes.HostFailed, name, slot, reason);
         }
     }
 
-    private void EnsureSimulation()
+    private void EnsureSimulation(string name)
     {
-        if (S.Simulation is null || _simulationTimer is not null)
+        if (S.Simulation is null || _simulationTimers.ContainsKey(name))
         {
             return;
         }
 
         var delay = TimeSpan.FromMilliseconds(Math.Max(0, S.Simulation.StepLatencyMs));
-        _simulationTimer = this.RegisterGrainTimer(CompleteSimulatedStep, new GrainTimerCreationOptions(delay, Timeout.InfiniteTimeSpan));
+        _simulationTimers[name] = this.RegisterGrainTimer(_ => CompleteSimulatedStep(name),
+            new GrainTimerCreationOptions(delay, Timeout.InfiniteTimeSpan));
     }
 
-    private async Task CompleteSimulatedStep(CancellationToken cancellationToken)
+    private void StopSimulation(string name)
     {
-        _simulationTimer?.Dispose();
-        _simulationTimer = null;
-        if (S.CommandOutcome != CommandOutcome.Pending || S.Command is null || S.Simulation is null)
+        if (_simulationTimers.Remove(name, out var timer))
+        {
+            timer.Dispose();
+        }
+    }
+
+    private async Task CompleteSimulatedStep(string name)
+    {
+        StopSimulation(name);
+        if (!S.Services.TryGetValue(name, out var slot) || slot.CommandOutcome != CommandOutcome.Pending || slot.Command is null || S.Simulation is null)
         {
             return;
         }
 
-        if (DownloadIsCorrupt() && S.DesiredArtifact is { } expected)
-        {
-            // The simulated download yields other bytes; their digest is what a verifying agent would compute.
-            var got = Domain.Artifacts.ArtifactDigest.Prefix + Convert.ToHexStringLower(
-                System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes($"corrupt download of {expected} on {HostId}")));
-            try
-            {
-                await FailVerification(got);
-            }
-            catch
-            {
-                this.DeactivateOnIdle();
-                throw;
-            }
-
-            return;
-        }
-
-        var (succeeded, reason) = SimulatedResult();
         try
         {
-            await Finish(succeeded, reason);
+            if (DownloadIsCorrupt(slot) && slot.DesiredArtifact is { } expected)
+            {
+                // The simulated download yields other bytes; their digest is what a verifying agent would compute.
+                var got = Domain.Artifacts.ArtifactDigest.Prefix + Convert.ToHexStringLower(
+                    System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes($"corrupt download of {expected} on {HostId}")));
+                await FailVerification(name, slot, got);
+                return;
+            }
+
+            var (succeeded, reason) = SimulatedResult(slot);
+            await Finish(name, slot, succeeded, reason);
         }
         catch
         {
@@ -415,36 +522,174 @@ public sealed partial class HostGrain(
     }
 
     /// <summary>Whether the simulated download of the desired version yields other bytes than its digest names.</summary>
-    private bool DownloadIsCorrupt() =>
-        S.Command?.Kind == HostCommandKind.Apply && S.Simulation is { } profile && S.DesiredVersion is { } version
+    private bool DownloadIsCorrupt(ServiceSlot slot) =>
+        slot.Command?.Kind == HostCommandKind.Apply && S.Simulation is { } profile && slot.DesiredVersion is { } version
         && profile.CorruptDownloadVersions.Contains(version, StringComparer.Ordinal);
 
     /// <summary>How the simulated host's current command ends: its profile decides, deterministically per host and artifact.</summary>
-    private (bool Succeeded, string? Reason) SimulatedResult()
+    private (bool Succeeded, string? Reason) SimulatedResult(ServiceSlot slot)
     {
-        var fails = S.Command!.Kind == HostCommandKind.Apply
-            && SimulatedOutcome.Fails(HostId, S.DesiredArtifact ?? string.Empty, FailureProbability(S.Simulation!, S.DesiredVersion));
+        var fails = slot.Command!.Kind == HostCommandKind.Apply
+            && SimulatedOutcome.Fails(HostId, slot.DesiredArtifact ?? string.Empty, FailureProbability(S.Simulation!, slot.DesiredVersion));
         if (!fails)
         {
             return (true, null);
         }
 
-        LogSimulatedFailure(logger, HostId, S.DesiredVersion);
-        return (false, $"simulated failure applying version {S.DesiredVersion}");
+        LogSimulatedFailure(logger, HostId, slot.DesiredVersion);
+        return (false, $"simulated failure applying version {slot.DesiredVersion}");
     }
 
     /// <summary>
     /// The downloaded bytes hash to <paramref name="computed"/>, not to the desired artifact: the host does not activate
     /// them, stays on its current artifact, fails the command with the reason, and the artifact records the incident.
     /// </summary>
-    private async Task FailVerification(string computed)
+    private async Task FailVerification(string name, ServiceSlot slot, string computed)
     {
-        var expected = S.DesiredArtifact ?? string.Empty;
+        var expected = slot.DesiredArtifact ?? string.Empty;
         LogVerificationFailed(logger, HostId, expected, computed);
-        await Finish(false, $"artifact verification failed: expected {expected}, got {computed}");
+        await Finish(name, slot, false, $"artifact verification failed: expected {expected}, got {computed}");
         await GrainFactory.Ref<IArtifactGrain>(expected).RecordVerificationFailure(computed, $"download by host '{HostId}'",
             new ArtifactActor { Name = "host/" + HostId, Role = "agent" });
     }
+
+    /// <summary>
+    /// The slot a command addresses: its service's, or the unnamed slot, which the first named command adopts (a
+    /// host registered with one artifact and no service runs that service).
+    /// </summary>
+    private string SlotFor(HostCommand command)
+    {
+        var service = command.Service ?? Unnamed;
+        if (S.Services.ContainsKey(service))
+        {
+            return service;
+        }
+
+        if (service.Length > 0 && S.Services.Remove(Unnamed, out var unnamed))
+        {
+            S.Services[service] = unnamed;
+            if (S.Primary == Unnamed)
+            {
+                S.Primary = service;
+            }
+        }
+        else if (service.Length == 0 && S.Services.Count == 1)
+        {
+            return S.Services.Keys.First();
+        }
+
+        return service;
+    }
+
+    private ServiceSlot SlotNamed(string name)
+    {
+        if (!S.Services.TryGetValue(name, out var slot))
+        {
+            S.Services[name] = slot = new ServiceSlot();
+        }
+
+        return slot;
+    }
+
+    /// <summary>Records what the host says a service runs (registration): nothing to roll back to yet.</summary>
+    private void Claim(string service, string artifact, string? version)
+    {
+        var slot = SlotNamed(service);
+        slot.CurrentArtifact = slot.DesiredArtifact = artifact;
+        slot.CurrentVersion = slot.DesiredVersion = version;
+        slot.UpdatedAt = clock.GetUtcNow();
+        Remember(slot, artifact, version);
+        S.Primary ??= service;
+    }
+
+    private static void Remember(ServiceSlot slot, string? artifact, string? version)
+    {
+        if (artifact is null)
+        {
+            return;
+        }
+
+        slot.History.RemoveAll(h => string.Equals(h.Artifact, artifact, StringComparison.Ordinal));
+        slot.History.Insert(0, new ServiceArtifact { Artifact = artifact, Version = version });
+        if (slot.History.Count > HistoryLength)
+        {
+            slot.History.RemoveRange(HistoryLength, slot.History.Count - HistoryLength);
+        }
+    }
+
+    /// <summary>A host stored before hosts ran several services kept its one service in top-level fields: they become the unnamed slot.</summary>
+    private void MoveLegacySlot()
+    {
+        if (S.Services.Count > 0 || S.Environment is null || S.CurrentArtifact is null && S.Command is null && S.State == HostState.Ready)
+        {
+            return;
+        }
+
+        S.Services[Unnamed] = new ServiceSlot
+        {
+            State = S.State,
+            CurrentArtifact = S.CurrentArtifact,
+            CurrentVersion = S.CurrentVersion,
+            DesiredArtifact = S.DesiredArtifact,
+            DesiredVersion = S.DesiredVersion,
+            PreviousArtifact = S.PreviousArtifact,
+            PreviousVersion = S.PreviousVersion,
+            Rollout = S.Rollout,
+            Command = S.Command,
+            CommandOutcome = S.CommandOutcome,
+            LastError = S.LastError,
+            UpdatedAt = S.UpdatedAt,
+        };
+        Remember(S.Services[Unnamed], S.CurrentArtifact, S.CurrentVersion);
+        S.Primary = Unnamed;
+        S.State = default;
+        S.CurrentArtifact = S.CurrentVersion = S.DesiredArtifact = S.DesiredVersion = S.PreviousArtifact = S.PreviousVersion = null;
+        S.Rollout = S.LastError = null;
+        S.Command = null;
+        S.CommandOutcome = default;
+    }
+
+    /// <summary>The desired state moved on: long-polls waiting on an older generation answer now.</summary>
+    private void ChangedDesired()
+    {
+        S.Generation++;
+        _desiredChanged?.TrySetResult();
+        _desiredChanged = null;
+    }
+
+    private DesiredState? Desired()
+    {
+        if (S.Environment is null)
+        {
+            return null;
+        }
+
+        var primary = PrimarySlot();
+        return new DesiredState
+        {
+            Artifact = primary?.DesiredArtifact,
+            Version = primary?.DesiredVersion,
+            Rollout = primary?.Rollout,
+            State = primary?.State ?? HostState.Ready,
+            Generation = S.Generation,
+            Services = S.Services.OrderBy(s => s.Key, StringComparer.Ordinal).Select(s => new DesiredService
+            {
+                Service = s.Key,
+                Artifact = s.Value.DesiredArtifact,
+                Version = s.Value.DesiredVersion,
+                Release = s.Value.Command?.Release,
+                Rollout = s.Value.Rollout,
+                Kind = s.Value.Command?.Kind,
+                Nonce = s.Value.Nonce,
+                State = s.Value.State,
+            }).ToList(),
+        };
+    }
+
+    private ServiceSlot? PrimarySlot() =>
+        S.Primary is { } p && S.Services.TryGetValue(p, out var slot) ? slot : S.Services.Values.FirstOrDefault();
+
+    private static string ForService(string? service) => service is null ? string.Empty : $" for service '{service}'";
 
     private static double FailureProbability(SimulationProfile profile, string? version) =>
         version is not null && profile.FailureProbabilityByVersion.TryGetValue(version, out var p) ? p : profile.DefaultFailureProbability;
@@ -456,10 +701,9 @@ public sealed partial class HostGrain(
     private HostCommandStatus Status(HostCommandKind kind, CommandOutcome outcome, string? reason) =>
         new() { HostId = HostId, Kind = kind, Outcome = outcome, Reason = reason };
 
-    private Task Publish(string type, string? reason)
+    private Task Publish(string type, string service, ServiceSlot slot, string? reason)
     {
-        var rollout = S.Rollout;
-        if (rollout is null)
+        if (slot.Rollout is not { } rollout)
         {
             return Task.CompletedTask;
         }
@@ -468,32 +712,55 @@ public sealed partial class HostGrain(
         return publisher.Publish(type, "host/" + HostId, reason, new Dictionary<string, string>
         {
             ["host"] = HostId,
-            ["artifact"] = S.DesiredArtifact ?? string.Empty,
-            ["version"] = S.DesiredVersion ?? string.Empty,
-            ["state"] = S.State.ToString(),
+            ["service"] = service,
+            ["artifact"] = slot.DesiredArtifact ?? string.Empty,
+            ["version"] = slot.DesiredVersion ?? string.Empty,
+            ["state"] = slot.State.ToString(),
         });
     }
 
-    private HostSnapshot Snapshot() => new()
+    private HostSnapshot Snapshot()
     {
-        Id = HostId,
-        Environment = S.Environment!,
-        Labels = new Dictionary<string, string>(S.Labels, StringComparer.Ordinal),
-        State = S.State,
-        CurrentArtifact = S.CurrentArtifact,
-        CurrentVersion = S.CurrentVersion,
-        DesiredArtifact = S.DesiredArtifact,
-        DesiredVersion = S.DesiredVersion,
-        PreviousArtifact = S.PreviousArtifact,
-        PreviousVersion = S.PreviousVersion,
-        Healthy = S.Healthy,
-        LastHeartbeat = S.LastHeartbeat,
-        Rollout = S.Rollout,
-        LastError = S.LastError,
-        Simulated = S.Simulation is not null,
-        UpdatedAt = S.UpdatedAt,
-        Simulation = S.Simulation,
-    };
+        var primary = PrimarySlot();
+        return new HostSnapshot
+        {
+            Id = HostId,
+            Environment = S.Environment!,
+            Labels = new Dictionary<string, string>(S.Labels, StringComparer.Ordinal),
+            State = primary?.State ?? HostState.Ready,
+            CurrentArtifact = primary?.CurrentArtifact,
+            CurrentVersion = primary?.CurrentVersion,
+            DesiredArtifact = primary?.DesiredArtifact,
+            DesiredVersion = primary?.DesiredVersion,
+            PreviousArtifact = primary?.PreviousArtifact,
+            PreviousVersion = primary?.PreviousVersion,
+            Healthy = S.Healthy,
+            LastHeartbeat = S.LastHeartbeat,
+            Rollout = primary?.Rollout,
+            LastError = primary?.LastError,
+            Simulated = S.Simulation is not null,
+            UpdatedAt = S.UpdatedAt,
+            Simulation = S.Simulation,
+            Owner = S.Owner,
+            Services = S.Services.ToDictionary(s => s.Key, s => new HostServiceSnapshot
+            {
+                State = s.Value.State,
+                CurrentArtifact = s.Value.CurrentArtifact,
+                CurrentVersion = s.Value.CurrentVersion,
+                DesiredArtifact = s.Value.DesiredArtifact,
+                DesiredVersion = s.Value.DesiredVersion,
+                PreviousArtifact = s.Value.PreviousArtifact,
+                PreviousVersion = s.Value.PreviousVersion,
+                Rollout = s.Value.Rollout,
+                LastError = s.Value.LastError,
+                History = s.Value.History.ToList(),
+                LastSteps = s.Value.LastSteps.ToList(),
+                LastDurationMs = s.Value.LastDurationMs,
+                UpdatedAt = s.Value.UpdatedAt,
+                Metrics = s.Value.Metrics,
+            }, StringComparer.Ordinal),
+        };
+    }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Host {HostId} refused its download of {Expected}: the bytes hash to {Computed}")]
     private static partial void LogVerificationFailed(ILogger logger, string hostId, string expected, string computed);

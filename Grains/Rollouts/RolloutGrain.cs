@@ -285,7 +285,9 @@ public sealed partial class RolloutGrain(
 
     public async Task OnHostSample(HostMetricsSample sample)
     {
-        if (S.Status is not (RolloutStatus.Progressing or RolloutStatus.Paused) || !S.Hosts.ContainsKey(sample.HostId))
+        // Evidence about another service on the same hosts says nothing about this release.
+        if (S.Status is not (RolloutStatus.Progressing or RolloutStatus.Paused) || !S.Hosts.ContainsKey(sample.HostId)
+            || sample.Service is { } service && !string.Equals(service, S.Service, StringComparison.Ordinal))
         {
             return;
         }
@@ -765,7 +767,7 @@ public sealed partial class RolloutGrain(
         var baseline = S.Hosts.Where(h => h.Value == HostPhase.Untouched).Select(h => h.Key).Take(perSide);
         foreach (var host in canary.Concat(baseline))
         {
-            _ = GrainFactory.Ref<IHostGrain>(host).EmitSamples(Id, readings, spacing);
+            _ = GrainFactory.Ref<IHostGrain>(host).EmitServiceSamples(Id, S.Service, readings, spacing);
         }
     }
 
@@ -1061,6 +1063,8 @@ public sealed partial class RolloutGrain(
             Batch = kind == HostCommandKind.Apply ? S.CurrentStep : -1,
             Artifact = kind == HostCommandKind.Apply ? S.Artifact : null,
             Version = kind == HostCommandKind.Apply ? S.Version : null,
+            Service = S.Service,
+            Release = S.ReleaseId,
         };
         foreach (var host in hosts)
         {

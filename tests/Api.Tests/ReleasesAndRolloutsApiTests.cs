@@ -106,15 +106,33 @@ public class ReleasesAndRolloutsApiTests(EngineFactory engine)
         Assert.Equal(TestHttp.Digest("2.0.0"), (string?)desired["artifact"]);
         Assert.Equal(id, (string?)desired["rollout"]);
         Assert.Equal("Updating", (string?)desired["state"]);
+        var command = desired["services"]!.AsArray().Single()!;
+        Assert.Equal("Apply", (string?)command["kind"]);
+        Assert.Equal(release, (string?)command["release"]);
+        var nonce = (string)command["nonce"]!;
 
         // A report for another artifact is refused and changes nothing.
-        await agent.PostJson($"/v1/hosts/{hostId}/reports", new { rollout = id, artifact = TestHttp.Digest("9.9.9"), succeeded = true })
+        await agent.PostJson($"/v1/hosts/{hostId}/reports", new { rollout = id, artifact = TestHttp.Digest("9.9.9"), computedDigest = TestHttp.Digest("9.9.9"), nonce, succeeded = true })
             .ExpectProblem(HttpStatusCode.Conflict, "urn:deploy-engine:problem:conflict");
+        // A report without the digest the agent computed is no evidence: refused.
+        var undigested = await agent.PostJson($"/v1/hosts/{hostId}/reports", new { rollout = id, artifact = TestHttp.Digest("2.0.0"), nonce, succeeded = true })
+            .ExpectProblem(HttpStatusCode.BadRequest, "urn:deploy-engine:problem:validation");
+        Assert.NotNull(undigested["errors"]!["computedDigest"]);
+        // A report that does not echo the command's nonce answers a command the host never received: refused.
+        var forged = await agent.PostJson($"/v1/hosts/{hostId}/reports", new { rollout = id, artifact = TestHttp.Digest("2.0.0"), computedDigest = TestHttp.Digest("2.0.0"), nonce = "0123456789abcdef", succeeded = true })
+            .ExpectProblem(HttpStatusCode.Conflict, "urn:deploy-engine:problem:conflict");
+        Assert.Contains("nonce", (string?)forged["detail"], StringComparison.Ordinal);
 
-        var host = await agent.PostJson($"/v1/hosts/{hostId}/reports", new { rollout = id, artifact = TestHttp.Digest("2.0.0"), succeeded = true, healthy = true })
-            .Expect(HttpStatusCode.OK);
+        var host = await agent.PostJson($"/v1/hosts/{hostId}/reports", new
+        {
+            rollout = id, artifact = TestHttp.Digest("2.0.0"), computedDigest = TestHttp.Digest("2.0.0"), nonce, succeeded = true, healthy = true, durationMs = 1500,
+            steps = new object[] { new { name = "download", succeeded = true, durationMs = 300 }, new { name = "ValidateService", succeeded = true, durationMs = 200, exitCode = 0, output = "ok" } },
+        }).Expect(HttpStatusCode.OK);
         Assert.Equal(TestHttp.Digest("2.0.0"), (string?)host["currentArtifact"]);
         Assert.Equal(TestHttp.Digest("1.0.0"), (string?)host["previousArtifact"]);
+        var slot = host["services"]!.AsObject().Single().Value!;
+        Assert.Equal("ValidateService", (string?)slot["lastSteps"]![1]!["name"]);
+        Assert.Equal(1500, (long)slot["lastDurationMs"]!);
 
         await _operator.WaitFor($"/v1/rollouts/{id}", r => (string?)r["status"] == "Succeeded");
     }

@@ -19,6 +19,11 @@ public sealed class EngineFactory : WebApplicationFactory<Program>
     public const string AdminKey = "test-admin-key";
     public const string ApproverKey = "test-approver-key";
 
+    /// <summary>An agent key bound to environment <see cref="BoundEnvironment"/> (agent-east).</summary>
+    public const string BoundAgentKey = "test-bound-agent-key";
+
+    public const string BoundEnvironment = "agents-east";
+
     /// <summary>A key holding both pipeline and approver (dana): may submit, and is refused approving her own release.</summary>
     public const string PipelineApproverKey = "test-pipeline-approver-key";
 
@@ -37,6 +42,11 @@ public sealed class EngineFactory : WebApplicationFactory<Program>
             builder.UseSetting($"Auth:Keys:{i}:Key", keys[i].Item2);
             builder.UseSetting($"Auth:Keys:{i}:Roles", keys[i].Item3);
         }
+
+        builder.UseSetting($"Auth:Keys:{keys.Length}:Name", "agent-east");
+        builder.UseSetting($"Auth:Keys:{keys.Length}:Key", BoundAgentKey);
+        builder.UseSetting($"Auth:Keys:{keys.Length}:Roles", "agent");
+        builder.UseSetting($"Auth:Keys:{keys.Length}:Environments", BoundEnvironment);
 
         builder.UseSetting("Governance:Approvers:carol:0", "cab");
         builder.UseSetting("Governance:Approvers:dana:0", "cab");
