@@ -9,7 +9,7 @@
 #   deploy/package-sample.sh --bad-archives OUT_DIR
 #       Writes hostile archives for tests: traversal.tar.gz, symlink-out.tar.gz, bomb.tar.gz.
 #
-# Environment: SAMPLE_ERROR_RATE_PERCENT (errors mode; 40). The sample is published once (framework-dependent,
+# Environment: SAMPLE_ERROR_RATE_PERCENT (errors mode; 40), SAMPLE_INSTALL_DELAY_SECONDS (AfterInstall sleeps that long). The sample is published once (framework-dependent,
 # Release) into .data/sample-build and reused while its sources are unchanged. Everything but the
 # last line goes to stderr.
 set -euo pipefail
@@ -149,6 +149,11 @@ cp -R "$publish_dir/." "$stage/"
 flock -u 9
 
 printf '{"version":"%s","mode":"%s","errorRatePercent":%d}\n' "$version" "$mode" "$rate" >"$stage/sample.json"
+if [[ -n ${SAMPLE_INSTALL_DELAY_SECONDS:-} ]]; then
+  # A slow install (AfterInstall sleeps), to watch or interrupt an apply.
+  [[ $SAMPLE_INSTALL_DELAY_SECONDS =~ ^[0-9]+$ ]] || die "SAMPLE_INSTALL_DELAY_SECONDS '$SAMPLE_INSTALL_DELAY_SECONDS' is not a number of seconds"
+  printf '%s\n' "$SAMPLE_INSTALL_DELAY_SECONDS" >"$stage/install-delay-seconds"
+fi
 
 cat >"$stage/manifest.json" <<JSON
 {
@@ -189,6 +194,12 @@ for f in SampleService.dll SampleService.runtimeconfig.json sample.json; do
 done
 mkdir -p markers
 printf '%s %s %s\n' "${DEPLOY_LIFECYCLE_EVENT:-AfterInstall}" "${DEPLOY_SERVICE:-sample}" "${DEPLOY_VERSION:-}" >markers/after-install
+# One line per run: a command carried out twice shows as two lines.
+printf 'started %s\n' "${DEPLOY_VERSION:-}" >>markers/after-install.log
+if [ -f install-delay-seconds ]; then
+  sleep "$(cat install-delay-seconds)"
+fi
+printf 'finished %s\n' "${DEPLOY_VERSION:-}" >>markers/after-install.log
 echo "after-install: release complete"
 SH
 cat >"$stage/hooks/application-stop.sh" <<'SH'

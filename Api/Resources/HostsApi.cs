@@ -219,7 +219,9 @@ public static class HostsApi
         if (!ArtifactDigest.IsValid(request.Artifact)) errors.Add("artifact", "must be the digest the host applied");
         if (request.Succeeded is null) errors.Add("succeeded", "is required");
         if (request.Message is { Length: > 2000 }) errors.Add("message", "must be at most 2000 characters");
-        if (!ArtifactDigest.IsValid(request.ComputedDigest)) errors.Add("computedDigest", "is required: the sha256 digest the agent computed over the artifact it applied");
+        // A success is evidence only with the digest the agent computed; a failure before any bytes arrived has none.
+        if (request.ComputedDigest is not null ? !ArtifactDigest.IsValid(request.ComputedDigest) : request.Succeeded is true)
+            errors.Add("computedDigest", "is required with a success: the sha256 digest the agent computed over the artifact it applied");
         if (string.IsNullOrWhiteSpace(request.Nonce) || request.Nonce.Length > 64) errors.Add("nonce", "is required: the nonce of the command, from the desired state");
         if (request.Service is not null && !Names.IsDnsLabel(request.Service)) errors.Add("service", "service names are lower-case DNS labels");
         if (request.DurationMs is < 0) errors.Add("durationMs", "must be zero or more");
