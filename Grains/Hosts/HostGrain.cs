@@ -389,8 +389,6 @@ public sealed partial class HostGrain(
         slot.DesiredArtifact = artifact;
         slot.DesiredVersion = version;
         slot.Nonce = Guid.NewGuid().ToString("n");
-        slot.LastSteps = [];
-        slot.LastDurationMs = null;
         slot.UpdatedAt = clock.GetUtcNow();
         S.Primary = name;
         S.UpdatedAt = slot.UpdatedAt;
@@ -418,6 +416,10 @@ public sealed partial class HostGrain(
             return Status(command.Kind, slot.CommandOutcome, reason);
         }
 
+        // A command the host must carry out: the last one's step record gives way to this one's (an answer at once above
+        // keeps it, so a failure's steps stay readable after the rollout's no-op revert).
+        slot.LastSteps = [];
+        slot.LastDurationMs = null;
         slot.State = moving;
         slot.CommandOutcome = CommandOutcome.Pending;
         ChangedDesired();

@@ -8,17 +8,39 @@ namespace Deploy.Engine.Integration.Tests.Infrastructure;
 
 /// <summary>
 /// The engine process (silo + API) in Azure storage mode against a real Azurite. Two hosts built with the same
-/// <see cref="Settings"/> are the same engine restarted: same cluster, same service id, same data.
+/// <see cref="Settings"/> are the same engine restarted: same cluster, same service id, same data. With an
+/// <see cref="Settings.HttpPort"/> the API listens on that loopback port (Kestrel), for real agent processes.
 /// </summary>
-public sealed class EngineHost(EngineHost.Settings settings) : WebApplicationFactory<Program>
+public sealed class EngineHost : WebApplicationFactory<Program>
 {
     public const string Key = "integration-key";
 
+    private readonly Settings settings;
+
+    public EngineHost(Settings settings)
+    {
+        this.settings = settings;
+        if (settings.HttpPort is { } port)
+        {
+            UseKestrel(k => k.Listen(IPAddress.Loopback, port));
+            StartServer();
+        }
+    }
+
     public sealed record Settings(string ConnectionString, string ClusterId, int SiloPort, int GatewayPort)
     {
+        /// <summary>A real loopback port for the API (null: in-memory test server only).</summary>
+        public int? HttpPort { get; init; }
+
+        /// <summary>More configuration (keys for agents, limits), applied after the defaults.</summary>
+        public IReadOnlyDictionary<string, string> Extra { get; init; } = new Dictionary<string, string>();
+
         public static Settings For(AzuriteProcess azurite) =>
             new(azurite.ConnectionString, "it-" + Guid.NewGuid().ToString("n")[..8], FreePort(), FreePort());
     }
+
+    /// <summary>The API's base URL on the real port.</summary>
+    public Uri Url => new($"http://127.0.0.1:{settings.HttpPort ?? throw new InvalidOperationException("no HTTP port")}");
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
@@ -34,6 +56,10 @@ public sealed class EngineHost(EngineHost.Settings settings) : WebApplicationFac
         builder.UseSetting("Auth:Keys:0:Key", Key);
         builder.UseSetting("Auth:Keys:0:Roles", "pipeline,operator,viewer,agent");
         builder.UseSetting("Logging:LogLevel:Default", "Warning");
+        foreach (var (key, value) in settings.Extra)
+        {
+            builder.UseSetting(key, value);
+        }
     }
 
     public HttpClient Client()
