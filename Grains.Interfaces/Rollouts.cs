@@ -291,6 +291,9 @@ public sealed record HostCounts
     [Id(5)] public int RollingBack { get; init; }
 
     [Id(6)] public int RolledBack { get; init; }
+
+    /// <summary>Hosts that never acknowledged the rollback by its deadline (quarantined in the environment).</summary>
+    [Id(150)] public int Quarantined { get; init; }
 }
 
 [GenerateSerializer, Immutable]
@@ -374,6 +377,12 @@ public sealed record RolloutSnapshot
 
     /// <summary>The gates holding the rollout now (freeze, incident, approval, budget, dependency), with their reasons; null when none is.</summary>
     [Id(31)] public string? HeldBy { get; init; }
+
+    /// <summary>When the current wait ends on its own (hosts must report, a person must act, a rollback must end); null when nothing waits.</summary>
+    [Id(150)] public DateTimeOffset? Deadline { get; init; }
+
+    /// <summary>Hosts this rollout's rollback quarantined (they never acknowledged it); an operator clears them.</summary>
+    [Id(151)] public IReadOnlyList<string> Quarantined { get; init; } = [];
 }
 
 /// <summary>One step of a rollout's plan as the API shows it.</summary>

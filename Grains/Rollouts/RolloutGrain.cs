@@ -33,10 +33,9 @@ public sealed partial class RolloutGrain(
     private const string ReminderName = "reconcile";
     private const string Engine = "engine";
     private const int MaxRecordedFailures = 50;
-    private const string SwitchBack = "switch-back";
-    private const string ResetTraffic = "reset-traffic";
-    private const string RetireNew = "retire-new";
-    private const string RestoreOld = "restore-old";
+
+    /// <summary>The batch of a rollback's redeploy commands (deploy steps are 0.., a revert is -1).</summary>
+    private const int RollbackBatch = -2;
     private static readonly TimeSpan DefaultRollbackWindow = TimeSpan.FromHours(24);
 
     private EventPublisher? _events;
@@ -50,7 +49,7 @@ public sealed partial class RolloutGrain(
     private List<PlanStepKind>? _kinds;
 
     /// <summary>Hosts per phase, derived from <see cref="RolloutGrainState.Hosts"/> and kept current by <see cref="SetPhase"/>.</summary>
-    private int[]? _counts;
+    private PhaseCounts? _counts;
 
     private RolloutGrainState S => state.State;
 
@@ -67,6 +66,19 @@ public sealed partial class RolloutGrain(
     {
         // A live rollout that was reactivated (failover, restart) re-drives itself promptly instead of
         // waiting for the next reminder tick.
+        if (S.PendingRollbackActions.Count > 0)
+        {
+            // Stored as strings before rollback actions were an enum; written with the next decision.
+            S.RollbackActions = S.PendingRollbackActions.Select(a => a switch
+            {
+                "switch-back" => RollbackAction.SwitchBack,
+                "reset-traffic" => RollbackAction.ResetTraffic,
+                "retire-new" => RollbackAction.RetireNew,
+                _ => RollbackAction.RestoreOld,
+            }).ToList();
+            S.PendingRollbackActions = [];
+        }
+
         if (S.ReleaseId is not null && !S.Status.IsTerminal())
         {
             this.RegisterGrainTimer(ReconcileOnTimer, new GrainTimerCreationOptions(TimeSpan.FromMilliseconds(200), Timeout.InfiniteTimeSpan));
@@ -124,7 +136,7 @@ public sealed partial class RolloutGrain(
         S.Selector = new Dictionary<string, string>(draft.Selector, StringComparer.Ordinal);
         S.CreatedAt = clock.GetUtcNow();
         S.Status = RolloutStatus.Pending;
-        Decide("created", $"release {release.Service} {release.Version} submitted for '{draft.Environment}' ({Spec.Kind} strategy, {Spec.Scope.Kind} scope)", draft.SubmittedBy);
+        Decide(DecisionKind.Created, $"release {release.Service} {release.Version} submitted for '{draft.Environment}' ({Spec.Kind} strategy, {Spec.Scope.Kind} scope)", draft.SubmittedBy);
 
         var inFlight = Spec.OnConflict == ConflictPolicy.Supersede
             ? (await environment.RolloutsOf(release.Service)).Where(r => r != Id).ToList()
@@ -132,7 +144,7 @@ public sealed partial class RolloutGrain(
         if (inFlight.Count > 0)
         {
             S.Supersedes = string.Join(',', inFlight);
-            Decide("supersedes", $"supersedes {string.Join(", ", inFlight.Select(r => $"'{r}'"))} of the same service", draft.SubmittedBy);
+            Decide(DecisionKind.Supersedes, $"supersedes {string.Join(", ", inFlight.Select(r => $"'{r}'"))} of the same service", draft.SubmittedBy);
         }
 
         // The reminder first: a rollout in storage always has one driving it. (A reminder whose rollout never
@@ -156,18 +168,20 @@ public sealed partial class RolloutGrain(
 
     public async Task<CommandResult<RolloutSnapshot>> Pause(OperatorAction action)
     {
-        var result = await Command(RolloutTrigger.Pause, action, "paused", EventTypes.RolloutPaused, () =>
+        var result = await Command(RolloutTrigger.Pause, action, DecisionKind.Paused, EventTypes.RolloutPaused, () =>
             S.HoldDeadline = clock.GetUtcNow() + Spec.Deadlines.Approval);
         return result;
     }
 
     public async Task<CommandResult<RolloutSnapshot>> Resume(OperatorAction action)
     {
-        var result = await Command(RolloutTrigger.Resume, action, "resumed", EventTypes.RolloutResumed, () =>
+        var result = await Command(RolloutTrigger.Resume, action, DecisionKind.Resumed, EventTypes.RolloutResumed, () =>
         {
-            // A gate that still holds pauses it again at the next step boundary.
+            // A gate that still holds pauses it again at the next step boundary; the wait it goes back to always has a deadline.
             S.HoldDeadline = null;
             S.HeldByGate = null;
+            S.StepDeadline = PlanStepper.DeadlineOnResume(CurrentStep?.Kind, CurrentStep?.Duration,
+                CurrentStep?.Kind == PlanStepKind.Deploy ? Count(HostPhase.Updating) : 0, S.StepDeadline, Spec.Deadlines, clock.GetUtcNow());
         });
         if (!result.Ok)
         {
@@ -190,7 +204,7 @@ public sealed partial class RolloutGrain(
                 : $"nothing to promote: step {S.CurrentStep + 1} is a {CurrentStep.Kind.ToString().ToLowerInvariant()}, not a pause or a bake");
         }
 
-        var result = await Command(RolloutTrigger.Promote, action, "promoted", EventTypes.RolloutPromoted, () =>
+        var result = await Command(RolloutTrigger.Promote, action, DecisionKind.Promoted, EventTypes.RolloutPromoted, () =>
         {
             S.PromoteRequested = true;
             S.HoldDeadline = null;
@@ -248,8 +262,15 @@ public sealed partial class RolloutGrain(
             }
         }
 
+        var plan = await PlanRollback();
+        if (plan.Refused)
+        {
+            // Nothing changes: a rollback that could not end true is not started.
+            return CommandResult<RolloutSnapshot>.Fail(ErrorKind.InvalidTransition, $"cannot roll back: {plan.Refusal}");
+        }
+
         _actingRole = action.Role;
-        await BeginRollback(RollbackCause.Operator, OperatorReason("rollback requested", action), action.Actor, RolloutTrigger.Rollback, stage: -1);
+        await BeginRollback(RollbackCause.Operator, OperatorReason("rollback requested", action), action.Actor, RolloutTrigger.Rollback, stage: -1, plan);
         return CommandResult<RolloutSnapshot>.Success(Snapshot());
     }
 
@@ -359,7 +380,7 @@ public sealed partial class RolloutGrain(
             if (first)
             {
                 Transition(RolloutTrigger.Enqueue);
-                Decide("queued", admission.Reason, Engine);
+                Decide(DecisionKind.Queued, admission.Reason, Engine);
             }
 
             S.QueuePosition = admission.Position;
@@ -377,10 +398,15 @@ public sealed partial class RolloutGrain(
         var environment = GrainFactory.Ref<IEnvironmentGrain>(S.Environment);
         var snapshot = await environment.Get();
         S.PreviousDeployed = snapshot?.Services.GetValueOrDefault(S.Service);
+
+        // Quarantined hosts never acknowledged an earlier rollback: nothing is sent to them until an operator clears them.
+        var quarantined = snapshot?.Quarantined.Select(q => q.HostId).ToHashSet(StringComparer.Ordinal) ?? [];
         var hosts = (await environment.GetHostIndex())
+            .Where(h => !quarantined.Contains(h.HostId))
             .Where(h => S.Selector.All(s => h.Labels.TryGetValue(s.Key, out var v) && string.Equals(v, s.Value, StringComparison.Ordinal)))
             .ToList();
-        var targets = S.Selector.Count == 0 ? "every host" : "hosts labelled " + string.Join(", ", S.Selector.Select(s => s.Key + "=" + s.Value));
+        var targets = (S.Selector.Count == 0 ? "every host" : "hosts labelled " + string.Join(", ", S.Selector.Select(s => s.Key + "=" + s.Value)))
+            + (quarantined.Count == 0 ? string.Empty : $" except {quarantined.Count} quarantined");
 
         Transition(RolloutTrigger.Admit);
         S.QueuePosition = 0;
@@ -401,14 +427,14 @@ public sealed partial class RolloutGrain(
             ActiveSlot = activeSlot,
             ProvisionedHosts = provisioned,
         });
-        Decide("admitted", $"admitted to '{S.Environment}', targeting {targets}" + (result.Plan is null ? string.Empty : "; " + result.Plan.Explanation), Engine);
+        Decide(DecisionKind.Admitted, $"admitted to '{S.Environment}', targeting {targets}" + (result.Plan is null ? string.Empty : "; " + result.Plan.Explanation), Engine);
         await Events.Publish(EventTypes.PipelineRunStarted, Subject, S.StatusReason, Describe());
 
         if (result.Plan is not { } plan)
         {
             // The plan cannot run (the fleet changed since the request was checked): fail before any host changes.
             var why = string.Join("; ", result.Errors.Select(e => $"{e.Key}: {string.Join(", ", e.Value)}"));
-            await Finish(RolloutStatus.Failed, "plan-infeasible", why, Engine, EventTypes.RolloutFailed, "failure");
+            await Finish(RolloutStatus.Failed, DecisionKind.PlanInfeasible, why, Engine, EventTypes.RolloutFailed, "failure");
             return;
         }
 
@@ -504,16 +530,22 @@ public sealed partial class RolloutGrain(
             switch (decision.Action)
             {
                 case PlanAction.Wait:
+                    if (decision.AwaitsOperator && S.Status == RolloutStatus.Progressing)
+                    {
+                        // Only a person ends this wait: the rollout says so (Paused), with the deadline it waits until.
+                        await AwaitOperator(decision);
+                    }
+
                     WakeAt(decision.WakeAt);
                     return;
                 case PlanAction.ExpirePending:
-                    foreach (var host in CurrentStep!.Hosts.Where(h => S.Hosts[h] == HostPhase.Updating))
+                    foreach (var host in CurrentStep!.Hosts.Where(h => S.Hosts[h] == HostPhase.Updating).ToList())
                     {
-                        SetPhase(host, HostPhase.Failed);
+                        SetPhase(host, (HostPhase)HostLedger.OnDeadline(TargetPhase.Updating));
                         NoteFailure(host, "no report before the progress deadline");
                     }
 
-                    Decide("deadline", decision.Reason, Engine);
+                    Decide(DecisionKind.Deadline, decision.Reason, Engine);
                     await state.WriteStateAsync();
                     continue;
                 case PlanAction.DeadlineExpired:
@@ -522,7 +554,7 @@ public sealed partial class RolloutGrain(
                 case PlanAction.RollBack:
                     var cause = S.Breach is not null ? RollbackCause.Trigger : RollbackCause.FailureBudget;
                     var stage = Spec.Scope.OnFailure == WaveFailurePolicy.RollBackWave && CurrentStep is { } failing ? failing.Stage : -1;
-                    await BeginRollback(cause, decision.Reason, Engine, RolloutTrigger.DecideRollback, stage);
+                    await BeginRollback(cause, decision.Reason, Engine, RolloutTrigger.DecideRollback, stage, await PlanRollback());
                     return;
                 case PlanAction.Complete:
                     if (!await ConcludeAnalysis())
@@ -586,7 +618,7 @@ public sealed partial class RolloutGrain(
                     SetPhase(host, HostPhase.Updating);
                 }
 
-                Decide("step-started", why, Engine);
+                Decide(DecisionKind.StepStarted, why, Engine);
                 await state.WriteStateAsync();
                 await Events.Publish(EventTypes.RolloutBatchStarted, Subject, why, new Dictionary<string, string>(Describe())
                 {
@@ -598,7 +630,7 @@ public sealed partial class RolloutGrain(
                 return true;
 
             case PlanStepKind.Traffic:
-                Decide("step-started", why, Engine);
+                Decide(DecisionKind.StepStarted, why, Engine);
                 await state.WriteStateAsync();
                 var traffic = await ShiftTraffic(step.Weight, S.ActiveSlot);
                 if (!traffic.Ok)
@@ -614,7 +646,7 @@ public sealed partial class RolloutGrain(
                 return true;
 
             case PlanStepKind.Switch:
-                Decide("step-started", why, Engine);
+                Decide(DecisionKind.StepStarted, why, Engine);
                 await state.WriteStateAsync();
                 var switched = await ShiftTraffic(100, step.ToSlot);
                 if (!switched.Ok)
@@ -629,13 +661,13 @@ public sealed partial class RolloutGrain(
                 S.TrafficWeight = 100;
                 S.WarmUntil = now + (S.Steps.ElementAtOrDefault(index + 1) is { Kind: PlanStepKind.KeepWarm } warm ? warm.Duration ?? TimeSpan.Zero : TimeSpan.Zero);
                 S.StepActionDone = true;
-                Decide("switched", $"active slot '{step.FromSlot}' → '{step.ToSlot}'; '{step.FromSlot}' stays warm until {S.WarmUntil:O}", Engine);
+                Decide(DecisionKind.Switched, $"active slot '{step.FromSlot}' → '{step.ToSlot}'; '{step.FromSlot}' stays warm until {S.WarmUntil:O}", Engine);
                 await state.WriteStateAsync();
                 await Events.Publish(EventTypes.SlotSwitched, Subject, S.StatusReason, Describe());
                 return true;
 
             case PlanStepKind.Provision:
-                Decide("step-started", why, Engine);
+                Decide(DecisionKind.StepStarted, why, Engine);
                 await state.WriteStateAsync();
                 var enrolled = await GrainFactory.Ref<IEnvironmentGrain>(S.Environment).RegisterHosts(step.Hosts.Select((id, i) => new HostEnrollment
                 {
@@ -664,7 +696,7 @@ public sealed partial class RolloutGrain(
                 return true;
 
             case PlanStepKind.Retire:
-                Decide("step-started", why, Engine);
+                Decide(DecisionKind.StepStarted, why, Engine);
                 await state.WriteStateAsync();
                 await Retire(step.Hosts);
                 S.StepActionDone = true;
@@ -673,7 +705,7 @@ public sealed partial class RolloutGrain(
 
             case PlanStepKind.Pause when step.Duration is null:
                 S.StepDeadline = now + Spec.Deadlines.Approval;
-                Decide("step-started", $"{why}; waiting for an operator to promote by {S.StepDeadline:O}", Engine);
+                Decide(DecisionKind.StepStarted, $"{why}; waiting for an operator to promote by {S.StepDeadline:O}", Engine);
                 await state.WriteStateAsync();
                 await Events.Publish(EventTypes.RolloutStepStarted, Subject, S.StatusReason, Describe());
                 return true;
@@ -704,7 +736,7 @@ public sealed partial class RolloutGrain(
                     why += $"; canary analysis '{analysisId}' of {S.Version} against the hosts not yet changed";
                 }
 
-                Decide("step-started", why, Engine);
+                Decide(DecisionKind.StepStarted, why, Engine);
                 await state.WriteStateAsync();
                 await Events.Publish(EventTypes.RolloutStepStarted, Subject, why, Describe());
                 if (step.Analyses)
@@ -716,7 +748,7 @@ public sealed partial class RolloutGrain(
 
             default:
                 // Pause with a duration, bake, keep-warm: time passes; triggers keep being watched.
-                Decide("step-started", why, Engine);
+                Decide(DecisionKind.StepStarted, why, Engine);
                 await state.WriteStateAsync();
                 await Events.Publish(EventTypes.RolloutStepStarted, Subject, why, Describe());
                 return true;
@@ -739,18 +771,18 @@ public sealed partial class RolloutGrain(
         var analysis = await GrainFactory.Ref<ICanaryAnalysisGrain>(analysisId).Conclude();
         S.ConcludedAnalyses.Add(S.CurrentStep);
         var summary = $"canary analysis '{analysisId}': {analysis.Outcome} ({analysis.Reason})";
-        switch (analysis.Outcome)
+        switch (analysis.StepVerdict)
         {
-            case "Pass":
-                Decide("analysis-passed", summary, Engine);
+            case StepVerdict.Pass:
+                Decide(DecisionKind.AnalysisPassed, summary, Engine);
                 await state.WriteStateAsync();
                 return true;
-            case "Hold":
+            case StepVerdict.Hold:
                 await HoldForHuman($"{summary}; not a pass: resume to go on, or abort");
                 return false;
             default:
                 await BeginRollback(RollbackCause.Analysis, summary, Engine, RolloutTrigger.DecideRollback,
-                    Spec.Scope.OnFailure == WaveFailurePolicy.RollBackWave ? CurrentStep.Stage : -1);
+                    Spec.Scope.OnFailure == WaveFailurePolicy.RollBackWave ? CurrentStep.Stage : -1, await PlanRollback());
                 return false;
         }
     }
@@ -812,7 +844,18 @@ public sealed partial class RolloutGrain(
 
         S.HoldDeadline = null;
         S.StepDeadline = null;
-        Decide("deadline", $"deadline expired: {reason}; the spec says hold for a human (resume, promote or abort)", Engine);
+        Decide(DecisionKind.Deadline, $"deadline expired: {reason}; the spec says hold for a human (resume, promote or abort)", Engine);
+        await state.WriteStateAsync();
+        await Events.Publish(EventTypes.RolloutPaused, Subject, S.StatusReason, Describe());
+    }
+
+    /// <summary>A step only a person ends (a pause for a promote): the rollout shows Paused, held until the step's deadline.</summary>
+    private async Task AwaitOperator(PlanDecision decision)
+    {
+        Transition(RolloutTrigger.Pause);
+        S.HoldDeadline = decision.WakeAt;
+        var by = decision.WakeAt is { } deadline ? $" by {deadline:O}" : string.Empty;
+        Decide(DecisionKind.AwaitingPromote, $"step {S.CurrentStep + 1} waits for an operator to promote{by} (promote goes on; abort stops)", Engine);
         await state.WriteStateAsync();
         await Events.Publish(EventTypes.RolloutPaused, Subject, S.StatusReason, Describe());
     }
@@ -826,7 +869,7 @@ public sealed partial class RolloutGrain(
         }
 
         S.HoldDeadline = clock.GetUtcNow() + Spec.Deadlines.Approval;
-        Decide("paused", reason, Engine);
+        Decide(DecisionKind.Paused, reason, Engine);
         await state.WriteStateAsync();
         await Events.Publish(EventTypes.RolloutPaused, Subject, reason, Describe());
     }
@@ -836,21 +879,54 @@ public sealed partial class RolloutGrain(
         if (transition.Next == RolloutStatus.Aborted)
         {
             // Never admitted: no host was touched, so there is nothing to roll back.
-            await Finish(RolloutStatus.Aborted, "aborted", reason, actor, EventTypes.RolloutAborted, "failure");
+            await Finish(RolloutStatus.Aborted, DecisionKind.Aborted, reason, actor, EventTypes.RolloutAborted, "failure");
             return;
         }
 
-        await BeginRollback(cause, reason, actor, RolloutTrigger.Abort, stage: -1);
+        await BeginRollback(cause, reason, actor, RolloutTrigger.Abort, stage: -1, await PlanRollback());
     }
 
     /// <summary>
-    /// Decides the rollback and persists it, then carries it out. What "back" means depends on the strategy:
-    /// blue-green inside the warm window switches the active slot back (no host is redeployed); immutable retires
-    /// the new hosts and brings the old back if they had retired; otherwise every host this rollout changed (in
-    /// the failing wave only, when the policy says so) returns to its previous artifact in one fan-out, after the
-    /// canary's traffic is taken off the new version.
+    /// What a rollback of this rollout would do now (<see cref="RollbackPlanner"/>). A finished release is checked
+    /// against what the environment records and runs now: one a newer release replaced is refused.
     /// </summary>
-    private async Task BeginRollback(RollbackCause cause, string reason, string actor, RolloutTrigger trigger, int stage)
+    private async Task<RollbackPlan> PlanRollback()
+    {
+        var afterSuccess = S.Status == RolloutStatus.Succeeded;
+        ReleaseRef? current = null;
+        IReadOnlyList<string> others = [];
+        if (afterSuccess)
+        {
+            var environment = GrainFactory.Ref<IEnvironmentGrain>(S.Environment);
+            current = (await environment.Get())?.Services.GetValueOrDefault(S.Service) is { } deployed
+                ? new ReleaseRef(deployed.ReleaseId, deployed.Version)
+                : null;
+            others = (await environment.RolloutsOf(S.Service)).Where(r => !string.Equals(r, Id, StringComparison.Ordinal)).ToList();
+        }
+
+        var retireStep = S.Steps.FindIndex(s => s.Kind == PlanStepKind.Retire);
+        return RollbackPlanner.Plan(new RollbackSituation(
+            Spec.Kind,
+            afterSuccess,
+            new ReleaseRef(S.ReleaseId!, S.Version),
+            clock.GetUtcNow(),
+            Switched: S.PreviousSlot is not null,
+            WarmUntil: S.WarmUntil,
+            TrafficWeight: S.TrafficWeight,
+            OldHostsRetired: retireStep >= 0 && retireStep <= S.CurrentStep,
+            Previous: S.PreviousDeployed is { } previous ? new ReleaseRef(previous.ReleaseId, previous.Version) : null,
+            Current: current,
+            OtherRollouts: others));
+    }
+
+    /// <summary>
+    /// Decides the rollback and persists it, then carries it out as <paramref name="plan"/> says (blue-green inside the
+    /// warm window switches back; immutable retires the new hosts; otherwise the hosts this rollout changed, in the
+    /// failing wave only when the policy says so, return). The rollback gets its own deadline: by then it has ended
+    /// true, or it escalates. A plan the engine cannot carry out (it decided this rollback itself) still rolls back the
+    /// hosts, each to what it ran before.
+    /// </summary>
+    private async Task BeginRollback(RollbackCause cause, string reason, string actor, RolloutTrigger trigger, int stage, RollbackPlan plan)
     {
         var now = clock.GetUtcNow();
         if (CurrentStep is { Kind: PlanStepKind.Deploy } interrupted && S.Status is RolloutStatus.Progressing or RolloutStatus.Paused)
@@ -859,33 +935,23 @@ public sealed partial class RolloutGrain(
             await PublishHostOutcomes(interrupted, S.CurrentStep);
         }
 
+        if (plan.Refused)
+        {
+            plan = new RollbackPlan([RollbackAction.ReturnHosts], RollbackMethod.Revert, $"{plan.Refusal}; every host returns to what it ran before");
+        }
+
+        S.RollbackAfterSuccess = S.Status == RolloutStatus.Succeeded;
         Transition(trigger);
         S.RollbackCause = cause;
         S.RollbackStage = stage;
-        S.PendingRollbackActions = [];
-
-        var switchBack = Spec.Kind == StrategyKind.BlueGreen && S.PreviousSlot is not null && S.WarmUntil is { } warm && now < warm;
-        if (switchBack)
+        S.RollbackReason = reason;
+        S.RollbackMethod = plan.Method;
+        S.RollbackActions = plan.Actions.ToList();
+        S.RollbackDeadline = now + Spec.Deadlines.Progress;
+        if (plan.Actions.Contains(RollbackAction.ReturnHosts))
         {
-            S.PendingRollbackActions.Add(SwitchBack);
-        }
-        else if (Spec.Kind == StrategyKind.Immutable)
-        {
-            S.PendingRollbackActions.Add(RetireNew);
-            if (S.Steps.Any(s => s.Kind == PlanStepKind.Retire) && S.Steps.FindIndex(s => s.Kind == PlanStepKind.Retire) <= S.CurrentStep)
-            {
-                S.PendingRollbackActions.Add(RestoreOld);
-            }
-        }
-        else
-        {
-            if (S.TrafficWeight > 0 && Spec.Kind == StrategyKind.Canary)
-            {
-                S.PendingRollbackActions.Add(ResetTraffic);
-            }
-
             var inScope = HostsOfStage(stage);
-            foreach (var host in S.Hosts.Where(h => h.Value is HostPhase.Updating or HostPhase.Updated or HostPhase.Failed
+            foreach (var host in S.Hosts.Where(h => HostLedger.ReturnsOnRollback((TargetPhase)h.Value)
                          && (inScope is null || inScope.Contains(h.Key))).Select(h => h.Key).ToList())
             {
                 SetPhase(host, HostPhase.RollingBack);
@@ -893,100 +959,180 @@ public sealed partial class RolloutGrain(
         }
 
         var scope = stage < 0 ? string.Empty : $" (wave policy: only '{S.Stages.ElementAtOrDefault(stage)}' rolls back)";
-        Decide(cause == RollbackCause.Abort ? "abort" : cause == RollbackCause.Superseded ? "superseded" : "rollback", reason + scope, actor);
+        var why = reason + scope;
+        Decide(DecisionKinds.ForRollback(cause == RollbackCause.Abort, cause == RollbackCause.Superseded), why, actor);
         await state.WriteStateAsync();
         await this.RegisterOrUpdateReminder(ReminderName, options.Value.ReconcileInterval, options.Value.ReconcileInterval);
-        LogRollback(logger, Id, reason);
-        await Events.Publish(EventTypes.RolloutRollbackDecided, Subject, reason + scope, new Dictionary<string, string>(Actor(actor, actor == Engine ? Engine : _actingRole))
+        LogRollback(logger, Id, why);
+        await Events.Publish(EventTypes.RolloutRollbackDecided, Subject, why, new Dictionary<string, string>(Actor(actor, actor == Engine ? Engine : _actingRole))
         {
             ["hosts"] = HostList(S.Hosts.Where(h => h.Value == HostPhase.RollingBack).Select(h => h.Key).ToList()),
-            ["actions"] = string.Join(',', S.PendingRollbackActions),
+            ["actions"] = string.Join(',', S.RollbackActions),
+            ["method"] = S.RollbackMethod.ToString(),
+            ["plan"] = plan.Explanation,
+            ["deadline"] = S.RollbackDeadline!.Value.ToString("O", System.Globalization.CultureInfo.InvariantCulture),
         });
         await ContinueRollback(redeliver: true);
     }
 
+    /// <summary>
+    /// The rollback's reconcile: actions first, in order (one that fails is retried on the next tick); then the hosts,
+    /// until each has answered. At the rollback's deadline whatever has not happened escalates: silent hosts are
+    /// quarantined in the environment, the rollout fails with the reason, and the environment's queue moves on.
+    /// </summary>
     private async Task ContinueRollback(bool redeliver)
     {
-        // Actions first, in order; one that fails is retried on the next tick (the decision log says why).
-        while (S.PendingRollbackActions.Count > 0)
+        var now = clock.GetUtcNow();
+        if (S.RollbackDeadline is null)
         {
-            var action = S.PendingRollbackActions[0];
-            if (!await CarryOut(action))
-            {
-                return;
-            }
-
-            S.PendingRollbackActions.RemoveAt(0);
+            // Decided before rollbacks had deadlines: it gets one now.
+            S.RollbackDeadline = now + Spec.Deadlines.Progress;
             await state.WriteStateAsync();
         }
 
-        if (redeliver && Count(HostPhase.RollingBack) > 0)
+        while (S.RollbackActions.Count > 0)
         {
-            Dispatch(S.Hosts.Where(h => h.Value == HostPhase.RollingBack).Select(h => h.Key).ToList(), HostCommandKind.Revert);
+            if (now >= S.RollbackDeadline)
+            {
+                await Escalate($"rollback action {S.RollbackActions[0]} did not succeed by the rollback deadline {S.RollbackDeadline:O} ({S.StatusReason})");
+                return;
+            }
+
+            if (!await CarryOut(S.RollbackActions[0]))
+            {
+                WakeAt(S.RollbackDeadline);
+                return;
+            }
+
+            S.RollbackActions.RemoveAt(0);
+            await state.WriteStateAsync();
         }
 
         if (Count(HostPhase.RollingBack) > 0)
         {
-            // Hosts are still returning to their previous artifact.
+            if (now >= S.RollbackDeadline)
+            {
+                await QuarantineSilentHosts();
+                return;
+            }
+
+            if (redeliver)
+            {
+                DispatchRollback(S.Hosts.Where(h => h.Value == HostPhase.RollingBack).Select(h => h.Key).ToList());
+            }
+
+            // Hosts are still returning; the deadline wakes the rollout if they stay silent.
+            WakeAt(S.RollbackDeadline);
             return;
         }
 
         var reverted = Count(HostPhase.RolledBack);
+        var returnedTo = S.RollbackMethod == RollbackMethod.Redeploy && S.PreviousDeployed is { } previous
+            ? $"returned to {previous.Version}"
+            : "returned to their previous artifact";
         await PublishHosts(EventTypes.HostsReverted, "reverted", S.Hosts.Where(h => h.Value == HostPhase.RolledBack).Select(h => h.Key).Order(StringComparer.Ordinal).ToList(),
-            $"returned to their previous artifact", data => data["step"] = "rollback");
+            returnedTo, data => data["step"] = "rollback");
         var rolledBackStage = HostsOfStage(S.RollbackStage);
         var stuck = S.Hosts.Count(h => h.Value == HostPhase.Failed && (rolledBackStage is null || rolledBackStage.Contains(h.Key)));
-        var cause = S.Decisions.LastOrDefault(d => d.Kind is "rollback" or "abort" or "superseded")?.Reason ?? "rollback";
-        var outcome = S.Decisions.Any(d => d.Kind == "switched-back")
+        var outcome = S.SwitchedBack
             ? $"switched back to slot '{S.ActiveSlot}'; 0 hosts redeployed"
             : Spec.Kind == StrategyKind.Immutable
                 ? $"{S.Provisioned.Count} new hosts retired; the {S.OldHosts.Count} old hosts serve"
-                : $"{reverted} hosts returned to their previous artifact" + (stuck > 0 ? $", {stuck} failed to revert" : string.Empty);
+                : $"{reverted} hosts {returnedTo}" + (stuck > 0 ? $", {stuck} failed to revert" : string.Empty);
         if (S.RollbackStage >= 0 && Count(HostPhase.Updated) > 0)
         {
             outcome += $"; {Count(HostPhase.Updated)} hosts of earlier waves keep {S.Version}";
         }
+        else
+        {
+            // No host serves the new version any more.
+            S.TrafficWeight = 0;
+        }
 
+        var cause = S.RollbackReason ?? "rollback";
         if (S.RollbackCause is RollbackCause.Abort or RollbackCause.Superseded or RollbackCause.Deadline)
         {
-            await Finish(RolloutStatus.Aborted, "aborted", $"{cause}; {outcome}", Engine, EventTypes.ServiceRolledBack, "failure");
+            await Finish(RolloutStatus.Aborted, DecisionKind.Aborted, $"{cause}; {outcome}", Engine, EventTypes.ServiceRolledBack, "failure");
         }
         else
         {
-            var hadSucceeded = S.Decisions.Any(d => d.Kind == "succeeded");
-            await Finish(RolloutStatus.RolledBack, "rolled-back", $"rolled back ({cause}); {outcome}", Engine, EventTypes.ServiceRolledBack, "failure");
-            if (hadSucceeded)
-            {
-                await GrainFactory.Ref<IEnvironmentGrain>(S.Environment).RestoreDeployed(S.Service, S.ReleaseId!, S.PreviousDeployed);
-            }
+            await Finish(RolloutStatus.RolledBack, DecisionKind.RolledBack, $"rolled back ({cause}); {outcome}", Engine, EventTypes.ServiceRolledBack, "failure");
+            await RestoreEnvironmentRecord();
         }
     }
 
-    private async Task<bool> CarryOut(string action)
+    /// <summary>Hosts that did not acknowledge the rollback by its deadline are set aside; the rollout escalates.</summary>
+    private async Task QuarantineSilentHosts()
+    {
+        var silent = S.Hosts.Where(h => h.Value == HostPhase.RollingBack).Select(h => h.Key).Order(StringComparer.Ordinal).ToList();
+        var why = $"no acknowledgement of the rollback by its deadline {S.RollbackDeadline:O}";
+        foreach (var host in silent)
+        {
+            SetPhase(host, (HostPhase)HostLedger.OnDeadline(TargetPhase.RollingBack));
+            NoteFailure(host, why + "; quarantined");
+        }
+
+        await state.WriteStateAsync();
+        await GrainFactory.Ref<IEnvironmentGrain>(S.Environment).Quarantine(silent, Id, $"{why} (rollout '{Id}')");
+        await Escalate($"{silent.Count} hosts sent {why} and are quarantined in '{S.Environment}' until an operator clears them: {HostList(silent)}; " +
+            $"{Count(HostPhase.RolledBack)} hosts returned", silent);
+    }
+
+    /// <summary>The rollback did not end true by its deadline: the rollout fails with the reason (a person must look), and the slot goes to the next in line.</summary>
+    private async Task Escalate(string reason, IReadOnlyList<string>? quarantined = null)
+    {
+        var why = $"rollback escalated ({S.RollbackReason ?? "rollback"}): {reason}";
+        LogEscalated(logger, Id, why);
+        await Events.Publish(EventTypes.RollbackEscalated, Subject, why, new Dictionary<string, string>(Describe())
+        {
+            ["hosts"] = HostList(quarantined ?? []),
+        });
+        await Finish(RolloutStatus.Failed, DecisionKind.Escalated, why, Engine, EventTypes.RolloutFailed, "failure");
+        if (quarantined is not null)
+        {
+            // The hosts that still serve run the previous release: that is what the environment records.
+            await RestoreEnvironmentRecord();
+        }
+    }
+
+    /// <summary>A release that had been recorded as deployed was rolled back: the environment records the one before it again.</summary>
+    private async Task RestoreEnvironmentRecord()
+    {
+        if (S.RollbackAfterSuccess || S.Decisions.Any(d => d.Kind == DecisionKind.Succeeded.Name()))
+        {
+            await GrainFactory.Ref<IEnvironmentGrain>(S.Environment).RestoreDeployed(S.Service, S.ReleaseId!, S.PreviousDeployed);
+        }
+    }
+
+    private async Task<bool> CarryOut(RollbackAction action)
     {
         switch (action)
         {
-            case SwitchBack:
+            case RollbackAction.SwitchBack:
                 var back = await ShiftTraffic(100, S.PreviousSlot);
                 if (!back.Ok)
                 {
-                    Decide("rollback-retry", $"traffic router failed to switch back to slot '{S.PreviousSlot}': {back.Error}; retrying", Engine);
+                    Decide(DecisionKind.RollbackRetry, $"traffic router failed to switch back to slot '{S.PreviousSlot}': {back.Error}; retrying until {S.RollbackDeadline:O}", Engine);
                     await state.WriteStateAsync();
                     return false;
                 }
 
                 await GrainFactory.Ref<IEnvironmentGrain>(S.Environment).SetActiveSlot(S.Service, S.PreviousSlot!);
-                Decide("switched-back", $"active slot '{S.ActiveSlot}' → '{S.PreviousSlot}' (inside the warm window; no host redeployed)", Engine);
+                Decide(DecisionKind.SwitchedBack, $"active slot '{S.ActiveSlot}' → '{S.PreviousSlot}' (inside the warm window; no host redeployed)", Engine);
                 (S.ActiveSlot, S.PreviousSlot) = (S.PreviousSlot, S.ActiveSlot);
                 S.WarmUntil = null;
+                S.SwitchedBack = true;
+
+                // The new release's slot serves nothing now.
+                S.TrafficWeight = 0;
                 await Events.Publish(EventTypes.SlotSwitched, Subject, S.StatusReason, Describe());
                 return true;
 
-            case ResetTraffic:
+            case RollbackAction.ResetTraffic:
                 var reset = await ShiftTraffic(0, S.ActiveSlot);
                 if (!reset.Ok)
                 {
-                    Decide("rollback-retry", $"traffic router failed to take traffic off {S.Version}: {reset.Error}; retrying before hosts revert", Engine);
+                    Decide(DecisionKind.RollbackRetry, $"traffic router failed to take traffic off {S.Version}: {reset.Error}; retrying before hosts revert, until {S.RollbackDeadline:O}", Engine);
                     await state.WriteStateAsync();
                     return false;
                 }
@@ -995,11 +1141,11 @@ public sealed partial class RolloutGrain(
                 await Events.Publish(EventTypes.TrafficShifted, Subject, $"0% of traffic to {S.Version}", Describe());
                 return true;
 
-            case RetireNew:
+            case RollbackAction.RetireNew:
                 await Retire(S.Provisioned);
                 return true;
 
-            case RestoreOld:
+            case RollbackAction.RestoreOld:
                 var old = S.OldHosts.Select(h => new HostEnrollment
                 {
                     HostId = h.Key,
@@ -1017,6 +1163,7 @@ public sealed partial class RolloutGrain(
                 return true;
 
             default:
+                // ReturnHosts: the hosts were marked with the decision; they are sent their commands once the actions are done.
                 return true;
         }
     }
@@ -1072,7 +1219,35 @@ public sealed partial class RolloutGrain(
         }
     }
 
-    /// <summary>Applies a host's answer to its phase; returns false when it changes nothing (stale or pending).</summary>
+    /// <summary>
+    /// Sends the rollback's hosts their command: a revert (each returns to what it ran before), or the previous
+    /// release's artifact as an apply of the rollback's own batch (a redeploy, true whatever the host's own record says).
+    /// </summary>
+    private void DispatchRollback(IReadOnlyList<string> hosts)
+    {
+        if (S.RollbackMethod != RollbackMethod.Redeploy || S.PreviousDeployed is not { } previous)
+        {
+            Dispatch(hosts, HostCommandKind.Revert);
+            return;
+        }
+
+        var command = new HostCommand
+        {
+            RolloutId = Id,
+            Kind = HostCommandKind.Apply,
+            Batch = RollbackBatch,
+            Artifact = previous.Artifact,
+            Version = previous.Version,
+            Service = S.Service,
+            Release = previous.ReleaseId,
+        };
+        foreach (var host in hosts)
+        {
+            _ = GrainFactory.Ref<IHostGrain>(host).Dispatch(command);
+        }
+    }
+
+    /// <summary>Applies a host's answer to its phase (<see cref="HostLedger"/>); returns false when it changes nothing (stale or pending).</summary>
     private bool Record(string host, HostPhase phase, HostCommandStatus status)
     {
         if (status.Outcome == CommandOutcome.Pending)
@@ -1080,16 +1255,14 @@ public sealed partial class RolloutGrain(
             return false;
         }
 
-        // An answer counts only for the command the phase is waiting on: an apply that finishes after the
-        // rollout decided to roll back is not the host's revert.
-        var next = (phase, status.Kind, status.Outcome) switch
+        var answer = (status.Kind, status.Outcome) switch
         {
-            (HostPhase.Updating, HostCommandKind.Apply, CommandOutcome.Succeeded) => HostPhase.Updated,
-            (HostPhase.Updating, HostCommandKind.Apply, CommandOutcome.Failed) => HostPhase.Failed,
-            (HostPhase.RollingBack, HostCommandKind.Revert, CommandOutcome.Succeeded) => HostPhase.RolledBack,
-            (HostPhase.RollingBack, HostCommandKind.Revert, CommandOutcome.Failed) => HostPhase.Failed,
-            _ => phase,
+            (HostCommandKind.Apply, CommandOutcome.Succeeded) => TargetAnswer.ApplySucceeded,
+            (HostCommandKind.Apply, _) => TargetAnswer.ApplyFailed,
+            (_, CommandOutcome.Succeeded) => TargetAnswer.RevertSucceeded,
+            _ => TargetAnswer.RevertFailed,
         };
+        var next = (HostPhase)HostLedger.Next((TargetPhase)phase, answer, S.RollbackMethod);
         if (next == phase)
         {
             return false;
@@ -1111,7 +1284,7 @@ public sealed partial class RolloutGrain(
             await PublishHostOutcomes(last, S.CurrentStep);
         }
 
-        await Finish(RolloutStatus.Succeeded, "succeeded", reason, Engine, EventTypes.ServiceDeployed, "success");
+        await Finish(RolloutStatus.Succeeded, DecisionKind.Succeeded, reason, Engine, EventTypes.ServiceDeployed, "success");
         await GrainFactory.Ref<IEnvironmentGrain>(S.Environment).RecordDeployed(S.Service, new DeployedVersion
         {
             Version = S.Version,
@@ -1122,7 +1295,7 @@ public sealed partial class RolloutGrain(
     }
 
     /// <summary>Ends the rollout: persist, publish, then give the environment slot to the next in line.</summary>
-    private async Task Finish(RolloutStatus status, string kind, string reason, string actor, string eventType, string outcome)
+    private async Task Finish(RolloutStatus status, DecisionKind kind, string reason, string actor, string eventType, string outcome)
     {
         Transition(status switch
         {
@@ -1143,7 +1316,7 @@ public sealed partial class RolloutGrain(
         await StopReminder();
     }
 
-    private async Task<CommandResult<RolloutSnapshot>> Command(RolloutTrigger trigger, OperatorAction action, string kind, string eventType, Action change)
+    private async Task<CommandResult<RolloutSnapshot>> Command(RolloutTrigger trigger, OperatorAction action, DecisionKind kind, string eventType, Action change)
     {
         if (S.ReleaseId is null) return NotFound();
         var transition = RolloutTransitions.Apply(S.Status, trigger);
@@ -1188,10 +1361,10 @@ public sealed partial class RolloutGrain(
         S.Status = transition.Next;
     }
 
-    private void Decide(string kind, string reason, string actor)
+    private void Decide(DecisionKind kind, string reason, string actor)
     {
         S.StatusReason = reason;
-        S.Decisions.Add(new RolloutDecision { At = clock.GetUtcNow(), Kind = kind, Reason = reason, Actor = actor });
+        S.Decisions.Add(new RolloutDecision { At = clock.GetUtcNow(), Kind = kind.Name(), Reason = reason, Actor = actor });
     }
 
     private void NoteFailure(string host, string reason)
@@ -1252,31 +1425,14 @@ public sealed partial class RolloutGrain(
         return stored;
     }
 
-    private int[] Counts
-    {
-        get
-        {
-            if (_counts is null)
-            {
-                _counts = new int[Enum.GetValues<HostPhase>().Length];
-                foreach (var phase in S.Hosts.Values)
-                {
-                    _counts[(int)phase]++;
-                }
-            }
+    private PhaseCounts Counts => _counts ??= new PhaseCounts(S.Hosts.Values.Select(p => (TargetPhase)p));
 
-            return _counts;
-        }
-    }
-
-    private int Count(HostPhase phase) => Counts[(int)phase];
+    private int Count(HostPhase phase) => Counts[(TargetPhase)phase];
 
     /// <summary>Every phase change goes through here, so the per-phase counts never need a scan of the fleet.</summary>
     private void SetPhase(string host, HostPhase next)
     {
-        var counts = Counts;
-        counts[(int)S.Hosts[host]]--;
-        counts[(int)next]++;
+        Counts.Move((TargetPhase)S.Hosts[host], (TargetPhase)next);
         S.Hosts[host] = next;
     }
 
@@ -1317,7 +1473,7 @@ public sealed partial class RolloutGrain(
             if (S.AdmissionHold is not null)
             {
                 S.AdmissionHold = null;
-                Decide("gates-passed", "every gate passed; asking the environment for a slot", Engine);
+                Decide(DecisionKind.GatesPassed, "every gate passed; asking the environment for a slot", Engine);
                 await state.WriteStateAsync();
             }
 
@@ -1338,7 +1494,7 @@ public sealed partial class RolloutGrain(
             var first = S.Status == RolloutStatus.Pending;
             Transition(status == RolloutStatus.AwaitingApproval ? RolloutTrigger.AwaitApproval : RolloutTrigger.Enqueue);
             S.AdmissionHold = decision.Reason;
-            Decide(status == RolloutStatus.AwaitingApproval ? "awaiting-approval" : "held", decision.Reason, Engine);
+            Decide(status == RolloutStatus.AwaitingApproval ? DecisionKind.AwaitingApproval : DecisionKind.Held, decision.Reason, Engine);
             await state.WriteStateAsync();
             await Events.Publish(first ? EventTypes.PipelineRunQueued : EventTypes.RolloutHeld, Subject, decision.Reason, Describe());
         }
@@ -1357,7 +1513,7 @@ public sealed partial class RolloutGrain(
         Transition(RolloutTrigger.Pause);
         S.HeldByGate = decision.Reason;
         S.HoldDeadline = null;
-        Decide("held", $"held before step {nextStep + 1}: {decision.Reason}", Engine);
+        Decide(DecisionKind.Held, $"held before step {nextStep + 1}: {decision.Reason}", Engine);
         await state.WriteStateAsync();
         await Events.Publish(EventTypes.RolloutPaused, Subject, S.StatusReason, Describe());
         WakeAt(decision.RecheckAt);
@@ -1375,7 +1531,7 @@ public sealed partial class RolloutGrain(
             if (decision.Reason != S.HeldByGate)
             {
                 S.HeldByGate = decision.Reason;
-                Decide("held", $"still held: {decision.Reason}", Engine);
+                Decide(DecisionKind.Held, $"still held: {decision.Reason}", Engine);
                 await state.WriteStateAsync();
             }
 
@@ -1386,7 +1542,7 @@ public sealed partial class RolloutGrain(
         Transition(RolloutTrigger.Resume);
         var was = S.HeldByGate;
         S.HeldByGate = null;
-        Decide("resumed", $"the gates that held the rollout passed ({was}); going on", Engine);
+        Decide(DecisionKind.Resumed, $"the gates that held the rollout passed ({was}); going on", Engine);
         await state.WriteStateAsync();
         await Events.Publish(EventTypes.RolloutResumed, Subject, S.StatusReason, Describe());
         return true;
@@ -1425,6 +1581,8 @@ public sealed partial class RolloutGrain(
             ? string.Join(',', hosts)
             : string.Join(',', hosts.Take(named)) + $",… (+{hosts.Count - named} more)";
     }
+
+    private static string OperatorReason(DecisionKind kind, OperatorAction action) => OperatorReason(kind.Name(), action);
 
     private static string OperatorReason(string kind, OperatorAction action) =>
         string.IsNullOrWhiteSpace(action.Reason) ? $"{kind} by {action.Actor}" : $"{kind} by {action.Actor}: {action.Reason}";
@@ -1491,12 +1649,13 @@ public sealed partial class RolloutGrain(
             if (n > 0) perVersion[key] = perVersion.GetValueOrDefault(key) + n;
         }
 
-        Add(S.Version, counts[(int)HostPhase.Updated]);
-        Add(previous, counts[(int)HostPhase.Untouched] + counts[(int)HostPhase.RolledBack]);
-        Add("updating", counts[(int)HostPhase.Updating]);
-        Add("rolling back", counts[(int)HostPhase.RollingBack]);
-        Add("failed", counts[(int)HostPhase.Failed]);
-        Add("retired", counts[(int)HostPhase.Retired]);
+        Add(S.Version, counts[TargetPhase.Updated]);
+        Add(previous, counts[TargetPhase.Untouched] + counts[TargetPhase.RolledBack]);
+        Add("updating", counts[TargetPhase.Updating]);
+        Add("rolling back", counts[TargetPhase.RollingBack]);
+        Add("failed", counts[TargetPhase.Failed]);
+        Add("retired", counts[TargetPhase.Retired]);
+        Add("quarantined", counts[TargetPhase.Quarantined]);
 
         return new RolloutSnapshot
         {
@@ -1514,12 +1673,13 @@ public sealed partial class RolloutGrain(
             Hosts = new HostCounts
             {
                 Targets = S.Hosts.Count,
-                Untouched = counts[(int)HostPhase.Untouched],
-                Updating = counts[(int)HostPhase.Updating],
-                Updated = counts[(int)HostPhase.Updated],
-                Failed = counts[(int)HostPhase.Failed],
-                RollingBack = counts[(int)HostPhase.RollingBack],
-                RolledBack = counts[(int)HostPhase.RolledBack],
+                Untouched = counts[TargetPhase.Untouched],
+                Updating = counts[TargetPhase.Updating],
+                Updated = counts[TargetPhase.Updated],
+                Failed = counts[TargetPhase.Failed],
+                RollingBack = counts[TargetPhase.RollingBack],
+                RolledBack = counts[TargetPhase.RolledBack],
+                Quarantined = counts[TargetPhase.Quarantined],
             },
             AllowedFailures = S.AllowedFailures,
             Decisions = S.Decisions.ToList(),
@@ -1549,9 +1709,21 @@ public sealed partial class RolloutGrain(
             SupersededBy = S.SupersededBy,
             Analyses = S.Analyses.ToList(),
             HeldBy = S.HeldByGate ?? (S.Status is RolloutStatus.Pending or RolloutStatus.Queued or RolloutStatus.AwaitingApproval ? S.AdmissionHold : null),
+            Deadline = S.Status switch
+            {
+                RolloutStatus.RollingBack => S.RollbackDeadline,
+                RolloutStatus.Progressing or RolloutStatus.Paused => Progress().Deadline,
+                _ => null,
+            },
+            Quarantined = counts[TargetPhase.Quarantined] == 0
+                ? []
+                : S.Hosts.Where(h => h.Value == HostPhase.Quarantined).Select(h => h.Key).Order(StringComparer.Ordinal).ToList(),
         };
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Rollout {RolloutId} rolling back: {Reason}")]
     private static partial void LogRollback(ILogger logger, string rolloutId, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Rollout {RolloutId} escalated: {Reason}")]
+    private static partial void LogEscalated(ILogger logger, string rolloutId, string reason);
 }
