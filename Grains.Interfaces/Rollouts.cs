@@ -257,6 +257,12 @@ public sealed record RolloutDraft
 
     /// <summary>The submitter's roles (comma-separated), recorded in the audit trail and seen by the gates.</summary>
     [Id(5)] public string? SubmitterRole { get; init; }
+
+    /// <summary>
+    /// Refuse (<see cref="ErrorKind.PolicyRefused"/>, with the planner's errors) a plan that cannot fit the environment's
+    /// hosts now, before anything is stored; without it such a rollout is created and fails at admission.
+    /// </summary>
+    [Id(150)] public bool RefuseUnplannable { get; init; }
 }
 
 /// <summary>A decision the rollout took, with a reason a person can read.</summary>

@@ -15,6 +15,18 @@ namespace Deploy.Engine.Grains.Rollouts;
 /// <summary>Steps: admission into the plan, each step's action, analysis conclusions, deadlines and waits for a person.</summary>
 public sealed partial class RolloutGrain
 {
+    /// <summary>The environment's hosts a rollout with this selector targets now, in plan order; quarantined hosts are never targets.</summary>
+    private static async Task<IReadOnlyList<PlanHost>> TargetsNow(
+        IEnvironmentGrain environment, EnvironmentSnapshot? snapshot, IReadOnlyDictionary<string, string> selector)
+    {
+        var quarantined = snapshot?.Quarantined.Select(q => q.HostId).ToHashSet(StringComparer.Ordinal) ?? [];
+        return (await environment.GetHostIndex())
+            .Where(h => !quarantined.Contains(h.HostId))
+            .Where(h => selector.All(s => h.Labels.TryGetValue(s.Key, out var v) && string.Equals(v, s.Value, StringComparison.Ordinal)))
+            .Select(h => new PlanHost(h.HostId, h.Labels))
+            .ToList();
+    }
+
     /// <summary>Holds a slot now: fix the plan from the environment's hosts (provisioning new ones for immutable) and start.</summary>
     private async Task Admit()
     {

@@ -115,7 +115,7 @@ public sealed partial class RolloutGrain(
         }
 
         var environment = GrainFactory.Ref<IEnvironmentGrain>(draft.Environment);
-        if (await environment.Get() is null)
+        if (await environment.Get() is not { } environmentNow)
         {
             return CommandResult<RolloutSnapshot>.Fail(ErrorKind.NotFound, $"environment '{draft.Environment}' does not exist");
         }
@@ -126,6 +126,26 @@ public sealed partial class RolloutGrain(
         if (submit.Verdict == GateVerdict.Refuse)
         {
             return CommandResult<RolloutSnapshot>.Fail(ErrorKind.PolicyRefused, submit.Reason);
+        }
+
+        // Asked to (the API does), the whole plan is checked against the environment's hosts before anything is stored: a
+        // wave that matches no host, a blue-green environment with an empty slot, are refused now (422) rather than
+        // failing at admission (which they still do, before any host changes, for a draft that does not ask).
+        if (draft.RefuseUnplannable)
+        {
+            var targets = await TargetsNow(environment, environmentNow, draft.Selector);
+            var feasibility = RolloutPlanner.Plan(parsed.Value!, new PlanInput
+            {
+                Hosts = targets,
+                ActiveSlot = environmentNow.ActiveSlots.GetValueOrDefault(release.Service),
+                // Immutable plans against stand-ins for the hosts it would provision (nothing is provisioned before admission).
+                ProvisionedHosts = parsed.Value!.Kind == StrategyKind.Immutable ? targets.Select((_, i) => $"new-host-{i + 1}").ToList() : [],
+            });
+            if (feasibility.Plan is null)
+            {
+                return CommandResult<RolloutSnapshot>.Fail(ErrorKind.PolicyRefused, "The rollout cannot be planned against the environment's hosts.",
+                    feasibility.Errors.ToDictionary(e => e.Key, e => e.Value));
+            }
         }
 
         _spec = parsed.Value;
