@@ -76,6 +76,7 @@ public static class ApiExtensions
         app.MapEnvironmentsApi();
         app.MapRolloutsApi();
         app.MapHostsApi();
+        app.MapQuarantineApi();
         app.MapAnalysesApi();
         app.MapSupplyChainApi();
         app.MapAuditApi();

@@ -176,6 +176,9 @@ public sealed record AnalysisSnapshot
     [Id(12)] public string? Outcome { get; init; }
 
     [Id(13)] public string? Reason { get; init; }
+
+    /// <summary>The outcome as the rollout acts on it (the same verdict <see cref="Outcome"/> names); null while running.</summary>
+    [Id(150)] public Domain.Rollouts.StepVerdict? StepVerdict { get; init; }
 }
 
 /// <summary>One canary analysis of a rollout step. Key: <see cref="GrainKeys.Analysis"/>.</summary>

@@ -122,6 +122,12 @@ public static class EventTypes
     public const string SlotSwitched = Ext + "rollout.slot-switched";
     public const string TriggerBreached = Ext + "rollout.trigger-breached";
     public const string DeadlineExpired = Ext + "rollout.deadline-expired";
+
+    /// <summary>A rollback did not end true by its deadline: data.hosts names the silent hosts the environment quarantined.</summary>
+    public const string RollbackEscalated = Ext + "rollout.rollback-escalated";
+
+    /// <summary>An operator cleared a quarantined host: later rollouts target it again.</summary>
+    public const string QuarantineCleared = Ext + "environment.quarantine-cleared";
     public const string SlotAdmitted = Ext + "environment.slot-admitted";
     public const string SlotQueued = Ext + "environment.slot-queued";
     public const string SlotReleased = Ext + "environment.slot-released";

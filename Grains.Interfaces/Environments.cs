@@ -55,12 +55,29 @@ public sealed record EnvironmentSnapshot
 
     /// <summary>The environment's declaration (tier, protection, promotion order, gates, data, lifecycle); null when undeclared.</summary>
     [Id(220)] public EnvironmentDeclarationSnapshot? Declaration { get; init; }
+
+    /// <summary>Hosts set aside because they never acknowledged a rollback; no rollout targets them until an operator clears them.</summary>
+    [Id(150)] public IReadOnlyList<QuarantinedHost> Quarantined { get; init; } = [];
 }
 
 /// <summary>
 /// What must hold for a conditional Configure to go ahead, checked inside the environment grain in the same turn
 /// as the write (HTTP If-Match / If-None-Match: *), so two writers holding the same version cannot both win.
 /// </summary>
+/// <summary>A host a rollback could not confirm: which rollout, why, and since when.</summary>
+[GenerateSerializer, Immutable]
+[Alias("QuarantinedHost")]
+public sealed record QuarantinedHost
+{
+    [Id(0)] public required string HostId { get; init; }
+
+    [Id(1)] public required string RolloutId { get; init; }
+
+    [Id(2)] public required string Reason { get; init; }
+
+    [Id(3)] public DateTimeOffset Since { get; init; }
+}
+
 [GenerateSerializer, Immutable]
 [Alias("EnvironmentPrecondition")]
 public sealed record EnvironmentPrecondition
@@ -182,6 +199,17 @@ public interface IEnvironmentGrain : IGrainWithStringKey
     /// <summary>Rollouts of the service holding a slot or waiting for one, in admission order.</summary>
     [Alias("RolloutsOf")]
     Task<IReadOnlyList<string>> RolloutsOf(string service);
+
+    /// <summary>
+    /// Sets hosts aside that never acknowledged a rollout's rollback: listed on the environment and excluded from the
+    /// targets of later rollouts until an operator clears them. Idempotent (a host keeps its first quarantine).
+    /// </summary>
+    [Alias("Quarantine")]
+    Task Quarantine(IReadOnlyList<string> hostIds, string rolloutId, string reason);
+
+    /// <summary>An operator has dealt with a quarantined host: later rollouts target it again. NotFound when it is not quarantined here.</summary>
+    [Alias("ClearQuarantine")]
+    Task<CommandResult<EnvironmentSnapshot>> ClearQuarantine(string hostId, string actor, string? reason);
 }
 
 /// <summary>The names of all environments, for listing. Key: <see cref="GrainKeys.EnvironmentRegistry"/>.</summary>

@@ -257,6 +257,12 @@ public sealed record RolloutDraft
 
     /// <summary>The submitter's roles (comma-separated), recorded in the audit trail and seen by the gates.</summary>
     [Id(5)] public string? SubmitterRole { get; init; }
+
+    /// <summary>
+    /// Refuse (<see cref="ErrorKind.PolicyRefused"/>, with the planner's errors) a plan that cannot fit the environment's
+    /// hosts now, before anything is stored; without it such a rollout is created and fails at admission.
+    /// </summary>
+    [Id(150)] public bool RefuseUnplannable { get; init; }
 }
 
 /// <summary>A decision the rollout took, with a reason a person can read.</summary>
@@ -291,6 +297,9 @@ public sealed record HostCounts
     [Id(5)] public int RollingBack { get; init; }
 
     [Id(6)] public int RolledBack { get; init; }
+
+    /// <summary>Hosts that never acknowledged the rollback by its deadline (quarantined in the environment).</summary>
+    [Id(150)] public int Quarantined { get; init; }
 }
 
 [GenerateSerializer, Immutable]
@@ -374,6 +383,12 @@ public sealed record RolloutSnapshot
 
     /// <summary>The gates holding the rollout now (freeze, incident, approval, budget, dependency), with their reasons; null when none is.</summary>
     [Id(31)] public string? HeldBy { get; init; }
+
+    /// <summary>When the current wait ends on its own (hosts must report, a person must act, a rollback must end); null when nothing waits.</summary>
+    [Id(150)] public DateTimeOffset? Deadline { get; init; }
+
+    /// <summary>Hosts this rollout's rollback quarantined (they never acknowledged it); an operator clears them.</summary>
+    [Id(151)] public IReadOnlyList<string> Quarantined { get; init; } = [];
 }
 
 /// <summary>One step of a rollout's plan as the API shows it.</summary>

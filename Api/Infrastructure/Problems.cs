@@ -44,7 +44,8 @@ public static class Problems
             ErrorKind.NotFound => NotFound(result.Detail ?? "Not found."),
             ErrorKind.InvalidTransition => TypedResults.Problem(result.Detail, statusCode: 409, title: "Invalid transition", type: InvalidTransitionType),
             ErrorKind.PreconditionFailed => TypedResults.Problem(result.Detail, statusCode: 412, title: "Precondition failed", type: PreconditionFailedType),
-            ErrorKind.PolicyRefused => TypedResults.Problem(result.Detail, statusCode: 422, title: "Refused by policy", type: PolicyType),
+            ErrorKind.PolicyRefused => TypedResults.Problem(result.Detail, statusCode: 422, title: "Refused by policy", type: PolicyType,
+                extensions: result.Errors is null ? null : new Dictionary<string, object?> { ["errors"] = result.Errors }),
             _ => Conflict(result.Detail ?? "Conflict."),
         };
 }

@@ -66,7 +66,7 @@ public static class RolloutsApi
             errors.Add("releaseId", "is required: the id returned when the release was created");
         if (!Names.IsDnsLabel(request.Environment)) errors.Add("environment", "must be an environment name");
         var strategy = request.Strategy ?? new RolloutStrategySpec();
-        var spec = ValidateStrategy(strategy, errors);
+        ValidateStrategy(strategy, errors);
         HostsApi.ValidateLabels(request.Selector, errors, "selector");
         if (errors.Any) return Problems.Validation(errors.ToDictionary());
 
@@ -74,20 +74,8 @@ public static class RolloutsApi
         if (!user.IsInRole(Roles.Pipeline) && await EnvironmentDeclarationsApi.IsProduction(grains, request.Environment!))
             return EnvironmentDeclarationsApi.ProductionNeedsPipeline(request.Environment!);
 
-        // The whole plan is checked against the environment's hosts before anything starts: a wave that matches no
-        // host, a blue-green environment with an empty slot, are refused here (422) rather than failing later.
-        var environment = grains.Ref<IEnvironmentGrain>(request.Environment!);
-        if (await environment.Get() is { } env)
-        {
-            var targets = await Targets(environment, request.Selector);
-            var plan = PlanFor(spec!, targets, env.ActiveSlots.GetValueOrDefault(await ServiceOf(grains, request.ReleaseId!) ?? string.Empty));
-            if (plan.Plan is null)
-            {
-                return TypedResults.Problem("The rollout cannot be planned against the environment's hosts.", statusCode: 422,
-                    title: "Refused by policy", type: Problems.PolicyType, extensions: new Dictionary<string, object?> { ["errors"] = plan.Errors });
-            }
-        }
-
+        // One grain call: the rollout reads the release and the environment, checks the plan against the hosts (422)
+        // and the submit gates, and stores itself; this handler translates HTTP and nothing more.
         var id = GrainKeys.Rollout(request.ReleaseId!, request.Environment!);
         var result = await grains.Ref<IRolloutGrain>(id).Start(new RolloutDraft
         {
@@ -97,6 +85,7 @@ public static class RolloutsApi
             SubmittedBy = user.Caller(),
             SubmitterRole = user.CallerRoles(),
             Selector = request.Selector ?? [],
+            RefuseUnplannable = true,
         });
         return result.Ok ? TypedResults.Created($"/v1/rollouts/{id}", result.Value!) : Problems.From(result);
     }
@@ -201,9 +190,6 @@ public static class RolloutsApi
             ActiveSlot = activeSlot,
             ProvisionedHosts = spec.Kind == StrategyKind.Immutable ? hosts.Select((_, i) => $"new-host-{i + 1}").ToList() : [],
         });
-
-    private static async Task<string?> ServiceOf(IGrainFactory grains, string releaseId) =>
-        (await grains.Ref<IReleaseGrain>(releaseId).Get())?.Service;
 
     private static bool IsRolloutId(string id) =>
         GrainKeys.TryParseRollout(id, out var release, out var environment) && Names.IsHostId(release) && Names.IsDnsLabel(environment);

@@ -84,7 +84,8 @@ public enum PlanAction
 }
 
 /// <summary>What to do next, why, and until when nothing changes on its own (for the timer).</summary>
-public sealed record PlanDecision(PlanAction Action, int Step, string Reason, DateTimeOffset? WakeAt = null);
+/// <param name="AwaitsOperator">A wait that only a person ends (a pause for a promote): the rollout shows Paused, not Progressing.</param>
+public sealed record PlanDecision(PlanAction Action, int Step, string Reason, DateTimeOffset? WakeAt = null, bool AwaitsOperator = false);
 
 /// <summary>
 /// The reconcile loop of every strategy as one pure function, read top to bottom like a checklist (after
@@ -155,7 +156,7 @@ public static class PlanStepper
                         $"no promote before the deadline {promoteBy:O}");
                 }
 
-                return new PlanDecision(PlanAction.Wait, p.CurrentStep, "waiting for an operator to promote", p.Deadline);
+                return new PlanDecision(PlanAction.Wait, p.CurrentStep, "waiting for an operator to promote", p.Deadline, AwaitsOperator: true);
 
             case PlanStepKind.Pause or PlanStepKind.Bake when !p.PromoteRequested && p.Now < end:
                 return new PlanDecision(PlanAction.Wait, p.CurrentStep, $"{Describe(kind.Value)} until {end:O}", end);
@@ -184,6 +185,31 @@ public static class PlanStepper
         }
 
         return new PlanDecision(PlanAction.StartStep, next, Starting(p, next));
+    }
+
+    /// <summary>
+    /// The deadline of the current wait when a person resumes the rollout: one still ahead is kept; a passed or
+    /// cleared one (an expiry that held the rollout for a human) starts afresh, so a resumed rollout is never left
+    /// waiting without one. Timed steps end at their duration and need none.
+    /// </summary>
+    /// <example>Pause for a promote, approval 2 s, deadline cleared, resumed at t → t + 2 s. Deploy with hosts pending,
+    /// deadline t + 5 s, resumed at t → t + 5 s (kept).</example>
+    public static DateTimeOffset? DeadlineOnResume(
+        PlanStepKind? kind, TimeSpan? duration, int pending, DateTimeOffset? current, Strategies.DeadlineSpec deadlines, DateTimeOffset now)
+    {
+        ArgumentNullException.ThrowIfNull(deadlines);
+        if (current is { } ahead && ahead > now)
+        {
+            return ahead;
+        }
+
+        return kind switch
+        {
+            PlanStepKind.Deploy when pending > 0 => now + deadlines.Progress,
+            PlanStepKind.Pause when duration is null => now + deadlines.Approval,
+            PlanStepKind.Analysis => now + deadlines.Analysis,
+            _ => current,
+        };
     }
 
     private static string Starting(PlanProgress p, int step) =>

@@ -1,4 +1,5 @@
 using Deploy.Engine.Domain.Analysis;
+using Deploy.Engine.Domain.Rollouts;
 using Deploy.Engine.Grains.Interfaces;
 using Deploy.Engine.Grains.Metrics;
 using Orleans.Concurrency;
@@ -32,6 +33,9 @@ public sealed class CanaryAnalysisGrainState
 
     /// <summary>Provider queries that failed, with why (their metrics count as having no data, or as errored measurements).</summary>
     [Id(10)] public List<string> QueryErrors { get; set; } = [];
+
+    /// <summary>The step verdict <see cref="Outcome"/> names (null in analyses concluded before it was stored).</summary>
+    [Id(150)] public StepVerdict? StepVerdict { get; set; }
 }
 
 /// <summary>
@@ -133,7 +137,8 @@ public sealed class CanaryAnalysisGrain(
             var queried = await QueryJudgeMetrics();
             S.Verdict = S.Start.Judge is { } judge ? JudgeMapping.Judge(judge, Samples()) : null;
             S.Run = S.Start.Metrics.Count > 0 ? AnalysisRunMapping.View(await Measure()) : null;
-            (S.Outcome, S.Reason) = Combine(S.Verdict, S.Run);
+            (S.StepVerdict, S.Reason) = Combine(S.Verdict, S.Run);
+            S.Outcome = S.StepVerdict.Value.ToString();
             if (S.QueryErrors.Count > 0)
             {
                 S.Reason += "; provider queries failed: " + string.Join("; ", S.QueryErrors);
@@ -247,26 +252,24 @@ public sealed class CanaryAnalysisGrain(
     }
 
     /// <summary>The worse of the two: Fail (judge Fail, run Failed or Error) over Hold (Marginal, no data, Inconclusive) over Pass.</summary>
-    private static (string Outcome, string Reason) Combine(JudgeVerdictView? verdict, AnalysisRunView? run)
+    /// <summary>The worse of the judge's and the run's verdicts (<see cref="StepVerdicts"/>), with both reasons.</summary>
+    private static (StepVerdict Verdict, string Reason) Combine(JudgeVerdictView? verdict, AnalysisRunView? run)
     {
         var parts = new List<string>();
-        var fail = false;
-        var hold = false;
+        var verdicts = new List<StepVerdict>();
         if (verdict is not null)
         {
             parts.Add($"judge {verdict.Outcome}, score {verdict.Score:0.##}{(verdict.NoData ? ", no data on both sides" : string.Empty)}: {verdict.Reason}");
-            fail |= verdict.Outcome == "Fail" && !verdict.NoData;
-            hold |= verdict.Outcome == "Marginal" || verdict.NoData;
+            verdicts.Add(StepVerdicts.FromJudge(Enum.Parse<JudgeOutcome>(verdict.Outcome), verdict.NoData));
         }
 
         if (run is not null)
         {
             parts.Add($"run {run.Phase}: {run.Reason}");
-            fail |= run.Phase is "Failed" or "Error";
-            hold |= run.Phase is "Inconclusive" or "Running";
+            verdicts.Add(StepVerdicts.FromRun(Enum.Parse<AnalysisPhase>(run.Phase)));
         }
 
-        return (fail ? "Fail" : hold ? "Hold" : "Pass", string.Join("; ", parts));
+        return (StepVerdicts.Combine(verdicts), string.Join("; ", parts));
     }
 
     private Dictionary<string, AnalysisSamples> Samples() =>
@@ -291,5 +294,6 @@ public sealed class CanaryAnalysisGrain(
         Run = S.Run,
         Outcome = S.Outcome,
         Reason = S.Reason,
+        StepVerdict = S.StepVerdict ?? (S.Outcome is { } outcome ? Enum.Parse<StepVerdict>(outcome) : null),
     };
 }

@@ -36,6 +36,9 @@ public sealed class EnvironmentGrainState
 
     /// <summary>An ephemeral environment's host quota (set by its declaration); null: no quota.</summary>
     [Id(220)] public int? HostQuota { get; set; }
+
+    /// <summary>Hosts a rollback could not confirm, by host id: excluded from later rollouts until an operator clears them.</summary>
+    [Id(150)] public Dictionary<string, QuarantinedHost> Quarantined { get; set; } = [];
 }
 
 /// <summary>
@@ -277,6 +280,35 @@ public sealed class EnvironmentGrain(
             .Where(r => S.RolloutServices.TryGetValue(r, out var s) && string.Equals(s, service, StringComparison.Ordinal))
             .ToList());
 
+    public async Task Quarantine(IReadOnlyList<string> hostIds, string rolloutId, string reason)
+    {
+        var added = hostIds.Where(h => !S.Quarantined.ContainsKey(h)).Distinct(StringComparer.Ordinal).ToList();
+        if (added.Count == 0)
+        {
+            return;
+        }
+
+        foreach (var host in added)
+        {
+            S.Quarantined[host] = new QuarantinedHost { HostId = host, RolloutId = rolloutId, Reason = reason, Since = clock.GetUtcNow() };
+        }
+
+        await state.WriteStateAsync();
+    }
+
+    public async Task<CommandResult<EnvironmentSnapshot>> ClearQuarantine(string hostId, string actor, string? reason)
+    {
+        if (!S.Quarantined.Remove(hostId, out var entry))
+        {
+            return CommandResult<EnvironmentSnapshot>.Fail(ErrorKind.NotFound, $"host '{hostId}' is not quarantined in environment '{Name}'");
+        }
+
+        await state.WriteStateAsync();
+        var why = $"host '{hostId}' (quarantined by rollout '{entry.RolloutId}') cleared by {actor}" + (string.IsNullOrWhiteSpace(reason) ? string.Empty : ": " + reason);
+        await Publish(EventTypes.QuarantineCleared, why, entry.RolloutId);
+        return CommandResult<EnvironmentSnapshot>.Success(Snapshot());
+    }
+
     private int Limit => Math.Max(1, S.Spec?.ConcurrencyLimit ?? 1);
 
     private List<string> AdmitWhileSlotsFree()
@@ -347,6 +379,7 @@ public sealed class EnvironmentGrain(
         HostCount = Hosts.Count,
         CreatedAt = S.CreatedAt,
         ActiveSlots = new Dictionary<string, string>(S.ActiveSlots, StringComparer.Ordinal),
+        Quarantined = S.Quarantined.Values.OrderBy(q => q.HostId, StringComparer.Ordinal).ToList(),
 
         Version = S.Version,
     };

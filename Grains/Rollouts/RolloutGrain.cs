@@ -20,6 +20,9 @@ namespace Deploy.Engine.Grains.Rollouts;
 /// continues on another: the reminder reactivates it, it re-sends the commands of hosts that have not
 /// reported (hosts answer re-delivery idempotently from their own stored state) and carries on. The rollout
 /// persists every decision before acting on it, and fans out one-way so no call waits on a whole fleet.
+/// This file holds the commands and the reconcile loop; the rest is split by concern: <c>.Steps</c> (each step's
+/// action), <c>.Rollback</c> (the Domain rollback plan carried out, its deadline and escalation), <c>.Gates</c>,
+/// <c>.Ledger</c> (host answers) and <c>.Views</c> (snapshot and event payloads).
 /// </summary>
 public sealed partial class RolloutGrain(
     [PersistentState("rollout", Stores.Blob)] IPersistentState<RolloutGrainState> state,
@@ -33,10 +36,9 @@ public sealed partial class RolloutGrain(
     private const string ReminderName = "reconcile";
     private const string Engine = "engine";
     private const int MaxRecordedFailures = 50;
-    private const string SwitchBack = "switch-back";
-    private const string ResetTraffic = "reset-traffic";
-    private const string RetireNew = "retire-new";
-    private const string RestoreOld = "restore-old";
+
+    /// <summary>The batch of a rollback's redeploy commands (deploy steps are 0.., a revert is -1).</summary>
+    private const int RollbackBatch = -2;
     private static readonly TimeSpan DefaultRollbackWindow = TimeSpan.FromHours(24);
 
     private EventPublisher? _events;
@@ -50,7 +52,7 @@ public sealed partial class RolloutGrain(
     private List<PlanStepKind>? _kinds;
 
     /// <summary>Hosts per phase, derived from <see cref="RolloutGrainState.Hosts"/> and kept current by <see cref="SetPhase"/>.</summary>
-    private int[]? _counts;
+    private PhaseCounts? _counts;
 
     private RolloutGrainState S => state.State;
 
@@ -67,6 +69,19 @@ public sealed partial class RolloutGrain(
     {
         // A live rollout that was reactivated (failover, restart) re-drives itself promptly instead of
         // waiting for the next reminder tick.
+        if (S.PendingRollbackActions.Count > 0)
+        {
+            // Stored as strings before rollback actions were an enum; written with the next decision.
+            S.RollbackActions = S.PendingRollbackActions.Select(a => a switch
+            {
+                "switch-back" => RollbackAction.SwitchBack,
+                "reset-traffic" => RollbackAction.ResetTraffic,
+                "retire-new" => RollbackAction.RetireNew,
+                _ => RollbackAction.RestoreOld,
+            }).ToList();
+            S.PendingRollbackActions = [];
+        }
+
         if (S.ReleaseId is not null && !S.Status.IsTerminal())
         {
             this.RegisterGrainTimer(ReconcileOnTimer, new GrainTimerCreationOptions(TimeSpan.FromMilliseconds(200), Timeout.InfiniteTimeSpan));
@@ -100,7 +115,7 @@ public sealed partial class RolloutGrain(
         }
 
         var environment = GrainFactory.Ref<IEnvironmentGrain>(draft.Environment);
-        if (await environment.Get() is null)
+        if (await environment.Get() is not { } environmentNow)
         {
             return CommandResult<RolloutSnapshot>.Fail(ErrorKind.NotFound, $"environment '{draft.Environment}' does not exist");
         }
@@ -111,6 +126,26 @@ public sealed partial class RolloutGrain(
         if (submit.Verdict == GateVerdict.Refuse)
         {
             return CommandResult<RolloutSnapshot>.Fail(ErrorKind.PolicyRefused, submit.Reason);
+        }
+
+        // Asked to (the API does), the whole plan is checked against the environment's hosts before anything is stored: a
+        // wave that matches no host, a blue-green environment with an empty slot, are refused now (422) rather than
+        // failing at admission (which they still do, before any host changes, for a draft that does not ask).
+        if (draft.RefuseUnplannable)
+        {
+            var targets = await TargetsNow(environment, environmentNow, draft.Selector);
+            var feasibility = RolloutPlanner.Plan(parsed.Value!, new PlanInput
+            {
+                Hosts = targets,
+                ActiveSlot = environmentNow.ActiveSlots.GetValueOrDefault(release.Service),
+                // Immutable plans against stand-ins for the hosts it would provision (nothing is provisioned before admission).
+                ProvisionedHosts = parsed.Value!.Kind == StrategyKind.Immutable ? targets.Select((_, i) => $"new-host-{i + 1}").ToList() : [],
+            });
+            if (feasibility.Plan is null)
+            {
+                return CommandResult<RolloutSnapshot>.Fail(ErrorKind.PolicyRefused, "The rollout cannot be planned against the environment's hosts.",
+                    feasibility.Errors.ToDictionary(e => e.Key, e => e.Value));
+            }
         }
 
         _spec = parsed.Value;
@@ -124,7 +159,7 @@ public sealed partial class RolloutGrain(
         S.Selector = new Dictionary<string, string>(draft.Selector, StringComparer.Ordinal);
         S.CreatedAt = clock.GetUtcNow();
         S.Status = RolloutStatus.Pending;
-        Decide("created", $"release {release.Service} {release.Version} submitted for '{draft.Environment}' ({Spec.Kind} strategy, {Spec.Scope.Kind} scope)", draft.SubmittedBy);
+        Decide(DecisionKind.Created, $"release {release.Service} {release.Version} submitted for '{draft.Environment}' ({Spec.Kind} strategy, {Spec.Scope.Kind} scope)", draft.SubmittedBy);
 
         var inFlight = Spec.OnConflict == ConflictPolicy.Supersede
             ? (await environment.RolloutsOf(release.Service)).Where(r => r != Id).ToList()
@@ -132,7 +167,7 @@ public sealed partial class RolloutGrain(
         if (inFlight.Count > 0)
         {
             S.Supersedes = string.Join(',', inFlight);
-            Decide("supersedes", $"supersedes {string.Join(", ", inFlight.Select(r => $"'{r}'"))} of the same service", draft.SubmittedBy);
+            Decide(DecisionKind.Supersedes, $"supersedes {string.Join(", ", inFlight.Select(r => $"'{r}'"))} of the same service", draft.SubmittedBy);
         }
 
         // The reminder first: a rollout in storage always has one driving it. (A reminder whose rollout never
@@ -156,18 +191,20 @@ public sealed partial class RolloutGrain(
 
     public async Task<CommandResult<RolloutSnapshot>> Pause(OperatorAction action)
     {
-        var result = await Command(RolloutTrigger.Pause, action, "paused", EventTypes.RolloutPaused, () =>
+        var result = await Command(RolloutTrigger.Pause, action, DecisionKind.Paused, EventTypes.RolloutPaused, () =>
             S.HoldDeadline = clock.GetUtcNow() + Spec.Deadlines.Approval);
         return result;
     }
 
     public async Task<CommandResult<RolloutSnapshot>> Resume(OperatorAction action)
     {
-        var result = await Command(RolloutTrigger.Resume, action, "resumed", EventTypes.RolloutResumed, () =>
+        var result = await Command(RolloutTrigger.Resume, action, DecisionKind.Resumed, EventTypes.RolloutResumed, () =>
         {
-            // A gate that still holds pauses it again at the next step boundary.
+            // A gate that still holds pauses it again at the next step boundary; the wait it goes back to always has a deadline.
             S.HoldDeadline = null;
             S.HeldByGate = null;
+            S.StepDeadline = PlanStepper.DeadlineOnResume(CurrentStep?.Kind, CurrentStep?.Duration,
+                CurrentStep?.Kind == PlanStepKind.Deploy ? Count(HostPhase.Updating) : 0, S.StepDeadline, Spec.Deadlines, clock.GetUtcNow());
         });
         if (!result.Ok)
         {
@@ -190,7 +227,7 @@ public sealed partial class RolloutGrain(
                 : $"nothing to promote: step {S.CurrentStep + 1} is a {CurrentStep.Kind.ToString().ToLowerInvariant()}, not a pause or a bake");
         }
 
-        var result = await Command(RolloutTrigger.Promote, action, "promoted", EventTypes.RolloutPromoted, () =>
+        var result = await Command(RolloutTrigger.Promote, action, DecisionKind.Promoted, EventTypes.RolloutPromoted, () =>
         {
             S.PromoteRequested = true;
             S.HoldDeadline = null;
@@ -228,28 +265,6 @@ public sealed partial class RolloutGrain(
         S.SupersededBy = byRollout;
         await Events.Publish(EventTypes.RolloutSuperseded, Subject, $"superseded by rollout '{byRollout}'", Describe());
         await AbortWith(RollbackCause.Superseded, $"superseded by rollout '{byRollout}' (submitted by {actor})", actor, transition);
-        return CommandResult<RolloutSnapshot>.Success(Snapshot());
-    }
-
-    public async Task<CommandResult<RolloutSnapshot>> Rollback(OperatorAction action)
-    {
-        if (S.ReleaseId is null) return NotFound();
-        var transition = RolloutTransitions.Apply(S.Status, RolloutTrigger.Rollback);
-        if (!transition.Allowed) return Refused(transition);
-
-        if (S.Status == RolloutStatus.Succeeded)
-        {
-            var window = S.Strategy.RollbackWindowSeconds is { } seconds ? TimeSpan.FromSeconds(seconds) : DefaultRollbackWindow;
-            var closes = S.FinishedAt!.Value + window;
-            if (clock.GetUtcNow() > closes)
-            {
-                return CommandResult<RolloutSnapshot>.Fail(ErrorKind.InvalidTransition,
-                    $"the rollback window of {window} closed at {closes:O}; roll forward with a new release instead");
-            }
-        }
-
-        _actingRole = action.Role;
-        await BeginRollback(RollbackCause.Operator, OperatorReason("rollback requested", action), action.Actor, RolloutTrigger.Rollback, stage: -1);
         return CommandResult<RolloutSnapshot>.Success(Snapshot());
     }
 
@@ -339,114 +354,6 @@ public sealed partial class RolloutGrain(
         }
     }
 
-    private async Task RequestSlot(IEnvironmentGrain environment)
-    {
-        if (!await PassAdmissionGates())
-        {
-            return;
-        }
-
-        var admission = await environment.RequestSlot(Id, S.Service);
-        if (admission.Status == AdmissionStatus.Admitted)
-        {
-            await Admit();
-            return;
-        }
-
-        if (S.Status == RolloutStatus.Pending || S.QueuePosition != admission.Position)
-        {
-            var first = S.Status == RolloutStatus.Pending;
-            if (first)
-            {
-                Transition(RolloutTrigger.Enqueue);
-                Decide("queued", admission.Reason, Engine);
-            }
-
-            S.QueuePosition = admission.Position;
-            await state.WriteStateAsync();
-            if (first)
-            {
-                await Events.Publish(EventTypes.PipelineRunQueued, Subject, admission.Reason, Describe());
-            }
-        }
-    }
-
-    /// <summary>Holds a slot now: fix the plan from the environment's hosts (provisioning new ones for immutable) and start.</summary>
-    private async Task Admit()
-    {
-        var environment = GrainFactory.Ref<IEnvironmentGrain>(S.Environment);
-        var snapshot = await environment.Get();
-        S.PreviousDeployed = snapshot?.Services.GetValueOrDefault(S.Service);
-        var hosts = (await environment.GetHostIndex())
-            .Where(h => S.Selector.All(s => h.Labels.TryGetValue(s.Key, out var v) && string.Equals(v, s.Value, StringComparison.Ordinal)))
-            .ToList();
-        var targets = S.Selector.Count == 0 ? "every host" : "hosts labelled " + string.Join(", ", S.Selector.Select(s => s.Key + "=" + s.Value));
-
-        Transition(RolloutTrigger.Admit);
-        S.QueuePosition = 0;
-        S.StartedAt = clock.GetUtcNow();
-
-        IReadOnlyList<string> provisioned = [];
-        if (Spec.Kind == StrategyKind.Immutable && hosts.Count > 0)
-        {
-            provisioned = await provisioner.Provision(
-                new ProvisionRequest(Id, S.Environment, S.Service, hosts.Count, new Dictionary<string, string>(S.Selector)), CancellationToken.None);
-            S.ProvisionProfile = (await GrainFactory.Ref<IHostGrain>(hosts[0].HostId).Get())?.Simulation;
-        }
-
-        var activeSlot = snapshot?.ActiveSlots.GetValueOrDefault(S.Service);
-        var result = RolloutPlanner.Plan(Spec, new PlanInput
-        {
-            Hosts = hosts.Select(h => new PlanHost(h.HostId, h.Labels)).ToList(),
-            ActiveSlot = activeSlot,
-            ProvisionedHosts = provisioned,
-        });
-        Decide("admitted", $"admitted to '{S.Environment}', targeting {targets}" + (result.Plan is null ? string.Empty : "; " + result.Plan.Explanation), Engine);
-        await Events.Publish(EventTypes.PipelineRunStarted, Subject, S.StatusReason, Describe());
-
-        if (result.Plan is not { } plan)
-        {
-            // The plan cannot run (the fleet changed since the request was checked): fail before any host changes.
-            var why = string.Join("; ", result.Errors.Select(e => $"{e.Key}: {string.Join(", ", e.Value)}"));
-            await Finish(RolloutStatus.Failed, "plan-infeasible", why, Engine, EventTypes.RolloutFailed, "failure");
-            return;
-        }
-
-        S.Stages = plan.Stages.Select(s => s.Name).ToList();
-        S.Steps = plan.Steps.Select(Store).ToList();
-        _kinds = null;
-        AttachJudges();
-        S.Hosts = new Dictionary<string, HostPhase>(StringComparer.Ordinal);
-        foreach (var stage in plan.Stages)
-        {
-            foreach (var host in stage.Hosts)
-            {
-                S.Hosts[host] = HostPhase.Untouched;
-            }
-        }
-
-        foreach (var step in S.Steps.Where(s => s.Kind is PlanStepKind.Deploy or PlanStepKind.Provision))
-        {
-            foreach (var host in step.Hosts)
-            {
-                S.Hosts.TryAdd(host, HostPhase.Untouched);
-            }
-        }
-
-        if (Spec.Kind == StrategyKind.Immutable)
-        {
-            S.Provisioned = provisioned.ToList();
-            S.OldHosts = hosts.ToDictionary(h => h.HostId, h => new Dictionary<string, string>(h.Labels, StringComparer.Ordinal), StringComparer.Ordinal);
-        }
-
-        S.ActiveSlot = activeSlot ?? S.Steps.FirstOrDefault(s => s.Kind == PlanStepKind.Switch)?.FromSlot;
-        var deployed = S.Steps.Where(s => s.Kind == PlanStepKind.Deploy).Sum(s => s.Hosts.Count);
-        S.AllowedFailures = RollingPlanner.Plan(Spec.Rolling, deployed).AllowedFailures;
-        _counts = null;
-        await state.WriteStateAsync();
-        await Reconcile(redeliver: false);
-    }
-
     /// <summary>
     /// The reconcile loop: ask the stepper what to do, do it, persist, and ask again until it says wait.
     /// With <paramref name="redeliver"/> (reminder ticks, reactivation) commands of hosts that have not
@@ -504,16 +411,22 @@ public sealed partial class RolloutGrain(
             switch (decision.Action)
             {
                 case PlanAction.Wait:
+                    if (decision.AwaitsOperator && S.Status == RolloutStatus.Progressing)
+                    {
+                        // Only a person ends this wait: the rollout says so (Paused), with the deadline it waits until.
+                        await AwaitOperator(decision);
+                    }
+
                     WakeAt(decision.WakeAt);
                     return;
                 case PlanAction.ExpirePending:
-                    foreach (var host in CurrentStep!.Hosts.Where(h => S.Hosts[h] == HostPhase.Updating))
+                    foreach (var host in CurrentStep!.Hosts.Where(h => S.Hosts[h] == HostPhase.Updating).ToList())
                     {
-                        SetPhase(host, HostPhase.Failed);
+                        SetPhase(host, (HostPhase)HostLedger.OnDeadline(TargetPhase.Updating));
                         NoteFailure(host, "no report before the progress deadline");
                     }
 
-                    Decide("deadline", decision.Reason, Engine);
+                    Decide(DecisionKind.Deadline, decision.Reason, Engine);
                     await state.WriteStateAsync();
                     continue;
                 case PlanAction.DeadlineExpired:
@@ -522,7 +435,7 @@ public sealed partial class RolloutGrain(
                 case PlanAction.RollBack:
                     var cause = S.Breach is not null ? RollbackCause.Trigger : RollbackCause.FailureBudget;
                     var stage = Spec.Scope.OnFailure == WaveFailurePolicy.RollBackWave && CurrentStep is { } failing ? failing.Stage : -1;
-                    await BeginRollback(cause, decision.Reason, Engine, RolloutTrigger.DecideRollback, stage);
+                    await BeginRollback(cause, decision.Reason, Engine, RolloutTrigger.DecideRollback, stage, await PlanRollback());
                     return;
                 case PlanAction.Complete:
                     if (!await ConcludeAnalysis())
@@ -554,575 +467,8 @@ public sealed partial class RolloutGrain(
         }
     }
 
-    /// <summary>Starts a step (or carries out its action again); false when the rollout cannot go on (it paused).</summary>
-    private async Task<bool> StartStep(int index, string reason)
-    {
-        var now = clock.GetUtcNow();
-        if (index != S.CurrentStep)
-        {
-            if (CurrentStep is { Kind: PlanStepKind.Deploy } finished)
-            {
-                await PublishHostOutcomes(finished, S.CurrentStep);
-                await Events.Publish(EventTypes.RolloutBatchCompleted, Subject, $"step {S.CurrentStep + 1} done", Describe());
-            }
-
-            S.CurrentStep = index;
-            S.StepStartedAt = now;
-            S.StepActionDone = false;
-            S.PromoteRequested = false;
-            S.StepDeadline = null;
-        }
-
-        var step = S.Steps[index];
-        var stageName = S.Stages.ElementAtOrDefault(step.Stage) ?? "all hosts";
-        var why = $"{reason}: {step.Description} [{stageName}]";
-        switch (step.Kind)
-        {
-            case PlanStepKind.Deploy:
-                S.StepActionDone = true;
-                S.StepDeadline = now + Spec.Deadlines.Progress;
-                foreach (var host in step.Hosts)
-                {
-                    SetPhase(host, HostPhase.Updating);
-                }
-
-                Decide("step-started", why, Engine);
-                await state.WriteStateAsync();
-                await Events.Publish(EventTypes.RolloutBatchStarted, Subject, why, new Dictionary<string, string>(Describe())
-                {
-                    ["hosts"] = HostList(step.Hosts),
-                    ["step"] = (index + 1).ToString(System.Globalization.CultureInfo.InvariantCulture),
-                    ["stage"] = stageName,
-                });
-                Dispatch(step.Hosts, HostCommandKind.Apply);
-                return true;
-
-            case PlanStepKind.Traffic:
-                Decide("step-started", why, Engine);
-                await state.WriteStateAsync();
-                var traffic = await ShiftTraffic(step.Weight, S.ActiveSlot);
-                if (!traffic.Ok)
-                {
-                    await HoldForHuman($"traffic router failed to set weight {step.Weight}%: {traffic.Error}; the weight stays at {S.TrafficWeight}%; resume to retry");
-                    return false;
-                }
-
-                S.TrafficWeight = step.Weight;
-                S.StepActionDone = true;
-                await state.WriteStateAsync();
-                await Events.Publish(EventTypes.TrafficShifted, Subject, $"{step.Weight}% of traffic to {S.Version}", Describe());
-                return true;
-
-            case PlanStepKind.Switch:
-                Decide("step-started", why, Engine);
-                await state.WriteStateAsync();
-                var switched = await ShiftTraffic(100, step.ToSlot);
-                if (!switched.Ok)
-                {
-                    await HoldForHuman($"traffic router failed to switch to slot '{step.ToSlot}': {switched.Error}; slot '{S.ActiveSlot}' still serves; resume to retry");
-                    return false;
-                }
-
-                await GrainFactory.Ref<IEnvironmentGrain>(S.Environment).SetActiveSlot(S.Service, step.ToSlot!);
-                S.PreviousSlot = step.FromSlot;
-                S.ActiveSlot = step.ToSlot;
-                S.TrafficWeight = 100;
-                S.WarmUntil = now + (S.Steps.ElementAtOrDefault(index + 1) is { Kind: PlanStepKind.KeepWarm } warm ? warm.Duration ?? TimeSpan.Zero : TimeSpan.Zero);
-                S.StepActionDone = true;
-                Decide("switched", $"active slot '{step.FromSlot}' → '{step.ToSlot}'; '{step.FromSlot}' stays warm until {S.WarmUntil:O}", Engine);
-                await state.WriteStateAsync();
-                await Events.Publish(EventTypes.SlotSwitched, Subject, S.StatusReason, Describe());
-                return true;
-
-            case PlanStepKind.Provision:
-                Decide("step-started", why, Engine);
-                await state.WriteStateAsync();
-                var enrolled = await GrainFactory.Ref<IEnvironmentGrain>(S.Environment).RegisterHosts(step.Hosts.Select((id, i) => new HostEnrollment
-                {
-                    HostId = id,
-                    Registration = new HostRegistration
-                    {
-                        Environment = S.Environment,
-                        Labels = ProvisionedLabels(i),
-                        CurrentArtifact = null,
-                        Simulation = S.ProvisionProfile,
-                    },
-                }).ToList());
-                var refused = enrolled.Where(r => !r.Ok).ToList();
-                if (refused.Count > 0)
-                {
-                    await HoldForHuman($"provisioning failed for {refused.Count} hosts: {refused[0].Error}; resume to retry");
-                    return false;
-                }
-
-                S.StepActionDone = true;
-                await state.WriteStateAsync();
-                await Events.Publish(EventTypes.HostsProvisioned, Subject, $"{step.Hosts.Count} hosts provisioned", new Dictionary<string, string>(Describe())
-                {
-                    ["hosts"] = HostList(step.Hosts),
-                });
-                return true;
-
-            case PlanStepKind.Retire:
-                Decide("step-started", why, Engine);
-                await state.WriteStateAsync();
-                await Retire(step.Hosts);
-                S.StepActionDone = true;
-                await state.WriteStateAsync();
-                return true;
-
-            case PlanStepKind.Pause when step.Duration is null:
-                S.StepDeadline = now + Spec.Deadlines.Approval;
-                Decide("step-started", $"{why}; waiting for an operator to promote by {S.StepDeadline:O}", Engine);
-                await state.WriteStateAsync();
-                await Events.Publish(EventTypes.RolloutStepStarted, Subject, S.StatusReason, Describe());
-                return true;
-
-            case PlanStepKind.Analysis:
-                // Bounded by its duration, and by the analysis deadline while no sample has arrived.
-                S.StepDeadline = now + Spec.Deadlines.Analysis;
-                if (step.Analyses)
-                {
-                    var analysisId = GrainKeys.Analysis(Id, index + 1);
-                    if (!S.Analyses.Contains(analysisId))
-                    {
-                        S.Analyses.Add(analysisId);
-                    }
-
-                    await GrainFactory.Ref<ICanaryAnalysisGrain>(analysisId).Start(new AnalysisStart
-                    {
-                        RolloutId = Id,
-                        Step = index + 1,
-                        CanaryVersion = S.Version,
-                        BaselineVersion = S.PreviousDeployed?.Version,
-                        Judge = step.Judge,
-                        Metrics = step.Metrics,
-                        DurationSeconds = (int)(step.Duration ?? TimeSpan.Zero).TotalSeconds,
-                        Service = S.Service,
-                        Environment = S.Environment,
-                    });
-                    why += $"; canary analysis '{analysisId}' of {S.Version} against the hosts not yet changed";
-                }
-
-                Decide("step-started", why, Engine);
-                await state.WriteStateAsync();
-                await Events.Publish(EventTypes.RolloutStepStarted, Subject, why, Describe());
-                if (step.Analyses)
-                {
-                    AskForSamples(step.Duration ?? TimeSpan.Zero);
-                }
-
-                return true;
-
-            default:
-                // Pause with a duration, bake, keep-warm: time passes; triggers keep being watched.
-                Decide("step-started", why, Engine);
-                await state.WriteStateAsync();
-                await Events.Publish(EventTypes.RolloutStepStarted, Subject, why, Describe());
-                return true;
-        }
-    }
-
-    /// <summary>
-    /// Leaving an analysis step: its analysis decides. Pass goes on; Hold (a marginal score, an inconclusive run, or
-    /// no data at all, which is never a silent pass) pauses the rollout for a human with the reason; Fail (the judge,
-    /// or a run that failed or errored) rolls back, naming the analysis. Returns whether the rollout may go on now.
-    /// </summary>
-    private async Task<bool> ConcludeAnalysis()
-    {
-        if (CurrentStep is not { Kind: PlanStepKind.Analysis, Analyses: true } || S.ConcludedAnalyses.Contains(S.CurrentStep))
-        {
-            return true;
-        }
-
-        var analysisId = GrainKeys.Analysis(Id, S.CurrentStep + 1);
-        var analysis = await GrainFactory.Ref<ICanaryAnalysisGrain>(analysisId).Conclude();
-        S.ConcludedAnalyses.Add(S.CurrentStep);
-        var summary = $"canary analysis '{analysisId}': {analysis.Outcome} ({analysis.Reason})";
-        switch (analysis.Outcome)
-        {
-            case "Pass":
-                Decide("analysis-passed", summary, Engine);
-                await state.WriteStateAsync();
-                return true;
-            case "Hold":
-                await HoldForHuman($"{summary}; not a pass: resume to go on, or abort");
-                return false;
-            default:
-                await BeginRollback(RollbackCause.Analysis, summary, Engine, RolloutTrigger.DecideRollback,
-                    Spec.Scope.OnFailure == WaveFailurePolicy.RollBackWave ? CurrentStep.Stage : -1);
-                return false;
-        }
-    }
-
-    /// <summary>
-    /// A canary analysis needs readings from both sides over the whole step: simulated hosts are asked for ten,
-    /// spread over the step; real agents push theirs.
-    /// </summary>
-    private void AskForSamples(TimeSpan duration)
-    {
-        const int perSide = 50, readings = 10;
-        var spacing = (int)Math.Max(0, duration.TotalMilliseconds / readings);
-        var canary = S.Hosts.Where(h => h.Value == HostPhase.Updated).Select(h => h.Key).Take(perSide);
-        var baseline = S.Hosts.Where(h => h.Value == HostPhase.Untouched).Select(h => h.Key).Take(perSide);
-        foreach (var host in canary.Concat(baseline))
-        {
-            _ = GrainFactory.Ref<IHostGrain>(host).EmitServiceSamples(Id, S.Service, readings, spacing);
-        }
-    }
-
-    /// <summary>The k-th analysis step of each stage carries the k-th declared analysis's judge (canary steps repeat per stage).</summary>
-    private void AttachJudges()
-    {
-        var declared = (S.Strategy.Steps ?? []).Where(s => s?.Analysis is not null).Select(s => s!.Analysis!).ToList();
-        var stage = -1;
-        var k = 0;
-        foreach (var step in S.Steps.Where(s => s.Kind == PlanStepKind.Analysis))
-        {
-            if (step.Stage != stage)
-            {
-                (stage, k) = (step.Stage, 0);
-            }
-
-            if (Spec.Kind == StrategyKind.Canary && k < declared.Count)
-            {
-                step.Judge = declared[k].Judge;
-                step.Metrics = declared[k].Metrics?.Where(m => m is not null).ToList() ?? [];
-            }
-
-            k++;
-        }
-    }
-
-    private async Task OnDeadline(string reason)
-    {
-        await Events.Publish(EventTypes.DeadlineExpired, Subject, reason, Describe());
-        if (Spec.Deadlines.OnExpiry == DeadlineAction.Abort)
-        {
-            var transition = RolloutTransitions.Apply(S.Status, RolloutTrigger.Abort);
-            await AbortWith(RollbackCause.Deadline, $"deadline expired: {reason}; the spec says abort", Engine, transition);
-            return;
-        }
-
-        // The spec says a human decides: hold, with no further deadline (the spec chose that).
-        if (S.Status == RolloutStatus.Progressing)
-        {
-            Transition(RolloutTrigger.Pause);
-        }
-
-        S.HoldDeadline = null;
-        S.StepDeadline = null;
-        Decide("deadline", $"deadline expired: {reason}; the spec says hold for a human (resume, promote or abort)", Engine);
-        await state.WriteStateAsync();
-        await Events.Publish(EventTypes.RolloutPaused, Subject, S.StatusReason, Describe());
-    }
-
-    /// <summary>An action the rollout cannot take on its own failed: pause with the reason; resume retries it.</summary>
-    private async Task HoldForHuman(string reason)
-    {
-        if (S.Status == RolloutStatus.Progressing)
-        {
-            Transition(RolloutTrigger.Pause);
-        }
-
-        S.HoldDeadline = clock.GetUtcNow() + Spec.Deadlines.Approval;
-        Decide("paused", reason, Engine);
-        await state.WriteStateAsync();
-        await Events.Publish(EventTypes.RolloutPaused, Subject, reason, Describe());
-    }
-
-    private async Task AbortWith(RollbackCause cause, string reason, string actor, Transition transition)
-    {
-        if (transition.Next == RolloutStatus.Aborted)
-        {
-            // Never admitted: no host was touched, so there is nothing to roll back.
-            await Finish(RolloutStatus.Aborted, "aborted", reason, actor, EventTypes.RolloutAborted, "failure");
-            return;
-        }
-
-        await BeginRollback(cause, reason, actor, RolloutTrigger.Abort, stage: -1);
-    }
-
-    /// <summary>
-    /// Decides the rollback and persists it, then carries it out. What "back" means depends on the strategy:
-    /// blue-green inside the warm window switches the active slot back (no host is redeployed); immutable retires
-    /// the new hosts and brings the old back if they had retired; otherwise every host this rollout changed (in
-    /// the failing wave only, when the policy says so) returns to its previous artifact in one fan-out, after the
-    /// canary's traffic is taken off the new version.
-    /// </summary>
-    private async Task BeginRollback(RollbackCause cause, string reason, string actor, RolloutTrigger trigger, int stage)
-    {
-        var now = clock.GetUtcNow();
-        if (CurrentStep is { Kind: PlanStepKind.Deploy } interrupted && S.Status is RolloutStatus.Progressing or RolloutStatus.Paused)
-        {
-            // The hosts the interrupted step had already updated, before the rollback takes them back.
-            await PublishHostOutcomes(interrupted, S.CurrentStep);
-        }
-
-        Transition(trigger);
-        S.RollbackCause = cause;
-        S.RollbackStage = stage;
-        S.PendingRollbackActions = [];
-
-        var switchBack = Spec.Kind == StrategyKind.BlueGreen && S.PreviousSlot is not null && S.WarmUntil is { } warm && now < warm;
-        if (switchBack)
-        {
-            S.PendingRollbackActions.Add(SwitchBack);
-        }
-        else if (Spec.Kind == StrategyKind.Immutable)
-        {
-            S.PendingRollbackActions.Add(RetireNew);
-            if (S.Steps.Any(s => s.Kind == PlanStepKind.Retire) && S.Steps.FindIndex(s => s.Kind == PlanStepKind.Retire) <= S.CurrentStep)
-            {
-                S.PendingRollbackActions.Add(RestoreOld);
-            }
-        }
-        else
-        {
-            if (S.TrafficWeight > 0 && Spec.Kind == StrategyKind.Canary)
-            {
-                S.PendingRollbackActions.Add(ResetTraffic);
-            }
-
-            var inScope = HostsOfStage(stage);
-            foreach (var host in S.Hosts.Where(h => h.Value is HostPhase.Updating or HostPhase.Updated or HostPhase.Failed
-                         && (inScope is null || inScope.Contains(h.Key))).Select(h => h.Key).ToList())
-            {
-                SetPhase(host, HostPhase.RollingBack);
-            }
-        }
-
-        var scope = stage < 0 ? string.Empty : $" (wave policy: only '{S.Stages.ElementAtOrDefault(stage)}' rolls back)";
-        Decide(cause == RollbackCause.Abort ? "abort" : cause == RollbackCause.Superseded ? "superseded" : "rollback", reason + scope, actor);
-        await state.WriteStateAsync();
-        await this.RegisterOrUpdateReminder(ReminderName, options.Value.ReconcileInterval, options.Value.ReconcileInterval);
-        LogRollback(logger, Id, reason);
-        await Events.Publish(EventTypes.RolloutRollbackDecided, Subject, reason + scope, new Dictionary<string, string>(Actor(actor, actor == Engine ? Engine : _actingRole))
-        {
-            ["hosts"] = HostList(S.Hosts.Where(h => h.Value == HostPhase.RollingBack).Select(h => h.Key).ToList()),
-            ["actions"] = string.Join(',', S.PendingRollbackActions),
-        });
-        await ContinueRollback(redeliver: true);
-    }
-
-    private async Task ContinueRollback(bool redeliver)
-    {
-        // Actions first, in order; one that fails is retried on the next tick (the decision log says why).
-        while (S.PendingRollbackActions.Count > 0)
-        {
-            var action = S.PendingRollbackActions[0];
-            if (!await CarryOut(action))
-            {
-                return;
-            }
-
-            S.PendingRollbackActions.RemoveAt(0);
-            await state.WriteStateAsync();
-        }
-
-        if (redeliver && Count(HostPhase.RollingBack) > 0)
-        {
-            Dispatch(S.Hosts.Where(h => h.Value == HostPhase.RollingBack).Select(h => h.Key).ToList(), HostCommandKind.Revert);
-        }
-
-        if (Count(HostPhase.RollingBack) > 0)
-        {
-            // Hosts are still returning to their previous artifact.
-            return;
-        }
-
-        var reverted = Count(HostPhase.RolledBack);
-        await PublishHosts(EventTypes.HostsReverted, "reverted", S.Hosts.Where(h => h.Value == HostPhase.RolledBack).Select(h => h.Key).Order(StringComparer.Ordinal).ToList(),
-            $"returned to their previous artifact", data => data["step"] = "rollback");
-        var rolledBackStage = HostsOfStage(S.RollbackStage);
-        var stuck = S.Hosts.Count(h => h.Value == HostPhase.Failed && (rolledBackStage is null || rolledBackStage.Contains(h.Key)));
-        var cause = S.Decisions.LastOrDefault(d => d.Kind is "rollback" or "abort" or "superseded")?.Reason ?? "rollback";
-        var outcome = S.Decisions.Any(d => d.Kind == "switched-back")
-            ? $"switched back to slot '{S.ActiveSlot}'; 0 hosts redeployed"
-            : Spec.Kind == StrategyKind.Immutable
-                ? $"{S.Provisioned.Count} new hosts retired; the {S.OldHosts.Count} old hosts serve"
-                : $"{reverted} hosts returned to their previous artifact" + (stuck > 0 ? $", {stuck} failed to revert" : string.Empty);
-        if (S.RollbackStage >= 0 && Count(HostPhase.Updated) > 0)
-        {
-            outcome += $"; {Count(HostPhase.Updated)} hosts of earlier waves keep {S.Version}";
-        }
-
-        if (S.RollbackCause is RollbackCause.Abort or RollbackCause.Superseded or RollbackCause.Deadline)
-        {
-            await Finish(RolloutStatus.Aborted, "aborted", $"{cause}; {outcome}", Engine, EventTypes.ServiceRolledBack, "failure");
-        }
-        else
-        {
-            var hadSucceeded = S.Decisions.Any(d => d.Kind == "succeeded");
-            await Finish(RolloutStatus.RolledBack, "rolled-back", $"rolled back ({cause}); {outcome}", Engine, EventTypes.ServiceRolledBack, "failure");
-            if (hadSucceeded)
-            {
-                await GrainFactory.Ref<IEnvironmentGrain>(S.Environment).RestoreDeployed(S.Service, S.ReleaseId!, S.PreviousDeployed);
-            }
-        }
-    }
-
-    private async Task<bool> CarryOut(string action)
-    {
-        switch (action)
-        {
-            case SwitchBack:
-                var back = await ShiftTraffic(100, S.PreviousSlot);
-                if (!back.Ok)
-                {
-                    Decide("rollback-retry", $"traffic router failed to switch back to slot '{S.PreviousSlot}': {back.Error}; retrying", Engine);
-                    await state.WriteStateAsync();
-                    return false;
-                }
-
-                await GrainFactory.Ref<IEnvironmentGrain>(S.Environment).SetActiveSlot(S.Service, S.PreviousSlot!);
-                Decide("switched-back", $"active slot '{S.ActiveSlot}' → '{S.PreviousSlot}' (inside the warm window; no host redeployed)", Engine);
-                (S.ActiveSlot, S.PreviousSlot) = (S.PreviousSlot, S.ActiveSlot);
-                S.WarmUntil = null;
-                await Events.Publish(EventTypes.SlotSwitched, Subject, S.StatusReason, Describe());
-                return true;
-
-            case ResetTraffic:
-                var reset = await ShiftTraffic(0, S.ActiveSlot);
-                if (!reset.Ok)
-                {
-                    Decide("rollback-retry", $"traffic router failed to take traffic off {S.Version}: {reset.Error}; retrying before hosts revert", Engine);
-                    await state.WriteStateAsync();
-                    return false;
-                }
-
-                S.TrafficWeight = 0;
-                await Events.Publish(EventTypes.TrafficShifted, Subject, $"0% of traffic to {S.Version}", Describe());
-                return true;
-
-            case RetireNew:
-                await Retire(S.Provisioned);
-                return true;
-
-            case RestoreOld:
-                var old = S.OldHosts.Select(h => new HostEnrollment
-                {
-                    HostId = h.Key,
-                    Registration = new HostRegistration { Environment = S.Environment, Labels = h.Value },
-                }).ToList();
-                await GrainFactory.Ref<IEnvironmentGrain>(S.Environment).RegisterHosts(old);
-                foreach (var host in S.OldHosts.Keys)
-                {
-                    if (S.Hosts.ContainsKey(host))
-                    {
-                        SetPhase(host, HostPhase.Untouched);
-                    }
-                }
-
-                return true;
-
-            default:
-                return true;
-        }
-    }
-
-    private async Task Retire(IReadOnlyList<string> hosts)
-    {
-        const int chunk = 500;
-        for (var i = 0; i < hosts.Count; i += chunk)
-        {
-            await Task.WhenAll(hosts.Skip(i).Take(chunk).Select(h => GrainFactory.Ref<IHostGrain>(h).Retire(Id)));
-        }
-
-        await GrainFactory.Ref<IEnvironmentGrain>(S.Environment).RemoveHosts(hosts);
-        foreach (var host in hosts)
-        {
-            if (S.Hosts.ContainsKey(host))
-            {
-                SetPhase(host, HostPhase.Retired);
-            }
-        }
-
-        await provisioner.Retire(S.Environment, hosts, CancellationToken.None);
-    }
-
-    private async Task<TrafficResult> ShiftTraffic(int weight, string? slot)
-    {
-        if (string.IsNullOrEmpty(S.Strategy.TrafficRouter))
-        {
-            // No router: the weight is the share of hosts on the new version, which the deploy steps already set.
-            return new TrafficResult(true, null);
-        }
-
-        return await router.Apply(new TrafficChange(Id, S.Environment, S.Service, S.Version, S.PreviousDeployed?.Version, weight, slot,
-            S.Strategy.TrafficRouter), CancellationToken.None);
-    }
-
-    /// <summary>Sends the command to every host one-way: the rollout never waits on a fleet; answers come back as reports.</summary>
-    private void Dispatch(IReadOnlyList<string> hosts, HostCommandKind kind)
-    {
-        var command = new HostCommand
-        {
-            RolloutId = Id,
-            Kind = kind,
-            Batch = kind == HostCommandKind.Apply ? S.CurrentStep : -1,
-            Artifact = kind == HostCommandKind.Apply ? S.Artifact : null,
-            Version = kind == HostCommandKind.Apply ? S.Version : null,
-            Service = S.Service,
-            Release = S.ReleaseId,
-        };
-        foreach (var host in hosts)
-        {
-            _ = GrainFactory.Ref<IHostGrain>(host).Dispatch(command);
-        }
-    }
-
-    /// <summary>Applies a host's answer to its phase; returns false when it changes nothing (stale or pending).</summary>
-    private bool Record(string host, HostPhase phase, HostCommandStatus status)
-    {
-        if (status.Outcome == CommandOutcome.Pending)
-        {
-            return false;
-        }
-
-        // An answer counts only for the command the phase is waiting on: an apply that finishes after the
-        // rollout decided to roll back is not the host's revert.
-        var next = (phase, status.Kind, status.Outcome) switch
-        {
-            (HostPhase.Updating, HostCommandKind.Apply, CommandOutcome.Succeeded) => HostPhase.Updated,
-            (HostPhase.Updating, HostCommandKind.Apply, CommandOutcome.Failed) => HostPhase.Failed,
-            (HostPhase.RollingBack, HostCommandKind.Revert, CommandOutcome.Succeeded) => HostPhase.RolledBack,
-            (HostPhase.RollingBack, HostCommandKind.Revert, CommandOutcome.Failed) => HostPhase.Failed,
-            _ => phase,
-        };
-        if (next == phase)
-        {
-            return false;
-        }
-
-        SetPhase(host, next);
-        if (next == HostPhase.Failed)
-        {
-            NoteFailure(host, status.Reason ?? "failed");
-        }
-
-        return true;
-    }
-
-    private async Task Complete(string reason)
-    {
-        if (CurrentStep is { Kind: PlanStepKind.Deploy } last)
-        {
-            await PublishHostOutcomes(last, S.CurrentStep);
-        }
-
-        await Finish(RolloutStatus.Succeeded, "succeeded", reason, Engine, EventTypes.ServiceDeployed, "success");
-        await GrainFactory.Ref<IEnvironmentGrain>(S.Environment).RecordDeployed(S.Service, new DeployedVersion
-        {
-            Version = S.Version,
-            Artifact = S.Artifact,
-            ReleaseId = S.ReleaseId!,
-            DeployedAt = S.FinishedAt!.Value,
-        });
-    }
-
     /// <summary>Ends the rollout: persist, publish, then give the environment slot to the next in line.</summary>
-    private async Task Finish(RolloutStatus status, string kind, string reason, string actor, string eventType, string outcome)
+    private async Task Finish(RolloutStatus status, DecisionKind kind, string reason, string actor, string eventType, string outcome)
     {
         Transition(status switch
         {
@@ -1143,7 +489,7 @@ public sealed partial class RolloutGrain(
         await StopReminder();
     }
 
-    private async Task<CommandResult<RolloutSnapshot>> Command(RolloutTrigger trigger, OperatorAction action, string kind, string eventType, Action change)
+    private async Task<CommandResult<RolloutSnapshot>> Command(RolloutTrigger trigger, OperatorAction action, DecisionKind kind, string eventType, Action change)
     {
         if (S.ReleaseId is null) return NotFound();
         var transition = RolloutTransitions.Apply(S.Status, trigger);
@@ -1188,10 +534,10 @@ public sealed partial class RolloutGrain(
         S.Status = transition.Next;
     }
 
-    private void Decide(string kind, string reason, string actor)
+    private void Decide(DecisionKind kind, string reason, string actor)
     {
         S.StatusReason = reason;
-        S.Decisions.Add(new RolloutDecision { At = clock.GetUtcNow(), Kind = kind, Reason = reason, Actor = actor });
+        S.Decisions.Add(new RolloutDecision { At = clock.GetUtcNow(), Kind = kind.Name(), Reason = reason, Actor = actor });
     }
 
     private void NoteFailure(string host, string reason)
@@ -1213,345 +559,9 @@ public sealed partial class RolloutGrain(
         }
     }
 
-    /// <summary>The hosts a stage deploys to (from the plan, so no per-host stage map is stored); null for every stage.</summary>
-    private HashSet<string>? HostsOfStage(int stage) => stage < 0
-        ? null
-        : S.Steps.Where(s => s.Stage == stage && s.Kind == PlanStepKind.Deploy).SelectMany(s => s.Hosts).ToHashSet(StringComparer.Ordinal);
-
-    private StoredStep? CurrentStep => S.CurrentStep >= 0 && S.CurrentStep < S.Steps.Count ? S.Steps[S.CurrentStep] : null;
-
-    private Dictionary<string, string> ProvisionedLabels(int index)
-    {
-        var old = S.OldHosts.Values.ElementAtOrDefault(index);
-        var labels = old is null ? new Dictionary<string, string>(StringComparer.Ordinal) : new Dictionary<string, string>(old, StringComparer.Ordinal);
-        foreach (var selector in S.Selector)
-        {
-            labels[selector.Key] = selector.Value;
-        }
-
-        return labels;
-    }
-
-    /// <summary>The Domain step as stored: its kind and stage, and whichever of hosts, weight, duration and slots it has.</summary>
-    private static StoredStep Store(PlanStep step)
-    {
-        var stored = new StoredStep { Kind = step.Kind, Stage = step.Stage, Description = step.Description };
-        switch (step)
-        {
-            case DeployStep d: stored.Hosts = d.Hosts.ToList(); break;
-            case ProvisionStep p: stored.Hosts = p.Hosts.ToList(); break;
-            case RetireStep r: stored.Hosts = r.Hosts.ToList(); break;
-            case TrafficStep t: stored.Weight = t.Weight; break;
-            case PausePlanStep p: stored.Duration = p.Duration; break;
-            case AnalysisPlanStep a: stored.Duration = a.Duration; break;
-            case BakeStep b: stored.Duration = b.Duration; break;
-            case KeepWarmStep k: (stored.Duration, stored.FromSlot) = (k.Duration, k.Slot); break;
-            case SwitchStep w: (stored.FromSlot, stored.ToSlot) = (w.FromSlot, w.ToSlot); break;
-        }
-
-        return stored;
-    }
-
-    private int[] Counts
-    {
-        get
-        {
-            if (_counts is null)
-            {
-                _counts = new int[Enum.GetValues<HostPhase>().Length];
-                foreach (var phase in S.Hosts.Values)
-                {
-                    _counts[(int)phase]++;
-                }
-            }
-
-            return _counts;
-        }
-    }
-
-    private int Count(HostPhase phase) => Counts[(int)phase];
-
-    /// <summary>Every phase change goes through here, so the per-phase counts never need a scan of the fleet.</summary>
-    private void SetPhase(string host, HostPhase next)
-    {
-        var counts = Counts;
-        counts[(int)S.Hosts[host]]--;
-        counts[(int)next]++;
-        S.Hosts[host] = next;
-    }
-
-    private GateContext GateContextFor(GatePoint point, ReleaseSnapshot release, string environment, string submittedBy,
-        RolloutStrategySpec strategy, IReadOnlyDictionary<string, string> selector, int? nextStep = null) => new()
-    {
-        Point = point,
-        RolloutId = Id,
-        Release = release,
-        Environment = environment,
-        SubmittedBy = submittedBy,
-        Strategy = strategy,
-        Selector = selector,
-        Now = clock.GetUtcNow(),
-        NextStep = nextStep,
-        NextStepKind = nextStep is { } n ? S.Steps[n].Kind.ToString() : null,
-        NextStepHosts = nextStep is { } m && S.Steps[m].Kind is PlanStepKind.Deploy ? S.Steps[m].Hosts : [],
-    };
-
-    private async Task<GateContext?> StoredGateContext(GatePoint point, int? nextStep = null)
-    {
-        if (!gates.Any) return null;
-        var release = await GrainFactory.Ref<IReleaseGrain>(S.ReleaseId!).Get();
-        return release is null ? null : GateContextFor(point, release, S.Environment, S.SubmittedBy, S.Strategy, S.Selector, nextStep);
-    }
-
-    /// <summary>
-    /// Admission gates, asked before the rollout asks its environment for a slot. Wait keeps it Queued with the
-    /// reason, AwaitApproval shows AwaitingApproval, Refuse aborts it (nothing was deployed). Only a changed reason
-    /// is written, so a rollout waiting days for a freeze to end does not write on every tick.
-    /// </summary>
-    private async Task<bool> PassAdmissionGates()
-    {
-        if (await StoredGateContext(GatePoint.Admission) is not { } context) return true;
-        var decision = await gates.Check(context);
-        if (decision.Passed)
-        {
-            if (S.AdmissionHold is not null)
-            {
-                S.AdmissionHold = null;
-                Decide("gates-passed", "every gate passed; asking the environment for a slot", Engine);
-                await state.WriteStateAsync();
-            }
-
-            return true;
-        }
-
-        if (decision.Verdict == GateVerdict.Refuse)
-        {
-            S.AdmissionHold = null;
-            var abort = RolloutTransitions.Apply(S.Status, RolloutTrigger.Abort);
-            await AbortWith(RollbackCause.Abort, $"refused by policy: {decision.Reason}", Engine, abort);
-            return false;
-        }
-
-        var status = decision.Verdict == GateVerdict.AwaitApproval ? RolloutStatus.AwaitingApproval : RolloutStatus.Queued;
-        if (S.AdmissionHold != decision.Reason || S.Status != status)
-        {
-            var first = S.Status == RolloutStatus.Pending;
-            Transition(status == RolloutStatus.AwaitingApproval ? RolloutTrigger.AwaitApproval : RolloutTrigger.Enqueue);
-            S.AdmissionHold = decision.Reason;
-            Decide(status == RolloutStatus.AwaitingApproval ? "awaiting-approval" : "held", decision.Reason, Engine);
-            await state.WriteStateAsync();
-            await Events.Publish(first ? EventTypes.PipelineRunQueued : EventTypes.RolloutHeld, Subject, decision.Reason, Describe());
-        }
-
-        WakeAt(decision.RecheckAt);
-        return false;
-    }
-
-    /// <summary>Step-boundary gates: not passing pauses the rollout with the reason (rollback steps are never asked).</summary>
-    private async Task<bool> PassStepGates(int nextStep)
-    {
-        if (await StoredGateContext(GatePoint.StepBoundary, nextStep) is not { } context) return true;
-        var decision = await gates.Check(context);
-        if (decision.Passed) return true;
-
-        Transition(RolloutTrigger.Pause);
-        S.HeldByGate = decision.Reason;
-        S.HoldDeadline = null;
-        Decide("held", $"held before step {nextStep + 1}: {decision.Reason}", Engine);
-        await state.WriteStateAsync();
-        await Events.Publish(EventTypes.RolloutPaused, Subject, S.StatusReason, Describe());
-        WakeAt(decision.RecheckAt);
-        return false;
-    }
-
-    /// <summary>A rollout a gate paused resumes by itself when the gates pass; false while they still hold.</summary>
-    private async Task<bool> ReleaseGateHold()
-    {
-        var next = Math.Min(S.CurrentStep + 1, S.Steps.Count - 1);
-        var context = await StoredGateContext(GatePoint.StepBoundary, next < 0 ? null : next);
-        var decision = context is null ? GateDecision.Pass("gates") : await gates.Check(context);
-        if (!decision.Passed)
-        {
-            if (decision.Reason != S.HeldByGate)
-            {
-                S.HeldByGate = decision.Reason;
-                Decide("held", $"still held: {decision.Reason}", Engine);
-                await state.WriteStateAsync();
-            }
-
-            WakeAt(decision.RecheckAt);
-            return false;
-        }
-
-        Transition(RolloutTrigger.Resume);
-        var was = S.HeldByGate;
-        S.HeldByGate = null;
-        Decide("resumed", $"the gates that held the rollout passed ({was}); going on", Engine);
-        await state.WriteStateAsync();
-        await Events.Publish(EventTypes.RolloutResumed, Subject, S.StatusReason, Describe());
-        return true;
-    }
-
-    private PlanProgress Progress()
-    {
-        var step = CurrentStep;
-        // Only the current step's hosts can be updating: a deploy step ends when none of its hosts is.
-        var pending = step?.Kind == PlanStepKind.Deploy ? Count(HostPhase.Updating) : 0;
-        var deadline = pending > 0 || S.Status != RolloutStatus.Paused ? S.StepDeadline : S.HoldDeadline;
-        return new PlanProgress(
-            S.Status,
-            _kinds ??= S.Steps.Select(s => s.Kind).ToList(),
-            S.CurrentStep,
-            step?.Duration,
-            S.StepStartedAt,
-            S.StepActionDone,
-            pending,
-            Count(HostPhase.Failed),
-            S.AllowedFailures,
-            deadline,
-            S.PromoteRequested,
-            S.Breach,
-            clock.GetUtcNow(),
-            AwaitingEvidence: Spec.Triggers.Count > 0 && S.Samples.Count == 0);
-    }
-
-    private string Subject => "rollout/" + Id;
-
-    /// <summary>The hosts an event moves, named up to a bound so an event stays small on a large fleet.</summary>
-    private static string HostList(IReadOnlyList<string> hosts)
-    {
-        const int named = 50;
-        return hosts.Count <= named
-            ? string.Join(',', hosts)
-            : string.Join(',', hosts.Take(named)) + $",… (+{hosts.Count - named} more)";
-    }
-
-    private static string OperatorReason(string kind, OperatorAction action) =>
-        string.IsNullOrWhiteSpace(action.Reason) ? $"{kind} by {action.Actor}" : $"{kind} by {action.Actor}: {action.Reason}";
-
-    private Dictionary<string, string> Describe() => new(StringComparer.Ordinal)
-    {
-        ["rollout"] = Id,
-        ["release"] = S.ReleaseId ?? string.Empty,
-        ["environment"] = S.Environment,
-        ["service"] = S.Service,
-        ["version"] = S.Version,
-        ["artifact"] = S.Artifact,
-        ["status"] = S.Status.ToString(),
-    };
-
-    /// <summary>
-    /// The hosts a finished (or interrupted) deploy step moved to the new version, as a few events of up to
-    /// <see cref="EventTypes.HostsPerEvent"/> hosts each instead of one event per host: a 10,000-host rollout appends
-    /// tens of events to its history, not ten thousand. Ids are fixed by rollout, step and chunk, so publishing again
-    /// after a failover records nothing twice. A failed host is published by the host itself, with its reason.
-    /// </summary>
-    private Task PublishHostOutcomes(StoredStep step, int index) =>
-        PublishHosts(EventTypes.HostsUpdated, "updated-" + (index + 1).ToString(System.Globalization.CultureInfo.InvariantCulture),
-            step.Hosts.Where(h => S.Hosts.GetValueOrDefault(h) == HostPhase.Updated).ToList(),
-            $"updated to {S.Version}", data => data["step"] = (index + 1).ToString(System.Globalization.CultureInfo.InvariantCulture));
-
-    private async Task PublishHosts(string type, string key, IReadOnlyList<string> hosts, string what, Action<Dictionary<string, string>> describe)
-    {
-        var chunks = hosts.Chunk(EventTypes.HostsPerEvent).ToList();
-        for (var i = 0; i < chunks.Count; i++)
-        {
-            var data = new Dictionary<string, string>(Describe(), StringComparer.Ordinal)
-            {
-                ["hosts"] = string.Join(',', chunks[i]),
-                ["count"] = chunks[i].Length.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            };
-            describe(data);
-            var id = $"{Id}:{key}:{i.ToString(System.Globalization.CultureInfo.InvariantCulture)}";
-            await Events.Publish(id, type, Subject, $"{chunks[i].Length} hosts {what}", data);
-        }
-    }
-
-    /// <summary>The event data of an action someone took: what <see cref="Describe"/> says, plus who and with which roles.</summary>
-    private Dictionary<string, string> Actor(string actor, string? role) => new(Describe(), StringComparer.Ordinal)
-    {
-        [AuditFields.Actor] = actor,
-        [AuditFields.Role] = role ?? "unknown",
-    };
-
-    private CommandResult<RolloutSnapshot> NotFound() =>
-        CommandResult<RolloutSnapshot>.Fail(ErrorKind.NotFound, $"rollout '{Id}' does not exist");
-
-    private static CommandResult<RolloutSnapshot> Refused(Transition transition) =>
-        CommandResult<RolloutSnapshot>.Fail(ErrorKind.InvalidTransition, transition.Refusal!);
-
-    private RolloutSnapshot Snapshot()
-    {
-        var counts = Counts;
-        var deploys = S.Steps.Select((s, i) => (s, i)).Where(x => x.s.Kind == PlanStepKind.Deploy).ToList();
-        var previous = S.PreviousDeployed?.Version ?? "previous";
-        var perVersion = new Dictionary<string, int>(StringComparer.Ordinal);
-        void Add(string key, int n)
-        {
-            if (n > 0) perVersion[key] = perVersion.GetValueOrDefault(key) + n;
-        }
-
-        Add(S.Version, counts[(int)HostPhase.Updated]);
-        Add(previous, counts[(int)HostPhase.Untouched] + counts[(int)HostPhase.RolledBack]);
-        Add("updating", counts[(int)HostPhase.Updating]);
-        Add("rolling back", counts[(int)HostPhase.RollingBack]);
-        Add("failed", counts[(int)HostPhase.Failed]);
-        Add("retired", counts[(int)HostPhase.Retired]);
-
-        return new RolloutSnapshot
-        {
-            Id = Id,
-            ReleaseId = S.ReleaseId!,
-            Environment = S.Environment,
-            Service = S.Service,
-            Version = S.Version,
-            Artifact = S.Artifact,
-            Status = S.Status,
-            StatusReason = S.StatusReason,
-            Strategy = S.Strategy,
-            Batches = deploys.Select(d => d.s.Hosts.Count).ToList(),
-            CurrentBatch = deploys.Count(d => d.i <= S.CurrentStep),
-            Hosts = new HostCounts
-            {
-                Targets = S.Hosts.Count,
-                Untouched = counts[(int)HostPhase.Untouched],
-                Updating = counts[(int)HostPhase.Updating],
-                Updated = counts[(int)HostPhase.Updated],
-                Failed = counts[(int)HostPhase.Failed],
-                RollingBack = counts[(int)HostPhase.RollingBack],
-                RolledBack = counts[(int)HostPhase.RolledBack],
-            },
-            AllowedFailures = S.AllowedFailures,
-            Decisions = S.Decisions.ToList(),
-            CreatedAt = S.CreatedAt,
-            StartedAt = S.StartedAt,
-            FinishedAt = S.FinishedAt,
-            QueuePosition = S.QueuePosition,
-            SubmittedBy = S.SubmittedBy,
-            Selector = new Dictionary<string, string>(S.Selector, StringComparer.Ordinal),
-            Silo = RuntimeIdentity,
-            Failures = new Dictionary<string, string>(S.Failures, StringComparer.Ordinal),
-            Steps = S.Steps.Select((s, i) => new PlanStepView
-            {
-                Kind = s.Kind.ToString(),
-                Stage = S.Stages.ElementAtOrDefault(s.Stage) ?? "all hosts",
-                Description = s.Description,
-                Hosts = s.Hosts.Count,
-                State = i < S.CurrentStep || (i == S.CurrentStep && S.Status == RolloutStatus.Succeeded) ? "done"
-                    : i == S.CurrentStep ? "running" : "pending",
-            }).ToList(),
-            CurrentStep = S.CurrentStep + 1,
-            CurrentStage = CurrentStep is { } current ? S.Stages.ElementAtOrDefault(current.Stage) : null,
-            TrafficWeight = S.TrafficWeight,
-            ActiveSlot = S.ActiveSlot,
-            HostsPerVersion = perVersion,
-            Supersedes = S.Supersedes,
-            SupersededBy = S.SupersededBy,
-            Analyses = S.Analyses.ToList(),
-            HeldBy = S.HeldByGate ?? (S.Status is RolloutStatus.Pending or RolloutStatus.Queued or RolloutStatus.AwaitingApproval ? S.AdmissionHold : null),
-        };
-    }
-
     [LoggerMessage(Level = LogLevel.Information, Message = "Rollout {RolloutId} rolling back: {Reason}")]
     private static partial void LogRollback(ILogger logger, string rolloutId, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Rollout {RolloutId} escalated: {Reason}")]
+    private static partial void LogEscalated(ILogger logger, string rolloutId, string reason);
 }

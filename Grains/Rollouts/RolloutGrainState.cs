@@ -17,6 +17,9 @@ public enum HostPhase
 
     /// <summary>Left the environment: an old host an immutable rollout replaced, or a new one its rollback removed.</summary>
     Retired = 6,
+
+    /// <summary>Did not acknowledge its rollback command by the rollback's deadline: set aside in the environment until an operator clears it.</summary>
+    Quarantined = 7,
 }
 
 [GenerateSerializer]
@@ -157,7 +160,7 @@ public sealed class RolloutGrainState
 
     [Id(41)] public string? SupersededBy { get; set; }
 
-    /// <summary>Rollback actions still to carry out (switch back, traffic to 0, retire the new hosts, restore the old).</summary>
+    /// <summary>Stored before rollback actions were an enum: read once on activation into <see cref="RollbackActions"/>, then empty.</summary>
     [Id(42)] public List<string> PendingRollbackActions { get; set; } = [];
 
     /// <summary>The stage the rollback covers; -1 for every stage.</summary>
@@ -175,4 +178,22 @@ public sealed class RolloutGrainState
 
     /// <summary>The last reason the admission gates gave for waiting (so a re-check that finds the same reason writes nothing).</summary>
     [Id(49)] public string? AdmissionHold { get; set; }
+
+    /// <summary>Rollback actions still to carry out, in order (the rollback planner's plan).</summary>
+    [Id(150)] public List<RollbackAction> RollbackActions { get; set; } = [];
+
+    /// <summary>How the hosts of the rollback return: each to what it ran before, or to the previous release's artifact.</summary>
+    [Id(151)] public RollbackMethod RollbackMethod { get; set; }
+
+    /// <summary>The rollback must end by then: hosts that have not acknowledged are quarantined and the rollout escalates.</summary>
+    [Id(152)] public DateTimeOffset? RollbackDeadline { get; set; }
+
+    /// <summary>The rollback rolls back a release that had succeeded (the environment's record is restored when it ends).</summary>
+    [Id(153)] public bool RollbackAfterSuccess { get; set; }
+
+    /// <summary>Why the rollback was decided (the first part of its final reason).</summary>
+    [Id(154)] public string? RollbackReason { get; set; }
+
+    /// <summary>Blue-green: the rollback switched the active slot back.</summary>
+    [Id(155)] public bool SwitchedBack { get; set; }
 }

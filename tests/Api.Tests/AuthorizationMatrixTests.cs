@@ -47,6 +47,7 @@ public class AuthorizationMatrixTests(EngineFactory engine)
         ["GET /v1/hosts/{id}/desired"] = Agent,
         ["POST /v1/hosts/{id}/reports"] = Agent,
         ["POST /v1/hosts/{id}/metrics"] = Agent,
+        ["POST /v1/hosts/{id}/quarantine/clear"] = Operate,
         ["GET /v1/analyses/{id}"] = R,
         ["POST /v1/analyses/judge"] = R,
         ["POST /v1/analyses/runs"] = R,

@@ -73,6 +73,39 @@ public class ReleasesAndRolloutsApiTests(EngineFactory engine)
     }
 
     [Fact]
+    public async Task Rolling_back_a_release_a_newer_one_replaced_is_a_409_with_the_reason_and_changes_nothing()
+    {
+        var env = await Environment(3);
+        var older = await Release("2.0.0");
+        var olderId = (string)(await _pipeline.PostJson("/v1/rollouts", new { releaseId = older, environment = env, strategy = new { preset = "AllAtOnce" } })
+            .Expect(HttpStatusCode.Created))["id"]!;
+        await _operator.WaitFor($"/v1/rollouts/{olderId}", r => (string?)r["status"] == "Succeeded");
+        var newer = await Release("3.0.0");
+        var newerId = (string)(await _pipeline.PostJson("/v1/rollouts", new { releaseId = newer, environment = env, strategy = new { preset = "AllAtOnce" } })
+            .Expect(HttpStatusCode.Created))["id"]!;
+        await _operator.WaitFor($"/v1/rollouts/{newerId}", r => (string?)r["status"] == "Succeeded");
+
+        var refused = await _operator.PostJson($"/v1/rollouts/{olderId}/rollback", new { reason = "regression" })
+            .ExpectProblem(HttpStatusCode.Conflict, "urn:deploy-engine:problem:invalid-transition");
+
+        Assert.Contains("has replaced 2.0.0", (string?)refused["detail"], StringComparison.Ordinal);
+        Assert.Equal("Succeeded", (string?)(await _operator.GetAsync($"/v1/rollouts/{olderId}").Expect(HttpStatusCode.OK))["status"]);
+        Assert.Equal(3, (int)(await _operator.GetAsync($"/v1/hosts?environment={env}&version=3.0.0").Expect(HttpStatusCode.OK))["total"]!);
+    }
+
+    [Fact]
+    public async Task Clearing_a_host_that_is_not_quarantined_is_a_404()
+    {
+        var env = await Environment(1);
+        var host = (string)(await _operator.GetAsync($"/v1/hosts?environment={env}").Expect(HttpStatusCode.OK))["items"]![0]!["id"]!;
+
+        var problem = await _operator.PostJson($"/v1/hosts/{host}/quarantine/clear", new { reason = "checked" })
+            .ExpectProblem(HttpStatusCode.NotFound, "urn:deploy-engine:problem:not-found");
+        Assert.Contains("is not quarantined", (string?)problem["detail"], StringComparison.Ordinal);
+        await _operator.PostJson("/v1/hosts/no-such-host/quarantine/clear", new { }).ExpectProblem(HttpStatusCode.NotFound, "urn:deploy-engine:problem:not-found");
+    }
+
+    [Fact]
     public async Task A_bad_version_rolls_back_on_its_own_with_the_reason_in_the_api()
     {
         var env = await Environment(50, failureProbability: new Dictionary<string, double> { ["2.1.0"] = 0.6 });

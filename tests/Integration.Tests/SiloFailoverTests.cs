@@ -64,7 +64,7 @@ public sealed class SiloFailoverTests : IAsyncLifetime
         // Reactivated elsewhere from storage: still on the pause, the canary hosts still on the new version.
         var moved = await WaitFor(rollout, r => r.Silo != paused.Silo, TimeSpan.FromSeconds(90));
         Assert.Equal(3, moved.CurrentStep);
-        Assert.Equal(RolloutStatus.Progressing, moved.Status);
+        Assert.Equal(RolloutStatus.Paused, moved.Status);
         Assert.Equal(3, moved.Hosts.Updated);
 
         var promoted = await Retry(() => rollout.Promote(new OperatorAction { Actor = "ops" }));

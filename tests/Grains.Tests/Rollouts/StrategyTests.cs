@@ -83,8 +83,8 @@ public class StrategyTests(ClusterFixture fixture)
         var release = await CreateRelease(Grains, "web", "2.0.0");
         var rollout = Grains.GetGrain<IRolloutGrain>((await StartRollout(Grains, release, env, Canary(Weight(20), PauseFor(null), Weight(60), PauseFor(null)))).Id);
 
-        var waiting = await WaitFor(Grains, rollout.GetPrimaryKeyString(), r => r.CurrentStep == 3 && r.Hosts.Updated == 2);
-        Assert.Equal(RolloutStatus.Progressing, waiting.Status);
+        var waiting = await WaitFor(Grains, rollout.GetPrimaryKeyString(), r => r.CurrentStep == 3 && r.Hosts.Updated == 2 && r.Status == RolloutStatus.Paused);
+        Assert.Equal(RolloutStatus.Paused, waiting.Status);
         Assert.Contains("promote", waiting.StatusReason);
 
         var promoted = await rollout.Promote(new OperatorAction { Actor = "ops", Reason = "canary looks fine" });
@@ -287,7 +287,9 @@ public class StrategyTests(ClusterFixture fixture)
             Deadlines = new DeadlinesDeclaration { ApprovalSeconds = 2, OnExpiry = onExpiry },
         };
 
-        var done = await WaitFor(Grains, (await StartRollout(Grains, release, env, strategy)).Id, r => r.Status == expected, TimeSpan.FromSeconds(30));
+        // A pause for a promote shows Paused from its start: wait for the deadline's own decision.
+        var done = await WaitFor(Grains, (await StartRollout(Grains, release, env, strategy)).Id,
+            r => r.Status == expected && r.Decisions.Any(d => d.Kind is "deadline" or "aborted"), TimeSpan.FromSeconds(30));
 
         Assert.Contains("deadline", done.StatusReason);
         Assert.Contains(done.Decisions, d => d.Kind is "deadline" or "aborted" && d.Actor == "engine");

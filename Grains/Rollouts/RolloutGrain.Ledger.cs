@@ -1,0 +1,58 @@
+using Deploy.Engine.Domain.Rolling;
+using Deploy.Engine.Domain.Rollouts;
+using Deploy.Engine.Domain.Strategies;
+using Deploy.Engine.Grains.Events;
+using Deploy.Engine.Grains.Gates;
+using Deploy.Engine.Grains.Interfaces;
+using Deploy.Engine.Grains.Provisioning;
+using Deploy.Engine.Grains.Traffic;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Orleans.Concurrency;
+
+namespace Deploy.Engine.Grains.Rollouts;
+
+/// <summary>Ledger: host answers through the Domain host ledger, and the per-phase counts.</summary>
+public sealed partial class RolloutGrain
+{
+    /// <summary>Applies a host's answer to its phase (<see cref="HostLedger"/>); returns false when it changes nothing (stale or pending).</summary>
+    private bool Record(string host, HostPhase phase, HostCommandStatus status)
+    {
+        if (status.Outcome == CommandOutcome.Pending)
+        {
+            return false;
+        }
+
+        var answer = (status.Kind, status.Outcome) switch
+        {
+            (HostCommandKind.Apply, CommandOutcome.Succeeded) => TargetAnswer.ApplySucceeded,
+            (HostCommandKind.Apply, _) => TargetAnswer.ApplyFailed,
+            (_, CommandOutcome.Succeeded) => TargetAnswer.RevertSucceeded,
+            _ => TargetAnswer.RevertFailed,
+        };
+        var next = (HostPhase)HostLedger.Next((TargetPhase)phase, answer, S.RollbackMethod);
+        if (next == phase)
+        {
+            return false;
+        }
+
+        SetPhase(host, next);
+        if (next == HostPhase.Failed)
+        {
+            NoteFailure(host, status.Reason ?? "failed");
+        }
+
+        return true;
+    }
+
+    private PhaseCounts Counts => _counts ??= new PhaseCounts(S.Hosts.Values.Select(p => (TargetPhase)p));
+
+    private int Count(HostPhase phase) => Counts[(TargetPhase)phase];
+
+    /// <summary>Every phase change goes through here, so the per-phase counts never need a scan of the fleet.</summary>
+    private void SetPhase(string host, HostPhase next)
+    {
+        Counts.Move((TargetPhase)S.Hosts[host], (TargetPhase)next);
+        S.Hosts[host] = next;
+    }
+}

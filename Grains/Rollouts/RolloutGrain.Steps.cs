@@ -1,0 +1,528 @@
+using Deploy.Engine.Domain.Rolling;
+using Deploy.Engine.Domain.Rollouts;
+using Deploy.Engine.Domain.Strategies;
+using Deploy.Engine.Grains.Events;
+using Deploy.Engine.Grains.Gates;
+using Deploy.Engine.Grains.Interfaces;
+using Deploy.Engine.Grains.Provisioning;
+using Deploy.Engine.Grains.Traffic;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Orleans.Concurrency;
+
+namespace Deploy.Engine.Grains.Rollouts;
+
+/// <summary>Steps: admission into the plan, each step's action, analysis conclusions, deadlines and waits for a person.</summary>
+public sealed partial class RolloutGrain
+{
+    /// <summary>The environment's hosts a rollout with this selector targets now, in plan order; quarantined hosts are never targets.</summary>
+    private static async Task<IReadOnlyList<PlanHost>> TargetsNow(
+        IEnvironmentGrain environment, EnvironmentSnapshot? snapshot, IReadOnlyDictionary<string, string> selector)
+    {
+        var quarantined = snapshot?.Quarantined.Select(q => q.HostId).ToHashSet(StringComparer.Ordinal) ?? [];
+        return (await environment.GetHostIndex())
+            .Where(h => !quarantined.Contains(h.HostId))
+            .Where(h => selector.All(s => h.Labels.TryGetValue(s.Key, out var v) && string.Equals(v, s.Value, StringComparison.Ordinal)))
+            .Select(h => new PlanHost(h.HostId, h.Labels))
+            .ToList();
+    }
+
+    /// <summary>Holds a slot now: fix the plan from the environment's hosts (provisioning new ones for immutable) and start.</summary>
+    private async Task Admit()
+    {
+        var environment = GrainFactory.Ref<IEnvironmentGrain>(S.Environment);
+        var snapshot = await environment.Get();
+        S.PreviousDeployed = snapshot?.Services.GetValueOrDefault(S.Service);
+
+        // Quarantined hosts never acknowledged an earlier rollback: nothing is sent to them until an operator clears them.
+        var quarantined = snapshot?.Quarantined.Select(q => q.HostId).ToHashSet(StringComparer.Ordinal) ?? [];
+        var hosts = (await environment.GetHostIndex())
+            .Where(h => !quarantined.Contains(h.HostId))
+            .Where(h => S.Selector.All(s => h.Labels.TryGetValue(s.Key, out var v) && string.Equals(v, s.Value, StringComparison.Ordinal)))
+            .ToList();
+        var targets = (S.Selector.Count == 0 ? "every host" : "hosts labelled " + string.Join(", ", S.Selector.Select(s => s.Key + "=" + s.Value)))
+            + (quarantined.Count == 0 ? string.Empty : $" except {quarantined.Count} quarantined");
+
+        Transition(RolloutTrigger.Admit);
+        S.QueuePosition = 0;
+        S.StartedAt = clock.GetUtcNow();
+
+        IReadOnlyList<string> provisioned = [];
+        if (Spec.Kind == StrategyKind.Immutable && hosts.Count > 0)
+        {
+            provisioned = await provisioner.Provision(
+                new ProvisionRequest(Id, S.Environment, S.Service, hosts.Count, new Dictionary<string, string>(S.Selector)), CancellationToken.None);
+            S.ProvisionProfile = (await GrainFactory.Ref<IHostGrain>(hosts[0].HostId).Get())?.Simulation;
+        }
+
+        var activeSlot = snapshot?.ActiveSlots.GetValueOrDefault(S.Service);
+        var result = RolloutPlanner.Plan(Spec, new PlanInput
+        {
+            Hosts = hosts.Select(h => new PlanHost(h.HostId, h.Labels)).ToList(),
+            ActiveSlot = activeSlot,
+            ProvisionedHosts = provisioned,
+        });
+        Decide(DecisionKind.Admitted, $"admitted to '{S.Environment}', targeting {targets}" + (result.Plan is null ? string.Empty : "; " + result.Plan.Explanation), Engine);
+        await Events.Publish(EventTypes.PipelineRunStarted, Subject, S.StatusReason, Describe());
+
+        if (result.Plan is not { } plan)
+        {
+            // The plan cannot run (the fleet changed since the request was checked): fail before any host changes.
+            var why = string.Join("; ", result.Errors.Select(e => $"{e.Key}: {string.Join(", ", e.Value)}"));
+            await Finish(RolloutStatus.Failed, DecisionKind.PlanInfeasible, why, Engine, EventTypes.RolloutFailed, "failure");
+            return;
+        }
+
+        S.Stages = plan.Stages.Select(s => s.Name).ToList();
+        S.Steps = plan.Steps.Select(Store).ToList();
+        _kinds = null;
+        AttachJudges();
+        S.Hosts = new Dictionary<string, HostPhase>(StringComparer.Ordinal);
+        foreach (var stage in plan.Stages)
+        {
+            foreach (var host in stage.Hosts)
+            {
+                S.Hosts[host] = HostPhase.Untouched;
+            }
+        }
+
+        foreach (var step in S.Steps.Where(s => s.Kind is PlanStepKind.Deploy or PlanStepKind.Provision))
+        {
+            foreach (var host in step.Hosts)
+            {
+                S.Hosts.TryAdd(host, HostPhase.Untouched);
+            }
+        }
+
+        if (Spec.Kind == StrategyKind.Immutable)
+        {
+            S.Provisioned = provisioned.ToList();
+            S.OldHosts = hosts.ToDictionary(h => h.HostId, h => new Dictionary<string, string>(h.Labels, StringComparer.Ordinal), StringComparer.Ordinal);
+        }
+
+        S.ActiveSlot = activeSlot ?? S.Steps.FirstOrDefault(s => s.Kind == PlanStepKind.Switch)?.FromSlot;
+        var deployed = S.Steps.Where(s => s.Kind == PlanStepKind.Deploy).Sum(s => s.Hosts.Count);
+        S.AllowedFailures = RollingPlanner.Plan(Spec.Rolling, deployed).AllowedFailures;
+        _counts = null;
+        await state.WriteStateAsync();
+        await Reconcile(redeliver: false);
+    }
+
+    /// <summary>Starts a step (or carries out its action again); false when the rollout cannot go on (it paused).</summary>
+    private async Task<bool> StartStep(int index, string reason)
+    {
+        var now = clock.GetUtcNow();
+        if (index != S.CurrentStep)
+        {
+            if (CurrentStep is { Kind: PlanStepKind.Deploy } finished)
+            {
+                await PublishHostOutcomes(finished, S.CurrentStep);
+                await Events.Publish(EventTypes.RolloutBatchCompleted, Subject, $"step {S.CurrentStep + 1} done", Describe());
+            }
+
+            S.CurrentStep = index;
+            S.StepStartedAt = now;
+            S.StepActionDone = false;
+            S.PromoteRequested = false;
+            S.StepDeadline = null;
+        }
+
+        var step = S.Steps[index];
+        var stageName = S.Stages.ElementAtOrDefault(step.Stage) ?? "all hosts";
+        var why = $"{reason}: {step.Description} [{stageName}]";
+        switch (step.Kind)
+        {
+            case PlanStepKind.Deploy:
+                S.StepActionDone = true;
+                S.StepDeadline = now + Spec.Deadlines.Progress;
+                foreach (var host in step.Hosts)
+                {
+                    SetPhase(host, HostPhase.Updating);
+                }
+
+                Decide(DecisionKind.StepStarted, why, Engine);
+                await state.WriteStateAsync();
+                await Events.Publish(EventTypes.RolloutBatchStarted, Subject, why, new Dictionary<string, string>(Describe())
+                {
+                    ["hosts"] = HostList(step.Hosts),
+                    ["step"] = (index + 1).ToString(System.Globalization.CultureInfo.InvariantCulture),
+                    ["stage"] = stageName,
+                });
+                Dispatch(step.Hosts, HostCommandKind.Apply);
+                return true;
+
+            case PlanStepKind.Traffic:
+                Decide(DecisionKind.StepStarted, why, Engine);
+                await state.WriteStateAsync();
+                var traffic = await ShiftTraffic(step.Weight, S.ActiveSlot);
+                if (!traffic.Ok)
+                {
+                    await HoldForHuman($"traffic router failed to set weight {step.Weight}%: {traffic.Error}; the weight stays at {S.TrafficWeight}%; resume to retry");
+                    return false;
+                }
+
+                S.TrafficWeight = step.Weight;
+                S.StepActionDone = true;
+                await state.WriteStateAsync();
+                await Events.Publish(EventTypes.TrafficShifted, Subject, $"{step.Weight}% of traffic to {S.Version}", Describe());
+                return true;
+
+            case PlanStepKind.Switch:
+                Decide(DecisionKind.StepStarted, why, Engine);
+                await state.WriteStateAsync();
+                var switched = await ShiftTraffic(100, step.ToSlot);
+                if (!switched.Ok)
+                {
+                    await HoldForHuman($"traffic router failed to switch to slot '{step.ToSlot}': {switched.Error}; slot '{S.ActiveSlot}' still serves; resume to retry");
+                    return false;
+                }
+
+                await GrainFactory.Ref<IEnvironmentGrain>(S.Environment).SetActiveSlot(S.Service, step.ToSlot!);
+                S.PreviousSlot = step.FromSlot;
+                S.ActiveSlot = step.ToSlot;
+                S.TrafficWeight = 100;
+                S.WarmUntil = now + (S.Steps.ElementAtOrDefault(index + 1) is { Kind: PlanStepKind.KeepWarm } warm ? warm.Duration ?? TimeSpan.Zero : TimeSpan.Zero);
+                S.StepActionDone = true;
+                Decide(DecisionKind.Switched, $"active slot '{step.FromSlot}' → '{step.ToSlot}'; '{step.FromSlot}' stays warm until {S.WarmUntil:O}", Engine);
+                await state.WriteStateAsync();
+                await Events.Publish(EventTypes.SlotSwitched, Subject, S.StatusReason, Describe());
+                return true;
+
+            case PlanStepKind.Provision:
+                Decide(DecisionKind.StepStarted, why, Engine);
+                await state.WriteStateAsync();
+                var enrolled = await GrainFactory.Ref<IEnvironmentGrain>(S.Environment).RegisterHosts(step.Hosts.Select((id, i) => new HostEnrollment
+                {
+                    HostId = id,
+                    Registration = new HostRegistration
+                    {
+                        Environment = S.Environment,
+                        Labels = ProvisionedLabels(i),
+                        CurrentArtifact = null,
+                        Simulation = S.ProvisionProfile,
+                    },
+                }).ToList());
+                var refused = enrolled.Where(r => !r.Ok).ToList();
+                if (refused.Count > 0)
+                {
+                    await HoldForHuman($"provisioning failed for {refused.Count} hosts: {refused[0].Error}; resume to retry");
+                    return false;
+                }
+
+                S.StepActionDone = true;
+                await state.WriteStateAsync();
+                await Events.Publish(EventTypes.HostsProvisioned, Subject, $"{step.Hosts.Count} hosts provisioned", new Dictionary<string, string>(Describe())
+                {
+                    ["hosts"] = HostList(step.Hosts),
+                });
+                return true;
+
+            case PlanStepKind.Retire:
+                Decide(DecisionKind.StepStarted, why, Engine);
+                await state.WriteStateAsync();
+                await Retire(step.Hosts);
+                S.StepActionDone = true;
+                await state.WriteStateAsync();
+                return true;
+
+            case PlanStepKind.Pause when step.Duration is null:
+                S.StepDeadline = now + Spec.Deadlines.Approval;
+                Decide(DecisionKind.StepStarted, $"{why}; waiting for an operator to promote by {S.StepDeadline:O}", Engine);
+                await state.WriteStateAsync();
+                await Events.Publish(EventTypes.RolloutStepStarted, Subject, S.StatusReason, Describe());
+                return true;
+
+            case PlanStepKind.Analysis:
+                // Bounded by its duration, and by the analysis deadline while no sample has arrived.
+                S.StepDeadline = now + Spec.Deadlines.Analysis;
+                if (step.Analyses)
+                {
+                    var analysisId = GrainKeys.Analysis(Id, index + 1);
+                    if (!S.Analyses.Contains(analysisId))
+                    {
+                        S.Analyses.Add(analysisId);
+                    }
+
+                    await GrainFactory.Ref<ICanaryAnalysisGrain>(analysisId).Start(new AnalysisStart
+                    {
+                        RolloutId = Id,
+                        Step = index + 1,
+                        CanaryVersion = S.Version,
+                        BaselineVersion = S.PreviousDeployed?.Version,
+                        Judge = step.Judge,
+                        Metrics = step.Metrics,
+                        DurationSeconds = (int)(step.Duration ?? TimeSpan.Zero).TotalSeconds,
+                        Service = S.Service,
+                        Environment = S.Environment,
+                    });
+                    why += $"; canary analysis '{analysisId}' of {S.Version} against the hosts not yet changed";
+                }
+
+                Decide(DecisionKind.StepStarted, why, Engine);
+                await state.WriteStateAsync();
+                await Events.Publish(EventTypes.RolloutStepStarted, Subject, why, Describe());
+                if (step.Analyses)
+                {
+                    AskForSamples(step.Duration ?? TimeSpan.Zero);
+                }
+
+                return true;
+
+            default:
+                // Pause with a duration, bake, keep-warm: time passes; triggers keep being watched.
+                Decide(DecisionKind.StepStarted, why, Engine);
+                await state.WriteStateAsync();
+                await Events.Publish(EventTypes.RolloutStepStarted, Subject, why, Describe());
+                return true;
+        }
+    }
+
+    /// <summary>
+    /// Leaving an analysis step: its analysis decides. Pass goes on; Hold (a marginal score, an inconclusive run, or
+    /// no data at all, which is never a silent pass) pauses the rollout for a human with the reason; Fail (the judge,
+    /// or a run that failed or errored) rolls back, naming the analysis. Returns whether the rollout may go on now.
+    /// </summary>
+    private async Task<bool> ConcludeAnalysis()
+    {
+        if (CurrentStep is not { Kind: PlanStepKind.Analysis, Analyses: true } || S.ConcludedAnalyses.Contains(S.CurrentStep))
+        {
+            return true;
+        }
+
+        var analysisId = GrainKeys.Analysis(Id, S.CurrentStep + 1);
+        var analysis = await GrainFactory.Ref<ICanaryAnalysisGrain>(analysisId).Conclude();
+        S.ConcludedAnalyses.Add(S.CurrentStep);
+        var summary = $"canary analysis '{analysisId}': {analysis.Outcome} ({analysis.Reason})";
+        switch (analysis.StepVerdict)
+        {
+            case StepVerdict.Pass:
+                Decide(DecisionKind.AnalysisPassed, summary, Engine);
+                await state.WriteStateAsync();
+                return true;
+            case StepVerdict.Hold:
+                await HoldForHuman($"{summary}; not a pass: resume to go on, or abort");
+                return false;
+            default:
+                await BeginRollback(RollbackCause.Analysis, summary, Engine, RolloutTrigger.DecideRollback,
+                    Spec.Scope.OnFailure == WaveFailurePolicy.RollBackWave ? CurrentStep.Stage : -1, await PlanRollback());
+                return false;
+        }
+    }
+
+    /// <summary>
+    /// A canary analysis needs readings from both sides over the whole step: simulated hosts are asked for ten,
+    /// spread over the step; real agents push theirs.
+    /// </summary>
+    private void AskForSamples(TimeSpan duration)
+    {
+        const int perSide = 50, readings = 10;
+        var spacing = (int)Math.Max(0, duration.TotalMilliseconds / readings);
+        var canary = S.Hosts.Where(h => h.Value == HostPhase.Updated).Select(h => h.Key).Take(perSide);
+        var baseline = S.Hosts.Where(h => h.Value == HostPhase.Untouched).Select(h => h.Key).Take(perSide);
+        foreach (var host in canary.Concat(baseline))
+        {
+            _ = GrainFactory.Ref<IHostGrain>(host).EmitServiceSamples(Id, S.Service, readings, spacing);
+        }
+    }
+
+    /// <summary>The k-th analysis step of each stage carries the k-th declared analysis's judge (canary steps repeat per stage).</summary>
+    private void AttachJudges()
+    {
+        var declared = (S.Strategy.Steps ?? []).Where(s => s?.Analysis is not null).Select(s => s!.Analysis!).ToList();
+        var stage = -1;
+        var k = 0;
+        foreach (var step in S.Steps.Where(s => s.Kind == PlanStepKind.Analysis))
+        {
+            if (step.Stage != stage)
+            {
+                (stage, k) = (step.Stage, 0);
+            }
+
+            if (Spec.Kind == StrategyKind.Canary && k < declared.Count)
+            {
+                step.Judge = declared[k].Judge;
+                step.Metrics = declared[k].Metrics?.Where(m => m is not null).ToList() ?? [];
+            }
+
+            k++;
+        }
+    }
+
+    private async Task OnDeadline(string reason)
+    {
+        await Events.Publish(EventTypes.DeadlineExpired, Subject, reason, Describe());
+        if (Spec.Deadlines.OnExpiry == DeadlineAction.Abort)
+        {
+            var transition = RolloutTransitions.Apply(S.Status, RolloutTrigger.Abort);
+            await AbortWith(RollbackCause.Deadline, $"deadline expired: {reason}; the spec says abort", Engine, transition);
+            return;
+        }
+
+        // The spec says a human decides: hold, with no further deadline (the spec chose that).
+        if (S.Status == RolloutStatus.Progressing)
+        {
+            Transition(RolloutTrigger.Pause);
+        }
+
+        S.HoldDeadline = null;
+        S.StepDeadline = null;
+        Decide(DecisionKind.Deadline, $"deadline expired: {reason}; the spec says hold for a human (resume, promote or abort)", Engine);
+        await state.WriteStateAsync();
+        await Events.Publish(EventTypes.RolloutPaused, Subject, S.StatusReason, Describe());
+    }
+
+    /// <summary>A step only a person ends (a pause for a promote): the rollout shows Paused, held until the step's deadline.</summary>
+    private async Task AwaitOperator(PlanDecision decision)
+    {
+        Transition(RolloutTrigger.Pause);
+        S.HoldDeadline = decision.WakeAt;
+        var by = decision.WakeAt is { } deadline ? $" by {deadline:O}" : string.Empty;
+        Decide(DecisionKind.AwaitingPromote, $"step {S.CurrentStep + 1} waits for an operator to promote{by} (promote goes on; abort stops)", Engine);
+        await state.WriteStateAsync();
+        await Events.Publish(EventTypes.RolloutPaused, Subject, S.StatusReason, Describe());
+    }
+
+    /// <summary>An action the rollout cannot take on its own failed: pause with the reason; resume retries it.</summary>
+    private async Task HoldForHuman(string reason)
+    {
+        if (S.Status == RolloutStatus.Progressing)
+        {
+            Transition(RolloutTrigger.Pause);
+        }
+
+        S.HoldDeadline = clock.GetUtcNow() + Spec.Deadlines.Approval;
+        Decide(DecisionKind.Paused, reason, Engine);
+        await state.WriteStateAsync();
+        await Events.Publish(EventTypes.RolloutPaused, Subject, reason, Describe());
+    }
+
+    private async Task Retire(IReadOnlyList<string> hosts)
+    {
+        const int chunk = 500;
+        for (var i = 0; i < hosts.Count; i += chunk)
+        {
+            await Task.WhenAll(hosts.Skip(i).Take(chunk).Select(h => GrainFactory.Ref<IHostGrain>(h).Retire(Id)));
+        }
+
+        await GrainFactory.Ref<IEnvironmentGrain>(S.Environment).RemoveHosts(hosts);
+        foreach (var host in hosts)
+        {
+            if (S.Hosts.ContainsKey(host))
+            {
+                SetPhase(host, HostPhase.Retired);
+            }
+        }
+
+        await provisioner.Retire(S.Environment, hosts, CancellationToken.None);
+    }
+
+    private async Task<TrafficResult> ShiftTraffic(int weight, string? slot)
+    {
+        if (string.IsNullOrEmpty(S.Strategy.TrafficRouter))
+        {
+            // No router: the weight is the share of hosts on the new version, which the deploy steps already set.
+            return new TrafficResult(true, null);
+        }
+
+        return await router.Apply(new TrafficChange(Id, S.Environment, S.Service, S.Version, S.PreviousDeployed?.Version, weight, slot,
+            S.Strategy.TrafficRouter), CancellationToken.None);
+    }
+
+    /// <summary>Sends the command to every host one-way: the rollout never waits on a fleet; answers come back as reports.</summary>
+    private void Dispatch(IReadOnlyList<string> hosts, HostCommandKind kind)
+    {
+        var command = new HostCommand
+        {
+            RolloutId = Id,
+            Kind = kind,
+            Batch = kind == HostCommandKind.Apply ? S.CurrentStep : -1,
+            Artifact = kind == HostCommandKind.Apply ? S.Artifact : null,
+            Version = kind == HostCommandKind.Apply ? S.Version : null,
+            Service = S.Service,
+            Release = S.ReleaseId,
+        };
+        foreach (var host in hosts)
+        {
+            _ = GrainFactory.Ref<IHostGrain>(host).Dispatch(command);
+        }
+    }
+
+    private async Task Complete(string reason)
+    {
+        if (CurrentStep is { Kind: PlanStepKind.Deploy } last)
+        {
+            await PublishHostOutcomes(last, S.CurrentStep);
+        }
+
+        await Finish(RolloutStatus.Succeeded, DecisionKind.Succeeded, reason, Engine, EventTypes.ServiceDeployed, "success");
+        await GrainFactory.Ref<IEnvironmentGrain>(S.Environment).RecordDeployed(S.Service, new DeployedVersion
+        {
+            Version = S.Version,
+            Artifact = S.Artifact,
+            ReleaseId = S.ReleaseId!,
+            DeployedAt = S.FinishedAt!.Value,
+        });
+    }
+
+    /// <summary>The hosts a stage deploys to (from the plan, so no per-host stage map is stored); null for every stage.</summary>
+    private HashSet<string>? HostsOfStage(int stage) => stage < 0
+        ? null
+        : S.Steps.Where(s => s.Stage == stage && s.Kind == PlanStepKind.Deploy).SelectMany(s => s.Hosts).ToHashSet(StringComparer.Ordinal);
+
+    private StoredStep? CurrentStep => S.CurrentStep >= 0 && S.CurrentStep < S.Steps.Count ? S.Steps[S.CurrentStep] : null;
+
+    private Dictionary<string, string> ProvisionedLabels(int index)
+    {
+        var old = S.OldHosts.Values.ElementAtOrDefault(index);
+        var labels = old is null ? new Dictionary<string, string>(StringComparer.Ordinal) : new Dictionary<string, string>(old, StringComparer.Ordinal);
+        foreach (var selector in S.Selector)
+        {
+            labels[selector.Key] = selector.Value;
+        }
+
+        return labels;
+    }
+
+    /// <summary>The Domain step as stored: its kind and stage, and whichever of hosts, weight, duration and slots it has.</summary>
+    private static StoredStep Store(PlanStep step)
+    {
+        var stored = new StoredStep { Kind = step.Kind, Stage = step.Stage, Description = step.Description };
+        switch (step)
+        {
+            case DeployStep d: stored.Hosts = d.Hosts.ToList(); break;
+            case ProvisionStep p: stored.Hosts = p.Hosts.ToList(); break;
+            case RetireStep r: stored.Hosts = r.Hosts.ToList(); break;
+            case TrafficStep t: stored.Weight = t.Weight; break;
+            case PausePlanStep p: stored.Duration = p.Duration; break;
+            case AnalysisPlanStep a: stored.Duration = a.Duration; break;
+            case BakeStep b: stored.Duration = b.Duration; break;
+            case KeepWarmStep k: (stored.Duration, stored.FromSlot) = (k.Duration, k.Slot); break;
+            case SwitchStep w: (stored.FromSlot, stored.ToSlot) = (w.FromSlot, w.ToSlot); break;
+        }
+
+        return stored;
+    }
+
+    private PlanProgress Progress()
+    {
+        var step = CurrentStep;
+        // Only the current step's hosts can be updating: a deploy step ends when none of its hosts is.
+        var pending = step?.Kind == PlanStepKind.Deploy ? Count(HostPhase.Updating) : 0;
+        var deadline = pending > 0 || S.Status != RolloutStatus.Paused ? S.StepDeadline : S.HoldDeadline;
+        return new PlanProgress(
+            S.Status,
+            _kinds ??= S.Steps.Select(s => s.Kind).ToList(),
+            S.CurrentStep,
+            step?.Duration,
+            S.StepStartedAt,
+            S.StepActionDone,
+            pending,
+            Count(HostPhase.Failed),
+            S.AllowedFailures,
+            deadline,
+            S.PromoteRequested,
+            S.Breach,
+            clock.GetUtcNow(),
+            AwaitingEvidence: Spec.Triggers.Count > 0 && S.Samples.Count == 0);
+    }
+}
