@@ -46,6 +46,8 @@ public static class ApiExtensions
         services.AddExceptionHandler<EngineExceptionHandler>();
         services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
             .AddScheme<ApiKeyOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, o => configuration.GetSection("Auth").Bind(o));
+        services.AddSingleton<Microsoft.Extensions.Options.IValidateOptions<ApiKeyOptions>, ApiKeyOptionsValidator>();
+        services.AddOptions<ApiKeyOptions>(ApiKeyAuthenticationHandler.SchemeName).ValidateOnStart();
         services.AddAuthorization(o =>
         {
             foreach (var (policy, roles) in Policies.RolesByPolicy)
