@@ -93,10 +93,13 @@ public static class ApiExtensions
         return app;
     }
 
-    /// <summary>Ready when a grain call that reads storage succeeds (the exception handler turns failure into 503).</summary>
+    /// <summary>
+    /// Ready when both state stores (table and blob) answer a fresh read; a storage failure or timeout becomes 503 with
+    /// Retry-After through the exception handler.
+    /// </summary>
     private static async Task<IResult> Ready(IGrainFactory grains)
     {
-        await grains.Ref<IReleaseGrain>("readiness-probe").Get();
+        await grains.Ref<IStorageProbeGrain>(GrainKeys.StorageProbe).Probe();
         return TypedResults.Ok(new { status = "ready" });
     }
 }
