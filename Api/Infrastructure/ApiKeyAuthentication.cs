@@ -44,6 +44,12 @@ public static class Policies
     /// <summary>Keep the built-in change records and file post-implementation reviews.</summary>
     public const string Govern = "govern";
 
+    /// <summary>Replace a deployment calendar (windows, freezes) and grant freeze exceptions: operators only, never the pipeline a freeze holds back.</summary>
+    public const string Calendar = "calendar";
+
+    /// <summary>Declare and resolve incidents (and the incident tool's webhook): operators only, never the pipeline an incident holds back.</summary>
+    public const string Incident = "incident";
+
     public static readonly IReadOnlyDictionary<string, string[]> RolesByPolicy = new Dictionary<string, string[]>
     {
         [Read] = [Roles.Viewer, Roles.Operator, Roles.Pipeline, Roles.Approver],
@@ -52,6 +58,8 @@ public static class Policies
         [Agent] = [Roles.Agent, Roles.Operator],
         [Approve] = [Roles.Approver],
         [Govern] = [Roles.Operator, Roles.Approver],
+        [Calendar] = [Roles.Operator],
+        [Incident] = [Roles.Operator],
     };
 }
 
