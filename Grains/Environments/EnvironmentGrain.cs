@@ -99,12 +99,13 @@ public sealed partial class EnvironmentGrain(
             await GrainFactory.Ref<IEnvironmentRegistryGrain>(GrainKeys.EnvironmentRegistry).Add(Name);
         }
 
-        S.Spec = spec;
+        // A limit below 1 means "not given": the current one stays (1 for a new environment).
+        S.Spec = spec.ConcurrencyLimit >= 1 ? spec : spec with { ConcurrencyLimit = S.Spec?.ConcurrencyLimit ?? 1 };
         S.Version++;
         var admitted = AdmitWhileSlotsFree();
         await state.WriteStateAsync();
         await Publish(created ? EventTypes.EnvironmentCreated : EventTypes.EnvironmentModified,
-            $"concurrency limit {spec.ConcurrencyLimit}", null);
+            $"concurrency limit {S.Spec.ConcurrencyLimit}", null);
         await NotifyAdmitted(admitted);
         return Snapshot();
     }
