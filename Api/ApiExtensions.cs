@@ -46,6 +46,8 @@ public static class ApiExtensions
         services.AddExceptionHandler<EngineExceptionHandler>();
         services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
             .AddScheme<ApiKeyOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, o => configuration.GetSection("Auth").Bind(o));
+        services.AddSingleton<Microsoft.Extensions.Options.IValidateOptions<ApiKeyOptions>, ApiKeyOptionsValidator>();
+        services.AddOptions<ApiKeyOptions>(ApiKeyAuthenticationHandler.SchemeName).ValidateOnStart();
         services.AddAuthorization(o =>
         {
             foreach (var (policy, roles) in Policies.RolesByPolicy)
@@ -92,10 +94,13 @@ public static class ApiExtensions
         return app;
     }
 
-    /// <summary>Ready when a grain call that reads storage succeeds (the exception handler turns failure into 503).</summary>
+    /// <summary>
+    /// Ready when both state stores (table and blob) answer a fresh read; a storage failure or timeout becomes 503 with
+    /// Retry-After through the exception handler.
+    /// </summary>
     private static async Task<IResult> Ready(IGrainFactory grains)
     {
-        await grains.Ref<IReleaseGrain>("readiness-probe").Get();
+        await grains.Ref<IStorageProbeGrain>(GrainKeys.StorageProbe).Probe();
         return TypedResults.Ok(new { status = "ready" });
     }
 }

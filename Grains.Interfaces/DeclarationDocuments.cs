@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using YamlDotNet.Core;
-using YamlDotNet.RepresentationModel;
+using YamlDotNet.Core.Events;
 
 namespace Deploy.Engine.Grains.Interfaces;
 
@@ -12,9 +12,23 @@ namespace Deploy.Engine.Grains.Interfaces;
 /// numbers, booleans or null become those; quoted scalars stay strings. Anchors and aliases are refused (a small
 /// document must not expand into a large one).
 /// </summary>
+/// <remarks>
+/// Bounded before anything recurses: both readers walk the token stream iteratively with an explicit stack and stop at
+/// the first token deeper than <see cref="MaxDepth"/>, past <see cref="MaxNodes"/> nodes, or in a document longer than
+/// <see cref="MaxChars"/>. A document nested fifty thousand deep is a 400, never a stack overflow in a library's
+/// recursive loader (which kills the process).
+/// </remarks>
 public static class DeclarationDocuments
 {
     public const int MaxDepth = 32;
+
+    /// <summary>The most nodes (scalars, mappings, sequences) one document may hold.</summary>
+    public const int MaxNodes = 100_000;
+
+    /// <summary>The longest document read, in characters (the API's body limit is 1 MiB; a file is held to the same).</summary>
+    public const int MaxChars = 1024 * 1024;
+
+    private static readonly string TooDeep = $"the document nests deeper than {MaxDepth} levels";
 
     public static bool IsYaml(string? contentTypeOrPath) => contentTypeOrPath is { } s
         && (s.Contains("yaml", StringComparison.OrdinalIgnoreCase) || s.EndsWith(".yml", StringComparison.OrdinalIgnoreCase));
@@ -22,22 +36,19 @@ public static class DeclarationDocuments
     /// <summary>The document as JSON, or the reason it cannot be read.</summary>
     public static (JsonElement? Document, string? Error) Read(string text, bool yaml)
     {
+        if (text.Length > MaxChars)
+        {
+            return (null, $"the document is longer than {MaxChars} characters");
+        }
+
         try
         {
             if (!yaml)
             {
-                using var json = JsonDocument.Parse(text, new JsonDocumentOptions { MaxDepth = MaxDepth });
-                return (json.RootElement.Clone(), null);
+                return ReadJson(text);
             }
 
-            var stream = new YamlStream();
-            stream.Load(new StringReader(text));
-            if (stream.Documents.Count != 1)
-            {
-                return (null, $"expected one YAML document, found {stream.Documents.Count}");
-            }
-
-            var node = Convert(stream.Documents[0].RootNode, 0);
+            var node = ReadYaml(text);
             return (JsonSerializer.SerializeToElement(node), null);
         }
         catch (JsonException e)
@@ -54,50 +65,138 @@ public static class DeclarationDocuments
         }
     }
 
-    private static JsonNode? Convert(YamlNode node, int depth)
+    /// <summary>
+    /// A token pass first (iterative, depth and node count checked at every token), then the document parse, which
+    /// cannot meet a depth the pass has not already refused.
+    /// </summary>
+    private static (JsonElement? Document, string? Error) ReadJson(string text)
     {
-        if (depth > MaxDepth)
+        var bytes = System.Text.Encoding.UTF8.GetBytes(text);
+        var reader = new Utf8JsonReader(bytes, new JsonReaderOptions { MaxDepth = MaxDepth + 2 });
+        var nodes = 0;
+        while (reader.Read())
         {
-            throw new InvalidOperationException($"the document nests deeper than {MaxDepth} levels");
+            if (reader.CurrentDepth > MaxDepth)
+            {
+                return (null, TooDeep);
+            }
+
+            if (reader.TokenType != JsonTokenType.PropertyName && reader.TokenType is not (JsonTokenType.EndObject or JsonTokenType.EndArray)
+                && ++nodes > MaxNodes)
+            {
+                return (null, $"the document holds more than {MaxNodes} values");
+            }
         }
 
-        if (!node.Anchor.IsEmpty)
-        {
-            throw new InvalidOperationException("YAML anchors and aliases are not accepted in declarations");
-        }
+        using var json = JsonDocument.Parse(bytes, new JsonDocumentOptions { MaxDepth = MaxDepth + 1 });
+        return (json.RootElement.Clone(), null);
+    }
 
-        switch (node)
+    /// <summary>
+    /// Builds the document from YamlDotNet's event stream (its parser and scanner are state machines, not recursive)
+    /// with an explicit stack, so the depth check runs on every opening event before the next one is read.
+    /// </summary>
+    private static JsonNode? ReadYaml(string text)
+    {
+        var parser = new Parser(new StringReader(text));
+        var stack = new Stack<Open>();
+        JsonNode? root = null;
+        var documents = 0;
+        var nodes = 0;
+        while (parser.MoveNext())
         {
-            case YamlMappingNode mapping:
-                var obj = new JsonObject();
-                foreach (var (key, value) in mapping.Children)
-                {
-                    var name = key is YamlScalarNode scalarKey ? scalarKey.Value ?? string.Empty : throw new InvalidOperationException("mapping keys must be scalars");
-                    if (obj.ContainsKey(name))
+            switch (parser.Current)
+            {
+                case DocumentStart:
+                    if (++documents > 1)
                     {
-                        throw new InvalidOperationException($"key '{name}' appears twice");
+                        throw new InvalidOperationException("expected one YAML document, found more than one");
                     }
 
-                    obj[name] = Convert(value, depth + 1);
-                }
+                    continue;
+                case AnchorAlias:
+                    throw new InvalidOperationException("YAML anchors and aliases are not accepted in declarations");
+                case NodeEvent { Anchor.IsEmpty: false }:
+                    throw new InvalidOperationException("YAML anchors and aliases are not accepted in declarations");
+                case MappingStart or SequenceStart or Scalar when ++nodes > MaxNodes:
+                    throw new InvalidOperationException($"the document holds more than {MaxNodes} nodes");
+                case MappingStart:
+                    if (stack.Count >= MaxDepth + 1)
+                    {
+                        throw new InvalidOperationException(TooDeep);
+                    }
 
-                return obj;
-            case YamlSequenceNode sequence:
-                var array = new JsonArray();
-                foreach (var item in sequence.Children)
-                {
-                    array.Add(Convert(item, depth + 1));
-                }
+                    stack.Push(new Open(new JsonObject()));
+                    continue;
+                case SequenceStart:
+                    if (stack.Count >= MaxDepth + 1)
+                    {
+                        throw new InvalidOperationException(TooDeep);
+                    }
 
-                return array;
-            case YamlScalarNode scalar:
-                return Scalar(scalar);
+                    stack.Push(new Open(new JsonArray()));
+                    continue;
+                case Scalar scalar:
+                    if (stack.Count == 0)
+                    {
+                        root = ScalarValue(scalar);
+                    }
+                    else if (stack.Peek() is { Node: JsonObject, Key: null } mapping)
+                    {
+                        mapping.Key = scalar.Value;
+                        if (((JsonObject)mapping.Node).ContainsKey(mapping.Key))
+                        {
+                            throw new InvalidOperationException($"key '{mapping.Key}' appears twice");
+                        }
+                    }
+                    else
+                    {
+                        Add(stack.Peek(), ScalarValue(scalar));
+                    }
+
+                    continue;
+                case MappingEnd or SequenceEnd:
+                    var closed = stack.Pop().Node;
+                    if (stack.Count == 0) root = closed;
+                    else Add(stack.Peek(), closed);
+                    continue;
+            }
+        }
+
+        if (documents != 1)
+        {
+            throw new InvalidOperationException($"expected one YAML document, found {documents}");
+        }
+
+        return root;
+    }
+
+    /// <summary>Adds a finished node to the open collection: an array item, or the value of the mapping's pending key.</summary>
+    private static void Add(Open open, JsonNode? node)
+    {
+        switch (open.Node)
+        {
+            case JsonArray array:
+                array.Add(node);
+                break;
+            case JsonObject obj when open.Key is { } key:
+                obj[key] = node;
+                open.Key = null;
+                break;
             default:
-                throw new InvalidOperationException("unsupported YAML node");
+                throw new InvalidOperationException("mapping keys must be scalars");
         }
     }
 
-    private static JsonNode? Scalar(YamlScalarNode scalar)
+    /// <summary>A mapping or sequence being built; a mapping holds its pending key between the key and the value.</summary>
+    private sealed class Open(JsonNode node)
+    {
+        public JsonNode Node { get; } = node;
+
+        public string? Key { get; set; }
+    }
+
+    private static JsonNode? ScalarValue(Scalar scalar)
     {
         var value = scalar.Value ?? string.Empty;
         if (scalar.Style != ScalarStyle.Plain)

@@ -4,7 +4,7 @@ namespace Deploy.Engine.Grains.Interfaces;
 [Alias("EnvironmentSpec")]
 public sealed record EnvironmentSpec
 {
-    /// <summary>How many rollouts may run at once; further ones wait in FIFO order.</summary>
+    /// <summary>How many rollouts may run at once; further ones wait in FIFO order. Below 1 in a Configure: keep the current limit.</summary>
     [Id(0)] public int ConcurrencyLimit { get; init; } = 1;
 
     [Id(1)] public string? Description { get; init; }

@@ -8,6 +8,9 @@ public static class GrainKeys
 
     private const char RolloutSeparator = '.';
 
+    /// <summary>The storage probe behind <c>/readyz</c>.</summary>
+    public const string StorageProbe = "readiness";
+
     /// <summary>The one audit trail of the engine.</summary>
     public const string AuditLog = "audit";
 

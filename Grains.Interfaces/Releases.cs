@@ -90,6 +90,13 @@ public interface IReleaseGrain : IGrainWithStringKey
     Task AddRollout(string rolloutId);
 
     /// <summary>
+    /// Takes back a release whose submission was not acknowledged (its audit entry could not be written): the release
+    /// is removed as if never created. Refused (false) once a rollout names it.
+    /// </summary>
+    [Alias("Withdraw")]
+    Task<bool> Withdraw();
+
+    /// <summary>
     /// An approval or rejection for one environment. Refused by policy: the submitter voting on their own release,
     /// a principal in no approver group. Persisted before it returns; published as approval.given / approval.rejected.
     /// </summary>

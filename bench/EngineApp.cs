@@ -42,7 +42,7 @@ public sealed class EngineApp : IAsyncDisposable
             ["Orleans:GatewayPort"] = FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["Auth:Keys:0:Name"] = "bench",
             ["Auth:Keys:0:Key"] = Key,
-            ["Auth:Keys:0:Roles"] = "pipeline,operator,viewer,agent",
+            ["Auth:Keys:0:Roles"] = "pipeline,operator,viewer",
         });
         builder.Logging.ClearProviders().AddConsole().SetMinimumLevel(LogLevel.Warning);
         builder.WebHost.UseUrls($"http://127.0.0.1:{port}");

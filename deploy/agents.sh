@@ -156,13 +156,9 @@ start_agents() {
   if [[ -n ${DEPLOY_AGENT_KEY:-} ]]; then
     agent_key=$DEPLOY_AGENT_KEY
   else
-    for key_file in "$repo/.data/dev-agent-key" "$repo/.data/dev-api-key"; do
-      [[ -s $key_file ]] && break
-    done
-    [[ -s $key_file ]] || die "no agent key: set DEPLOY_AGENT_KEY or start the engine with deploy/run.sh (it writes .data/dev-api-key)"
+    key_file="$repo/.data/dev-agent-key"
+    [[ -s $key_file ]] || die "no agent key: set DEPLOY_AGENT_KEY or start the engine with deploy/run.sh (it writes .data/dev-agent-key, bound to local and staging)"
     agent_key="$(tr -d ' \r\n' <"$key_file")"
-    [[ $key_file == */dev-api-key ]] &&
-      log "using the dev API key as the agent key (no .data/dev-agent-key); it reads artifacts only of environments it is bound to"
   fi
   operator_key="${DEPLOY_API_KEY:-$(tr -d ' \r\n' <"$repo/.data/dev-api-key" 2>/dev/null || true)}"
   [[ -n $operator_key ]] || die "no operator key: set DEPLOY_API_KEY or start the engine with deploy/run.sh (it writes .data/dev-api-key)"

@@ -7,8 +7,9 @@
 #
 # Environment: DEPLOY_API_PORT (5080), DEPLOY_SILO_PORT (11111), DEPLOY_GATEWAY_PORT (30000),
 # AZURITE_BLOB_PORT / AZURITE_QUEUE_PORT / AZURITE_TABLE_PORT and AZURITE_DATA (see azurite.sh),
-# KEEP_AZURITE=1 to leave Azurite running on exit. The dev API key is made once and kept in
-# .data/dev-api-key.
+# KEEP_AZURITE=1 to leave Azurite running on exit. The dev keys are made once and kept in .data/:
+# dev-api-key (pipeline, operator, viewer), dev-approver-key (the change authority) and dev-agent-key
+# (the agents' key, bound to the environments local and staging: every agent key must be bound).
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -76,13 +77,20 @@ if [[ ! -s "$approver_file" ]]; then
   (umask 077 && od -An -tx1 -N32 /dev/urandom | tr -d ' \n' >"$approver_file")
 fi
 approver_key="$(cat "$approver_file")"
+# The agents' key: bound to environments (the engine refuses to start with an unbound agent key).
+agent_file="$repo/.data/dev-agent-key"
+if [[ ! -s "$agent_file" ]]; then
+  (umask 077 && od -An -tx1 -N32 /dev/urandom | tr -d ' \n' >"$agent_file")
+fi
+agent_key="$(cat "$agent_file")"
 
 cat <<EOF
 
   Deploy.Engine (builds first, then answers once it logs "Application started")
   API:      $api_url
   OpenAPI:  $api_url/openapi/v1.json
-  Dev key:  $key   (roles pipeline, operator, viewer, agent; kept in .data/dev-api-key)
+  Dev key:  $key   (roles pipeline, operator, viewer; kept in .data/dev-api-key)
+  Agents:   $agent_key   (dev_agent: role agent, environments local, staging; .data/dev-agent-key)
   Approver: $approver_key   (dev_approver: role approver, groups team, cab, executive; .data/dev-approver-key)
   Try:      curl -H "Authorization: Bearer $key" $api_url/v1/environments
   Stop:     Ctrl-C (engine first, then Azurite)
@@ -96,10 +104,14 @@ Engine__StorageMode=Azure \
   Orleans__GatewayPort="${DEPLOY_GATEWAY_PORT:-30000}" \
   Auth__Keys__0__Name=dev \
   Auth__Keys__0__Key="$key" \
-  Auth__Keys__0__Roles=pipeline,operator,viewer,agent \
+  Auth__Keys__0__Roles=pipeline,operator,viewer \
   Auth__Keys__1__Name=dev_approver \
   Auth__Keys__1__Key="$approver_key" \
   Auth__Keys__1__Roles=approver \
+  Auth__Keys__2__Name=dev_agent \
+  Auth__Keys__2__Key="$agent_key" \
+  Auth__Keys__2__Roles=agent \
+  Auth__Keys__2__Environments=local,staging \
   Governance__Approvers__dev_approver__0=team \
   Governance__Approvers__dev_approver__1=cab \
   Governance__Approvers__dev_approver__2=executive \

@@ -44,6 +44,12 @@ public static class Policies
     /// <summary>Keep the built-in change records and file post-implementation reviews.</summary>
     public const string Govern = "govern";
 
+    /// <summary>Replace a deployment calendar (windows, freezes) and grant freeze exceptions: operators only, never the pipeline a freeze holds back.</summary>
+    public const string Calendar = "calendar";
+
+    /// <summary>Declare and resolve incidents (and the incident tool's webhook): operators only, never the pipeline an incident holds back.</summary>
+    public const string Incident = "incident";
+
     public static readonly IReadOnlyDictionary<string, string[]> RolesByPolicy = new Dictionary<string, string[]>
     {
         [Read] = [Roles.Viewer, Roles.Operator, Roles.Pipeline, Roles.Approver],
@@ -52,6 +58,8 @@ public static class Policies
         [Agent] = [Roles.Agent, Roles.Operator],
         [Approve] = [Roles.Approver],
         [Govern] = [Roles.Operator, Roles.Approver],
+        [Calendar] = [Roles.Operator],
+        [Incident] = [Roles.Operator],
     };
 }
 
@@ -66,7 +74,9 @@ public sealed class ApiKey
 
     /// <summary>
     /// For agent keys: comma-separated environments whose agents hold the key, e.g. "staging". An agent reads only
-    /// artifacts released to, and rendered configuration of, these environments; a key without any reads neither.
+    /// artifacts released to, and rendered configuration of, these environments, and speaks only for hosts there.
+    /// Required for every key whose roles include agent: the engine refuses to start with an unbound agent key
+    /// (<see cref="ApiKeyOptionsValidator"/>).
     /// </summary>
     public string Environments { get; set; } = string.Empty;
 }
@@ -75,6 +85,32 @@ public sealed class ApiKey
 public sealed class ApiKeyOptions : AuthenticationSchemeOptions
 {
     public List<ApiKey> Keys { get; set; } = [];
+}
+
+/// <summary>
+/// Checked at start: a key whose roles include agent must list the environments it serves. An unbound agent key would
+/// speak for every host in every environment (register into production, forge reports and metrics), so the engine
+/// refuses to start with one rather than serve it.
+/// </summary>
+public sealed class ApiKeyOptionsValidator : IValidateOptions<ApiKeyOptions>
+{
+    public ValidateOptionsResult Validate(string? name, ApiKeyOptions options)
+    {
+        var failures = new List<string>();
+        for (var i = 0; i < options.Keys.Count; i++)
+        {
+            var key = options.Keys[i];
+            var roles = key.Roles.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            var environments = key.Environments.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            if (roles.Contains(Roles.Agent, StringComparer.OrdinalIgnoreCase) && environments.Length == 0)
+            {
+                failures.Add($"Auth:Keys:{i} ('{key.Name}') holds the agent role but lists no environments: bind it with " +
+                    $"Auth:Keys:{i}:Environments (comma-separated environment names); an unbound agent key would speak for every host");
+            }
+        }
+
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
 }
 
 /// <summary>

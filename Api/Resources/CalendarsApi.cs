@@ -57,9 +57,9 @@ public static class CalendarsApi
     public static RouteGroupBuilder MapCalendarsApi(this IEndpointRouteBuilder routes)
     {
         var group = routes.MapGroup("/v1/environments").WithTags("Calendars");
-        group.MapPut("/{name}/calendar", Put).RequireAuthorization(Policies.Operate);
+        group.MapPut("/{name}/calendar", Put).RequireAuthorization(Policies.Calendar);
         group.MapGet("/{name}/calendar", Get).RequireAuthorization(Policies.Read);
-        group.MapPost("/{name}/calendar/exceptions", GrantException).RequireAuthorization(Policies.Operate);
+        group.MapPost("/{name}/calendar/exceptions", GrantException).RequireAuthorization(Policies.Calendar);
         return group;
     }
 

@@ -73,7 +73,8 @@ public static class EnvironmentsApi
 
         var result = await grains.Ref<IEnvironmentGrain>(name).Configure(new EnvironmentSpec
         {
-            ConcurrencyLimit = request.ConcurrencyLimit ?? 1,
+            // Not given: the environment keeps its limit (1 when new); the grain reads it in the same turn as the write.
+            ConcurrencyLimit = request.ConcurrencyLimit ?? 0,
             Description = request.Description,
         }, precondition);
         if (!result.Ok) return Problems.From(result);

@@ -30,11 +30,11 @@ public static class IncidentsApi
     public static RouteGroupBuilder MapIncidentsApi(this IEndpointRouteBuilder routes)
     {
         var group = routes.MapGroup("/v1/incidents").WithTags("Incidents");
-        group.MapPost("/", Declare).RequireAuthorization(Policies.Operate);
+        group.MapPost("/", Declare).RequireAuthorization(Policies.Incident);
         group.MapGet("/", List).RequireAuthorization(Policies.Read);
         group.MapGet("/{id}", Get).RequireAuthorization(Policies.Read);
-        group.MapPost("/{id}/resolve", Resolve).RequireAuthorization(Policies.Operate);
-        group.MapPost("/webhook", Webhook).RequireAuthorization(Policies.Operate);
+        group.MapPost("/{id}/resolve", Resolve).RequireAuthorization(Policies.Incident);
+        group.MapPost("/webhook", Webhook).RequireAuthorization(Policies.Incident);
         return group;
     }
 

@@ -79,9 +79,20 @@ public static class ReleasesApi
         });
         if (!result.Ok) return Problems.Conflict(result.Detail!);
 
-        await grains.RecordAction(user, EventTypes.ReleaseSubmitted, "release/" + id,
-            $"release {request.Service} {request.Version} submitted", clock,
-            new Dictionary<string, string?> { ["release"] = id, ["service"] = request.Service, ["artifact"] = request.Artifact, ["commit"] = request.Commit });
+        try
+        {
+            await grains.RecordAction(user, EventTypes.ReleaseSubmitted, "release/" + id,
+                $"release {request.Service} {request.Version} submitted", clock,
+                new Dictionary<string, string?> { ["release"] = id, ["service"] = request.Service, ["artifact"] = request.Artifact, ["commit"] = request.Commit });
+        }
+        catch
+        {
+            // Not audited, so not acknowledged: the release is taken back before the failure becomes a 503 that
+            // says nothing was changed. Nothing can name it yet (its id was never returned).
+            await grains.Ref<IReleaseGrain>(id).Withdraw();
+            throw;
+        }
+
         return TypedResults.Created($"/v1/releases/{id}", result.Value!);
     }
 

@@ -1,6 +1,7 @@
 using Deploy.Engine.Domain.Environments;
 using Deploy.Engine.Grains.Events;
 using Deploy.Engine.Grains.Interfaces;
+using Microsoft.Extensions.Logging;
 using Orleans.Concurrency;
 
 namespace Deploy.Engine.Grains.Environments;
@@ -58,11 +59,15 @@ public sealed class EnvironmentHostIndexState
 /// number of running rollouts at or below the limit, and the FIFO queue in order. The environment never
 /// awaits a rollout (it tells them one-way), so rollouts may call it freely without deadlock.
 /// </summary>
-public sealed class EnvironmentGrain(
+public sealed partial class EnvironmentGrain(
     [PersistentState("environment", Stores.Blob)] IPersistentState<EnvironmentGrainState> state,
     [PersistentState("environment-hosts", Stores.Blob)] IPersistentState<EnvironmentHostIndexState> index,
-    TimeProvider clock) : Grain, IEnvironmentGrain
+    TimeProvider clock,
+    ILogger<EnvironmentGrain> logger) : Grain, IEnvironmentGrain
 {
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Environment {Environment}: hosts that failed to register could not be taken out of the index ({Error}); the next registration or reload repairs it")]
+    private static partial void LogUnindexFailed(ILogger logger, string environment, string error);
+
     private string Name => this.GetPrimaryKeyString();
 
     private EnvironmentGrainState S => state.State;
@@ -97,12 +102,13 @@ public sealed class EnvironmentGrain(
             await GrainFactory.Ref<IEnvironmentRegistryGrain>(GrainKeys.EnvironmentRegistry).Add(Name);
         }
 
-        S.Spec = spec;
+        // A limit below 1 means "not given": the current one stays (1 for a new environment).
+        S.Spec = spec.ConcurrencyLimit >= 1 ? spec : spec with { ConcurrencyLimit = S.Spec?.ConcurrencyLimit ?? 1 };
         S.Version++;
         var admitted = AdmitWhileSlotsFree();
         await state.WriteStateAsync();
         await Publish(created ? EventTypes.EnvironmentCreated : EventTypes.EnvironmentModified,
-            $"concurrency limit {spec.ConcurrencyLimit}", null);
+            $"concurrency limit {S.Spec.ConcurrencyLimit}", null);
         await NotifyAdmitted(admitted);
         return Snapshot();
     }
@@ -127,6 +133,13 @@ public sealed class EnvironmentGrain(
     [ReadOnly]
     public Task<EnvironmentSnapshot?> Get() => Task.FromResult(S.Spec is null ? null : Snapshot());
 
+    /// <summary>
+    /// All or nothing, and the acknowledged write last. Refusals come before any write: the quota, then a host already
+    /// registered in another environment (every host of the batch is refused with it, none registered). The index is
+    /// written first (a failure there leaves no host record behind), then the hosts; a host that fails to register
+    /// after the index was written is taken out of the index again, so the index never keeps a host that is not there
+    /// and no host is registered that its environment does not list.
+    /// </summary>
     public async Task<IReadOnlyList<CommandResult<HostSnapshot>>> RegisterHosts(IReadOnlyList<HostEnrollment> hosts)
     {
         // The quota is checked and the hosts indexed in one turn of this activation: two registrations cannot both fit.
@@ -137,31 +150,80 @@ public sealed class EnvironmentGrain(
         }
 
         // Hosts never call their environment, so awaiting them here cannot deadlock.
-        var results = await Task.WhenAll(hosts.Select(h =>
-            GrainFactory.Ref<IHostGrain>(h.HostId).Register(h.Registration with { Environment = Name })));
-
-        var changed = false;
-        for (var i = 0; i < hosts.Count; i++)
+        var existing = await Task.WhenAll(hosts.Select(h => GrainFactory.Ref<IHostGrain>(h.HostId).Get()));
+        if (existing.FirstOrDefault(e => e is not null && !string.Equals(e.Environment, Name, StringComparison.Ordinal)) is { } elsewhere)
         {
-            if (!results[i].Ok)
-            {
-                continue;
-            }
+            var conflict = $"host '{elsewhere.Id}' is registered in environment '{elsewhere.Environment}'; deregistration is needed to move it " +
+                "(no host of this request was registered)";
+            return hosts.Select(_ => CommandResult<HostSnapshot>.Fail(ErrorKind.Conflict, conflict)).ToList();
+        }
 
-            var host = hosts[i];
+        var previous = new Dictionary<string, Dictionary<string, string>?>(StringComparer.Ordinal);
+        foreach (var host in hosts)
+        {
             if (!Hosts.TryGetValue(host.HostId, out var labels) || !SameLabels(labels, host.Registration.Labels))
             {
+                previous.TryAdd(host.HostId, labels);
                 Hosts[host.HostId] = new Dictionary<string, string>(host.Registration.Labels, StringComparer.Ordinal);
-                changed = true;
             }
         }
 
-        if (changed)
+        if (previous.Count > 0)
         {
             await index.WriteStateAsync();
         }
 
+        CommandResult<HostSnapshot>[] results;
+        try
+        {
+            results = await Task.WhenAll(hosts.Select(h =>
+                GrainFactory.Ref<IHostGrain>(h.HostId).Register(h.Registration with { Environment = Name })));
+        }
+        catch
+        {
+            // Some hosts may have registered before the failure; those that did not must leave the index. Which is
+            // which is unknown here, so each is read back (best effort: the caller sees the original failure).
+            await Unindex(hosts.Select(h => h.HostId).Where(previous.ContainsKey), previous, onlyUnregistered: true);
+            throw;
+        }
+
+        var refused = hosts.Where((_, i) => !results[i].Ok).Select(h => h.HostId).Where(previous.ContainsKey).ToList();
+        if (refused.Count > 0)
+        {
+            await Unindex(refused, previous, onlyUnregistered: false);
+        }
+
         return results;
+    }
+
+    /// <summary>Puts the index entries of <paramref name="ids"/> back to what they were before this registration.</summary>
+    private async Task Unindex(IEnumerable<string> ids, Dictionary<string, Dictionary<string, string>?> previous, bool onlyUnregistered)
+    {
+        try
+        {
+            var changed = false;
+            foreach (var id in ids)
+            {
+                if (onlyUnregistered && await GrainFactory.Ref<IHostGrain>(id).Get() is { } registered
+                    && string.Equals(registered.Environment, Name, StringComparison.Ordinal))
+                {
+                    continue;
+                }
+
+                if (previous[id] is { } labels) Hosts[id] = labels;
+                else Hosts.Remove(id);
+                changed = true;
+            }
+
+            if (changed)
+            {
+                await index.WriteStateAsync();
+            }
+        }
+        catch (Exception e) when (onlyUnregistered)
+        {
+            LogUnindexFailed(logger, Name, e.GetType().Name);
+        }
     }
 
     [ReadOnly]

@@ -26,6 +26,14 @@ public sealed class ReleaseGrain(
             return CommandResult<ReleaseSnapshot>.Fail(ErrorKind.Conflict, $"release '{existing.Id}' already exists");
         }
 
+        // The artifact learns which releases name it (who may read it, what retention keeps) before the release is
+        // stored: the release record is the acknowledged write and comes last. A link to a release whose write then
+        // failed names nothing (readers resolve each release and skip those that do not exist).
+        await GrainFactory.Ref<IArtifactGrain>(draft.Artifact).LinkRelease(new ArtifactRelease
+        {
+            ReleaseId = this.GetPrimaryKeyString(), Service = draft.Service, Version = draft.Version, CreatedAt = clock.GetUtcNow(),
+        });
+
         state.State.Release = new ReleaseSnapshot
         {
             Id = this.GetPrimaryKeyString(),
@@ -44,14 +52,24 @@ public sealed class ReleaseGrain(
             Readiness = new List<ReadinessRecord>(),
         };
         await state.WriteStateAsync();
-
-        // The artifact learns which releases name it: who may read it, and what retention keeps.
-        var release = state.State.Release;
-        await GrainFactory.Ref<IArtifactGrain>(release.Artifact).LinkRelease(new ArtifactRelease
-        {
-            ReleaseId = release.Id, Service = release.Service, Version = release.Version, CreatedAt = release.CreatedAt,
-        });
         return CommandResult<ReleaseSnapshot>.Success(state.State.Release);
+    }
+
+    public async Task<bool> Withdraw()
+    {
+        if (state.State.Release is not { } release)
+        {
+            return true;
+        }
+
+        if (release.Rollouts.Count > 0)
+        {
+            return false;
+        }
+
+        await state.ClearStateAsync();
+        state.State = new ReleaseGrainState();
+        return true;
     }
 
     [ReadOnly]

@@ -52,7 +52,7 @@ public static class SiloExtensions
             }
 
             silo.ConfigureEndpoints(IPAddress.Loopback, cluster.SiloPort, cluster.GatewayPort, listenOnAnyHostAddress: false);
-            silo.AddEngineAzureProviders(connectionString, cluster);
+            silo.AddEngineAzureProviders(connectionString, cluster, StorageTimeouts.From(builder.Configuration));
         });
         return builder;
     }
@@ -98,11 +98,13 @@ public static class SiloExtensions
     }
 
     /// <summary>Azure Table clustering/state/reminders, Blob state, Queue streams — Azurite or Azure Storage.</summary>
-    public static ISiloBuilder AddEngineAzureProviders(this ISiloBuilder silo, string connectionString, ClusterSettings cluster)
+    public static ISiloBuilder AddEngineAzureProviders(this ISiloBuilder silo, string connectionString, ClusterSettings cluster, StorageTimeouts? timeouts = null)
     {
-        var tables = new TableServiceClient(connectionString);
-        var blobs = new BlobServiceClient(connectionString);
-        var queues = new QueueServiceClient(connectionString);
+        // Every storage call is bounded to seconds (StorageTimeouts): an outage is a prompt 503, not a 30 s hang.
+        timeouts ??= new StorageTimeouts();
+        var tables = new TableServiceClient(connectionString, timeouts.Tables());
+        var blobs = new BlobServiceClient(connectionString, timeouts.Blobs());
+        var queues = new QueueServiceClient(connectionString, timeouts.Queues());
         return silo
             .UseAzureStorageClustering(o => o.TableServiceClient = tables)
             .AddAzureTableGrainStorage(Stores.Table, o =>

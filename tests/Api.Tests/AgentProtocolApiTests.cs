@@ -18,7 +18,7 @@ public class AgentProtocolApiTests(EngineFactory engine)
     [Fact]
     public async Task A_host_registers_its_services_and_a_rollout_of_one_leaves_the_other_and_reaches_the_long_poll()
     {
-        var env = TestHttp.Unique("multi");
+        var env = "agents-multi";
         var agent = engine.As(AgentKey);
         await _operator.PutJson($"/v1/environments/{env}", new { concurrencyLimit = 2 }).Expect(HttpStatusCode.OK);
         var id = TestHttp.Unique("vm");

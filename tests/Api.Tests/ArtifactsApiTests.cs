@@ -84,18 +84,18 @@ public class ArtifactsApiTests(ArtifactsEngineFactory engine) : IClassFixture<Ar
         await Put(_pipeline, digest, bytes).Expect(HttpStatusCode.Created);
         var stagingAgent = engine.As(StagingAgentKey);
         var productionAgent = engine.As(ProductionAgentKey);
-        var unscopedAgent = engine.As(UnscopedAgentKey);
+        var elsewhereAgent = engine.As(ElsewhereAgentKey);
 
         await _viewer.GetAsync($"/v1/artifacts/{digest}").ExpectProblem(HttpStatusCode.Forbidden, "urn:deploy-engine:problem:forbidden");
         await _pipeline.GetAsync($"/v1/artifacts/{digest}").ExpectProblem(HttpStatusCode.Forbidden, "urn:deploy-engine:problem:forbidden");
         await stagingAgent.GetAsync($"/v1/artifacts/{digest}").ExpectProblem(HttpStatusCode.NotFound, "urn:deploy-engine:problem:not-found");
 
-        // Released and rolled out to staging: its agents may read it; production's and unscoped agents may not.
+        // Released and rolled out to staging: its agents may read it; production's and other environments' agents may not.
         var service = "svc" + Guid.NewGuid().ToString("n")[..6];
         await RollOut(_operator, _pipeline, Staging, service, digest);
         Assert.Equal(bytes, await stagingAgent.GetByteArrayAsync($"/v1/artifacts/{digest}"));
         await productionAgent.GetAsync($"/v1/artifacts/{digest}").ExpectProblem(HttpStatusCode.NotFound, "urn:deploy-engine:problem:not-found");
-        await unscopedAgent.GetAsync($"/v1/artifacts/{digest}").ExpectProblem(HttpStatusCode.NotFound, "urn:deploy-engine:problem:not-found");
+        await elsewhereAgent.GetAsync($"/v1/artifacts/{digest}").ExpectProblem(HttpStatusCode.NotFound, "urn:deploy-engine:problem:not-found");
 
         var meta = await _operator.GetAsync($"/v1/artifacts/{digest}/meta").Expect(HttpStatusCode.OK);
         Assert.Equal(Staging, (string?)meta["environments"]!.AsArray().Single());

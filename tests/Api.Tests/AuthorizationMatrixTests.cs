@@ -21,6 +21,9 @@ public class AuthorizationMatrixTests(EngineFactory engine)
     private const string Operate = "pipeline,operator";
     private const string Agent = "agent,operator";
 
+    /// <summary>Calendars, freezes and incidents hold the pipeline back, so the pipeline cannot change them.</summary>
+    private const string OperatorOnly = "operator";
+
     /// <summary>Which roles may call each endpoint (route pattern as mapped). Everyone else gets 403.</summary>
     private static readonly Dictionary<string, string> Matrix = new(StringComparer.Ordinal)
     {
@@ -89,14 +92,14 @@ public class AuthorizationMatrixTests(EngineFactory engine)
         ["PUT /v1/change-records/{id}/state"] = "operator,approver",
         ["GET /v1/reviews/"] = R,
         ["POST /v1/reviews/{id}"] = "operator,approver",
-        ["PUT /v1/environments/{name}/calendar"] = Operate,
+        ["PUT /v1/environments/{name}/calendar"] = OperatorOnly,
         ["GET /v1/environments/{name}/calendar"] = R,
-        ["POST /v1/environments/{name}/calendar/exceptions"] = Operate,
-        ["POST /v1/incidents/"] = Operate,
+        ["POST /v1/environments/{name}/calendar/exceptions"] = OperatorOnly,
+        ["POST /v1/incidents/"] = OperatorOnly,
         ["GET /v1/incidents/"] = R,
         ["GET /v1/incidents/{id}"] = R,
-        ["POST /v1/incidents/{id}/resolve"] = Operate,
-        ["POST /v1/incidents/webhook"] = Operate,
+        ["POST /v1/incidents/{id}/resolve"] = OperatorOnly,
+        ["POST /v1/incidents/webhook"] = OperatorOnly,
         ["PUT /v1/services/{name}/dependencies"] = Submit,
         ["GET /v1/services/{name}/dependencies"] = R,
         ["POST /v1/trains/"] = Submit,

@@ -12,6 +12,18 @@ public class EnvironmentConcurrencyTests(EngineFactory engine)
     private const string PreconditionFailed = "urn:deploy-engine:problem:precondition-failed";
 
     [Fact]
+    public async Task A_put_without_a_concurrency_limit_keeps_the_environments_limit()
+    {
+        var client = engine.As(OperatorKey);
+        var name = TestHttp.Unique("keep");
+        Assert.Equal(1, (int)(await client.PutJson($"/v1/environments/{name}", new { description = "new" }).Expect(HttpStatusCode.OK))["spec"]!["concurrencyLimit"]!);
+        await client.PutJson($"/v1/environments/{name}", new { concurrencyLimit = 4 }).Expect(HttpStatusCode.OK);
+        var kept = await client.PutJson($"/v1/environments/{name}", new { description = "renamed" }).Expect(HttpStatusCode.OK);
+        Assert.Equal(4, (int)kept["spec"]!["concurrencyLimit"]!);
+        Assert.Equal(4, (int)(await client.GetAsync($"/v1/environments/{name}").Expect(HttpStatusCode.OK))["spec"]!["concurrencyLimit"]!);
+    }
+
+    [Fact]
     public async Task Of_two_concurrent_puts_with_the_same_if_match_exactly_one_wins_and_the_state_is_the_winners()
     {
         var client = engine.As(OperatorKey);

@@ -129,7 +129,7 @@ public class EnvironmentDeclarationsApiTests(EngineFactory engine)
     {
         var client = engine.As(OperatorKey);
         var agent = engine.As(AgentKey);
-        var name = TestHttp.Unique("pr");
+        var name = "agents-quota";
         await client.PutAsync($"/v1/environments/{name}/declaration", Json("""
             {"tier":"development","dataClassification":"synthetic","ephemeral":{"owner":"team-cart","ttl":"2h","hostQuota":2}}
             """)).Expect(HttpStatusCode.OK);
@@ -151,7 +151,7 @@ public class EnvironmentDeclarationsApiTests(EngineFactory engine)
         var pipeline = engine.As(PipelineKey);
         var client = engine.As(OperatorKey);
         var agent = engine.As(AgentKey);
-        var name = TestHttp.Unique("rc");
+        var name = "agents-drift";
         await client.PutAsync($"/v1/environments/{name}/declaration", Json("""
             {"tier":"staging","dataClassification":"synthetic","baseline":{"services":{"shop":{"version":"2.0.0"} },"runtime":{"os-image":"ubuntu-24.04"} } }
             """)).Expect(HttpStatusCode.OK);

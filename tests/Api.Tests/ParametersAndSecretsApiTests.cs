@@ -86,7 +86,7 @@ public class ParametersAndSecretsApiTests(ArtifactsEngineFactory engine) : IClas
 
         var url = $"/v1/hosts/{host}/config?release={release}";
         await _operator.GetAsync(url).ExpectProblem(HttpStatusCode.Forbidden, "urn:deploy-engine:problem:forbidden");
-        await engine.As(UnscopedAgentKey).GetAsync(url).ExpectProblem(HttpStatusCode.Forbidden, "urn:deploy-engine:problem:forbidden");
+        await engine.As(ElsewhereAgentKey).GetAsync(url).ExpectProblem(HttpStatusCode.Forbidden, "urn:deploy-engine:problem:forbidden");
         await engine.As(ProductionAgentKey).GetAsync(url).ExpectProblem(HttpStatusCode.Forbidden, "urn:deploy-engine:problem:forbidden");
         await engine.As(StagingAgentKey).GetAsync($"/v1/hosts/{host}/config").ExpectProblem(HttpStatusCode.BadRequest, "urn:deploy-engine:problem:validation");
 

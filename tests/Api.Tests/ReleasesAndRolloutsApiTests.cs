@@ -124,7 +124,7 @@ public class ReleasesAndRolloutsApiTests(EngineFactory engine)
     [Fact]
     public async Task A_real_agent_registers_fetches_its_desired_artifact_and_reports()
     {
-        var env = TestHttp.Unique("agents");
+        var env = "agents-release";
         var agent = engine.As(AgentKey);
         await _operator.PutJson($"/v1/environments/{env}", new { concurrencyLimit = 1 }).Expect(HttpStatusCode.OK);
         var hostId = TestHttp.Unique("vm");

@@ -13,9 +13,10 @@ public class StrategiesApiTests(EngineFactory engine)
     private readonly HttpClient _operator = engine.As(OperatorKey);
     private readonly HttpClient _agent = engine.As(AgentKey);
 
-    private async Task<string> Environment(params (int Count, object Labels, object? Metrics)[] groups)
+    private Task<string> Environment(params (int Count, object Labels, object? Metrics)[] groups) => Environment(TestHttp.Unique("env"), groups);
+
+    private async Task<string> Environment(string name, params (int Count, object Labels, object? Metrics)[] groups)
     {
-        var name = TestHttp.Unique("env");
         await _operator.PutJson($"/v1/environments/{name}", new { concurrencyLimit = 1 }).Expect(HttpStatusCode.OK);
         var n = 0;
         foreach (var (count, labels, metrics) in groups)
@@ -104,7 +105,8 @@ public class StrategiesApiTests(EngineFactory engine)
     [Fact]
     public async Task An_agent_metrics_report_breaching_a_trigger_rolls_the_canary_back_and_promote_is_refused_outside_a_pause()
     {
-        var env = await Environment((10, new { region = "eu" }, null));
+        // An environment agent-1 serves: only such an agent key speaks for the canary.
+        var env = await Environment("agents-canary", (10, new { region = "eu" }, null));
         var release = await Release("2.0.0");
         var created = await _pipeline.PostJson("/v1/rollouts", new
         {

@@ -30,6 +30,8 @@ public sealed class ArtifactStoreTests : IAsyncLifetime
             b.UseSetting("Artifacts:VerifyBeforeSendBytes", VerifyBeforeSendBytes.ToString(System.Globalization.CultureInfo.InvariantCulture));
             b.UseSetting("Artifacts:Retention:KeepLastReleasesPerServicePerEnvironment", "1");
             b.UseSetting("Artifacts:Retention:DeleteAfterDays", "0");
+            // The key also plays the agent of this environment's hosts: an agent key must be bound to environments.
+            b.UseSetting("Auth:Keys:0:Roles", "pipeline,operator,viewer,agent");
             b.UseSetting("Auth:Keys:0:Environments", Environment);
         });
     }

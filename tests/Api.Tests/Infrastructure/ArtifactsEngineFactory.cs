@@ -18,7 +18,8 @@ public sealed class ArtifactsEngineFactory : WebApplicationFactory<Program>
     public const string PipelineKey = "art-pipeline-key";
     public const string OperatorKey = "art-operator-key";
     public const string ViewerKey = "art-viewer-key";
-    public const string UnscopedAgentKey = "art-agent-any-key";
+    /// <summary>An agent key bound to an environment nothing is released to (an unbound agent key no longer starts the engine).</summary>
+    public const string ElsewhereAgentKey = "art-agent-other-key";
     public const string StagingAgentKey = "art-agent-stg-key";
     public const string ProductionAgentKey = "art-agent-prd-key";
 
@@ -45,7 +46,7 @@ public sealed class ArtifactsEngineFactory : WebApplicationFactory<Program>
         var keys = new[]
         {
             ("ci", PipelineKey, "pipeline", ""), ("alice", OperatorKey, "operator", ""), ("watcher", ViewerKey, "viewer", ""),
-            ("agent-any", UnscopedAgentKey, "agent", ""), ("agent-stg", StagingAgentKey, "agent", Staging), ("agent-prd", ProductionAgentKey, "agent", Production),
+            ("agent-other", ElsewhereAgentKey, "agent", "artother"), ("agent-stg", StagingAgentKey, "agent", Staging), ("agent-prd", ProductionAgentKey, "agent", Production),
         };
         for (var i = 0; i < keys.Length; i++)
         {

@@ -15,6 +15,7 @@ public sealed class EngineFactory : WebApplicationFactory<Program>
     public const string PipelineKey = "test-pipeline-key";
     public const string OperatorKey = "test-operator-key";
     public const string ViewerKey = "test-viewer-key";
+    /// <summary>agent-1: bound to <see cref="AgentEnvironments"/> (every agent key must be bound to environments).</summary>
     public const string AgentKey = "test-agent-key";
     public const string AdminKey = "test-admin-key";
     public const string ApproverKey = "test-approver-key";
@@ -23,6 +24,9 @@ public sealed class EngineFactory : WebApplicationFactory<Program>
     public const string BoundAgentKey = "test-bound-agent-key";
 
     public const string BoundEnvironment = "agents-east";
+
+    /// <summary>The environments agent-1 serves: each test that speaks as agent-1 uses one of its own.</summary>
+    public static readonly string[] AgentEnvironments = ["agents-multi", "agents-release", "agents-quota", "agents-drift", "agents-canary"];
 
     /// <summary>A key holding both pipeline and approver (dana): may submit, and is refused approving her own release.</summary>
     public const string PipelineApproverKey = "test-pipeline-approver-key";
@@ -35,13 +39,15 @@ public sealed class EngineFactory : WebApplicationFactory<Program>
         builder.UseSetting("Orleans:ClusterId", "api-tests-" + Guid.NewGuid().ToString("n")[..8]);
         builder.UseSetting("Orleans:SiloPort", FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture));
         builder.UseSetting("Orleans:GatewayPort", FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture));
-        var keys = new[] { ("ci", PipelineKey, "pipeline"), ("alice", OperatorKey, "operator"), ("watcher", ViewerKey, "viewer"), ("agent-1", AgentKey, "agent"), ("admin", AdminKey, "pipeline,operator,viewer,agent,approver"), ("carol", ApproverKey, "approver"), ("dana", PipelineApproverKey, "pipeline,approver") };
+        var keys = new[] { ("ci", PipelineKey, "pipeline"), ("alice", OperatorKey, "operator"), ("watcher", ViewerKey, "viewer"), ("agent-1", AgentKey, "agent"), ("admin", AdminKey, "pipeline,operator,viewer,approver"), ("carol", ApproverKey, "approver"), ("dana", PipelineApproverKey, "pipeline,approver") };
         for (var i = 0; i < keys.Length; i++)
         {
             builder.UseSetting($"Auth:Keys:{i}:Name", keys[i].Item1);
             builder.UseSetting($"Auth:Keys:{i}:Key", keys[i].Item2);
             builder.UseSetting($"Auth:Keys:{i}:Roles", keys[i].Item3);
         }
+
+        builder.UseSetting("Auth:Keys:3:Environments", string.Join(',', AgentEnvironments));
 
         builder.UseSetting($"Auth:Keys:{keys.Length}:Name", "agent-east");
         builder.UseSetting($"Auth:Keys:{keys.Length}:Key", BoundAgentKey);

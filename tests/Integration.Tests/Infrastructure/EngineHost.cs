@@ -54,7 +54,7 @@ public sealed class EngineHost : WebApplicationFactory<Program>
         builder.UseSetting("Orleans:GatewayPort", settings.GatewayPort.ToString(System.Globalization.CultureInfo.InvariantCulture));
         builder.UseSetting("Auth:Keys:0:Name", "integration");
         builder.UseSetting("Auth:Keys:0:Key", Key);
-        builder.UseSetting("Auth:Keys:0:Roles", "pipeline,operator,viewer,agent");
+        builder.UseSetting("Auth:Keys:0:Roles", "pipeline,operator,viewer");
         builder.UseSetting("Logging:LogLevel:Default", "Warning");
         foreach (var (key, value) in settings.Extra)
         {
