@@ -12,6 +12,11 @@ public sealed class EngineApp : IAsyncDisposable
 {
     public const string Key = "bench-key";
 
+    /// <summary>The key of the real agents of the agents scenario, bound to <see cref="AgentEnvironment"/>.</summary>
+    public const string AgentKey = "bench-agent-key";
+
+    public const string AgentEnvironment = "bench-agents";
+
     private readonly WebApplication _app;
 
     private EngineApp(WebApplication app, string baseAddress)
@@ -43,6 +48,10 @@ public sealed class EngineApp : IAsyncDisposable
             ["Auth:Keys:0:Name"] = "bench",
             ["Auth:Keys:0:Key"] = Key,
             ["Auth:Keys:0:Roles"] = "pipeline,operator,viewer",
+            ["Auth:Keys:1:Name"] = "bench-agents",
+            ["Auth:Keys:1:Key"] = AgentKey,
+            ["Auth:Keys:1:Roles"] = "agent",
+            ["Auth:Keys:1:Environments"] = AgentEnvironment,
         });
         builder.Logging.ClearProviders().AddConsole().SetMinimumLevel(LogLevel.Warning);
         builder.WebHost.UseUrls($"http://127.0.0.1:{port}");

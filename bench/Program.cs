@@ -39,6 +39,12 @@ await using (var local = await EngineApp.Start(StorageMode.Local, null))
 
     if (options.Runs("admission")) await scenarios.Admission(local.Grains, options.Hosts);
     if (options.Runs("api")) await scenarios.Api(local);
+    if (options.Only?.Contains("agents") == true)
+    {
+        // Real agent processes: run only when asked (--only agents), as it packages and ships 10 MB artifacts.
+        await new AgentScenarios(options, report).Run(local);
+    }
+
     if (options.Runs("memory") && options.MemoryHosts > 0 && options.Silos == 1)
     {
         await scenarios.Memory(local.Grains, options.MemoryHosts);

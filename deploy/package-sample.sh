@@ -9,7 +9,7 @@
 #   deploy/package-sample.sh --bad-archives OUT_DIR
 #       Writes hostile archives for tests: traversal.tar.gz, symlink-out.tar.gz, bomb.tar.gz.
 #
-# Environment: SAMPLE_ERROR_RATE_PERCENT (errors mode; 40), SAMPLE_INSTALL_DELAY_SECONDS (AfterInstall sleeps that long). The sample is published once (framework-dependent,
+# Environment: SAMPLE_ERROR_RATE_PERCENT (errors mode; 40), SAMPLE_INSTALL_DELAY_SECONDS (AfterInstall sleeps that long), SAMPLE_PADDING_MB (adds that many MiB of random bytes). The sample is published once (framework-dependent,
 # Release) into .data/sample-build and reused while its sources are unchanged. Everything but the
 # last line goes to stderr.
 set -euo pipefail
@@ -149,6 +149,11 @@ cp -R "$publish_dir/." "$stage/"
 flock -u 9
 
 printf '{"version":"%s","mode":"%s","errorRatePercent":%d}\n' "$version" "$mode" "$rate" >"$stage/sample.json"
+if [[ -n ${SAMPLE_PADDING_MB:-} ]]; then
+  # Incompressible bytes, to measure an apply of an artifact of a realistic size (the bench uses 10 MB).
+  [[ $SAMPLE_PADDING_MB =~ ^[0-9]+$ ]] || die "SAMPLE_PADDING_MB '$SAMPLE_PADDING_MB' is not a number of MiB"
+  head -c "$((SAMPLE_PADDING_MB * 1024 * 1024))" /dev/urandom >"$stage/padding.bin"
+fi
 if [[ -n ${SAMPLE_INSTALL_DELAY_SECONDS:-} ]]; then
   # A slow install (AfterInstall sleeps), to watch or interrupt an apply.
   [[ $SAMPLE_INSTALL_DELAY_SECONDS =~ ^[0-9]+$ ]] || die "SAMPLE_INSTALL_DELAY_SECONDS '$SAMPLE_INSTALL_DELAY_SECONDS' is not a number of seconds"

@@ -102,6 +102,9 @@ public sealed class AgentProcess : IAsyncDisposable
 
     public bool HasExited => _process?.HasExited ?? true;
 
+    /// <summary>The agent's process id while it runs.</summary>
+    public int? Pid => _process is { HasExited: false } p ? p.Id : null;
+
     /// <summary>The PIDs of the services the agent started (its run/ directory).</summary>
     public IReadOnlyList<int> ServicePids()
     {
@@ -245,7 +248,11 @@ public static class SampleArtifacts
             var stdout = process.StandardOutput.ReadToEndAsync();
             var stderr = process.StandardError.ReadToEndAsync();
             await process.WaitForExitAsync();
-            Assert.True(process.ExitCode == 0, $"{script} {string.Join(' ', args)} exited {process.ExitCode}: {await stderr}");
+            if (process.ExitCode != 0)
+            {
+                throw new InvalidOperationException($"{script} {string.Join(' ', args)} exited {process.ExitCode}: {await stderr}");
+            }
+
             return await stdout;
         }
         finally
