@@ -353,6 +353,9 @@ public sealed record DesiredService
     [Id(6)] public string? Nonce { get; init; }
 
     [Id(7)] public HostState State { get; init; }
+
+    /// <summary>The release's DSSE provenance envelope (JSON), for an agent configured with trusted keys; null when none is attached.</summary>
+    [Id(8)] public string? Provenance { get; init; }
 }
 
 /// <summary>One target host. Key: the host id.</summary>

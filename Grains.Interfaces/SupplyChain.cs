@@ -182,6 +182,10 @@ public interface IReleaseEvidenceGrain : IGrainWithStringKey
     [Alias("GetProvenance")]
     Task<ProvenanceView?> GetProvenance();
 
+    /// <summary>The DSSE envelope attached last, as attached (null when none): what a host's agent verifies against its trusted keys.</summary>
+    [Alias("GetLatestEnvelope")]
+    Task<string?> GetLatestEnvelope();
+
     [Alias("GetSbomFindings")]
     Task<SbomFindingsView?> GetSbomFindings();
 

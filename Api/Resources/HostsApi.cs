@@ -208,7 +208,18 @@ public static class HostsApi
         if (await SpeakFor(id, user, grains) is { } refused) return refused;
         var host = grains.Ref<IHostGrain>(id);
         var desired = wait is > 0 ? await host.WaitDesired(after ?? -1, TimeSpan.FromSeconds(wait.Value)) : await host.GetDesired();
-        return desired is null ? Problems.NotFound($"host '{id}' is not registered") : TypedResults.Ok(desired);
+        if (desired is null) return Problems.NotFound($"host '{id}' is not registered");
+
+        // Each command carries its release's provenance envelope, so an agent with trusted keys verifies the signature itself.
+        var services = new List<DesiredService>(desired.Services.Count);
+        foreach (var service in desired.Services)
+        {
+            services.Add(service is { Kind: not null, Release: { } release }
+                ? service with { Provenance = await grains.Ref<IReleaseEvidenceGrain>(release).GetLatestEnvelope() }
+                : service);
+        }
+
+        return TypedResults.Ok(desired with { Services = services });
     }
 
     public static async Task<Results<Ok<HostSnapshot>, ValidationProblem, ProblemHttpResult>> Report(

@@ -237,6 +237,9 @@ public sealed partial class ReleaseEvidenceGrain(
     }
 
     [ReadOnly]
+    public Task<string?> GetLatestEnvelope() => Task.FromResult(S.Attestations.Count == 0 ? null : S.Attestations[^1].Envelope);
+
+    [ReadOnly]
     public async Task<ProvenanceView?> GetProvenance() =>
         await Release() is null ? null : new ProvenanceView { ReleaseId = ReleaseId, Attestations = S.Attestations.Count, Environments = EnvironmentViews() };
 

@@ -147,6 +147,26 @@ public class SupplyChainApiTests(SupplyChainEngine engine) : IClassFixture<Suppl
         _pipeline.PostJson("/v1/rollouts", new { releaseId = release, environment });
 
     [Fact]
+    public async Task An_agents_command_carries_the_releases_provenance_envelope_for_it_to_verify()
+    {
+        var env = BoundEnvironment;
+        await _operator.PutJson($"/v1/environments/{env}", new { concurrencyLimit = 1 }).Expect(HttpStatusCode.OK);
+        var agent = engine.As(BoundAgentKey);
+        var host = TestHttp.Unique("vm");
+        await agent.PostJson("/v1/hosts", new { id = host, environment = env, service = "shop", currentArtifact = TestHttp.Digest("shop-1"), currentVersion = "1.0.0" })
+            .Expect(HttpStatusCode.OK);
+        var release = await Release("2.5.0");
+        var envelope = Provenance.Envelope(engine.Signer, Provenance.Statement());
+        await PostRaw(_pipeline, $"/v1/releases/{release}/attestations", envelope).Expect(HttpStatusCode.OK);
+        await _pipeline.PostJson("/v1/rollouts", new { releaseId = release, environment = env }).Expect(HttpStatusCode.Created);
+
+        var desired = await agent.GetAsync($"/v1/hosts/{host}/desired").Expect(HttpStatusCode.OK);
+        var command = desired["services"]!.AsArray().Single()!;
+        Assert.Equal("Apply", (string?)command["kind"]);
+        Assert.Equal(envelope, (string?)command["provenance"]);
+    }
+
+    [Fact]
     public async Task A_protected_environment_refuses_a_release_until_a_valid_attestation_is_attached()
     {
         await Environment("prod");
