@@ -32,8 +32,8 @@ public sealed record HeartbeatRequest(bool? Healthy);
 /// <c>Artifact</c> the agent did not activate it and the host fails with "artifact verification failed: expected …, got …".
 /// </summary>
 /// <remarks>
-/// <c>ComputedDigest</c> and <c>Nonce</c> (the command's, from the desired state) are required: a report is evidence of
-/// what the agent did to the bytes it was given. <c>Steps</c>: how each step went (download, verify, unpack, hooks,
+/// <c>Nonce</c> (the command's, from the desired state) is required, and <c>ComputedDigest</c> with a success: a report is
+/// evidence of what the agent did to the bytes it was given (a failure before any bytes arrived has no digest). <c>Steps</c>: how each step went (download, verify, unpack, hooks,
 /// switch, health), shown on the host.
 /// </remarks>
 public sealed record HostReportRequest(
