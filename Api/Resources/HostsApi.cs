@@ -81,6 +81,9 @@ public static class HostsApi
             errors.Add("currentArtifact", "must be a content digest 'sha256:' followed by 64 lower-case hex digits");
         if (request.CurrentVersion is not null && !Names.IsVersion(request.CurrentVersion)) errors.Add("currentVersion", "must be a version");
         if (request.Service is not null && !Names.IsDnsLabel(request.Service)) errors.Add("service", "service names are lower-case DNS labels");
+        // Without the artifact these say nothing the engine could record: refused rather than dropped.
+        if (request.CurrentArtifact is null && request.CurrentVersion is not null) errors.Add("currentVersion", "needs currentArtifact: the digest the host runs at that version");
+        if (request.CurrentArtifact is null && request.Service is not null) errors.Add("service", "needs currentArtifact: the digest the host runs for that service");
         if (request.Services is { Count: > 64 }) errors.Add("services", "at most 64 services");
         foreach (var (service, running) in request.Services ?? [])
         {
@@ -99,7 +102,7 @@ public static class HostsApi
 
         var environment = grains.Ref<IEnvironmentGrain>(request.Environment!);
         if (await environment.Get() is null) return Problems.NotFound($"environment '{request.Environment}' does not exist");
-        if (await grains.Ref<IHostGrain>(request.Id!).Get() is { } existing && AgentRefusal(user, existing) is { } refusal)
+        if (await grains.Ref<IHostGrain>(request.Id!).Get() is { } existing && ReregistrationRefusal(user, existing, request.Labels ?? []) is { } refusal)
         {
             return Problems.Forbidden(refusal);
         }
@@ -210,11 +213,12 @@ public static class HostsApi
         var desired = wait is > 0 ? await host.WaitDesired(after ?? -1, TimeSpan.FromSeconds(wait.Value)) : await host.GetDesired();
         if (desired is null) return Problems.NotFound($"host '{id}' is not registered");
 
-        // Each command carries its release's provenance envelope, so an agent with trusted keys verifies the signature itself.
+        // Each command to carry out carries its release's provenance envelope, so an agent with trusted keys verifies the
+        // signature itself (one read per pending command; a service at rest needs none).
         var services = new List<DesiredService>(desired.Services.Count);
         foreach (var service in desired.Services)
         {
-            services.Add(service is { Kind: not null, Release: { } release }
+            services.Add(service is { State: HostState.Updating or HostState.RollingBack, Release: { } release }
                 ? service with { Provenance = await grains.Ref<IReleaseEvidenceGrain>(release).GetLatestEnvelope() }
                 : service);
         }
@@ -322,6 +326,24 @@ public static class HostsApi
             ? $"host '{host.Id}' was registered by another agent key; only that key speaks for it"
             : null;
     }
+
+    /// <summary>
+    /// Registering a host that exists: its own agent may say again what it runs, but labels decide which hosts a
+    /// selector, wave or budget takes, so changing them is an operator's change; and a host the engine created (no
+    /// agent key registered it) is not an agent's to take over.
+    /// </summary>
+    private static string? ReregistrationRefusal(ClaimsPrincipal user, HostSnapshot existing, Dictionary<string, string> labels)
+    {
+        if (user.IsInRole(Roles.Operator)) return null;
+        if (AgentRefusal(user, existing) is { } refusal) return refusal;
+        if (existing.Owner is null) return $"host '{existing.Id}' was not registered by an agent key; an agent cannot take it over";
+        var same = existing.Labels.Count == labels.Count
+            && existing.Labels.All(l => labels.TryGetValue(l.Key, out var v) && string.Equals(v, l.Value, StringComparison.Ordinal));
+        return same ? null : $"host '{existing.Id}' is labelled {Describe(existing.Labels)}; re-labelling a host is an operator's change";
+    }
+
+    private static string Describe(IReadOnlyDictionary<string, string> labels) =>
+        labels.Count == 0 ? "with no labels" : string.Join(", ", labels.OrderBy(l => l.Key, StringComparer.Ordinal).Select(l => $"{l.Key}={l.Value}"));
 
     private static bool ServesEnvironment(ClaimsPrincipal user, string environment)
     {

@@ -104,5 +104,28 @@ public class AgentProtocolApiTests(EngineFactory engine)
         Assert.True((bool)host["healthy"]!);
         Assert.Equal("east", (string?)host["labels"]!["region"]);
         await bound.PostJson($"/v1/hosts/{id}/heartbeat", new { healthy = true }).Expect(HttpStatusCode.OK);
+
+        // Its own agent may register again as it is, but not move itself into another wave or budget: labels are an
+        // operator's change.
+        await bound.PostJson("/v1/hosts", new { id, environment = BoundEnvironment, labels = new { region = "east" } }).Expect(HttpStatusCode.OK);
+        var relabel = await bound.PostJson("/v1/hosts", new { id, environment = BoundEnvironment, labels = new { region = "west" } })
+            .ExpectProblem(HttpStatusCode.Forbidden, "urn:deploy-engine:problem:forbidden");
+        Assert.Contains("operator", (string?)relabel["detail"], StringComparison.Ordinal);
+        await _operator.PostJson("/v1/hosts", new { id, environment = BoundEnvironment, labels = new { region = "west" } }).Expect(HttpStatusCode.OK);
+        Assert.Equal("west", (string?)(await _operator.GetAsync($"/v1/hosts/{id}").Expect(HttpStatusCode.OK))["labels"]!["region"]);
+
+        // A host the engine created is no agent's to take over by registering it.
+        var prefix = TestHttp.Unique("sim");
+        await _operator.PostJson($"/v1/environments/{BoundEnvironment}/simulated-hosts", new { count = 1, idPrefix = prefix }).Expect(HttpStatusCode.Created);
+        var simulated = $"{prefix}-0001";
+        await bound.PostJson("/v1/hosts", new { id = simulated, environment = BoundEnvironment })
+            .ExpectProblem(HttpStatusCode.Forbidden, "urn:deploy-engine:problem:forbidden");
+        Assert.Null((string?)(await _operator.GetAsync($"/v1/hosts/{simulated}").Expect(HttpStatusCode.OK))["owner"]);
+
+        // A version or service without the artifact it belongs to is refused, not dropped.
+        var vague = await bound.PostJson("/v1/hosts", new { id = TestHttp.Unique("vm"), environment = BoundEnvironment, currentVersion = "1.0.0", service = "shop" })
+            .ExpectProblem(HttpStatusCode.BadRequest, "urn:deploy-engine:problem:validation");
+        Assert.NotNull(vague["errors"]!["currentVersion"]);
+        Assert.NotNull(vague["errors"]!["service"]);
     }
 }

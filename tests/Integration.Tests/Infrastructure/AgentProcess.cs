@@ -144,14 +144,11 @@ public sealed class AgentProcess : IAsyncDisposable
             {
                 using var service = Process.GetProcessById(pid);
                 // Only what this agent's directory started: a recycled PID belongs to someone else.
-                if (File.Exists($"/proc/{pid}/cwd") || System.IO.Directory.Exists($"/proc/{pid}"))
+                var cwd = new DirectoryInfo($"/proc/{pid}/cwd").ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? string.Empty;
+                if (cwd.StartsWith(Directory, StringComparison.Ordinal))
                 {
-                    var cwd = new DirectoryInfo($"/proc/{pid}/cwd").ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? string.Empty;
-                    if (cwd.StartsWith(Directory, StringComparison.Ordinal))
-                    {
-                        service.Kill(entireProcessTree: true);
-                        await service.WaitForExitAsync(new CancellationTokenSource(5000).Token);
-                    }
+                    service.Kill(entireProcessTree: true);
+                    await service.WaitForExitAsync(new CancellationTokenSource(5000).Token);
                 }
             }
             catch (ArgumentException)
@@ -161,8 +158,9 @@ public sealed class AgentProcess : IAsyncDisposable
             catch (InvalidOperationException)
             {
             }
-            catch (OperationCanceledException)
+            catch (Exception e) when (e is OperationCanceledException or IOException or UnauthorizedAccessException)
             {
+                // Gone while we looked, or not ours to read.
             }
         }
 
