@@ -433,7 +433,8 @@ public static class DeclarationParser
         {
             if (!known.Contains(property.Name, StringComparer.Ordinal))
             {
-                errors.Add(prefix + property.Name, $"unknown field; expected one of {string.Join(", ", known)}");
+                errors.Add(prefix + property.Name,
+                    $"unknown field.{Suggestions.DidYouMean(property.Name, known)} Allowed here: {string.Join(", ", known)}.");
             }
         }
     }

@@ -6,7 +6,7 @@ using Microsoft.Extensions.Logging;
 namespace Deploy.Engine.Api.Infrastructure;
 
 /// <summary>
-/// The last line: unreadable input becomes 400, storage or cluster trouble becomes 503 with Retry-After (the
+/// The last line: unreadable input becomes 400 naming the field (see <see cref="JsonBodyProblems"/>), storage or cluster trouble becomes 503 with Retry-After (the
 /// write was not acknowledged, so nothing was promised), a concurrency conflict becomes 409. Bodies never
 /// carry exception text or stack traces; the log keeps the exception.
 /// </summary>
@@ -28,10 +28,18 @@ public sealed partial class EngineExceptionHandler(IProblemDetailsService proble
             httpContext.Response.Headers.RetryAfter = RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
         }
 
+        var problem = new ProblemDetails { Status = status, Type = type, Title = title, Detail = detail };
+        if (status == StatusCodes.Status400BadRequest && Chain(exception).OfType<System.Text.Json.JsonException>().FirstOrDefault() is { } json)
+        {
+            // Strict bodies: name the field (unknown, misspelt, wrong kind, unknown enum value) as validation does.
+            (problem.Detail, var errors) = JsonBodyProblems.Describe(httpContext, json);
+            if (errors is not null) problem.Extensions["errors"] = errors;
+        }
+
         return await problems.TryWriteAsync(new ProblemDetailsContext
         {
             HttpContext = httpContext,
-            ProblemDetails = new ProblemDetails { Status = status, Type = type, Title = title, Detail = detail },
+            ProblemDetails = problem,
             Exception = null,
         });
     }

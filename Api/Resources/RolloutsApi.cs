@@ -8,6 +8,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Configuration;
 
 namespace Deploy.Engine.Api.Resources;
 
@@ -59,14 +60,15 @@ public static class RolloutsApi
         return group;
     }
 
-    public static async Task<Results<Created<RolloutSnapshot>, ValidationProblem, ProblemHttpResult>> Create(CreateRolloutRequest request, ClaimsPrincipal user, IGrainFactory grains)
+    public static async Task<Results<Created<RolloutSnapshot>, ValidationProblem, ProblemHttpResult>> Create(
+        CreateRolloutRequest request, ClaimsPrincipal user, IGrainFactory grains, IConfiguration configuration)
     {
         var errors = new ValidationErrors();
         if (string.IsNullOrWhiteSpace(request.ReleaseId) || request.ReleaseId.Length > 64 || !Names.IsHostId(request.ReleaseId))
             errors.Add("releaseId", "is required: the id returned when the release was created");
         if (!Names.IsDnsLabel(request.Environment)) errors.Add("environment", "must be an environment name");
         var strategy = request.Strategy ?? new RolloutStrategySpec();
-        ValidateStrategy(strategy, errors);
+        ValidateStrategy(strategy, errors, configuration);
         HostsApi.ValidateLabels(request.Selector, errors, "selector");
         if (errors.Any) return Problems.Validation(errors.ToDictionary());
 
@@ -90,11 +92,12 @@ public static class RolloutsApi
         return result.Ok ? TypedResults.Created($"/v1/rollouts/{id}", result.Value!) : Problems.From(result);
     }
 
-    public static async Task<Results<Ok<PlanPreviewResponse>, ValidationProblem, ProblemHttpResult>> Preview(PlanPreviewRequest request, IGrainFactory grains)
+    public static async Task<Results<Ok<PlanPreviewResponse>, ValidationProblem, ProblemHttpResult>> Preview(
+        PlanPreviewRequest request, IGrainFactory grains, IConfiguration configuration)
     {
         var errors = new ValidationErrors();
         var strategy = request.Strategy ?? new RolloutStrategySpec();
-        var spec = ValidateStrategy(strategy, errors);
+        var spec = ValidateStrategy(strategy, errors, configuration);
         if (request.HostCount is null == request.Environment is null) errors.Add("hostCount", "give either hostCount or environment");
         if (request.HostCount is < 0 or > 1_000_000) errors.Add("hostCount", "must be from 0 to 1000000");
         if (request.Environment is not null && !Names.IsDnsLabel(request.Environment)) errors.Add("environment", "must be an environment name");
@@ -158,12 +161,11 @@ public static class RolloutsApi
         return result.Ok ? TypedResults.Ok(result.Value!) : Problems.From(result);
     }
 
-    internal static StrategySpec? ValidateStrategy(RolloutStrategySpec strategy, ValidationErrors errors)
+    internal static StrategySpec? ValidateStrategy(RolloutStrategySpec strategy, ValidationErrors errors, IConfiguration configuration)
     {
         if (strategy.ProgressDeadlineSeconds is < 1 or > 86_400) errors.Add("strategy.progressDeadlineSeconds", "must be from 1 to 86400");
         if (strategy.RollbackWindowSeconds is < 0 or > 30 * 86_400) errors.Add("strategy.rollbackWindowSeconds", "must be from 0 to 2592000 (30 days)");
-        if (strategy.TrafficRouter is not null && !Names.IsDnsLabel(strategy.TrafficRouter))
-            errors.Add("strategy.trafficRouter", "must be the name of a traffic router configured on the server");
+        TrafficRouters.Validate(strategy.TrafficRouter, TrafficRouters.Configured(configuration), "strategy.trafficRouter", errors);
         JudgeMapping.ValidateJudges(strategy, errors);
         AnalysisRunMapping.ValidateRuns(strategy, errors);
         var parsed = StrategySpecParser.Parse(strategy.ToInput());

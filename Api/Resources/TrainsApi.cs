@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Configuration;
 
 namespace Deploy.Engine.Api.Resources;
 
@@ -25,7 +26,7 @@ public static class TrainsApi
     }
 
     public static async Task<Results<Created<TrainSnapshot>, ValidationProblem, ProblemHttpResult>> Create(
-        CreateTrainRequest request, ClaimsPrincipal user, IGrainFactory grains)
+        CreateTrainRequest request, ClaimsPrincipal user, IGrainFactory grains, IConfiguration configuration)
     {
         var errors = new ValidationErrors();
         if (!Names.IsDnsLabel(request.Name)) errors.Add("name", "must be a lower-case DNS label");
@@ -35,7 +36,7 @@ public static class TrainsApi
         else if (releases.Any(r => r is null || r.Length > 64 || !Names.IsHostId(r))) errors.Add("releases", "every item must be a release id");
         else if (releases.Distinct(StringComparer.Ordinal).Count() != releases.Count) errors.Add("releases", "a release is listed twice");
         var strategy = request.Strategy ?? new RolloutStrategySpec();
-        RolloutsApi.ValidateStrategy(strategy, errors);
+        RolloutsApi.ValidateStrategy(strategy, errors, configuration);
         if (errors.Any) return Problems.Validation(errors.ToDictionary());
 
         var result = await grains.Ref<IReleaseTrainGrain>(request.Name!).Create(new TrainDraft
