@@ -160,6 +160,13 @@ public interface IGovernanceGrain : IGrainWithIntegerKey
     /// <summary>The configured readiness checklist items.</summary>
     [Alias("ReadinessItems")]
     Task<IReadOnlyList<string>> ReadinessItems();
+
+    /// <summary>
+    /// Protected: named in Governance:ProtectedEnvironments (configuration), or declared protected or production tier.
+    /// Rollouts into it are submitted only by the pipeline role.
+    /// </summary>
+    [Alias("IsProtected")]
+    Task<bool> IsProtected(string environment);
 }
 
 [GenerateSerializer, Immutable]

@@ -73,6 +73,9 @@ public sealed record ReleaseSnapshot
 
     /// <summary>Readiness checklist sign-offs, in the order given.</summary>
     [Id(105)] public IReadOnlyList<ReadinessRecord> Readiness { get; init; } = [];
+
+    /// <summary>The keys that created this release's rollouts: like the submitter, none of them may authorise it (four eyes).</summary>
+    [Id(106)] public IReadOnlyList<string> DeployedBy { get; init; } = [];
 }
 
 /// <summary>One release: what is being released. Key: the release id.</summary>
@@ -86,8 +89,9 @@ public interface IReleaseGrain : IGrainWithStringKey
     [Alias("Get")]
     Task<ReleaseSnapshot?> Get();
 
+    /// <summary>Records a rollout of this release and the key that created it (<see cref="ReleaseSnapshot.DeployedBy"/>).</summary>
     [Alias("AddRollout")]
-    Task AddRollout(string rolloutId);
+    Task AddRollout(string rolloutId, string deployedBy);
 
     /// <summary>
     /// Takes back a release whose submission was not acknowledged (its audit entry could not be written): the release

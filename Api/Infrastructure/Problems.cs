@@ -35,6 +35,15 @@ public static class Problems
     public static ProblemHttpResult Forbidden(string detail) =>
         TypedResults.Problem(detail, statusCode: StatusCodes.Status403Forbidden, title: "Forbidden", type: ForbiddenType);
 
+    /// <summary>A key without the pipeline role creating a rollout into a protected or production environment.</summary>
+    public static ProblemHttpResult ProtectedNeedsPipeline(string environment) => Forbidden(
+        $"environment '{environment}' is protected (production tier, declared protected, or named in Governance:ProtectedEnvironments): " +
+        "rollouts into it are submitted only by the pipeline role");
+
+    /// <summary>Four eyes: <paramref name="reason"/> says who authored the change and what they may not authorise.</summary>
+    public static ProblemHttpResult SelfAuthorisation(string reason) =>
+        TypedResults.Problem(reason, statusCode: StatusCodes.Status422UnprocessableEntity, title: "Refused by policy", type: PolicyType);
+
     /// <summary>Maps a refused command; a validation refusal keeps its field errors (as ValidationProblem does).</summary>
     public static ProblemHttpResult From<T>(CommandResult<T> result)
         where T : class => result.Error switch

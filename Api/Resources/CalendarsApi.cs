@@ -153,7 +153,8 @@ public static class CalendarsApi
 
     /// <summary>
     /// An executive exception: one release through one freeze, time-boxed. Only the API keys named in
-    /// <c>Governance:Executives</c> may grant one; anyone else is refused (422) and nothing is stored.
+    /// <c>Governance:Executives</c> may grant one; anyone else is refused (422) and nothing is stored. An executive who
+    /// submitted or deployed the release is refused too (four eyes).
     /// </summary>
     public static async Task<Results<Created<FreezeExceptionRecord>, ValidationProblem, ProblemHttpResult>> GrantException(
         string name, GrantExceptionRequest request, ClaimsPrincipal user, IGrainFactory grains, TimeProvider clock, IConfiguration configuration)
@@ -178,7 +179,9 @@ public static class CalendarsApi
         }
 
         if (!Names.IsDnsLabel(name) || await grains.Ref<IEnvironmentGrain>(name).Get() is null) return Problems.NotFound($"environment '{name}' does not exist");
-        if (await grains.Ref<IReleaseGrain>(request.Release!).Get() is null) return Problems.NotFound($"release '{request.Release}' does not exist");
+        if (await grains.Ref<IReleaseGrain>(request.Release!).Get() is not { } release) return Problems.NotFound($"release '{request.Release}' does not exist");
+        if (SeparationOfDuties.Refusal(release.Authors(), caller, release.Id, Authorisation.Except) is { } selfException)
+            return Problems.SelfAuthorisation(selfException);
 
         var exception = new FreezeExceptionRecord
         {

@@ -72,9 +72,10 @@ public static class RolloutsApi
         HostsApi.ValidateLabels(request.Selector, errors, "selector");
         if (errors.Any) return Problems.Validation(errors.ToDictionary());
 
-        // Production changes only through the pipeline: the caller's roles are known here, not in the rollout.
-        if (!user.IsInRole(Roles.Pipeline) && await EnvironmentDeclarationsApi.IsProduction(grains, request.Environment!))
-            return EnvironmentDeclarationsApi.ProductionNeedsPipeline(request.Environment!);
+        // Production changes only through the pipeline: the caller's roles are known here, not in the rollout. Protected
+        // means declared production tier or protected, or named protected in configuration (Governance:ProtectedEnvironments).
+        if (!user.IsInRole(Roles.Pipeline) && await grains.GetGrain<IGovernanceGrain>(GrainKeys.Governance).IsProtected(request.Environment!))
+            return Problems.ProtectedNeedsPipeline(request.Environment!);
 
         // One grain call: the rollout reads the release and the environment, checks the plan against the hosts (422)
         // and the submit gates, and stores itself; this handler translates HTTP and nothing more.

@@ -33,7 +33,8 @@ public sealed record ApprovalEvaluation(
 /// Decides whether the approvals given satisfy an <see cref="ApprovalRequirement"/>.
 /// <list type="number">
 /// <item>Only each approver's latest vote counts (an approver may change their mind).</item>
-/// <item>The submitter's own vote never counts (no self-approval).</item>
+/// <item>The submitter's own vote never counts (no self-approval), nor the vote of a key that deployed the release
+/// (created one of its rollouts): <see cref="SeparationOfDuties"/>.</item>
 /// <item>A rejection from anyone else rejects, with their reason, whatever else was given.</item>
 /// <item>An approval older than <c>expiry</c> at <c>now</c> no longer counts.</item>
 /// <item>An approval counts when the approver holds one of the required groups; distinct approvers are counted,
@@ -45,17 +46,24 @@ public sealed record ApprovalEvaluation(
 public static class ApprovalRules
 {
     public static ApprovalEvaluation Evaluate(
-        ApprovalRequirement requirement, IReadOnlyList<ApprovalVote> votes, string submitter, DateTimeOffset now, TimeSpan expiry)
+        ApprovalRequirement requirement, IReadOnlyList<ApprovalVote> votes, string submitter, DateTimeOffset now, TimeSpan expiry) =>
+        Evaluate(requirement, votes, new ChangeAuthors(submitter, []), now, expiry);
+
+    public static ApprovalEvaluation Evaluate(
+        ApprovalRequirement requirement, IReadOnlyList<ApprovalVote> votes, ChangeAuthors authors, DateTimeOffset now, TimeSpan expiry)
     {
+        ArgumentNullException.ThrowIfNull(authors);
         ArgumentNullException.ThrowIfNull(requirement);
         ArgumentNullException.ThrowIfNull(votes);
         var ignored = new List<string>();
         var latest = new Dictionary<string, ApprovalVote>(StringComparer.Ordinal);
         foreach (var vote in votes.OrderBy(v => v.At))
         {
-            if (string.Equals(vote.Approver, submitter, StringComparison.Ordinal))
+            if (authors.RoleOf(vote.Approver) is { } role)
             {
-                ignored.Add($"{vote.Approver}: the submitter cannot approve their own release");
+                ignored.Add(role == "submitted"
+                    ? $"{vote.Approver}: the submitter cannot approve their own release"
+                    : $"{vote.Approver}: deployed the release (created its rollout) and cannot approve it");
                 continue;
             }
 

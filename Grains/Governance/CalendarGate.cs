@@ -8,7 +8,8 @@ namespace Deploy.Engine.Grains.Governance;
 /// Deployment windows and freezes. At admission: in a freeze, or outside every window, the rollout waits (Queued
 /// with the reason, rechecked at the next opening) — or is refused when the calendar says <c>outsideWindow: refuse</c>
 /// (freezes always wait). Before each step: a freeze that started while the rollout runs pauses it at the step
-/// boundary and it goes on when the freeze ends; windows do not stop a rollout that already started.
+/// boundary and it goes on when the freeze ends; windows do not stop a rollout that already started. An exception
+/// granted by a key that submitted or deployed the release does not count (four eyes).
 /// </summary>
 public sealed class CalendarGate(IGrainFactory grains) : IRolloutGate
 {
@@ -24,7 +25,7 @@ public sealed class CalendarGate(IGrainFactory grains) : IRolloutGate
 
         var calendar = snapshot.Calendar.ToDomain();
         var verdict = CalendarRules.Evaluate(calendar, context.Release.Service, context.Release.Id, context.Now,
-            snapshot.Exceptions.Select(e => e.ToDomain()).ToList());
+            snapshot.Exceptions.Where(e => context.Release.Authors().RoleOf(e.GrantedBy) is null).Select(e => e.ToDomain()).ToList());
         switch (verdict.State)
         {
             case CalendarState.Open:

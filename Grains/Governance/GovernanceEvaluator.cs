@@ -102,12 +102,11 @@ public sealed class GovernanceEvaluator(
             .Select(a => new ApprovalVote(a.Approver, Options.GroupsOf(a.Approver),
                 a.Decision == "reject" ? VoteDecision.Reject : VoteDecision.Approve, a.At, a.Reason))
             .ToList();
-        return ApprovalRules.Evaluate(requirement, votes, release.SubmittedBy, now, Policy.ApprovalExpiry);
+        return ApprovalRules.Evaluate(requirement, votes, release.Authors(), now, Policy.ApprovalExpiry);
     }
 
     public ReadinessEvaluation Readiness(ReleaseSnapshot release) =>
-        ReadinessChecklist.Evaluate(Policy.ReadinessItems,
-            release.Readiness.Select(r => new ReadinessSignOff(r.Item, r.SignedOffBy, r.At, r.Note)).ToList());
+        ReadinessChecklist.Evaluate(Policy.ReadinessItems, release.SignOffs(), release.Authors());
 
     /// <summary>The state of the release's change record in the provider configured for the environment.</summary>
     public Task<ChangeRecordStatus> ChangeRecord(ReleaseSnapshot release, string environment, CancellationToken cancellationToken = default) =>

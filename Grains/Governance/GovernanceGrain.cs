@@ -18,4 +18,6 @@ public sealed class GovernanceGrain(GovernanceEvaluator governance, TimeProvider
     }
 
     public Task<IReadOnlyList<string>> ReadinessItems() => Task.FromResult(governance.Policy.ReadinessItems);
+
+    public Task<bool> IsProtected(string environment) => governance.IsProtected(environment);
 }

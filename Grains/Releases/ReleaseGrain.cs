@@ -1,3 +1,4 @@
+using Deploy.Engine.Domain.Governance;
 using Deploy.Engine.Grains.Events;
 using Deploy.Engine.Grains.Governance;
 using Deploy.Engine.Grains.Interfaces;
@@ -75,15 +76,20 @@ public sealed class ReleaseGrain(
     [ReadOnly]
     public Task<ReleaseSnapshot?> Get() => Task.FromResult(state.State.Release);
 
-    public async Task AddRollout(string rolloutId)
+    public async Task AddRollout(string rolloutId, string deployedBy)
     {
-        if (state.State.Release is not { } release || release.Rollouts.Contains(rolloutId))
+        if (state.State.Release is not { } release
+            || (release.Rollouts.Contains(rolloutId) && release.DeployedBy.Contains(deployedBy, StringComparer.Ordinal)))
         {
             return;
         }
 
         // A concrete list: stored state is JSON with type names, and compiler-made collection types do not resolve.
-        state.State.Release = release with { Rollouts = release.Rollouts.Append(rolloutId).ToList() };
+        state.State.Release = release with
+        {
+            Rollouts = release.Rollouts.Contains(rolloutId) ? release.Rollouts : release.Rollouts.Append(rolloutId).ToList(),
+            DeployedBy = release.DeployedBy.Contains(deployedBy, StringComparer.Ordinal) ? release.DeployedBy : release.DeployedBy.Append(deployedBy).ToList(),
+        };
         await state.WriteStateAsync();
     }
 
@@ -94,10 +100,10 @@ public sealed class ReleaseGrain(
             return CommandResult<ReleaseSnapshot>.Fail(ErrorKind.NotFound, $"release '{this.GetPrimaryKeyString()}' does not exist");
         }
 
-        if (string.Equals(command.Actor, release.SubmittedBy, StringComparison.Ordinal))
+        if (SeparationOfDuties.Refusal(release.Authors(), command.Actor, release.Id,
+                command.Approve ? Authorisation.Approve : Authorisation.Reject) is { } refusal)
         {
-            return CommandResult<ReleaseSnapshot>.Fail(ErrorKind.PolicyRefused,
-                $"'{command.Actor}' submitted release {release.Id} and cannot {(command.Approve ? "approve" : "reject")} it: no self-approval");
+            return CommandResult<ReleaseSnapshot>.Fail(ErrorKind.PolicyRefused, refusal);
         }
 
         var groups = governance.CurrentValue.GroupsOf(command.Actor);
@@ -116,7 +122,14 @@ public sealed class ReleaseGrain(
             At = clock.GetUtcNow(),
             Groups = groups.ToList(),
         };
-        state.State.Release = release with { Approvals = release.Approvals.Append(vote).ToList() };
+        // One vote per key and environment: a new vote replaces the key's earlier one (an approver may change their
+        // mind), so repeated votes neither pile up in storage nor count twice.
+        state.State.Release = release with
+        {
+            Approvals = release.Approvals
+                .Where(a => !(string.Equals(a.Approver, vote.Approver, StringComparison.Ordinal) && string.Equals(a.Environment, vote.Environment, StringComparison.Ordinal)))
+                .Append(vote).ToList(),
+        };
         await state.WriteStateAsync();
         await Events.Publish(command.Approve ? EventTypes.ApprovalGiven : EventTypes.ApprovalRejected, GrainKeys.ReleaseEvents(release.Id),
             command.Approve
@@ -141,6 +154,13 @@ public sealed class ReleaseGrain(
                 new Dictionary<string, string[]> { ["item"] = [$"must be one of: {string.Join(", ", items)}"] });
         }
 
+        var refusal = SeparationOfDuties.Refusal(release.Authors(), command.Actor, release.Id, Authorisation.SignOff)
+            ?? SeparationOfDuties.ReadinessRefusal(release.SignOffs(), command.Actor, item, release.Id);
+        if (refusal is not null)
+        {
+            return CommandResult<ReleaseSnapshot>.Fail(ErrorKind.PolicyRefused, refusal);
+        }
+
         var signOff = new ReadinessRecord
         {
             Item = item,
@@ -149,7 +169,13 @@ public sealed class ReleaseGrain(
             Note = command.Note,
             At = clock.GetUtcNow(),
         };
-        state.State.Release = release with { Readiness = release.Readiness.Append(signOff).ToList() };
+        // One sign-off per key and item: signing the same item again replaces the earlier one.
+        state.State.Release = release with
+        {
+            Readiness = release.Readiness
+                .Where(r => !(string.Equals(r.RecordedBy, signOff.RecordedBy, StringComparison.Ordinal) && string.Equals(r.Item, item, StringComparison.Ordinal)))
+                .Append(signOff).ToList(),
+        };
         await state.WriteStateAsync();
         await Events.Publish(EventTypes.ReadinessSigned, GrainKeys.ReleaseEvents(release.Id),
             $"readiness item '{item}' signed off by {signOff.SignedOffBy}" + (command.Note is { } n ? $": {n}" : ""),

@@ -174,7 +174,7 @@ public sealed partial class RolloutGrain(
         // reached storage finds no state on its first tick and removes itself.)
         await this.RegisterOrUpdateReminder(ReminderName, options.Value.ReconcileInterval, options.Value.ReconcileInterval);
         await state.WriteStateAsync();
-        await GrainFactory.Ref<IReleaseGrain>(release.Id).AddRollout(Id);
+        await GrainFactory.Ref<IReleaseGrain>(release.Id).AddRollout(Id, draft.SubmittedBy);
         await Events.Publish(EventTypes.RolloutCreated, Subject, S.StatusReason, Actor(draft.SubmittedBy, draft.SubmitterRole));
 
         foreach (var older in inFlight)

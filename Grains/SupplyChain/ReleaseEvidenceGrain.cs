@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
+using Deploy.Engine.Domain.Governance;
 using Deploy.Engine.Domain.SupplyChain;
 using Deploy.Engine.Grains.Events;
 using Deploy.Engine.Grains.Interfaces;
@@ -187,6 +188,11 @@ public sealed partial class ReleaseEvidenceGrain(
             return CommandResult<WaiverSnapshot>.Fail(ErrorKind.NotFound, $"release '{ReleaseId}' does not exist");
         }
 
+        if (SeparationOfDuties.Refusal(release.Authors(), draft.Approver.Name, release.Id, Authorisation.Waive) is { } selfWaiver)
+        {
+            return CommandResult<WaiverSnapshot>.Fail(ErrorKind.PolicyRefused, selfWaiver);
+        }
+
         var now = clock.GetUtcNow();
         static CommandResult<WaiverSnapshot> Invalid(string field, string message) =>
             CommandResult<WaiverSnapshot>.Fail(ErrorKind.Validation, $"{field}: {message}", new Dictionary<string, string[]> { [field] = [message] });
@@ -274,7 +280,7 @@ public sealed partial class ReleaseEvidenceGrain(
             Provenance = recorded is null ? null : Domain(recorded),
             ProvenanceRejections = rejections,
             Sbom = Bom(),
-            Waivers = Waivers(),
+            Waivers = Waivers(release),
         }, now);
         return new SupplyChainCheck { Passed = verdict.Passed, Reason = verdict.Reason };
     }
@@ -332,7 +338,7 @@ public sealed partial class ReleaseEvidenceGrain(
             }
 
             var verdict = SupplyChainDecision.Decide(environment, policy with { RequireProvenance = false },
-                new SupplyChainEvidence { ReleaseId = release.Id, Sbom = bom, Waivers = Waivers() }, now);
+                new SupplyChainEvidence { ReleaseId = release.Id, Sbom = bom, Waivers = Waivers(release) }, now);
             environments.Add(new EnvironmentSbomFindings
             {
                 Environment = environment,
@@ -383,8 +389,10 @@ public sealed partial class ReleaseEvidenceGrain(
         return bom;
     }
 
-    private List<Waiver> Waivers() =>
-        S.Waivers.Select(w => new Waiver(w.Finding, w.Environment, w.Approver, w.Reason, w.ExpiresAt)).ToList();
+    /// <summary>The waivers that count: none granted by a key that submitted or deployed the release (four eyes).</summary>
+    private List<Waiver> Waivers(Interfaces.ReleaseSnapshot release) =>
+        S.Waivers.Where(w => release.Authors().RoleOf(w.Approver) is null)
+            .Select(w => new Waiver(w.Finding, w.Environment, w.Approver, w.Reason, w.ExpiresAt)).ToList();
 
     private Task<Interfaces.ReleaseSnapshot?> Release() => GrainFactory.Ref<IReleaseGrain>(ReleaseId).Get();
 

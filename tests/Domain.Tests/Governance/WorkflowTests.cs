@@ -66,7 +66,7 @@ public class WorkflowTests
     public void Readiness_checklist(string signed, bool complete, string missing)
     {
         var signOffs = signed.Split(',', StringSplitOptions.RemoveEmptyEntries)
-            .Select(i => new ReadinessSignOff(i, "olga", DateTimeOffset.UnixEpoch, null)).ToList();
+            .Select(i => new ReadinessSignOff(i, "signer-of-" + i.ToLowerInvariant(), DateTimeOffset.UnixEpoch, null)).ToList();
         var evaluation = ReadinessChecklist.Evaluate(GovernancePolicy.DefaultReadinessItems, signOffs);
         Assert.Equal(complete, evaluation.Complete);
         Assert.Equal(missing, string.Join(",", evaluation.Missing));

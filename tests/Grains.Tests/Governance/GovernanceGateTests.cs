@@ -259,16 +259,16 @@ public class GovernanceGateTests(ClusterFixture fixture)
         var grain = Grains.GetGrain<IReleaseGrain>(release);
         var unknown = await grain.SignOff(new ReadinessCommand { Item = "astrology", Actor = "olga" });
         Assert.Equal(ErrorKind.Validation, unknown.Error);
-        foreach (var item in new[] { "operations", "security" })
-        {
-            Assert.True((await grain.SignOff(new ReadinessCommand { Item = item, Actor = "olga" })).Ok);
-        }
+        // A different person per item: one key signing a second item is refused.
+        Assert.True((await grain.SignOff(new ReadinessCommand { Item = "operations", Actor = "olga" })).Ok);
+        Assert.Equal(ErrorKind.PolicyRefused, (await grain.SignOff(new ReadinessCommand { Item = "security", Actor = "olga" })).Error);
+        Assert.True((await grain.SignOff(new ReadinessCommand { Item = "security", Actor = "oscar" })).Ok);
 
         var stillWaiting = await WaitFor(Grains, started.Id, r => r.HeldBy?.StartsWith("readiness-review", StringComparison.Ordinal) == true);
         Assert.Equal("readiness-review: readiness review incomplete: no sign-off yet for business (POST /v1/releases/" + release + "/readiness)", stillWaiting.HeldBy);
         Assert.All(await HostsOf(Grains, hosts), h => Assert.Equal("1.0.0", h.CurrentVersion));
 
-        Assert.True((await grain.SignOff(new ReadinessCommand { Item = "Business", SignedOffBy = "sales-director", Actor = "olga" })).Ok);
+        Assert.True((await grain.SignOff(new ReadinessCommand { Item = "Business", SignedOffBy = "sales-director", Actor = "sue" })).Ok);
         Assert.Equal(RolloutStatus.Succeeded, (await WaitFor(Grains, started.Id)).Status);
     }
 
