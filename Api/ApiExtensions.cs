@@ -84,6 +84,7 @@ public static class ApiExtensions
         app.MapRolloutsApi();
         app.MapHostsApi();
         app.MapQuarantineApi();
+        app.MapDrillsApi();
         app.MapAnalysesApi();
         app.MapSupplyChainApi();
         app.MapAuditApi();

@@ -97,6 +97,9 @@ public static class EventTypes
 
     /// <summary>A gate (freeze, incident, approval, dependency, budget) holds a rollout that has not started yet; the reason says which.</summary>
     public const string RolloutHeld = Ext + "rollout.held";
+
+    /// <summary>An emergency release went to production without the rollback drill its readiness gate asks for (audited with the reason).</summary>
+    public const string RollbackDrillWaived = Ext + "rollout.drill-waived";
     public const string RolloutResumed = Ext + "rollout.resumed";
     public const string RolloutRollbackDecided = Ext + "rollout.rollback-decided";
     public const string RolloutFailed = Ext + "rollout.failed";

@@ -15,7 +15,7 @@ public static class DeclarationParser
     public const int MaxItems = 64;
 
     private static readonly string[] TopFields =
-        ["name", "tier", "protected", "after", "gates", "hostGroups", "labels", "dataClassification", "dataSources", "baseline", "ephemeral", "concurrencyLimit", "description"];
+        ["name", "tier", "protected", "after", "gates", "hostGroups", "labels", "dataClassification", "dataSources", "baseline", "ephemeral", "concurrencyLimit", "description", "rollback"];
 
     /// <param name="prefix">Path prefix for errors (<c>declarations[2].</c>), empty for a single document.</param>
     /// <param name="expectedName">The name in the route, which a name in the document must equal.</param>
@@ -103,6 +103,7 @@ public static class DeclarationParser
         if (concurrency is < 1 or > 1000) errors.Add(prefix + "concurrencyLimit", "must be from 1 to 1000");
         var description = String(root, "description", prefix, errors);
         if (description is { Length: > 1024 }) errors.Add(prefix + "description", "must be at most 1024 characters");
+        var rollback = Rollback(root, prefix, errors, name);
 
         if (errors.Count > before)
         {
@@ -124,7 +125,77 @@ public static class DeclarationParser
             Ephemeral = ephemeral,
             ConcurrencyLimit = concurrency,
             Description = description,
+            Rollback = rollback,
         };
+    }
+
+    /// <summary>The strategies an RTO may be declared for, by their wire names.</summary>
+    private static readonly string[] RtoStrategies = ["rolling", "canary", "blueGreen", "immutable"];
+
+    private static RollbackObjectivesSpec? Rollback(JsonElement root, string prefix, ValidationErrors errors, string? name)
+    {
+        if (!root.TryGetProperty("rollback", out var rollback) || rollback.ValueKind == JsonValueKind.Null)
+        {
+            return null;
+        }
+
+        var at = prefix + "rollback";
+        if (rollback.ValueKind != JsonValueKind.Object)
+        {
+            errors.Add(at, "must be an object {rto, drillEnvironment, drillFreshness, timeout}");
+            return null;
+        }
+
+        Unknown(rollback, ["rto", "drillEnvironment", "drillFreshness", "timeout"], at + ".", errors);
+        var rto = new Dictionary<string, long>(StringComparer.Ordinal);
+        if (rollback.TryGetProperty("rto", out var objectives) && objectives.ValueKind != JsonValueKind.Null)
+        {
+            if (objectives.ValueKind != JsonValueKind.Object)
+            {
+                errors.Add(at + ".rto", "must map a strategy (rolling, canary, blueGreen, immutable) to a duration such as '5m'");
+            }
+            else
+            {
+                foreach (var item in objectives.EnumerateObject())
+                {
+                    var strategy = RtoStrategies.FirstOrDefault(s => string.Equals(s, item.Name, StringComparison.OrdinalIgnoreCase));
+                    if (strategy is null) errors.Add($"{at}.rto.{item.Name}", "unknown strategy; expected one of rolling, canary, blueGreen, immutable");
+                    else if (Duration(item.Value) is not { } seconds) errors.Add($"{at}.rto.{item.Name}", "must be a duration such as '90s', '5m' or '1h'");
+                    else rto[strategy] = seconds;
+                }
+            }
+        }
+
+        var drillEnvironment = String(rollback, "drillEnvironment", at + ".", errors);
+        if (drillEnvironment is not null && !Names.IsDnsLabel(drillEnvironment)) errors.Add(at + ".drillEnvironment", "must be an environment name");
+        else if (drillEnvironment is not null && drillEnvironment == name) errors.Add(at + ".drillEnvironment", "must name another environment: a non-production one to drill rollbacks in");
+
+        long? freshness = null;
+        if (rollback.TryGetProperty("drillFreshness", out var fresh) && fresh.ValueKind != JsonValueKind.Null && (freshness = Duration(fresh)) is null)
+            errors.Add(at + ".drillFreshness", "must be a duration such as '30d' (at most 365 days)");
+        long? timeout = null;
+        if (rollback.TryGetProperty("timeout", out var limit) && limit.ValueKind != JsonValueKind.Null && ((timeout = Duration(limit)) is null or > 86_400))
+            errors.Add(at + ".timeout", "must be a duration such as '10m' (at most 1 day)");
+
+        return new RollbackObjectivesSpec
+        {
+            RtoSeconds = rto,
+            DrillEnvironment = drillEnvironment,
+            DrillFreshnessSeconds = freshness ?? new RollbackObjectivesSpec().DrillFreshnessSeconds,
+            TimeoutSeconds = timeout,
+        };
+    }
+
+    /// <summary>A duration written '90s', '5m', '12h', '7d' (or a number of seconds), in whole seconds; null when invalid.</summary>
+    private static long? Duration(JsonElement value)
+    {
+        var text = value.ValueKind switch
+        {
+            JsonValueKind.Number => value.GetRawText() + "s",
+            JsonValueKind.String => value.GetString(),
+            _ => null,
+        };
+        return Lifecycle.TryParseDuration(text, out var duration) && duration >= TimeSpan.FromSeconds(1) ? (long)duration.TotalSeconds : null;
     }
 
     /// <summary>

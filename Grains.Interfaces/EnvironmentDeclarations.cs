@@ -103,6 +103,30 @@ public sealed record EnvironmentDeclaration
     [Id(11)] public int? ConcurrencyLimit { get; init; }
 
     [Id(12)] public string? Description { get; init; }
+
+    /// <summary>Recovery objectives: RTO per strategy, where rollbacks are drilled, how long a drill counts, the rollback deadline.</summary>
+    [Id(150)] public RollbackObjectivesSpec? Rollback { get; init; }
+}
+
+/// <summary>
+/// <c>rollback: {rto: {rolling: 5m, blueGreen: 1m}, drillEnvironment: staging, drillFreshness: 30d, timeout: 10m}</c>.
+/// In a production environment that declares an RTO, a rollout waits until its rollback was drilled (see docs/rollouts.md).
+/// </summary>
+[GenerateSerializer, Immutable]
+[Alias("RollbackObjectivesSpec")]
+public sealed record RollbackObjectivesSpec
+{
+    /// <summary>Strategy (rolling, canary, blueGreen, immutable) → the recovery time objective in seconds.</summary>
+    [Id(0)] public IReadOnlyDictionary<string, long> RtoSeconds { get; init; } = new Dictionary<string, long>();
+
+    /// <summary>The non-production environment whose drills count here; null: the environment declared before this one (<c>after</c>).</summary>
+    [Id(1)] public string? DrillEnvironment { get; init; }
+
+    /// <summary>A drill older than this no longer counts (default 30 days).</summary>
+    [Id(2)] public long DrillFreshnessSeconds { get; init; } = 30 * 86_400;
+
+    /// <summary>How long a rollback here may take before its silent hosts are quarantined; null: the strategy's own.</summary>
+    [Id(3)] public long? TimeoutSeconds { get; init; }
 }
 
 /// <summary>A declaration as stored, with its history of who declared it and, for an ephemeral one, its end.</summary>

@@ -112,6 +112,17 @@ public static class GrainKeys
     /// <summary>Events about a service's dependency declarations.</summary>
     public static string ServiceEvents(string service) => "service/" + service;
 
+    private const string DrillReleasePrefix = "drill_";
+
+    /// <summary>
+    /// A rollback drill's copy of a release: <c>drill_{16 hex}</c>. The API names releases <c>rel-…</c>, so no
+    /// submitted release can pass for a drill's.
+    /// </summary>
+    public static string NewDrillRelease() => DrillReleasePrefix + Guid.NewGuid().ToString("n")[..16];
+
+    /// <summary>True for the release of a rollback drill (its rollouts are rehearsals: no review, no delivery metric).</summary>
+    public static bool IsDrillRelease(string? releaseId) => releaseId is not null && releaseId.StartsWith(DrillReleasePrefix, StringComparison.Ordinal);
+
     /// <summary>Events about a release train.</summary>
     public static string TrainEvents(string train) => "train/" + train;
 }

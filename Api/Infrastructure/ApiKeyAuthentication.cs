@@ -50,6 +50,9 @@ public static class Policies
     /// <summary>Declare and resolve incidents (and the incident tool's webhook): operators only, never the pipeline an incident holds back.</summary>
     public const string Incident = "incident";
 
+    /// <summary>Start rollback drills: operators only (a drill rolls a release back on purpose; the pipeline a missing drill holds back does not run it).</summary>
+    public const string Drill = "drill";
+
     public static readonly IReadOnlyDictionary<string, string[]> RolesByPolicy = new Dictionary<string, string[]>
     {
         [Read] = [Roles.Viewer, Roles.Operator, Roles.Pipeline, Roles.Approver],
@@ -60,6 +63,7 @@ public static class Policies
         [Govern] = [Roles.Operator, Roles.Approver],
         [Calendar] = [Roles.Operator],
         [Incident] = [Roles.Operator],
+        [Drill] = [Roles.Operator],
     };
 }
 

@@ -6,7 +6,7 @@ namespace Deploy.Engine.Grains.Governance;
 /// <summary>
 /// Opens a post-implementation review when a rollout ends rolled back or failed: it follows the rollout streams'
 /// pipelinerun.finished events, whose data names the service, release, environment and status, so the rollout grain
-/// knows nothing about reviews. Opening a review twice changes nothing.
+/// knows nothing about reviews. Opening a review twice changes nothing. A rollback drill's rollout is a rehearsal: no review.
 /// </summary>
 public sealed class ReviewOpener : IEventFollower
 {
@@ -16,7 +16,8 @@ public sealed class ReviewOpener : IEventFollower
     {
         if (item.Type != EventTypes.PipelineRunFinished || !streamKey.StartsWith(RolloutPrefix, StringComparison.Ordinal)
             || !item.Data.TryGetValue("status", out var status) || status is not ("RolledBack" or "Failed")
-            || !item.Data.TryGetValue("service", out var service) || string.IsNullOrEmpty(service))
+            || !item.Data.TryGetValue("service", out var service) || string.IsNullOrEmpty(service)
+            || GrainKeys.IsDrillRelease(item.Data.GetValueOrDefault("release")))
         {
             return Task.CompletedTask;
         }
