@@ -28,6 +28,9 @@ public sealed record ReleaseDraft
     [Id(102)] public string? ChangeRecord { get; init; }
 
     [Id(103)] public IReadOnlyList<KnownIssue> KnownIssues { get; init; } = [];
+
+    /// <summary>When the release's commit was made (the pipeline declares it): the start of its DORA lead time.</summary>
+    [Id(104)] public DateTimeOffset? CommitTime { get; init; }
 }
 
 [GenerateSerializer, Immutable]
@@ -73,6 +76,9 @@ public sealed record ReleaseSnapshot
 
     /// <summary>Readiness checklist sign-offs, in the order given.</summary>
     [Id(105)] public IReadOnlyList<ReadinessRecord> Readiness { get; init; } = [];
+
+    /// <summary>When the release's commit was made, as the pipeline declared it (null: not declared).</summary>
+    [Id(106)] public DateTimeOffset? CommitTime { get; init; }
 }
 
 /// <summary>One release: what is being released. Key: the release id.</summary>
