@@ -65,6 +65,7 @@ public static class ApiExtensions
         services.AddScoped<IdempotencyFilter>();
         services.Configure<ApiLimits>(configuration.GetSection(ApiLimits.Section));
         services.AddOpenApi();
+        services.AddHostedService<DoraGauges>();
         return services;
     }
 
@@ -97,6 +98,7 @@ public static class ApiExtensions
         app.MapIncidentsApi();
         app.MapServicesApi();
         app.MapTrainsApi();
+        app.MapMetricsApi();
         return app;
     }
 

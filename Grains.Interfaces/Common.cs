@@ -198,6 +198,9 @@ public static class EventTypes
     public const string TrainCreated = Ext + "train.created";
     public const string TrainAborted = Ext + "train.aborted";
     public const string TrainSucceeded = Ext + "train.succeeded";
+
+    /// <summary>The team that owns a service was set or cleared (data: service, team, actor, role).</summary>
+    public const string ServiceOwnerChanged = Ext + "service.owner-changed";
 }
 
 /// <summary>A page of a longer list.</summary>

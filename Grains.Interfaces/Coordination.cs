@@ -102,6 +102,9 @@ public sealed record IncidentRecord
 
     [Id(10)] public string? Resolution { get; init; }
 
+    /// <summary>The release suspected of causing the incident, when the declarer named one (DORA holds it against that release).</summary>
+    [Id(11)] public string? ReleaseId { get; init; }
+
     public bool Active => ResolvedAt is null;
 }
 

@@ -125,4 +125,13 @@ public static class GrainKeys
 
     /// <summary>Events about a release train.</summary>
     public static string TrainEvents(string train) => "train/" + train;
+
+    /// <summary>The DORA ledger of one service (its deployments): <c>delivery/{service}</c>.</summary>
+    public static string DeliveryLedger(string service) => "delivery/" + service;
+
+    /// <summary>The DORA ledger of the engine's incidents (few: one grain).</summary>
+    public const string IncidentLedger = "delivery/_incidents";
+
+    /// <summary>The one catalog of services the DORA ledger has seen and the team that owns each.</summary>
+    public const string ServiceCatalog = "_services";
 }

@@ -28,6 +28,9 @@ public sealed record ReleaseDraft
     [Id(102)] public string? ChangeRecord { get; init; }
 
     [Id(103)] public IReadOnlyList<KnownIssue> KnownIssues { get; init; } = [];
+
+    /// <summary>When the release's commit was made (the pipeline declares it): the start of its DORA lead time.</summary>
+    [Id(104)] public DateTimeOffset? CommitTime { get; init; }
 }
 
 [GenerateSerializer, Immutable]
@@ -76,6 +79,9 @@ public sealed record ReleaseSnapshot
 
     /// <summary>The keys that created this release's rollouts: like the submitter, none of them may authorise it (four eyes).</summary>
     [Id(106)] public IReadOnlyList<string> DeployedBy { get; init; } = [];
+
+    /// <summary>When the release's commit was made, as the pipeline declared it (null: not declared).</summary>
+    [Id(107)] public DateTimeOffset? CommitTime { get; init; }
 }
 
 /// <summary>One release: what is being released. Key: the release id.</summary>

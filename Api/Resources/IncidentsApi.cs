@@ -12,7 +12,8 @@ namespace Deploy.Engine.Api.Resources;
 /// <summary>Where an incident applies: <c>{"all": true}</c>, or an environment, a service, or both.</summary>
 public sealed record IncidentScopeRequest(string? Environment, string? Service, bool? All);
 
-public sealed record DeclareIncidentRequest(string? Id, IncidentScopeRequest? Scope, string? Title, string? Severity);
+/// <summary><c>release</c> (optional): the release suspected of causing it; DORA holds the incident against that release's deployments.</summary>
+public sealed record DeclareIncidentRequest(string? Id, IncidentScopeRequest? Scope, string? Title, string? Severity, string? Release = null);
 
 public sealed record ResolveIncidentRequest(string? Reason);
 
@@ -44,9 +45,12 @@ public static class IncidentsApi
         var errors = new ValidationErrors();
         var id = request.Id ?? "inc-" + Guid.NewGuid().ToString("n")[..12];
         var incident = Validate(id, request.Scope?.Environment, request.Scope?.Service, request.Scope?.All, request.Scope is null, request.Title, request.Severity, "api", errors, "scope.");
+        if (request.Release is not null && !IsId(request.Release)) errors.Add("release", "must be a release id");
         if (errors.Any) return Problems.Validation(errors.ToDictionary());
+        if (request.Release is not null && await grains.Ref<IReleaseGrain>(request.Release).Get() is null)
+            return Problems.Validation("release", $"release '{request.Release}' does not exist");
 
-        var result = await grains.Ref<IIncidentsGrain>(GrainKeys.Incidents).Declare(incident!, Actor(user, null));
+        var result = await grains.Ref<IIncidentsGrain>(GrainKeys.Incidents).Declare(incident! with { ReleaseId = request.Release }, Actor(user, null));
         return result.Ok ? TypedResults.Created($"/v1/incidents/{id}", result.Value!) : Problems.From(result);
     }
 

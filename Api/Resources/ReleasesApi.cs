@@ -19,7 +19,8 @@ public sealed record CreateReleaseRequest(
     string? Class = null,
     ReleaseRiskRequest? Risk = null,
     string? ChangeRecord = null,
-    List<KnownIssueRequest?>? KnownIssues = null);
+    List<KnownIssueRequest?>? KnownIssues = null,
+    DateTimeOffset? CommitTime = null);
 
 /// <summary>Declared risk signals: customerFacing, visibility (none, low, high), schemaChange (none, compatible, breaking), dataMigration.</summary>
 public sealed record ReleaseRiskRequest(bool? CustomerFacing, string? Visibility, string? SchemaChange, bool? DataMigration);
@@ -52,6 +53,8 @@ public static class ReleasesApi
         if (!ArtifactDigest.IsValid(request.Artifact)) errors.Add("artifact", "must be a content digest 'sha256:' followed by 64 lower-case hex digits");
         if (request.Commit is { } commit && (commit.Length is 0 or > 64 || !commit.All(char.IsAsciiLetterOrDigit)))
             errors.Add("commit", "must be 1-64 letters or digits (a commit hash)");
+        if (request.CommitTime is { } committed && committed > clock.GetUtcNow().AddMinutes(5))
+            errors.Add("commitTime", "must not be in the future (an RFC 3339 time with an offset, e.g. 2026-12-05T08:00:00Z)");
         if (request.Metadata is { } metadata && (metadata.Count > 64 || metadata.Any(kv => kv.Key.Length is 0 or > 128 || kv.Value is null || kv.Value.Length > 1024)))
             errors.Add("metadata", "at most 64 entries; keys 1-128 characters, values up to 1024 characters");
         ValidateGovernance(request, errors);
@@ -64,6 +67,7 @@ public static class ReleasesApi
             Version = request.Version!,
             Artifact = request.Artifact!,
             Commit = request.Commit,
+            CommitTime = request.CommitTime,
             Metadata = request.Metadata ?? [],
             SubmittedBy = user.Caller(),
             Class = request.Class?.ToLowerInvariant() ?? "standard",

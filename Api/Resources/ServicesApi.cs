@@ -18,7 +18,10 @@ public sealed record DependencyRequest(string? Service, string? Range);
 /// </summary>
 public sealed record PutDependenciesRequest(string? Environment, List<DependencyRequest?>? DependsOn, string? OnUnmet);
 
-/// <summary>The service dependency map.</summary>
+/// <summary>The team that owns a service (DORA figures per team).</summary>
+public sealed record PutOwnerRequest(string? Team);
+
+/// <summary>The service dependency map, and who owns each service.</summary>
 public static class ServicesApi
 {
     public const int MaxDependencies = 50;
@@ -28,6 +31,8 @@ public static class ServicesApi
         var group = routes.MapGroup("/v1/services").WithTags("Services");
         group.MapPut("/{name}/dependencies", Put).RequireAuthorization(Policies.Submit);
         group.MapGet("/{name}/dependencies", Get).RequireAuthorization(Policies.Read);
+        group.MapGet("/", List).RequireAuthorization(Policies.Read);
+        group.MapPut("/{name}/owner", PutOwner).RequireAuthorization(Policies.Operate);
         return group;
     }
 
@@ -63,6 +68,21 @@ public static class ServicesApi
         var snapshot = await grains.Ref<IServiceDependenciesGrain>(name).Set(request.Environment ?? "*", dependencies, onUnmet,
             new GovernanceActor { Name = user.Caller(), Role = user.CallerRoles() });
         return TypedResults.Ok(snapshot);
+    }
+
+    /// <summary>The services the DORA ledger knows (every service with a finished rollout, or an owner set) and their teams.</summary>
+    public static async Task<Ok<IReadOnlyList<ServiceEntry>>> List(IGrainFactory grains) =>
+        TypedResults.Ok(await grains.Ref<IServiceCatalogGrain>(GrainKeys.ServiceCatalog).List());
+
+    /// <summary>Sets the team that owns a service (audited as service.owner-changed).</summary>
+    public static async Task<Results<Ok<ServiceEntry>, ValidationProblem>> PutOwner(string name, PutOwnerRequest request, ClaimsPrincipal user, IGrainFactory grains)
+    {
+        var errors = new ValidationErrors();
+        if (!Names.IsDnsLabel(name)) errors.Add("name", "must be a service name (a lower-case DNS label)");
+        if (!MetricsApi.IsTeam(request.Team)) errors.Add("team", "is required: a team name of 1-64 letters, digits, '.', '-', '_'");
+        if (errors.Any) return Problems.Validation(errors.ToDictionary());
+        return TypedResults.Ok(await grains.Ref<IServiceCatalogGrain>(GrainKeys.ServiceCatalog).SetTeam(name, request.Team,
+            new GovernanceActor { Name = user.Caller(), Role = user.CallerRoles() }));
     }
 
     public static async Task<Results<Ok<ServiceDependenciesSnapshot>, ProblemHttpResult>> Get(string name, IGrainFactory grains) =>

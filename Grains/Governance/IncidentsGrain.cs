@@ -90,6 +90,7 @@ public sealed class IncidentsGrain(
         };
         if (incident.Environment is not null) data["environment"] = incident.Environment;
         if (incident.Service is not null) data["service"] = incident.Service;
+        if (incident.ReleaseId is not null) data["release"] = incident.ReleaseId;
         return new EventPublisher(this.GetStreamProvider(Stores.Events), GrainKeys.IncidentEvents, clock)
             .Publish(type, "incident/" + incident.Id, reason, data);
     }

@@ -42,6 +42,7 @@ public sealed class ReleaseGrain(
             Version = draft.Version,
             Artifact = draft.Artifact,
             Commit = draft.Commit,
+            CommitTime = draft.CommitTime,
             Metadata = new Dictionary<string, string>(draft.Metadata, StringComparer.Ordinal),
             SubmittedBy = draft.SubmittedBy,
             CreatedAt = clock.GetUtcNow(),

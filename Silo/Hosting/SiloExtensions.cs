@@ -3,6 +3,7 @@ using Azure.Data.Tables;
 using Azure.Storage.Blobs;
 using Azure.Storage.Queues;
 using Deploy.Engine.Grains;
+using Deploy.Engine.Grains.Delivery;
 using Deploy.Engine.Grains.Events;
 using Deploy.Engine.Grains.Environments;
 using Deploy.Engine.Grains.Gates;
@@ -74,6 +75,7 @@ public static class SiloExtensions
         services.AddSupplyChain(configuration);
         services.AddGovernance(configuration);
         services.AddCoordination(configuration);
+        services.AddDeliveryLedger();
         return services;
     }
 

@@ -105,6 +105,9 @@ public class AuthorizationMatrixTests(EngineFactory engine)
         ["POST /v1/incidents/webhook"] = OperatorOnly,
         ["PUT /v1/services/{name}/dependencies"] = Submit,
         ["GET /v1/services/{name}/dependencies"] = R,
+        ["GET /v1/services/"] = R,
+        ["PUT /v1/services/{name}/owner"] = Operate,
+        ["GET /v1/metrics/dora"] = R,
         ["POST /v1/trains/"] = Submit,
         ["GET /v1/trains/{name}"] = R,
     };

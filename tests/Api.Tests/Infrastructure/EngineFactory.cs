@@ -25,6 +25,11 @@ public sealed class EngineFactory : WebApplicationFactory<Program>
 
     public const string BoundEnvironment = "agents-east";
 
+    /// <summary>A viewer key bound to environment <see cref="ScopedEnvironment"/>: it reads figures of that environment only.</summary>
+    public const string ScopedViewerKey = "test-scoped-viewer-key";
+
+    public const string ScopedEnvironment = "viewers-west";
+
     /// <summary>The environments agent-1 serves: each test that speaks as agent-1 uses one of its own.</summary>
     public static readonly string[] AgentEnvironments = ["agents-multi", "agents-release", "agents-quota", "agents-drift", "agents-canary"];
 
@@ -54,7 +59,15 @@ public sealed class EngineFactory : WebApplicationFactory<Program>
         builder.UseSetting($"Auth:Keys:{keys.Length}:Roles", "agent");
         builder.UseSetting($"Auth:Keys:{keys.Length}:Environments", BoundEnvironment);
 
+        builder.UseSetting($"Auth:Keys:{keys.Length + 1}:Name", "viewer-scoped");
+        builder.UseSetting($"Auth:Keys:{keys.Length + 1}:Key", ScopedViewerKey);
+        builder.UseSetting($"Auth:Keys:{keys.Length + 1}:Roles", "viewer");
+        builder.UseSetting($"Auth:Keys:{keys.Length + 1}:Environments", ScopedEnvironment);
+
+        // The DORA gauges on /metrics refresh every 2 s here (60 s by default).
+        builder.UseSetting("Metrics:DoraRefreshSeconds", "2");
         builder.UseSetting("Governance:Approvers:carol:0", "cab");
+        builder.UseSetting("Governance:Approvers:carol:1", "team");
         builder.UseSetting("Governance:Approvers:dana:0", "cab");
         builder.UseSetting("Governance:Executives:0", "admin");
         builder.UseSetting("Logging:LogLevel:Default", "Warning");

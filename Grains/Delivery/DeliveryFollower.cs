@@ -1,0 +1,80 @@
+using Deploy.Engine.Domain.Dora;
+using Deploy.Engine.Grains.Events;
+using Deploy.Engine.Grains.Interfaces;
+
+namespace Deploy.Engine.Grains.Delivery;
+
+/// <summary>
+/// Feeds the DORA ledger from engine events: every rollout that ends Succeeded, RolledBack or Failed (the rollout
+/// streams' pipelinerun.finished, whose data names the service, release, environment and status), and every incident
+/// declared or resolved. It reads the rollout (when it started) and the release (its commit time) once per finished
+/// rollout; the ledger ignores a record it already holds, so a redelivered event changes nothing.
+/// </summary>
+public sealed class DeliveryFollower : IEventFollower
+{
+    private static readonly string RolloutPrefix = GrainKeys.RolloutEvents(string.Empty);
+
+    public Task Follow(string streamKey, EngineEvent item, IGrainFactory grains)
+    {
+        if (item.Type == EventTypes.PipelineRunFinished && streamKey.StartsWith(RolloutPrefix, StringComparison.Ordinal))
+        {
+            return FollowRollout(streamKey[RolloutPrefix.Length..], item, grains);
+        }
+
+        if (streamKey == GrainKeys.IncidentEvents && item.Type is EventTypes.IncidentDeclared or EventTypes.IncidentResolved
+            && item.Data.TryGetValue("incident", out var incident))
+        {
+            return FollowIncident(incident, item, grains);
+        }
+
+        return Task.CompletedTask;
+    }
+
+    private static async Task FollowRollout(string rolloutId, EngineEvent item, IGrainFactory grains)
+    {
+        DeploymentOutcome? outcome = item.Data.GetValueOrDefault("status") switch
+        {
+            "Succeeded" => DeploymentOutcome.Succeeded,
+            "RolledBack" => DeploymentOutcome.RolledBack,
+            "Failed" => DeploymentOutcome.Failed,
+            _ => null, // Aborted: an operator's or a policy's stop, not a deployment (docs/dora.md)
+        };
+        if (outcome is null || item.Data.GetValueOrDefault("service") is not { Length: > 0 } service
+            || item.Data.GetValueOrDefault("release") is not { Length: > 0 } releaseId)
+        {
+            return;
+        }
+
+        var rollout = await grains.Ref<IRolloutGrain>(rolloutId).Get();
+        var release = await grains.Ref<IReleaseGrain>(releaseId).Get();
+        await grains.Ref<IDeliveryLedgerGrain>(GrainKeys.DeliveryLedger(service)).RecordDeployment(new DeliveryDeployment
+        {
+            RolloutId = rolloutId,
+            ReleaseId = releaseId,
+            Service = service,
+            Environment = item.Data.GetValueOrDefault("environment", string.Empty),
+            Outcome = outcome.Value,
+            StartedAt = rollout?.StartedAt,
+            FinishedAt = item.Timestamp,
+            SucceededAt = outcome == DeploymentOutcome.Succeeded ? item.Timestamp : null,
+            CommitTime = release?.CommitTime,
+            ReleaseCreatedAt = release?.CreatedAt ?? item.Timestamp,
+            CreatedAt = rollout?.CreatedAt ?? item.Timestamp,
+        });
+    }
+
+    private static async Task FollowIncident(string id, EngineEvent item, IGrainFactory grains)
+    {
+        var record = await grains.Ref<IIncidentsGrain>(GrainKeys.Incidents).Get(id);
+        var declared = item.Type == EventTypes.IncidentDeclared;
+        await grains.Ref<IDeliveryLedgerGrain>(GrainKeys.IncidentLedger).RecordIncident(new DeliveryIncident
+        {
+            Id = id,
+            Service = item.Data.GetValueOrDefault("service"),
+            Environment = item.Data.GetValueOrDefault("environment"),
+            ReleaseId = item.Data.GetValueOrDefault("release"),
+            DeclaredAt = declared ? item.Timestamp : record?.DeclaredAt ?? item.Timestamp,
+            ResolvedAt = declared ? null : item.Timestamp,
+        });
+    }
+}
