@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Configuration;
 
 namespace Deploy.Engine.Api.Resources;
 
@@ -36,13 +37,13 @@ public static class DrillsApi
     }
 
     public static async Task<Results<Accepted<RollbackDrill>, ValidationProblem, ProblemHttpResult>> Start(
-        string name, StartDrillRequest request, ClaimsPrincipal user, IGrainFactory grains, TimeProvider clock)
+        string name, StartDrillRequest request, ClaimsPrincipal user, IGrainFactory grains, TimeProvider clock, IConfiguration configuration)
     {
         var errors = new ValidationErrors();
         if (string.IsNullOrWhiteSpace(request.ReleaseId) || request.ReleaseId.Length > 64 || !Names.IsHostId(request.ReleaseId))
             errors.Add("releaseId", "is required: the id returned when the release was created");
         var strategy = request.Strategy ?? new RolloutStrategySpec();
-        RolloutsApi.ValidateStrategy(strategy, errors);
+        RolloutsApi.ValidateStrategy(strategy, errors, configuration);
         if (request.Target is not null && !Names.IsDnsLabel(request.Target)) errors.Add("target", "must be an environment name");
         if (request.Reason is { Length: > 1000 }) errors.Add("reason", "must be at most 1000 characters");
         if (errors.Any) return Problems.Validation(errors.ToDictionary());
