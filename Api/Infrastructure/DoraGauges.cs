@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 using Deploy.Engine.Api.Resources;
 using Deploy.Engine.Domain.Dora;
@@ -21,7 +22,25 @@ public sealed partial class DoraGauges : BackgroundService
     public const string MeterName = "Deploy.Engine";
     public static readonly TimeSpan Window = TimeSpan.FromDays(30);
 
-    private readonly Meter _meter = new(MeterName);
+    // One meter and one set of instruments per process, reading every live instance's last figures. OpenTelemetry keeps
+    // the first instrument of a name and drops later ones with the same name, so an instance-owned meter would leave a
+    // second engine host in the same process (tests run several) exporting the first host's figures, or none.
+    private static readonly Meter Meter = new(MeterName);
+    private static readonly ConcurrentDictionary<DoraGauges, byte> Live = new();
+
+    static DoraGauges()
+    {
+        Gauge("deploy.engine.dora.deployments", "{deployment}", "Deployments that succeeded in the last 30 days", f => f.DeploymentFrequency.Deployments);
+        Gauge("deploy.engine.dora.deployments_per_day", "{deployment}", "Deployments a day over the last 30 days", f => f.DeploymentFrequency.PerDay);
+        Gauge("deploy.engine.dora.lead_time_median", "s", "Median change lead time (commit to succeeded), last 30 days", f => f.LeadTime.Duration.MedianSeconds);
+        Gauge("deploy.engine.dora.change_failure_rate", "1", "Change failure rate over the last 30 days", f => f.ChangeFailureRate.Rate);
+        Gauge("deploy.engine.dora.time_to_restore_median", "s", "Median time to restore (incidents and failed deployments), last 30 days", f => f.TimeToRestore.Duration.MedianSeconds);
+        Meter.CreateObservableGauge("deploy.engine.dora.tier", () => Figures()
+            .Where(x => x.Figures.Tier is not null)
+            .Select(x => new Measurement<int>(1, [.. x.Tags, new("tier", x.Figures.Tier!.Value.ToString().ToLowerInvariant())])),
+            description: "The DORA 2023 performance tier over the last 30 days (1, labelled with the tier)");
+    }
+
     private readonly IGrainFactory _grains;
     private readonly TimeProvider _clock;
     private readonly ILogger<DoraGauges> _logger;
@@ -34,19 +53,14 @@ public sealed partial class DoraGauges : BackgroundService
         _clock = clock;
         _logger = logger;
         _refresh = TimeSpan.FromSeconds(Math.Max(1, configuration.GetValue("Metrics:DoraRefreshSeconds", 60)));
-        Gauge("deploy.engine.dora.deployments", "{deployment}", "Deployments that succeeded in the last 30 days", f => f.DeploymentFrequency.Deployments);
-        Gauge("deploy.engine.dora.deployments_per_day", "{deployment}", "Deployments a day over the last 30 days", f => f.DeploymentFrequency.PerDay);
-        Gauge("deploy.engine.dora.lead_time_median", "s", "Median change lead time (commit to succeeded), last 30 days", f => f.LeadTime.Duration.MedianSeconds);
-        Gauge("deploy.engine.dora.change_failure_rate", "1", "Change failure rate over the last 30 days", f => f.ChangeFailureRate.Rate);
-        Gauge("deploy.engine.dora.time_to_restore_median", "s", "Median time to restore (incidents and failed deployments), last 30 days", f => f.TimeToRestore.Duration.MedianSeconds);
-        _meter.CreateObservableGauge("deploy.engine.dora.tier", () => _last
-            .Where(x => x.Figures.Tier is not null)
-            .Select(x => new Measurement<int>(1, [.. x.Tags, new("tier", x.Figures.Tier!.Value.ToString().ToLowerInvariant())])),
-            description: "The DORA 2023 performance tier over the last 30 days (1, labelled with the tier)");
+        Live.TryAdd(this, 0);
     }
 
-    private void Gauge(string name, string unit, string description, Func<DoraFigures, double?> value) =>
-        _meter.CreateObservableGauge(name, () => _last
+    private static IEnumerable<(KeyValuePair<string, object?>[] Tags, DoraFigures Figures)> Figures() =>
+        Live.Keys.SelectMany(g => g._last);
+
+    private static void Gauge(string name, string unit, string description, Func<DoraFigures, double?> value) =>
+        Meter.CreateObservableGauge(name, () => Figures()
             .Select(x => (x.Tags, Value: value(x.Figures)))
             .Where(x => x.Value is not null)
             .Select(x => new Measurement<double>(x.Value!.Value, x.Tags)), unit, description);
@@ -91,7 +105,7 @@ public sealed partial class DoraGauges : BackgroundService
 
     public override void Dispose()
     {
-        _meter.Dispose();
+        Live.TryRemove(this, out _);
         base.Dispose();
     }
 
