@@ -13,6 +13,9 @@ public sealed record RollingPlan(
     string Explanation)
 {
     public bool IsFeasible => Infeasible is null;
+
+    /// <summary>With a CodeDeploy minimum: the successes the deployment needs (<see cref="MinimumHealthyRule.Required"/>); null without one.</summary>
+    public int? RequiredSuccesses { get; init; }
 }
 
 /// <summary>
@@ -63,9 +66,11 @@ public static class RollingPlanner
         }
 
         var minimumHealthy = 0;
+        int? required = null;
         if (spec.MinimumHealthy is { } minimum)
         {
             minimumHealthy = minimum.Resolve(hostCount);
+            required = MinimumHealthyRule.Required(minimumHealthy, hostCount);
             var cap = minimum.Kind == MinimumHealthyKind.MostConcurrency ? minimum.Value : hostCount - minimumHealthy;
             if (hostCount > 0 && cap <= 0)
             {
@@ -73,7 +78,8 @@ public static class RollingPlanner
                     $"minimumHealthyHosts {minimum} requires {minimumHealthy} of {hostCount} hosts to stay healthy, so no host can ever be updated");
             }
 
-            why.Add($"minimumHealthyHosts {minimum} keeps {minimumHealthy} of {hostCount} healthy → at most {cap} at a time");
+            why.Add($"minimumHealthyHosts {minimum} keeps {minimumHealthy} of {hostCount} healthy → at most {cap} at a time; "
+                + $"succeeds when at least {required} hosts succeed, rolls back as soon as that cannot be reached");
             limit = Math.Min(limit, cap);
         }
 
@@ -90,7 +96,10 @@ public static class RollingPlanner
         }
 
         why.Add($"{hostCount} hosts in {batches.Count} batches of up to {batchSize}; up to {allowedFailures} failed hosts tolerated (maxFailures {spec.MaxFailures})");
-        return new RollingPlan(hostCount, batchSize, batches, surge, unavailable, minimumHealthy, allowedFailures, null, string.Join("; ", why));
+        return new RollingPlan(hostCount, batchSize, batches, surge, unavailable, minimumHealthy, allowedFailures, null, string.Join("; ", why))
+        {
+            RequiredSuccesses = required,
+        };
     }
 
     private static RollingPlan Infeasible(

@@ -38,7 +38,8 @@ public readonly record struct MinimumHealthyHosts(MinimumHealthyKind Kind, int V
 /// A validated rolling strategy. Either or both styles may be declared:
 /// Kubernetes-style <see cref="MaxSurge"/>/<see cref="MaxUnavailable"/> and CodeDeploy-style
 /// <see cref="MinimumHealthy"/>; when both are present the stricter batch size wins.
-/// <see cref="MaxFailures"/> is the failure budget: more failed hosts than it allows triggers rollback.
+/// <see cref="MaxFailures"/> is the failure budget: more failed hosts than it allows triggers rollback. With a CodeDeploy
+/// minimum declared and no maxFailures, the budget is 100% and the minimum alone decides (<see cref="MinimumHealthyRule"/>).
 /// </summary>
 public sealed record RollingSpec(
     IntOrPercent? MaxSurge,

@@ -69,6 +69,13 @@ public static class RollingSpecParser
             }
         }
 
+        if (minimum is not null && maxFailures is null)
+        {
+            // CodeDeploy has no failure budget: with a minimum declared and no maxFailures, the minimum alone decides
+            // (MinimumHealthyRule), as it does in CodeDeploy. A declared maxFailures still applies as well.
+            failures = IntOrPercent.Percent(100);
+        }
+
         return errors.Any
             ? Validated<RollingSpec>.Invalid(errors)
             : Validated<RollingSpec>.Valid(new RollingSpec(surge, unavailable, minimum, failures));

@@ -46,6 +46,8 @@ public enum PlanStepKind
 /// <param name="Breach">A rollback trigger that is breached, with its reason; null when none is.</param>
 /// <param name="Now">The current time, passed in.</param>
 /// <param name="AwaitingEvidence">Rollback triggers are declared but no host running the new version has reported a sample yet.</param>
+/// <param name="Minimum">CodeDeploy's minimum healthy hosts over the current stage when declared (see <see cref="Rolling.MinimumHealthyRule"/>); null otherwise.</param>
+/// <param name="StepHosts">Hosts of each deploy step of the current stage (0 for other steps), for the minimum's check before a batch starts.</param>
 public sealed record PlanProgress(
     RolloutStatus Status,
     IReadOnlyList<PlanStepKind> Steps,
@@ -60,7 +62,15 @@ public sealed record PlanProgress(
     bool PromoteRequested,
     string? Breach,
     DateTimeOffset Now,
-    bool AwaitingEvidence = false);
+    bool AwaitingEvidence = false,
+    CodeDeployMinimum? Minimum = null,
+    IReadOnlyList<int>? StepHosts = null);
+
+/// <summary>
+/// A resolved CodeDeploy minimum over the current stage (the whole rollout without waves): the hosts its deploy steps
+/// target, how many must stay healthy, and how many of them failed.
+/// </summary>
+public sealed record CodeDeployMinimum(int Targets, int MinimumHealthy, int Failed);
 
 public enum PlanAction
 {
@@ -107,6 +117,13 @@ public static class PlanStepper
         {
             return new PlanDecision(PlanAction.RollBack, p.CurrentStep,
                 $"{p.TotalFailed} hosts failed, more than the failure budget of {p.AllowedFailures}");
+        }
+
+        if (p.Minimum is { } minimum
+            && Rolling.MinimumHealthyRule.Unreachable(minimum.Targets, minimum.MinimumHealthy, minimum.Failed) is { } unreachable)
+        {
+            // CodeDeploy fails a deployment as soon as the minimum cannot be reached, whatever maxFailures allows.
+            return new PlanDecision(PlanAction.RollBack, p.CurrentStep, unreachable);
         }
 
         var kind = p.CurrentStep >= 0 && p.CurrentStep < p.Steps.Count ? p.Steps[p.CurrentStep] : (PlanStepKind?)null;
@@ -182,6 +199,13 @@ public static class PlanStepper
         {
             return new PlanDecision(PlanAction.Complete, p.CurrentStep,
                 $"all {p.Steps.Count} steps done with {p.TotalFailed} failed hosts (budget {p.AllowedFailures})");
+        }
+
+        if (p.Minimum is { } min && p.Steps[next] == PlanStepKind.Deploy && p.StepHosts is { } sizes && next < sizes.Count
+            && Rolling.MinimumHealthyRule.NextBatchRefused(min.Targets, min.MinimumHealthy, min.Failed, sizes[next]) is { } refused)
+        {
+            // The planned batch would take the healthy count below the minimum: stop rather than breach it.
+            return new PlanDecision(PlanAction.RollBack, p.CurrentStep, refused);
         }
 
         return new PlanDecision(PlanAction.StartStep, next, Starting(p, next));

@@ -523,6 +523,20 @@ public sealed partial class RolloutGrain
             S.PromoteRequested,
             S.Breach,
             clock.GetUtcNow(),
-            AwaitingEvidence: Spec.Triggers.Count > 0 && S.Samples.Count == 0);
+            AwaitingEvidence: Spec.Triggers.Count > 0 && S.Samples.Count == 0,
+            Minimum: StageMinimum(step),
+            StepHosts: step is null ? null : S.Steps.Select(s => s.Kind == PlanStepKind.Deploy && s.Stage == step.Stage ? s.Hosts.Count : 0).ToList());
+    }
+
+    /// <summary>
+    /// A declared CodeDeploy minimum, resolved over the hosts of the current stage (each wave or pilot group is judged as
+    /// CodeDeploy judges a deployment; without waves the stage is the whole rollout), with the stage's failed hosts.
+    /// </summary>
+    private CodeDeployMinimum? StageMinimum(StoredStep? step)
+    {
+        if (Spec.Rolling.MinimumHealthy is not { } minimum || step is null) return null;
+        var stageHosts = S.Steps.Where(s => s.Kind == PlanStepKind.Deploy && s.Stage == step.Stage).SelectMany(s => s.Hosts).ToList();
+        var failed = stageHosts.Count(h => S.Hosts.GetValueOrDefault(h) == HostPhase.Failed);
+        return new CodeDeployMinimum(stageHosts.Count, minimum.Resolve(stageHosts.Count), failed);
     }
 }

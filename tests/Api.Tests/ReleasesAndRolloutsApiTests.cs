@@ -116,7 +116,7 @@ public class ReleasesAndRolloutsApiTests(EngineFactory engine)
         var done = await _operator.WaitFor($"/v1/rollouts/{id}", r => (string?)r["status"] is "RolledBack" or "Succeeded" or "Failed");
 
         Assert.Equal("RolledBack", (string?)done["status"]);
-        Assert.Contains(done["decisions"]!.AsArray(), d => (string?)d!["kind"] == "rollback" && ((string?)d["reason"])!.Contains("more than the failure budget of 0", StringComparison.Ordinal));
+        Assert.Contains(done["decisions"]!.AsArray(), d => (string?)d!["kind"] == "rollback" && ((string?)d["reason"])!.Contains("below the minimum of 49", StringComparison.Ordinal));
         var onOld = await _operator.GetAsync($"/v1/hosts?environment={env}&version=1.0.0").Expect(HttpStatusCode.OK);
         Assert.Equal(50, (int)onOld["total"]!);
     }

@@ -114,6 +114,35 @@ public class RollingRolloutTests(ClusterFixture fixture)
     }
 
     [Fact]
+    public async Task AllAtOnce_succeeds_with_failures_while_one_host_succeeds_as_codedeploy_does()
+    {
+        // CodeDeployDefault.AllAtOnce: "The overall deployment succeeds if the application revision is deployed to at
+        // least one instance" (AWS CodeDeploy User Guide, deployment-configurations.html); no maxFailures declared.
+        var env = Unique("allatonce");
+        await CreateEnvironment(Grains, env, 20, failureByVersion: new Dictionary<string, double> { ["3.1.0"] = 0.3 }, prefix: "aao-host");
+        var release = await CreateRelease(Grains, "api", "3.1.0");
+
+        var done = await WaitFor(Grains, (await StartRollout(Grains, release, env, new RolloutStrategySpec { Preset = "AllAtOnce" })).Id);
+
+        Assert.Equal(RolloutStatus.Succeeded, done.Status);
+        Assert.InRange(done.Hosts.Failed, 1, 19);
+    }
+
+    [Fact]
+    public async Task AllAtOnce_with_every_host_failed_rolls_back_naming_the_minimum()
+    {
+        var env = Unique("allfail");
+        await CreateEnvironment(Grains, env, 4, failureByVersion: new Dictionary<string, double> { ["3.2.0"] = 1.0 });
+        var release = await CreateRelease(Grains, "api", "3.2.0");
+
+        var done = await WaitFor(Grains, (await StartRollout(Grains, release, env, new RolloutStrategySpec { Preset = "AllAtOnce" })).Id);
+
+        Assert.Equal(RolloutStatus.RolledBack, done.Status);
+        var rollback = Assert.Single(done.Decisions, d => d.Kind == "rollback");
+        Assert.StartsWith("minimum healthy hosts can no longer be reached: 1 of 4 hosts must succeed", rollback.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_minimum_that_cannot_be_met_fails_the_rollout_before_any_host_changes()
     {
         var env = Unique("min");
