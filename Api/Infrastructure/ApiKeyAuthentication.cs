@@ -20,7 +20,10 @@ public static class Roles
     /// <summary>A change authority: approves or rejects releases, signs off readiness; reads everything; never deploys.</summary>
     public const string Approver = "approver";
 
-    public static readonly string[] All = [Pipeline, Operator, Viewer, Agent, Approver];
+    /// <summary>The ITSM adapter: keeps the built-in change records in step with the ITSM system; nothing else.</summary>
+    public const string Itsm = "itsm";
+
+    public static readonly string[] All = [Pipeline, Operator, Viewer, Agent, Approver, Itsm];
 }
 
 /// <summary>Authorization policies, each a set of roles.</summary>
@@ -41,8 +44,14 @@ public static class Policies
     /// <summary>Approve or reject releases, sign off readiness: approvers only (never operator or pipeline).</summary>
     public const string Approve = "approve";
 
-    /// <summary>Keep the built-in change records and file post-implementation reviews.</summary>
+    /// <summary>File post-implementation reviews.</summary>
     public const string Govern = "govern";
+
+    /// <summary>
+    /// Create built-in change records and change their state: the change authority (approver) or the ITSM adapter only,
+    /// never an operator or pipeline key for its own change.
+    /// </summary>
+    public const string ChangeRecord = "change-record";
 
     /// <summary>Replace a deployment calendar (windows, freezes) and grant freeze exceptions: operators only, never the pipeline a freeze holds back.</summary>
     public const string Calendar = "calendar";
@@ -58,6 +67,7 @@ public static class Policies
         [Agent] = [Roles.Agent, Roles.Operator],
         [Approve] = [Roles.Approver],
         [Govern] = [Roles.Operator, Roles.Approver],
+        [ChangeRecord] = [Roles.Approver, Roles.Itsm],
         [Calendar] = [Roles.Operator],
         [Incident] = [Roles.Operator],
     };
