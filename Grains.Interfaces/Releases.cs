@@ -28,6 +28,12 @@ public sealed record ReleaseDraft
     [Id(102)] public string? ChangeRecord { get; init; }
 
     [Id(103)] public IReadOnlyList<KnownIssue> KnownIssues { get; init; } = [];
+
+    /// <summary>
+    /// Set only by the engine's drift reconcile (never from a request): the release this one re-applies. The promotion
+    /// gate counts the original's promotion history for it when service, version, artifact and commit are the same.
+    /// </summary>
+    [Id(104)] public string? ReconcileOf { get; init; }
 }
 
 [GenerateSerializer, Immutable]
@@ -76,6 +82,9 @@ public sealed record ReleaseSnapshot
 
     /// <summary>The keys that created this release's rollouts: like the submitter, none of them may authorise it (four eyes).</summary>
     [Id(106)] public IReadOnlyList<string> DeployedBy { get; init; } = [];
+
+    /// <summary>The release a drift reconcile re-applies with this one (<see cref="ReleaseDraft.ReconcileOf"/>); null for every other release.</summary>
+    [Id(107)] public string? ReconcileOf { get; init; }
 }
 
 /// <summary>One release: what is being released. Key: the release id.</summary>
