@@ -59,6 +59,28 @@ public static class Policies
     /// <summary>Declare and resolve incidents (and the incident tool's webhook): operators only, never the pipeline an incident holds back.</summary>
     public const string Incident = "incident";
 
+    /// <summary>Waive a release's SBOM finding: an approver or an operator (never the pipeline that submitted it; never the release's own authors).</summary>
+    public const string Waive = "waive";
+
+    /// <summary>Upload an artifact or register one by URL: the pipeline that builds it.</summary>
+    public const string ArtifactUpload = "artifact-upload";
+
+    /// <summary>Download an artifact's bytes: agents (scoped to the environments it is released to) and operators.</summary>
+    public const string ArtifactDownload = "artifact-download";
+
+    /// <summary>Read an artifact's metadata.</summary>
+    public const string ArtifactMeta = "artifact-meta";
+
+    /// <summary>List artifacts, read their audit trail, run retention: operators.</summary>
+    public const string ArtifactAdmin = "artifact-admin";
+
+    /// <summary>Read a host's rendered configuration (secrets included): the agent of that host only.</summary>
+    public const string HostConfig = "host-config";
+
+    /// <summary>
+    /// The one policy table: every /v1 route names one of these policies, the engine enforces it, and the README's
+    /// permission table is generated from it (<see cref="PermissionTable"/>).
+    /// </summary>
     public static readonly IReadOnlyDictionary<string, string[]> RolesByPolicy = new Dictionary<string, string[]>
     {
         [Read] = [Roles.Viewer, Roles.Operator, Roles.Pipeline, Roles.Approver],
@@ -70,6 +92,12 @@ public static class Policies
         [ChangeRecord] = [Roles.Approver, Roles.Itsm],
         [Calendar] = [Roles.Operator],
         [Incident] = [Roles.Operator],
+        [Waive] = [Roles.Operator, Roles.Approver],
+        [ArtifactUpload] = [Roles.Pipeline],
+        [ArtifactDownload] = [Roles.Operator, Roles.Agent],
+        [ArtifactMeta] = [Roles.Operator, Roles.Pipeline, Roles.Agent],
+        [ArtifactAdmin] = [Roles.Operator],
+        [HostConfig] = [Roles.Agent],
     };
 }
 
