@@ -57,6 +57,13 @@ public sealed class ArtifactOptions
     public string Container { get; set; } = "deploy-engine-artifacts";
 
     public ArtifactRetentionOptions Retention { get; set; } = new();
+
+    /// <summary>
+    /// When true (Artifacts:RequireStored), a release is accepted only for an artifact the engine knows: uploaded to the
+    /// store (PUT /v1/artifacts/{digest}) or registered by URL (POST /v1/artifacts/external). Otherwise a release
+    /// may name a digest nobody ever uploaded, and only the agents' download would find out.
+    /// </summary>
+    public bool RequireStored { get; set; }
 }
 
 /// <summary>Section "Artifacts:Retention".</summary>

@@ -76,6 +76,9 @@ public sealed record AuditVerification
     [Id(3)] public string? Reason { get; init; }
 
     [Id(4)] public string? HeadHash { get; init; }
+
+    /// <summary>False when the engine runs with the development audit key (Audit:AllowUnkeyed): the chain is then forgeable.</summary>
+    [Id(5)] public bool Keyed { get; init; }
 }
 
 /// <summary>

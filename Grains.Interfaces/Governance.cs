@@ -191,6 +191,21 @@ public sealed record ChangeRecordSnapshot
     [Id(7)] public DateTimeOffset UpdatedAt { get; init; }
 
     [Id(8)] public string? Reason { get; init; }
+
+    /// <summary>The service the record authorises a change of; a record without one authorises nothing.</summary>
+    [Id(9)] public string? Service { get; init; }
+
+    /// <summary>The release it authorises (null: any release of <see cref="Service"/>).</summary>
+    [Id(10)] public string? Release { get; init; }
+
+    /// <summary>When the change window opens (null: at once).</summary>
+    [Id(11)] public DateTimeOffset? Start { get; init; }
+
+    /// <summary>When the change window closes: after it the record authorises nothing (a rollout still running is held).</summary>
+    [Id(12)] public DateTimeOffset? End { get; init; }
+
+    /// <summary>The key that approved it (null while not approved).</summary>
+    [Id(13)] public string? ApprovedBy { get; init; }
 }
 
 [GenerateSerializer, Immutable]
@@ -208,6 +223,15 @@ public sealed record ChangeRecordCommand
     [Id(4)] public required string Actor { get; init; }
 
     [Id(5)] public string? Role { get; init; }
+
+    /// <summary>At creation: the service, release and window the record is bound to (ignored by SetState).</summary>
+    [Id(6)] public string? Service { get; init; }
+
+    [Id(7)] public string? Release { get; init; }
+
+    [Id(8)] public DateTimeOffset? Start { get; init; }
+
+    [Id(9)] public DateTimeOffset? End { get; init; }
 }
 
 /// <summary>One change record of the built-in store. Key: the record id (e.g. CHG-1042).</summary>

@@ -31,6 +31,12 @@ public sealed record ReleaseDraft
 
     /// <summary>When the release's commit was made (the pipeline declares it): the start of its DORA lead time.</summary>
     [Id(104)] public DateTimeOffset? CommitTime { get; init; }
+
+    /// <summary>
+    /// Set only by the engine's drift reconcile (never from a request): the release this one re-applies. The promotion
+    /// gate counts the original's promotion history for it when service, version, artifact and commit are the same.
+    /// </summary>
+    [Id(105)] public string? ReconcileOf { get; init; }
 }
 
 [GenerateSerializer, Immutable]
@@ -82,6 +88,9 @@ public sealed record ReleaseSnapshot
 
     /// <summary>When the release's commit was made, as the pipeline declared it (null: not declared).</summary>
     [Id(107)] public DateTimeOffset? CommitTime { get; init; }
+
+    /// <summary>The release a drift reconcile re-applies with this one (<see cref="ReleaseDraft.ReconcileOf"/>); null for every other release.</summary>
+    [Id(108)] public string? ReconcileOf { get; init; }
 }
 
 /// <summary>One release: what is being released. Key: the release id.</summary>

@@ -9,7 +9,8 @@
 # AZURITE_BLOB_PORT / AZURITE_QUEUE_PORT / AZURITE_TABLE_PORT and AZURITE_DATA (see azurite.sh),
 # KEEP_AZURITE=1 to leave Azurite running on exit. The dev keys are made once and kept in .data/:
 # dev-api-key (pipeline, operator, viewer), dev-approver-key (the change authority) and dev-agent-key
-# (the agents' key, bound to the environments local and staging: every agent key must be bound).
+# (the agents' key, bound to the environments local and staging: every agent key must be bound), and audit-key
+# (the audit chain's HMAC key, which Azure mode requires).
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -83,6 +84,12 @@ if [[ ! -s "$agent_file" ]]; then
   (umask 077 && od -An -tx1 -N32 /dev/urandom | tr -d ' \n' >"$agent_file")
 fi
 agent_key="$(cat "$agent_file")"
+# The audit chain's HMAC key: configuration, never the storage account (the engine refuses Azure mode without one).
+audit_file="$repo/.data/audit-key"
+if [[ ! -s "$audit_file" ]]; then
+  (umask 077 && od -An -tx1 -N32 /dev/urandom | tr -d ' \n' >"$audit_file")
+fi
+audit_key="$(cat "$audit_file")"
 
 cat <<EOF
 
@@ -99,6 +106,7 @@ EOF
 
 Engine__StorageMode=Azure \
   Storage__ConnectionString="$connection_string" \
+  Audit__Key="$audit_key" \
   ASPNETCORE_URLS="$api_url" \
   Orleans__SiloPort="${DEPLOY_SILO_PORT:-11111}" \
   Orleans__GatewayPort="${DEPLOY_GATEWAY_PORT:-30000}" \

@@ -20,7 +20,10 @@ public static class Roles
     /// <summary>A change authority: approves or rejects releases, signs off readiness; reads everything; never deploys.</summary>
     public const string Approver = "approver";
 
-    public static readonly string[] All = [Pipeline, Operator, Viewer, Agent, Approver];
+    /// <summary>The ITSM adapter: keeps the built-in change records in step with the ITSM system; nothing else.</summary>
+    public const string Itsm = "itsm";
+
+    public static readonly string[] All = [Pipeline, Operator, Viewer, Agent, Approver, Itsm];
 }
 
 /// <summary>Authorization policies, each a set of roles.</summary>
@@ -41,8 +44,14 @@ public static class Policies
     /// <summary>Approve or reject releases, sign off readiness: approvers only (never operator or pipeline).</summary>
     public const string Approve = "approve";
 
-    /// <summary>Keep the built-in change records and file post-implementation reviews.</summary>
+    /// <summary>File post-implementation reviews.</summary>
     public const string Govern = "govern";
+
+    /// <summary>
+    /// Create built-in change records and change their state: the change authority (approver) or the ITSM adapter only,
+    /// never an operator or pipeline key for its own change.
+    /// </summary>
+    public const string ChangeRecord = "change-record";
 
     /// <summary>Replace a deployment calendar (windows, freezes) and grant freeze exceptions: operators only, never the pipeline a freeze holds back.</summary>
     public const string Calendar = "calendar";
@@ -53,6 +62,28 @@ public static class Policies
     /// <summary>Start rollback drills: operators only (a drill rolls a release back on purpose; the pipeline a missing drill holds back does not run it).</summary>
     public const string Drill = "drill";
 
+    /// <summary>Waive a release's SBOM finding: an approver or an operator (never the pipeline that submitted it; never the release's own authors).</summary>
+    public const string Waive = "waive";
+
+    /// <summary>Upload an artifact or register one by URL: the pipeline that builds it.</summary>
+    public const string ArtifactUpload = "artifact-upload";
+
+    /// <summary>Download an artifact's bytes: agents (scoped to the environments it is released to) and operators.</summary>
+    public const string ArtifactDownload = "artifact-download";
+
+    /// <summary>Read an artifact's metadata.</summary>
+    public const string ArtifactMeta = "artifact-meta";
+
+    /// <summary>List artifacts, read their audit trail, run retention: operators.</summary>
+    public const string ArtifactAdmin = "artifact-admin";
+
+    /// <summary>Read a host's rendered configuration (secrets included): the agent of that host only.</summary>
+    public const string HostConfig = "host-config";
+
+    /// <summary>
+    /// The one policy table: every /v1 route names one of these policies, the engine enforces it, and the README's
+    /// permission table is generated from it (<see cref="PermissionTable"/>).
+    /// </summary>
     public static readonly IReadOnlyDictionary<string, string[]> RolesByPolicy = new Dictionary<string, string[]>
     {
         [Read] = [Roles.Viewer, Roles.Operator, Roles.Pipeline, Roles.Approver],
@@ -61,9 +92,16 @@ public static class Policies
         [Agent] = [Roles.Agent, Roles.Operator],
         [Approve] = [Roles.Approver],
         [Govern] = [Roles.Operator, Roles.Approver],
+        [ChangeRecord] = [Roles.Approver, Roles.Itsm],
         [Calendar] = [Roles.Operator],
         [Incident] = [Roles.Operator],
         [Drill] = [Roles.Operator],
+        [Waive] = [Roles.Operator, Roles.Approver],
+        [ArtifactUpload] = [Roles.Pipeline],
+        [ArtifactDownload] = [Roles.Operator, Roles.Agent],
+        [ArtifactMeta] = [Roles.Operator, Roles.Pipeline, Roles.Agent],
+        [ArtifactAdmin] = [Roles.Operator],
+        [HostConfig] = [Roles.Agent],
     };
 }
 

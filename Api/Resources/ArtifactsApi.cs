@@ -53,14 +53,14 @@ public static partial class ArtifactsApi
     {
         var options = routes.ServiceProvider.GetRequiredService<IOptions<ArtifactOptions>>().Value;
         var group = routes.MapGroup("/v1/artifacts").WithTags("Artifacts");
-        group.MapPut("/{digest}", Upload).RequireAuthorization(p => p.RequireRole(Roles.Pipeline))
+        group.MapPut("/{digest}", Upload).RequireAuthorization(Policies.ArtifactUpload)
             .WithMetadata(new BodySizeLimit(options.MaxUploadBytes));
-        group.MapGet("/{digest}", Download).RequireAuthorization(p => p.RequireRole(Roles.Operator, Roles.Agent));
-        group.MapGet("/{digest}/meta", Meta).RequireAuthorization(p => p.RequireRole(Roles.Operator, Roles.Pipeline, Roles.Agent));
-        group.MapGet("/{digest}/events", Events).RequireAuthorization(p => p.RequireRole(Roles.Operator));
-        group.MapPost("/external", RegisterExternal).RequireAuthorization(p => p.RequireRole(Roles.Pipeline));
-        group.MapGet("/", List).RequireAuthorization(p => p.RequireRole(Roles.Operator));
-        group.MapPost("/retention/run", RunRetention).RequireAuthorization(p => p.RequireRole(Roles.Operator));
+        group.MapGet("/{digest}", Download).RequireAuthorization(Policies.ArtifactDownload);
+        group.MapGet("/{digest}/meta", Meta).RequireAuthorization(Policies.ArtifactMeta);
+        group.MapGet("/{digest}/events", Events).RequireAuthorization(Policies.ArtifactAdmin);
+        group.MapPost("/external", RegisterExternal).RequireAuthorization(Policies.ArtifactUpload);
+        group.MapGet("/", List).RequireAuthorization(Policies.ArtifactAdmin);
+        group.MapPost("/retention/run", RunRetention).RequireAuthorization(Policies.ArtifactAdmin);
         return group;
     }
 

@@ -9,36 +9,54 @@ using Microsoft.AspNetCore.Routing;
 
 namespace Deploy.Engine.Api.Resources;
 
-public sealed record CreateChangeRecordRequest(string? Id, string? Title, string? State, string? Description);
+/// <summary>A change record bound to a service (required), optionally one release, and a window (end required, start optional).</summary>
+public sealed record CreateChangeRecordRequest(
+    string? Id, string? Title, string? State, string? Description, string? Service = null, string? Release = null, DateTimeOffset? Start = null, DateTimeOffset? End = null);
 
 public sealed record ChangeRecordStateRequest(string? State, string? Reason);
 
-/// <summary>The built-in change-record store, for teams without an ITSM system.</summary>
+/// <summary>
+/// The built-in change-record store, for teams without an ITSM system. Records are created and moved between states
+/// only by the change authority (approver role) or the ITSM adapter (itsm role); a key that submitted or deployed the
+/// release a record names cannot approve it.
+/// </summary>
 public static class ChangeRecordsApi
 {
     private static readonly string[] States = ["approved", "pending", "rejected"];
 
+    /// <summary>The longest change window a record may have.</summary>
+    public static readonly TimeSpan MaxWindow = TimeSpan.FromDays(30);
+
     public static RouteGroupBuilder MapChangeRecordsApi(this IEndpointRouteBuilder routes)
     {
         var group = routes.MapGroup("/v1/change-records").WithTags("Change records");
-        group.MapPost("/", Create).RequireAuthorization(Policies.Govern);
+        group.MapPost("/", Create).RequireAuthorization(Policies.ChangeRecord);
         group.MapGet("/{id}", Get).RequireAuthorization(Policies.Read);
-        group.MapPut("/{id}/state", SetState).RequireAuthorization(Policies.Govern);
+        group.MapPut("/{id}/state", SetState).RequireAuthorization(Policies.ChangeRecord);
         return group;
     }
 
     public static async Task<Results<Created<ChangeRecordSnapshot>, ValidationProblem, ProblemHttpResult>> Create(
-        CreateChangeRecordRequest request, ClaimsPrincipal user, IGrainFactory grains)
+        CreateChangeRecordRequest request, ClaimsPrincipal user, IGrainFactory grains, TimeProvider clock)
     {
         var errors = new ValidationErrors();
         if (!IsId(request.Id)) errors.Add("id", "must be 1-64 characters: letters, digits, '.', '-', '_'");
         if (request.Title is { } title && (title.Length is 0 or > 256 || title.Any(char.IsControl))) errors.Add("title", "must be 1-256 printable characters");
         if (!States.Contains(request.State?.ToLowerInvariant())) errors.Add("state", "must be approved, pending or rejected");
         if (request.Description?.Length > 4096) errors.Add("description", "at most 4096 characters");
+        if (!Names.IsDnsLabel(request.Service)) errors.Add("service", "is required: the service the change is for (a lower-case DNS label)");
+        if (request.Release is { } release && (!Names.IsHostId(release) || release.Length > 64)) errors.Add("release", "must be a release id");
+        var start = request.Start ?? clock.GetUtcNow();
+        if (request.End is not { } end) errors.Add("end", "is required: when the change window closes (ISO 8601 with an offset)");
+        else if (end <= start || end <= clock.GetUtcNow() || end - start > MaxWindow) errors.Add("end", "must be after start and now, and at most 30 days after start");
         if (errors.Any) return Problems.Validation(errors.ToDictionary());
 
         var result = await grains.Ref<IChangeRecordGrain>(request.Id!).Create(new ChangeRecordCommand
         {
+            Service = request.Service,
+            Release = request.Release,
+            Start = request.Start,
+            End = request.End,
             Title = request.Title,
             State = request.State!.ToLowerInvariant(),
             Description = request.Description,

@@ -49,7 +49,7 @@ public static class ConfigurationApi
         environments.MapPut("/{name}/parameters", PutParameters).RequireAuthorization(Policies.Operate);
         environments.MapGet("/{name}/parameters", GetParameters).RequireAuthorization(Policies.Read);
         routes.MapGroup("/v1/hosts").WithTags("Configuration")
-            .MapGet("/{id}/config", Rendered).RequireAuthorization(p => p.RequireRole(Roles.Agent));
+            .MapGet("/{id}/config", Rendered).RequireAuthorization(Policies.HostConfig);
         return routes;
     }
 

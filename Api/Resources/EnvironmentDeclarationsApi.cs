@@ -228,6 +228,7 @@ public static class EnvironmentDeclarationsApi
                 Commit = original.Commit,
                 Metadata = metadata,
                 SubmittedBy = actor.Name,
+                ReconcileOf = original.Id,
             });
             var rolloutId = GrainKeys.Rollout(releaseId, name);
             var started = release.Ok

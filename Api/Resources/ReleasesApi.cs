@@ -57,6 +57,8 @@ public static class ReleasesApi
             errors.Add("commitTime", "must not be in the future (an RFC 3339 time with an offset, e.g. 2026-12-05T08:00:00Z)");
         if (request.Metadata is { } metadata && (metadata.Count > 64 || metadata.Any(kv => kv.Key.Length is 0 or > 128 || kv.Value is null || kv.Value.Length > 1024)))
             errors.Add("metadata", "at most 64 entries; keys 1-128 characters, values up to 1024 characters");
+        if (request.Metadata?.ContainsKey(EnvironmentMetadataKeys.Reconciles) == true)
+            errors.Add("metadata", $"'{EnvironmentMetadataKeys.Reconciles}' is reserved: only the engine's drift reconcile marks a release as re-applying another");
         ValidateGovernance(request, errors);
         if (errors.Any) return Problems.Validation(errors.ToDictionary());
 
@@ -81,7 +83,7 @@ public static class ReleasesApi
             ChangeRecord = request.ChangeRecord,
             KnownIssues = (request.KnownIssues ?? []).Select(k => new KnownIssue { Issue = k!.Issue!, Workaround = k.Workaround }).ToList(),
         });
-        if (!result.Ok) return Problems.Conflict(result.Detail!);
+        if (!result.Ok) return Problems.From(result);
 
         try
         {

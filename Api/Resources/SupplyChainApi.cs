@@ -18,15 +18,12 @@ public sealed record WaiverRequest(string? Finding, string? Environment, string?
 /// </summary>
 public static class SupplyChainApi
 {
-    /// <summary>Who may waive a finding: an approver or an operator (never the pipeline that submitted the release).</summary>
-    public static readonly string[] WaiverRoles = [Roles.Operator, Roles.Approver];
-
     public static RouteGroupBuilder MapSupplyChainApi(this IEndpointRouteBuilder routes)
     {
         var group = routes.MapGroup("/v1/releases/{id}").WithTags("Supply chain");
         group.MapPost("/attestations", AttachAttestation).RequireAuthorization(Policies.Submit);
         group.MapPost("/sbom", AttachSbom).RequireAuthorization(Policies.Submit);
-        group.MapPost("/waivers", GrantWaiver).RequireAuthorization(p => p.RequireAuthenticatedUser().RequireRole(WaiverRoles))
+        group.MapPost("/waivers", GrantWaiver).RequireAuthorization(Policies.Waive)
             .AddEndpointFilter<IdempotencyFilter>();
         group.MapGet("/provenance", GetProvenance).RequireAuthorization(Policies.Read);
         group.MapGet("/sbom-findings", GetSbomFindings).RequireAuthorization(Policies.Read);

@@ -1,6 +1,9 @@
+using System.Collections.Concurrent;
 using Deploy.Engine.Domain.Audit;
 using Deploy.Engine.Grains.Interfaces;
+using Microsoft.Extensions.Options;
 using Orleans.Concurrency;
+using Orleans.Configuration;
 
 namespace Deploy.Engine.Grains.Audit;
 
@@ -23,29 +26,65 @@ public sealed class AuditLogState
 }
 
 /// <summary>
-/// The audit trail: append-only and hash-chained (<see cref="AuditChain"/>). Appends are serialised by the single
+/// The log's signed checkpoint (<see cref="AuditCheckpoint"/>), stored in the table store, apart from the entries'
+/// blobs: a storage writer who edits or truncates the entries cannot make the checkpoint agree without the audit key.
+/// </summary>
+[GenerateSerializer]
+[Alias("AuditCheckpointState")]
+public sealed class AuditCheckpointState
+{
+    [Id(0)] public long Count { get; set; }
+
+    [Id(1)] public string Head { get; set; } = AuditChain.Genesis;
+
+    [Id(2)] public List<string> Findings { get; set; } = [];
+
+    [Id(3)] public string Mac { get; set; } = string.Empty;
+}
+
+/// <summary>
+/// The audit trail: append-only and chained with HMAC-SHA256 under the audit key (<see cref="AuditChain"/>,
+/// <see cref="AuditKey"/>), which is configuration, never storage. Appends are serialised by the single
 /// activation, so the chain has one order; an entry is acknowledged only once stored. Full pages are sealed into page
 /// grains, so an append writes one open page however long the trail grows. The head (count and last hash) is stored
-/// with the open page, apart from the sealed pages, so verification also catches a page removed or cut short.
+/// with the open page, apart from the sealed pages, and again in a signed checkpoint in the table store (written after
+/// every append) and in this process's memory, so verification also catches a page removed, a tail cut short or
+/// replaced. When a loaded log disagrees with its checkpoint, the finding is written into the checkpoint (signed) and
+/// verification reports it from then on, whatever is appended later.
 /// Actions arrive at a person's pace (approvals, pauses, rollbacks), not a fleet's: one activation is enough.
 /// Queries scan the pages in order (fine for the tens of thousands of entries a year of actions makes; an index would
 /// be the next step beyond that).
 /// </summary>
 public sealed class AuditLogGrain(
     [PersistentState("audit", Stores.Blob)] IPersistentState<AuditLogState> state,
+    [PersistentState("audit-head", Stores.Table)] IPersistentState<AuditCheckpointState> checkpoint,
+    AuditKey key,
+    IOptions<ClusterOptions> cluster,
     TimeProvider clock) : Grain, IAuditLogGrain
 {
     public const int PageSize = 256;
 
+    /// <summary>The count and head this process last wrote, per service id: survives deactivation, not a restart.</summary>
+    private static readonly ConcurrentDictionary<string, (long Count, string Head)> LastWritten = new(StringComparer.Ordinal);
+
     private HashSet<string>? _recent;
+
+    private bool _checked;
 
     private AuditLogState S => state.State;
 
+    private AuditCheckpointState C => checkpoint.State;
+
+    private AuditCheckpoint? Checkpoint => checkpoint.RecordExists || C.Mac.Length > 0 ? new(C.Count, C.Head, C.Findings, C.Mac) : null;
+
     public async Task Record(EngineEvent action)
     {
+        await CompareWithCheckpoint();
         _recent ??= S.Open.Select(e => e.SourceId).Concat(S.PreviousPageSources).ToHashSet(StringComparer.Ordinal);
         if (_recent.Contains(action.Id))
         {
+            // Stored before; the checkpoint write that followed may have failed.
+            if (C.Count != S.Count) await WriteCheckpoint();
             return;
         }
 
@@ -74,7 +113,7 @@ public sealed class AuditLogGrain(
             action.Reason,
             data.Where(d => d.Key is not (AuditFields.Actor or AuditFields.Role or "release" or "environment" or "artifact" or "commit"))
                 .ToDictionary(d => d.Key, d => d.Value, StringComparer.Ordinal));
-        var chained = AuditChain.Append(S.Head, facts);
+        var chained = AuditChain.Append(key.Bytes, S.Head, facts);
         S.Open.Add(ToEntry(chained, action.Id));
         S.Count = facts.Sequence;
         S.Head = chained.Hash;
@@ -92,6 +131,31 @@ public sealed class AuditLogGrain(
         }
 
         _recent.Add(action.Id);
+        LastWritten[cluster.Value.ServiceId] = (S.Count, S.Head);
+        await WriteCheckpoint();
+    }
+
+    private async Task WriteCheckpoint()
+    {
+        var signed = AuditChain.Checkpoint(key.Bytes, S.Count, S.Head, C.Findings);
+        (C.Count, C.Head, C.Mac) = (signed.Count, signed.Head, signed.Mac);
+        await checkpoint.WriteStateAsync();
+    }
+
+    /// <summary>Once per activation: the loaded log against its signed checkpoint; a disagreement is kept as a finding.</summary>
+    private async Task CompareWithCheckpoint()
+    {
+        if (_checked) return;
+        var reason = Checkpoint is { } signed
+            ? AuditChain.Disagreement(key.Bytes, S.Count, S.Head, signed)
+            : S.Count > 0 ? $"the signed checkpoint is missing while the log holds {S.Count} entries: it was deleted in storage" : null;
+        if (reason is not null)
+        {
+            C.Findings = [.. C.Findings, $"{clock.GetUtcNow():u}: {reason}"];
+            await WriteCheckpoint();
+        }
+
+        _checked = true;
     }
 
     [ReadOnly]
@@ -122,17 +186,21 @@ public sealed class AuditLogGrain(
         };
     }
 
-    [ReadOnly]
     public async Task<AuditVerification> Verify()
     {
+        await CompareWithCheckpoint();
         var entries = new List<ChainedEntry>();
         await foreach (var entry in Entries(firstPage: 0))
         {
             entries.Add(new ChainedEntry(ToFacts(entry), entry.PreviousHash, entry.Hash));
         }
 
-        var result = AuditChain.Verify(entries, S.Head, S.Count);
-        return new AuditVerification { Valid = result.Valid, Entries = result.Entries, BrokenAt = result.BrokenAt, Reason = result.Reason, HeadHash = S.Head };
+        var result = AuditChain.Verify(key.Bytes, entries, Checkpoint,
+            LastWritten.TryGetValue(cluster.Value.ServiceId, out var last) ? last : null);
+        return new AuditVerification
+        {
+            Valid = result.Valid, Entries = result.Entries, BrokenAt = result.BrokenAt, Reason = result.Reason, HeadHash = S.Head, Keyed = key.Keyed,
+        };
     }
 
     private async IAsyncEnumerable<AuditEntry> Entries(long firstPage)

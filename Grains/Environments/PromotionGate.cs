@@ -15,8 +15,9 @@ namespace Deploy.Engine.Grains.Environments;
 /// <item>isolation: for a non-production target, the data sources the release names for it
 /// (release metadata <c>dataSources.{environment}</c>, comma-separated) are declared and none is production data.</item>
 /// </list>
-/// A release that re-applies another (a drift reconcile; metadata <c>reconciles</c> naming a release with the same
-/// service, version and artifact) is checked as that release. Undeclared environments have no such rules.
+/// A release the engine's drift reconcile made to re-apply another (<see cref="ReleaseSnapshot.ReconcileOf"/>, with the
+/// same service, version, artifact and commit) is checked as that release; a submitted release naming one in its
+/// metadata (<c>reconciles</c>) is refused at submit and never checked as another. Undeclared environments have no such rules.
 /// </summary>
 public sealed class PromotionGate(IGrainFactory grains) : IRolloutGate
 {
@@ -73,13 +74,14 @@ public sealed class PromotionGate(IGrainFactory grains) : IRolloutGate
     /// <summary>The release whose promotion history counts: a reconcile release counts as the release it re-applies.</summary>
     private async Task<ReleaseSnapshot> AsChecked(ReleaseSnapshot release)
     {
-        if (!release.Metadata.TryGetValue(EnvironmentMetadataKeys.Reconciles, out var originalId)
-            || await grains.Ref<IReleaseGrain>(originalId).Get() is not { } original)
+        // Only the engine sets ReconcileOf; a release's metadata (which any submitter writes) is never trusted for this.
+        if (release.ReconcileOf is not { } originalId || await grains.Ref<IReleaseGrain>(originalId).Get() is not { } original)
         {
             return release;
         }
 
         return original.Service == release.Service && original.Version == release.Version && original.Artifact == release.Artifact
+            && original.Commit == release.Commit
             ? original
             : release;
     }

@@ -1,3 +1,4 @@
+using Deploy.Engine.Domain.Governance;
 using Deploy.Engine.Grains.Events;
 using Deploy.Engine.Grains.Interfaces;
 using Orleans.Concurrency;
@@ -25,6 +26,7 @@ public sealed class ChangeRecordGrain(
             return CommandResult<ChangeRecordSnapshot>.Fail(ErrorKind.Conflict, $"change record '{Id}' already exists; change its state with PUT /v1/change-records/{Id}/state");
         }
 
+        if (await SelfApproval(command.State, command.Release, command.Actor) is { } refusal) return refusal;
         var now = clock.GetUtcNow();
         state.State.Record = new ChangeRecordSnapshot
         {
@@ -37,9 +39,15 @@ public sealed class ChangeRecordGrain(
             UpdatedBy = command.Actor,
             UpdatedAt = now,
             Reason = command.Reason,
+            Service = command.Service,
+            Release = command.Release,
+            Start = command.Start,
+            End = command.End,
+            ApprovedBy = command.State == ChangeRecordStatus.Approved ? command.Actor : null,
         };
         await state.WriteStateAsync();
-        await Publish(command, $"change record {Id} created ({command.State})");
+        await Publish(command, $"change record {Id} created ({command.State}) for {command.Service}" +
+            (command.Release is { } r ? $" release {r}" : "") + $" until {command.End:O}");
         return CommandResult<ChangeRecordSnapshot>.Success(state.State.Record);
     }
 
@@ -50,11 +58,26 @@ public sealed class ChangeRecordGrain(
             return CommandResult<ChangeRecordSnapshot>.Fail(ErrorKind.NotFound, $"change record '{Id}' does not exist");
         }
 
+        if (await SelfApproval(command.State, record.Release, command.Actor) is { } refusal) return refusal;
         var was = record.State;
-        state.State.Record = record with { State = command.State, UpdatedBy = command.Actor, UpdatedAt = clock.GetUtcNow(), Reason = command.Reason };
+        state.State.Record = record with
+        {
+            State = command.State, UpdatedBy = command.Actor, UpdatedAt = clock.GetUtcNow(), Reason = command.Reason,
+            ApprovedBy = command.State == ChangeRecordStatus.Approved ? command.Actor : null,
+        };
         await state.WriteStateAsync();
         await Publish(command, $"change record {Id}: {was} → {command.State}" + (command.Reason is { } why ? $" ({why})" : ""));
         return CommandResult<ChangeRecordSnapshot>.Success(state.State.Record);
+    }
+
+    /// <summary>Four eyes: a key that submitted or deployed the release a record names never approves that record.</summary>
+    private async Task<CommandResult<ChangeRecordSnapshot>?> SelfApproval(string newState, string? releaseId, string actor)
+    {
+        if (newState != ChangeRecordStatus.Approved || releaseId is null) return null;
+        var release = await GrainFactory.Ref<IReleaseGrain>(releaseId).Get();
+        return release is not null && SeparationOfDuties.Refusal(release.Authors(), actor, release.Id, Authorisation.Approve) is { } reason
+            ? CommandResult<ChangeRecordSnapshot>.Fail(ErrorKind.PolicyRefused, $"change record {Id}: {reason}")
+            : null;
     }
 
     [ReadOnly]

@@ -1,3 +1,4 @@
+using Deploy.Engine.Domain.Governance;
 using Deploy.Engine.Grains.Interfaces;
 using Deploy.Engine.Grains.Outbound;
 using Microsoft.Extensions.DependencyInjection;
@@ -10,6 +11,9 @@ namespace Deploy.Engine.Grains.Governance;
 /// <param name="Detail">Why, for a person: "change record CHG-1 is pending, not approved".</param>
 public sealed record ChangeRecordStatus(string State, string Detail)
 {
+    /// <summary>What the record says (service, release, window, approver) when the provider returned it; null when it could not.</summary>
+    public ChangeRecordFacts? Facts { get; init; }
+
     public const string Approved = "approved";
     public const string Pending = "pending";
     public const string Rejected = "rejected";
@@ -93,7 +97,10 @@ public sealed class BuiltInChangeRecordProvider(IGrainFactory grains) : IChangeR
         var record = await grains.Ref<IChangeRecordGrain>(id).Get();
         return record is null
             ? new ChangeRecordStatus(ChangeRecordStatus.Unknown, $"change record {id} is unknown (create it: POST /v1/change-records)")
-            : Describe(id, record.State);
+            : Describe(id, record.State) with
+            {
+                Facts = new ChangeRecordFacts(id, record.State, record.Service, record.Release, record.Start, record.End, record.ApprovedBy),
+            };
     }
 
     public static ChangeRecordStatus Describe(string id, string state) => state switch

@@ -115,6 +115,20 @@ public sealed class GovernanceEvaluator(
             : Task.FromResult(new ChangeRecordStatus("missing",
                 $"release {release.Id} declares no change record; a rollout to protected environment '{environment}' needs an approved one (declare changeRecord when submitting the release)"));
 
+    /// <summary>
+    /// The release's change record judged by <see cref="ChangeRecordRules"/> (service, release, window, four eyes) when
+    /// the provider said what the record is; otherwise its state alone (pending or unavailable may still change).
+    /// </summary>
+    public async Task<(ChangeRecordStatus Status, ChangeRecordCheck Check)> CheckChangeRecord(
+        ReleaseSnapshot release, string environment, DateTimeOffset now, CancellationToken cancellationToken = default)
+    {
+        var status = await ChangeRecord(release, environment, cancellationToken);
+        var check = status.Facts is { } facts
+            ? ChangeRecordRules.Check(facts, release.Service, release.Id, release.Authors(), now)
+            : new ChangeRecordCheck(status.State is ChangeRecordStatus.Pending or ChangeRecordStatus.Unavailable ? ChangeRecordVerdict.Pending : ChangeRecordVerdict.Invalid, status.Detail);
+        return (status, check);
+    }
+
     public static string ReviewBlocks(ReleaseSnapshot release, IReadOnlyList<ReviewSnapshot> open) =>
         $"post-implementation review{(open.Count == 1 ? "" : "s")} {string.Join(", ", open.Select(r => $"{r.Id} (rollout {r.RolloutId} {r.Outcome.ToLowerInvariant()})"))} of {release.Service} " +
         $"{(open.Count == 1 ? "is" : "are")} open; a major release waits until {(open.Count == 1 ? "it is" : "they are")} filed (POST /v1/reviews/{{id}} with findings, rootCause, actions)";
@@ -150,10 +164,16 @@ public sealed class GovernanceEvaluator(
         string? recordDetail = null;
         if (assessment.Requires(GateNames.ChangeRecord))
         {
-            var record = await ChangeRecord(release, environment);
-            recordState = record.State;
-            recordDetail = record.Detail;
-            if (!record.IsApproved) blocking.Add($"{GateNames.ChangeRecord}: {record.Detail}");
+            var (record, check) = await CheckChangeRecord(release, environment, now);
+            recordState = check.Verdict switch
+            {
+                ChangeRecordVerdict.Valid => ChangeRecordStatus.Approved,
+                ChangeRecordVerdict.NotYetOpen => "scheduled",
+                ChangeRecordVerdict.Invalid when record.IsApproved => "invalid",
+                _ => record.State,
+            };
+            recordDetail = check.Reason;
+            if (check.Verdict != ChangeRecordVerdict.Valid) blocking.Add($"{GateNames.ChangeRecord}: {check.Reason}");
         }
 
         if (assessment.Requires(GateNames.PirClear) && assessment.OpenReviews.Count > 0)

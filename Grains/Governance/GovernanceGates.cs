@@ -28,9 +28,12 @@ public sealed class WorkflowGate(GovernanceEvaluator governance) : IRolloutGate
 }
 
 /// <summary>
-/// Submit and admission, into a protected environment: the release's change record must be approved. Unknown,
-/// rejected or missing refuses (at submit: 422, nothing stored; later: aborted). Pending or unreachable refuses at
-/// submit and waits at admission (the record may be approved while the rollout waits for its approvals).
+/// Into a protected environment, the release's change record must be approved, for the release's service (and the
+/// release, when the record names one), inside the record's window, and not by the release's own author
+/// (<see cref="ChangeRecordRules"/>). At submit: invalid, pending or unreachable refuses (422, nothing stored); a window
+/// not open yet passes. At admission: pending, unreachable or not yet open waits; invalid aborts. At every step
+/// boundary the record is read again: a rejection, an expiry or any other change that makes it invalid holds the
+/// rollout there (no further host is touched) until the record is valid again or an operator rolls back or aborts.
 /// </summary>
 public sealed class ChangeRecordGate(GovernanceEvaluator governance) : IRolloutGate
 {
@@ -38,19 +41,25 @@ public sealed class ChangeRecordGate(GovernanceEvaluator governance) : IRolloutG
 
     public string Name => GateNames.ChangeRecord;
 
-    public IReadOnlySet<GatePoint> Points { get; } = new HashSet<GatePoint> { GatePoint.Submit, GatePoint.Admission };
+    public IReadOnlySet<GatePoint> Points { get; } = new HashSet<GatePoint> { GatePoint.Submit, GatePoint.Admission, GatePoint.StepBoundary };
 
     public async Task<GateDecision> Check(GateContext context, CancellationToken cancellationToken = default)
     {
+        // A running rollout got past admission: a release without a record needed none.
+        if (context.Point == GatePoint.StepBoundary && context.Release.ChangeRecord is null) return GateDecision.Pass(Name);
         if (!await governance.MayApply(context)) return GateDecision.Pass(Name);
         var assessment = await governance.Assess(context);
         if (!assessment.Requires(GateNames.ChangeRecord)) return GateDecision.Pass(Name);
-        var record = await governance.ChangeRecord(context.Release, context.Environment, cancellationToken);
-        if (record.IsApproved) return GateDecision.Pass(Name);
-        var wait = context.Point == GatePoint.Admission && record.State is ChangeRecordStatus.Pending or ChangeRecordStatus.Unavailable;
-        return wait
-            ? new GateDecision(GateVerdict.Wait, Name, record.Detail, context.Now + Recheck)
-            : new GateDecision(GateVerdict.Refuse, Name, record.Detail);
+        var (_, check) = await governance.CheckChangeRecord(context.Release, context.Environment, context.Now, cancellationToken);
+        return (check.Verdict, context.Point) switch
+        {
+            (ChangeRecordVerdict.Valid, _) => GateDecision.Pass(Name),
+            (ChangeRecordVerdict.NotYetOpen, GatePoint.Submit) => GateDecision.Pass(Name),
+            (ChangeRecordVerdict.NotYetOpen, GatePoint.Admission) => new GateDecision(GateVerdict.Wait, Name, check.Reason, check.RecheckAt),
+            (ChangeRecordVerdict.Pending, GatePoint.Admission) => new GateDecision(GateVerdict.Wait, Name, check.Reason, context.Now + Recheck),
+            (_, GatePoint.StepBoundary) => new GateDecision(GateVerdict.Wait, Name, $"{check.Reason}; held here: roll it back or abort it", context.Now + Recheck),
+            _ => new GateDecision(GateVerdict.Refuse, Name, check.Reason),
+        };
     }
 }
 

@@ -6,6 +6,7 @@ using Microsoft.Extensions.Options;
 using Polly;
 using Polly.Timeout;
 
+using Deploy.Engine.Domain.Governance;
 using Deploy.Engine.Grains.Outbound;
 using static Deploy.Engine.Grains.Outbound.OutboundHttp;
 
@@ -67,10 +68,14 @@ public sealed partial class HttpChangeRecordProvider
                 return Unavailable(itsm, id, $"ITSM '{itsm}' answered {(int)response.StatusCode} after {Attempts(attempts)}");
             }
 
-            var state = await ReadState(response, cancellationToken);
-            return state is null
+            var facts = await ReadFacts(id, response, cancellationToken);
+            return facts is null
                 ? Unavailable(itsm, id, $"ITSM '{itsm}' answered without a known state (expected approved, pending or rejected)")
-                : BuiltInChangeRecordProvider.Describe(id, state) with { Detail = BuiltInChangeRecordProvider.Describe(id, state).Detail + $" (ITSM '{itsm}')" };
+                : BuiltInChangeRecordProvider.Describe(id, facts.State) with
+                {
+                    Detail = BuiltInChangeRecordProvider.Describe(id, facts.State).Detail + $" (ITSM '{itsm}')",
+                    Facts = facts,
+                };
         }
         catch (TimeoutRejectedException)
         {
@@ -86,7 +91,12 @@ public sealed partial class HttpChangeRecordProvider
         }
     }
 
-    private static async Task<string?> ReadState(HttpResponseMessage response, CancellationToken cancellationToken)
+    /// <summary>
+    /// The record from the ITSM's answer: <c>{"state": "approved", "service": "shop", "release": "rel-…",
+    /// "start": "…", "end": "…", "approvedBy": "…"}</c> (all but state optional; a record without service and end
+    /// authorises nothing). Null when the body is too large, not JSON, or has no known state.
+    /// </summary>
+    private static async Task<ChangeRecordFacts?> ReadFacts(string id, HttpResponseMessage response, CancellationToken cancellationToken)
     {
         var stream = await response.Content.ReadAsStreamAsync(cancellationToken);
         await using (stream.ConfigureAwait(false))
@@ -99,11 +109,13 @@ public sealed partial class HttpChangeRecordProvider
             try
             {
                 using var json = JsonDocument.Parse(buffer.AsMemory(0, read));
-                return json.RootElement.ValueKind == JsonValueKind.Object
-                    && json.RootElement.TryGetProperty("state", out var state) && state.ValueKind == JsonValueKind.String
-                    && ChangeRecordStatus.States.Contains(state.GetString()!.ToLowerInvariant())
-                    ? state.GetString()!.ToLowerInvariant()
-                    : null;
+                var root = json.RootElement;
+                if (root.ValueKind != JsonValueKind.Object || Text(root, "state")?.ToLowerInvariant() is not { } state || !ChangeRecordStatus.States.Contains(state))
+                {
+                    return null;
+                }
+
+                return new ChangeRecordFacts(id, state, Text(root, "service"), Text(root, "release"), Instant(root, "start"), Instant(root, "end"), Text(root, "approvedBy"));
             }
             catch (JsonException)
             {
@@ -111,6 +123,12 @@ public sealed partial class HttpChangeRecordProvider
             }
         }
     }
+
+    private static string? Text(JsonElement root, string name) =>
+        root.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
+
+    private static DateTimeOffset? Instant(JsonElement root, string name) =>
+        root.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String && value.TryGetDateTimeOffset(out var instant) ? instant : null;
 
     private ChangeRecordStatus Unavailable(string itsm, string id, string why)
     {

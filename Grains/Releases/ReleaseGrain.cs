@@ -18,7 +18,8 @@ public sealed class ReleaseGrainState
 public sealed class ReleaseGrain(
     [PersistentState("release", Stores.Table)] IPersistentState<ReleaseGrainState> state,
     TimeProvider clock,
-    IOptionsMonitor<GovernanceOptions> governance) : Grain, IReleaseGrain
+    IOptionsMonitor<GovernanceOptions> governance,
+    IOptionsMonitor<ArtifactOptions> artifacts) : Grain, IReleaseGrain
 {
     public async Task<CommandResult<ReleaseSnapshot>> Create(ReleaseDraft draft)
     {
@@ -27,10 +28,18 @@ public sealed class ReleaseGrain(
             return CommandResult<ReleaseSnapshot>.Fail(ErrorKind.Conflict, $"release '{existing.Id}' already exists");
         }
 
+        var artifact = GrainFactory.Ref<IArtifactGrain>(draft.Artifact);
+        if (artifacts.CurrentValue.RequireStored && await artifact.Get() is not ({ Stored: true } or { ExternalUrl: not null }))
+        {
+            return CommandResult<ReleaseSnapshot>.Fail(ErrorKind.PolicyRefused,
+                $"artifact {draft.Artifact} is not in the artifact store: upload it (PUT /v1/artifacts/{draft.Artifact}) or register it " +
+                "(POST /v1/artifacts/external) before releasing it (Artifacts:RequireStored)");
+        }
+
         // The artifact learns which releases name it (who may read it, what retention keeps) before the release is
         // stored: the release record is the acknowledged write and comes last. A link to a release whose write then
         // failed names nothing (readers resolve each release and skip those that do not exist).
-        await GrainFactory.Ref<IArtifactGrain>(draft.Artifact).LinkRelease(new ArtifactRelease
+        await artifact.LinkRelease(new ArtifactRelease
         {
             ReleaseId = this.GetPrimaryKeyString(), Service = draft.Service, Version = draft.Version, CreatedAt = clock.GetUtcNow(),
         });
@@ -50,6 +59,7 @@ public sealed class ReleaseGrain(
             Risk = draft.Risk ?? new ReleaseRiskDeclaration(),
             ChangeRecord = draft.ChangeRecord,
             KnownIssues = draft.KnownIssues.ToList(),
+            ReconcileOf = draft.ReconcileOf,
             Approvals = new List<ApprovalRecord>(),
             Readiness = new List<ReadinessRecord>(),
         };

@@ -97,13 +97,16 @@ public sealed partial class ReleaseEvidenceGrain(
 
         // Signature, subject and source do not depend on the environment: failing them refuses the attestation outright.
         var overall = ProvenanceVerifier.Verify(envelope!, release.Artifact, policies.Provenance(null, release.Service), now);
-        if (!overall.Verified)
+        // A verified statement about another commit than the release claims is refused like a bad signature: the
+        // release would otherwise carry evidence for code it does not contain.
+        var refusal = !overall.Verified ? overall.Reason : ClaimRules.CommitMismatch(release.Id, release.Commit, overall.Facts!.Commit);
+        if (refusal is not null)
         {
-            LogRefused(logger, ReleaseId, overall.Reason);
-            Remember(S.RefusedAttestations, overall.Reason);
+            LogRefused(logger, ReleaseId, refusal);
+            Remember(S.RefusedAttestations, refusal);
             await state.WriteStateAsync();
-            await Events.Publish(EventTypes.AttestationRejected, Subject, overall.Reason, Data(actor, release, null, null));
-            return CommandResult<AttestationResult>.Fail(ErrorKind.PolicyRefused, $"attestation refused: {overall.Reason}");
+            await Events.Publish(EventTypes.AttestationRejected, Subject, refusal, Data(actor, release, null, null));
+            return CommandResult<AttestationResult>.Fail(ErrorKind.PolicyRefused, $"attestation refused: {refusal}");
         }
 
         if (S.Attestations.All(a => a.Sha256 != digest))
@@ -271,6 +274,11 @@ public sealed partial class ReleaseEvidenceGrain(
         {
             // An environment configured after the attestations were attached: verify them now, against today's keys.
             recorded = await VerifyKeptAttestations(release, environment, now);
+        }
+
+        if (recorded is not null && ClaimRules.CommitMismatch(release.Id, release.Commit, recorded.Commit) is { } mismatch)
+        {
+            return new SupplyChainCheck { Passed = false, Reason = mismatch };
         }
 
         var rejections = (S.Rejections.TryGetValue(environment, out var r) ? r : []).Concat(S.RefusedAttestations).ToList();

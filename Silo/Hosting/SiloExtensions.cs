@@ -3,6 +3,7 @@ using Azure.Data.Tables;
 using Azure.Storage.Blobs;
 using Azure.Storage.Queues;
 using Deploy.Engine.Grains;
+using Deploy.Engine.Grains.Audit;
 using Deploy.Engine.Grains.Delivery;
 using Deploy.Engine.Grains.Events;
 using Deploy.Engine.Grains.Environments;
@@ -27,6 +28,7 @@ public static class SiloExtensions
     {
         var engine = builder.Configuration.GetSection(EngineOptions.Section).Get<EngineOptions>() ?? new EngineOptions();
         var cluster = builder.Configuration.GetSection(ClusterSettings.Section).Get<ClusterSettings>() ?? new ClusterSettings();
+        AuditKey.Validate(builder.Configuration, durable: engine.StorageMode == StorageMode.Azure);
         builder.Services.AddDeployEngineServices(builder.Configuration);
 
         builder.UseOrleans(silo =>
@@ -70,6 +72,7 @@ public static class SiloExtensions
         services.AddHostProvisioning();
         services.AddRolloutGates();
         services.AddEventFollower<AuditFollower>();
+        services.TryAddSingleton(_ => AuditKey.From(configuration));
         services.AddDeclaredEnvironments(configuration);
         services.AddEngineArtifactsAndSecrets(configuration);
         services.AddSupplyChain(configuration);

@@ -209,7 +209,8 @@ public class EnvironmentDeclarationsApiTests(EngineFactory engine)
         await client.PostJson($"/v1/environments/{name}/simulated-hosts", new { count = 1 }).Expect(HttpStatusCode.Created);
         // A production-tier environment is protected: the release names an approved change record.
         var change = TestHttp.Unique("chg");
-        await client.PostJson("/v1/change-records", new { id = change, title = "shop 3.0.0", state = "approved" }).Expect(HttpStatusCode.Created);
+        await engine.As(ApproverKey).PostJson("/v1/change-records", new { id = change, title = "shop 3.0.0", state = "approved", service = "shop", end = DateTimeOffset.UtcNow.AddDays(1) })
+            .Expect(HttpStatusCode.Created);
         var release = (string)(await pipeline.PostJson("/v1/releases", new { service = "shop", version = "3.0.0", artifact = TestHttp.Digest("3.0.0"), changeRecord = change })
             .Expect(HttpStatusCode.Created))["id"]!;
 

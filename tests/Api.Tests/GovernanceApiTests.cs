@@ -111,22 +111,50 @@ public class GovernanceApiTests(EngineFactory engine)
     }
 
     [Fact]
-    public async Task Change_records_of_the_built_in_store()
+    public async Task Change_records_of_the_built_in_store_are_kept_by_the_change_authority_alone_and_bound_to_a_service_and_window()
     {
         var id = TestHttp.Unique("CHG");
-        var created = await _operator.PostJson("/v1/change-records", new { id, title = "Upgrade web", state = "pending" }).Expect(HttpStatusCode.Created);
+        var end = DateTimeOffset.UtcNow.AddDays(1);
+        var created = await _approver.PostJson("/v1/change-records", new { id, title = "Upgrade web", state = "pending", service = "web", end }).Expect(HttpStatusCode.Created);
         Assert.Equal("pending", (string)created["state"]!);
-        await _operator.PostJson("/v1/change-records", new { id, title = "again", state = "pending" }).ExpectProblem(HttpStatusCode.Conflict, Problems.ConflictType);
-        await _pipeline.PostJson("/v1/change-records", new { id = id + "x", state = "approved" }).ExpectProblem(HttpStatusCode.Forbidden, Problems.ForbiddenType);
-        await _pipeline.PutJson($"/v1/change-records/{id}/state", new { state = "approved" }).ExpectProblem(HttpStatusCode.Forbidden, Problems.ForbiddenType);
+        Assert.Equal("web", (string)created["service"]!);
+        await _approver.PostJson("/v1/change-records", new { id, title = "again", state = "pending", service = "web", end }).ExpectProblem(HttpStatusCode.Conflict, Problems.ConflictType);
+
+        // Neither the pipeline nor an operator creates or approves a record for its own change.
+        foreach (var client in new[] { _pipeline, _operator })
+        {
+            await client.PostJson("/v1/change-records", new { id = id + "x", state = "approved", service = "web", end }).ExpectProblem(HttpStatusCode.Forbidden, Problems.ForbiddenType);
+            await client.PutJson($"/v1/change-records/{id}/state", new { state = "approved" }).ExpectProblem(HttpStatusCode.Forbidden, Problems.ForbiddenType);
+        }
 
         var approved = await _approver.PutJson($"/v1/change-records/{id}/state", new { state = "approved", reason = "CAB 12 May" }).Expect(HttpStatusCode.OK);
         Assert.Equal("carol", (string)approved["updatedBy"]!);
+        Assert.Equal("carol", (string)approved["approvedBy"]!);
         Assert.Equal("approved", (string)(await _pipeline.GetAsync($"/v1/change-records/{id}").Expect(HttpStatusCode.OK))["state"]!);
 
-        await _operator.PutJson($"/v1/change-records/{id}/state", new { state = "done" }).ExpectProblem(HttpStatusCode.BadRequest, Problems.ValidationType);
-        await _operator.PutJson("/v1/change-records/CHG-none/state", new { state = "approved" }).ExpectProblem(HttpStatusCode.NotFound, Problems.NotFoundType);
+        var unbound = await _approver.PostJson("/v1/change-records", new { id = id + "u", state = "approved", start = end, end = end.AddDays(-1) })
+            .ExpectProblem(HttpStatusCode.BadRequest, Problems.ValidationType);
+        Assert.Equal(["end", "service"], unbound["errors"]!.AsObject().Select(e => e.Key).Order());
+        await _approver.PostJson("/v1/change-records", new { id = id + "l", state = "approved", service = "web", end = DateTimeOffset.UtcNow.AddDays(31) })
+            .ExpectProblem(HttpStatusCode.BadRequest, Problems.ValidationType);
+        await _approver.PutJson($"/v1/change-records/{id}/state", new { state = "done" }).ExpectProblem(HttpStatusCode.BadRequest, Problems.ValidationType);
+        await _approver.PutJson("/v1/change-records/CHG-none/state", new { state = "approved" }).ExpectProblem(HttpStatusCode.NotFound, Problems.NotFoundType);
         await _operator.GetAsync("/v1/change-records/CHG-none").ExpectProblem(HttpStatusCode.NotFound, Problems.NotFoundType);
+    }
+
+    [Fact]
+    public async Task A_key_that_submitted_the_release_a_record_names_cannot_approve_the_record()
+    {
+        var release = await Release(_dana);
+        var id = TestHttp.Unique("CHG");
+        var refused = await _dana.PostJson("/v1/change-records", new { id, state = "approved", service = "web", release, end = DateTimeOffset.UtcNow.AddDays(1) })
+            .ExpectProblem(HttpStatusCode.UnprocessableEntity, Problems.PolicyType);
+        Assert.Contains($"'dana' submitted release {release} and cannot approve it", (string?)refused["detail"]);
+        await _dana.GetAsync($"/v1/change-records/{id}").ExpectProblem(HttpStatusCode.NotFound, Problems.NotFoundType);
+
+        await _dana.PostJson("/v1/change-records", new { id, state = "pending", service = "web", release, end = DateTimeOffset.UtcNow.AddDays(1) }).Expect(HttpStatusCode.Created);
+        await _dana.PutJson($"/v1/change-records/{id}/state", new { state = "approved" }).ExpectProblem(HttpStatusCode.UnprocessableEntity, Problems.PolicyType);
+        await _approver.PutJson($"/v1/change-records/{id}/state", new { state = "approved" }).Expect(HttpStatusCode.OK);
     }
 
     [Fact]

@@ -167,6 +167,23 @@ public class SupplyChainApiTests(SupplyChainEngine engine) : IClassFixture<Suppl
     }
 
     [Fact]
+    public async Task Provenance_attesting_another_commit_than_the_release_claims_is_refused_and_nothing_is_kept()
+    {
+        await Environment("prod");
+        var release = (string)(await _pipeline.PostJson("/v1/releases", new { service = "shop", version = "2.9.0", artifact = Provenance.Artifact, commit = "0badc0ffee" })
+            .Expect(HttpStatusCode.Created))["id"]!;
+
+        var refused = await PostRaw(_pipeline, $"/v1/releases/{release}/attestations", Provenance.Envelope(engine.Signer, Provenance.Statement()))
+            .ExpectProblem(HttpStatusCode.UnprocessableEntity, "urn:deploy-engine:problem:refused-by-policy");
+        Assert.Equal($"attestation refused: release {release} claims commit 0badc0ffee, but its provenance attests commit {Provenance.Commit}", (string?)refused["detail"]);
+        var provenance = await _operator.GetAsync($"/v1/releases/{release}/provenance").Expect(HttpStatusCode.OK);
+        Assert.Equal(0, (int)provenance["attestations"]!);
+        Assert.Null(Env(provenance, "prod")["verified"]);
+        var rollout = await Rollout(release, "prod").ExpectProblem(HttpStatusCode.UnprocessableEntity, "urn:deploy-engine:problem:refused-by-policy");
+        Assert.Contains("claims commit 0badc0ffee", (string?)rollout["detail"], StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_protected_environment_refuses_a_release_until_a_valid_attestation_is_attached()
     {
         await Environment("prod");

@@ -33,6 +33,9 @@ public sealed class EngineFactory : WebApplicationFactory<Program>
     /// <summary>The environments agent-1 serves: each test that speaks as agent-1 uses one of its own.</summary>
     public static readonly string[] AgentEnvironments = ["agents-multi", "agents-release", "agents-quota", "agents-drift", "agents-canary"];
 
+    /// <summary>The ITSM adapter's key (itsm-sync, role itsm): keeps the built-in change records and nothing else.</summary>
+    public const string ItsmKey = "test-itsm-key";
+
     /// <summary>A key holding both pipeline and approver (dana): may submit, and is refused approving her own release.</summary>
     public const string PipelineApproverKey = "test-pipeline-approver-key";
 
@@ -58,6 +61,9 @@ public sealed class EngineFactory : WebApplicationFactory<Program>
         builder.UseSetting($"Auth:Keys:{keys.Length}:Key", BoundAgentKey);
         builder.UseSetting($"Auth:Keys:{keys.Length}:Roles", "agent");
         builder.UseSetting($"Auth:Keys:{keys.Length}:Environments", BoundEnvironment);
+        builder.UseSetting($"Auth:Keys:{keys.Length + 1}:Name", "itsm-sync");
+        builder.UseSetting($"Auth:Keys:{keys.Length + 1}:Key", ItsmKey);
+        builder.UseSetting($"Auth:Keys:{keys.Length + 1}:Roles", "itsm");
 
         builder.UseSetting($"Auth:Keys:{keys.Length + 1}:Name", "viewer-scoped");
         builder.UseSetting($"Auth:Keys:{keys.Length + 1}:Key", ScopedViewerKey);

@@ -121,11 +121,15 @@ public class DeclaredEnvironmentTests(ClusterFixture fixture)
         await AddHosts(Grains, production, 2);
         // Production is protected: the release names an approved change record, and needs an approval there.
         var change = Unique("CHG");
-        Assert.True((await Grains.GetGrain<IChangeRecordGrain>(change).Create(new ChangeRecordCommand { Title = "shop 2.0.0", State = "approved", Actor = "olga" })).Ok);
+        var service = Unique("shop");
+        Assert.True((await Grains.GetGrain<IChangeRecordGrain>(change).Create(new ChangeRecordCommand
+        {
+            Title = "shop 2.0.0", State = "approved", Actor = "olga", Service = service, End = DateTimeOffset.UtcNow.AddDays(1),
+        })).Ok);
         var release = Unique("rel");
         Assert.True((await Grains.GetGrain<IReleaseGrain>(release).Create(new ReleaseDraft
         {
-            Service = Unique("shop"), Version = "2.0.0", Artifact = Digest("2.0.0"), SubmittedBy = "test-pipeline", ChangeRecord = change,
+            Service = service, Version = "2.0.0", Artifact = Digest("2.0.0"), SubmittedBy = "test-pipeline", ChangeRecord = change,
         })).Ok);
 
         var early = await Start(release, production);

@@ -14,10 +14,13 @@ public class GovernanceGateTests(ClusterFixture fixture)
 
     private IGrainFactory Grains => fixture.Grains;
 
-    private async Task<string> ChangeRecord(string state)
+    private async Task<string> ChangeRecord(string state, string? service = null)
     {
         var id = Unique("CHG");
-        var created = await Grains.GetGrain<IChangeRecordGrain>(id).Create(new ChangeRecordCommand { Title = "test change", State = state, Actor = "olga" });
+        var created = await Grains.GetGrain<IChangeRecordGrain>(id).Create(new ChangeRecordCommand
+        {
+            Title = "test change", State = state, Actor = "olga", Service = service ?? _service, End = DateTimeOffset.UtcNow.AddDays(1),
+        });
         Assert.True(created.Ok, created.Detail);
         return id;
     }
@@ -141,6 +144,53 @@ public class GovernanceGateTests(ClusterFixture fixture)
         var done = await WaitFor(Grains, started.Id);
         Assert.Equal(RolloutStatus.RolledBack, done.Status);
         Assert.All(await HostsOf(Grains, hosts), h => Assert.Equal("1.0.0", h.CurrentVersion));
+    }
+
+    [Fact]
+    public async Task A_change_record_rejected_while_the_rollout_runs_holds_it_at_the_next_step_boundary_and_approving_it_again_lets_it_go_on()
+    {
+        var env = Unique(GovernanceSettings.ProtectedPrefix);
+        var hosts = await CreateEnvironment(Grains, env, 4, latencyMs: 400);
+        var record = await ChangeRecord("approved");
+        var release = await Release(_service, "2.0.0", record);
+        var started = await StartRollout(Grains, release, env, new RolloutStrategySpec { Preset = "OneAtATime" });
+        await WaitFor(Grains, started.Id, r => r.Status == RolloutStatus.AwaitingApproval);
+        Assert.True((await Vote(release, env, "bob", approve: true)).Ok);
+        await WaitFor(Grains, started.Id, r => r.Status == RolloutStatus.Progressing);
+
+        Assert.True((await Grains.GetGrain<IChangeRecordGrain>(record).SetState(new ChangeRecordCommand { State = "rejected", Actor = "bob", Reason = "CAB withdrew it" })).Ok);
+
+        var held = await WaitFor(Grains, started.Id, r => r.Status == RolloutStatus.Paused);
+        Assert.Contains($"change-record: change record {record} is rejected; held here: roll it back or abort it", held.HeldBy);
+        await Task.Delay(1500);
+        Assert.Equal(RolloutStatus.Paused, (await Grains.GetGrain<IRolloutGrain>(started.Id).Get())!.Status);
+        Assert.InRange((await HostsOf(Grains, hosts)).Count(h => h.CurrentVersion == "2.0.0"), 1, 3);
+
+        Assert.True((await Grains.GetGrain<IChangeRecordGrain>(record).SetState(new ChangeRecordCommand { State = "approved", Actor = "bob" })).Ok);
+        Assert.Equal(RolloutStatus.Succeeded, (await WaitFor(Grains, started.Id, timeout: TimeSpan.FromSeconds(90))).Status);
+        Assert.All(await HostsOf(Grains, hosts), h => Assert.Equal("2.0.0", h.CurrentVersion));
+    }
+
+    [Fact]
+    public async Task A_change_record_approved_for_another_service_or_release_does_not_let_a_release_through()
+    {
+        var env = Unique(GovernanceSettings.ProtectedPrefix);
+        await CreateEnvironment(Grains, env, 1);
+        var otherService = await ChangeRecord("approved", Unique("cart"));
+        var release = await Release(_service, "2.0.0", otherService);
+        var refused = await Start(release, env);
+        Assert.Equal(ErrorKind.PolicyRefused, refused.Error);
+        Assert.Contains($"change record {otherService} is for service 'cart-", refused.Detail);
+
+        var forAnother = Unique("CHG");
+        Assert.True((await Grains.GetGrain<IChangeRecordGrain>(forAnother).Create(new ChangeRecordCommand
+        {
+            State = "approved", Actor = "olga", Service = _service, Release = "rel-someone-else", End = DateTimeOffset.UtcNow.AddDays(1),
+        })).Ok);
+        var second = await Release(_service, "2.0.1", forAnother);
+        var refusedToo = await Start(second, env);
+        Assert.Equal(ErrorKind.PolicyRefused, refusedToo.Error);
+        Assert.Contains($"change record {forAnother} is for release rel-someone-else, not {second}", refusedToo.Detail);
     }
 
     [Fact]

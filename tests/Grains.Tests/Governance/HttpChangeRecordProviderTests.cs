@@ -28,7 +28,7 @@ public sealed class HttpChangeRecordProviderTests : IAsyncLifetime
             _authorizations.Add(http.Request.Headers.Authorization);
             switch (id)
             {
-                case "CHG-1": return Results.Json(new { state = "approved" });
+                case "CHG-1": return Results.Json(new { state = "approved", service = "shop", release = "rel-1", start = "2026-12-01T09:00:00Z", end = "2026-12-01T17:00:00Z", approvedBy = "cab-chair" });
                 case "CHG-2" when n < 3: return Results.StatusCode(503);
                 case "CHG-2": return Results.Json(new { state = "pending" });
                 case "CHG-3": return Results.Json(new { state = "REJECTED" });
@@ -75,8 +75,20 @@ public sealed class HttpChangeRecordProviderTests : IAsyncLifetime
     public async Task Maps_the_answer_to_a_state_with_its_reason(string id, string state, string detail)
     {
         var status = await Get(id);
-        Assert.Equal(new ChangeRecordStatus(state, detail), status);
+        Assert.Equal((state, detail), (status.State, status.Detail));
         Assert.All(_authorizations, a => Assert.Equal("Bearer " + Token, a));
+    }
+
+    [Fact]
+    public async Task Reads_the_service_release_window_and_approver_the_itsm_gives_and_nothing_when_it_gives_none()
+    {
+        var bound = await Get("CHG-1");
+        Assert.Equal(new Deploy.Engine.Domain.Governance.ChangeRecordFacts("CHG-1", "approved", "shop", "rel-1",
+            DateTimeOffset.Parse("2026-12-01T09:00:00Z", System.Globalization.CultureInfo.InvariantCulture),
+            DateTimeOffset.Parse("2026-12-01T17:00:00Z", System.Globalization.CultureInfo.InvariantCulture), "cab-chair"), bound.Facts);
+
+        var bare = await Get("CHG-3");
+        Assert.Equal(new Deploy.Engine.Domain.Governance.ChangeRecordFacts("CHG-3", "rejected", null, null, null, null, null), bare.Facts);
     }
 
     [Fact]

@@ -15,6 +15,9 @@ public sealed class EngineHost : WebApplicationFactory<Program>
 {
     public const string Key = "integration-key";
 
+    /// <summary>The audit chain's HMAC key (Azure mode requires one; a storage writer does not have it).</summary>
+    public const string AuditKey = "integration-audit-key-0123456789abcdef";
+
     private readonly Settings settings;
 
     public EngineHost(Settings settings)
@@ -47,6 +50,7 @@ public sealed class EngineHost : WebApplicationFactory<Program>
         builder.UseEnvironment("Production");
         builder.UseSetting("Engine:StorageMode", "Azure");
         builder.UseSetting("Storage:ConnectionString", settings.ConnectionString);
+        builder.UseSetting("Audit:Key", AuditKey);
         builder.UseSetting("Engine:Rollouts:ReconcileInterval", "00:00:01");
         builder.UseSetting("Orleans:ClusterId", settings.ClusterId);
         builder.UseSetting("Orleans:ServiceId", settings.ClusterId);
