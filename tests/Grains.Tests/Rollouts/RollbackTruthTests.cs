@@ -93,6 +93,30 @@ public class RollbackTruthTests(ClusterFixture fixture)
     }
 
     [Fact]
+    public async Task Two_consecutive_rollbacks_without_an_environment_record_return_the_hosts_to_what_each_rollout_found()
+    {
+        // The hosts ran 0.9.0 before the engine knew the service: the environment records nothing before 1.0.0.
+        var env = Unique("twicerevert");
+        var hosts = await CreateEnvironment(Grains, env, 3, latencyMs: 2, currentVersion: "0.9.0");
+        var older = await WaitFor(Grains, (await StartRollout(Grains, await CreateRelease(Grains, "web", "1.0.0"), env, new RolloutStrategySpec { Preset = "AllAtOnce" })).Id);
+        var newer = await WaitFor(Grains, (await StartRollout(Grains, await CreateRelease(Grains, "web", "2.0.0"), env, new RolloutStrategySpec { Preset = "AllAtOnce" })).Id);
+        Assert.Equal((RolloutStatus.Succeeded, RolloutStatus.Succeeded), (older.Status, newer.Status));
+
+        Assert.True((await Grains.GetGrain<IRolloutGrain>(newer.Id).Rollback(new OperatorAction { Actor = "ops" })).Ok);
+        Assert.Equal(RolloutStatus.RolledBack, (await WaitFor(Grains, newer.Id)).Status);
+        Assert.All(await HostsOf(Grains, hosts), h => Assert.Equal(Digest("1.0.0"), h.CurrentArtifact));
+
+        // The second rollback reverts: each host goes back to what it ran before the 1.0.0 rollout (0.9.0), not to its
+        // latest "previous" (2.0.0, from the rollback just done), and not "untouched" because another rollout came since.
+        var second = await Grains.GetGrain<IRolloutGrain>(older.Id).Rollback(new OperatorAction { Actor = "ops" });
+        Assert.True(second.Ok, second.Detail);
+        var done = await WaitFor(Grains, older.Id);
+        Assert.Equal(RolloutStatus.RolledBack, done.Status);
+        Assert.All(await HostsOf(Grains, hosts), h => Assert.Equal((Digest("0.9.0"), "0.9.0"), (h.CurrentArtifact, h.CurrentVersion)));
+        Assert.False((await Grains.GetGrain<IEnvironmentGrain>(env).Get())!.Services.ContainsKey("web"));
+    }
+
+    [Fact]
     public async Task A_rollback_whose_hosts_never_answer_ends_by_its_deadline_quarantines_them_and_the_queue_moves_on()
     {
         var env = Unique("silent");
