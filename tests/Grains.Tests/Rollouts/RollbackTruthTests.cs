@@ -176,6 +176,59 @@ public class RollbackTruthTests(ClusterFixture fixture)
         Assert.Equal(ErrorKind.NotFound, (await Grains.GetGrain<IEnvironmentGrain>(env).ClearQuarantine(silent[0], "ops", null)).Error);
     }
 
+    /// <summary>A rollout that succeeded on <paramref name="hosts"/>, whose agents then go silent (an hour to answer anything).</summary>
+    private async Task<RolloutSnapshot> SucceededThenSilent(string env, IReadOnlyList<string> hosts, RolloutStrategySpec strategy)
+    {
+        var done = await WaitFor(Grains, (await StartRollout(Grains, await CreateRelease(Grains, "web", "2.0.0"), env, strategy)).Id);
+        Assert.Equal(RolloutStatus.Succeeded, done.Status);
+        Assert.All(await Grains.GetGrain<IEnvironmentGrain>(env).RegisterHosts(hosts.Select(h => new HostEnrollment
+        {
+            HostId = h,
+            Registration = new HostRegistration { Environment = env, Simulation = new SimulationProfile { StepLatencyMs = 3_600_000 } },
+        }).ToList()), r => Assert.True(r.Ok, r.Detail));
+        return done;
+    }
+
+    [Fact]
+    public async Task A_rollback_has_its_own_deadline_apart_from_the_progress_deadline_and_escalates_by_it()
+    {
+        var env = Unique("rbdeadline");
+        var hosts = await CreateEnvironment(Grains, env, 2, latencyMs: 2);
+        var done = await SucceededThenSilent(env, hosts, new RolloutStrategySpec
+        {
+            Preset = "AllAtOnce",
+            ProgressDeadlineSeconds = 600,
+            Deadlines = new DeadlinesDeclaration { RollbackSeconds = 2 },
+        });
+
+        var rollingBack = (await Grains.GetGrain<IRolloutGrain>(done.Id).Rollback(new OperatorAction { Actor = "ops" })).Value!;
+        // The deadline is set from the decision's turn (a few ms before the decision is logged): 2 s, not 600.
+        Assert.InRange((rollingBack.Deadline - rollingBack.Decisions.Last(d => d.Kind == "rollback").At)!.Value, TimeSpan.FromSeconds(1.5), TimeSpan.FromSeconds(2));
+
+        // Long before the 10-minute progress deadline, the silent hosts are quarantined and the rollout escalates.
+        var escalated = await WaitFor(Grains, done.Id, timeout: TimeSpan.FromSeconds(20));
+        Assert.Equal(RolloutStatus.Failed, escalated.Status);
+        Assert.Contains("rollback escalated", escalated.StatusReason);
+        Assert.Equal(hosts, escalated.Quarantined);
+    }
+
+    [Fact]
+    public async Task Without_its_own_a_rollback_takes_the_deadline_its_environment_declares()
+    {
+        var env = Unique("rbenvdeadline");
+        var errors = new Domain.Validation.ValidationErrors();
+        using var document = System.Text.Json.JsonDocument.Parse($$"""{"name":"{{env}}","tier":"staging","dataClassification":"synthetic","rollback":{"timeout":"3s"} }""");
+        var declared = await Grains.GetGrain<IEnvironmentDeclarationGrain>(env).Declare(DeclarationParser.Parse(document.RootElement, errors)!, new Actor { Name = "ops" });
+        Assert.True(declared.Ok, declared.Detail);
+        var hosts = await AddHosts(Grains, env, 2, latencyMs: 2);
+        var done = await SucceededThenSilent(env, hosts, new RolloutStrategySpec { Preset = "AllAtOnce", ProgressDeadlineSeconds = 600 });
+
+        var rollingBack = (await Grains.GetGrain<IRolloutGrain>(done.Id).Rollback(new OperatorAction { Actor = "ops" })).Value!;
+
+        Assert.InRange((rollingBack.Deadline - rollingBack.Decisions.Last(d => d.Kind == "rollback").At)!.Value, TimeSpan.FromSeconds(2.5), TimeSpan.FromSeconds(3));
+        Assert.Equal(RolloutStatus.Failed, (await WaitFor(Grains, done.Id, timeout: TimeSpan.FromSeconds(20))).Status);
+    }
+
     [Fact]
     public async Task A_resume_after_an_expiry_that_paused_leaves_a_deadline_that_expires_again()
     {
