@@ -28,6 +28,28 @@ public sealed record ReleaseDraft
     [Id(102)] public string? ChangeRecord { get; init; }
 
     [Id(103)] public IReadOnlyList<KnownIssue> KnownIssues { get; init; } = [];
+
+    /// <summary>The release's place in an expand/contract schema change; null: undeclared.</summary>
+    [Id(150)] public ReleaseSchema? Schema { get; init; }
+}
+
+/// <summary>
+/// <c>schema: {phase: contract, requires: 3, drops: 2}</c>: the phase (expand, migrate, contract), the schema version the
+/// release needs, and for a contract the old version whose support it removes (see Domain/Schema/SchemaRules).
+/// </summary>
+[GenerateSerializer, Immutable]
+[Alias("ReleaseSchema")]
+public sealed record ReleaseSchema
+{
+    /// <summary>expand, migrate or contract.</summary>
+    [Id(0)] public required string Phase { get; init; }
+
+    [Id(1)] public int Requires { get; init; }
+
+    [Id(2)] public int? Drops { get; init; }
+
+    public Domain.Schema.SchemaDeclaration? ToDomain() =>
+        Domain.Schema.SchemaRules.Phase(Phase) is { } phase ? new(phase, Requires, Drops) : null;
 }
 
 [GenerateSerializer, Immutable]
@@ -73,6 +95,9 @@ public sealed record ReleaseSnapshot
 
     /// <summary>Readiness checklist sign-offs, in the order given.</summary>
     [Id(105)] public IReadOnlyList<ReadinessRecord> Readiness { get; init; } = [];
+
+    /// <summary>The release's place in an expand/contract schema change; null: undeclared.</summary>
+    [Id(150)] public ReleaseSchema? Schema { get; init; }
 }
 
 /// <summary>One release: what is being released. Key: the release id.</summary>

@@ -48,6 +48,7 @@ public sealed class ReleaseGrain(
             Risk = draft.Risk ?? new ReleaseRiskDeclaration(),
             ChangeRecord = draft.ChangeRecord,
             KnownIssues = draft.KnownIssues.ToList(),
+            Schema = draft.Schema,
             Approvals = new List<ApprovalRecord>(),
             Readiness = new List<ReadinessRecord>(),
         };
