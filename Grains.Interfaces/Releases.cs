@@ -37,6 +37,28 @@ public sealed record ReleaseDraft
     /// gate counts the original's promotion history for it when service, version, artifact and commit are the same.
     /// </summary>
     [Id(105)] public string? ReconcileOf { get; init; }
+
+    /// <summary>The release's place in an expand/contract schema change; null: undeclared.</summary>
+    [Id(150)] public ReleaseSchema? Schema { get; init; }
+}
+
+/// <summary>
+/// <c>schema: {phase: contract, requires: 3, drops: 2}</c>: the phase (expand, migrate, contract), the schema version the
+/// release needs, and for a contract the old version whose support it removes (see Domain/Schema/SchemaRules).
+/// </summary>
+[GenerateSerializer, Immutable]
+[Alias("ReleaseSchema")]
+public sealed record ReleaseSchema
+{
+    /// <summary>expand, migrate or contract.</summary>
+    [Id(0)] public required string Phase { get; init; }
+
+    [Id(1)] public int Requires { get; init; }
+
+    [Id(2)] public int? Drops { get; init; }
+
+    public Domain.Schema.SchemaDeclaration? ToDomain() =>
+        Domain.Schema.SchemaRules.Phase(Phase) is { } phase ? new(phase, Requires, Drops) : null;
 }
 
 [GenerateSerializer, Immutable]
@@ -91,6 +113,9 @@ public sealed record ReleaseSnapshot
 
     /// <summary>The release a drift reconcile re-applies with this one (<see cref="ReleaseDraft.ReconcileOf"/>); null for every other release.</summary>
     [Id(108)] public string? ReconcileOf { get; init; }
+
+    /// <summary>The release's place in an expand/contract schema change; null: undeclared.</summary>
+    [Id(150)] public ReleaseSchema? Schema { get; init; }
 }
 
 /// <summary>One release: what is being released. Key: the release id.</summary>

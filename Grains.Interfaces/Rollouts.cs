@@ -228,6 +228,9 @@ public sealed record DeadlinesDeclaration
 
     /// <summary>abort (default) or pause.</summary>
     [Id(3)] public string? OnExpiry { get; init; }
+
+    /// <summary>How long a rollback may take before hosts that have not acknowledged it are quarantined (default: the environment's rollback.timeout, else progressSeconds).</summary>
+    [Id(150)] public int? RollbackSeconds { get; init; }
 }
 
 [GenerateSerializer, Immutable]

@@ -49,6 +49,7 @@ public static class StrategyInputMapping
                 ProgressSeconds = s.Deadlines?.ProgressSeconds ?? s.ProgressDeadlineSeconds,
                 AnalysisSeconds = s.Deadlines?.AnalysisSeconds,
                 ApprovalSeconds = s.Deadlines?.ApprovalSeconds,
+                RollbackSeconds = s.Deadlines?.RollbackSeconds,
                 OnExpiry = s.Deadlines?.OnExpiry,
             },
             OnConflict = s.OnConflict,

@@ -20,7 +20,12 @@ public sealed record CreateReleaseRequest(
     ReleaseRiskRequest? Risk = null,
     string? ChangeRecord = null,
     List<KnownIssueRequest?>? KnownIssues = null,
-    DateTimeOffset? CommitTime = null);
+    DateTimeOffset? CommitTime = null,
+
+    ReleaseSchemaRequest? Schema = null);
+
+/// <summary>Expand/contract: <c>{phase: contract, requires: 3, drops: 2}</c> (docs/rollouts.md).</summary>
+public sealed record ReleaseSchemaRequest(string? Phase, int? Requires, int? Drops);
 
 /// <summary>Declared risk signals: customerFacing, visibility (none, low, high), schemaChange (none, compatible, breaking), dataMigration.</summary>
 public sealed record ReleaseRiskRequest(bool? CustomerFacing, string? Visibility, string? SchemaChange, bool? DataMigration);
@@ -82,6 +87,7 @@ public static class ReleasesApi
             },
             ChangeRecord = request.ChangeRecord,
             KnownIssues = (request.KnownIssues ?? []).Select(k => new KnownIssue { Issue = k!.Issue!, Workaround = k.Workaround }).ToList(),
+            Schema = request.Schema is { } schema ? new ReleaseSchema { Phase = schema.Phase!.ToLowerInvariant(), Requires = schema.Requires!.Value, Drops = schema.Drops } : null,
         });
         if (!result.Ok) return Problems.From(result);
 
@@ -119,6 +125,10 @@ public static class ReleasesApi
             errors.Add("changeRecord", "must be 1-64 characters: letters, digits, '.', '-', '_'");
         if (request.KnownIssues is { } issues && (issues.Count > 32 || issues.Any(i => i is null || string.IsNullOrWhiteSpace(i.Issue) || i.Issue.Length > 1024 || i.Workaround?.Length > 2048)))
             errors.Add("knownIssues", "at most 32 entries, each with an issue (1-1024 characters) and an optional workaround (up to 2048)");
+        if (request.Schema is { } schema)
+        {
+            foreach (var (field, message) in Domain.Schema.SchemaRules.Validate(schema.Phase, schema.Requires, schema.Drops)) errors.Add("schema." + field, message);
+        }
     }
 
     /// <summary>Class, risk and reasons, required gates, approvals, readiness, change record and what blocks, for one environment.</summary>

@@ -74,6 +74,14 @@ public sealed record RollbackPlan(IReadOnlyList<RollbackAction> Actions, Rollbac
 /// </summary>
 public static class RollbackPlanner
 {
+    /// <summary>
+    /// How long a rollback may take from its decision: the strategy's own <c>deadlines.rollbackSeconds</c>, else the
+    /// environment's declared <c>rollback.timeout</c>, else the strategy's progress deadline. E.g. progress 600 s,
+    /// environment 120 s, strategy unset → 120 s; strategy 30 s → 30 s; neither → 600 s.
+    /// </summary>
+    public static TimeSpan Deadline(DeadlineSpec deadlines, TimeSpan? environment) =>
+        deadlines.Rollback ?? environment ?? deadlines.Progress;
+
     public static RollbackPlan Plan(RollbackSituation s)
     {
         ArgumentNullException.ThrowIfNull(s);

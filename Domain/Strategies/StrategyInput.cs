@@ -114,6 +114,9 @@ public sealed record DeadlinesInput
 
     public int? ApprovalSeconds { get; init; }
 
+    /// <summary>The rollback's own deadline; null: the environment's declared rollback timeout, else the progress deadline.</summary>
+    public int? RollbackSeconds { get; init; }
+
     /// <summary>"abort" (when null) | "pause".</summary>
     public string? OnExpiry { get; init; }
 }

@@ -118,7 +118,8 @@ public sealed record RollbackTrigger(TriggerMetric Metric, double Threshold);
 /// <param name="Progress">How long a step may take before <paramref name="OnExpiry"/> applies.</param>
 /// <param name="Analysis">How long an analysis may run at most.</param>
 /// <param name="Approval">How long a pause may wait for an operator.</param>
-public sealed record DeadlineSpec(TimeSpan Progress, TimeSpan Analysis, TimeSpan Approval, DeadlineAction OnExpiry)
+/// <param name="Rollback">How long a rollback may take before its silent hosts are quarantined; null: the environment's, else <paramref name="Progress"/>.</param>
+public sealed record DeadlineSpec(TimeSpan Progress, TimeSpan Analysis, TimeSpan Approval, DeadlineAction OnExpiry, TimeSpan? Rollback = null)
 {
     public static DeadlineSpec Default { get; } =
         new(TimeSpan.FromSeconds(600), TimeSpan.FromSeconds(3600), TimeSpan.FromSeconds(86_400), DeadlineAction.Abort);

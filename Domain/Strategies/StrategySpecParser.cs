@@ -306,7 +306,8 @@ public static class StrategySpecParser
             Duration(input.ProgressSeconds, p + "progressSeconds", errors) ?? d.Progress,
             Duration(input.AnalysisSeconds, p + "analysisSeconds", errors) ?? d.Analysis,
             Duration(input.ApprovalSeconds, p + "approvalSeconds", errors) ?? d.Approval,
-            OneOf(input.OnExpiry, p + "onExpiry", errors, DeadlineAction.Abort, ("abort", DeadlineAction.Abort), ("pause", DeadlineAction.Pause)));
+            OneOf(input.OnExpiry, p + "onExpiry", errors, DeadlineAction.Abort, ("abort", DeadlineAction.Abort), ("pause", DeadlineAction.Pause)),
+            Duration(input.RollbackSeconds, p + "rollbackSeconds", errors));
     }
 
     /// <summary>Null stays null (the caller's default applies); otherwise 1 second to 7 days.</summary>

@@ -17,6 +17,7 @@ public static class EnvironmentExtensions
         services.AddSingleton<IValidateOptions<EnvironmentOptions>, EnvironmentOptionsValidator>();
         services.AddRolloutGate<PromotionGate>();
         services.AddRolloutGate<Gates.RollbackReadinessGate>();
+        services.AddRolloutGate<Gates.SchemaGate>();
         services.AddHostedService<DeclarationFileLoader>();
         return services;
     }

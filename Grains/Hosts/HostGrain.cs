@@ -358,6 +358,11 @@ public sealed partial class HostGrain(
             slot.PreviousArtifact = slot.CurrentArtifact;
             slot.PreviousVersion = slot.CurrentVersion;
             slot.Rollout = command.RolloutId;
+            if (!slot.Origins.Exists(o => string.Equals(o.RolloutId, command.RolloutId, StringComparison.Ordinal)))
+            {
+                slot.Origins.Insert(0, new RolloutOrigin { RolloutId = command.RolloutId, Artifact = slot.CurrentArtifact, Version = slot.CurrentVersion });
+                if (slot.Origins.Count > HistoryLength) slot.Origins.RemoveRange(HistoryLength, slot.Origins.Count - HistoryLength);
+            }
         }
 
         return await Begin(name, slot, command, command.Artifact, command.Version, HostState.Updating, "already running the artifact");
@@ -366,14 +371,25 @@ public sealed partial class HostGrain(
     private async Task<HostCommandStatus> BeginRevert(string name, HostCommand command)
     {
         // A service this rollout never changed has nothing to undo.
-        if (!S.Services.TryGetValue(name, out var slot) || !string.Equals(slot.Rollout, command.RolloutId, StringComparison.Ordinal))
+        if (!S.Services.TryGetValue(name, out var slot))
+        {
+            return Status(HostCommandKind.Revert, CommandOutcome.Succeeded, "untouched by this rollout") with { Untouched = true };
+        }
+
+        // The revert target is what the service ran before this rollout first touched it, even when later rollouts
+        // (or their rollbacks) changed it since: a second rollback returns to the right artifact, not to "previous".
+        var origin = slot.Origins.Find(o => string.Equals(o.RolloutId, command.RolloutId, StringComparison.Ordinal));
+        var (artifact, version) = string.Equals(slot.Rollout, command.RolloutId, StringComparison.Ordinal)
+            ? (slot.PreviousArtifact, slot.PreviousVersion)
+            : origin is not null ? (origin.Artifact, origin.Version) : (null, null);
+        if (!string.Equals(slot.Rollout, command.RolloutId, StringComparison.Ordinal) && origin is null)
         {
             return Status(HostCommandKind.Revert, CommandOutcome.Succeeded, "untouched by this rollout") with { Untouched = true };
         }
 
         // Whatever the service was doing for this rollout is superseded by the revert.
         StopSimulation(name);
-        return await Begin(name, slot, command, slot.PreviousArtifact, slot.PreviousVersion, HostState.RollingBack, "already on the previous artifact");
+        return await Begin(name, slot, command, artifact, version, HostState.RollingBack, "already on the previous artifact");
     }
 
     /// <summary>

@@ -97,4 +97,23 @@ public sealed class ServiceSlot
     [Id(15)] public DateTimeOffset UpdatedAt { get; set; }
 
     [Id(16)] public HostMetricsReading? Metrics { get; set; }
+
+    /// <summary>
+    /// Per rollout that changed the service (newest first, at most <see cref="HostGrain.HistoryLength"/>): what it ran
+    /// before that rollout first touched it. A revert for a rollout returns here, even after later rollouts (or their
+    /// rollbacks) moved the slot's own previous on.
+    /// </summary>
+    [Id(150)] public List<RolloutOrigin> Origins { get; set; } = [];
+}
+
+/// <summary>What a service ran before a rollout first changed it: that rollout's revert target.</summary>
+[GenerateSerializer]
+[Alias("RolloutOrigin")]
+public sealed class RolloutOrigin
+{
+    [Id(0)] public string RolloutId { get; set; } = string.Empty;
+
+    [Id(1)] public string? Artifact { get; set; }
+
+    [Id(2)] public string? Version { get; set; }
 }

@@ -60,6 +60,7 @@ public sealed class ReleaseGrain(
             ChangeRecord = draft.ChangeRecord,
             KnownIssues = draft.KnownIssues.ToList(),
             ReconcileOf = draft.ReconcileOf,
+            Schema = draft.Schema,
             Approvals = new List<ApprovalRecord>(),
             Readiness = new List<ReadinessRecord>(),
         };

@@ -106,6 +106,7 @@ public sealed class RollbackDrillsGrain(
             Risk = release.Risk,
             ChangeRecord = release.ChangeRecord,
             KnownIssues = release.KnownIssues,
+            Schema = release.Schema,
         });
         if (!copy.Ok)
         {

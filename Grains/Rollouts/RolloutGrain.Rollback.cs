@@ -56,6 +56,10 @@ public sealed partial class RolloutGrain
         await BeginRollback(cause, reason, actor, RolloutTrigger.Abort, stage: -1, await PlanRollback());
     }
 
+    /// <summary>The rollback's own deadline (<see cref="RollbackPlanner.Deadline"/>): strategy, else environment, else progress.</summary>
+    private TimeSpan RollbackTimeout => RollbackPlanner.Deadline(Spec.Deadlines,
+        S.EnvironmentRollbackTimeoutSeconds is { } seconds ? TimeSpan.FromSeconds(seconds) : null);
+
     /// <summary>
     /// What a rollback of this rollout would do now (<see cref="RollbackPlanner"/>). A finished release is checked
     /// against what the environment records and runs now: one a newer release replaced is refused.
@@ -117,7 +121,7 @@ public sealed partial class RolloutGrain
         S.RollbackReason = reason;
         S.RollbackMethod = plan.Method;
         S.RollbackActions = plan.Actions.ToList();
-        S.RollbackDeadline = now + Spec.Deadlines.Progress;
+        S.RollbackDeadline = now + RollbackTimeout;
         if (plan.Actions.Contains(RollbackAction.ReturnHosts))
         {
             var inScope = HostsOfStage(stage);
@@ -156,7 +160,7 @@ public sealed partial class RolloutGrain
         if (S.RollbackDeadline is null)
         {
             // Decided before rollbacks had deadlines: it gets one now.
-            S.RollbackDeadline = now + Spec.Deadlines.Progress;
+            S.RollbackDeadline = now + RollbackTimeout;
             await state.WriteStateAsync();
         }
 

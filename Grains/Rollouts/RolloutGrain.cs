@@ -158,6 +158,7 @@ public sealed partial class RolloutGrain(
         S.SubmittedBy = draft.SubmittedBy;
         S.Selector = new Dictionary<string, string>(draft.Selector, StringComparer.Ordinal);
         S.CreatedAt = clock.GetUtcNow();
+        S.EnvironmentRollbackTimeoutSeconds = (await GrainFactory.Ref<IEnvironmentDeclarationGrain>(draft.Environment).Get())?.Declaration.Rollback?.TimeoutSeconds;
         S.Status = RolloutStatus.Pending;
         Decide(DecisionKind.Created, $"release {release.Service} {release.Version} submitted for '{draft.Environment}' ({Spec.Kind} strategy, {Spec.Scope.Kind} scope)", draft.SubmittedBy);
 

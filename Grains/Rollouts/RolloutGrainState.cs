@@ -196,4 +196,7 @@ public sealed class RolloutGrainState
 
     /// <summary>Blue-green: the rollback switched the active slot back.</summary>
     [Id(155)] public bool SwitchedBack { get; set; }
+
+    /// <summary>The environment's declared rollback timeout (rollback.timeout) when the rollout was submitted, in seconds.</summary>
+    [Id(156)] public long? EnvironmentRollbackTimeoutSeconds { get; set; }
 }

@@ -63,3 +63,31 @@ public class RollbackPlannerTests
         Assert.False(plan.Refused);
     }
 }
+
+public class RollbackDeadlineTests
+{
+    private static readonly DeadlineSpec Progress600 = DeadlineSpec.Default with { Progress = TimeSpan.FromSeconds(600) };
+
+    [Theory]
+    [InlineData(null, null, 600)]
+    [InlineData(null, 120, 120)]
+    [InlineData(30, 120, 30)]
+    [InlineData(30, null, 30)]
+    public void The_strategy_s_rollback_deadline_wins_then_the_environment_s_then_progress(int? strategy, int? environment, int expected) =>
+        Assert.Equal(TimeSpan.FromSeconds(expected), RollbackPlanner.Deadline(
+            Progress600 with { Rollback = strategy is { } s ? TimeSpan.FromSeconds(s) : null },
+            environment is { } e ? TimeSpan.FromSeconds(e) : null));
+
+    [Theory]
+    [InlineData(0, false)]
+    [InlineData(1, true)]
+    [InlineData(604_801, false)]
+    public void The_strategy_parser_bounds_rollback_seconds(int seconds, bool valid)
+    {
+        var parsed = StrategySpecParser.Parse(new StrategyInput { Deadlines = new DeadlinesInput { RollbackSeconds = seconds } });
+
+        Assert.Equal(valid, parsed.IsValid);
+        if (valid) Assert.Equal(TimeSpan.FromSeconds(seconds), parsed.Value!.Deadlines.Rollback);
+        else Assert.Contains("strategy.deadlines.rollbackSeconds", parsed.Errors.Keys);
+    }
+}

@@ -93,6 +93,30 @@ public class RollbackTruthTests(ClusterFixture fixture)
     }
 
     [Fact]
+    public async Task Two_consecutive_rollbacks_without_an_environment_record_return_the_hosts_to_what_each_rollout_found()
+    {
+        // The hosts ran 0.9.0 before the engine knew the service: the environment records nothing before 1.0.0.
+        var env = Unique("twicerevert");
+        var hosts = await CreateEnvironment(Grains, env, 3, latencyMs: 2, currentVersion: "0.9.0");
+        var older = await WaitFor(Grains, (await StartRollout(Grains, await CreateRelease(Grains, "web", "1.0.0"), env, new RolloutStrategySpec { Preset = "AllAtOnce" })).Id);
+        var newer = await WaitFor(Grains, (await StartRollout(Grains, await CreateRelease(Grains, "web", "2.0.0"), env, new RolloutStrategySpec { Preset = "AllAtOnce" })).Id);
+        Assert.Equal((RolloutStatus.Succeeded, RolloutStatus.Succeeded), (older.Status, newer.Status));
+
+        Assert.True((await Grains.GetGrain<IRolloutGrain>(newer.Id).Rollback(new OperatorAction { Actor = "ops" })).Ok);
+        Assert.Equal(RolloutStatus.RolledBack, (await WaitFor(Grains, newer.Id)).Status);
+        Assert.All(await HostsOf(Grains, hosts), h => Assert.Equal(Digest("1.0.0"), h.CurrentArtifact));
+
+        // The second rollback reverts: each host goes back to what it ran before the 1.0.0 rollout (0.9.0), not to its
+        // latest "previous" (2.0.0, from the rollback just done), and not "untouched" because another rollout came since.
+        var second = await Grains.GetGrain<IRolloutGrain>(older.Id).Rollback(new OperatorAction { Actor = "ops" });
+        Assert.True(second.Ok, second.Detail);
+        var done = await WaitFor(Grains, older.Id);
+        Assert.Equal(RolloutStatus.RolledBack, done.Status);
+        Assert.All(await HostsOf(Grains, hosts), h => Assert.Equal((Digest("0.9.0"), "0.9.0"), (h.CurrentArtifact, h.CurrentVersion)));
+        Assert.False((await Grains.GetGrain<IEnvironmentGrain>(env).Get())!.Services.ContainsKey("web"));
+    }
+
+    [Fact]
     public async Task A_rollback_whose_hosts_never_answer_ends_by_its_deadline_quarantines_them_and_the_queue_moves_on()
     {
         var env = Unique("silent");
@@ -150,6 +174,59 @@ public class RollbackTruthTests(ClusterFixture fixture)
         Assert.True(cleared.Ok, cleared.Detail);
         Assert.Equal([silent[1]], cleared.Value!.Quarantined.Select(q => q.HostId));
         Assert.Equal(ErrorKind.NotFound, (await Grains.GetGrain<IEnvironmentGrain>(env).ClearQuarantine(silent[0], "ops", null)).Error);
+    }
+
+    /// <summary>A rollout that succeeded on <paramref name="hosts"/>, whose agents then go silent (an hour to answer anything).</summary>
+    private async Task<RolloutSnapshot> SucceededThenSilent(string env, IReadOnlyList<string> hosts, RolloutStrategySpec strategy)
+    {
+        var done = await WaitFor(Grains, (await StartRollout(Grains, await CreateRelease(Grains, "web", "2.0.0"), env, strategy)).Id);
+        Assert.Equal(RolloutStatus.Succeeded, done.Status);
+        Assert.All(await Grains.GetGrain<IEnvironmentGrain>(env).RegisterHosts(hosts.Select(h => new HostEnrollment
+        {
+            HostId = h,
+            Registration = new HostRegistration { Environment = env, Simulation = new SimulationProfile { StepLatencyMs = 3_600_000 } },
+        }).ToList()), r => Assert.True(r.Ok, r.Detail));
+        return done;
+    }
+
+    [Fact]
+    public async Task A_rollback_has_its_own_deadline_apart_from_the_progress_deadline_and_escalates_by_it()
+    {
+        var env = Unique("rbdeadline");
+        var hosts = await CreateEnvironment(Grains, env, 2, latencyMs: 2);
+        var done = await SucceededThenSilent(env, hosts, new RolloutStrategySpec
+        {
+            Preset = "AllAtOnce",
+            ProgressDeadlineSeconds = 600,
+            Deadlines = new DeadlinesDeclaration { RollbackSeconds = 2 },
+        });
+
+        var rollingBack = (await Grains.GetGrain<IRolloutGrain>(done.Id).Rollback(new OperatorAction { Actor = "ops" })).Value!;
+        // The deadline is set from the decision's turn (a few ms before the decision is logged): 2 s, not 600.
+        Assert.InRange((rollingBack.Deadline - rollingBack.Decisions.Last(d => d.Kind == "rollback").At)!.Value, TimeSpan.FromSeconds(1.5), TimeSpan.FromSeconds(2));
+
+        // Long before the 10-minute progress deadline, the silent hosts are quarantined and the rollout escalates.
+        var escalated = await WaitFor(Grains, done.Id, timeout: TimeSpan.FromSeconds(20));
+        Assert.Equal(RolloutStatus.Failed, escalated.Status);
+        Assert.Contains("rollback escalated", escalated.StatusReason);
+        Assert.Equal(hosts, escalated.Quarantined);
+    }
+
+    [Fact]
+    public async Task Without_its_own_a_rollback_takes_the_deadline_its_environment_declares()
+    {
+        var env = Unique("rbenvdeadline");
+        var errors = new Domain.Validation.ValidationErrors();
+        using var document = System.Text.Json.JsonDocument.Parse($$"""{"name":"{{env}}","tier":"staging","dataClassification":"synthetic","rollback":{"timeout":"3s"} }""");
+        var declared = await Grains.GetGrain<IEnvironmentDeclarationGrain>(env).Declare(DeclarationParser.Parse(document.RootElement, errors)!, new Actor { Name = "ops" });
+        Assert.True(declared.Ok, declared.Detail);
+        var hosts = await AddHosts(Grains, env, 2, latencyMs: 2);
+        var done = await SucceededThenSilent(env, hosts, new RolloutStrategySpec { Preset = "AllAtOnce", ProgressDeadlineSeconds = 600 });
+
+        var rollingBack = (await Grains.GetGrain<IRolloutGrain>(done.Id).Rollback(new OperatorAction { Actor = "ops" })).Value!;
+
+        Assert.InRange((rollingBack.Deadline - rollingBack.Decisions.Last(d => d.Kind == "rollback").At)!.Value, TimeSpan.FromSeconds(2.5), TimeSpan.FromSeconds(3));
+        Assert.Equal(RolloutStatus.Failed, (await WaitFor(Grains, done.Id, timeout: TimeSpan.FromSeconds(20))).Status);
     }
 
     [Fact]
