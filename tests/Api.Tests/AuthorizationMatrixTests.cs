@@ -105,6 +105,8 @@ public class AuthorizationMatrixTests(EngineFactory engine)
         ["GET /v1/services/"] = R,
         ["PUT /v1/services/{name}/owner"] = Operate,
         ["GET /v1/metrics/dora"] = R,
+        ["GET /v1/metrics/bottlenecks"] = R,
+        ["GET /v1/rollouts/{id}/timing"] = R,
         ["POST /v1/trains/"] = Submit,
         ["GET /v1/trains/{name}"] = R,
     };
