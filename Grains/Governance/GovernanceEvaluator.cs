@@ -105,9 +105,16 @@ public sealed class GovernanceEvaluator(
         return ApprovalRules.Evaluate(requirement, votes, release.SubmittedBy, now, Policy.ApprovalExpiry);
     }
 
-    public ReadinessEvaluation Readiness(ReleaseSnapshot release) =>
-        ReadinessChecklist.Evaluate(Policy.ReadinessItems,
+    public async Task<ReadinessEvaluation> Readiness(ReleaseSnapshot release) =>
+        ReadinessChecklist.Evaluate(await ReadinessItems(),
             release.Readiness.Select(r => new ReadinessSignOff(r.Item, r.SignedOffBy, r.At, r.Note)).ToList());
+
+    /// <summary>The configured checklist, then the items approvers adopted from recurring post-mortem factors.</summary>
+    public async Task<IReadOnlyList<string>> ReadinessItems()
+    {
+        var adopted = await grains.Ref<ILearningsGrain>(GrainKeys.Learnings).Adopted();
+        return adopted.Count == 0 ? Policy.ReadinessItems : Policy.ReadinessItems.Concat(adopted).Distinct(StringComparer.Ordinal).ToList();
+    }
 
     /// <summary>The state of the release's change record in the provider configured for the environment.</summary>
     public Task<ChangeRecordStatus> ChangeRecord(ReleaseSnapshot release, string environment, CancellationToken cancellationToken = default) =>
@@ -139,7 +146,7 @@ public sealed class GovernanceEvaluator(
             if (approvals.State == ApprovalState.Rejected) blocking.Add($"{GateNames.Approval}: {approvals.Summary}");
         }
 
-        var readiness = Readiness(release);
+        var readiness = await Readiness(release);
         var readinessState = "not-required";
         if (assessment.Requires(GateNames.ReadinessReview))
         {
