@@ -199,6 +199,15 @@ public static class EventTypes
     public const string TrainAborted = Ext + "train.aborted";
     public const string TrainSucceeded = Ext + "train.succeeded";
 
+    /// <summary>An action item of a post-mortem changed status (data: review, action, status, actor, role).</summary>
+    public const string ReviewActionUpdated = Ext + "review.action-updated";
+
+    /// <summary>An approver adopted a readiness-checklist item the engine proposed from recurring contributing factors.</summary>
+    public const string ChecklistItemAdopted = Ext + "checklist.item-adopted";
+
+    /// <summary>An approver dismissed a proposed readiness-checklist item.</summary>
+    public const string ChecklistItemDismissed = Ext + "checklist.item-dismissed";
+
     /// <summary>The team that owns a service was set or cleared (data: service, team, actor, role).</summary>
     public const string ServiceOwnerChanged = Ext + "service.owner-changed";
 }

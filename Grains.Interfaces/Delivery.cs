@@ -30,6 +30,11 @@ public sealed record DeliveryDeployment
     /// <summary>When the rollout was created (submitted for the environment).</summary>
     [Id(10)] public DateTimeOffset CreatedAt { get; init; }
 
+    /// <summary>Seconds of the rollout's life per wait kind, up to its end (or its success), from its decisions.</summary>
+    [Id(11)] public IReadOnlyDictionary<WaitKind, double> Waits { get; init; } = new Dictionary<WaitKind, double>();
+
+    public DeploymentTiming ToTiming() => new(CommitTime, ReleaseCreatedAt, CreatedAt, Waits);
+
     public DeploymentRecord ToDomain() =>
         new(RolloutId, ReleaseId, Service, Environment, Outcome, StartedAt, FinishedAt, SucceededAt, CommitTime, ReleaseCreatedAt);
 }
@@ -62,6 +67,29 @@ public sealed record DeliveryLedgerSnapshot
     [Id(0)] public IReadOnlyList<DeliveryDeployment> Deployments { get; init; } = [];
 
     [Id(1)] public IReadOnlyList<DeliveryIncident> Incidents { get; init; } = [];
+
+    [Id(2)] public IReadOnlyList<DeliveryGateRun> GateRuns { get; init; } = [];
+}
+
+/// <summary>A gate result a pipeline recorded for a release of the ledger's service (release.gate-recorded).</summary>
+[GenerateSerializer, Immutable]
+[Alias("DeliveryGateRun")]
+public sealed record DeliveryGateRun
+{
+    /// <summary>The event's id: a redelivered event is recorded once.</summary>
+    [Id(0)] public required string EventId { get; init; }
+
+    [Id(1)] public required string ReleaseId { get; init; }
+
+    [Id(2)] public required string Environment { get; init; }
+
+    [Id(3)] public required string Gate { get; init; }
+
+    [Id(4)] public bool Passed { get; init; }
+
+    [Id(5)] public DateTimeOffset At { get; init; }
+
+    public GateRun ToDomain() => new(ReleaseId, Environment, Gate, Passed, At);
 }
 
 /// <summary>
@@ -79,6 +107,10 @@ public interface IDeliveryLedgerGrain : IGrainWithStringKey
     /// <summary>Adds or updates (by incident id) an incident; a resolution is kept once known.</summary>
     [Alias("RecordIncident")]
     Task RecordIncident(DeliveryIncident incident);
+
+    /// <summary>Adds a gate result (once per event id).</summary>
+    [Alias("RecordGateRun")]
+    Task RecordGateRun(DeliveryGateRun run);
 
     [Alias("ReadLedger")]
     Task<DeliveryLedgerSnapshot> Read();
@@ -112,4 +144,11 @@ public interface IServiceCatalogGrain : IGrainWithStringKey
 
     [Alias("ListServices")]
     Task<IReadOnlyList<ServiceEntry>> List();
+}
+
+public static class DeliveryTimings
+{
+    /// <summary>A rollout's decision log as <see cref="RolloutTiming"/> reads it.</summary>
+    public static IReadOnlyList<TimedDecision> Timed(IEnumerable<RolloutDecision> decisions) =>
+        decisions.Select(d => new TimedDecision(d.At, d.Kind, d.Actor, d.StepKind, d.Gates)).ToList();
 }

@@ -283,6 +283,37 @@ public sealed record ReviewSnapshot
     [Id(12)] public string? FiledBy { get; init; }
 
     [Id(13)] public DateTimeOffset? FiledAt { get; init; }
+
+    /// <summary>Incidents the post-mortem links (their audit entries join the timeline).</summary>
+    [Id(14)] public IReadOnlyList<string> Incidents { get; init; } = [];
+
+    /// <summary>Other rollouts the post-mortem links (besides <see cref="RolloutId"/>).</summary>
+    [Id(15)] public IReadOnlyList<string> LinkedRollouts { get; init; } = [];
+
+    /// <summary>Contributing factors, as canonical labels (<c>config-drift</c>); counted across reviews.</summary>
+    [Id(16)] public IReadOnlyList<string> ContributingFactors { get; init; } = [];
+
+    [Id(17)] public IReadOnlyList<ActionItem> ActionItems { get; init; } = [];
+}
+
+/// <summary>A follow-up of a post-mortem: what, who owns it, and whether it is done.</summary>
+[GenerateSerializer, Immutable]
+[Alias("ActionItem")]
+public sealed record ActionItem
+{
+    /// <summary>1-based, in the order filed.</summary>
+    [Id(0)] public int Number { get; init; }
+
+    [Id(1)] public required string Title { get; init; }
+
+    [Id(2)] public required string Owner { get; init; }
+
+    /// <summary>open or done.</summary>
+    [Id(3)] public string Status { get; init; } = "open";
+
+    [Id(4)] public string? UpdatedBy { get; init; }
+
+    [Id(5)] public DateTimeOffset? UpdatedAt { get; init; }
 }
 
 [GenerateSerializer, Immutable]
@@ -298,6 +329,14 @@ public sealed record ReviewFiling
     [Id(3)] public required string Actor { get; init; }
 
     [Id(4)] public string? Role { get; init; }
+
+    [Id(5)] public IReadOnlyList<string> ContributingFactors { get; init; } = [];
+
+    [Id(6)] public IReadOnlyList<ActionItem> ActionItems { get; init; } = [];
+
+    [Id(7)] public IReadOnlyList<string> Incidents { get; init; } = [];
+
+    [Id(8)] public IReadOnlyList<string> LinkedRollouts { get; init; } = [];
 }
 
 /// <summary>Post-implementation reviews of one service. Key: the service name.</summary>
@@ -314,4 +353,70 @@ public interface IReviewBookGrain : IGrainWithStringKey
     /// <summary>Files an open review (InvalidTransition if already filed, NotFound if unknown).</summary>
     [Alias("File")]
     Task<CommandResult<ReviewSnapshot>> File(string reviewId, ReviewFiling filing);
+
+    /// <summary>Sets an action item's status (open or done) on a filed review; audited.</summary>
+    [Alias("UpdateAction")]
+    Task<CommandResult<ReviewSnapshot>> UpdateAction(string reviewId, int number, string status, GovernanceActor actor);
+}
+
+/// <summary>The contributing factors one filed review named.</summary>
+[GenerateSerializer, Immutable]
+[Alias("ReviewFactorsRecord")]
+public sealed record ReviewFactorsRecord
+{
+    [Id(0)] public required string ReviewId { get; init; }
+
+    [Id(1)] public required string Service { get; init; }
+
+    [Id(2)] public IReadOnlyList<string> Factors { get; init; } = [];
+}
+
+/// <summary>An approver's decision on a proposed readiness-checklist item.</summary>
+[GenerateSerializer, Immutable]
+[Alias("ChecklistDecisionRecord")]
+public sealed record ChecklistDecisionRecord
+{
+    [Id(0)] public required string Item { get; init; }
+
+    /// <summary>adopted or dismissed.</summary>
+    [Id(1)] public required string Decision { get; init; }
+
+    [Id(2)] public required string DecidedBy { get; init; }
+
+    [Id(3)] public DateTimeOffset DecidedAt { get; init; }
+
+    [Id(4)] public string? Reason { get; init; }
+}
+
+[GenerateSerializer, Immutable]
+[Alias("LearningsSnapshot")]
+public sealed record LearningsSnapshot
+{
+    [Id(0)] public IReadOnlyList<ReviewFactorsRecord> Reviews { get; init; } = [];
+
+    [Id(1)] public IReadOnlyList<ChecklistDecisionRecord> Decisions { get; init; } = [];
+}
+
+/// <summary>
+/// What the post-mortems teach: the contributing factors of every filed review, and the approvers' decisions on the
+/// checklist items the engine proposes from recurring ones. Adopted items join the readiness checklist. Key:
+/// <see cref="GrainKeys.Learnings"/>.
+/// </summary>
+[Alias("ILearningsGrain")]
+public interface ILearningsGrain : IGrainWithStringKey
+{
+    /// <summary>Records a filed review's factors (again: replaces them).</summary>
+    [Alias("NoteReview")]
+    Task Note(ReviewFactorsRecord review);
+
+    [Alias("GetLearnings")]
+    Task<LearningsSnapshot> Get();
+
+    /// <summary>Adopts or dismisses a proposed item: NotFound when it is not proposed, InvalidTransition once decided; audited.</summary>
+    [Alias("DecideProposal")]
+    Task<CommandResult<ChecklistDecisionRecord>> Decide(string item, bool adopt, GovernanceActor actor);
+
+    /// <summary>The adopted checklist items, in the order adopted.</summary>
+    [Alias("AdoptedItems")]
+    Task<IReadOnlyList<string>> Adopted();
 }

@@ -134,4 +134,10 @@ public static class GrainKeys
 
     /// <summary>The one catalog of services the DORA ledger has seen and the team that owns each.</summary>
     public const string ServiceCatalog = "_services";
+
+    /// <summary>The one grain holding what post-mortems teach (factors, checklist proposals and decisions).</summary>
+    public const string Learnings = "_learnings";
+
+    /// <summary>Events about checklist proposals (adopted, dismissed).</summary>
+    public const string LearningsEvents = "learnings";
 }

@@ -281,6 +281,14 @@ public sealed record RolloutDecision
 
     /// <summary>"engine" for automatic decisions, otherwise the operator's key name.</summary>
     [Id(3)] public required string Actor { get; init; }
+
+    /// <summary>step-started: the step (1-based) and its kind (<c>Deploy</c>, <c>Bake</c>, <c>Analysis</c>, <c>Pause</c>, <c>PauseForPromote</c>, …).</summary>
+    [Id(4)] public int? Step { get; init; }
+
+    [Id(5)] public string? StepKind { get; init; }
+
+    /// <summary>held / awaiting-approval: the gates that hold the rollout, comma-separated (<c>calendar,incident</c>).</summary>
+    [Id(6)] public string? Gates { get; init; }
 }
 
 [GenerateSerializer, Immutable]

@@ -39,7 +39,47 @@ public sealed record DoraResponse(
     TimeToRestoreResponse TimeToRestore,
     string? Tier);
 
-/// <summary>Delivery metrics from the engine's own records: the DORA four keys.</summary>
+/// <summary>One stretch of a rollout's life: from one decision to the next, spent on <c>kind</c>.</summary>
+public sealed record TimingSegmentResponse(DateTimeOffset From, DateTimeOffset To, double Seconds, string Kind, string Decision);
+
+/// <summary>
+/// Where one rollout's time went: seconds per wait kind (every kind listed), the segments, and the stretches of lead
+/// time before it (commit → release, release → this rollout).
+/// </summary>
+public sealed record RolloutTimingResponse(
+    string Rollout,
+    string Service,
+    string Environment,
+    string Status,
+    DateTimeOffset? From,
+    DateTimeOffset? To,
+    double TotalSeconds,
+    IReadOnlyDictionary<string, double> Waits,
+    IReadOnlyList<TimingSegmentResponse> Segments,
+    DateTimeOffset? CommitTime,
+    DateTimeOffset ReleaseCreatedAt,
+    double? CommitToReleaseSeconds,
+    double ReleaseToRolloutSeconds);
+
+/// <summary>A gate's pass/fail record and flakiness (flips ÷ retries of the same release; null without a retry).</summary>
+public sealed record GateRecordResponse(string Gate, int Runs, int Passed, int Failed, int Retries, int Flips, double? Flakiness, IReadOnlyList<GateRunResponse> History);
+
+public sealed record GateRunResponse(string Release, string Environment, string Status, DateTimeOffset At);
+
+/// <summary>Where lead time goes over the deployments of a window, stage by stage, and each gate's record.</summary>
+public sealed record BottlenecksResponse(
+    DateTimeOffset From,
+    DateTimeOffset To,
+    string Window,
+    string? Service,
+    string? Environment,
+    IReadOnlyList<string> Environments,
+    int Deployments,
+    string? Largest,
+    IReadOnlyList<LeadTimeStage> Stages,
+    IReadOnlyList<GateRecordResponse> Gates);
+
+/// <summary>Delivery metrics from the engine's own records: the DORA four keys, bottlenecks, rollout timing.</summary>
 public static class MetricsApi
 {
     /// <summary>The longest window a query may ask for: the ledger's retention.</summary>
@@ -49,6 +89,8 @@ public static class MetricsApi
     {
         var group = routes.MapGroup("/v1/metrics").WithTags("Metrics");
         group.MapGet("/dora", Dora).RequireAuthorization(Policies.Read);
+        group.MapGet("/bottlenecks", Bottlenecks).RequireAuthorization(Policies.Read);
+        routes.MapGet("/v1/rollouts/{id}/timing", Timing).WithTags("Rollouts").RequireAuthorization(Policies.Read);
         return group;
     }
 
@@ -70,6 +112,66 @@ public static class MetricsApi
         var records = await DeliveryRecords.Read(grains, service, team, environment, bound);
         var figures = DoraCalculator.Compute(records.Deployments, records.Incidents, records.Scope, to - span, to);
         return TypedResults.Ok(ToResponse(figures, window ?? "30d", service, team, environment, records));
+    }
+
+    /// <summary>
+    /// Where lead time went over the window's deployments (rollouts that succeeded) of the services and environments in
+    /// scope, as in <c>/dora</c>; and every gate result of those services in the window, per gate, with its flakiness.
+    /// </summary>
+    public static async Task<Results<Ok<BottlenecksResponse>, ValidationProblem, ProblemHttpResult>> Bottlenecks(
+        string? service, string? environment, string? team, string? window, ClaimsPrincipal user, IGrainFactory grains, TimeProvider clock)
+    {
+        var errors = new ValidationErrors();
+        if (service is not null && !Names.IsDnsLabel(service)) errors.Add("service", "must be a service name (a lower-case DNS label)");
+        if (environment is not null && !Names.IsDnsLabel(environment)) errors.Add("environment", "must be an environment name (a lower-case DNS label)");
+        if (team is not null && !IsTeam(team)) errors.Add("team", "must be a team name: 1-64 letters, digits, '.', '-', '_'");
+        if (!TryParseWindow(window ?? "30d", out var span)) errors.Add("window", $"must be a duration in days or hours, e.g. 30d or 12h, at most {MaxWindow.TotalDays:0}d");
+        if (errors.Any) return Problems.Validation(errors.ToDictionary());
+
+        var bound = user.AgentEnvironments();
+        if (environment is not null && bound.Count > 0 && !bound.Contains(environment))
+            return Problems.Forbidden($"this API key is bound to environments {string.Join(", ", bound.Order(StringComparer.Ordinal))}; it cannot read '{environment}'");
+
+        var to = clock.GetUtcNow();
+        var from = to - span;
+        var records = await DeliveryRecords.Read(grains, service, team, environment, bound);
+        var deployed = records.Ledgers.SelectMany(l => l.Deployments)
+            .Where(d => d.SucceededAt is { } at && at >= from && at <= to && records.Scope.Covers(d.ToDomain()))
+            .Select(d => d.ToTiming()).ToList();
+        var stages = Domain.Dora.Bottlenecks.WhereLeadTimeGoes(deployed);
+        var runs = records.Ledgers.SelectMany(l => l.GateRuns)
+            .Where(r => r.At >= from && r.At <= to && (environment is null ? bound.Count == 0 || bound.Contains(r.Environment) : r.Environment == environment))
+            .Select(r => r.ToDomain());
+        var gates = Domain.Dora.Bottlenecks.Gates(runs).Select(g => new GateRecordResponse(g.Gate, g.Runs, g.Passed, g.Failed, g.Retries, g.Flips, g.Flakiness,
+            g.History.Select(h => new GateRunResponse(h.ReleaseId, h.Environment, h.Passed ? "passed" : "failed", h.At)).ToList())).ToList();
+        return TypedResults.Ok(new BottlenecksResponse(from, to, window ?? "30d", service, environment,
+            records.Scope.Environments.Order(StringComparer.Ordinal).ToList(), deployed.Count,
+            deployed.Count == 0 ? null : stages.MaxBy(s => s.TotalSeconds)!.Stage, stages, gates));
+    }
+
+    /// <summary>Where one rollout's time went (a live rollout's up to now).</summary>
+    public static async Task<Results<Ok<RolloutTimingResponse>, ProblemHttpResult>> Timing(string id, ClaimsPrincipal user, IGrainFactory grains, TimeProvider clock)
+    {
+        if (!GrainKeys.TryParseRollout(id, out var releaseId, out var environment) || !Names.IsHostId(releaseId) || !Names.IsDnsLabel(environment)
+            || await grains.Ref<IRolloutGrain>(id).Get() is not { } rollout)
+        {
+            return Problems.NotFound($"rollout '{id}' does not exist");
+        }
+
+        var bound = user.AgentEnvironments();
+        if (bound.Count > 0 && !bound.Contains(rollout.Environment))
+            return Problems.Forbidden($"this API key is bound to environments {string.Join(", ", bound.Order(StringComparer.Ordinal))}; it cannot read '{rollout.Environment}'");
+
+        var release = await grains.Ref<IReleaseGrain>(rollout.ReleaseId).Get();
+        var timing = RolloutTiming.Attribute(DeliveryTimings.Timed(rollout.Decisions), rollout.FinishedAt ?? clock.GetUtcNow());
+        var releaseCreated = release?.CreatedAt ?? rollout.CreatedAt;
+        return TypedResults.Ok(new RolloutTimingResponse(
+            rollout.Id, rollout.Service, rollout.Environment, rollout.Status.ToString(), timing.From, timing.To, Math.Round(timing.TotalSeconds, 3),
+            timing.ByKind.ToDictionary(k => Domain.Dora.Bottlenecks.Name(k.Key), k => k.Value),
+            timing.Segments.Select(s => new TimingSegmentResponse(s.From, s.To, Math.Round(s.Seconds, 3), Domain.Dora.Bottlenecks.Name(s.Kind), s.Decision)).ToList(),
+            release?.CommitTime, releaseCreated,
+            release?.CommitTime is { } commit ? Math.Round(Math.Max(0, (releaseCreated - commit).TotalSeconds), 3) : null,
+            Math.Round(Math.Max(0, (rollout.CreatedAt - releaseCreated).TotalSeconds), 3)));
     }
 
     internal static DoraResponse ToResponse(DoraFigures f, string window, string? service, string? team, string? environment, DeliveryRecords records) => new(
@@ -121,7 +223,8 @@ public sealed record DeliveryRecords(
     IReadOnlyList<string> Services,
     IReadOnlyList<DeploymentRecord> Deployments,
     IReadOnlyList<IncidentSpan> Incidents,
-    DoraScope Scope)
+    DoraScope Scope,
+    IReadOnlyList<DeliveryLedgerSnapshot> Ledgers)
 {
     public static async Task<DeliveryRecords> Read(
         IGrainFactory grains, string? service, string? team, string? environment, IReadOnlySet<string> boundEnvironments)
@@ -150,6 +253,6 @@ public sealed record DeliveryRecords(
 
         if (boundEnvironments.Count > 0) environments.IntersectWith(boundEnvironments);
         var scope = new DoraScope(environments, service is not null || team is not null ? services.ToHashSet(StringComparer.Ordinal) : null);
-        return new DeliveryRecords(services, deployments, incidents, scope);
+        return new DeliveryRecords(services, deployments, incidents, scope, ledgers);
     }
 }

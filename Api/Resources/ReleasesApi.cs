@@ -21,7 +21,6 @@ public sealed record CreateReleaseRequest(
     string? ChangeRecord = null,
     List<KnownIssueRequest?>? KnownIssues = null,
     DateTimeOffset? CommitTime = null,
-
     ReleaseSchemaRequest? Schema = null);
 
 /// <summary>Expand/contract: <c>{phase: contract, requires: 3, drops: 2}</c> (docs/rollouts.md).</summary>

@@ -8,7 +8,8 @@ namespace Deploy.Engine.Grains.Delivery;
 /// Feeds the DORA ledger from engine events: every rollout that ends Succeeded, RolledBack or Failed (the rollout
 /// streams' pipelinerun.finished, whose data names the service, release, environment and status), and every incident
 /// declared or resolved. It reads the rollout (when it started) and the release (its commit time) once per finished
-/// rollout; the ledger ignores a record it already holds, so a redelivered event changes nothing.
+/// rollout; the ledger ignores a record it already holds, so a redelivered event changes nothing. Gate results a
+/// pipeline records (release.gate-recorded) go to the release's service's ledger for the gates' flakiness.
 /// </summary>
 public sealed class DeliveryFollower : IEventFollower
 {
@@ -19,6 +20,11 @@ public sealed class DeliveryFollower : IEventFollower
         if (item.Type == EventTypes.PipelineRunFinished && streamKey.StartsWith(RolloutPrefix, StringComparison.Ordinal))
         {
             return FollowRollout(streamKey[RolloutPrefix.Length..], item, grains);
+        }
+
+        if (item.Type == EventTypes.GateRecorded && item.Data.GetValueOrDefault("release") is { Length: > 0 } release)
+        {
+            return FollowGate(release, item, grains);
         }
 
         if (streamKey == GrainKeys.IncidentEvents && item.Type is EventTypes.IncidentDeclared or EventTypes.IncidentResolved
@@ -60,6 +66,27 @@ public sealed class DeliveryFollower : IEventFollower
             CommitTime = release?.CommitTime,
             ReleaseCreatedAt = release?.CreatedAt ?? item.Timestamp,
             CreatedAt = rollout?.CreatedAt ?? item.Timestamp,
+            Waits = rollout is null ? new Dictionary<WaitKind, double>() : RolloutTiming.Attribute(DeliveryTimings.Timed(rollout.Decisions), item.Timestamp).ByKind,
+        });
+    }
+
+    private static async Task FollowGate(string releaseId, EngineEvent item, IGrainFactory grains)
+    {
+        if (await grains.Ref<IReleaseGrain>(releaseId).Get() is not { } release
+            || item.Data.GetValueOrDefault("gate") is not { Length: > 0 } gate
+            || item.Data.GetValueOrDefault("status") is not { } status || status is not ("passed" or "failed"))
+        {
+            return;
+        }
+
+        await grains.Ref<IDeliveryLedgerGrain>(GrainKeys.DeliveryLedger(release.Service)).RecordGateRun(new DeliveryGateRun
+        {
+            EventId = item.Id,
+            ReleaseId = releaseId,
+            Environment = item.Data.GetValueOrDefault("environment", string.Empty),
+            Gate = gate,
+            Passed = status == "passed",
+            At = item.Timestamp,
         });
     }
 

@@ -13,6 +13,8 @@ public sealed class DeliveryLedgerState
 
     /// <summary>The service catalog knows this ledger's service.</summary>
     [Id(2)] public bool Catalogued { get; set; }
+
+    [Id(3)] public List<DeliveryGateRun> GateRuns { get; set; } = [];
 }
 
 /// <summary>
@@ -77,10 +79,26 @@ public sealed class DeliveryLedgerGrain(
         await state.WriteStateAsync();
     }
 
+    public async Task RecordGateRun(DeliveryGateRun run)
+    {
+        var list = state.State.GateRuns;
+        if (list.Any(r => r.EventId == run.EventId))
+        {
+            return;
+        }
+
+        list.Add(run);
+        var cutoff = clock.GetUtcNow() - Retention;
+        list.RemoveAll(r => r.At < cutoff);
+        if (list.Count > MaxRecords) list.RemoveRange(0, list.Count - MaxRecords);
+        await state.WriteStateAsync();
+    }
+
     [ReadOnly]
     public Task<DeliveryLedgerSnapshot> Read() => Task.FromResult(new DeliveryLedgerSnapshot
     {
         Deployments = state.State.Deployments.ToList(),
         Incidents = state.State.Incidents.ToList(),
+        GateRuns = state.State.GateRuns.ToList(),
     });
 }

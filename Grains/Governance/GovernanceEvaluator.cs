@@ -105,8 +105,15 @@ public sealed class GovernanceEvaluator(
         return ApprovalRules.Evaluate(requirement, votes, release.Authors(), now, Policy.ApprovalExpiry);
     }
 
-    public ReadinessEvaluation Readiness(ReleaseSnapshot release) =>
-        ReadinessChecklist.Evaluate(Policy.ReadinessItems, release.SignOffs(), release.Authors());
+    public async Task<ReadinessEvaluation> Readiness(ReleaseSnapshot release) =>
+        ReadinessChecklist.Evaluate(await ReadinessItems(), release.SignOffs(), release.Authors());
+
+    /// <summary>The configured checklist, then the items approvers adopted from recurring post-mortem factors.</summary>
+    public async Task<IReadOnlyList<string>> ReadinessItems()
+    {
+        var adopted = await grains.Ref<ILearningsGrain>(GrainKeys.Learnings).Adopted();
+        return adopted.Count == 0 ? Policy.ReadinessItems : Policy.ReadinessItems.Concat(adopted).Distinct(StringComparer.Ordinal).ToList();
+    }
 
     /// <summary>The state of the release's change record in the provider configured for the environment.</summary>
     public Task<ChangeRecordStatus> ChangeRecord(ReleaseSnapshot release, string environment, CancellationToken cancellationToken = default) =>
@@ -152,7 +159,7 @@ public sealed class GovernanceEvaluator(
             if (approvals.State == ApprovalState.Rejected) blocking.Add($"{GateNames.Approval}: {approvals.Summary}");
         }
 
-        var readiness = Readiness(release);
+        var readiness = await Readiness(release);
         var readinessState = "not-required";
         if (assessment.Requires(GateNames.ReadinessReview))
         {

@@ -120,7 +120,7 @@ public sealed class ReadinessGate(GovernanceEvaluator governance) : IRolloutGate
         if (!await governance.MayApply(context)) return GateDecision.Pass(Name);
         var assessment = await governance.Assess(context);
         if (!assessment.Requires(GateNames.ReadinessReview)) return GateDecision.Pass(Name);
-        var readiness = governance.Readiness(context.Release);
+        var readiness = await governance.Readiness(context.Release);
         return readiness.Complete
             ? GateDecision.Pass(Name)
             : new GateDecision(GateVerdict.AwaitApproval, Name, $"{readiness.Describe()} (POST /v1/releases/{context.Release.Id}/readiness)");

@@ -17,7 +17,7 @@ public sealed class GovernanceGrain(GovernanceEvaluator governance, TimeProvider
         return await governance.Snapshot(release, environment, rollout?.Selector ?? new Dictionary<string, string>(), clock.GetUtcNow());
     }
 
-    public Task<IReadOnlyList<string>> ReadinessItems() => Task.FromResult(governance.Policy.ReadinessItems);
+    public Task<IReadOnlyList<string>> ReadinessItems() => governance.ReadinessItems();
 
     public Task<bool> IsProtected(string environment) => governance.IsProtected(environment);
 }

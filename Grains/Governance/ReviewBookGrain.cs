@@ -59,11 +59,53 @@ public sealed class ReviewBookGrain(
             Actions = filing.Actions.ToList(),
             FiledBy = filing.Actor,
             FiledAt = clock.GetUtcNow(),
+            ContributingFactors = filing.ContributingFactors.ToList(),
+            ActionItems = filing.ActionItems.Select((a, i) => a with { Number = i + 1, Status = "open" }).ToList(),
+            Incidents = filing.Incidents.ToList(),
+            LinkedRollouts = filing.LinkedRollouts.ToList(),
         };
         state.State.Reviews[index] = filed;
         await state.WriteStateAsync();
+        if (filed.ContributingFactors.Count > 0)
+        {
+            // Counted across every service's reviews; a redelivered filing replaces the same entry.
+            await GrainFactory.Ref<ILearningsGrain>(GrainKeys.Learnings).Note(new ReviewFactorsRecord
+            {
+                ReviewId = filed.Id, Service = Service, Factors = filed.ContributingFactors,
+            });
+        }
+
         await Events.Publish(EventTypes.ReviewFiled, GrainKeys.ReviewEvents(Service), $"root cause: {filing.RootCause}", Data(filed, filing.Actor, filing.Role));
         return CommandResult<ReviewSnapshot>.Success(filed);
+    }
+
+    public async Task<CommandResult<ReviewSnapshot>> UpdateAction(string reviewId, int number, string status, GovernanceActor actor)
+    {
+        var index = state.State.Reviews.FindIndex(r => r.Id == reviewId);
+        if (index < 0) return CommandResult<ReviewSnapshot>.Fail(ErrorKind.NotFound, $"review '{reviewId}' does not exist");
+        var review = state.State.Reviews[index];
+        if (review.ActionItems.FirstOrDefault(a => a.Number == number) is not { } item)
+        {
+            return CommandResult<ReviewSnapshot>.Fail(ErrorKind.NotFound, $"review '{reviewId}' has no action item {number}");
+        }
+
+        if (item.Status == status)
+        {
+            return CommandResult<ReviewSnapshot>.Success(review);
+        }
+
+        var updated = review with
+        {
+            ActionItems = review.ActionItems.Select(a => a.Number == number ? a with { Status = status, UpdatedBy = actor.Name, UpdatedAt = clock.GetUtcNow() } : a).ToList(),
+        };
+        state.State.Reviews[index] = updated;
+        await state.WriteStateAsync();
+        var data = Data(updated, actor.Name, actor.Role);
+        data["action"] = number.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        data["status"] = status;
+        await Events.Publish(EventTypes.ReviewActionUpdated, GrainKeys.ReviewEvents(Service),
+            $"action {number} of {reviewId} ('{item.Title}', owner {item.Owner}) is {status}", data);
+        return CommandResult<ReviewSnapshot>.Success(updated);
     }
 
     private static Dictionary<string, string> Data(ReviewSnapshot review, string actor, string? role) => new(StringComparer.Ordinal)

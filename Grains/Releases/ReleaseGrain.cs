@@ -158,7 +158,8 @@ public sealed class ReleaseGrain(
             return CommandResult<ReleaseSnapshot>.Fail(ErrorKind.NotFound, $"release '{this.GetPrimaryKeyString()}' does not exist");
         }
 
-        var items = governance.CurrentValue.ToPolicy().ReadinessItems;
+        var adopted = await GrainFactory.Ref<ILearningsGrain>(GrainKeys.Learnings).Adopted();
+        var items = governance.CurrentValue.ToPolicy().ReadinessItems.Concat(adopted).Distinct(StringComparer.Ordinal).ToList();
         var item = items.FirstOrDefault(i => string.Equals(i, command.Item, StringComparison.OrdinalIgnoreCase));
         if (item is null)
         {

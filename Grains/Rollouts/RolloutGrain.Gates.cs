@@ -105,7 +105,7 @@ public sealed partial class RolloutGrain
             var first = S.Status == RolloutStatus.Pending;
             Transition(status == RolloutStatus.AwaitingApproval ? RolloutTrigger.AwaitApproval : RolloutTrigger.Enqueue);
             S.AdmissionHold = decision.Reason;
-            Decide(status == RolloutStatus.AwaitingApproval ? DecisionKind.AwaitingApproval : DecisionKind.Held, decision.Reason, Engine);
+            Decide(status == RolloutStatus.AwaitingApproval ? DecisionKind.AwaitingApproval : DecisionKind.Held, decision.Reason, Engine, decision.Gate);
             await state.WriteStateAsync();
             await Events.Publish(first ? EventTypes.PipelineRunQueued : EventTypes.RolloutHeld, Subject, decision.Reason, Describe());
         }
@@ -124,7 +124,7 @@ public sealed partial class RolloutGrain
         Transition(RolloutTrigger.Pause);
         S.HeldByGate = decision.Reason;
         S.HoldDeadline = null;
-        Decide(DecisionKind.Held, $"held before step {nextStep + 1}: {decision.Reason}", Engine);
+        Decide(DecisionKind.Held, $"held before step {nextStep + 1}: {decision.Reason}", Engine, decision.Gate);
         await state.WriteStateAsync();
         await Events.Publish(EventTypes.RolloutPaused, Subject, S.StatusReason, Describe());
         WakeAt(decision.RecheckAt);
@@ -142,7 +142,7 @@ public sealed partial class RolloutGrain
             if (decision.Reason != S.HeldByGate)
             {
                 S.HeldByGate = decision.Reason;
-                Decide(DecisionKind.Held, $"still held: {decision.Reason}", Engine);
+                Decide(DecisionKind.Held, $"still held: {decision.Reason}", Engine, decision.Gate);
                 await state.WriteStateAsync();
             }
 

@@ -535,10 +535,21 @@ public sealed partial class RolloutGrain(
         S.Status = transition.Next;
     }
 
-    private void Decide(DecisionKind kind, string reason, string actor)
+    /// <summary>Records a decision; a step start names its step and kind, a hold its gates (the rollout's timing reads them).</summary>
+    private void Decide(DecisionKind kind, string reason, string actor, string? gates = null)
     {
         S.StatusReason = reason;
-        S.Decisions.Add(new RolloutDecision { At = clock.GetUtcNow(), Kind = kind.Name(), Reason = reason, Actor = actor });
+        var step = kind == DecisionKind.StepStarted && S.CurrentStep >= 0 && S.CurrentStep < S.Steps.Count ? S.Steps[S.CurrentStep] : null;
+        S.Decisions.Add(new RolloutDecision
+        {
+            At = clock.GetUtcNow(),
+            Kind = kind.Name(),
+            Reason = reason,
+            Actor = actor,
+            Step = step is null ? null : S.CurrentStep + 1,
+            StepKind = step is null ? null : step.Kind == PlanStepKind.Pause && step.Duration is null ? "PauseForPromote" : step.Kind.ToString(),
+            Gates = gates,
+        });
     }
 
     private void NoteFailure(string host, string reason)

@@ -170,4 +170,70 @@ public class DoraApiTests(EngineFactory engine)
         // Unfiltered, it sees production environments only where it is bound: none of them.
         Assert.Empty((await scoped.GetAsync("/v1/metrics/dora").Expect(HttpStatusCode.OK))["environments"]!.AsArray());
     }
+
+    [Fact]
+    public async Task A_rollouts_timing_and_the_bottlenecks_say_where_lead_time_went_and_which_gate_flips()
+    {
+        var service = TestHttp.Unique("slow");
+        var production = await Production();
+        var change = TestHttp.Unique("chg");
+        await _operator.PostJson("/v1/change-records", new { id = change, title = "slow 2.0.0", state = "approved" }).Expect(HttpStatusCode.Created);
+        var release = (string)(await _pipeline.PostJson("/v1/releases", new
+        {
+            service, version = "2.0.0", artifact = TestHttp.Digest("2.0.0"), changeRecord = change, commitTime = DateTimeOffset.UtcNow.AddHours(-1),
+        }).Expect(HttpStatusCode.Created))["id"]!;
+
+        // A performance gate that fails, then passes twice on retries of the same release: one flip in two retries.
+        foreach (var status in new[] { "failed", "passed", "passed" })
+        {
+            await _pipeline.PostJson($"/v1/releases/{release}/gates", new { environment = production, gate = "perf", status }).Expect(HttpStatusCode.OK);
+        }
+
+        // Submitted before anyone approved: it waits for the approval, then for an operator to promote the canary.
+        var rollout = (string)(await _pipeline.PostJson("/v1/rollouts", new
+        {
+            releaseId = release, environment = production,
+            strategy = new { type = "canary", steps = new object[] { new { setWeight = 50 }, new { pause = new { } } } },
+        }).Expect(HttpStatusCode.Created))["id"]!;
+        await _operator.WaitFor($"/v1/rollouts/{rollout}", r => (string?)r["status"] == "AwaitingApproval");
+        await Task.Delay(1500);
+        await _approver.PostJson($"/v1/releases/{release}/approvals", new { environment = production, decision = "approve" }).Expect(HttpStatusCode.OK);
+        await _operator.WaitFor($"/v1/rollouts/{rollout}", r => (string?)r["status"] == "Paused", TimeSpan.FromSeconds(60));
+        await Task.Delay(1500);
+        await _operator.PostJson($"/v1/rollouts/{rollout}/promote", new { reason = "canary looks fine" }).Expect(HttpStatusCode.OK);
+        await _operator.WaitFor($"/v1/rollouts/{rollout}", r => (string?)r["status"] == "Succeeded", TimeSpan.FromSeconds(60));
+
+        var timing = await _viewer.GetAsync($"/v1/rollouts/{rollout}/timing").Expect(HttpStatusCode.OK);
+        var waits = timing["waits"]!;
+        Assert.InRange((double)waits["approvals"]!, 1.4, 30);
+        Assert.InRange((double)waits["promotions"]!, 1.4, 30);
+        Assert.True((double)waits["hosts"]! > 0);
+        Assert.Equal(0, (double)waits["freezes"]!);
+        Assert.Equal((double)timing["totalSeconds"]!, waits.AsObject().Sum(w => (double)w.Value!), 2);
+        Assert.InRange((double)timing["commitToReleaseSeconds"]!, 3590, 3700);
+        var kinds = timing["segments"]!.AsArray().Select(x => (string)x!["kind"]!).ToList();
+        Assert.Equal("queued", kinds[0]);
+        Assert.True(kinds.IndexOf("approvals") < kinds.IndexOf("promotions"), string.Join(",", kinds));
+
+        var bottlenecks = await _viewer.WaitFor($"/v1/metrics/bottlenecks?service={service}",
+            b => (int)b["deployments"]! == 1 && b["gates"]!.AsArray().Count == 1 && (int)b["gates"]![0]!["runs"]! == 3, TimeSpan.FromSeconds(30));
+        Assert.Equal([production], bottlenecks["environments"]!.AsArray().Select(e => (string)e!));
+        Assert.Equal("commitToRelease", (string?)bottlenecks["largest"]);            // an hour before the release, seconds after
+        var stages = bottlenecks["stages"]!.AsArray().ToDictionary(x => (string)x!["stage"]!, x => x!);
+        Assert.InRange((double)stages["approvals"]["totalSeconds"]!, 1.4, 30);
+        Assert.InRange((double)stages["promotions"]["totalSeconds"]!, 1.4, 30);
+        Assert.InRange((double)stages["commitToRelease"]["share"]!, 0.9, 1.0);
+        Assert.Equal(1.0, stages.Values.Sum(x => (double)x["share"]!), 2);
+        var perf = bottlenecks["gates"]![0]!;
+        Assert.Equal(("perf", 3, 2, 1, 2, 1, 0.5), ((string)perf["gate"]!, (int)perf["runs"]!, (int)perf["passed"]!, (int)perf["failed"]!,
+            (int)perf["retries"]!, (int)perf["flips"]!, (double)perf["flakiness"]!));
+        Assert.Equal(["passed", "passed", "failed"], perf["history"]!.AsArray().Select(h => (string)h!["status"]!));
+
+        // An environment-bound key reads neither this rollout's timing nor this environment's bottlenecks.
+        var scoped = engine.As(ScopedViewerKey);
+        await scoped.GetAsync($"/v1/rollouts/{rollout}/timing").ExpectProblem(HttpStatusCode.Forbidden, Problems.ForbiddenType);
+        await scoped.GetAsync($"/v1/metrics/bottlenecks?environment={production}").ExpectProblem(HttpStatusCode.Forbidden, Problems.ForbiddenType);
+        await _viewer.GetAsync("/v1/rollouts/rel-nope.nowhere/timing").ExpectProblem(HttpStatusCode.NotFound, Problems.NotFoundType);
+        await _viewer.GetAsync("/v1/metrics/bottlenecks?window=forever").ExpectProblem(HttpStatusCode.BadRequest, Problems.ValidationType);
+    }
 }
