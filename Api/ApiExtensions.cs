@@ -91,6 +91,7 @@ public static class ApiExtensions
         app.MapIncidentsApi();
         app.MapServicesApi();
         app.MapTrainsApi();
+        app.MapWebhooksApi();
         return app;
     }
 

@@ -195,6 +195,11 @@ public static class EventTypes
     public const string TrainCreated = Ext + "train.created";
     public const string TrainAborted = Ext + "train.aborted";
     public const string TrainSucceeded = Ext + "train.succeeded";
+
+    /// <summary>Webhooks (audit only): a subscription created, deleted, or dead letters re-driven; never with the secret.</summary>
+    public const string WebhookSubscribed = Ext + "webhook.subscribed";
+    public const string WebhookDeleted = Ext + "webhook.deleted";
+    public const string WebhookRedriven = Ext + "webhook.redriven";
 }
 
 /// <summary>A page of a longer list.</summary>

@@ -114,4 +114,15 @@ public static class GrainKeys
 
     /// <summary>Events about a release train.</summary>
     public static string TrainEvents(string train) => "train/" + train;
+
+    /// <summary>The registry of webhook subscriptions (not a DNS label, so no environment can share it).</summary>
+    public const string Webhooks = "_webhooks";
+
+    private const string WebhookPrefix = "wh-";
+
+    /// <summary>A new webhook subscription id: <c>wh-</c> and 16 hex digits; also the key of its delivery grain.</summary>
+    public static string NewWebhook(Guid seed) => WebhookPrefix + seed.ToString("n")[..16];
+
+    public static bool IsWebhook(string? id) =>
+        id is { Length: 19 } && id.StartsWith(WebhookPrefix, StringComparison.Ordinal) && id[3..].All(char.IsAsciiHexDigitLower);
 }

@@ -50,6 +50,9 @@ public static class Policies
     /// <summary>Declare and resolve incidents (and the incident tool's webhook): operators only, never the pipeline an incident holds back.</summary>
     public const string Incident = "incident";
 
+    /// <summary>Manage webhook subscriptions and their dead letters: operators only (a subscription reads every event it matches and makes the engine call out).</summary>
+    public const string Webhooks = "webhooks";
+
     public static readonly IReadOnlyDictionary<string, string[]> RolesByPolicy = new Dictionary<string, string[]>
     {
         [Read] = [Roles.Viewer, Roles.Operator, Roles.Pipeline, Roles.Approver],
@@ -60,6 +63,7 @@ public static class Policies
         [Govern] = [Roles.Operator, Roles.Approver],
         [Calendar] = [Roles.Operator],
         [Incident] = [Roles.Operator],
+        [Webhooks] = [Roles.Operator],
     };
 }
 

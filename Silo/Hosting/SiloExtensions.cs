@@ -11,6 +11,7 @@ using Deploy.Engine.Grains.Metrics;
 using Deploy.Engine.Grains.Provisioning;
 using Deploy.Engine.Grains.SupplyChain;
 using Deploy.Engine.Grains.Traffic;
+using Deploy.Engine.Grains.Webhooks;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Orleans.Configuration;
@@ -74,6 +75,8 @@ public static class SiloExtensions
         services.AddSupplyChain(configuration);
         services.AddGovernance(configuration);
         services.AddCoordination(configuration);
+        services.AddWebhooks(configuration);
+        services.AddSingleton<IWebhookSecretProtector, WebhookSecretProtector>();
         return services;
     }
 

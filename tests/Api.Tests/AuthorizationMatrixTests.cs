@@ -104,6 +104,12 @@ public class AuthorizationMatrixTests(EngineFactory engine)
         ["GET /v1/services/{name}/dependencies"] = R,
         ["POST /v1/trains/"] = Submit,
         ["GET /v1/trains/{name}"] = R,
+        ["POST /v1/webhooks/"] = OperatorOnly,
+        ["GET /v1/webhooks/"] = OperatorOnly,
+        ["GET /v1/webhooks/{id}"] = OperatorOnly,
+        ["DELETE /v1/webhooks/{id}"] = OperatorOnly,
+        ["GET /v1/webhooks/{id}/dead-letters"] = OperatorOnly,
+        ["POST /v1/webhooks/{id}/dead-letters/redrive"] = OperatorOnly,
     };
 
     private static readonly (string Role, string Key)[] Keys =
