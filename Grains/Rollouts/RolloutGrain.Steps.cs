@@ -292,6 +292,8 @@ public sealed partial class RolloutGrain
         var analysisId = GrainKeys.Analysis(Id, S.CurrentStep + 1);
         var analysis = await GrainFactory.Ref<ICanaryAnalysisGrain>(analysisId).Conclude();
         S.ConcludedAnalyses.Add(S.CurrentStep);
+        Telemetry.EngineTelemetry.AnalysisVerdicts.Add(1, new KeyValuePair<string, object?>("verdict", analysis.StepVerdict.ToString()),
+            new KeyValuePair<string, object?>(Telemetry.EngineTelemetry.EnvironmentTag, S.Environment));
         var summary = $"canary analysis '{analysisId}': {analysis.Outcome} ({analysis.Reason})";
         switch (analysis.StepVerdict)
         {

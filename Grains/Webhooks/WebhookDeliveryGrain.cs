@@ -228,6 +228,7 @@ public sealed partial class WebhookDeliveryGrain(
                         S.Outbox.RemoveAt(0);
                         AddDeadLetter(new WebhookDeadLetter { Event = head, Attempts = S.HeadAttempts, Reason = verdict.Reason, DeadLetteredAt = now });
                         LogDeadLettered(logger, subscription.Id, head.Id, S.HeadAttempts);
+                        Telemetry.EngineTelemetry.WebhookDeliveries.Add(1, new KeyValuePair<string, object?>("outcome", "dead_lettered"));
                         ResetHead();
                     }
                     else

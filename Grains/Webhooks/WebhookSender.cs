@@ -68,6 +68,12 @@ public sealed partial class HttpWebhookSender : IWebhookSender
     {
         ArgumentNullException.ThrowIfNull(subscription);
         ArgumentNullException.ThrowIfNull(item);
+        using var span = Telemetry.EngineTelemetry.Start("webhook.deliver", System.Diagnostics.ActivityKind.Client,
+            rollout: item.Data.GetValueOrDefault("rollout"), release: item.Data.GetValueOrDefault("release"),
+            environment: WebhookFollower.EnvironmentOf(item), service: WebhookFollower.ServiceOf(item));
+        span?.SetTag("deploy.webhook.subscription", subscription.Id);
+        span?.SetTag("deploy.event.id", item.Id);
+        span?.SetTag("deploy.event.type", item.Type);
         var call = new Call(this, subscription, key, item, CloudEventMapper.Encode(item, _options.Source));
         string? error;
         try
@@ -92,6 +98,9 @@ public sealed partial class HttpWebhookSender : IWebhookSender
             error = "no answer in time";
         }
 
+        span?.SetTag("deploy.webhook.attempts", call.Attempts);
+        if (error is not null) span?.SetStatus(System.Diagnostics.ActivityStatusCode.Error, error);
+        Telemetry.EngineTelemetry.WebhookDeliveries.Add(1, new KeyValuePair<string, object?>("outcome", error is null ? "delivered" : "failed"));
         if (error is null)
         {
             LogDelivered(_logger, subscription.Id, item.Id, item.Type, call.Attempts);

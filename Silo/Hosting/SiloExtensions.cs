@@ -31,6 +31,8 @@ public static class SiloExtensions
 
         builder.UseOrleans(silo =>
         {
+            // Trace context flows from an API request into the grains it calls and on into their calls.
+            silo.AddActivityPropagation();
             silo.Configure<ClusterOptions>(o =>
             {
                 o.ClusterId = cluster.ClusterId;
