@@ -92,6 +92,7 @@ public static class ApiExtensions
         app.MapServicesApi();
         app.MapTrainsApi();
         app.MapWebhooksApi();
+        app.MapFlagsApi();
         return app;
     }
 

@@ -200,6 +200,9 @@ public static class EventTypes
     public const string WebhookSubscribed = Ext + "webhook.subscribed";
     public const string WebhookDeleted = Ext + "webhook.deleted";
     public const string WebhookRedriven = Ext + "webhook.redriven";
+
+    /// <summary>A feature flag was set, deleted, moved with its release's canary, or turned off by its release's rollback; data: actor, flag, service, enabled, percentage.</summary>
+    public const string FlagChanged = Ext + "flag.changed";
 }
 
 /// <summary>A page of a longer list.</summary>

@@ -125,4 +125,7 @@ public static class GrainKeys
 
     public static bool IsWebhook(string? id) =>
         id is { Length: 19 } && id.StartsWith(WebhookPrefix, StringComparison.Ordinal) && id[3..].All(char.IsAsciiHexDigitLower);
+
+    /// <summary>The feature flags of one environment: <c>flags/{environment}</c>.</summary>
+    public static string FlagSet(string environment) => "flags/" + environment;
 }

@@ -53,6 +53,9 @@ public static class Policies
     /// <summary>Manage webhook subscriptions and their dead letters: operators only (a subscription reads every event it matches and makes the engine call out).</summary>
     public const string Webhooks = "webhooks";
 
+    /// <summary>Set and delete feature flags: operators, pipelines (tying flags to releases) and approvers; in a protected environment, approvers only (checked by the endpoint).</summary>
+    public const string Flags = "flags";
+
     public static readonly IReadOnlyDictionary<string, string[]> RolesByPolicy = new Dictionary<string, string[]>
     {
         [Read] = [Roles.Viewer, Roles.Operator, Roles.Pipeline, Roles.Approver],
@@ -64,6 +67,7 @@ public static class Policies
         [Calendar] = [Roles.Operator],
         [Incident] = [Roles.Operator],
         [Webhooks] = [Roles.Operator],
+        [Flags] = [Roles.Operator, Roles.Pipeline, Roles.Approver],
     };
 }
 

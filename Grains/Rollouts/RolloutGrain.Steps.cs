@@ -164,7 +164,8 @@ public sealed partial class RolloutGrain
                 S.TrafficWeight = step.Weight;
                 S.StepActionDone = true;
                 await state.WriteStateAsync();
-                await Events.Publish(EventTypes.TrafficShifted, Subject, $"{step.Weight}% of traffic to {S.Version}", Describe());
+                await Events.Publish(EventTypes.TrafficShifted, Subject, $"{step.Weight}% of traffic to {S.Version}",
+                    new Dictionary<string, string>(Describe()) { ["weight"] = step.Weight.ToString(System.Globalization.CultureInfo.InvariantCulture) });
                 return true;
 
             case PlanStepKind.Switch:

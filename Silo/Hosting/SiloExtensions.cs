@@ -79,6 +79,7 @@ public static class SiloExtensions
         services.AddCoordination(configuration);
         services.AddWebhooks(configuration);
         services.AddSingleton<IWebhookSecretProtector, WebhookSecretProtector>();
+        services.AddEventFollower<Deploy.Engine.Grains.Flags.FlagFollower>();
         return services;
     }
 

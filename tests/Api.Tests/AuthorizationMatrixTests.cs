@@ -110,6 +110,9 @@ public class AuthorizationMatrixTests(EngineFactory engine)
         ["DELETE /v1/webhooks/{id}"] = OperatorOnly,
         ["GET /v1/webhooks/{id}/dead-letters"] = OperatorOnly,
         ["POST /v1/webhooks/{id}/dead-letters/redrive"] = OperatorOnly,
+        ["GET /v1/environments/{name}/flags/"] = R,
+        ["PUT /v1/environments/{name}/flags/{key}"] = "operator,pipeline,approver",
+        ["DELETE /v1/environments/{name}/flags/{key}"] = "operator,pipeline,approver",
     };
 
     private static readonly (string Role, string Key)[] Keys =

@@ -44,6 +44,7 @@ public class HostileInputTests(EngineFactory engine)
         "PUT /v1/services/{id}/dependencies", "GET /v1/services/{id}/dependencies", "POST /v1/trains", "GET /v1/trains/{id}",
         "POST /v1/webhooks", "GET /v1/webhooks", "GET /v1/webhooks/{id}", "DELETE /v1/webhooks/{id}", "GET /v1/webhooks/{id}/dead-letters",
         "POST /v1/webhooks/{id}/dead-letters/redrive",
+        "GET /v1/environments/{id}/flags", "PUT /v1/environments/{id}/flags/{id}", "DELETE /v1/environments/{id}/flags/{id}",
     ];
 
     private static Gen<string> Pick(params string[] values) => Gen.Int[0, values.Length - 1].Select(i => values[i]);
@@ -74,6 +75,7 @@ public class HostileInputTests(EngineFactory engine)
         "payloadType", "payload", "signatures", "bomFormat", "specVersion", "components", "vulnerabilities", "finding", "expiresAt",
         "class", "risk", "changeRecord", "knownIssues", "decision", "item", "signedOffBy", "note", "title", "state", "findings", "rootCause", "actions",
         "types", "environments", "eventIds",
+        "variants", "defaultVariant", "offVariant", "enabled", "rules", "percentage", "rolloutVariant", "release", "context", "targetingKey",
     ];
 
     private static readonly Gen<string> Body = Gen.OneOf(
