@@ -99,6 +99,8 @@ public static class ApiExtensions
         app.MapServicesApi();
         app.MapTrainsApi();
         app.MapMetricsApi();
+        app.MapWebhooksApi();
+        app.MapFlagsApi();
         return app;
     }
 

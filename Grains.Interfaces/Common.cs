@@ -210,6 +210,14 @@ public static class EventTypes
 
     /// <summary>The team that owns a service was set or cleared (data: service, team, actor, role).</summary>
     public const string ServiceOwnerChanged = Ext + "service.owner-changed";
+
+    /// <summary>Webhooks (audit only): a subscription created, deleted, or dead letters re-driven; never with the secret.</summary>
+    public const string WebhookSubscribed = Ext + "webhook.subscribed";
+    public const string WebhookDeleted = Ext + "webhook.deleted";
+    public const string WebhookRedriven = Ext + "webhook.redriven";
+
+    /// <summary>A feature flag was set, deleted, moved with its release's canary, or turned off by its release's rollback; data: actor, flag, service, enabled, percentage.</summary>
+    public const string FlagChanged = Ext + "flag.changed";
 }
 
 /// <summary>A page of a longer list.</summary>

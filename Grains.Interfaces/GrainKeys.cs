@@ -140,4 +140,18 @@ public static class GrainKeys
 
     /// <summary>Events about checklist proposals (adopted, dismissed).</summary>
     public const string LearningsEvents = "learnings";
+
+    /// <summary>The registry of webhook subscriptions (not a DNS label, so no environment can share it).</summary>
+    public const string Webhooks = "_webhooks";
+
+    private const string WebhookPrefix = "wh-";
+
+    /// <summary>A new webhook subscription id: <c>wh-</c> and 16 hex digits; also the key of its delivery grain.</summary>
+    public static string NewWebhook(Guid seed) => WebhookPrefix + seed.ToString("n")[..16];
+
+    public static bool IsWebhook(string? id) =>
+        id is { Length: 19 } && id.StartsWith(WebhookPrefix, StringComparison.Ordinal) && id[3..].All(char.IsAsciiHexDigitLower);
+
+    /// <summary>The feature flags of one environment: <c>flags/{environment}</c>.</summary>
+    public static string FlagSet(string environment) => "flags/" + environment;
 }

@@ -80,6 +80,12 @@ public static class Policies
     /// <summary>Read a host's rendered configuration (secrets included): the agent of that host only.</summary>
     public const string HostConfig = "host-config";
 
+    /// <summary>Manage webhook subscriptions and their dead letters: operators only (a subscription reads every event it matches and makes the engine call out).</summary>
+    public const string Webhooks = "webhooks";
+
+    /// <summary>Set and delete feature flags: operators, pipelines (tying flags to releases) and approvers; in a protected environment, approvers only (checked by the endpoint).</summary>
+    public const string Flags = "flags";
+
     /// <summary>
     /// The one policy table: every /v1 route names one of these policies, the engine enforces it, and the README's
     /// permission table is generated from it (<see cref="PermissionTable"/>).
@@ -102,6 +108,8 @@ public static class Policies
         [ArtifactMeta] = [Roles.Operator, Roles.Pipeline, Roles.Agent],
         [ArtifactAdmin] = [Roles.Operator],
         [HostConfig] = [Roles.Agent],
+        [Webhooks] = [Roles.Operator],
+        [Flags] = [Roles.Operator, Roles.Pipeline, Roles.Approver],
     };
 }
 

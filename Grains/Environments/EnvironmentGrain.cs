@@ -75,8 +75,15 @@ public sealed partial class EnvironmentGrain(
     /// <summary>Host id → labels.</summary>
     private Dictionary<string, Dictionary<string, string>> Hosts => index.State.Hosts;
 
+    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        Telemetry.EngineTelemetry.ForgetQueue(Name);
+        return base.OnDeactivateAsync(reason, cancellationToken);
+    }
+
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
+        if (S.Queue.Count > 0) Telemetry.EngineTelemetry.SetQueueDepth(Name, S.Queue.Count);
         if (S.Hosts.Count == 0)
         {
             return;
@@ -423,6 +430,8 @@ public sealed partial class EnvironmentGrain(
 
     private Task Publish(string type, string? reason, string? rolloutId)
     {
+        // Every change of the queue is published through here (queued, admitted, released).
+        Telemetry.EngineTelemetry.SetQueueDepth(Name, S.Queue.Count);
         var publisher = new EventPublisher(this.GetStreamProvider(Stores.Events), GrainKeys.EnvironmentEvents(Name), clock);
         var data = rolloutId is null ? null : new Dictionary<string, string> { ["rollout"] = rolloutId };
         return publisher.Publish(type, "environment/" + Name, reason, data);

@@ -1,4 +1,5 @@
 using Deploy.Engine.Grains.Interfaces;
+using Deploy.Engine.Grains.Telemetry;
 using Orleans.Runtime;
 using Orleans.Streams;
 
@@ -17,8 +18,9 @@ internal sealed class EventPublisher(IStreamProvider provider, string streamKey,
     /// Publishes with a chosen id: an event published again with the same id (a retry after a failover) is recorded
     /// once, since histories ignore an id they already hold.
     /// </summary>
-    public Task Publish(string id, string type, string subject, string? reason, IReadOnlyDictionary<string, string>? data) =>
-        _stream.OnNextAsync(new EngineEvent
+    public Task Publish(string id, string type, string subject, string? reason, IReadOnlyDictionary<string, string>? data)
+    {
+        var item = new EngineEvent
         {
             Id = id,
             Type = type,
@@ -26,7 +28,15 @@ internal sealed class EventPublisher(IStreamProvider provider, string streamKey,
             Timestamp = clock.GetUtcNow(),
             Reason = reason,
             Data = data ?? new Dictionary<string, string>(),
-        });
+        };
+        EngineTelemetry.Published(item);
+        return _stream.OnNextAsync(item);
+    }
 
-    public Task PublishBatch(IEnumerable<EngineEvent> events) => _stream.OnNextBatchAsync(events.ToList());
+    public Task PublishBatch(IEnumerable<EngineEvent> events)
+    {
+        var items = events.ToList();
+        items.ForEach(EngineTelemetry.Published);
+        return _stream.OnNextBatchAsync(items);
+    }
 }

@@ -39,6 +39,9 @@ public sealed partial class HttpChangeRecordProvider
 
     public async Task<ChangeRecordStatus> Get(string itsm, string id, CancellationToken cancellationToken)
     {
+        using var span = Telemetry.EngineTelemetry.Start("change_record.get", System.Diagnostics.ActivityKind.Client);
+        span?.SetTag("deploy.change_record.itsm", itsm);
+        span?.SetTag("deploy.change_record.id", id);
         if (!_options.Itsm.TryGetValue(itsm, out var endpoint) || endpoint is null)
         {
             return Unavailable(itsm, id, $"no ITSM endpoint named '{itsm}' is configured");

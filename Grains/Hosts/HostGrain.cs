@@ -731,6 +731,8 @@ public sealed partial class HostGrain(
         {
             ["host"] = HostId,
             ["service"] = service,
+            ["environment"] = S.Environment ?? string.Empty,
+            ["rollout"] = rollout,
             ["artifact"] = slot.DesiredArtifact ?? string.Empty,
             ["version"] = slot.DesiredVersion ?? string.Empty,
             ["state"] = slot.State.ToString(),

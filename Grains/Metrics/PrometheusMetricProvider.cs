@@ -49,6 +49,8 @@ public sealed partial class PrometheusMetricProvider : IMetricProvider
 
     public async Task<MetricSeriesResult> QueryRange(MetricQuery query, CancellationToken ct)
     {
+        using var span = Telemetry.EngineTelemetry.Start("metrics.query_range", System.Diagnostics.ActivityKind.Client);
+        span?.SetTag("deploy.metrics.provider", query.Provider);
         if (!_options.Prometheus.TryGetValue(query.Provider ?? "", out var endpoint) || endpoint is null)
         {
             return Failed(query.Provider ?? "", $"no Prometheus named '{PrometheusResponse.Clean(query.Provider ?? "")}' is configured");

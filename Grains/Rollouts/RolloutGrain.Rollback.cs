@@ -312,7 +312,7 @@ public sealed partial class RolloutGrain
                 }
 
                 S.TrafficWeight = 0;
-                await Events.Publish(EventTypes.TrafficShifted, Subject, $"0% of traffic to {S.Version}", Describe());
+                await Events.Publish(EventTypes.TrafficShifted, Subject, $"0% of traffic to {S.Version}", new Dictionary<string, string>(Describe()) { ["weight"] = "0" });
                 return true;
 
             case RollbackAction.RetireNew:

@@ -164,7 +164,8 @@ public sealed partial class RolloutGrain
                 S.TrafficWeight = step.Weight;
                 S.StepActionDone = true;
                 await state.WriteStateAsync();
-                await Events.Publish(EventTypes.TrafficShifted, Subject, $"{step.Weight}% of traffic to {S.Version}", Describe());
+                await Events.Publish(EventTypes.TrafficShifted, Subject, $"{step.Weight}% of traffic to {S.Version}",
+                    new Dictionary<string, string>(Describe()) { ["weight"] = step.Weight.ToString(System.Globalization.CultureInfo.InvariantCulture) });
                 return true;
 
             case PlanStepKind.Switch:
@@ -292,6 +293,8 @@ public sealed partial class RolloutGrain
         var analysisId = GrainKeys.Analysis(Id, S.CurrentStep + 1);
         var analysis = await GrainFactory.Ref<ICanaryAnalysisGrain>(analysisId).Conclude();
         S.ConcludedAnalyses.Add(S.CurrentStep);
+        Telemetry.EngineTelemetry.AnalysisVerdicts.Add(1, new KeyValuePair<string, object?>("verdict", analysis.StepVerdict.ToString()),
+            new KeyValuePair<string, object?>(Telemetry.EngineTelemetry.EnvironmentTag, S.Environment));
         var summary = $"canary analysis '{analysisId}': {analysis.Outcome} ({analysis.Reason})";
         switch (analysis.StepVerdict)
         {

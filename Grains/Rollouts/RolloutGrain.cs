@@ -4,6 +4,7 @@ using Deploy.Engine.Domain.Strategies;
 using Deploy.Engine.Grains.Events;
 using Deploy.Engine.Grains.Gates;
 using Deploy.Engine.Grains.Interfaces;
+using Deploy.Engine.Grains.Telemetry;
 using Deploy.Engine.Grains.Provisioning;
 using Deploy.Engine.Grains.Traffic;
 using Microsoft.Extensions.Logging;
@@ -362,6 +363,21 @@ public sealed partial class RolloutGrain(
     /// </summary>
     private async Task Reconcile(bool redeliver)
     {
+        using var span = EngineTelemetry.Start("rollout.reconcile", rollout: Id, release: S.ReleaseId, environment: S.Environment, service: S.Service);
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        try
+        {
+            await ReconcileOnce(redeliver);
+        }
+        finally
+        {
+            EngineTelemetry.DecisionDuration.Record(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds,
+                new KeyValuePair<string, object?>(EngineTelemetry.EnvironmentTag, S.Environment));
+        }
+    }
+
+    private async Task ReconcileOnce(bool redeliver)
+    {
         if (S.ReleaseId is null)
         {
             await StopReminder();
@@ -480,6 +496,12 @@ public sealed partial class RolloutGrain(
             _ => RolloutTrigger.Fail,
         });
         S.FinishedAt = clock.GetUtcNow();
+        if (status == RolloutStatus.RolledBack && S.Decisions.LastOrDefault(d => d.Kind == DecisionKind.Rollback.Name()) is { } decided)
+        {
+            EngineTelemetry.TimeToSafe.Record((S.FinishedAt.Value - decided.At).TotalSeconds,
+                new KeyValuePair<string, object?>(EngineTelemetry.EnvironmentTag, S.Environment), new KeyValuePair<string, object?>(EngineTelemetry.ServiceTag, S.Service));
+        }
+
         S.QueuePosition = 0;
         S.StepDeadline = S.HoldDeadline = null;
         Decide(kind, reason, actor);

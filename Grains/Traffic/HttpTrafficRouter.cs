@@ -48,6 +48,10 @@ public sealed partial class HttpTrafficRouter : ITrafficRouter
 
     public async Task<TrafficResult> Apply(TrafficChange change, CancellationToken cancellationToken)
     {
+        using var span = Telemetry.EngineTelemetry.Start("traffic.apply", System.Diagnostics.ActivityKind.Client,
+            rollout: change.RolloutId, environment: change.Environment, service: change.Service);
+        span?.SetTag("deploy.traffic.router", change.Router);
+        span?.SetTag("deploy.traffic.canary_weight", change.CanaryWeight);
         if (string.IsNullOrEmpty(change.Router))
         {
             // Callers skip the hook when a rollout names no router; reaching here is a caller bug, not an outage.
@@ -87,6 +91,7 @@ public sealed partial class HttpTrafficRouter : ITrafficRouter
             result = TrafficResult.Fail($"router '{change.Router}' gave no answer after {Attempts(call.Attempts)}");
         }
 
+        if (!result.Ok) span?.SetStatus(System.Diagnostics.ActivityStatusCode.Error, result.Error);
         if (result.Ok)
         {
             LogApplied(_logger, change.Router, change.RolloutId, change.Version, change.CanaryWeight, call.Attempts);

@@ -13,6 +13,7 @@ using Deploy.Engine.Grains.Metrics;
 using Deploy.Engine.Grains.Provisioning;
 using Deploy.Engine.Grains.SupplyChain;
 using Deploy.Engine.Grains.Traffic;
+using Deploy.Engine.Grains.Webhooks;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Orleans.Configuration;
@@ -33,6 +34,8 @@ public static class SiloExtensions
 
         builder.UseOrleans(silo =>
         {
+            // Trace context flows from an API request into the grains it calls and on into their calls.
+            silo.AddActivityPropagation();
             silo.Configure<ClusterOptions>(o =>
             {
                 o.ClusterId = cluster.ClusterId;
@@ -79,6 +82,9 @@ public static class SiloExtensions
         services.AddGovernance(configuration);
         services.AddCoordination(configuration);
         services.AddDeliveryLedger();
+        services.AddWebhooks(configuration);
+        services.AddSingleton<IWebhookSecretProtector, WebhookSecretProtector>();
+        services.AddEventFollower<Deploy.Engine.Grains.Flags.FlagFollower>();
         return services;
     }
 

@@ -42,6 +42,9 @@ public class HostileInputTests(EngineFactory engine)
         "PUT /v1/environments/{id}/calendar", "GET /v1/environments/{id}/calendar?days={q}", "POST /v1/environments/{id}/calendar/exceptions",
         "POST /v1/incidents", "GET /v1/incidents", "GET /v1/incidents/{id}", "POST /v1/incidents/{id}/resolve", "POST /v1/incidents/webhook",
         "PUT /v1/services/{id}/dependencies", "GET /v1/services/{id}/dependencies", "POST /v1/trains", "GET /v1/trains/{id}",
+        "POST /v1/webhooks", "GET /v1/webhooks", "GET /v1/webhooks/{id}", "DELETE /v1/webhooks/{id}", "GET /v1/webhooks/{id}/dead-letters",
+        "POST /v1/webhooks/{id}/dead-letters/redrive",
+        "GET /v1/environments/{id}/flags", "PUT /v1/environments/{id}/flags/{id}", "DELETE /v1/environments/{id}/flags/{id}",
     ];
 
     private static Gen<string> Pick(params string[] values) => Gen.Int[0, values.Length - 1].Select(i => values[i]);
@@ -71,6 +74,8 @@ public class HostileInputTests(EngineFactory engine)
         "mode", "hosts", "gate", "status", "url", "details", "services", "runtime",
         "payloadType", "payload", "signatures", "bomFormat", "specVersion", "components", "vulnerabilities", "finding", "expiresAt",
         "class", "risk", "changeRecord", "knownIssues", "decision", "item", "signedOffBy", "note", "title", "state", "findings", "rootCause", "actions",
+        "types", "environments", "eventIds",
+        "variants", "defaultVariant", "offVariant", "enabled", "rules", "percentage", "rolloutVariant", "release", "context", "targetingKey",
     ];
 
     private static readonly Gen<string> Body = Gen.OneOf(

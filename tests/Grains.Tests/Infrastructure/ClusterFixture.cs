@@ -41,6 +41,10 @@ public sealed class ClusterFixture : IAsyncLifetime
         var settings = TrafficSettings(Routers);
         settings["Metrics:Prometheus:prom:Url"] = Prometheus.BaseAddress.ToString();
         settings["Metrics:RetryBaseDelay"] = "00:00:00.020";
+        foreach (var (key, value) in Webhooks.WebhookReceiver.Settings)
+        {
+            settings[key] = value;
+        }
         foreach (var (key, value) in Governance.GovernanceSettings.Values)
         {
             settings[key] = value;

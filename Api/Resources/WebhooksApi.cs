@@ -1,0 +1,165 @@
+using System.Security.Claims;
+using Deploy.Engine.Api.Infrastructure;
+using Deploy.Engine.Domain.Validation;
+using Deploy.Engine.Domain.Webhooks;
+using Deploy.Engine.Grains.Interfaces;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Routing;
+
+namespace Deploy.Engine.Api.Resources;
+
+/// <summary>A subscription: where to POST, and which events (each list narrows; empty or absent accepts all).</summary>
+public sealed record CreateWebhookRequest(string? Url, List<string?>? Types, List<string?>? Environments, List<string?>? Services, string? Description);
+
+/// <summary>The only answer that carries the secret: keep it, it is never shown again.</summary>
+public sealed record WebhookCreatedResponse(
+    string Id, string Url, IReadOnlyList<string> Types, IReadOnlyList<string> Environments, IReadOnlyList<string> Services,
+    string? Description, string CreatedBy, DateTimeOffset CreatedAt, string Secret);
+
+public sealed record WebhookResponse(
+    string Id, string Url, IReadOnlyList<string> Types, IReadOnlyList<string> Environments, IReadOnlyList<string> Services,
+    string? Description, string CreatedBy, DateTimeOffset CreatedAt, WebhookDeliveryStatus Delivery);
+
+public sealed record DeadLetterResponse(
+    string EventId, string Type, string Subject, DateTimeOffset Time, int Attempts, string Reason, DateTimeOffset DeadLetteredAt);
+
+/// <summary>Which dead letters to send again: those named, or every one when <c>eventIds</c> is absent.</summary>
+public sealed record RedriveRequest(List<string?>? EventIds);
+
+public sealed record RedriveResponse(int Redriven);
+
+/// <summary>
+/// Webhook subscriptions (operators only: a subscription reads every event it matches and makes the engine call out).
+/// No Idempotency-Key on create: a replayed answer would have to keep the secret, which is shown once and stored
+/// nowhere in clear.
+/// </summary>
+public static class WebhooksApi
+{
+    public const int MaxFilterEntries = 50;
+
+    public static RouteGroupBuilder MapWebhooksApi(this IEndpointRouteBuilder routes)
+    {
+        var group = routes.MapGroup("/v1/webhooks").WithTags("Webhooks").RequireAuthorization(Policies.Webhooks);
+        group.MapPost("/", Create);
+        group.MapGet("/", List);
+        group.MapGet("/{id}", Get);
+        group.MapDelete("/{id}", Delete);
+        group.MapGet("/{id}/dead-letters", DeadLetters);
+        group.MapPost("/{id}/dead-letters/redrive", Redrive);
+        return group;
+    }
+
+    public static async Task<Results<Created<WebhookCreatedResponse>, ValidationProblem, ProblemHttpResult>> Create(
+        CreateWebhookRequest request, ClaimsPrincipal user, IGrainFactory grains, TimeProvider clock)
+    {
+        var errors = new ValidationErrors();
+        if (string.IsNullOrWhiteSpace(request.Url) || request.Url.Length > 2048
+            || !Uri.TryCreate(request.Url, UriKind.Absolute, out var url) || (url.Scheme != Uri.UriSchemeHttp && url.Scheme != Uri.UriSchemeHttps))
+        {
+            errors.Add("url", "is required: an absolute http or https URL (at most 2048 characters)");
+        }
+
+        var types = Entries(request.Types, "types", WebhookFilter.IsPattern, "event types, or prefixes ending in '*' (letters, digits, '.', '-', '_')", errors);
+        var environments = Entries(request.Environments, "environments", Names.IsDnsLabel, "environment names", errors);
+        var services = Entries(request.Services, "services", Names.IsDnsLabel, "service names", errors);
+        if (request.Description is { Length: > 200 }) errors.Add("description", "at most 200 characters");
+        if (errors.Any) return Problems.Validation(errors.ToDictionary());
+
+        var result = await grains.Ref<IWebhookRegistryGrain>(GrainKeys.Webhooks).Create(new WebhookDraft
+        {
+            Url = request.Url!,
+            Types = types,
+            Environments = environments,
+            Services = services,
+            Description = request.Description,
+            Actor = user.Caller(),
+            Role = user.CallerRoles(),
+        });
+        if (!result.Ok) return Problems.From(result);
+
+        var s = result.Value!.Subscription;
+        await grains.RecordAction(user, EventTypes.WebhookSubscribed, "webhook/" + s.Id, s.Description, clock, new Dictionary<string, string?>
+        {
+            ["url"] = Redacted(s.Url),
+            ["types"] = string.Join(',', s.Types),
+            ["environments"] = string.Join(',', s.Environments),
+            ["services"] = string.Join(',', s.Services),
+        });
+        return TypedResults.Created($"/v1/webhooks/{s.Id}", new WebhookCreatedResponse(
+            s.Id, s.Url, s.Types, s.Environments, s.Services, s.Description, s.CreatedBy, s.CreatedAt, result.Value.Secret));
+    }
+
+    public static async Task<Ok<Page<WebhookResponse>>> List(IGrainFactory grains)
+    {
+        var subscriptions = await grains.Ref<IWebhookRegistryGrain>(GrainKeys.Webhooks).List();
+        var items = await Task.WhenAll(subscriptions.Select(s => View(s, grains)));
+        return TypedResults.Ok(new Page<WebhookResponse> { Items = items, Total = items.Length, Offset = 0, Limit = items.Length });
+    }
+
+    public static async Task<Results<Ok<WebhookResponse>, ProblemHttpResult>> Get(string id, IGrainFactory grains) =>
+        await Find(id, grains) is { } s ? TypedResults.Ok(await View(s, grains)) : NotFound(id);
+
+    public static async Task<Results<NoContent, ProblemHttpResult>> Delete(string id, ClaimsPrincipal user, IGrainFactory grains, TimeProvider clock)
+    {
+        if (!GrainKeys.IsWebhook(id) || !await grains.Ref<IWebhookRegistryGrain>(GrainKeys.Webhooks).Delete(id, user.Caller(), user.CallerRoles()))
+        {
+            return NotFound(id);
+        }
+
+        await grains.RecordAction(user, EventTypes.WebhookDeleted, "webhook/" + id, null, clock);
+        return TypedResults.NoContent();
+    }
+
+    public static async Task<Results<Ok<Page<DeadLetterResponse>>, ProblemHttpResult>> DeadLetters(string id, IGrainFactory grains)
+    {
+        if (await Find(id, grains) is null) return NotFound(id);
+        var letters = await grains.Ref<IWebhookDeliveryGrain>(id).DeadLetters();
+        var items = letters.Select(d => new DeadLetterResponse(d.Event.Id, d.Event.Type, d.Event.Subject, d.Event.Timestamp, d.Attempts, d.Reason, d.DeadLetteredAt)).ToList();
+        return TypedResults.Ok(new Page<DeadLetterResponse> { Items = items, Total = items.Count, Offset = 0, Limit = items.Count });
+    }
+
+    public static async Task<Results<Ok<RedriveResponse>, ValidationProblem, ProblemHttpResult>> Redrive(
+        string id, RedriveRequest? request, ClaimsPrincipal user, IGrainFactory grains, TimeProvider clock)
+    {
+        var ids = request?.EventIds;
+        if (ids is not null && (ids.Count is 0 or > 1000 || ids.Any(e => e is null || e.Length is 0 or > 128)))
+        {
+            return Problems.Validation("eventIds", "1-1000 event ids; leave it out to re-drive every dead letter");
+        }
+
+        if (await Find(id, grains) is null) return NotFound(id);
+        var count = await grains.Ref<IWebhookDeliveryGrain>(id).Redrive(ids?.Select(e => e!).ToList());
+        if (count > 0)
+        {
+            await grains.RecordAction(user, EventTypes.WebhookRedriven, "webhook/" + id, $"{count} dead letter(s) sent again", clock);
+        }
+
+        return TypedResults.Ok(new RedriveResponse(count));
+    }
+
+    private static async Task<WebhookSubscription?> Find(string id, IGrainFactory grains) =>
+        GrainKeys.IsWebhook(id) ? await grains.Ref<IWebhookRegistryGrain>(GrainKeys.Webhooks).Get(id) : null;
+
+    private static async Task<WebhookResponse> View(WebhookSubscription s, IGrainFactory grains) => new(
+        s.Id, s.Url, s.Types, s.Environments, s.Services, s.Description, s.CreatedBy, s.CreatedAt,
+        await grains.Ref<IWebhookDeliveryGrain>(s.Id).Status());
+
+    private static ProblemHttpResult NotFound(string id) => Problems.NotFound($"webhook subscription '{id}' does not exist");
+
+    private static List<string> Entries(List<string?>? values, string field, Func<string?, bool> valid, string what, ValidationErrors errors)
+    {
+        if (values is null) return [];
+        if (values.Count > MaxFilterEntries || values.Any(v => !valid(v)))
+        {
+            errors.Add(field, $"at most {MaxFilterEntries} {what}");
+            return [];
+        }
+
+        return values.Select(v => v!).Distinct(StringComparer.Ordinal).ToList();
+    }
+
+    /// <summary>The URL for the audit trail, without its query (which may carry a receiver's token).</summary>
+    private static string Redacted(string url) => url.IndexOf('?', StringComparison.Ordinal) is var q and >= 0 ? url[..q] + "?…" : url;
+}

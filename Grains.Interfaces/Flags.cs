@@ -1,0 +1,82 @@
+namespace Deploy.Engine.Grains.Interfaces;
+
+/// <summary>One targeting rule of a flag (see <c>Domain.Flags.FlagRule</c>).</summary>
+[GenerateSerializer, Immutable]
+[Alias("FlagRuleSpec")]
+public sealed record FlagRuleSpec
+{
+    [Id(0)] public IReadOnlyDictionary<string, string> Match { get; init; } = new Dictionary<string, string>();
+
+    [Id(1)] public string? Variant { get; init; }
+
+    [Id(2)] public IReadOnlyDictionary<string, int>? Split { get; init; }
+}
+
+/// <summary>A feature flag of one service in one environment, as stored and shown.</summary>
+[GenerateSerializer, Immutable]
+[Alias("FlagSpec")]
+public sealed record FlagSpec
+{
+    [Id(0)] public required string Key { get; init; }
+
+    [Id(1)] public required string Service { get; init; }
+
+    /// <summary>Variant name → its value as JSON text (<c>true</c>, <c>"blue"</c>, <c>{"limit":5}</c>).</summary>
+    [Id(2)] public required IReadOnlyDictionary<string, string> Variants { get; init; }
+
+    [Id(3)] public required string DefaultVariant { get; init; }
+
+    [Id(4)] public required string OffVariant { get; init; }
+
+    /// <summary>The kill switch.</summary>
+    [Id(5)] public bool Enabled { get; init; } = true;
+
+    [Id(6)] public IReadOnlyList<FlagRuleSpec> Rules { get; init; } = [];
+
+    [Id(7)] public double? Percentage { get; init; }
+
+    [Id(8)] public string? RolloutVariant { get; init; }
+
+    /// <summary>A release this flag belongs to: its canary's weights set <see cref="Percentage"/>, its rollback turns the flag off.</summary>
+    [Id(9)] public string? Release { get; init; }
+
+    [Id(10)] public string UpdatedBy { get; init; } = string.Empty;
+
+    [Id(11)] public DateTimeOffset UpdatedAt { get; init; }
+
+    /// <summary>Why it last changed (an operator's reason, or the canary step or rollback that moved it).</summary>
+    [Id(12)] public string? Reason { get; init; }
+}
+
+/// <summary>Every flag of an environment, and a version that changes with any of them (the bulk evaluation's ETag).</summary>
+[GenerateSerializer, Immutable]
+[Alias("FlagSetSnapshot")]
+public sealed record FlagSetSnapshot
+{
+    [Id(0)] public required IReadOnlyList<FlagSpec> Flags { get; init; }
+
+    [Id(1)] public long Version { get; init; }
+}
+
+/// <summary>The feature flags of one environment. Key: <see cref="GrainKeys.FlagSet"/>.</summary>
+[Alias("IFlagSetGrain")]
+public interface IFlagSetGrain : IGrainWithStringKey
+{
+    /// <summary>Creates or replaces a flag (validated by the caller); audited with the actor.</summary>
+    [Alias("Put")]
+    Task<FlagSpec> Put(FlagSpec flag, string actor, string? role);
+
+    [Alias("Delete")]
+    Task<bool> Delete(string key, string actor, string? role);
+
+    [Alias("Get")]
+    Task<FlagSetSnapshot> Get();
+
+    /// <summary>Flags of <paramref name="release"/> that are on take the canary's weight as their percentage.</summary>
+    [Alias("FollowCanary")]
+    Task FollowCanary(string release, int weight, string reason);
+
+    /// <summary>Flags of <paramref name="release"/> are turned off (its rollback).</summary>
+    [Alias("TurnOffRelease")]
+    Task TurnOffRelease(string release, string reason);
+}
