@@ -320,8 +320,12 @@ public static class DeployCtl
             if (output.Json) output.Document(analysis);
             else
             {
-                output.Fields(analysis, "id", "status", "verdict", "score", "reason");
-                if (Output.Path(analysis, "result.metrics") is JsonArray metrics) output.Rows(metrics, "name", "classification", "reason");
+                output.Fields(analysis, "id", "rolloutId", "step", "status", "canaryVersion", "baselineVersion", "startedAt", "concludedAt");
+                if (analysis["verdict"] is JsonObject verdict)
+                {
+                    output.Fields(verdict, "outcome", "score", "reason");
+                    if (verdict["metrics"] is JsonArray metrics) output.Rows(metrics, "name", "classification", "estimate", "lower", "upper", "pValue", "effectSize", "reason");
+                }
             }
 
             return ExitCodes.Ok;
