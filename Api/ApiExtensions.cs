@@ -66,6 +66,8 @@ public static class ApiExtensions
         services.Configure<ApiLimits>(configuration.GetSection(ApiLimits.Section));
         services.AddOpenApi();
         services.AddHostedService<DoraGauges>();
+        services.Configure<Streaming.EventStreamOptions>(configuration.GetSection(Streaming.EventStreamOptions.Section));
+        services.AddSingleton<Streaming.EventStreamHub>();
         return services;
     }
 
@@ -101,6 +103,8 @@ public static class ApiExtensions
         app.MapMetricsApi();
         app.MapWebhooksApi();
         app.MapFlagsApi();
+        app.MapCatalogApi();
+        app.MapEventStreamApi();
         return app;
     }
 

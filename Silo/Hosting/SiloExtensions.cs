@@ -5,6 +5,7 @@ using Azure.Storage.Queues;
 using Deploy.Engine.Grains;
 using Deploy.Engine.Grains.Audit;
 using Deploy.Engine.Grains.Delivery;
+using Deploy.Engine.Grains.Catalog;
 using Deploy.Engine.Grains.Events;
 using Deploy.Engine.Grains.Environments;
 using Deploy.Engine.Grains.Gates;
@@ -76,6 +77,7 @@ public static class SiloExtensions
         services.AddRolloutGates();
         services.AddEventFollower<AuditFollower>();
         services.TryAddSingleton(_ => AuditKey.From(configuration));
+        services.AddOperatorViews(configuration);
         services.AddDeclaredEnvironments(configuration);
         services.AddEngineArtifactsAndSecrets(configuration);
         services.AddSupplyChain(configuration);
