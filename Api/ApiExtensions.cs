@@ -69,6 +69,7 @@ public static class ApiExtensions
         app.UseStatusCodePages();
         app.UseMiddleware<RequestBodyLimitMiddleware>();
         app.UseMiddleware<JsonCharsetMiddleware>();
+        app.UseDeployEngineDashboard();
         app.UseAuthentication();
         app.UseAuthorization();
         app.MapOpenApi().AllowAnonymous();
@@ -91,6 +92,7 @@ public static class ApiExtensions
         app.MapIncidentsApi();
         app.MapServicesApi();
         app.MapTrainsApi();
+        app.MapMeApi();
         return app;
     }
 
