@@ -104,6 +104,7 @@ public class AuthorizationMatrixTests(EngineFactory engine)
         ["GET /v1/services/{name}/dependencies"] = R,
         ["POST /v1/trains/"] = Submit,
         ["GET /v1/trains/{name}"] = R,
+        ["GET /v1/me/"] = "pipeline,operator,viewer,agent,approver",
     };
 
     private static readonly (string Role, string Key)[] Keys =
