@@ -1,15 +1,17 @@
-// The host map: one canvas cell per host, drawn in one pass per state (a Path2D each), so 10,000 hosts cost a
-// handful of fills, not 10,000 DOM elements. Each state has its own colour AND its own shape (full, half, outline,
-// cross), and the legend names every state with its count, so colour is never the only signal.
+// The host map: one canvas cell per host, drawn state by state with plain fillRect calls, so 10,000 hosts cost a
+// few milliseconds and no DOM elements. Each state has its own colour AND its own shape (full, half, hollow, dot,
+// cross, bar), and the legend names every state with its count, so colour is never the only signal.
 
+// marks: what a cell of that state is drawn with, as fractions of the cell [x, y, width, height], each with its
+// colour (alpha for a faint background); 'clear' punches a hole. Plain fillRect calls, grouped by state and mark.
 export const STATES = [
-  { key: 'pending', label: 'not yet updated', colour: '#9aa5b1', shape: 'outline' },
-  { key: 'updating', label: 'updating', colour: '#1f6feb', shape: 'top-half' },
-  { key: 'updated', label: 'on the new version', colour: '#1a7f37', shape: 'full' },
-  { key: 'rolling-back', label: 'rolling back', colour: '#bc4c00', shape: 'bottom-half' },
-  { key: 'reverted', label: 'returned to the previous version', colour: '#8250df', shape: 'dot' },
-  { key: 'failed', label: 'failed', colour: '#cf222e', shape: 'cross' },
-  { key: 'retired', label: 'retired', colour: '#57606a', shape: 'dash' },
+  { key: 'pending', label: 'not yet updated', colour: '#9aa5b1', marks: [['#9aa5b1', 0, 0, 1, 1], ['clear', 0.25, 0.25, 0.5, 0.5]] },
+  { key: 'updating', label: 'updating', colour: '#1f6feb', marks: [['#1f6feb', 0, 0, 1, 1, 0.3], ['#1f6feb', 0, 0.5, 1, 0.5]] },
+  { key: 'updated', label: 'on the new version', colour: '#1a7f37', marks: [['#1a7f37', 0, 0, 1, 1]] },
+  { key: 'rolling-back', label: 'rolling back', colour: '#bc4c00', marks: [['#bc4c00', 0, 0, 1, 1, 0.3], ['#bc4c00', 0, 0, 1, 0.5]] },
+  { key: 'reverted', label: 'returned to the previous version', colour: '#8250df', marks: [['#8250df', 0, 0, 1, 1, 0.3], ['#8250df', 0.25, 0.25, 0.5, 0.5]] },
+  { key: 'failed', label: 'failed', colour: '#cf222e', marks: [['#cf222e', 0, 0, 1, 1], ['clear', 0.4, 0, 0.2, 1], ['clear', 0, 0.4, 1, 0.2]] },
+  { key: 'retired', label: 'retired', colour: '#57606a', marks: [['#57606a', 0, 0.4, 1, 0.2]] },
 ];
 
 const INDEX = new Map(STATES.map((s, i) => [s.key, i]));
@@ -24,7 +26,7 @@ export class HostMap {
     this.states = new Uint8Array(0);
     this.byId = new Map();
     this.selected = -1;
-    this.layout = { pitch: 8, cols: 1 };
+    this.layout = { pitch: 8, cols: 1, p: 0, ratio: 1 };
   }
 
   /** hosts: [{id, state}] with state one of STATES' keys; ordered as given. */
@@ -57,7 +59,11 @@ export class HostMap {
     return counts;
   }
 
-  /** Lays the cells out for the canvas' width and draws every host; returns the milliseconds it took. */
+  /**
+   * Lays the cells out for the canvas' width and draws every host; returns the milliseconds it took. The pixels are
+   * written straight into one ImageData (a cell-sized sprite per state, copied row by row) and put on the canvas in
+   * one call: no per-host drawing call at all, so 10,000 hosts cost about as much as one full-canvas copy.
+   */
   draw() {
     const started = performance.now();
     const canvas = this.canvas;
@@ -65,64 +71,51 @@ export class HostMap {
     const n = Math.max(1, this.ids.length);
     const pitch = Math.max(3, Math.min(18, Math.floor(Math.sqrt((width * this.maxHeight) / n))));
     const cols = Math.max(1, Math.floor(width / pitch));
-    const rows = Math.ceil(this.ids.length / cols);
-    const height = Math.max(pitch, rows * pitch);
+    const rows = Math.max(1, Math.ceil(this.ids.length / cols));
     const ratio = window.devicePixelRatio || 1;
-    if (canvas.width !== Math.round(width * ratio) || canvas.height !== Math.round(height * ratio)) {
-      canvas.width = Math.round(width * ratio);
-      canvas.height = Math.round(height * ratio);
-      canvas.style.height = `${height}px`;
+    const p = Math.max(1, Math.round(pitch * ratio)); // device pixels per cell, gap included
+    const c = pitch > 4 ? p - Math.max(1, Math.round(ratio)) : p; // the cell without its gap
+    const w = Math.max(1, Math.round(width * ratio));
+    const hgt = rows * p;
+    if (canvas.width !== w || canvas.height !== hgt) {
+      canvas.width = w;
+      canvas.height = hgt;
+      canvas.style.height = `${hgt / ratio}px`;
       if (this.fixedWidth) canvas.style.width = `${width}px`;
     }
-    this.layout = { pitch, cols };
+    this.layout = { pitch, cols, p, ratio };
     const ctx = canvas.getContext('2d');
-    ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
-    ctx.clearRect(0, 0, width, height);
-    const cell = pitch > 4 ? pitch - 1 : pitch;
-    const paths = STATES.map(() => new Path2D());
+    if (!this.image || this.image.width !== w || this.image.height !== hgt) {
+      this.image = ctx.createImageData(w, hgt);
+      this.pixels = new Uint32Array(this.image.data.buffer);
+    }
+    const pixels = this.pixels;
+    pixels.fill(0);
+    const sprites = STATES.map(s => sprite(s, c));
     for (let i = 0; i < this.states.length; i++) {
-      const x = (i % cols) * pitch;
-      const y = Math.floor(i / cols) * pitch;
-      const path = paths[this.states[i]];
-      switch (STATES[this.states[i]].shape) {
-        case 'top-half': path.rect(x, y, cell, Math.ceil(cell / 2)); path.rect(x, y, cell, cell); break;
-        case 'bottom-half': path.rect(x, y + Math.floor(cell / 2), cell, Math.ceil(cell / 2)); path.rect(x, y, cell, cell); break;
-        case 'dot': path.rect(x + cell / 4, y + cell / 4, cell / 2, cell / 2); path.rect(x, y, cell, cell); break;
-        case 'cross': path.moveTo(x, y); path.lineTo(x + cell, y + cell); path.moveTo(x + cell, y); path.lineTo(x, y + cell); path.rect(x, y, cell, cell); break;
-        case 'dash': path.rect(x, y + cell / 2 - 0.5, cell, 1); break;
-        case 'outline': path.rect(x + 0.5, y + 0.5, cell - 1, cell - 1); break;
-        default: path.rect(x, y, cell, cell);
+      const sp = sprites[this.states[i]];
+      const x = (i % cols) * p;
+      let row = Math.floor(i / cols) * p * w + x;
+      for (let y = 0, o = 0; y < c; y++, row += w, o += c) {
+        for (let k = 0; k < c; k++) pixels[row + k] = sp[o + k];
       }
     }
-    STATES.forEach((s, k) => {
-      ctx.fillStyle = s.colour;
-      ctx.strokeStyle = s.colour;
-      ctx.lineWidth = 1;
-      if (s.shape === 'outline') {
-        ctx.stroke(paths[k]);
-      } else if (s.shape === 'full' || s.shape === 'dash') {
-        ctx.fill(paths[k]);
-      } else if (s.shape === 'cross') {
-        ctx.globalAlpha = 0.35; ctx.fill(paths[k]); ctx.globalAlpha = 1; ctx.stroke(paths[k]);
-      } else {
-        // Half and dot shapes: a faint cell with the marked part solid (the even-odd rule keeps them apart).
-        ctx.globalAlpha = 0.25; ctx.fill(paths[k]); ctx.globalAlpha = 1; ctx.fill(paths[k], 'evenodd');
-      }
-    });
+    ctx.putImageData(this.image, 0, 0);
     if (this.selected >= 0) {
       ctx.strokeStyle = '#000';
-      ctx.lineWidth = 2;
-      ctx.strokeRect((this.selected % cols) * pitch - 1, Math.floor(this.selected / cols) * pitch - 1, cell + 2, cell + 2);
+      ctx.lineWidth = Math.max(2, Math.round(ratio * 2));
+      ctx.strokeRect((this.selected % cols) * p - 1, Math.floor(this.selected / cols) * p - 1, c + 2, c + 2);
     }
     return performance.now() - started;
   }
 
   /** The host under a point of the canvas (CSS pixels), or -1. */
   hit(x, y) {
-    const { pitch, cols } = this.layout;
-    const col = Math.floor(x / pitch);
+    const { cols, p, ratio } = this.layout;
+    if (!p) return -1;
+    const col = Math.floor((x * ratio) / p);
     if (col < 0 || col >= cols) return -1;
-    const i = Math.floor(y / pitch) * cols + col;
+    const i = Math.floor((y * ratio) / p) * cols + col;
     return i >= 0 && i < this.ids.length ? i : -1;
   }
 
@@ -136,4 +129,30 @@ export class HostMap {
     this.selected = Math.max(0, Math.min(n - 1, (this.selected < 0 ? 0 : this.selected + step)));
     return this.selected;
   }
+}
+
+const spriteCache = new Map();
+
+/** A state's cell as RGBA pixels (little-endian Uint32: 0xAABBGGRR), its marks applied in order. */
+function sprite(state, size) {
+  const key = `${state.key}/${size}`;
+  let pixels = spriteCache.get(key);
+  if (pixels) return pixels;
+  pixels = new Uint32Array(size * size);
+  for (const [colour, fx, fy, fw, fh, alpha = 1] of state.marks) {
+    if (colour === 'clear' && size < 4) continue; // too small for a hole to show
+    const value = colour === 'clear' ? 0 : rgba(colour, alpha);
+    const x0 = Math.round(fx * size);
+    const y0 = Math.round(fy * size);
+    const x1 = Math.min(size, x0 + Math.max(1, Math.round(fw * size)));
+    const y1 = Math.min(size, y0 + Math.max(1, Math.round(fh * size)));
+    for (let y = y0; y < y1; y++) for (let x = x0; x < x1; x++) pixels[y * size + x] = value;
+  }
+  spriteCache.set(key, pixels);
+  return pixels;
+}
+
+function rgba(hex, alpha) {
+  const v = parseInt(hex.slice(1), 16);
+  return ((Math.round(alpha * 255) << 24) | ((v & 0xff) << 16) | (v & 0xff00) | ((v >> 16) & 0xff)) >>> 0;
 }
