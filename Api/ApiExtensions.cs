@@ -60,6 +60,8 @@ public static class ApiExtensions
         services.AddScoped<IdempotencyFilter>();
         services.Configure<ApiLimits>(configuration.GetSection(ApiLimits.Section));
         services.AddOpenApi();
+        services.Configure<Streaming.EventStreamOptions>(configuration.GetSection(Streaming.EventStreamOptions.Section));
+        services.AddSingleton<Streaming.EventStreamHub>();
         return services;
     }
 
@@ -92,6 +94,8 @@ public static class ApiExtensions
         app.MapIncidentsApi();
         app.MapServicesApi();
         app.MapTrainsApi();
+        app.MapCatalogApi();
+        app.MapEventStreamApi();
         app.MapMeApi();
         return app;
     }

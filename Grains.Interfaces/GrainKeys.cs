@@ -70,6 +70,15 @@ public static class GrainKeys
     /// <summary>The single catalog of artifacts.</summary>
     public const string ArtifactCatalog = "artifacts";
 
+    /// <summary>The single catalog of rollouts (what <c>GET /v1/rollouts</c> lists).</summary>
+    public const string RolloutCatalog = "rollouts";
+
+    /// <summary>The single catalog of releases (what <c>GET /v1/releases</c> lists).</summary>
+    public const string ReleaseCatalog = "releases";
+
+    /// <summary>The single feed of engine events behind the event stream.</summary>
+    public const string EventFeed = "feed";
+
     /// <summary>The single registry of environment names.</summary>
     public const string EnvironmentRegistry = "environments";
 

@@ -79,6 +79,9 @@ public sealed class ApiKey
     /// (<see cref="ApiKeyOptionsValidator"/>).
     /// </summary>
     public string Environments { get; set; } = string.Empty;
+
+    /// <summary>Comma-separated services the key is scoped to (empty: every service); lists and the event stream show only these.</summary>
+    public string Services { get; set; } = string.Empty;
 }
 
 /// <summary>Bound from configuration section "Auth".</summary>
@@ -152,6 +155,8 @@ public sealed class ApiKeyAuthenticationHandler(
                     .Select(r => new Claim(ClaimTypes.Role, r.ToLowerInvariant())));
                 claims.AddRange(key.Environments.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
                     .Select(e => new Claim(CallerExtensions.EnvironmentClaim, e)));
+                claims.AddRange(key.Services.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+                    .Select(e => new Claim(CallerExtensions.ServiceClaim, e)));
                 var principal = new ClaimsPrincipal(new ClaimsIdentity(claims, SchemeName));
                 return Task.FromResult(AuthenticateResult.Success(new AuthenticationTicket(principal, SchemeName)));
             }
@@ -190,6 +195,9 @@ public static class CallerExtensions
 {
     /// <summary>The claim naming an environment an agent key serves (from <see cref="ApiKey.Environments"/>).</summary>
     public const string EnvironmentClaim = "urn:deploy-engine:environment";
+
+    /// <summary>The claim naming a service a key is scoped to (from <see cref="ApiKey.Services"/>).</summary>
+    public const string ServiceClaim = "urn:deploy-engine:service";
 
     /// <summary>The environments an agent key serves.</summary>
     public static IReadOnlySet<string> AgentEnvironments(this ClaimsPrincipal user) =>

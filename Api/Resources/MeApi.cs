@@ -8,11 +8,12 @@ using Microsoft.AspNetCore.Routing;
 namespace Deploy.Engine.Api.Resources;
 
 /// <summary>
-/// Who the presented key is: its name, roles, the environments it is bound to, and the policies it satisfies
+/// Who the presented key is: its name, roles, its scope (the environments and services it is bound to; empty means
+/// every one), and the policies it satisfies
 /// (<see cref="Policies"/>: read, submit, operate, approve, govern, calendar, incident, agent). The dashboard shows
 /// only the actions a key can take; the server still checks every call, so this answer grants nothing.
 /// </summary>
-public sealed record MeResponse(string Name, IReadOnlyList<string> Roles, IReadOnlyList<string> Environments, IReadOnlyList<string> Can);
+public sealed record MeResponse(string Name, IReadOnlyList<string> Roles, IReadOnlyList<string> Environments, IReadOnlyList<string> Services, IReadOnlyList<string> Can);
 
 public static class MeApi
 {
@@ -27,6 +28,8 @@ public static class MeApi
             .Select(p => p.Key)
             .Order(StringComparer.Ordinal)
             .ToList();
-        return TypedResults.Ok(new MeResponse(user.Caller(), roles, user.AgentEnvironments().Order(StringComparer.Ordinal).ToList(), can));
+        var scope = KeyScope.Of(user);
+        return TypedResults.Ok(new MeResponse(user.Caller(), roles,
+            scope.Environments.Order(StringComparer.Ordinal).ToList(), scope.Services.Order(StringComparer.Ordinal).ToList(), can));
     }
 }

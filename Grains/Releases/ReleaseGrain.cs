@@ -52,7 +52,26 @@ public sealed class ReleaseGrain(
             Readiness = new List<ReadinessRecord>(),
         };
         await state.WriteStateAsync();
-        return CommandResult<ReleaseSnapshot>.Success(state.State.Release);
+
+        // Listed only once stored; if the catalog cannot take it the release is taken back, so the failure says
+        // nothing was created (nothing can name it yet: its id was never returned).
+        var created = state.State.Release;
+        try
+        {
+            await GrainFactory.Ref<IReleaseCatalogGrain>(GrainKeys.ReleaseCatalog).Record(new ReleaseSummary
+            {
+                Id = created.Id, Service = created.Service, Version = created.Version, Artifact = created.Artifact,
+                Commit = created.Commit, SubmittedBy = created.SubmittedBy, CreatedAt = created.CreatedAt, Class = created.Class,
+            });
+        }
+        catch
+        {
+            await state.ClearStateAsync();
+            state.State = new ReleaseGrainState();
+            throw;
+        }
+
+        return CommandResult<ReleaseSnapshot>.Success(created);
     }
 
     public async Task<bool> Withdraw()
@@ -67,8 +86,10 @@ public sealed class ReleaseGrain(
             return false;
         }
 
+        // The release first (what a 503 promises is gone), then its catalog entry.
         await state.ClearStateAsync();
         state.State = new ReleaseGrainState();
+        await GrainFactory.Ref<IReleaseCatalogGrain>(GrainKeys.ReleaseCatalog).Remove(release.Id);
         return true;
     }
 

@@ -3,6 +3,7 @@ using Azure.Data.Tables;
 using Azure.Storage.Blobs;
 using Azure.Storage.Queues;
 using Deploy.Engine.Grains;
+using Deploy.Engine.Grains.Catalog;
 using Deploy.Engine.Grains.Events;
 using Deploy.Engine.Grains.Environments;
 using Deploy.Engine.Grains.Gates;
@@ -69,6 +70,7 @@ public static class SiloExtensions
         services.AddHostProvisioning();
         services.AddRolloutGates();
         services.AddEventFollower<AuditFollower>();
+        services.AddOperatorViews(configuration);
         services.AddDeclaredEnvironments(configuration);
         services.AddEngineArtifactsAndSecrets(configuration);
         services.AddSupplyChain(configuration);

@@ -77,6 +77,18 @@ public class DashboardApiTests(EngineFactory engine)
         Assert.Equal(name, (string?)me["name"]);
         Assert.Equal(roles, string.Join(',', me["roles"]!.AsArray().Select(r => (string?)r)));
         Assert.Equal(can, string.Join(',', me["can"]!.AsArray().Select(r => (string?)r)));
+        Assert.Empty(me["services"]!.AsArray());
+    }
+
+    [Fact]
+    public async Task Me_shows_the_environments_a_bound_key_is_scoped_to()
+    {
+        using var client = engine.As(BoundAgentKey);
+
+        var me = await client.GetAsync(new Uri("/v1/me", UriKind.Relative)).Expect(HttpStatusCode.OK);
+
+        Assert.Equal(BoundEnvironment, string.Join(',', me["environments"]!.AsArray().Select(r => (string?)r)));
+        Assert.Equal("agent", string.Join(',', me["can"]!.AsArray().Select(r => (string?)r)));
     }
 
     [Fact]

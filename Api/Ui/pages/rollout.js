@@ -241,7 +241,14 @@ export function render(main, ctx, id) {
       return;
     }
     stopStream = openStream(`/v1/events/stream?rollout=${encodeURIComponent(id)}`, {
-      onEvent: e => onEvent(e.data && typeof e.data === 'object' ? e.data : { type: e.type }),
+      onEvent: e => {
+        if (e.type === 'stream.gap') {
+          // Events were lost beyond the engine's retained window: re-read what the page shows, then carry on live.
+          loadSnapshot().then(loadHosts).catch(ctx.fail);
+          return;
+        }
+        onEvent(e.data && typeof e.data === 'object' ? e.data : { type: e.type });
+      },
       onStatus: (text, ok) => { live.textContent = text; live.classList.toggle('live-on', !!ok); },
       onUnavailable: () => { if (!stopped) poll(); },
     });

@@ -1,0 +1,213 @@
+using System.Diagnostics;
+using System.Net;
+using System.Text.Json.Nodes;
+using Deploy.Engine.Api.Streaming;
+using Deploy.Engine.Api.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
+using static Deploy.Engine.Api.Tests.Infrastructure.StreamEngineFactory;
+
+namespace Deploy.Engine.Api.Tests;
+
+/// <summary><c>GET /v1/events/stream</c>: filters, scopes, resume with Last-Event-ID, gaps, heartbeats, slow clients.</summary>
+[Collection(StreamEngineCollection.Name)]
+public class EventStreamTests(StreamEngineFactory engine)
+{
+    private const string Finished = "dev.cdevents.pipelinerun.finished.0.2.0";
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
+
+    private readonly HttpClient _pipeline = engine.As(PipelineKey);
+    private readonly HttpClient _operator = engine.As(OperatorKey);
+    private readonly HttpClient _viewer = engine.As(ViewerKey);
+
+    private static async Task<(HttpResponseMessage Response, SseReader Reader)> Open(HttpClient client, string query, string? lastEventId = null)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Get, "/v1/events/stream" + query);
+        if (lastEventId is not null) request.Headers.Add("Last-Event-ID", lastEventId);
+        var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("text/event-stream", response.Content.Headers.ContentType?.MediaType);
+        var reader = new SseReader(await response.Content.ReadAsStreamAsync());
+        Assert.Equal("connected", (await reader.Next(TimeSpan.FromSeconds(10)))!.Comment);
+        return (response, reader);
+    }
+
+    private static JsonNode Data(SseFrame frame) => JsonNode.Parse(frame.Data!)!;
+
+    private static bool FinishedFor(SseFrame frame, string rollout) => frame.Event == Finished && (string?)Data(frame)["rollout"] == rollout;
+
+    [Fact]
+    public async Task A_stream_filtered_by_environment_carries_that_environments_rollout_and_nothing_else()
+    {
+        var watched = await CatalogApiTests.Environment(_operator);
+        var other = await CatalogApiTests.Environment(_operator);
+        var (response, reader) = await Open(_viewer, $"?environment={watched}");
+        using var _ = response;
+
+        var noise = await CatalogApiTests.Rollout(_pipeline, await CatalogApiTests.Release(_pipeline, "web", "2.0.0"), other);
+        var id = await CatalogApiTests.Rollout(_pipeline, await CatalogApiTests.Release(_pipeline, "web", "2.0.0"), watched);
+        var events = await reader.EventsUntil(f => FinishedFor(f, id), Patience);
+
+        Assert.All(events, e => Assert.Equal(watched, (string?)Data(e)["environment"]));
+        Assert.Contains(events, e => e.Event == "dev.cdeventsx.deploy-engine.rollout.created" && (string?)Data(e)["rollout"] == id);
+        Assert.Contains(events, e => e.Event == "dev.cdevents.service.deployed.0.2.0");
+        Assert.Equal("Succeeded", (string?)Data(events[^1])["data"]!["status"]);
+        Assert.All(events, e => Assert.Equal(e.Event, (string?)Data(e)["type"]));
+        Assert.Equal(events.Count, events.Select(e => e.Id).Distinct().Count());
+        await _viewer.WaitFor($"/v1/rollouts/{noise}", r => (string?)r["status"] == "Succeeded");
+    }
+
+    [Fact]
+    public async Task Resuming_with_Last_Event_ID_replays_exactly_the_missed_events()
+    {
+        var env = await CatalogApiTests.Environment(_operator, hosts: 6);
+        var (fullResponse, full) = await Open(_viewer, $"?environment={env}");
+        var (cutResponse, cut) = await Open(_viewer, $"?environment={env}");
+        using var _ = fullResponse;
+
+        var id = await CatalogApiTests.Rollout(_pipeline, await CatalogApiTests.Release(_pipeline, "web", "2.0.0"), env, "OneAtATime");
+        var seen = await cut.EventsUntil(f => f.Event == "dev.cdeventsx.deploy-engine.rollout.created", Patience);
+        cut.Dispose();
+        cutResponse.Dispose();
+        var everything = await full.EventsUntil(f => FinishedFor(f, id), Patience);
+
+        var (resumedResponse, resumed) = await Open(_viewer, $"?environment={env}", lastEventId: seen[^1].Id);
+        using var __ = resumedResponse;
+        var replayed = await resumed.EventsUntil(f => FinishedFor(f, id), Patience);
+
+        var missed = everything.SkipWhile(e => e.Id != seen[^1].Id).Skip(1).Select(e => e.Id).ToList();
+        Assert.True(missed.Count > 5, $"the rollout should have raised events after the cut, got {missed.Count}");
+        Assert.Equal(missed, replayed.Select(e => e.Id).ToList());
+    }
+
+    [Fact]
+    public async Task A_Last_Event_ID_the_feed_no_longer_holds_gets_a_gap_event_then_the_retained_events()
+    {
+        var (response, reader) = await Open(_viewer, string.Empty, lastEventId: "0123456789ab-5");
+        using var _ = response;
+
+        var gap = await reader.Next(TimeSpan.FromSeconds(10));
+        Assert.Equal("stream.gap", gap!.Event);
+        Assert.Equal("0123456789ab-5", (string?)Data(gap)["lastEventId"]);
+        Assert.Contains("restarted", (string?)Data(gap)["reason"], StringComparison.Ordinal);
+
+        // Within the feed's epoch: a position the window has moved past. Rollouts run until the feed holds more
+        // than its capacity of events since the first one seen.
+        var env = await CatalogApiTests.Environment(_operator, hosts: 20);
+        var (probeResponse, probe) = await Open(_viewer, $"?environment={env}");
+        using var __ = probeResponse;
+        string? epoch = null;
+        long firstSequence = 0, lastSequence = 0;
+        for (var round = 0; round < 8 && lastSequence - firstSequence <= FeedCapacity; round++)
+        {
+            var id = await CatalogApiTests.Rollout(_pipeline, await CatalogApiTests.Release(_pipeline, "web", $"2.0.{round}"), env, "OneAtATime");
+            foreach (var e in await probe.EventsUntil(f => FinishedFor(f, id), Patience))
+            {
+                var dash = e.Id!.LastIndexOf('-');
+                epoch ??= e.Id[..dash];
+                lastSequence = long.Parse(e.Id[(dash + 1)..], System.Globalization.CultureInfo.InvariantCulture);
+                if (firstSequence == 0) firstSequence = lastSequence;
+            }
+        }
+
+        Assert.True(lastSequence - firstSequence > FeedCapacity, $"the feed did not move past its window ({firstSequence}..{lastSequence})");
+        var (oldResponse, old) = await Open(_viewer, string.Empty, lastEventId: $"{epoch}-{firstSequence}");
+        using var ___ = oldResponse;
+        var window = await old.Next(TimeSpan.FromSeconds(10));
+        Assert.Equal("stream.gap", window!.Event);
+        Assert.Contains("no longer retained", (string?)Data(window)["reason"], StringComparison.Ordinal);
+        var next = await old.Next(TimeSpan.FromSeconds(10));
+        Assert.StartsWith(epoch + "-", next!.Id, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task An_idle_stream_carries_heartbeats()
+    {
+        var (response, reader) = await Open(_viewer, $"?environment={TestHttp.Unique("quiet")}");
+        using var _ = response;
+        var started = Stopwatch.StartNew();
+
+        var frame = await reader.Next(TimeSpan.FromSeconds(10));
+
+        Assert.Equal("heartbeat", frame!.Comment);
+        Assert.InRange(started.Elapsed, TimeSpan.FromMilliseconds(500), TimeSpan.FromSeconds(5));
+        Assert.Equal("heartbeat", (await reader.Next(TimeSpan.FromSeconds(5)))!.Comment);
+    }
+
+    [Fact]
+    public async Task A_scoped_key_streams_only_its_scope_and_a_filter_outside_it_is_a_403()
+    {
+        var env = await CatalogApiTests.Environment(_operator);
+        var scopedService = engine.As(ServiceScopedKey);
+        var (response, reader) = await Open(scopedService, $"?environment={env}");
+        using var _ = response;
+
+        var hidden = await CatalogApiTests.Rollout(_pipeline, await CatalogApiTests.Release(_pipeline, "web", "2.0.0"), env);
+        await _viewer.WaitFor($"/v1/rollouts/{hidden}", r => (string?)r["status"] == "Succeeded");
+        var visible = await CatalogApiTests.Rollout(_pipeline, await CatalogApiTests.Release(_pipeline, ScopedService, "2.0.0"), env);
+        var events = await reader.EventsUntil(f => FinishedFor(f, visible), Patience);
+
+        Assert.All(events, e => Assert.Equal(ScopedService, (string?)Data(e)["service"]));
+        Assert.DoesNotContain(events, e => (string?)Data(e)["rollout"] == hidden);
+
+        var east = engine.As(EnvScopedKey);
+        var refused = await east.GetAsync($"/v1/events/stream?environment={env}").ExpectProblem(HttpStatusCode.Forbidden, "urn:deploy-engine:problem:forbidden");
+        Assert.Contains(ScopedEnvironment, (string?)refused["detail"], StringComparison.Ordinal);
+        await east.GetAsync($"/v1/events/stream?rollout={visible}").ExpectProblem(HttpStatusCode.Forbidden, "urn:deploy-engine:problem:forbidden");
+    }
+
+    [Theory]
+    [InlineData("?environment=Bad_Name", null, "environment")]
+    [InlineData("?rollout=no-dot", null, "rollout")]
+    [InlineData("", "not an id", "Last-Event-ID")]
+    public async Task Bad_filters_and_ids_are_a_400(string query, string? lastEventId, string field)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Get, "/v1/events/stream" + query);
+        if (lastEventId is not null) request.Headers.Add("Last-Event-ID", lastEventId);
+        var problem = await _viewer.SendAsync(request).ExpectProblem(HttpStatusCode.BadRequest, "urn:deploy-engine:problem:validation");
+        Assert.NotNull(problem["errors"]![field]);
+    }
+
+    [Fact]
+    public async Task A_client_that_never_reads_is_dropped_while_a_rollout_still_finishes_quickly()
+    {
+        var hub = engine.Services.GetRequiredService<EventStreamHub>();
+        var env = await CatalogApiTests.Environment(_operator, hosts: 120);
+        var (response, reader) = await Open(_viewer, string.Empty);
+        using var _ = response;
+        using var __ = reader;
+        var (watchResponse, watcher) = await Open(_viewer, $"?environment={env}");
+        using var ___ = watchResponse;
+        var connections = hub.Connections;
+
+        var started = Stopwatch.StartNew();
+        var id = await CatalogApiTests.Rollout(_pipeline, await CatalogApiTests.Release(_pipeline, "web", "2.0.0"), env, "OneAtATime");
+        var watched = await watcher.EventsUntil(f => FinishedFor(f, id), Patience);
+        var took = started.Elapsed;
+
+        // 120 hosts one at a time raise hundreds of events: more than the slow client's buffer and its transport hold.
+        Assert.True(watched.Count > BufferSize * 4, $"expected many events, got {watched.Count}");
+        Assert.Equal("Succeeded", (string?)Data(watched[^1])["data"]!["status"]);
+        Assert.True(took < TimeSpan.FromSeconds(45), $"the rollout took {took}");
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (hub.Connections >= connections && DateTime.UtcNow < deadline) await Task.Delay(50);
+        Assert.True(hub.Connections < connections, "the slow client is still connected");
+
+        // What the slow client finally reads ends (the connection was cut) instead of going on: a live stream would
+        // carry a heartbeat every second forever.
+        var readUntil = DateTime.UtcNow.AddSeconds(30);
+        var ended = false;
+        try
+        {
+            while (DateTime.UtcNow < readUntil && !ended)
+            {
+                ended = await reader.Next(TimeSpan.FromSeconds(10)) is null;
+            }
+        }
+        catch (Exception ex) when (ex is IOException or HttpRequestException)
+        {
+            ended = true;
+        }
+
+        Assert.True(ended, "the slow client's stream did not end");
+    }
+}
