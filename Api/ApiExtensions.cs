@@ -77,6 +77,7 @@ public static class ApiExtensions
         app.UseStatusCodePages();
         app.UseMiddleware<RequestBodyLimitMiddleware>();
         app.UseMiddleware<JsonCharsetMiddleware>();
+        app.UseDeployEngineDashboard();
         app.UseAuthentication();
         app.UseAuthorization();
         app.MapOpenApi().AllowAnonymous();
@@ -105,6 +106,7 @@ public static class ApiExtensions
         app.MapFlagsApi();
         app.MapCatalogApi();
         app.MapEventStreamApi();
+        app.MapMeApi();
         return app;
     }
 

@@ -32,7 +32,7 @@ public sealed record Options(
         return o;
     }
 
-    /// <summary>Whether a scenario runs (all of them unless --only names some: rolling, rollback, admission, api, memory, azure; agents only when named).</summary>
+    /// <summary>Whether a scenario runs (all of them unless --only names some: rolling, rollback, admission, api, memory, azure; agents and ui only when named).</summary>
     public bool Runs(string scenario) => Only is null || Only.Contains(scenario);
 
     public override string ToString() =>

@@ -45,6 +45,12 @@ await using (var local = await EngineApp.Start(StorageMode.Local, null))
         await new AgentScenarios(options, report).Run(local);
     }
 
+    if (options.Only?.Contains("ui") == true)
+    {
+        // A real chromium drawing the dashboard's host map: run only when asked (--only ui).
+        await new UiScenarios(options, report).Run(local);
+    }
+
     if (options.Runs("memory") && options.MemoryHosts > 0 && options.Silos == 1)
     {
         await scenarios.Memory(local.Grains, options.MemoryHosts);
