@@ -155,14 +155,15 @@ public class RollbackDrillTests(ClusterFixture fixture)
         var production = Unique("drill-prd");
         await DeclareStaging(staging);
         await DeclareProduction(production, staging, "1s");
-        await CreateEnvironment(Grains, staging, 2, latencyMs: 1_300, currentVersion: "1.0.0");
+        await CreateEnvironment(Grains, staging, 2, latencyMs: 2_000, currentVersion: "1.0.0");
         await AddHosts(Grains, production, 2, latencyMs: 2, currentVersion: "1.0.0");
         var release = await Release("2.0.0");
         await Approve(release, production);
 
         var drill = await WaitForDrill(staging, (await Drill(staging, release, target: production)).Id);
         Assert.True(drill.Status == DrillStatus.Succeeded, drill.Reason);
-        Assert.True(drill.TimeToSafeSeconds > 1.3, $"{drill.TimeToSafeSeconds}");
+        // The hosts take 2 s to revert (a timer may fire a little early against the clock): well over the 1 s RTO.
+        Assert.True(drill.TimeToSafeSeconds > 1.5, $"{drill.TimeToSafeSeconds}");
         Assert.False(drill.MetRto);
         Assert.Contains("(exceeded)", drill.Reason);
 
