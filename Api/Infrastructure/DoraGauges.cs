@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 using Deploy.Engine.Api.Resources;
 using Deploy.Engine.Domain.Dora;
@@ -15,13 +16,18 @@ namespace Deploy.Engine.Api.Infrastructure;
 /// <c>deploy_engine_dora_change_failure_rate_ratio</c>, <c>deploy_engine_dora_time_to_restore_median_seconds</c> and
 /// <c>deploy_engine_dora_tier</c> (1, labelled with the tier). A gauge's callback cannot wait on grains, so the figures
 /// are recomputed in the background every <c>Metrics:DoraRefreshSeconds</c> (60) and the callbacks read the last set.
+/// The meter and its instruments are created once per process and never disposed: a second engine host in the same
+/// process (tests) adds its figures to them, and disposing one host's meter would end the shared metric streams of
+/// the others (OpenTelemetry merges identical instruments of equally named meters into one stream).
 /// </summary>
 public sealed partial class DoraGauges : BackgroundService
 {
     public const string MeterName = "Deploy.Engine";
     public static readonly TimeSpan Window = TimeSpan.FromDays(30);
 
-    private readonly Meter _meter = new(MeterName);
+    private static readonly Meter Meter = new(MeterName);
+    private static readonly ConcurrentDictionary<DoraGauges, byte> Live = new();
+
     private readonly IGrainFactory _grains;
     private readonly TimeProvider _clock;
     private readonly ILogger<DoraGauges> _logger;
@@ -34,19 +40,26 @@ public sealed partial class DoraGauges : BackgroundService
         _clock = clock;
         _logger = logger;
         _refresh = TimeSpan.FromSeconds(Math.Max(1, configuration.GetValue("Metrics:DoraRefreshSeconds", 60)));
+        Live[this] = 0;
+    }
+
+    static DoraGauges()
+    {
         Gauge("deploy.engine.dora.deployments", "{deployment}", "Deployments that succeeded in the last 30 days", f => f.DeploymentFrequency.Deployments);
         Gauge("deploy.engine.dora.deployments_per_day", "{deployment}", "Deployments a day over the last 30 days", f => f.DeploymentFrequency.PerDay);
         Gauge("deploy.engine.dora.lead_time_median", "s", "Median change lead time (commit to succeeded), last 30 days", f => f.LeadTime.Duration.MedianSeconds);
         Gauge("deploy.engine.dora.change_failure_rate", "1", "Change failure rate over the last 30 days", f => f.ChangeFailureRate.Rate);
         Gauge("deploy.engine.dora.time_to_restore_median", "s", "Median time to restore (incidents and failed deployments), last 30 days", f => f.TimeToRestore.Duration.MedianSeconds);
-        _meter.CreateObservableGauge("deploy.engine.dora.tier", () => _last
+        Meter.CreateObservableGauge("deploy.engine.dora.tier", () => Figures()
             .Where(x => x.Figures.Tier is not null)
             .Select(x => new Measurement<int>(1, [.. x.Tags, new("tier", x.Figures.Tier!.Value.ToString().ToLowerInvariant())])),
             description: "The DORA 2023 performance tier over the last 30 days (1, labelled with the tier)");
     }
 
-    private void Gauge(string name, string unit, string description, Func<DoraFigures, double?> value) =>
-        _meter.CreateObservableGauge(name, () => _last
+    private static IEnumerable<(KeyValuePair<string, object?>[] Tags, DoraFigures Figures)> Figures() => Live.Keys.SelectMany(g => g._last);
+
+    private static void Gauge(string name, string unit, string description, Func<DoraFigures, double?> value) =>
+        Meter.CreateObservableGauge(name, () => Figures()
             .Select(x => (x.Tags, Value: value(x.Figures)))
             .Where(x => x.Value is not null)
             .Select(x => new Measurement<double>(x.Value!.Value, x.Tags)), unit, description);
@@ -91,7 +104,7 @@ public sealed partial class DoraGauges : BackgroundService
 
     public override void Dispose()
     {
-        _meter.Dispose();
+        Live.TryRemove(this, out _);
         base.Dispose();
     }
 
