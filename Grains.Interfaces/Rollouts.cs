@@ -213,6 +213,15 @@ public sealed record TriggerDeclaration
 
     /// <summary>Breached when the observed value is above it.</summary>
     [Id(1)] public double? Threshold { get; init; }
+
+    /// <summary>Readings kept per host in the trigger's window (default 5).</summary>
+    [Id(2)] public int? WindowSamples { get; init; }
+
+    /// <summary>Usable readings the window must hold before the trigger is judged (default 2).</summary>
+    [Id(3)] public int? MinSamples { get; init; }
+
+    /// <summary>Hosts the window must cover before the trigger is judged (default 1).</summary>
+    [Id(4)] public int? MinHosts { get; init; }
 }
 
 [GenerateSerializer, Immutable]

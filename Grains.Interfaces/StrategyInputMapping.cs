@@ -43,7 +43,14 @@ public static class StrategyInputMapping
                 OnFailure = s.Scope.OnFailure,
                 Pilot = s.Scope.Pilot,
             },
-            RollbackTriggers = s.RollbackTriggers?.Select(t => new TriggerInput { Metric = t?.Metric, Threshold = t?.Threshold }).ToList(),
+            RollbackTriggers = s.RollbackTriggers?.Select(t => new TriggerInput
+            {
+                Metric = t?.Metric,
+                Threshold = t?.Threshold,
+                WindowSamples = t?.WindowSamples,
+                MinSamples = t?.MinSamples,
+                MinHosts = t?.MinHosts,
+            }).ToList(),
             Deadlines = new DeadlinesInput
             {
                 ProgressSeconds = s.Deadlines?.ProgressSeconds ?? s.ProgressDeadlineSeconds,

@@ -104,6 +104,15 @@ public sealed record TriggerInput
     public string? Metric { get; init; }
 
     public double? Threshold { get; init; }
+
+    /// <summary>Readings kept per host in the window (default 5).</summary>
+    public int? WindowSamples { get; init; }
+
+    /// <summary>Usable readings the window must hold before the trigger is judged (default 2).</summary>
+    public int? MinSamples { get; init; }
+
+    /// <summary>Hosts the window must cover before the trigger is judged (default 1).</summary>
+    public int? MinHosts { get; init; }
 }
 
 public sealed record DeadlinesInput

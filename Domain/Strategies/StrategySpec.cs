@@ -112,8 +112,26 @@ public sealed record ScopeSpec(
     public static ScopeSpec Full { get; } = new(ScopeKind.Full, [], null, TimeSpan.Zero, WaveFailurePolicy.RollBackAll);
 }
 
-/// <summary>Breached when the observed <paramref name="Metric"/> exceeds <paramref name="Threshold"/>.</summary>
-public sealed record RollbackTrigger(TriggerMetric Metric, double Threshold);
+/// <summary>Breached when the observed <paramref name="Metric"/> exceeds <paramref name="Threshold"/>, judged over <paramref name="Window"/>.</summary>
+public sealed record RollbackTrigger(TriggerMetric Metric, double Threshold, TriggerWindow? Window = null)
+{
+    /// <summary>The declared window, or <see cref="TriggerWindow.Default"/>.</summary>
+    public TriggerWindow EffectiveWindow => Window ?? TriggerWindow.Default;
+}
+
+/// <summary>
+/// The evidence a rollback trigger needs before it may fire, so that one host's first reading cannot roll a release back:
+/// the last <paramref name="Samples"/> readings of each host of the new version form the window, and the trigger is judged
+/// only once the window holds at least <paramref name="MinSamples"/> usable readings from at least
+/// <paramref name="MinHosts"/> hosts. Default: 5 readings per host, at least 2 readings from at least 1 host
+/// (a single-host canary can still be judged, on two readings rather than one).
+/// </summary>
+public sealed record TriggerWindow(int Samples, int MinSamples, int MinHosts)
+{
+    public const int MaxSamples = 100;
+
+    public static TriggerWindow Default { get; } = new(5, 2, 1);
+}
 
 /// <param name="Progress">How long a step may take before <paramref name="OnExpiry"/> applies.</param>
 /// <param name="Analysis">How long an analysis may run at most.</param>

@@ -265,6 +265,25 @@ public static class StrategySpecParser
         return new Dictionary<string, string>(selector, StringComparer.Ordinal);
     }
 
+    /// <summary>The trigger's evidence window; null (the default window) when none of its fields is declared.</summary>
+    private static TriggerWindow? ParseWindow(TriggerInput trigger, string at, ValidationErrors errors)
+    {
+        if (trigger.WindowSamples is null && trigger.MinSamples is null && trigger.MinHosts is null) return null;
+        var d = TriggerWindow.Default;
+        var window = new TriggerWindow(trigger.WindowSamples ?? d.Samples, trigger.MinSamples ?? d.MinSamples, trigger.MinHosts ?? d.MinHosts);
+        var ok = true;
+        if (window.Samples is < 1 or > TriggerWindow.MaxSamples) Fail(".windowSamples", $"must be from 1 to {TriggerWindow.MaxSamples} readings per host");
+        if (window.MinHosts is < 1 or > 10_000) Fail(".minHosts", "must be from 1 to 10000 hosts");
+        if (window.MinSamples is < 1 or > 100_000) Fail(".minSamples", "must be from 1 to 100000 readings");
+        return ok ? window : null;
+
+        void Fail(string field, string message)
+        {
+            errors.Add(at + field, message);
+            ok = false;
+        }
+    }
+
     private static IReadOnlyList<RollbackTrigger> ParseTriggers(IReadOnlyList<TriggerInput>? triggers, string field, ValidationErrors errors)
     {
         if (triggers is null) return [];
@@ -292,7 +311,7 @@ public static class StrategySpecParser
 
             if (trigger.Threshold is not { } threshold) errors.Add(at + ".threshold", "is required");
             else if (!double.IsFinite(threshold) || threshold < 0) errors.Add(at + ".threshold", "must be a number of 0 or more");
-            else if (metric is not null && !parsed.Any(t => t.Metric == metric)) parsed.Add(new RollbackTrigger(metric.Value, threshold));
+            else if (metric is not null && !parsed.Any(t => t.Metric == metric)) parsed.Add(new RollbackTrigger(metric.Value, threshold, ParseWindow(trigger, at, errors)));
         }
 
         return parsed;

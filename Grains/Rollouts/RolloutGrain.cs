@@ -52,6 +52,9 @@ public sealed partial class RolloutGrain(
     /// <summary>The plan's step kinds, for the stepper (the plan is fixed once admitted).</summary>
     private List<PlanStepKind>? _kinds;
 
+    /// <summary>Recent readings of the new version's hosts, in arrival order, for the rollback triggers' windows.</summary>
+    private List<HostSample>? _readings;
+
     /// <summary>Hosts per phase, derived from <see cref="RolloutGrainState.Hosts"/> and kept current by <see cref="SetPhase"/>.</summary>
     private PhaseCounts? _counts;
 
@@ -329,9 +332,18 @@ public sealed partial class RolloutGrain(
             await state.WriteStateAsync();
         }
 
-        var verdict = TriggerJudge.Evaluate(Spec.Triggers, S.Samples.Values
-            .Select(s => new HostSample(s.HostId, s.ErrorRatePercent, s.P99LatencyMs, s.FailedHealthChecks, s.Requests))
-            .ToList());
+        // The triggers judge a window of readings per host (kept in memory: readings are observations, not decisions;
+        // after a failover the window starts again from each host's latest reading, which is persisted).
+        static HostSample Reading(HostMetricsSample s) => new(s.HostId, s.ErrorRatePercent, s.P99LatencyMs, s.FailedHealthChecks, s.Requests);
+        _readings ??= first ? [] : S.Samples.Values.Where(s => s.HostId != sample.HostId).Select(Reading).ToList();
+        _readings.Add(Reading(sample));
+        var keep = Spec.Triggers.Max(t => t.EffectiveWindow.Samples);
+        if (_readings.Count > keep * Math.Max(1, S.Samples.Count) * 2)
+        {
+            _readings = TriggerJudge.Window(_readings, keep).ToList();
+        }
+
+        var verdict = TriggerJudge.Evaluate(Spec.Triggers, _readings);
         if (verdict.Breached && S.Breach is null)
         {
             S.Breach = $"rollback trigger breached: {verdict.Reason}";

@@ -128,6 +128,10 @@ public class StrategiesApiTests(EngineFactory engine)
         var canary = (string)hosts["items"]![0]!["id"]!;
         await _agent.PostJson($"/v1/hosts/{canary}/metrics", new { p99LatencyMs = -1 })
             .ExpectProblem(HttpStatusCode.BadRequest, "urn:deploy-engine:problem:validation");
+        // A trigger is judged on at least two readings by default: one report is not yet evidence.
+        await _agent.PostJson($"/v1/hosts/{canary}/metrics", new { errorRatePercent = 0.1, p99LatencyMs = 900, requests = 500 }).Expect(HttpStatusCode.OK);
+        await Task.Delay(200);
+        Assert.Equal("Paused", (string?)(await _operator.GetAsync($"/v1/rollouts/{id}").Expect(HttpStatusCode.OK))["status"]);
         await _agent.PostJson($"/v1/hosts/{canary}/metrics", new { errorRatePercent = 0.1, p99LatencyMs = 900, requests = 500 }).Expect(HttpStatusCode.OK);
 
         var done = await _operator.WaitFor($"/v1/rollouts/{id}", r => (string?)r["status"] == "RolledBack");

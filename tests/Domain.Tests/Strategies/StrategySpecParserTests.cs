@@ -148,6 +148,9 @@ public class StrategySpecParserTests
         { "negative threshold", new StrategyInput { RollbackTriggers = [new TriggerInput { Metric = "errorRatePercent", Threshold = -0.1 }] }, "strategy.rollbackTriggers[0].threshold" },
         { "missing threshold", new StrategyInput { RollbackTriggers = [new TriggerInput { Metric = "p99LatencyMs" }] }, "strategy.rollbackTriggers[0].threshold" },
         { "NaN threshold", new StrategyInput { RollbackTriggers = [new TriggerInput { Metric = "p99LatencyMs", Threshold = double.NaN }] }, "strategy.rollbackTriggers[0].threshold" },
+        { "window of 0 readings", new StrategyInput { RollbackTriggers = [new TriggerInput { Metric = "errorRatePercent", Threshold = 1, WindowSamples = 0 }] }, "strategy.rollbackTriggers[0].windowSamples" },
+        { "0 hosts", new StrategyInput { RollbackTriggers = [new TriggerInput { Metric = "errorRatePercent", Threshold = 1, MinHosts = 0 }] }, "strategy.rollbackTriggers[0].minHosts" },
+        { "0 readings", new StrategyInput { RollbackTriggers = [new TriggerInput { Metric = "errorRatePercent", Threshold = 1, MinSamples = 0 }] }, "strategy.rollbackTriggers[0].minSamples" },
         { "duplicate metric", new StrategyInput { RollbackTriggers = [new TriggerInput { Metric = "errorRatePercent", Threshold = 1 }, new TriggerInput { Metric = "ErrorRatePercent", Threshold = 2 }] }, "strategy.rollbackTriggers[1].metric" },
         { "zero progress deadline", new StrategyInput { Deadlines = new DeadlinesInput { ProgressSeconds = 0 } }, "strategy.deadlines.progressSeconds" },
         { "analysis deadline over 7 days", new StrategyInput { Deadlines = new DeadlinesInput { AnalysisSeconds = 604_801 } }, "strategy.deadlines.analysisSeconds" },
@@ -210,5 +213,22 @@ public class StrategySpecParserTests
         Assert.Equal(
             new[] { "body.strategy.onConflict", "body.strategy.steps[0].setWeight", "body.strategy.steps[1].pause.durationSeconds" },
             parsed.Errors.Keys.Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public void A_trigger_window_takes_its_declared_fields_and_defaults_the_rest()
+    {
+        var spec = Valid(new StrategyInput
+        {
+            RollbackTriggers =
+            [
+                new TriggerInput { Metric = "errorRatePercent", Threshold = 5, MinHosts = 2 },
+                new TriggerInput { Metric = "p99LatencyMs", Threshold = 300 },
+            ],
+        });
+
+        Assert.Equal(new TriggerWindow(5, 2, 2), spec.Triggers[0].EffectiveWindow);
+        Assert.Null(spec.Triggers[1].Window);
+        Assert.Equal(TriggerWindow.Default, spec.Triggers[1].EffectiveWindow);
     }
 }

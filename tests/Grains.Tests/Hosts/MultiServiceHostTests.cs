@@ -105,11 +105,14 @@ public class MultiServiceHostTests(ClusterFixture fixture)
         var still = (await Grains.GetGrain<IRolloutGrain>(rollout.Id).Get())!;
         Assert.False(still.Status.IsTerminal(), still.StatusReason);
 
-        // The same reading about shop rolls it back.
-        await Grains.GetGrain<IHostGrain>(canary.Id).ReportMetrics(new HostMetricsSample
+        // The same readings about shop roll it back (a trigger is judged on at least two readings by default).
+        for (var i = 0; i < 2; i++)
         {
-            HostId = canary.Id, Service = "shop", ErrorRatePercent = 60, Requests = 1000,
-        });
+            await Grains.GetGrain<IHostGrain>(canary.Id).ReportMetrics(new HostMetricsSample
+            {
+                HostId = canary.Id, Service = "shop", ErrorRatePercent = 60, Requests = 1000,
+            });
+        }
         var done = await WaitFor(Grains, rollout.Id, r => r.Status.IsTerminal());
         Assert.Equal(RolloutStatus.RolledBack, done.Status);
         Assert.Contains("errorRatePercent", done.StatusReason, StringComparison.Ordinal);
