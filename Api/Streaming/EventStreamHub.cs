@@ -160,7 +160,6 @@ public sealed partial class EventStreamHub(IGrainFactory grains, IOptions<EventS
         var wait = TimeSpan.FromSeconds(Math.Clamp(options.Value.PollSeconds, 1, 20));
         while (true)
         {
-            StreamSubscription[] current;
             lock (_gate)
             {
                 if (_subscriptions.Count == 0)
@@ -168,8 +167,6 @@ public sealed partial class EventStreamHub(IGrainFactory grains, IOptions<EventS
                     _pump = null;
                     return;
                 }
-
-                current = [.. _subscriptions];
             }
 
             FeedBatch batch;
@@ -184,6 +181,11 @@ public sealed partial class EventStreamHub(IGrainFactory grains, IOptions<EventS
                 await Task.Delay(TimeSpan.FromSeconds(1));
                 continue;
             }
+
+            // The connections as they are now, after the read: one that subscribed while the read waited read its own
+            // start position after subscribing, so it must be offered this batch (anything it already has is skipped).
+            StreamSubscription[] current;
+            lock (_gate) current = [.. _subscriptions];
 
             if (epoch is not null && batch.Epoch != epoch)
             {
