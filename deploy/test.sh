@@ -2,7 +2,8 @@
 # The test command: every test project of Deploy.Engine.sln, then one summary line from the TRX
 # results (dotnet test prints none). The integration tests start their own Azurite from
 # deploy/azurite/node_modules, installed here when missing, and their own Prometheus from the Debian package
-# `prometheus`, installed here when missing and possible (otherwise those tests are skipped).
+# `prometheus`, installed here when missing and possible (otherwise those tests are skipped); the browser tests
+# (tests/Ui.Tests) need Debian's `chromium`, installed the same way.
 #
 #   deploy/test.sh [dotnet test arguments...]      e.g. deploy/test.sh --filter "FullyQualifiedName~Domain"
 #
@@ -63,6 +64,35 @@ install_prometheus() {
   return 0
 }
 install_prometheus || true
+
+# Best effort, like prometheus: the browser tests (tests/Ui.Tests) drive Debian's chromium through Playwright and
+# report themselves skipped without /usr/bin/chromium, so a failed install never fails the run.
+install_chromium() {
+  if [[ -x /usr/bin/chromium ]]; then
+    echo "test: chromium found (/usr/bin/chromium)" >&2
+    return 0
+  fi
+  local sudo=""
+  if [[ $(id -u) -ne 0 ]]; then
+    if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then sudo="sudo -n"; else
+      echo "test: chromium not installed (no root); the browser tests will be skipped" >&2
+      return 0
+    fi
+  fi
+  if ! command -v apt-get >/dev/null 2>&1; then
+    echo "test: chromium not installed (no apt-get); the browser tests will be skipped" >&2
+    return 0
+  fi
+  if DEBIAN_FRONTEND=noninteractive timeout 600 $sudo apt-get install -y --no-install-recommends chromium >/dev/null 2>&1 \
+     || { timeout 300 $sudo apt-get update >/dev/null 2>&1 \
+          && DEBIAN_FRONTEND=noninteractive timeout 600 $sudo apt-get install -y --no-install-recommends chromium >/dev/null 2>&1; }; then
+    echo "test: installed chromium" >&2
+  else
+    echo "test: installing chromium failed; the browser tests will be skipped" >&2
+  fi
+  return 0
+}
+install_chromium || true
 
 rm -rf "$results"
 mkdir -p "$results"

@@ -188,9 +188,15 @@ export function render(main, ctx, id) {
   let snapshotTimer = null;
   let hostsTimer = null;
   let hostsReadAt = 0;
+  const seen = new Set();
   function onEvent(event) {
     if (stopped || !event || typeof event !== 'object') return;
-    if (event.sequence) lastSequence = Math.max(lastSequence, event.sequence);
+    // The stream and the history poll may both bring an event: each is shown once.
+    if (event.id) {
+      if (seen.has(event.id)) return;
+      seen.add(event.id);
+      if (seen.size > 5000) seen.delete(seen.values().next().value);
+    }
     const data = event.data || {};
     const kind = HOST_EVENT.exec(event.type || '');
     let painted = false;
@@ -211,16 +217,22 @@ export function render(main, ctx, id) {
 
   let stopStream = () => {};
   let pollTimer = null;
+  let streaming = false;
   async function poll() {
-    // Used only when the engine has no event stream: the rollout's event history, read from the last sequence seen.
+    // The rollout's event history, read from the last sequence seen: the whole feed where the engine has no stream,
+    // and a safety net beside the stream (a stream that stalls or drops must not freeze the page).
     try {
       const page = await api(`/v1/rollouts/${encodeURIComponent(id)}/events?after=${lastSequence}&limit=500`);
-      for (const event of page.items) onEvent(event);
-      live.textContent = 'polling';
+      for (const event of page.items) {
+        lastSequence = Math.max(lastSequence, event.sequence || 0);
+        onEvent(event);
+      }
+      if (!streaming) live.textContent = 'polling';
     } catch (e) {
-      live.textContent = 'polling failed';
+      if (!streaming) live.textContent = 'polling failed';
     }
-    if (!stopped) pollTimer = setTimeout(poll, 1000);
+    if (!stopped && !TERMINAL.has(rollout?.status)) pollTimer = setTimeout(poll, streaming ? 2000 : 1000);
+    else if (!stopped) pollTimer = setTimeout(poll, 5000);
   }
 
   (async () => {
@@ -236,10 +248,8 @@ export function render(main, ctx, id) {
       ctx.fail(e);
     }
     if (stopped) return;
-    if (!await hasRoute('/v1/events/stream')) {
-      poll();
-      return;
-    }
+    poll();
+    if (!await hasRoute('/v1/events/stream')) return;
     stopStream = openStream(`/v1/events/stream?rollout=${encodeURIComponent(id)}`, {
       onEvent: e => {
         if (e.type === 'stream.gap') {
@@ -249,8 +259,8 @@ export function render(main, ctx, id) {
         }
         onEvent(e.data && typeof e.data === 'object' ? e.data : { type: e.type });
       },
-      onStatus: (text, ok) => { live.textContent = text; live.classList.toggle('live-on', !!ok); },
-      onUnavailable: () => { if (!stopped) poll(); },
+      onStatus: (text, ok) => { streaming = !!ok; live.textContent = text; live.classList.toggle('live-on', !!ok); },
+      onUnavailable: () => { streaming = false; },
     });
   })();
 
