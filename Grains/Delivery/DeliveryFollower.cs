@@ -46,7 +46,8 @@ public sealed class DeliveryFollower : IEventFollower
             _ => null, // Aborted: an operator's or a policy's stop, not a deployment (docs/dora.md)
         };
         if (outcome is null || item.Data.GetValueOrDefault("service") is not { Length: > 0 } service
-            || item.Data.GetValueOrDefault("release") is not { Length: > 0 } releaseId)
+            || item.Data.GetValueOrDefault("release") is not { Length: > 0 } releaseId
+            || GrainKeys.IsDrillRelease(releaseId)) // a rollback drill rehearses; it deploys no change (docs/rollouts.md)
         {
             return;
         }

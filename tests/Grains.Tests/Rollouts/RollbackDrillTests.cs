@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Deploy.Engine.Domain.Dora;
 using Deploy.Engine.Domain.Rollouts;
 using Deploy.Engine.Domain.Validation;
 using Deploy.Engine.Grains.Interfaces;
@@ -43,7 +44,7 @@ public class RollbackDrillTests(ClusterFixture fixture)
     private async Task<string> Release(string version, string releaseClass = "standard")
     {
         var record = Unique("CHG");
-        Assert.True((await Grains.GetGrain<IChangeRecordGrain>(record).Create(new ChangeRecordCommand { Title = "drilled change", State = "approved", Actor = "olga" })).Ok);
+        Assert.True((await Grains.GetGrain<IChangeRecordGrain>(record).Create(new ChangeRecordCommand { Title = "drilled change", State = "approved", Actor = "olga", Service = _service, End = DateTimeOffset.UtcNow.AddDays(1) })).Ok);
         var id = Unique("rel");
         var created = await Grains.GetGrain<IReleaseGrain>(id).Create(new ReleaseDraft
         {
@@ -146,6 +147,23 @@ public class RollbackDrillTests(ClusterFixture fixture)
         var done = await WaitFor(Grains, started.Id, timeout: TimeSpan.FromSeconds(40));
         Assert.Equal(RolloutStatus.Succeeded, done.Status);
         Assert.All(await HostsOf(Grains, prodHosts), h => Assert.Equal(Digest("2.0.0"), h.CurrentArtifact));
+
+        // DORA counts the production deployment and not the drill: a rehearsed rollback is no failed change. (The drill
+        // ended before production was admitted, so its event reached the ledger first.)
+        var ledger = await WaitForLedger(started.Id);
+        Assert.Contains(ledger.Deployments, d => d.RolloutId == started.Id && d.Outcome == DeploymentOutcome.Succeeded);
+        Assert.DoesNotContain(ledger.Deployments, d => d.RolloutId == drill.RolloutId || GrainKeys.IsDrillRelease(d.ReleaseId));
+    }
+
+    private async Task<DeliveryLedgerSnapshot> WaitForLedger(string rolloutId)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (true)
+        {
+            var ledger = await Grains.GetGrain<IDeliveryLedgerGrain>(GrainKeys.DeliveryLedger(_service)).Read();
+            if (ledger.Deployments.Any(d => d.RolloutId == rolloutId) || DateTime.UtcNow > deadline) return ledger;
+            await Task.Delay(100);
+        }
     }
 
     [Fact]

@@ -171,11 +171,15 @@ public class RollingRolloutTests(ClusterFixture fixture)
         Assert.True(paused.Ok, paused.Detail);
         Assert.Equal("paused by alice: checking dashboards", paused.Value!.StatusReason);
 
+        // Pausing lets the batch in flight finish and starts no other: six host latencies later the rollout is still on
+        // the batch it was paused in (on a loaded machine a batch or two may have gone by before the pause landed).
+        var batchAtPause = paused.Value.CurrentBatch;
+        Assert.InRange(batchAtPause, 1, 19);
         await Task.Delay(600);
         var whilePaused = (await rollout.Get())!;
         Assert.Equal(RolloutStatus.Paused, whilePaused.Status);
-        Assert.Equal(1, whilePaused.CurrentBatch);
-        Assert.Equal(1, whilePaused.Hosts.Updated);
+        Assert.Equal(batchAtPause, whilePaused.CurrentBatch);
+        Assert.Equal(batchAtPause, whilePaused.Hosts.Updated);
 
         Assert.True((await rollout.Resume(new OperatorAction { Actor = "alice" })).Ok);
         var done = await WaitFor(Grains, rollout.GetPrimaryKeyString());

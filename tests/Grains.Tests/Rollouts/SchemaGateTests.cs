@@ -105,7 +105,7 @@ public class SchemaGateTests(ClusterFixture fixture)
         // The same contract as a major release passes the schema gate (the major workflow's own gates then apply: a
         // change record, approvals, a readiness review).
         var record = Unique("CHG");
-        Assert.True((await Grains.GetGrain<IChangeRecordGrain>(record).Create(new ChangeRecordCommand { Title = "contract v3", State = "approved", Actor = "olga" })).Ok);
+        Assert.True((await Grains.GetGrain<IChangeRecordGrain>(record).Create(new ChangeRecordCommand { Title = "contract v3", State = "approved", Actor = "olga", Service = _service, End = DateTimeOffset.UtcNow.AddDays(1) })).Ok);
         var major = Unique("rel");
         Assert.True((await Grains.GetGrain<IReleaseGrain>(major).Create(new ReleaseDraft
         {
