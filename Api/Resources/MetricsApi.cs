@@ -94,19 +94,28 @@ public static class MetricsApi
         return group;
     }
 
-    public static async Task<Results<Ok<DoraResponse>, ValidationProblem, ProblemHttpResult>> Dora(
-        string? service, string? environment, string? team, string? window, ClaimsPrincipal user, IGrainFactory grains, TimeProvider clock)
+    /// <summary>The query both figures take: names, the window, and an environment the key is bound away from (403).</summary>
+    private static (TimeSpan Span, IReadOnlySet<string> Bound, ValidationProblem? Invalid, ProblemHttpResult? Forbidden) CheckQuery(
+        string? service, string? environment, string? team, string? window, ClaimsPrincipal user)
     {
         var errors = new ValidationErrors();
         if (service is not null && !Names.IsDnsLabel(service)) errors.Add("service", "must be a service name (a lower-case DNS label)");
         if (environment is not null && !Names.IsDnsLabel(environment)) errors.Add("environment", "must be an environment name (a lower-case DNS label)");
         if (team is not null && !IsTeam(team)) errors.Add("team", "must be a team name: 1-64 letters, digits, '.', '-', '_'");
         if (!TryParseWindow(window ?? "30d", out var span)) errors.Add("window", $"must be a duration in days or hours, e.g. 30d or 12h, at most {MaxWindow.TotalDays:0}d");
-        if (errors.Any) return Problems.Validation(errors.ToDictionary());
-
         var bound = user.AgentEnvironments();
+        if (errors.Any) return (span, bound, Problems.Validation(errors.ToDictionary()), null);
         if (environment is not null && bound.Count > 0 && !bound.Contains(environment))
-            return Problems.Forbidden($"this API key is bound to environments {string.Join(", ", bound.Order(StringComparer.Ordinal))}; it cannot read '{environment}'");
+            return (span, bound, null, Problems.Forbidden($"this API key is bound to environments {string.Join(", ", bound.Order(StringComparer.Ordinal))}; it cannot read '{environment}'"));
+        return (span, bound, null, null);
+    }
+
+    public static async Task<Results<Ok<DoraResponse>, ValidationProblem, ProblemHttpResult>> Dora(
+        string? service, string? environment, string? team, string? window, ClaimsPrincipal user, IGrainFactory grains, TimeProvider clock)
+    {
+        var (span, bound, invalid, forbidden) = CheckQuery(service, environment, team, window, user);
+        if (invalid is not null) return invalid;
+        if (forbidden is not null) return forbidden;
 
         var to = clock.GetUtcNow();
         var records = await DeliveryRecords.Read(grains, service, team, environment, bound);
@@ -121,16 +130,9 @@ public static class MetricsApi
     public static async Task<Results<Ok<BottlenecksResponse>, ValidationProblem, ProblemHttpResult>> Bottlenecks(
         string? service, string? environment, string? team, string? window, ClaimsPrincipal user, IGrainFactory grains, TimeProvider clock)
     {
-        var errors = new ValidationErrors();
-        if (service is not null && !Names.IsDnsLabel(service)) errors.Add("service", "must be a service name (a lower-case DNS label)");
-        if (environment is not null && !Names.IsDnsLabel(environment)) errors.Add("environment", "must be an environment name (a lower-case DNS label)");
-        if (team is not null && !IsTeam(team)) errors.Add("team", "must be a team name: 1-64 letters, digits, '.', '-', '_'");
-        if (!TryParseWindow(window ?? "30d", out var span)) errors.Add("window", $"must be a duration in days or hours, e.g. 30d or 12h, at most {MaxWindow.TotalDays:0}d");
-        if (errors.Any) return Problems.Validation(errors.ToDictionary());
-
-        var bound = user.AgentEnvironments();
-        if (environment is not null && bound.Count > 0 && !bound.Contains(environment))
-            return Problems.Forbidden($"this API key is bound to environments {string.Join(", ", bound.Order(StringComparer.Ordinal))}; it cannot read '{environment}'");
+        var (span, bound, invalid, forbidden) = CheckQuery(service, environment, team, window, user);
+        if (invalid is not null) return invalid;
+        if (forbidden is not null) return forbidden;
 
         var to = clock.GetUtcNow();
         var from = to - span;

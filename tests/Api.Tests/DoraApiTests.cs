@@ -39,7 +39,7 @@ public class DoraApiTests(EngineFactory engine)
     private async Task<JsonNode> Deploy(string service, string environment, string version, DateTimeOffset? commitTime, string status)
     {
         var change = TestHttp.Unique("chg");
-        await _operator.PostJson("/v1/change-records", new { id = change, title = $"{service} {version}", state = "approved" }).Expect(HttpStatusCode.Created);
+        await _approver.PostJson("/v1/change-records", new { id = change, title = $"{service} {version}", state = "approved", service, end = DateTimeOffset.UtcNow.AddDays(1) }).Expect(HttpStatusCode.Created);
         var release = (string)(await _pipeline.PostJson("/v1/releases", new
         {
             service, version, artifact = TestHttp.Digest(version), commit = "c0ffee", changeRecord = change, commitTime,
@@ -177,7 +177,7 @@ public class DoraApiTests(EngineFactory engine)
         var service = TestHttp.Unique("slow");
         var production = await Production();
         var change = TestHttp.Unique("chg");
-        await _operator.PostJson("/v1/change-records", new { id = change, title = "slow 2.0.0", state = "approved" }).Expect(HttpStatusCode.Created);
+        await _approver.PostJson("/v1/change-records", new { id = change, title = "slow 2.0.0", state = "approved", service, end = DateTimeOffset.UtcNow.AddDays(1) }).Expect(HttpStatusCode.Created);
         var release = (string)(await _pipeline.PostJson("/v1/releases", new
         {
             service, version = "2.0.0", artifact = TestHttp.Digest("2.0.0"), changeRecord = change, commitTime = DateTimeOffset.UtcNow.AddHours(-1),
