@@ -90,9 +90,13 @@ public static class Policies
     /// The one policy table: every /v1 route names one of these policies, the engine enforces it, and the README's
     /// permission table is generated from it (<see cref="PermissionTable"/>).
     /// </summary>
+    /// <summary>Read what the calling key is (name, roles, scopes): every role, so a page can show only what the key may do.</summary>
+    public const string Self = "self";
+
     public static readonly IReadOnlyDictionary<string, string[]> RolesByPolicy = new Dictionary<string, string[]>
     {
         [Read] = [Roles.Viewer, Roles.Operator, Roles.Pipeline, Roles.Approver],
+        [Self] = Roles.All,
         [Submit] = [Roles.Pipeline, Roles.Operator],
         [Operate] = [Roles.Operator, Roles.Pipeline],
         [Agent] = [Roles.Agent, Roles.Operator],

@@ -18,13 +18,13 @@ public sealed record MeResponse(string Name, IReadOnlyList<string> Roles, IReadO
 public static class MeApi
 {
     public static RouteHandlerBuilder MapMeApi(this IEndpointRouteBuilder routes) =>
-        routes.MapGet("/v1/me", Get).WithTags("Me").RequireAuthorization();
+        routes.MapGet("/v1/me", Get).WithTags("Me").RequireAuthorization(Policies.Self);
 
     public static Ok<MeResponse> Get(ClaimsPrincipal user)
     {
         var roles = user.FindAll(ClaimTypes.Role).Select(c => c.Value).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
         var can = Policies.RolesByPolicy
-            .Where(p => p.Value.Any(roles.Contains))
+            .Where(p => p.Key != Policies.Self && p.Value.Any(roles.Contains)) // every key may ask who it is: no action to show
             .Select(p => p.Key)
             .Order(StringComparer.Ordinal)
             .ToList();

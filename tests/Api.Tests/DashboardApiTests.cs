@@ -65,9 +65,9 @@ public class DashboardApiTests(EngineFactory engine)
 
     [Theory]
     [InlineData(ViewerKey, "watcher", "viewer", "read")]
-    [InlineData(OperatorKey, "alice", "operator", "agent,calendar,govern,incident,operate,read,submit")]
-    [InlineData(ApproverKey, "carol", "approver", "approve,govern,read")]
-    [InlineData(PipelineApproverKey, "dana", "approver,pipeline", "approve,govern,operate,read,submit")]
+    [InlineData(OperatorKey, "alice", "operator", "agent,artifact-admin,artifact-download,artifact-meta,calendar,drill,flags,govern,incident,operate,read,submit,waive,webhooks")]
+    [InlineData(ApproverKey, "carol", "approver", "approve,change-record,flags,govern,read,waive")]
+    [InlineData(PipelineApproverKey, "dana", "approver,pipeline", "approve,artifact-meta,artifact-upload,change-record,flags,govern,operate,read,submit,waive")]
     public async Task Me_names_the_key_its_roles_and_what_it_may_do(string key, string name, string roles, string can)
     {
         using var client = engine.As(key);
@@ -88,7 +88,7 @@ public class DashboardApiTests(EngineFactory engine)
         var me = await client.GetAsync(new Uri("/v1/me", UriKind.Relative)).Expect(HttpStatusCode.OK);
 
         Assert.Equal(BoundEnvironment, string.Join(',', me["environments"]!.AsArray().Select(r => (string?)r)));
-        Assert.Equal("agent", string.Join(',', me["can"]!.AsArray().Select(r => (string?)r)));
+        Assert.Equal("agent,artifact-download,artifact-meta,host-config", string.Join(',', me["can"]!.AsArray().Select(r => (string?)r)));
     }
 
     [Fact]

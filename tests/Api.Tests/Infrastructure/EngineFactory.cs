@@ -65,10 +65,10 @@ public sealed class EngineFactory : WebApplicationFactory<Program>
         builder.UseSetting($"Auth:Keys:{keys.Length + 1}:Key", ItsmKey);
         builder.UseSetting($"Auth:Keys:{keys.Length + 1}:Roles", "itsm");
 
-        builder.UseSetting($"Auth:Keys:{keys.Length + 1}:Name", "viewer-scoped");
-        builder.UseSetting($"Auth:Keys:{keys.Length + 1}:Key", ScopedViewerKey);
-        builder.UseSetting($"Auth:Keys:{keys.Length + 1}:Roles", "viewer");
-        builder.UseSetting($"Auth:Keys:{keys.Length + 1}:Environments", ScopedEnvironment);
+        builder.UseSetting($"Auth:Keys:{keys.Length + 2}:Name", "viewer-scoped");
+        builder.UseSetting($"Auth:Keys:{keys.Length + 2}:Key", ScopedViewerKey);
+        builder.UseSetting($"Auth:Keys:{keys.Length + 2}:Roles", "viewer");
+        builder.UseSetting($"Auth:Keys:{keys.Length + 2}:Environments", ScopedEnvironment);
 
         // The DORA gauges on /metrics refresh every 2 s here (60 s by default).
         builder.UseSetting("Metrics:DoraRefreshSeconds", "2");
