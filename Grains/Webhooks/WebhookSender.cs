@@ -81,9 +81,13 @@ public sealed partial class HttpWebhookSender : IWebhookSender
             using var response = await _pipeline.ExecuteAsync(static (call, token) => call.Send(token), call, cancellationToken);
             error = response.IsSuccessStatusCode ? null : $"answered {(int)response.StatusCode}";
         }
-        catch (TimeoutRejectedException)
+        catch (TimeoutRejectedException e)
         {
-            error = $"no answer within {OutboundHttp.Seconds(_options.AttemptTimeout)} (last attempt: {call.Last})";
+            // The attempt timeout or the round's total timeout (which can end a round before its last attempt when
+            // the process is starved): name the one that fired.
+            error = e.Timeout >= _options.TotalTimeout
+                ? $"no answer within the round's {OutboundHttp.Seconds(_options.TotalTimeout)} after {call.Attempts} attempt(s) (last attempt: {call.Last})"
+                : $"no answer within {OutboundHttp.Seconds(_options.AttemptTimeout)} (last attempt: {call.Last})";
         }
         catch (HttpRequestException e) when (e.InnerException is AddressRefusedException refused)
         {

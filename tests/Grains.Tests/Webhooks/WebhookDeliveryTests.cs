@@ -217,7 +217,7 @@ public sealed class WebhookDeliveryTests(ClusterFixture fixture, ITestOutputHelp
         var elapsed = clock.Elapsed;
 
         // The event history (whose follower fills the outbox) keeps up too: a follower that waited on the receiver
-        // would hold each of the rollout's ~30 events for a second (the delivery round's total timeout).
+        // would hold each of the rollout's ~30 events for 0.6 s or more (two attempts that time out).
         await History(Grains, GrainKeys.RolloutEvents(rollout.Id), e => e.Any(x => x.Type == EventTypes.PipelineRunFinished), TimeSpan.FromSeconds(3));
         return elapsed;
     }
