@@ -218,6 +218,10 @@ public static class EventTypes
 
     /// <summary>A feature flag was set, deleted, moved with its release's canary, or turned off by its release's rollback; data: actor, flag, service, enabled, percentage.</summary>
     public const string FlagChanged = Ext + "flag.changed";
+
+    /// <summary>A flag change in a protected environment was proposed, approved, rejected or superseded (data: change, flag, state, actor).</summary>
+    public const string FlagChangeProposed = Ext + "flag.change-proposed";
+    public const string FlagChangeDecided = Ext + "flag.change-decided";
 }
 
 /// <summary>A page of a longer list.</summary>

@@ -58,6 +58,75 @@ public sealed record FlagSetSnapshot
     [Id(1)] public long Version { get; init; }
 }
 
+/// <summary>One approver's vote on a proposed flag change.</summary>
+[GenerateSerializer, Immutable]
+[Alias("FlagVote")]
+public sealed record FlagVote
+{
+    [Id(0)] public required string Approver { get; init; }
+
+    /// <summary>approve or reject.</summary>
+    [Id(1)] public required string Decision { get; init; }
+
+    [Id(2)] public DateTimeOffset At { get; init; }
+
+    [Id(3)] public string? Reason { get; init; }
+}
+
+/// <summary>
+/// A flag change proposed in a protected environment (see <c>Domain.Flags.FlagChangeRules</c>): it applies once the
+/// approvals are there. <see cref="Flag"/> is the flag to set, or null for a deletion of <see cref="Key"/>.
+/// </summary>
+[GenerateSerializer, Immutable]
+[Alias("FlagChange")]
+public sealed record FlagChange
+{
+    [Id(0)] public required string Id { get; init; }
+
+    [Id(1)] public required string Key { get; init; }
+
+    [Id(2)] public FlagSpec? Flag { get; init; }
+
+    [Id(3)] public required string ProposedBy { get; init; }
+
+    [Id(4)] public DateTimeOffset ProposedAt { get; init; }
+
+    [Id(5)] public string? Reason { get; init; }
+
+    /// <summary>pending, applied, rejected, superseded (the flag changed after the proposal) or withdrawn.</summary>
+    [Id(6)] public required string State { get; init; }
+
+    [Id(7)] public IReadOnlyList<FlagVote> Votes { get; init; } = [];
+
+    /// <summary>The flag's <see cref="FlagSpec.UpdatedAt"/> when proposed (null: it did not exist); a change applies only to that flag.</summary>
+    [Id(8)] public DateTimeOffset? Base { get; init; }
+
+    /// <summary>What is still needed, or who decided and why.</summary>
+    [Id(9)] public string Summary { get; init; } = string.Empty;
+
+    /// <summary>The approval it needs, in words ("1 approval from group team").</summary>
+    [Id(10)] public string Requirement { get; init; } = string.Empty;
+
+    [Id(11)] public DateTimeOffset? DecidedAt { get; init; }
+}
+
+/// <summary>How a flag change request ended: applied (<see cref="Applied"/>, or a deletion), held for approval
+/// (<see cref="Pending"/>), or refused (<see cref="Refusal"/> with <see cref="Status"/> 403, 404 or 409).</summary>
+[GenerateSerializer, Immutable]
+[Alias("FlagChangeOutcome")]
+public sealed record FlagChangeOutcome
+{
+    [Id(0)] public FlagSpec? Applied { get; init; }
+
+    [Id(1)] public FlagChange? Change { get; init; }
+
+    [Id(2)] public string? Refusal { get; init; }
+
+    [Id(3)] public int Status { get; init; }
+
+    [Id(4)] public bool Deleted { get; init; }
+}
+
 /// <summary>The feature flags of one environment. Key: <see cref="GrainKeys.FlagSet"/>.</summary>
 [Alias("IFlagSetGrain")]
 public interface IFlagSetGrain : IGrainWithStringKey
@@ -71,6 +140,21 @@ public interface IFlagSetGrain : IGrainWithStringKey
 
     [Alias("Get")]
     Task<FlagSetSnapshot> Get();
+
+    /// <summary>
+    /// A person's change (<paramref name="flag"/>, or null to delete <paramref name="key"/>): applied at once, or in a
+    /// protected environment held as a <see cref="FlagChange"/> until approved (turning a flag off is never held).
+    /// </summary>
+    [Alias("Change")]
+    Task<FlagChangeOutcome> Change(string key, FlagSpec? flag, string actor, string? role);
+
+    /// <summary>An approver's vote on a pending change; the change applies when the approvals are there.</summary>
+    [Alias("Decide")]
+    Task<FlagChangeOutcome> Decide(string changeId, bool approve, string actor, string? role, string? reason);
+
+    /// <summary>Pending changes first, then the latest decided ones (newest first).</summary>
+    [Alias("Changes")]
+    Task<IReadOnlyList<FlagChange>> Changes();
 
     /// <summary>Flags of <paramref name="release"/> that are on take the canary's weight as their percentage.</summary>
     [Alias("FollowCanary")]

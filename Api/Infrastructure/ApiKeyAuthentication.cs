@@ -83,7 +83,7 @@ public static class Policies
     /// <summary>Manage webhook subscriptions and their dead letters: operators only (a subscription reads every event it matches and makes the engine call out).</summary>
     public const string Webhooks = "webhooks";
 
-    /// <summary>Set and delete feature flags: operators, pipelines (tying flags to releases) and approvers; in a protected environment, approvers only (checked by the endpoint).</summary>
+    /// <summary>Set, delete and turn off feature flags: operators, pipelines (tying flags to releases) and approvers; in a protected environment a change waits for approval by other keys (the kill switch never waits).</summary>
     public const string Flags = "flags";
 
     /// <summary>

@@ -21,6 +21,9 @@ public sealed record PutFlagRequest(
     string? Service, Dictionary<string, JsonElement>? Variants, string? DefaultVariant, string? OffVariant, bool? Enabled,
     List<FlagRuleRequest?>? Rules, double? Percentage, string? RolloutVariant, string? Release, string? Reason);
 
+/// <summary>An approver's vote on a proposed flag change, or the reason for turning a flag off.</summary>
+public sealed record FlagDecisionRequest(string? Reason);
+
 /// <summary>An OFREP request: <c>{"context": {"targetingKey": "...", "environment": "staging", ...attributes}}</c>.</summary>
 public sealed record OfrepRequest(Dictionary<string, JsonElement>? Context);
 
@@ -38,8 +41,22 @@ public static class FlagsApi
     {
         var flags = routes.MapGroup("/v1/environments/{name}/flags").WithTags("Flags");
         flags.MapGet("/", List).RequireAuthorization(Policies.Read);
-        flags.MapPut("/{key}", Put).RequireAuthorization(Policies.Flags);
-        flags.MapDelete("/{key}", Delete).RequireAuthorization(Policies.Flags);
+        flags.MapPut("/{key}", Put).RequireAuthorization(Policies.Flags)
+            .WithSummary("Set a flag; in a protected environment the change waits for approval (202)");
+        flags.MapDelete("/{key}", Delete).RequireAuthorization(Policies.Flags)
+            .WithSummary("Delete a flag; in a protected environment the deletion waits for approval (202)");
+        flags.MapPost("/{key}/off", Off).RequireAuthorization(Policies.Flags)
+            .WithSummary("The kill switch: turn a flag off at once, in any environment (audited, never held for approval)");
+        flags.MapGet("/changes", Changes).RequireAuthorization(Policies.Read)
+            .WithSummary("Flag changes proposed in a protected environment: pending first, then the latest decided");
+        flags.MapGet("/changes/{id}", Change).RequireAuthorization(Policies.Read)
+            .WithSummary("One proposed flag change: its votes, what it still needs, or how it was decided");
+        flags.MapPost("/changes/{id}/approve", (string name, string id, FlagDecisionRequest? request, ClaimsPrincipal user, IGrainFactory grains) =>
+            Decide(name, id, approve: true, request, user, grains)).RequireAuthorization(Policies.Approve)
+            .WithSummary("Approve a proposed flag change (not the proposer's own); it applies when the approvals are there");
+        flags.MapPost("/changes/{id}/reject", (string name, string id, FlagDecisionRequest? request, ClaimsPrincipal user, IGrainFactory grains) =>
+            Decide(name, id, approve: false, request, user, grains)).RequireAuthorization(Policies.Approve)
+            .WithSummary("Reject a proposed flag change, with the reason");
         var ofrep = routes.MapGroup("/ofrep/v1/evaluate/flags").WithTags("OFREP").RequireAuthorization(Policies.Read);
         ofrep.MapPost("/", EvaluateAll);
         ofrep.MapPost("/{key}", Evaluate);
@@ -48,11 +65,11 @@ public static class FlagsApi
     public static async Task<Results<Ok<FlagSetSnapshot>, ProblemHttpResult>> List(string name, IGrainFactory grains) =>
         Names.IsDnsLabel(name) ? TypedResults.Ok(await grains.Ref<IFlagSetGrain>(GrainKeys.FlagSet(name)).Get()) : Problems.NotFound($"environment '{name}' does not exist");
 
-    public static async Task<Results<Ok<FlagSpec>, ValidationProblem, ProblemHttpResult>> Put(
+    public static async Task<IResult> Put(
         string name, string key, PutFlagRequest request, ClaimsPrincipal user, IGrainFactory grains)
     {
         if (!Names.IsDnsLabel(name)) return Problems.NotFound($"environment '{name}' does not exist");
-        if (await Refused(name, user, grains) is { } refusal) return refusal;
+        if (KeyScope.Of(user).Refusal(name, request.Service) is { } outside) return Problems.Forbidden(outside);
         var errors = new ValidationErrors();
         if (!IsKey(key)) errors.Add("key", "letters, digits, '.', '-', '_' (1-128 characters)");
         if (!Names.IsDnsLabel(request.Service)) errors.Add("service", "is required: a service name");
@@ -88,17 +105,79 @@ public static class FlagsApi
         }
 
         if (errors.Any) return Problems.Validation(errors.ToDictionary());
-        return TypedResults.Ok(await grains.Ref<IFlagSetGrain>(GrainKeys.FlagSet(name)).Put(spec, user.Caller(), user.CallerRoles()));
+        var set = grains.Ref<IFlagSetGrain>(GrainKeys.FlagSet(name));
+        if ((await set.Get()).Flags.FirstOrDefault(f => f.Key == key) is { } existing && KeyScope.Of(user).Refusal(null, existing.Service) is { } theirs)
+        {
+            return Problems.Forbidden(theirs);
+        }
+
+        return Answer(name, await set.Change(key, spec, user.Caller(), user.CallerRoles()));
     }
 
-    public static async Task<Results<NoContent, ProblemHttpResult>> Delete(string name, string key, ClaimsPrincipal user, IGrainFactory grains)
+    public static async Task<IResult> Delete(string name, string key, ClaimsPrincipal user, IGrainFactory grains)
     {
         if (!Names.IsDnsLabel(name) || !IsKey(key)) return Problems.NotFound($"flag '{key}' does not exist in '{name}'");
-        if (await Refused(name, user, grains) is { } refusal) return refusal;
-        return await grains.Ref<IFlagSetGrain>(GrainKeys.FlagSet(name)).Delete(key, user.Caller(), user.CallerRoles())
-            ? TypedResults.NoContent()
-            : Problems.NotFound($"flag '{key}' does not exist in '{name}'");
+        var set = grains.Ref<IFlagSetGrain>(GrainKeys.FlagSet(name));
+        if (Outside(user, name, (await set.Get()).Flags.FirstOrDefault(f => f.Key == key)) is { } outside) return outside;
+        return Answer(name, await set.Change(key, null, user.Caller(), user.CallerRoles()));
     }
+
+    /// <summary>The kill switch: the flag as it is, turned off. Never held for approval (FlagChangeRules).</summary>
+    public static async Task<IResult> Off(string name, string key, FlagDecisionRequest? request, ClaimsPrincipal user, IGrainFactory grains)
+    {
+        if (!Names.IsDnsLabel(name) || !IsKey(key)) return Problems.NotFound($"flag '{key}' does not exist in '{name}'");
+        if (request?.Reason is not { Length: > 0 and <= 1024 } reason) return Problems.Validation("reason", "is required (at most 1024 characters): why the flag is turned off");
+        var set = grains.Ref<IFlagSetGrain>(GrainKeys.FlagSet(name));
+        var flag = (await set.Get()).Flags.FirstOrDefault(f => f.Key == key);
+        if (flag is null) return Problems.NotFound($"flag '{key}' does not exist in '{name}'");
+        if (Outside(user, name, flag) is { } outside) return outside;
+        return Answer(name, await set.Change(key, flag with { Enabled = false, Reason = reason }, user.Caller(), user.CallerRoles()));
+    }
+
+    public static async Task<IResult> Changes(string name, ClaimsPrincipal user, IGrainFactory grains)
+    {
+        if (!Names.IsDnsLabel(name)) return Problems.NotFound($"environment '{name}' does not exist");
+        if (KeyScope.Of(user).Refusal(name, null) is { } outside) return Problems.Forbidden(outside);
+        var scope = KeyScope.Of(user);
+        var changes = await grains.Ref<IFlagSetGrain>(GrainKeys.FlagSet(name)).Changes();
+        return TypedResults.Ok(new { changes = changes.Where(c => c.Flag is null || scope.AllowsService(c.Flag.Service)) });
+    }
+
+    public static async Task<IResult> Change(string name, string id, ClaimsPrincipal user, IGrainFactory grains)
+    {
+        if (!Names.IsDnsLabel(name)) return Problems.NotFound($"environment '{name}' does not exist");
+        var change = (await grains.Ref<IFlagSetGrain>(GrainKeys.FlagSet(name)).Changes()).FirstOrDefault(c => c.Id == id);
+        if (change is null || Outside(user, name, change.Flag) is not null) return Problems.NotFound($"flag change '{id}' does not exist in '{name}'");
+        return TypedResults.Ok(change);
+    }
+
+    private static async Task<IResult> Decide(string name, string id, bool approve, FlagDecisionRequest? request, ClaimsPrincipal user, IGrainFactory grains)
+    {
+        if (!Names.IsDnsLabel(name)) return Problems.NotFound($"environment '{name}' does not exist");
+        if (request?.Reason is { Length: > 1024 }) return Problems.Validation("reason", "at most 1024 characters");
+        if (!approve && string.IsNullOrWhiteSpace(request?.Reason)) return Problems.Validation("reason", "is required: why the change is rejected");
+        var set = grains.Ref<IFlagSetGrain>(GrainKeys.FlagSet(name));
+        if ((await set.Changes()).FirstOrDefault(c => c.Id == id) is { } change && Outside(user, name, change.Flag) is { } outside) return outside;
+        var outcome = await set.Decide(id, approve, user.Caller(), user.CallerRoles(), request?.Reason);
+        return outcome.Refusal is null ? TypedResults.Ok(outcome.Change) : Answer(name, outcome);
+    }
+
+    private static ProblemHttpResult? Outside(ClaimsPrincipal user, string environment, FlagSpec? flag) =>
+        KeyScope.Of(user).Refusal(environment, flag?.Service) is { } outside ? Problems.Forbidden(outside) : null;
+
+    /// <summary>200 with the flag, 202 with a change waiting for approval, 204 for a deletion, or the refusal.</summary>
+    private static IResult Answer(string environment, FlagChangeOutcome outcome) => outcome switch
+    {
+        { Refusal: { } why, Status: 404 } => Problems.NotFound(why),
+        { Refusal: { } why, Status: 403 } => Problems.Forbidden(why),
+        { Refusal: { } why, Status: 422 } => Problems.SelfAuthorisation(why),
+        { Refusal: { } why } => Problems.Conflict(why),
+        { Applied: { } flag } => TypedResults.Ok(flag),
+        { Deleted: true } => TypedResults.NoContent(),
+        { Change: { State: "pending" } change } => TypedResults.Accepted($"/v1/environments/{environment}/flags/changes/{change.Id}", change),
+        { Change: { } decided } => TypedResults.Ok(decided),
+        _ => TypedResults.NoContent(),
+    };
 
     public static async Task<IResult> Evaluate(string key, OfrepRequest? request, IGrainFactory grains)
     {
@@ -131,15 +210,6 @@ public static class FlagsApi
             return result.ErrorCode is { } code ? (object)new { key = f.Key, errorCode = code, errorDetails = result.ErrorDetails } : Answer(result, f);
         }).ToList();
         return Results.Json(new { flags }, Json);
-    }
-
-    /// <summary>In a protected environment a flag is a production change: only an approver's key may make it.</summary>
-    private static async Task<ProblemHttpResult?> Refused(string environment, ClaimsPrincipal user, IGrainFactory grains)
-    {
-        var declaration = await grains.Ref<IEnvironmentDeclarationGrain>(environment).Get();
-        return declaration?.Declaration.Protected == true && !user.IsInRole(Roles.Approver)
-            ? Problems.Forbidden($"'{environment}' is a protected environment: its flags are changed by an approver's key only")
-            : null;
     }
 
     private static bool TryContext(OfrepRequest? request, out string environment, out FlagContext context, out (string Code, string Details) error)

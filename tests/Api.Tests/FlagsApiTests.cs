@@ -86,17 +86,70 @@ public class FlagsApiTests(EngineFactory engine)
     }
 
     [Fact]
-    public async Task In_a_protected_environment_only_an_approver_changes_flags()
+    public async Task In_a_protected_environment_a_flag_change_waits_for_another_keys_approval_from_the_right_group()
     {
         var env = TestHttp.Unique("flagsprd");
         await _operator.PutAsync($"/v1/environments/{env}/declaration", new StringContent("tier: production\n", Encoding.UTF8, "application/yaml")).Expect(HttpStatusCode.OK);
-        await _operator.PutJson($"/v1/environments/{env}/flags/checkout", new { service = "shop" }).ExpectProblem(HttpStatusCode.Forbidden, Problems.ForbiddenType);
-        await engine.As(PipelineKey).PutJson($"/v1/environments/{env}/flags/checkout", new { service = "shop" }).ExpectProblem(HttpStatusCode.Forbidden, Problems.ForbiddenType);
-        await engine.As(ApproverKey).PutJson($"/v1/environments/{env}/flags/checkout", new { service = "shop" }).Expect(HttpStatusCode.OK);
-        await _operator.DeleteAsync($"/v1/environments/{env}/flags/checkout").ExpectProblem(HttpStatusCode.Forbidden, Problems.ForbiddenType);
-        await _viewer.PutJson($"/v1/environments/{env}/flags/checkout", new { service = "shop" }).ExpectProblem(HttpStatusCode.Forbidden, Problems.ForbiddenType);
+        var approver = engine.As(ApproverKey);
+        var dana = engine.As(PipelineApproverKey);
+
+        // alice (operator) proposes: nothing changes yet, the answer says what is needed.
+        var proposed = await _operator.PutJson($"/v1/environments/{env}/flags/checkout", new { service = "shop", reason = "dark launch" }).Expect(HttpStatusCode.Accepted);
+        var id = (string)proposed["id"]!;
+        Assert.Equal(("pending", "alice", "1 approval from group team"), ((string?)proposed["state"], (string?)proposed["proposedBy"], (string?)proposed["requirement"]));
+        Assert.Empty((await _viewer.GetAsync($"/v1/environments/{env}/flags").Expect(HttpStatusCode.OK))["flags"]!.AsArray());
+        await Ofrep("checkout", new { targetingKey = "u", environment = env }).Expect(HttpStatusCode.NotFound);
+
+        // Neither the proposer's role nor a viewer may vote; dana holds cab, not team: her vote does not count.
+        await _operator.PostJson($"/v1/environments/{env}/flags/changes/{id}/approve", new { }).ExpectProblem(HttpStatusCode.Forbidden, Problems.ForbiddenType);
+        var stillPending = await dana.PostJson($"/v1/environments/{env}/flags/changes/{id}/approve", new { reason = "looks fine" }).Expect(HttpStatusCode.OK);
+        Assert.Equal("pending", (string?)stillPending["state"]);
+        Assert.Contains("needs 1 more approval from group team", (string?)stillPending["summary"], StringComparison.Ordinal);
+
+        // carol (team) approves: the flag applies, naming both people.
+        var applied = await approver.PostJson($"/v1/environments/{env}/flags/changes/{id}/approve", new { }).Expect(HttpStatusCode.OK);
+        Assert.Equal("applied", (string?)applied["state"]);
         var set = await _viewer.GetAsync($"/v1/environments/{env}/flags").Expect(HttpStatusCode.OK);
-        Assert.Equal("carol", (string?)set["flags"]![0]!["updatedBy"]);
+        Assert.Equal("alice, approved by carol", (string?)set["flags"]![0]!["updatedBy"]);
+        await approver.PostJson($"/v1/environments/{env}/flags/changes/{id}/approve", new { }).ExpectProblem(HttpStatusCode.Conflict, Problems.ConflictType);
+
+        // carol's own proposal: she cannot approve it (four eyes).
+        var own = (string)(await approver.PutJson($"/v1/environments/{env}/flags/checkout", new { service = "shop", percentage = 50 }).Expect(HttpStatusCode.Accepted))["id"]!;
+        await approver.PostJson($"/v1/environments/{env}/flags/changes/{own}/approve", new { }).ExpectProblem(HttpStatusCode.UnprocessableEntity, Problems.PolicyType);
+
+        // A rejection needs a reason and leaves the flag as it was.
+        await dana.PostJson($"/v1/environments/{env}/flags/changes/{own}/reject", new { }).ExpectProblem(HttpStatusCode.BadRequest, Problems.ValidationType);
+        Assert.Equal("rejected", (string?)(await dana.PostJson($"/v1/environments/{env}/flags/changes/{own}/reject", new { reason = "not this week" }).Expect(HttpStatusCode.OK))["state"]);
+        Assert.Null((await _viewer.GetAsync($"/v1/environments/{env}/flags").Expect(HttpStatusCode.OK))["flags"]![0]!["percentage"]);
+
+        // The kill switch never waits, for any key that may change flags; a deletion waits like any change.
+        var off = await engine.As(PipelineKey).PostJson($"/v1/environments/{env}/flags/checkout/off", new { reason = "checkout errors" }).Expect(HttpStatusCode.OK);
+        Assert.False((bool)off["enabled"]!);
+        await _operator.DeleteAsync($"/v1/environments/{env}/flags/checkout").Expect(HttpStatusCode.Accepted);
+        await _viewer.PutJson($"/v1/environments/{env}/flags/checkout", new { service = "shop" }).ExpectProblem(HttpStatusCode.Forbidden, Problems.ForbiddenType);
+
+        // Every step is in the audit trail.
+        var changes = await _viewer.GetAsync($"/v1/environments/{env}/flags/changes").Expect(HttpStatusCode.OK);
+        Assert.Equal(["pending", "rejected", "applied"], changes["changes"]!.AsArray().Select(c => (string)c!["state"]!).ToArray());
+        var audit = await _viewer.WaitFor($"/v1/environments/{env}/events?limit=200",
+            e => e["items"]!.AsArray().Count(x => ((string?)x!["type"])?.Contains("flag.change-", StringComparison.Ordinal) == true) >= 6);
+        Assert.Contains(audit["items"]!.AsArray(), x => (string?)x!["type"] == Deploy.Engine.Grains.Interfaces.EventTypes.FlagChangeDecided
+            && ((string?)x["reason"])!.StartsWith("rejected by dana", StringComparison.Ordinal) && (string?)x["data"]!["actor"] == "dana");
+    }
+
+    [Fact]
+    public async Task An_approved_flag_change_whose_flag_changed_meanwhile_is_superseded_not_applied()
+    {
+        var env = TestHttp.Unique("flagsprd");
+        await _operator.PutAsync($"/v1/environments/{env}/declaration", new StringContent("tier: staging\ndataClassification: synthetic\nprotected: true\n", Encoding.UTF8, "application/yaml")).Expect(HttpStatusCode.OK);
+        var approver = engine.As(ApproverKey);
+        var first = (string)(await _operator.PutJson($"/v1/environments/{env}/flags/banner", new { service = "shop", percentage = 10 }).Expect(HttpStatusCode.Accepted))["id"]!;
+        var second = (string)(await _operator.PutJson($"/v1/environments/{env}/flags/banner", new { service = "shop", percentage = 90 }).Expect(HttpStatusCode.Accepted))["id"]!;
+        await approver.PostJson($"/v1/environments/{env}/flags/changes/{first}/approve", new { }).Expect(HttpStatusCode.OK);
+        var late = await approver.PostJson($"/v1/environments/{env}/flags/changes/{second}/approve", new { }).ExpectProblem(HttpStatusCode.Conflict, Problems.ConflictType);
+        Assert.Contains("changed after this proposal", (string?)late["detail"], StringComparison.Ordinal);
+        Assert.Equal(10, (double?)(await _viewer.GetAsync($"/v1/environments/{env}/flags").Expect(HttpStatusCode.OK))["flags"]![0]!["percentage"]);
+        Assert.Equal("superseded", (string?)(await _viewer.GetAsync($"/v1/environments/{env}/flags/changes/{second}").Expect(HttpStatusCode.OK))["state"]);
     }
 
     [Fact]

@@ -117,7 +117,8 @@ public class PermissionTableTests(EngineFactory engine)
         }, iter: 1500, threads: 1);
 
         foreach (var client in clients.Values) client.Dispose();
-        Assert.Empty(wrong.Distinct().Order());
+        var distinct = wrong.Distinct().Order().ToList();
+        Assert.True(distinct.Count == 0, string.Join('\n', distinct));
     }
 
     [Fact]
@@ -148,7 +149,9 @@ public class PermissionTableTests(EngineFactory engine)
         Assert.Empty(wrong);
     }
 
-    private static string Probe(string route) => System.Text.RegularExpressions.Regex.Replace(route, "\\{[^}]+\\}", "matrix-probe");
+    /// <summary>The route with its parameters filled; an environment name is inside every combination key's scope, so a 403 there is the role's.</summary>
+    private static string Probe(string route) => System.Text.RegularExpressions.Regex.Replace(
+        route.Replace("/v1/environments/{name}", "/v1/environments/perm-scope-a", StringComparison.Ordinal), "\\{[^}]+\\}", "matrix-probe");
 
     private static string ReadmePath()
     {
