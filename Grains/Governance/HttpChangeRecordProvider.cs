@@ -136,6 +136,8 @@ public sealed partial class HttpChangeRecordProvider
     private ChangeRecordStatus Unavailable(string itsm, string id, string why)
     {
         LogUnavailable(_logger, itsm, id, why);
+        // Called inside the change_record.get span: a record that could not be checked is a failed call.
+        if (System.Diagnostics.Activity.Current is { OperationName: "change_record.get" } span) span.SetStatus(System.Diagnostics.ActivityStatusCode.Error, why);
         return new ChangeRecordStatus(ChangeRecordStatus.Unavailable, $"change record {id} could not be checked: {why}");
     }
 

@@ -49,7 +49,10 @@ public sealed partial class PrometheusMetricProvider : IMetricProvider
 
     public async Task<MetricSeriesResult> QueryRange(MetricQuery query, CancellationToken ct)
     {
-        using var span = Telemetry.EngineTelemetry.Start("metrics.query_range", System.Diagnostics.ActivityKind.Client);
+        using var span = Telemetry.EngineTelemetry.Start("metrics.query_range", System.Diagnostics.ActivityKind.Client,
+            environment: query.Variables.GetValueOrDefault("environment") is { Length: > 0 } environment ? environment : null,
+            service: query.Variables.GetValueOrDefault("service") is { Length: > 0 } service ? service : null);
+        span?.SetTag("deploy.version", query.Variables.GetValueOrDefault("version"));
         span?.SetTag("deploy.metrics.provider", query.Provider);
         if (!_options.Prometheus.TryGetValue(query.Provider ?? "", out var endpoint) || endpoint is null)
         {

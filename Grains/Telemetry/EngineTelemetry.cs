@@ -60,13 +60,28 @@ public static class EngineTelemetry
 
     public static void ForgetQueue(string environment) => QueueDepths.TryRemove(environment, out _);
 
-    /// <summary>A span of the engine's own work, tagged with what it is about (null tags are left off).</summary>
+    /// <summary>
+    /// A span of the engine's own work, tagged with what it is about. A tag not given is taken from the nearest
+    /// enclosing span in this process that has it, so an outbound call (traffic router, metric provider, change record)
+    /// made while reconciling a rollout carries that rollout's release, environment and service.
+    /// </summary>
     public static Activity? Start(string name, ActivityKind kind = ActivityKind.Internal, string? rollout = null, string? release = null, string? environment = null, string? service = null)
     {
         var activity = Source.StartActivity(name, kind);
         if (activity is null) return null;
-        Tag(activity, rollout, release, environment, service);
+        Tag(activity, rollout ?? Inherited(activity, RolloutTag), release ?? Inherited(activity, ReleaseTag),
+            environment ?? Inherited(activity, EnvironmentTag), service ?? Inherited(activity, ServiceTag));
         return activity;
+    }
+
+    private static string? Inherited(Activity activity, string tag)
+    {
+        for (var parent = activity.Parent; parent is not null; parent = parent.Parent)
+        {
+            if (parent.GetTagItem(tag) is string { Length: > 0 } value) return value;
+        }
+
+        return null;
     }
 
     /// <summary>

@@ -101,6 +101,27 @@ public sealed class HttpChangeRecordProviderTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Each_check_is_a_client_span_carrying_the_rollout_it_gates_and_a_failed_one_is_marked_so()
+    {
+        using var telemetry = new TelemetryRecorder();
+        var rollout = "rel-span-" + Guid.NewGuid().ToString("n")[..8] + ".prod";
+        using (Telemetry.EngineTelemetry.Start("rollout.reconcile", rollout: rollout, release: "rel-1", environment: "prod", service: "shop"))
+        {
+            Assert.Equal("approved", (await Get("CHG-1")).State);
+            Assert.Equal("unavailable", (await Get("CHG-403")).State);
+        }
+
+        var spans = telemetry.Spans("change_record.get").Where(s => TelemetryRecorder.Tag(s, "deploy.rollout") == rollout).ToList();
+        Assert.Equal(2, spans.Count);
+        Assert.All(spans, s => Assert.Equal((System.Diagnostics.ActivityKind.Client, "rel-1", "prod", "shop", "itsm"),
+            (s.Kind, TelemetryRecorder.Tag(s, "deploy.release"), TelemetryRecorder.Tag(s, "deploy.environment"), TelemetryRecorder.Tag(s, "deploy.service"), TelemetryRecorder.Tag(s, "deploy.change_record.itsm"))));
+        var byId = spans.ToDictionary(s => TelemetryRecorder.Tag(s, "deploy.change_record.id")!);
+        Assert.Equal(System.Diagnostics.ActivityStatusCode.Unset, byId["CHG-1"].Status);
+        Assert.Equal(System.Diagnostics.ActivityStatusCode.Error, byId["CHG-403"].Status);
+        Assert.Contains("answered 403", byId["CHG-403"].StatusDescription, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_silent_itsm_times_out_and_is_never_an_approval()
     {
         var status = await Get("CHG-slow");

@@ -43,10 +43,13 @@ public class CanaryAnalysisTests(ClusterFixture fixture)
             ["2.0.0"] = Stable,
         });
         var release = await CreateRelease(Grains, "web", "2.0.0");
+        using var telemetry = new TelemetryRecorder();
 
         var done = await WaitFor(Grains, (await StartRollout(Grains, release, env, CanaryWithJudge())).Id);
 
         Assert.Equal(RolloutStatus.Succeeded, done.Status);
+        Assert.Equal(1, telemetry.Sum("deploy_engine.analysis.verdicts", ("verdict", "Pass"), ("deploy.environment", env)));
+        Assert.Equal(0, telemetry.Sum("deploy_engine.analysis.verdicts", ("verdict", "Fail"), ("deploy.environment", env)));
         var analysis = await Grains.GetGrain<ICanaryAnalysisGrain>(Assert.Single(done.Analyses)).Get();
         Assert.Equal("Pass", analysis!.Verdict!.Outcome);
         Assert.NotEmpty(analysis.Samples["errorRatePercent"].Baseline);
@@ -135,6 +138,7 @@ public class CanaryAnalysisTests(ClusterFixture fixture)
         var hosts = await CreateEnvironment(Grains, env, 8, latencyMs: 2);
         await Grains.GetGrain<IEnvironmentGrain>(env).RecordDeployed("web", new DeployedVersion { Version = "1.0.0", Artifact = Digest("1.0.0"), ReleaseId = "rel-old" });
         var release = await CreateRelease(Grains, "web", "2.0.0");
+        using var telemetry = new TelemetryRecorder();
         var strategy = CanaryThen(new AnalysisDeclaration
         {
             DurationSeconds = 1,
@@ -155,6 +159,14 @@ public class CanaryAnalysisTests(ClusterFixture fixture)
         Assert.Equal("High", analysis!.Verdict!.Metrics.Single().Classification);
         Assert.Equal(20, analysis.Samples["latency"].Canary.Count);
         Assert.Contains(fixture.Prometheus.Calls, c => c.Query == "latency_ms{service=\"web\",version=\"1.0.0\"}");
+
+        // Each read of the provider is a client span naming the environment, service and version it asked about;
+        // the failed verdict is counted on the engine meter.
+        var queries = telemetry.Spans("metrics.query_range").Where(s => TelemetryRecorder.Tag(s, "deploy.environment") == env).ToList();
+        Assert.Equal(["1.0.0", "2.0.0"], queries.Select(s => TelemetryRecorder.Tag(s, "deploy.version")).Distinct().Order());
+        Assert.All(queries, s => Assert.Equal((System.Diagnostics.ActivityKind.Client, "web", "prom"),
+            (s.Kind, TelemetryRecorder.Tag(s, "deploy.service"), TelemetryRecorder.Tag(s, "deploy.metrics.provider"))));
+        Assert.Equal(1, telemetry.Sum("deploy_engine.analysis.verdicts", ("verdict", "Fail"), ("deploy.environment", env)));
         Assert.All(await HostsOf(Grains, hosts), h => Assert.Equal(Digest("1.0.0"), h.CurrentArtifact));
     }
 

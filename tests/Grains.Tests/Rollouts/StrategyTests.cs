@@ -357,11 +357,20 @@ public class StrategyTests(ClusterFixture fixture)
         var env = Unique("route");
         await CreateEnvironment(Grains, env, 10, latencyMs: 2);
         var release = await CreateRelease(Grains, "web", "2.0.0");
+        using var telemetry = new TelemetryRecorder();
 
         var done = await WaitFor(Grains, (await StartRollout(Grains, release, env, Canary(Weight(20), Weight(60)) with { TrafficRouter = "lb" })).Id);
 
         Assert.Equal(RolloutStatus.Succeeded, done.Status);
         Assert.Equal(new[] { 20, 60, 100 }, Weights("lb", done.Id));
+
+        // Each call to the router is a client span of the rollout's reconcile, carrying its release, environment and service.
+        var calls = telemetry.Spans("traffic.apply").Where(s => TelemetryRecorder.Tag(s, "deploy.rollout") == done.Id).ToList();
+        Assert.Equal(["20", "60", "100"], calls.OrderBy(s => s.StartTimeUtc).Select(s => TelemetryRecorder.Tag(s, "deploy.traffic.canary_weight")));
+        Assert.All(calls, s => Assert.Equal((System.Diagnostics.ActivityKind.Client, env, "web", release),
+            (s.Kind, TelemetryRecorder.Tag(s, "deploy.environment"), TelemetryRecorder.Tag(s, "deploy.service"), TelemetryRecorder.Tag(s, "deploy.release"))));
+        var reconciles = telemetry.Spans("rollout.reconcile").Where(s => TelemetryRecorder.Tag(s, "deploy.rollout") == done.Id).Select(s => s.SpanId).ToHashSet();
+        Assert.All(calls, s => Assert.Contains(s.ParentSpanId, reconciles));
     }
 
     [Fact]
