@@ -37,12 +37,17 @@ public static class FlagsApi
     public static void MapFlagsApi(this IEndpointRouteBuilder routes)
     {
         var flags = routes.MapGroup("/v1/environments/{name}/flags").WithTags("Flags");
-        flags.MapGet("/", List).RequireAuthorization(Policies.Read);
-        flags.MapPut("/{key}", Put).RequireAuthorization(Policies.Flags);
-        flags.MapDelete("/{key}", Delete).RequireAuthorization(Policies.Flags);
+        flags.MapGet("/", List).RequireAuthorization(Policies.Read)
+            .WithSummary("Lists an environment's feature flags");
+        flags.MapPut("/{key}", Put).RequireAuthorization(Policies.Flags)
+            .WithSummary("Creates or replaces a feature flag");
+        flags.MapDelete("/{key}", Delete).RequireAuthorization(Policies.Flags)
+            .WithSummary("Deletes a feature flag");
         var ofrep = routes.MapGroup("/ofrep/v1/evaluate/flags").WithTags("OFREP").RequireAuthorization(Policies.Read);
-        ofrep.MapPost("/", EvaluateAll);
-        ofrep.MapPost("/{key}", Evaluate);
+        ofrep.MapPost("/", EvaluateAll)
+            .WithSummary("Evaluates every flag for a context (OFREP bulk evaluation)");
+        ofrep.MapPost("/{key}", Evaluate)
+            .WithSummary("Evaluates one flag for a context (OFREP)");
     }
 
     public static async Task<Results<Ok<FlagSetSnapshot>, ProblemHttpResult>> List(string name, IGrainFactory grains) =>
