@@ -12,6 +12,8 @@ public sealed record Connection(Uri Url, string ApiKey);
 /// </summary>
 public static class Profile
 {
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+
     private sealed record ProfileFile(string? Url, string? ApiKey);
 
     public static string DefaultPath(Func<string, string?> environment)
@@ -33,7 +35,7 @@ public static class Profile
                 ProfileFile? file;
                 try
                 {
-                    file = JsonSerializer.Deserialize<ProfileFile>(File.ReadAllText(path), new JsonSerializerOptions(JsonSerializerDefaults.Web));
+                    file = JsonSerializer.Deserialize<ProfileFile>(File.ReadAllText(path), Json);
                 }
                 catch (JsonException ex)
                 {

@@ -55,7 +55,7 @@ public static class StrategyFile
         _ => null,
     };
 
-    private static JsonNode? Scalar(YamlScalarNode scalar)
+    private static JsonValue? Scalar(YamlScalarNode scalar)
     {
         var value = scalar.Value ?? string.Empty;
         if (scalar.Style is YamlDotNet.Core.ScalarStyle.SingleQuoted or YamlDotNet.Core.ScalarStyle.DoubleQuoted) return JsonValue.Create(value);

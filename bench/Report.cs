@@ -15,6 +15,8 @@ public sealed record Comparison(string Name, Stat Engine, string BaselineName, S
 
 public sealed class Report
 {
+    private static readonly JsonSerializerOptions Json = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase };
+
     private readonly List<Comparison> _comparisons = [];
     private readonly List<(string Name, Stat Stat)> _figures = [];
 
@@ -69,7 +71,7 @@ public sealed class Report
                 ratio = c.Ratio, target = c.TargetText, met = c.Met, note = c.Note,
             }),
             figures = _figures.Select(f => new { name = f.Name, stat = Shape(f.Stat) }),
-        }, new JsonSerializerOptions { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase });
+        }, Json);
         await File.WriteAllTextAsync(Path.Combine(directory, "results.json"), json);
         Console.WriteLine();
         Console.WriteLine(md.ToString());

@@ -1,3 +1,4 @@
+using System.Threading.Channels;
 using Deploy.Engine.Agent.Apply;
 using Deploy.Engine.Agent.Engine;
 using Deploy.Engine.Agent.Journal;
@@ -19,7 +20,8 @@ public sealed partial class ServiceWorker(
     TimeProvider time,
     ILogger logger)
 {
-    private readonly SemaphoreSlim signal = new(0);
+    /// <summary>Wakes the loop; wakes that arrive while it is busy coalesce (the loop reads what changed under <see cref="gate"/>).</summary>
+    private readonly Channel<bool> signal = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
     private readonly Lock gate = new();
     private DesiredEntry? latest;
     private bool recover;
@@ -30,21 +32,21 @@ public sealed partial class ServiceWorker(
     public void Offer(DesiredEntry entry)
     {
         lock (gate) latest = entry;
-        signal.Release();
+        signal.Writer.TryWrite(true);
     }
 
     /// <summary>Asks the loop to finish (or report) what the journal says an earlier agent left undone.</summary>
     public void Recover()
     {
         lock (gate) recover = true;
-        signal.Release();
+        signal.Writer.TryWrite(true);
     }
 
     public async Task RunAsync(CancellationToken ct)
     {
         while (!ct.IsCancellationRequested)
         {
-            await signal.WaitAsync(ct);
+            await signal.Reader.ReadAsync(ct);
             DesiredEntry? entry;
             bool recovering;
             lock (gate)
@@ -67,7 +69,7 @@ public sealed partial class ServiceWorker(
                 LogCommandError(logger, Service, e.Message);
                 await Task.Delay(TimeSpan.FromSeconds(5), time, ct);
                 lock (gate) recover = true;
-                signal.Release();
+                signal.Writer.TryWrite(true);
             }
         }
     }

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Http;
@@ -54,13 +55,13 @@ public static class PermissionTable
         text.Append("| policy | roles | routes |\n|---|---|---|\n");
         foreach (var (policy, roles) in Policies.RolesByPolicy.OrderBy(p => p.Key, StringComparer.Ordinal))
         {
-            text.Append($"| `{policy}` | {string.Join(", ", roles)} | {rows.Count(r => r.Policy == policy)} |\n");
+            text.Append(CultureInfo.InvariantCulture, $"| `{policy}` | {string.Join(", ", roles)} | {rows.Count(r => r.Policy == policy)} |\n");
         }
 
         text.Append("\n| route | method | policy | roles |\n|---|---|---|---|\n");
         foreach (var row in rows)
         {
-            text.Append($"| `{row.Route}` | {row.Method} | `{row.Policy}` | {string.Join(", ", row.Roles)} |\n");
+            text.Append(CultureInfo.InvariantCulture, $"| `{row.Route}` | {row.Method} | `{row.Policy}` | {string.Join(", ", row.Roles)} |\n");
         }
 
         text.Append(End);

@@ -14,8 +14,10 @@ public static class AuditApi
     public static RouteGroupBuilder MapAuditApi(this IEndpointRouteBuilder routes)
     {
         var group = routes.MapGroup("/v1/audit").WithTags("Audit");
-        group.MapGet("/", Query).RequireAuthorization(Policies.Read);
-        group.MapGet("/verify", Verify).RequireAuthorization(Policies.Read);
+        group.MapGet("/", Query).RequireAuthorization(Policies.Read)
+            .WithSummary("Queries the audit trail by subject, actor, action or time");
+        group.MapGet("/verify", Verify).RequireAuthorization(Policies.Read)
+            .WithSummary("Verifies the audit trail's hash chain and names the first entry that breaks it");
         return group;
     }
 

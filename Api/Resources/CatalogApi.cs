@@ -23,8 +23,10 @@ public static class CatalogApi
 
     public static IEndpointRouteBuilder MapCatalogApi(this IEndpointRouteBuilder routes)
     {
-        routes.MapGet("/v1/rollouts", ListRollouts).WithTags("Rollouts").RequireAuthorization(Policies.Read);
-        routes.MapGet("/v1/releases", ListReleases).WithTags("Releases").RequireAuthorization(Policies.Read);
+        routes.MapGet("/v1/rollouts", ListRollouts).WithTags("Rollouts").RequireAuthorization(Policies.Read)
+            .WithSummary("Lists rollouts, filtered and paged by the query");
+        routes.MapGet("/v1/releases", ListReleases).WithTags("Releases").RequireAuthorization(Policies.Read)
+            .WithSummary("Lists releases, filtered and paged by the query");
         return routes;
     }
 

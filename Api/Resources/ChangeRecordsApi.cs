@@ -30,9 +30,12 @@ public static class ChangeRecordsApi
     public static RouteGroupBuilder MapChangeRecordsApi(this IEndpointRouteBuilder routes)
     {
         var group = routes.MapGroup("/v1/change-records").WithTags("Change records");
-        group.MapPost("/", Create).RequireAuthorization(Policies.ChangeRecord);
-        group.MapGet("/{id}", Get).RequireAuthorization(Policies.Read);
-        group.MapPut("/{id}/state", SetState).RequireAuthorization(Policies.ChangeRecord);
+        group.MapPost("/", Create).RequireAuthorization(Policies.ChangeRecord)
+            .WithSummary("Creates a change record bound to a service and a window");
+        group.MapGet("/{id}", Get).RequireAuthorization(Policies.Read)
+            .WithSummary("A change record and its state");
+        group.MapPut("/{id}/state", SetState).RequireAuthorization(Policies.ChangeRecord)
+            .WithSummary("Moves a change record to a new state (approved, rejected, closed)");
         return group;
     }
 

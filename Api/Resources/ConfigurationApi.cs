@@ -43,13 +43,18 @@ public static class ConfigurationApi
     public static IEndpointRouteBuilder MapConfigurationApi(this IEndpointRouteBuilder routes)
     {
         var releases = routes.MapGroup("/v1/releases").WithTags("Configuration");
-        releases.MapPost("/{id}/config", SetTemplates).RequireAuthorization(Policies.Submit);
-        releases.MapGet("/{id}/config", GetTemplates).RequireAuthorization(Policies.Read);
+        releases.MapPost("/{id}/config", SetTemplates).RequireAuthorization(Policies.Submit)
+            .WithSummary("Sets a release's configuration templates");
+        releases.MapGet("/{id}/config", GetTemplates).RequireAuthorization(Policies.Read)
+            .WithSummary("A release's configuration templates");
         var environments = routes.MapGroup("/v1/environments").WithTags("Configuration");
-        environments.MapPut("/{name}/parameters", PutParameters).RequireAuthorization(Policies.Operate);
-        environments.MapGet("/{name}/parameters", GetParameters).RequireAuthorization(Policies.Read);
+        environments.MapPut("/{name}/parameters", PutParameters).RequireAuthorization(Policies.Operate)
+            .WithSummary("Sets an environment's parameters and secrets");
+        environments.MapGet("/{name}/parameters", GetParameters).RequireAuthorization(Policies.Read)
+            .WithSummary("An environment's parameters, and the names of its secrets (never a secret)");
         routes.MapGroup("/v1/hosts").WithTags("Configuration")
-            .MapGet("/{id}/config", Rendered).RequireAuthorization(Policies.HostConfig);
+            .MapGet("/{id}/config", Rendered).RequireAuthorization(Policies.HostConfig)
+            .WithSummary("The configuration rendered for one host, for its agent");
         return routes;
     }
 

@@ -40,22 +40,33 @@ public static class EnvironmentDeclarationsApi
     {
         var environments = routes.MapGroup("/v1/environments").WithTags("Environments");
         environments.MapPut("/{name}/declaration", Declare).RequireAuthorization(Policies.Operate)
-            .Accepts<JsonElement>("application/json", "application/yaml");
-        environments.MapGet("/{name}/declaration", GetDeclaration).RequireAuthorization(Policies.Read);
+            .Accepts<JsonElement>("application/json", "application/yaml")
+            .WithSummary("Declares one environment in JSON or YAML, creating it when new").WithDescription("The name in the document, if any, must be the one in the path.");
+        environments.MapGet("/{name}/declaration", GetDeclaration).RequireAuthorization(Policies.Read)
+            .WithSummary("An environment's declaration");
         environments.MapPost("/declarations", DeclareMany).RequireAuthorization(Policies.Operate)
-            .Accepts<JsonElement>("application/json", "application/yaml");
-        environments.MapGet("/{a}/parity/{b}", Parity).RequireAuthorization(Policies.Read);
-        environments.MapGet("/{name}/drift", Drift).RequireAuthorization(Policies.Read);
-        environments.MapPost("/{name}/drift/scan", Scan).RequireAuthorization(Policies.Operate);
-        environments.MapPost("/{name}/drift/reconcile", Reconcile).RequireAuthorization(Policies.Operate);
+            .Accepts<JsonElement>("application/json", "application/yaml")
+            .WithSummary("Declares many environments at once; all are validated before any is stored");
+        environments.MapGet("/{a}/parity/{b}", Parity).RequireAuthorization(Policies.Read)
+            .WithSummary("Every difference between the declared baselines of two environments");
+        environments.MapGet("/{name}/drift", Drift).RequireAuthorization(Policies.Read)
+            .WithSummary("The last drift scan of an environment: hosts whose facts differ from the declaration");
+        environments.MapPost("/{name}/drift/scan", Scan).RequireAuthorization(Policies.Operate)
+            .WithSummary("Scans an environment for drift now");
+        environments.MapPost("/{name}/drift/reconcile", Reconcile).RequireAuthorization(Policies.Operate)
+            .WithSummary("Reconciles drift: reapply the declared state, or accept the actual facts into the baseline");
 
         var hosts = routes.MapGroup("/v1/hosts").WithTags("Hosts");
-        hosts.MapPost("/{id}/facts", ReportFacts).RequireAuthorization(Policies.Agent);
-        hosts.MapGet("/{id}/facts", GetFacts).RequireAuthorization(Policies.Read);
+        hosts.MapPost("/{id}/facts", ReportFacts).RequireAuthorization(Policies.Agent)
+            .WithSummary("An agent reports what its host actually runs");
+        hosts.MapGet("/{id}/facts", GetFacts).RequireAuthorization(Policies.Read)
+            .WithSummary("What a host last reported it runs");
 
         var releases = routes.MapGroup("/v1/releases").WithTags("Releases");
-        releases.MapPost("/{id}/gates", RecordGate).RequireAuthorization(Policies.Submit);
-        releases.MapGet("/{id}/gates", ListGates).RequireAuthorization(Policies.Read);
+        releases.MapPost("/{id}/gates", RecordGate).RequireAuthorization(Policies.Submit)
+            .WithSummary("The pipeline posts a gate result (passed or failed) against a release");
+        releases.MapGet("/{id}/gates", ListGates).RequireAuthorization(Policies.Read)
+            .WithSummary("The gate results posted against a release");
         return routes;
     }
 

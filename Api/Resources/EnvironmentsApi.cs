@@ -39,11 +39,16 @@ public static class EnvironmentsApi
     public static RouteGroupBuilder MapEnvironmentsApi(this IEndpointRouteBuilder routes)
     {
         var group = routes.MapGroup("/v1/environments").WithTags("Environments");
-        group.MapGet("/", List).RequireAuthorization(Policies.Read);
-        group.MapPut("/{name}", Put).RequireAuthorization(Policies.Operate);
-        group.MapGet("/{name}", Get).RequireAuthorization(Policies.Read);
-        group.MapGet("/{name}/events", Events).RequireAuthorization(Policies.Read);
-        group.MapPost("/{name}/simulated-hosts", CreateSimulatedFleet).RequireAuthorization(Policies.Operate).AddEndpointFilter<IdempotencyFilter>();
+        group.MapGet("/", List).RequireAuthorization(Policies.Read)
+            .WithSummary("Lists environments");
+        group.MapPut("/{name}", Put).RequireAuthorization(Policies.Operate)
+            .WithSummary("Creates or updates an environment (concurrency limit and settings)");
+        group.MapGet("/{name}", Get).RequireAuthorization(Policies.Read)
+            .WithSummary("An environment: its services and versions, running and queued rollouts, quarantined hosts");
+        group.MapGet("/{name}/events", Events).RequireAuthorization(Policies.Read)
+            .WithSummary("An environment's event history, oldest first, in pages");
+        group.MapPost("/{name}/simulated-hosts", CreateSimulatedFleet).RequireAuthorization(Policies.Operate).AddEndpointFilter<IdempotencyFilter>()
+            .WithSummary("Adds a simulated fleet to an environment, for trying the engine without agents");
         return group;
     }
 

@@ -38,7 +38,8 @@ public static class EventStreamApi
     public static IEndpointRouteBuilder MapEventStreamApi(this IEndpointRouteBuilder routes)
     {
         routes.MapGet("/v1/events/stream", Stream).WithTags("Events").RequireAuthorization(Policies.Read)
-            .Produces(StatusCodes.Status200OK, contentType: "text/event-stream");
+            .Produces(StatusCodes.Status200OK, contentType: "text/event-stream")
+            .WithSummary("Live engine events as server-sent events, resumable with Last-Event-ID");
         return routes;
     }
 

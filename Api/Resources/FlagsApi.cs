@@ -40,7 +40,8 @@ public static class FlagsApi
     public static void MapFlagsApi(this IEndpointRouteBuilder routes)
     {
         var flags = routes.MapGroup("/v1/environments/{name}/flags").WithTags("Flags");
-        flags.MapGet("/", List).RequireAuthorization(Policies.Read);
+        flags.MapGet("/", List).RequireAuthorization(Policies.Read)
+            .WithSummary("Lists an environment's feature flags");
         flags.MapPut("/{key}", Put).RequireAuthorization(Policies.Flags)
             .WithSummary("Set a flag; in a protected environment the change waits for approval (202)");
         flags.MapDelete("/{key}", Delete).RequireAuthorization(Policies.Flags)
@@ -58,8 +59,10 @@ public static class FlagsApi
             Decide(name, id, approve: false, request, user, grains)).RequireAuthorization(Policies.Approve)
             .WithSummary("Reject a proposed flag change, with the reason");
         var ofrep = routes.MapGroup("/ofrep/v1/evaluate/flags").WithTags("OFREP").RequireAuthorization(Policies.Read);
-        ofrep.MapPost("/", EvaluateAll);
-        ofrep.MapPost("/{key}", Evaluate);
+        ofrep.MapPost("/", EvaluateAll)
+            .WithSummary("Evaluates every flag for a context (OFREP bulk evaluation)");
+        ofrep.MapPost("/{key}", Evaluate)
+            .WithSummary("Evaluates one flag for a context (OFREP)");
     }
 
     public static async Task<Results<Ok<FlagSetSnapshot>, ProblemHttpResult>> List(string name, IGrainFactory grains) =>

@@ -31,11 +31,16 @@ public static class IncidentsApi
     public static RouteGroupBuilder MapIncidentsApi(this IEndpointRouteBuilder routes)
     {
         var group = routes.MapGroup("/v1/incidents").WithTags("Incidents");
-        group.MapPost("/", Declare).RequireAuthorization(Policies.Incident);
-        group.MapGet("/", List).RequireAuthorization(Policies.Read);
-        group.MapGet("/{id}", Get).RequireAuthorization(Policies.Read);
-        group.MapPost("/{id}/resolve", Resolve).RequireAuthorization(Policies.Incident);
-        group.MapPost("/webhook", Webhook).RequireAuthorization(Policies.Incident);
+        group.MapPost("/", Declare).RequireAuthorization(Policies.Incident)
+            .WithSummary("Declares an incident, which holds rollouts in the environments it names");
+        group.MapGet("/", List).RequireAuthorization(Policies.Read)
+            .WithSummary("Lists incidents");
+        group.MapGet("/{id}", Get).RequireAuthorization(Policies.Read)
+            .WithSummary("An incident");
+        group.MapPost("/{id}/resolve", Resolve).RequireAuthorization(Policies.Incident)
+            .WithSummary("Resolves an incident, releasing the rollouts it held");
+        group.MapPost("/webhook", Webhook).RequireAuthorization(Policies.Incident)
+            .WithSummary("Receives an incident from a paging tool's webhook");
         return group;
     }
 

@@ -18,7 +18,8 @@ public sealed record MeResponse(string Name, IReadOnlyList<string> Roles, IReadO
 public static class MeApi
 {
     public static RouteHandlerBuilder MapMeApi(this IEndpointRouteBuilder routes) =>
-        routes.MapGet("/v1/me", Get).WithTags("Me").RequireAuthorization(Policies.Self);
+        routes.MapGet("/v1/me", Get).WithTags("Me").RequireAuthorization(Policies.Self)
+            .WithSummary("The calling key: its name, roles, and the actions it may take");
 
     public static Ok<MeResponse> Get(ClaimsPrincipal user)
     {

@@ -40,11 +40,16 @@ public static class ReleasesApi
     public static RouteGroupBuilder MapReleasesApi(this IEndpointRouteBuilder routes)
     {
         var group = routes.MapGroup("/v1/releases").WithTags("Releases");
-        group.MapPost("/", Create).RequireAuthorization(Policies.Submit).AddEndpointFilter<IdempotencyFilter>();
-        group.MapGet("/{id}", Get).RequireAuthorization(Policies.Read);
-        group.MapGet("/{id}/governance", Governance).RequireAuthorization(Policies.Read);
-        group.MapPost("/{id}/approvals", Vote).RequireAuthorization(Policies.Approve);
-        group.MapPost("/{id}/readiness", SignOff).RequireAuthorization(Policies.Approve);
+        group.MapPost("/", Create).RequireAuthorization(Policies.Submit).AddEndpointFilter<IdempotencyFilter>()
+            .WithSummary("Submits a release (an Idempotency-Key makes a retry safe)");
+        group.MapGet("/{id}", Get).RequireAuthorization(Policies.Read)
+            .WithSummary("A release and its rollouts");
+        group.MapGet("/{id}/governance", Governance).RequireAuthorization(Policies.Read)
+            .WithSummary("A release's governance: approvals, readiness sign-offs, change records and what is still missing");
+        group.MapPost("/{id}/approvals", Vote).RequireAuthorization(Policies.Approve)
+            .WithSummary("Approves or rejects a release (an approver cannot approve their own submission)");
+        group.MapPost("/{id}/readiness", SignOff).RequireAuthorization(Policies.Approve)
+            .WithSummary("Signs off one item of a release's readiness checklist");
         return group;
     }
 

@@ -49,12 +49,18 @@ public static class ReviewsApi
     public static RouteGroupBuilder MapReviewsApi(this IEndpointRouteBuilder routes)
     {
         var group = routes.MapGroup("/v1/reviews").WithTags("Reviews");
-        group.MapGet("/", List).RequireAuthorization(Policies.Read);
-        group.MapPost("/{id}", File).RequireAuthorization(Policies.Govern);
-        group.MapGet("/{id}", Get).RequireAuthorization(Policies.Read);
-        group.MapPost("/{id}/actions/{number}", UpdateAction).RequireAuthorization(Policies.Govern);
-        group.MapGet("/factors", Factors).RequireAuthorization(Policies.Read);
-        group.MapPost("/proposals/{item}", Decide).RequireAuthorization(Policies.Approve);
+        group.MapGet("/", List).RequireAuthorization(Policies.Read)
+            .WithSummary("Lists post-implementation reviews");
+        group.MapPost("/{id}", File).RequireAuthorization(Policies.Govern)
+            .WithSummary("Files a review: findings, root cause, contributing factors and follow-ups");
+        group.MapGet("/{id}", Get).RequireAuthorization(Policies.Read)
+            .WithSummary("A review with its timeline from the audit trail");
+        group.MapPost("/{id}/actions/{number}", UpdateAction).RequireAuthorization(Policies.Govern)
+            .WithSummary("Updates one follow-up action of a review");
+        group.MapGet("/factors", Factors).RequireAuthorization(Policies.Read)
+            .WithSummary("Contributing factors counted across reviews, and the checklist items proposed from them");
+        group.MapPost("/proposals/{item}", Decide).RequireAuthorization(Policies.Approve)
+            .WithSummary("Adopts or dismisses a proposed readiness checklist item");
         return group;
     }
 

@@ -29,10 +29,14 @@ public static class ServicesApi
     public static RouteGroupBuilder MapServicesApi(this IEndpointRouteBuilder routes)
     {
         var group = routes.MapGroup("/v1/services").WithTags("Services");
-        group.MapPut("/{name}/dependencies", Put).RequireAuthorization(Policies.Submit);
-        group.MapGet("/{name}/dependencies", Get).RequireAuthorization(Policies.Read);
-        group.MapGet("/", List).RequireAuthorization(Policies.Read);
-        group.MapPut("/{name}/owner", PutOwner).RequireAuthorization(Policies.Operate);
+        group.MapPut("/{name}/dependencies", Put).RequireAuthorization(Policies.Submit)
+            .WithSummary("Declares the services a service depends on");
+        group.MapGet("/{name}/dependencies", Get).RequireAuthorization(Policies.Read)
+            .WithSummary("The services a service depends on");
+        group.MapGet("/", List).RequireAuthorization(Policies.Read)
+            .WithSummary("Lists services with their owners");
+        group.MapPut("/{name}/owner", PutOwner).RequireAuthorization(Policies.Operate)
+            .WithSummary("Sets a service's owner");
         return group;
     }
 

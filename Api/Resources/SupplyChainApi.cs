@@ -21,12 +21,17 @@ public static class SupplyChainApi
     public static RouteGroupBuilder MapSupplyChainApi(this IEndpointRouteBuilder routes)
     {
         var group = routes.MapGroup("/v1/releases/{id}").WithTags("Supply chain");
-        group.MapPost("/attestations", AttachAttestation).RequireAuthorization(Policies.Submit);
-        group.MapPost("/sbom", AttachSbom).RequireAuthorization(Policies.Submit);
+        group.MapPost("/attestations", AttachAttestation).RequireAuthorization(Policies.Submit)
+            .WithSummary("Attaches a provenance attestation to a release");
+        group.MapPost("/sbom", AttachSbom).RequireAuthorization(Policies.Submit)
+            .WithSummary("Attaches an SBOM to a release");
         group.MapPost("/waivers", GrantWaiver).RequireAuthorization(Policies.Waive)
-            .AddEndpointFilter<IdempotencyFilter>();
-        group.MapGet("/provenance", GetProvenance).RequireAuthorization(Policies.Read);
-        group.MapGet("/sbom-findings", GetSbomFindings).RequireAuthorization(Policies.Read);
+            .AddEndpointFilter<IdempotencyFilter>()
+            .WithSummary("Waives a supply-chain finding for a release, with a reason and an expiry");
+        group.MapGet("/provenance", GetProvenance).RequireAuthorization(Policies.Read)
+            .WithSummary("A release's provenance and whether it verifies");
+        group.MapGet("/sbom-findings", GetSbomFindings).RequireAuthorization(Policies.Read)
+            .WithSummary("The findings of a release's SBOM against the license and vulnerability policy");
         return group;
     }
 

@@ -20,8 +20,10 @@ public static class TrainsApi
     public static RouteGroupBuilder MapTrainsApi(this IEndpointRouteBuilder routes)
     {
         var group = routes.MapGroup("/v1/trains").WithTags("Trains");
-        group.MapPost("/", Create).RequireAuthorization(Policies.Submit);
-        group.MapGet("/{name}", Get).RequireAuthorization(Policies.Read);
+        group.MapPost("/", Create).RequireAuthorization(Policies.Submit)
+            .WithSummary("Creates a release train: releases that move through environments together");
+        group.MapGet("/{name}", Get).RequireAuthorization(Policies.Read)
+            .WithSummary("A release train and where each of its releases stands");
         return group;
     }
 

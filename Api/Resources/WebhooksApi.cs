@@ -42,12 +42,18 @@ public static class WebhooksApi
     public static RouteGroupBuilder MapWebhooksApi(this IEndpointRouteBuilder routes)
     {
         var group = routes.MapGroup("/v1/webhooks").WithTags("Webhooks").RequireAuthorization(Policies.Webhooks);
-        group.MapPost("/", Create);
-        group.MapGet("/", List);
-        group.MapGet("/{id}", Get);
-        group.MapDelete("/{id}", Delete);
-        group.MapGet("/{id}/dead-letters", DeadLetters);
-        group.MapPost("/{id}/dead-letters/redrive", Redrive);
+        group.MapPost("/", Create)
+            .WithSummary("Subscribes a URL to engine events (deliveries are signed)");
+        group.MapGet("/", List)
+            .WithSummary("Lists webhook subscriptions");
+        group.MapGet("/{id}", Get)
+            .WithSummary("A webhook subscription and its delivery state");
+        group.MapDelete("/{id}", Delete)
+            .WithSummary("Deletes a webhook subscription");
+        group.MapGet("/{id}/dead-letters", DeadLetters)
+            .WithSummary("Deliveries that failed every retry");
+        group.MapPost("/{id}/dead-letters/redrive", Redrive)
+            .WithSummary("Delivers dead letters again");
         return group;
     }
 

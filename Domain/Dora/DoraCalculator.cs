@@ -98,7 +98,7 @@ public static class DoraCalculator
             summary.MedianSeconds is { } median ? DoraTiers.LeadTime(TimeSpan.FromSeconds(median)) : null);
     }
 
-    private static ChangeFailureRate Failure(IReadOnlyList<DeploymentRecord> attempts, IReadOnlyList<DeploymentRecord> history, IReadOnlyList<IncidentSpan> incidents)
+    private static ChangeFailureRate Failure(List<DeploymentRecord> attempts, IReadOnlyList<DeploymentRecord> history, IReadOnlyList<IncidentSpan> incidents)
     {
         var linked = incidents.SelectMany(i => Linked(i, history)).Select(d => d.RolloutId).ToHashSet(StringComparer.Ordinal);
         var rolledBack = attempts.Count(d => d.Outcome == DeploymentOutcome.RolledBack);
@@ -134,7 +134,7 @@ public static class DoraCalculator
     }
 
     private static TimeToRestore Restore(
-        IReadOnlyList<DeploymentRecord> attempts, IReadOnlyList<DeploymentRecord> history, IReadOnlyList<IncidentSpan> incidents, DateTimeOffset to)
+        IReadOnlyList<DeploymentRecord> attempts, IReadOnlyList<DeploymentRecord> history, List<IncidentSpan> incidents, DateTimeOffset to)
     {
         var samples = new List<double>();
         var unrestored = 0;

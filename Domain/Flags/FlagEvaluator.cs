@@ -12,6 +12,7 @@ public enum FlagReason
     STATIC,
 
     /// <summary>A rule's labels matched the context.</summary>
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Naming", "CA1707", Justification = "OFREP's reason code, written on the wire by its name")]
     TARGETING_MATCH,
 
     /// <summary>The targeting key's bucket chose the variant (a percentage rollout or a rule's split).</summary>

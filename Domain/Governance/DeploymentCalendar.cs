@@ -59,6 +59,7 @@ public sealed record DeploymentCalendar
 /// An executive exception: release <see cref="Release"/> may deploy through freeze <see cref="Freeze"/> between
 /// <see cref="From"/> (inclusive) and <see cref="Until"/> (exclusive). It covers that freeze only, never a window.
 /// </summary>
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Naming", "CA1711", Justification = "An exception to a freeze, the calendar's term; not a System.Exception")]
 public sealed record FreezeException
 {
     public required string Release { get; init; }

@@ -4,6 +4,7 @@ namespace Deploy.Engine.Domain.Governance;
 public sealed record ReadinessSignOff(string Item, string SignedOffBy, DateTimeOffset At, string? Note);
 
 /// <summary>Complete, or the items still missing (in the checklist's order).</summary>
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Naming", "CA1720", Justification = "The items signed off, as the API names them; not the integer sense")]
 public sealed record ReadinessEvaluation(bool Complete, IReadOnlyList<string> Missing, IReadOnlyList<string> Signed)
 {
     public string Describe() => Complete

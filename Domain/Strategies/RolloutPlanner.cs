@@ -362,7 +362,7 @@ public static class RolloutPlanner
 
     private static string Hosts(int count) => Invariant($"{count} host{(count == 1 ? "" : "s")}");
 
-    private static string List(IReadOnlyList<string> ids) => ids.Count <= ListedHosts
+    private static string List(List<string> ids) => ids.Count <= ListedHosts
         ? string.Join(", ", ids)
         : string.Join(", ", ids.Take(ListedHosts)) + Invariant($" and {ids.Count - ListedHosts} more");
 

@@ -80,7 +80,7 @@ public static class StrategySpecParser
         return parsed.Value;
     }
 
-    private static IReadOnlyList<CanaryStep> ParseSteps(StrategyKind? kind, IReadOnlyList<CanaryStepInput>? steps, string p, ValidationErrors errors)
+    private static List<CanaryStep> ParseSteps(StrategyKind? kind, IReadOnlyList<CanaryStepInput>? steps, string p, ValidationErrors errors)
     {
         var field = p + "steps";
         if (kind != StrategyKind.Canary)
@@ -223,7 +223,7 @@ public static class StrategySpecParser
         return new ScopeSpec(scopeKind.Value, waves, pilot, bake, onFailure);
     }
 
-    private static IReadOnlyList<IReadOnlyDictionary<string, string>> ParseWaves(
+    private static List<IReadOnlyDictionary<string, string>> ParseWaves(
         IReadOnlyList<IReadOnlyDictionary<string, string>>? waves, string field, ValidationErrors errors)
     {
         if (waves is null || waves.Count == 0)
@@ -248,7 +248,7 @@ public static class StrategySpecParser
     }
 
     /// <summary>A selector must name at least one label (an empty one would match every host) and only well-formed labels.</summary>
-    private static IReadOnlyDictionary<string, string>? Selector(IReadOnlyDictionary<string, string>? selector, string field, ValidationErrors errors)
+    private static Dictionary<string, string>? Selector(IReadOnlyDictionary<string, string>? selector, string field, ValidationErrors errors)
     {
         if (selector is null || selector.Count == 0)
         {
@@ -284,7 +284,7 @@ public static class StrategySpecParser
         }
     }
 
-    private static IReadOnlyList<RollbackTrigger> ParseTriggers(IReadOnlyList<TriggerInput>? triggers, string field, ValidationErrors errors)
+    private static List<RollbackTrigger> ParseTriggers(IReadOnlyList<TriggerInput>? triggers, string field, ValidationErrors errors)
     {
         if (triggers is null) return [];
         var parsed = new List<RollbackTrigger>(triggers.Count);

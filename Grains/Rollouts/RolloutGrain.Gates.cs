@@ -31,18 +31,15 @@ public sealed partial class RolloutGrain
 
         if (S.Status == RolloutStatus.Pending || S.QueuePosition != admission.Position)
         {
-            var first = S.Status == RolloutStatus.Pending;
-            if (first)
-            {
-                Transition(RolloutTrigger.Enqueue);
-                Decide(DecisionKind.Queued, admission.Reason, Engine);
-            }
-
             S.QueuePosition = admission.Position;
-            await state.WriteStateAsync();
-            if (first)
+            if (S.Status == RolloutStatus.Pending)
             {
-                await Events.Publish(EventTypes.PipelineRunQueued, Subject, admission.Reason, Describe());
+                await Commit(new Decision(DecisionKind.Queued, admission.Reason, Engine, RolloutTrigger.Enqueue), new Announcement(EventTypes.PipelineRunQueued));
+            }
+            else
+            {
+                // Only the place in the queue moved: stored, announced by the environment.
+                await Commit(null);
             }
         }
     }
@@ -84,8 +81,7 @@ public sealed partial class RolloutGrain
             if (S.AdmissionHold is not null)
             {
                 S.AdmissionHold = null;
-                Decide(DecisionKind.GatesPassed, "every gate passed; asking the environment for a slot", Engine);
-                await state.WriteStateAsync();
+                await Commit(new Decision(DecisionKind.GatesPassed, "every gate passed; asking the environment for a slot", Engine));
             }
 
             return true;
@@ -103,11 +99,11 @@ public sealed partial class RolloutGrain
         if (S.AdmissionHold != decision.Reason || S.Status != status)
         {
             var first = S.Status == RolloutStatus.Pending;
-            Transition(status == RolloutStatus.AwaitingApproval ? RolloutTrigger.AwaitApproval : RolloutTrigger.Enqueue);
             S.AdmissionHold = decision.Reason;
-            Decide(status == RolloutStatus.AwaitingApproval ? DecisionKind.AwaitingApproval : DecisionKind.Held, decision.Reason, Engine, decision.Gate);
-            await state.WriteStateAsync();
-            await Events.Publish(first ? EventTypes.PipelineRunQueued : EventTypes.RolloutHeld, Subject, decision.Reason, Describe());
+            await Commit(status == RolloutStatus.AwaitingApproval
+                    ? new Decision(DecisionKind.AwaitingApproval, decision.Reason, Engine, RolloutTrigger.AwaitApproval, decision.Gate)
+                    : new Decision(DecisionKind.Held, decision.Reason, Engine, RolloutTrigger.Enqueue, decision.Gate),
+                new Announcement(first ? EventTypes.PipelineRunQueued : EventTypes.RolloutHeld));
         }
 
         WakeAt(decision.RecheckAt);
@@ -121,12 +117,10 @@ public sealed partial class RolloutGrain
         var decision = await gates.Check(context);
         if (decision.Passed) return true;
 
-        Transition(RolloutTrigger.Pause);
         S.HeldByGate = decision.Reason;
         S.HoldDeadline = null;
-        Decide(DecisionKind.Held, $"held before step {nextStep + 1}: {decision.Reason}", Engine, decision.Gate);
-        await state.WriteStateAsync();
-        await Events.Publish(EventTypes.RolloutPaused, Subject, S.StatusReason, Describe());
+        await Commit(new Decision(DecisionKind.Held, $"held before step {nextStep + 1}: {decision.Reason}", Engine, RolloutTrigger.Pause, decision.Gate),
+            new Announcement(EventTypes.RolloutPaused));
         WakeAt(decision.RecheckAt);
         return false;
     }
@@ -142,20 +136,17 @@ public sealed partial class RolloutGrain
             if (decision.Reason != S.HeldByGate)
             {
                 S.HeldByGate = decision.Reason;
-                Decide(DecisionKind.Held, $"still held: {decision.Reason}", Engine, decision.Gate);
-                await state.WriteStateAsync();
+                await Commit(new Decision(DecisionKind.Held, $"still held: {decision.Reason}", Engine, Gates: decision.Gate));
             }
 
             WakeAt(decision.RecheckAt);
             return false;
         }
 
-        Transition(RolloutTrigger.Resume);
         var was = S.HeldByGate;
         S.HeldByGate = null;
-        Decide(DecisionKind.Resumed, $"the gates that held the rollout passed ({was}); going on", Engine);
-        await state.WriteStateAsync();
-        await Events.Publish(EventTypes.RolloutResumed, Subject, S.StatusReason, Describe());
+        await Commit(new Decision(DecisionKind.Resumed, $"the gates that held the rollout passed ({was}); going on", Engine, RolloutTrigger.Resume),
+            new Announcement(EventTypes.RolloutResumed));
         return true;
     }
 }

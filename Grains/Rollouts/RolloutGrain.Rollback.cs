@@ -40,20 +40,21 @@ public sealed partial class RolloutGrain
         }
 
         _actingRole = action.Role;
-        await BeginRollback(RollbackCause.Operator, OperatorReason("rollback requested", action), action.Actor, RolloutTrigger.Rollback, stage: -1, plan);
+        await BeginRollback(RollbackCause.Operator, Decisions.OperatorReason("rollback requested", action.Actor, action.Reason), action.Actor, RolloutTrigger.Rollback, stage: -1, plan);
         return CommandResult<RolloutSnapshot>.Success(Snapshot());
     }
 
-    private async Task AbortWith(RollbackCause cause, string reason, string actor, Transition transition)
+    /// <summary>Stops the rollout; <paramref name="before"/> is announced first, once the abort is stored.</summary>
+    private async Task AbortWith(RollbackCause cause, string reason, string actor, Transition transition, params Announcement[] before)
     {
         if (transition.Next == RolloutStatus.Aborted)
         {
             // Never admitted: no host was touched, so there is nothing to roll back.
-            await Finish(RolloutStatus.Aborted, DecisionKind.Aborted, reason, actor, EventTypes.RolloutAborted, "failure");
+            await Finish(RolloutStatus.Aborted, DecisionKind.Aborted, reason, actor, EventTypes.RolloutAborted, "failure", before: before);
             return;
         }
 
-        await BeginRollback(cause, reason, actor, RolloutTrigger.Abort, stage: -1, await PlanRollback());
+        await BeginRollback(cause, reason, actor, RolloutTrigger.Abort, stage: -1, await PlanRollback(), before);
     }
 
     /// <summary>The rollback's own deadline (<see cref="RollbackPlanner.Deadline"/>): strategy, else environment, else progress.</summary>
@@ -100,13 +101,15 @@ public sealed partial class RolloutGrain
     /// true, or it escalates. A plan the engine cannot carry out (it decided this rollback itself) still rolls back the
     /// hosts, each to what it ran before.
     /// </summary>
-    private async Task BeginRollback(RollbackCause cause, string reason, string actor, RolloutTrigger trigger, int stage, RollbackPlan plan)
+    private async Task BeginRollback(RollbackCause cause, string reason, string actor, RolloutTrigger trigger, int stage, RollbackPlan plan,
+        params Announcement[] before)
     {
         var now = clock.GetUtcNow();
+        List<Announcement> announced = [.. before];
         if (CurrentStep is { Kind: PlanStepKind.Deploy } interrupted && S.Status is RolloutStatus.Progressing or RolloutStatus.Paused)
         {
             // The hosts the interrupted step had already updated, before the rollback takes them back.
-            await PublishHostOutcomes(interrupted, S.CurrentStep);
+            announced.AddRange(HostOutcomes(interrupted, S.CurrentStep));
         }
 
         if (plan.Refused)
@@ -115,7 +118,6 @@ public sealed partial class RolloutGrain
         }
 
         S.RollbackAfterSuccess = S.Status == RolloutStatus.Succeeded;
-        Transition(trigger);
         S.RollbackCause = cause;
         S.RollbackStage = stage;
         S.RollbackReason = reason;
@@ -134,18 +136,19 @@ public sealed partial class RolloutGrain
 
         var scope = stage < 0 ? string.Empty : $" (wave policy: only '{S.Stages.ElementAtOrDefault(stage)}' rolls back)";
         var why = reason + scope;
-        Decide(DecisionKinds.ForRollback(cause == RollbackCause.Abort, cause == RollbackCause.Superseded), why, actor);
-        await state.WriteStateAsync();
+
+        // The reminder first (a rollback after success had none): a rollback in storage always has one driving it.
         await this.RegisterOrUpdateReminder(ReminderName, options.Value.ReconcileInterval, options.Value.ReconcileInterval);
-        LogRollback(logger, Id, why);
-        await Events.Publish(EventTypes.RolloutRollbackDecided, Subject, why, new Dictionary<string, string>(Actor(actor, actor == Engine ? Engine : _actingRole))
+        announced.Add(new Announcement(EventTypes.RolloutRollbackDecided, why, new Dictionary<string, string>
         {
             ["hosts"] = HostList(S.Hosts.Where(h => h.Value == HostPhase.RollingBack).Select(h => h.Key).ToList()),
             ["actions"] = string.Join(',', S.RollbackActions),
             ["method"] = S.RollbackMethod.ToString(),
             ["plan"] = plan.Explanation,
             ["deadline"] = S.RollbackDeadline!.Value.ToString("O", System.Globalization.CultureInfo.InvariantCulture),
-        });
+        }, By: (actor, actor == Engine ? Engine : _actingRole)));
+        await Commit([new Decision(DecisionKinds.ForRollback(cause == RollbackCause.Abort, cause == RollbackCause.Superseded), why, actor, trigger)], announced);
+        LogRollback(logger, Id, why);
         await ContinueRollback(redeliver: true);
     }
 
@@ -161,7 +164,7 @@ public sealed partial class RolloutGrain
         {
             // Decided before rollbacks had deadlines: it gets one now.
             S.RollbackDeadline = now + RollbackTimeout;
-            await state.WriteStateAsync();
+            await Commit(null);
         }
 
         while (S.RollbackActions.Count > 0)
@@ -177,9 +180,6 @@ public sealed partial class RolloutGrain
                 WakeAt(S.RollbackDeadline);
                 return;
             }
-
-            S.RollbackActions.RemoveAt(0);
-            await state.WriteStateAsync();
         }
 
         if (Count(HostPhase.RollingBack) > 0)
@@ -204,8 +204,8 @@ public sealed partial class RolloutGrain
         var returnedTo = S.RollbackMethod == RollbackMethod.Redeploy && S.PreviousDeployed is { } previous
             ? $"returned to {previous.Version}"
             : "returned to their previous artifact";
-        await PublishHosts(EventTypes.HostsReverted, "reverted", S.Hosts.Where(h => h.Value == HostPhase.RolledBack).Select(h => h.Key).Order(StringComparer.Ordinal).ToList(),
-            returnedTo, data => data["step"] = "rollback");
+        var revertedHosts = HostAnnouncements(EventTypes.HostsReverted, "reverted",
+            S.Hosts.Where(h => h.Value == HostPhase.RolledBack).Select(h => h.Key).Order(StringComparer.Ordinal).ToList(), returnedTo, "rollback");
         var rolledBackStage = HostsOfStage(S.RollbackStage);
         var stuck = S.Hosts.Count(h => h.Value == HostPhase.Failed && (rolledBackStage is null || rolledBackStage.Contains(h.Key)));
         var outcome = S.SwitchedBack
@@ -226,11 +226,11 @@ public sealed partial class RolloutGrain
         var cause = S.RollbackReason ?? "rollback";
         if (S.RollbackCause is RollbackCause.Abort or RollbackCause.Superseded or RollbackCause.Deadline)
         {
-            await Finish(RolloutStatus.Aborted, DecisionKind.Aborted, $"{cause}; {outcome}", Engine, EventTypes.ServiceRolledBack, "failure");
+            await Finish(RolloutStatus.Aborted, DecisionKind.Aborted, $"{cause}; {outcome}", Engine, EventTypes.ServiceRolledBack, "failure", before: revertedHosts);
         }
         else
         {
-            await Finish(RolloutStatus.RolledBack, DecisionKind.RolledBack, $"rolled back ({cause}); {outcome}", Engine, EventTypes.ServiceRolledBack, "failure");
+            await Finish(RolloutStatus.RolledBack, DecisionKind.RolledBack, $"rolled back ({cause}); {outcome}", Engine, EventTypes.ServiceRolledBack, "failure", before: revertedHosts);
             await RestoreEnvironmentRecord();
         }
     }
@@ -246,7 +246,8 @@ public sealed partial class RolloutGrain
             NoteFailure(host, why + "; quarantined");
         }
 
-        await state.WriteStateAsync();
+        // Stored before the environment sets them aside, so a retry after a failure quarantines the same hosts.
+        await Commit(null);
         await GrainFactory.Ref<IEnvironmentGrain>(S.Environment).Quarantine(silent, Id, $"{why} (rollout '{Id}')");
         await Escalate($"{silent.Count} hosts sent {why} and are quarantined in '{S.Environment}' until an operator clears them: {HostList(silent)}; " +
             $"{Count(HostPhase.RolledBack)} hosts returned", silent);
@@ -257,11 +258,10 @@ public sealed partial class RolloutGrain
     {
         var why = $"rollback escalated ({S.RollbackReason ?? "rollback"}): {reason}";
         LogEscalated(logger, Id, why);
-        await Events.Publish(EventTypes.RollbackEscalated, Subject, why, new Dictionary<string, string>(Describe())
-        {
-            ["hosts"] = HostList(quarantined ?? []),
-        });
-        await Finish(RolloutStatus.Failed, DecisionKind.Escalated, why, Engine, EventTypes.RolloutFailed, "failure");
+        await Finish(RolloutStatus.Failed, DecisionKind.Escalated, why, Engine, EventTypes.RolloutFailed, "failure", before:
+        [
+            new Announcement(EventTypes.RollbackEscalated, why, new Dictionary<string, string> { ["hosts"] = HostList(quarantined ?? []) }),
+        ]);
         if (quarantined is not null)
         {
             // The hosts that still serve run the previous release: that is what the environment records.
@@ -286,37 +286,39 @@ public sealed partial class RolloutGrain
                 var back = await ShiftTraffic(100, S.PreviousSlot);
                 if (!back.Ok)
                 {
-                    Decide(DecisionKind.RollbackRetry, $"traffic router failed to switch back to slot '{S.PreviousSlot}': {back.Error}; retrying until {S.RollbackDeadline:O}", Engine);
-                    await state.WriteStateAsync();
+                    await Commit(new Decision(DecisionKind.RollbackRetry,
+                        $"traffic router failed to switch back to slot '{S.PreviousSlot}': {back.Error}; retrying until {S.RollbackDeadline:O}", Engine));
                     return false;
                 }
 
                 await GrainFactory.Ref<IEnvironmentGrain>(S.Environment).SetActiveSlot(S.Service, S.PreviousSlot!);
-                Decide(DecisionKind.SwitchedBack, $"active slot '{S.ActiveSlot}' → '{S.PreviousSlot}' (inside the warm window; no host redeployed)", Engine);
+                var switchedBack = new Decision(DecisionKind.SwitchedBack,
+                    $"active slot '{S.ActiveSlot}' → '{S.PreviousSlot}' (inside the warm window; no host redeployed)", Engine);
                 (S.ActiveSlot, S.PreviousSlot) = (S.PreviousSlot, S.ActiveSlot);
                 S.WarmUntil = null;
                 S.SwitchedBack = true;
 
                 // The new release's slot serves nothing now.
                 S.TrafficWeight = 0;
-                await Events.Publish(EventTypes.SlotSwitched, Subject, S.StatusReason, Describe());
+                await Done(switchedBack, new Announcement(EventTypes.SlotSwitched));
                 return true;
 
             case RollbackAction.ResetTraffic:
                 var reset = await ShiftTraffic(0, S.ActiveSlot);
                 if (!reset.Ok)
                 {
-                    Decide(DecisionKind.RollbackRetry, $"traffic router failed to take traffic off {S.Version}: {reset.Error}; retrying before hosts revert, until {S.RollbackDeadline:O}", Engine);
-                    await state.WriteStateAsync();
+                    await Commit(new Decision(DecisionKind.RollbackRetry,
+                        $"traffic router failed to take traffic off {S.Version}: {reset.Error}; retrying before hosts revert, until {S.RollbackDeadline:O}", Engine));
                     return false;
                 }
 
                 S.TrafficWeight = 0;
-                await Events.Publish(EventTypes.TrafficShifted, Subject, $"0% of traffic to {S.Version}", new Dictionary<string, string>(Describe()) { ["weight"] = "0" });
+                await Done(null, new Announcement(EventTypes.TrafficShifted, $"0% of traffic to {S.Version}", new Dictionary<string, string> { ["weight"] = "0" }));
                 return true;
 
             case RollbackAction.RetireNew:
                 await Retire(S.Provisioned);
+                await Done(null);
                 return true;
 
             case RollbackAction.RestoreOld:
@@ -334,11 +336,20 @@ public sealed partial class RolloutGrain
                     }
                 }
 
+                await Done(null);
                 return true;
 
             default:
                 // ReturnHosts: the hosts were marked with the decision; they are sent their commands once the actions are done.
+                await Done(null);
                 return true;
+        }
+
+        // The action happened: it leaves the list in the same commit that records (and then announces) it.
+        Task Done(Decision? decision, params Announcement[] events)
+        {
+            S.RollbackActions.RemoveAt(0);
+            return Commit(decision, events);
         }
     }
 

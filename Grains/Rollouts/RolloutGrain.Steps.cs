@@ -43,7 +43,6 @@ public sealed partial class RolloutGrain
         var targets = (S.Selector.Count == 0 ? "every host" : "hosts labelled " + string.Join(", ", S.Selector.Select(s => s.Key + "=" + s.Value)))
             + (quarantined.Count == 0 ? string.Empty : $" except {quarantined.Count} quarantined");
 
-        Transition(RolloutTrigger.Admit);
         S.QueuePosition = 0;
         S.StartedAt = clock.GetUtcNow();
 
@@ -62,14 +61,15 @@ public sealed partial class RolloutGrain
             ActiveSlot = activeSlot,
             ProvisionedHosts = provisioned,
         });
-        Decide(DecisionKind.Admitted, $"admitted to '{S.Environment}', targeting {targets}" + (result.Plan is null ? string.Empty : "; " + result.Plan.Explanation), Engine);
-        await Events.Publish(EventTypes.PipelineRunStarted, Subject, S.StatusReason, Describe());
+        var admitted = new Decision(DecisionKind.Admitted,
+            $"admitted to '{S.Environment}', targeting {targets}" + (result.Plan is null ? string.Empty : "; " + result.Plan.Explanation), Engine, RolloutTrigger.Admit);
+        var started = new Announcement(EventTypes.PipelineRunStarted, admitted.Reason);
 
         if (result.Plan is not { } plan)
         {
             // The plan cannot run (the fleet changed since the request was checked): fail before any host changes.
             var why = string.Join("; ", result.Errors.Select(e => $"{e.Key}: {string.Join(", ", e.Value)}"));
-            await Finish(RolloutStatus.Failed, DecisionKind.PlanInfeasible, why, Engine, EventTypes.RolloutFailed, "failure");
+            await Finish(RolloutStatus.Failed, DecisionKind.PlanInfeasible, why, Engine, EventTypes.RolloutFailed, "failure", [admitted], [started]);
             return;
         }
 
@@ -104,7 +104,7 @@ public sealed partial class RolloutGrain
         var deployed = S.Steps.Where(s => s.Kind == PlanStepKind.Deploy).Sum(s => s.Hosts.Count);
         S.AllowedFailures = RollingPlanner.Plan(Spec.Rolling, deployed).AllowedFailures;
         _counts = null;
-        await state.WriteStateAsync();
+        await Commit(admitted, started);
         await Reconcile(redeliver: false);
     }
 
@@ -112,12 +112,15 @@ public sealed partial class RolloutGrain
     private async Task<bool> StartStep(int index, string reason)
     {
         var now = clock.GetUtcNow();
+
+        // Announced with the step's start, once it is stored: the hosts the finished deploy step moved.
+        List<Announcement> done = [];
         if (index != S.CurrentStep)
         {
             if (CurrentStep is { Kind: PlanStepKind.Deploy } finished)
             {
-                await PublishHostOutcomes(finished, S.CurrentStep);
-                await Events.Publish(EventTypes.RolloutBatchCompleted, Subject, $"step {S.CurrentStep + 1} done", Describe());
+                done.AddRange(HostOutcomes(finished, S.CurrentStep));
+                done.Add(new Announcement(EventTypes.RolloutBatchCompleted, $"step {S.CurrentStep + 1} done"));
             }
 
             S.CurrentStep = index;
@@ -130,6 +133,7 @@ public sealed partial class RolloutGrain
         var step = S.Steps[index];
         var stageName = S.Stages.ElementAtOrDefault(step.Stage) ?? "all hosts";
         var why = $"{reason}: {step.Description} [{stageName}]";
+        var stepStarted = new Decision(DecisionKind.StepStarted, why, Engine);
         switch (step.Kind)
         {
             case PlanStepKind.Deploy:
@@ -140,20 +144,17 @@ public sealed partial class RolloutGrain
                     SetPhase(host, HostPhase.Updating);
                 }
 
-                Decide(DecisionKind.StepStarted, why, Engine);
-                await state.WriteStateAsync();
-                await Events.Publish(EventTypes.RolloutBatchStarted, Subject, why, new Dictionary<string, string>(Describe())
+                await Commit(stepStarted, [.. done, new Announcement(EventTypes.RolloutBatchStarted, why, new Dictionary<string, string>
                 {
                     ["hosts"] = HostList(step.Hosts),
                     ["step"] = (index + 1).ToString(System.Globalization.CultureInfo.InvariantCulture),
                     ["stage"] = stageName,
-                });
+                })]);
                 Dispatch(step.Hosts, HostCommandKind.Apply);
                 return true;
 
             case PlanStepKind.Traffic:
-                Decide(DecisionKind.StepStarted, why, Engine);
-                await state.WriteStateAsync();
+                await Commit(stepStarted, [.. done]);
                 var traffic = await ShiftTraffic(step.Weight, S.ActiveSlot);
                 if (!traffic.Ok)
                 {
@@ -163,14 +164,12 @@ public sealed partial class RolloutGrain
 
                 S.TrafficWeight = step.Weight;
                 S.StepActionDone = true;
-                await state.WriteStateAsync();
-                await Events.Publish(EventTypes.TrafficShifted, Subject, $"{step.Weight}% of traffic to {S.Version}",
-                    new Dictionary<string, string>(Describe()) { ["weight"] = step.Weight.ToString(System.Globalization.CultureInfo.InvariantCulture) });
+                await Commit(null, new Announcement(EventTypes.TrafficShifted, $"{step.Weight}% of traffic to {S.Version}",
+                    new Dictionary<string, string> { ["weight"] = step.Weight.ToString(System.Globalization.CultureInfo.InvariantCulture) }));
                 return true;
 
             case PlanStepKind.Switch:
-                Decide(DecisionKind.StepStarted, why, Engine);
-                await state.WriteStateAsync();
+                await Commit(stepStarted, [.. done]);
                 var switched = await ShiftTraffic(100, step.ToSlot);
                 if (!switched.Ok)
                 {
@@ -184,14 +183,12 @@ public sealed partial class RolloutGrain
                 S.TrafficWeight = 100;
                 S.WarmUntil = now + (S.Steps.ElementAtOrDefault(index + 1) is { Kind: PlanStepKind.KeepWarm } warm ? warm.Duration ?? TimeSpan.Zero : TimeSpan.Zero);
                 S.StepActionDone = true;
-                Decide(DecisionKind.Switched, $"active slot '{step.FromSlot}' → '{step.ToSlot}'; '{step.FromSlot}' stays warm until {S.WarmUntil:O}", Engine);
-                await state.WriteStateAsync();
-                await Events.Publish(EventTypes.SlotSwitched, Subject, S.StatusReason, Describe());
+                await Commit(new Decision(DecisionKind.Switched, $"active slot '{step.FromSlot}' → '{step.ToSlot}'; '{step.FromSlot}' stays warm until {S.WarmUntil:O}", Engine),
+                    new Announcement(EventTypes.SlotSwitched));
                 return true;
 
             case PlanStepKind.Provision:
-                Decide(DecisionKind.StepStarted, why, Engine);
-                await state.WriteStateAsync();
+                await Commit(stepStarted, [.. done]);
                 var enrolled = await GrainFactory.Ref<IEnvironmentGrain>(S.Environment).RegisterHosts(step.Hosts.Select((id, i) => new HostEnrollment
                 {
                     HostId = id,
@@ -211,26 +208,23 @@ public sealed partial class RolloutGrain
                 }
 
                 S.StepActionDone = true;
-                await state.WriteStateAsync();
-                await Events.Publish(EventTypes.HostsProvisioned, Subject, $"{step.Hosts.Count} hosts provisioned", new Dictionary<string, string>(Describe())
+                await Commit(null, new Announcement(EventTypes.HostsProvisioned, $"{step.Hosts.Count} hosts provisioned", new Dictionary<string, string>
                 {
                     ["hosts"] = HostList(step.Hosts),
-                });
+                }));
                 return true;
 
             case PlanStepKind.Retire:
-                Decide(DecisionKind.StepStarted, why, Engine);
-                await state.WriteStateAsync();
+                await Commit(stepStarted, [.. done]);
                 await Retire(step.Hosts);
                 S.StepActionDone = true;
-                await state.WriteStateAsync();
+                await Commit(null);
                 return true;
 
             case PlanStepKind.Pause when step.Duration is null:
                 S.StepDeadline = now + Spec.Deadlines.Approval;
-                Decide(DecisionKind.StepStarted, $"{why}; waiting for an operator to promote by {S.StepDeadline:O}", Engine);
-                await state.WriteStateAsync();
-                await Events.Publish(EventTypes.RolloutStepStarted, Subject, S.StatusReason, Describe());
+                await Commit(stepStarted with { Reason = $"{why}; waiting for an operator to promote by {S.StepDeadline:O}" },
+                    [.. done, new Announcement(EventTypes.RolloutStepStarted)]);
                 return true;
 
             case PlanStepKind.Analysis:
@@ -259,9 +253,7 @@ public sealed partial class RolloutGrain
                     why += $"; canary analysis '{analysisId}' of {S.Version} against the hosts not yet changed";
                 }
 
-                Decide(DecisionKind.StepStarted, why, Engine);
-                await state.WriteStateAsync();
-                await Events.Publish(EventTypes.RolloutStepStarted, Subject, why, Describe());
+                await Commit(stepStarted with { Reason = why }, [.. done, new Announcement(EventTypes.RolloutStepStarted, why)]);
                 if (step.Analyses)
                 {
                     AskForSamples(step.Duration ?? TimeSpan.Zero);
@@ -271,9 +263,7 @@ public sealed partial class RolloutGrain
 
             default:
                 // Pause with a duration, bake, keep-warm: time passes; triggers keep being watched.
-                Decide(DecisionKind.StepStarted, why, Engine);
-                await state.WriteStateAsync();
-                await Events.Publish(EventTypes.RolloutStepStarted, Subject, why, Describe());
+                await Commit(stepStarted, [.. done, new Announcement(EventTypes.RolloutStepStarted, why)]);
                 return true;
         }
     }
@@ -299,8 +289,7 @@ public sealed partial class RolloutGrain
         switch (analysis.StepVerdict)
         {
             case StepVerdict.Pass:
-                Decide(DecisionKind.AnalysisPassed, summary, Engine);
-                await state.WriteStateAsync();
+                await Commit(new Decision(DecisionKind.AnalysisPassed, summary, Engine));
                 return true;
             case StepVerdict.Hold:
                 await HoldForHuman($"{summary}; not a pass: resume to go on, or abort");
@@ -353,53 +342,35 @@ public sealed partial class RolloutGrain
 
     private async Task OnDeadline(string reason)
     {
-        await Events.Publish(EventTypes.DeadlineExpired, Subject, reason, Describe());
+        var expired = new Announcement(EventTypes.DeadlineExpired, reason);
         if (Spec.Deadlines.OnExpiry == DeadlineAction.Abort)
         {
             var transition = RolloutTransitions.Apply(S.Status, RolloutTrigger.Abort);
-            await AbortWith(RollbackCause.Deadline, $"deadline expired: {reason}; the spec says abort", Engine, transition);
+            await AbortWith(RollbackCause.Deadline, $"deadline expired: {reason}; the spec says abort", Engine, transition, expired);
             return;
         }
 
         // The spec says a human decides: hold, with no further deadline (the spec chose that).
-        if (S.Status == RolloutStatus.Progressing)
-        {
-            Transition(RolloutTrigger.Pause);
-        }
-
         S.HoldDeadline = null;
         S.StepDeadline = null;
-        Decide(DecisionKind.Deadline, $"deadline expired: {reason}; the spec says hold for a human (resume, promote or abort)", Engine);
-        await state.WriteStateAsync();
-        await Events.Publish(EventTypes.RolloutPaused, Subject, S.StatusReason, Describe());
+        await Commit(Decisions.HoldOnExpiry(S.Status, reason), expired, new Announcement(EventTypes.RolloutPaused));
     }
 
     /// <summary>A step only a person ends (a pause for a promote): the rollout shows Paused, held until the step's deadline.</summary>
     private async Task AwaitOperator(PlanDecision decision)
     {
-        Transition(RolloutTrigger.Pause);
         S.HoldDeadline = decision.WakeAt;
-        var by = decision.WakeAt is { } deadline ? $" by {deadline:O}" : string.Empty;
-        Decide(DecisionKind.AwaitingPromote, $"step {S.CurrentStep + 1} waits for an operator to promote{by} (promote goes on; abort stops)", Engine);
-        await state.WriteStateAsync();
-        await Events.Publish(EventTypes.RolloutPaused, Subject, S.StatusReason, Describe());
+        await Commit(Decisions.AwaitPromote(S.CurrentStep, decision.WakeAt), new Announcement(EventTypes.RolloutPaused));
     }
 
     /// <summary>An action the rollout cannot take on its own failed: pause with the reason; resume retries it.</summary>
     private async Task HoldForHuman(string reason)
     {
-        if (S.Status == RolloutStatus.Progressing)
-        {
-            Transition(RolloutTrigger.Pause);
-        }
-
         S.HoldDeadline = clock.GetUtcNow() + Spec.Deadlines.Approval;
-        Decide(DecisionKind.Paused, reason, Engine);
-        await state.WriteStateAsync();
-        await Events.Publish(EventTypes.RolloutPaused, Subject, reason, Describe());
+        await Commit(Decisions.HoldForHuman(S.Status, reason), new Announcement(EventTypes.RolloutPaused, reason));
     }
 
-    private async Task Retire(IReadOnlyList<string> hosts)
+    private async Task Retire(List<string> hosts)
     {
         const int chunk = 500;
         for (var i = 0; i < hosts.Count; i += chunk)
@@ -452,12 +423,8 @@ public sealed partial class RolloutGrain
 
     private async Task Complete(string reason)
     {
-        if (CurrentStep is { Kind: PlanStepKind.Deploy } last)
-        {
-            await PublishHostOutcomes(last, S.CurrentStep);
-        }
-
-        await Finish(RolloutStatus.Succeeded, DecisionKind.Succeeded, reason, Engine, EventTypes.ServiceDeployed, "success");
+        var updated = CurrentStep is { Kind: PlanStepKind.Deploy } last ? HostOutcomes(last, S.CurrentStep) : [];
+        await Finish(RolloutStatus.Succeeded, DecisionKind.Succeeded, reason, Engine, EventTypes.ServiceDeployed, "success", before: updated);
         await GrainFactory.Ref<IEnvironmentGrain>(S.Environment).RecordDeployed(S.Service, new DeployedVersion
         {
             Version = S.Version,

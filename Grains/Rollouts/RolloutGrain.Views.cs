@@ -26,11 +26,6 @@ public sealed partial class RolloutGrain
             : string.Join(',', hosts.Take(named)) + $",… (+{hosts.Count - named} more)";
     }
 
-    private static string OperatorReason(DecisionKind kind, OperatorAction action) => OperatorReason(kind.Name(), action);
-
-    private static string OperatorReason(string kind, OperatorAction action) =>
-        string.IsNullOrWhiteSpace(action.Reason) ? $"{kind} by {action.Actor}" : $"{kind} by {action.Actor}: {action.Reason}";
-
     private Dictionary<string, string> Describe() => new(StringComparer.Ordinal)
     {
         ["rollout"] = Id,
@@ -48,26 +43,20 @@ public sealed partial class RolloutGrain
     /// tens of events to its history, not ten thousand. Ids are fixed by rollout, step and chunk, so publishing again
     /// after a failover records nothing twice. A failed host is published by the host itself, with its reason.
     /// </summary>
-    private Task PublishHostOutcomes(StoredStep step, int index) =>
-        PublishHosts(EventTypes.HostsUpdated, "updated-" + (index + 1).ToString(System.Globalization.CultureInfo.InvariantCulture),
+    private List<Announcement> HostOutcomes(StoredStep step, int index) =>
+        HostAnnouncements(EventTypes.HostsUpdated, "updated-" + (index + 1).ToString(System.Globalization.CultureInfo.InvariantCulture),
             step.Hosts.Where(h => S.Hosts.GetValueOrDefault(h) == HostPhase.Updated).ToList(),
-            $"updated to {S.Version}", data => data["step"] = (index + 1).ToString(System.Globalization.CultureInfo.InvariantCulture));
+            $"updated to {S.Version}", (index + 1).ToString(System.Globalization.CultureInfo.InvariantCulture));
 
-    private async Task PublishHosts(string type, string key, IReadOnlyList<string> hosts, string what, Action<Dictionary<string, string>> describe)
-    {
-        var chunks = hosts.Chunk(EventTypes.HostsPerEvent).ToList();
-        for (var i = 0; i < chunks.Count; i++)
-        {
-            var data = new Dictionary<string, string>(Describe(), StringComparer.Ordinal)
+    private List<Announcement> HostAnnouncements(string type, string key, IReadOnlyList<string> hosts, string what, string step) =>
+        hosts.Chunk(EventTypes.HostsPerEvent).Select((chunk, i) => new Announcement(type, $"{chunk.Length} hosts {what}",
+            new Dictionary<string, string>(StringComparer.Ordinal)
             {
-                ["hosts"] = string.Join(',', chunks[i]),
-                ["count"] = chunks[i].Length.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            };
-            describe(data);
-            var id = $"{Id}:{key}:{i.ToString(System.Globalization.CultureInfo.InvariantCulture)}";
-            await Events.Publish(id, type, Subject, $"{chunks[i].Length} hosts {what}", data);
-        }
-    }
+                ["hosts"] = string.Join(',', chunk),
+                ["count"] = chunk.Length.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                ["step"] = step,
+            },
+            Id: $"{Id}:{key}:{i.ToString(System.Globalization.CultureInfo.InvariantCulture)}")).ToList();
 
     /// <summary>The event data of an action someone took: what <see cref="Describe"/> says, plus who and with which roles.</summary>
     private Dictionary<string, string> Actor(string actor, string? role) => new(Describe(), StringComparer.Ordinal)

@@ -21,7 +21,8 @@ namespace Deploy.Engine.Grains.Rollouts;
 /// continues on another: the reminder reactivates it, it re-sends the commands of hosts that have not
 /// reported (hosts answer re-delivery idempotently from their own stored state) and carries on. The rollout
 /// persists every decision before acting on it, and fans out one-way so no call waits on a whole fleet.
-/// This file holds the commands and the reconcile loop; the rest is split by concern: <c>.Steps</c> (each step's
+/// This file holds the commands, the reconcile loop and <c>Commit</c>,
+/// the one decide → persist → publish path every transition takes; the rest is split by concern: <c>.Steps</c> (each step's
 /// action), <c>.Rollback</c> (the Domain rollback plan carried out, its deadline and escalation), <c>.Gates</c>,
 /// <c>.Ledger</c> (host answers) and <c>.Views</c> (snapshot and event payloads).
 /// </summary>
@@ -35,7 +36,7 @@ public sealed partial class RolloutGrain(
     ILogger<RolloutGrain> logger) : Grain, IRolloutGrain, IRemindable
 {
     private const string ReminderName = "reconcile";
-    private const string Engine = "engine";
+    private const string Engine = Decision.Engine;
     private const int MaxRecordedFailures = 50;
 
     /// <summary>The batch of a rollback's redeploy commands (deploy steps are 0.., a revert is -1).</summary>
@@ -164,7 +165,8 @@ public sealed partial class RolloutGrain(
         S.CreatedAt = clock.GetUtcNow();
         S.EnvironmentRollbackTimeoutSeconds = (await GrainFactory.Ref<IEnvironmentDeclarationGrain>(draft.Environment).Get())?.Declaration.Rollback?.TimeoutSeconds;
         S.Status = RolloutStatus.Pending;
-        Decide(DecisionKind.Created, $"release {release.Service} {release.Version} submitted for '{draft.Environment}' ({Spec.Kind} strategy, {Spec.Scope.Kind} scope)", draft.SubmittedBy);
+        List<Decision> decisions = [new(DecisionKind.Created,
+            $"release {release.Service} {release.Version} submitted for '{draft.Environment}' ({Spec.Kind} strategy, {Spec.Scope.Kind} scope)", draft.SubmittedBy)];
 
         var inFlight = Spec.OnConflict == ConflictPolicy.Supersede
             ? (await environment.RolloutsOf(release.Service)).Where(r => r != Id).ToList()
@@ -172,15 +174,14 @@ public sealed partial class RolloutGrain(
         if (inFlight.Count > 0)
         {
             S.Supersedes = string.Join(',', inFlight);
-            Decide(DecisionKind.Supersedes, $"supersedes {string.Join(", ", inFlight.Select(r => $"'{r}'"))} of the same service", draft.SubmittedBy);
+            decisions.Add(new(DecisionKind.Supersedes, $"supersedes {string.Join(", ", inFlight.Select(r => $"'{r}'"))} of the same service", draft.SubmittedBy));
         }
 
         // The reminder first: a rollout in storage always has one driving it. (A reminder whose rollout never
         // reached storage finds no state on its first tick and removes itself.)
         await this.RegisterOrUpdateReminder(ReminderName, options.Value.ReconcileInterval, options.Value.ReconcileInterval);
-        await state.WriteStateAsync();
+        await Commit(decisions, [new Announcement(EventTypes.RolloutCreated, By: (draft.SubmittedBy, draft.SubmitterRole))]);
         await GrainFactory.Ref<IReleaseGrain>(release.Id).AddRollout(Id, draft.SubmittedBy);
-        await Events.Publish(EventTypes.RolloutCreated, Subject, S.StatusReason, Actor(draft.SubmittedBy, draft.SubmitterRole));
 
         foreach (var older in inFlight)
         {
@@ -253,7 +254,7 @@ public sealed partial class RolloutGrain(
         if (!transition.Allowed) return Refused(transition);
 
         _actingRole = action.Role;
-        await AbortWith(RollbackCause.Abort, OperatorReason("aborted", action), action.Actor, transition);
+        await AbortWith(RollbackCause.Abort, Decisions.OperatorReason("aborted", action.Actor, action.Reason), action.Actor, transition);
         return CommandResult<RolloutSnapshot>.Success(Snapshot());
     }
 
@@ -268,8 +269,8 @@ public sealed partial class RolloutGrain(
         }
 
         S.SupersededBy = byRollout;
-        await Events.Publish(EventTypes.RolloutSuperseded, Subject, $"superseded by rollout '{byRollout}'", Describe());
-        await AbortWith(RollbackCause.Superseded, $"superseded by rollout '{byRollout}' (submitted by {actor})", actor, transition);
+        await AbortWith(RollbackCause.Superseded, $"superseded by rollout '{byRollout}' (submitted by {actor})", actor, transition,
+            new Announcement(EventTypes.RolloutSuperseded, $"superseded by rollout '{byRollout}'"));
         return CommandResult<RolloutSnapshot>.Success(Snapshot());
     }
 
@@ -329,7 +330,7 @@ public sealed partial class RolloutGrain(
         if (first)
         {
             // The first evidence ends an analysis's wait for data: keep it across a failover.
-            await state.WriteStateAsync();
+            await Commit(null);
         }
 
         // The triggers judge a window of readings per host (kept in memory: readings are observations, not decisions;
@@ -346,8 +347,9 @@ public sealed partial class RolloutGrain(
         var verdict = TriggerJudge.Evaluate(Spec.Triggers, _readings);
         if (verdict.Breached && S.Breach is null)
         {
+            // The breach is evidence the stepper reads: stored before it is announced, then acted on.
             S.Breach = $"rollback trigger breached: {verdict.Reason}";
-            await Events.Publish(EventTypes.TriggerBreached, Subject, S.Breach, Describe());
+            await Commit(null, new Announcement(EventTypes.TriggerBreached, S.Breach));
             await Reconcile(redeliver: false);
         }
     }
@@ -455,8 +457,7 @@ public sealed partial class RolloutGrain(
                         NoteFailure(host, "no report before the progress deadline");
                     }
 
-                    Decide(DecisionKind.Deadline, decision.Reason, Engine);
-                    await state.WriteStateAsync();
+                    await Commit(new Decision(DecisionKind.Deadline, decision.Reason, Engine));
                     continue;
                 case PlanAction.DeadlineExpired:
                     await OnDeadline(decision.Reason);
@@ -496,19 +497,18 @@ public sealed partial class RolloutGrain(
         }
     }
 
-    /// <summary>Ends the rollout: persist, publish, then give the environment slot to the next in line.</summary>
-    private async Task Finish(RolloutStatus status, DecisionKind kind, string reason, string actor, string eventType, string outcome)
+    /// <summary>
+    /// Ends the rollout: one commit (the decisions that led here, the end, and the events announcing them), then the
+    /// environment slot goes to the next in line.
+    /// </summary>
+    private async Task Finish(RolloutStatus outcome, DecisionKind kind, string reason, string actor, string eventType, string outcomeName,
+        IReadOnlyList<Decision>? prior = null, IReadOnlyList<Announcement>? before = null)
     {
-        Transition(status switch
-        {
-            RolloutStatus.Succeeded => RolloutTrigger.Complete,
-            RolloutStatus.RolledBack => RolloutTrigger.CompleteRollback,
-            RolloutStatus.Aborted when S.Status == RolloutStatus.RollingBack => RolloutTrigger.CompleteAbort,
-            RolloutStatus.Aborted => RolloutTrigger.Abort,
-            _ => RolloutTrigger.Fail,
-        });
+        var decisions = (prior ?? []).ToList();
+        var from = decisions.Aggregate(S.Status, (status, d) => d.After(status));
+        decisions.Add(Decisions.Finish(from, outcome, kind, reason, actor));
         S.FinishedAt = clock.GetUtcNow();
-        if (status == RolloutStatus.RolledBack && S.Decisions.LastOrDefault(d => d.Kind == DecisionKind.Rollback.Name()) is { } decided)
+        if (outcome == RolloutStatus.RolledBack && S.Decisions.LastOrDefault(d => d.Kind == DecisionKind.Rollback.Name()) is { } decided)
         {
             EngineTelemetry.TimeToSafe.Record((S.FinishedAt.Value - decided.At).TotalSeconds,
                 new KeyValuePair<string, object?>(EngineTelemetry.EnvironmentTag, S.Environment), new KeyValuePair<string, object?>(EngineTelemetry.ServiceTag, S.Service));
@@ -516,10 +516,11 @@ public sealed partial class RolloutGrain(
 
         S.QueuePosition = 0;
         S.StepDeadline = S.HoldDeadline = null;
-        Decide(kind, reason, actor);
-        await state.WriteStateAsync();
-        await Events.Publish(eventType, Subject, reason, Actor(actor, actor == Engine ? Engine : _actingRole));
-        await Events.Publish(EventTypes.PipelineRunFinished, Subject, reason, new Dictionary<string, string>(Describe()) { ["outcome"] = outcome });
+        await Commit(decisions, [
+            .. before ?? [],
+            new Announcement(eventType, reason, By: (actor, actor == Engine ? Engine : _actingRole)),
+            new Announcement(EventTypes.PipelineRunFinished, reason, new Dictionary<string, string> { ["outcome"] = outcomeName }),
+        ]);
         await GrainFactory.Ref<IEnvironmentGrain>(S.Environment).ReleaseSlot(Id);
         await StopReminder();
     }
@@ -530,12 +531,8 @@ public sealed partial class RolloutGrain(
         var transition = RolloutTransitions.Apply(S.Status, trigger);
         if (!transition.Allowed) return Refused(transition);
 
-        S.Status = transition.Next;
         change();
-        var reason = OperatorReason(kind, action);
-        Decide(kind, reason, action.Actor);
-        await state.WriteStateAsync();
-        await Events.Publish(eventType, Subject, reason, Actor(action.Actor, action.Role));
+        await Commit(Decisions.ByOperator(kind, trigger, action.Actor, action.Reason), new Announcement(eventType, By: (action.Actor, action.Role)));
         return CommandResult<RolloutSnapshot>.Success(Snapshot());
     }
 
@@ -558,33 +555,76 @@ public sealed partial class RolloutGrain(
         _wakeTimer = this.RegisterGrainTimer(ReconcileOnTimer, new GrainTimerCreationOptions(due + TimeSpan.FromMilliseconds(10), Timeout.InfiniteTimeSpan));
     }
 
-    private void Transition(RolloutTrigger trigger)
+    /// <summary>
+    /// The one decide → persist → publish path every transition takes: the decisions are applied to the state (status by
+    /// the state machine, the decision log, the status reason), the state is written once, and only then are the events
+    /// published, in order, so an acknowledged transition is in storage before anyone hears of it. A write that fails
+    /// publishes nothing and drops this activation: the next call or reminder tick starts again from what storage holds
+    /// and decides again.
+    /// </summary>
+    private async Task Commit(IReadOnlyList<Decision> decisions, IReadOnlyList<Announcement> events)
     {
-        var transition = RolloutTransitions.Apply(S.Status, trigger);
-        if (!transition.Allowed)
+        foreach (var decision in decisions)
         {
-            throw new InvalidOperationException($"rollout '{Id}': {transition.Refusal}");
+            Apply(decision);
         }
 
-        S.Status = transition.Next;
+        try
+        {
+            await state.WriteStateAsync();
+        }
+        catch
+        {
+            this.DeactivateOnIdle();
+            throw;
+        }
+
+        foreach (var announced in events)
+        {
+            var data = announced.By is { } by ? Actor(by.Actor, by.Role) : Describe();
+            foreach (var (key, value) in announced.Extra ?? new Dictionary<string, string>())
+            {
+                data[key] = value;
+            }
+
+            var reason = announced.Reason ?? S.StatusReason;
+            await (announced.Id is { } id
+                ? Events.Publish(id, announced.Type, Subject, reason, data)
+                : Events.Publish(announced.Type, Subject, reason, data));
+        }
     }
 
-    /// <summary>Records a decision; a step start names its step and kind, a hold its gates (the rollout's timing reads them).</summary>
-    private void Decide(DecisionKind kind, string reason, string actor, string? gates = null)
+    /// <summary>Commits one decision (or, with none, what changed in the state) and its events.</summary>
+    private Task Commit(Decision? decision, params Announcement[] events) => Commit(decision is null ? [] : [decision], events);
+
+    /// <summary>
+    /// A decision applied to the state: the status the state machine gives, and the decision log. A step start names its
+    /// step and kind, a hold its gates (the rollout's timing reads them).
+    /// </summary>
+    private void Apply(Decision decision)
     {
-        S.StatusReason = reason;
-        var step = kind == DecisionKind.StepStarted && S.CurrentStep >= 0 && S.CurrentStep < S.Steps.Count ? S.Steps[S.CurrentStep] : null;
+        S.Status = decision.After(S.Status);
+        S.StatusReason = decision.Reason;
+        var step = decision.Kind == DecisionKind.StepStarted && S.CurrentStep >= 0 && S.CurrentStep < S.Steps.Count ? S.Steps[S.CurrentStep] : null;
         S.Decisions.Add(new RolloutDecision
         {
             At = clock.GetUtcNow(),
-            Kind = kind.Name(),
-            Reason = reason,
-            Actor = actor,
+            Kind = decision.Kind.Name(),
+            Reason = decision.Reason,
+            Actor = decision.Actor,
             Step = step is null ? null : S.CurrentStep + 1,
             StepKind = step is null ? null : step.Kind == PlanStepKind.Pause && step.Duration is null ? "PauseForPromote" : step.Kind.ToString(),
-            Gates = gates,
+            Gates = decision.Gates,
         });
     }
+
+    /// <summary>
+    /// An event a commit publishes once the state is stored. Its data is the rollout's description at that moment (with
+    /// who acted, when <paramref name="By"/> is set) plus <paramref name="Extra"/>; its reason, the status reason unless
+    /// given; its id, fixed when given (a republished chunk is recorded once).
+    /// </summary>
+    private sealed record Announcement(
+        string Type, string? Reason = null, IReadOnlyDictionary<string, string>? Extra = null, string? Id = null, (string Actor, string? Role)? By = null);
 
     private void NoteFailure(string host, string reason)
     {

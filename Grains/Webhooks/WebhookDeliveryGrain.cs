@@ -54,7 +54,7 @@ public sealed partial class WebhookDeliveryGrain(
     IWebhookSecretProtector protector,
     IOptions<WebhookOptions> options,
     TimeProvider clock,
-    ILogger<WebhookDeliveryGrain> logger) : Grain, IWebhookDeliveryGrain, IRemindable
+    ILogger<WebhookDeliveryGrain> logger) : Grain, IWebhookDeliveryGrain, IRemindable, IDisposable
 {
     public const string ReminderName = "webhook-delivery";
 
@@ -66,6 +66,9 @@ public sealed partial class WebhookDeliveryGrain(
     private bool _pumping;
 
     private WebhookDeliveryState S => state.State;
+
+    /// <summary>The write lock goes with the activation.</summary>
+    public void Dispose() => _writeLock.Dispose();
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {

@@ -14,7 +14,7 @@ namespace Deploy.Engine.Silo.Artifacts;
 /// blob while the sha256 is computed; only a matching digest is copied to <c>sha256/{hex}</c>, with
 /// <c>If-None-Match: *</c> so a committed digest is never overwritten; the staging blob is deleted either way.
 /// </summary>
-public sealed class BlobArtifactStore(BlobContainerClient container) : IArtifactStore
+public sealed class BlobArtifactStore(BlobContainerClient container) : IArtifactStore, IDisposable
 {
     private const string StagingPrefix = "staging/";
     private const string CommittedPrefix = "sha256/";
@@ -23,6 +23,9 @@ public sealed class BlobArtifactStore(BlobContainerClient container) : IArtifact
     private bool _containerExists;
 
     public BlobContainerClient Container => container;
+
+    /// <summary>The store is a singleton: the container check's lock goes with the host.</summary>
+    public void Dispose() => _ensure.Dispose();
 
     /// <summary>The blob holding a digest's bytes.</summary>
     public static string BlobName(string digest) => CommittedPrefix + digest[ArtifactDigest.Prefix.Length..];

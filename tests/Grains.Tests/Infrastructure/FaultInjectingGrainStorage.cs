@@ -11,11 +11,21 @@ public sealed class FaultInjectingGrainStorage(IGrainStorage inner) : IGrainStor
 {
     private static readonly ConcurrentDictionary<string, bool> FailingKeys = new(StringComparer.Ordinal);
 
+    /// <summary>Grain keys whose writes fail exactly (not the histories and indexes whose keys contain them).</summary>
+    private static readonly ConcurrentDictionary<string, bool> FailingGrains = new(StringComparer.Ordinal);
+
     /// <summary>Writes of grains whose key contains <paramref name="marker"/> fail until disposed.</summary>
     public static IDisposable FailWrites(string marker)
     {
         FailingKeys[marker] = true;
-        return new Restore(marker);
+        return new Restore(marker, FailingKeys);
+    }
+
+    /// <summary>Writes of the grain whose key is exactly <paramref name="key"/> fail until disposed; every other grain writes.</summary>
+    public static IDisposable FailWritesOf(string key)
+    {
+        FailingGrains[key] = true;
+        return new Restore(key, FailingGrains);
     }
 
     public Task ReadStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState) =>
@@ -36,14 +46,14 @@ public sealed class FaultInjectingGrainStorage(IGrainStorage inner) : IGrainStor
     private static void Fail(GrainId grainId)
     {
         var key = grainId.Key.ToString() ?? string.Empty;
-        if (FailingKeys.Keys.Any(marker => key.Contains(marker, StringComparison.Ordinal)))
+        if (FailingGrains.ContainsKey(key) || FailingKeys.Keys.Any(marker => key.Contains(marker, StringComparison.Ordinal)))
         {
             throw new TimeoutException($"injected storage outage for {grainId}");
         }
     }
 
-    private sealed class Restore(string marker) : IDisposable
+    private sealed class Restore(string key, ConcurrentDictionary<string, bool> failing) : IDisposable
     {
-        public void Dispose() => FailingKeys.TryRemove(marker, out _);
+        public void Dispose() => failing.TryRemove(key, out _);
     }
 }

@@ -45,4 +45,58 @@ public class StorageFaultTests(ClusterFixture fixture)
         Assert.Equal(RolloutStatus.Succeeded, done.Status);
         Assert.All(await HostsOf(Grains, hosts), h => Assert.Equal(Digest("2.0.0"), h.CurrentArtifact));
     }
+
+    [Fact]
+    public async Task An_admission_that_storage_did_not_record_is_not_announced_and_the_rollout_retries_it()
+    {
+        var env = Unique("unstored-admit");
+        await CreateEnvironment(Grains, env, 3, latencyMs: 200);
+        var first = await StartRollout(Grains, await CreateRelease(Grains, "web", "2.0.0"), env, new RolloutStrategySpec { Preset = "OneAtATime" });
+        var second = await StartRollout(Grains, await CreateRelease(Grains, "web", "3.0.0"), env, new RolloutStrategySpec { Preset = "OneAtATime" });
+        Assert.Equal(RolloutStatus.Queued, second.Status);
+
+        using (FaultInjectingGrainStorage.FailWritesOf(second.Id))
+        {
+            // The first finishes and the environment admits the second, whose storage is out: its start cannot be
+            // stored, so no pipeline hears that it started.
+            Assert.Equal(RolloutStatus.Succeeded, (await WaitFor(Grains, first.Id)).Status);
+            await Task.Delay(1500);
+            var during = (await Grains.GetGrain<IEventHistoryGrain>(GrainKeys.RolloutEvents(second.Id)).Read(0, 1000)).Items;
+            Assert.DoesNotContain(during, e => e.Type == EventTypes.PipelineRunStarted);
+        }
+
+        // Storage is back: the rollout is admitted again from what storage holds, runs, and started once.
+        var done = await WaitFor(Grains, second.Id, timeout: TimeSpan.FromSeconds(60));
+        Assert.Equal(RolloutStatus.Succeeded, done.Status);
+        var events = await History(Grains, GrainKeys.RolloutEvents(second.Id), e => e.Any(x => x.Type == EventTypes.PipelineRunFinished));
+        Assert.Single(events, e => e.Type == EventTypes.PipelineRunStarted);
+    }
+
+    [Fact]
+    public async Task A_step_that_storage_did_not_record_is_not_announced_and_the_rollout_retries_it()
+    {
+        var env = Unique("unstored-step");
+        var hosts = await CreateEnvironment(Grains, env, 4, latencyMs: 400);
+        var releaseId = await CreateRelease(Grains, "web", "2.0.0");
+        var started = await StartRollout(Grains, releaseId, env, new RolloutStrategySpec { Preset = "OneAtATime" });
+        await WaitFor(Grains, started.Id, r => r.Status == RolloutStatus.Progressing && r.CurrentBatch == 1 && r.Hosts.Updating == 1);
+
+        using (FaultInjectingGrainStorage.FailWritesOf(started.Id))
+        {
+            // The first host answers while the rollout's storage is out: the end of step 1 and the start of step 2
+            // cannot be stored, so nobody hears of them.
+            await Task.Delay(2000);
+            var during = (await Grains.GetGrain<IEventHistoryGrain>(GrainKeys.RolloutEvents(started.Id)).Read(0, 1000)).Items;
+            Assert.DoesNotContain(during, e => e.Type is EventTypes.RolloutBatchCompleted or EventTypes.HostsUpdated);
+            Assert.Single(during, e => e.Type == EventTypes.RolloutBatchStarted);
+        }
+
+        // Storage is back: the rollout decides again from what storage holds and goes on; each step is announced once.
+        var done = await WaitFor(Grains, started.Id, timeout: TimeSpan.FromSeconds(60));
+        Assert.Equal(RolloutStatus.Succeeded, done.Status);
+        var events = await History(Grains, GrainKeys.RolloutEvents(started.Id), e => e.Any(x => x.Type == EventTypes.PipelineRunFinished));
+        Assert.Equal(4, events.Count(e => e.Type == EventTypes.RolloutBatchStarted));
+        Assert.Equal(3, events.Count(e => e.Type == EventTypes.RolloutBatchCompleted));
+        Assert.Equal(hosts.Order(StringComparer.Ordinal), HostsIn(events, EventTypes.HostsUpdated).Order(StringComparer.Ordinal));
+    }
 }

@@ -402,7 +402,7 @@ public static class DeclarationParser
         return map;
     }
 
-    private static IEnumerable<(JsonElement Item, string Path)> Array(JsonElement obj, string field, string prefix, ValidationErrors errors)
+    private static List<(JsonElement Item, string Path)> Array(JsonElement obj, string field, string prefix, ValidationErrors errors)
     {
         if (!obj.TryGetProperty(field, out var value) || value.ValueKind == JsonValueKind.Null)
         {
