@@ -221,7 +221,8 @@ public static class EnvironmentDeclarationsApi
     /// (same service, version, artifact; metadata <c>reconciles</c>) and rolled out to the environment through the normal
     /// path (gates, admission, rolling defaults); drift a rollout cannot repair (runtime facts, undeclared services, a
     /// declared version no release in the environment carries) is listed in <c>notReapplied</c>. Into a production-tier
-    /// environment only the pipeline role may reapply (403), as for any rollout.
+    /// environment only the pipeline role may reapply (403), as for any rollout; and nobody accepts drift into a
+    /// production-tier or protected baseline directly (403: that is a declaration change, proposed and approved).
     /// </summary>
     public static async Task<Results<Ok<ReconcileOutcome>, ValidationProblem, ProblemHttpResult>> Reconcile(
         string name, ReconcileRequest request, ClaimsPrincipal user, IGrainFactory grains)
@@ -250,6 +251,14 @@ public static class EnvironmentDeclarationsApi
         var actor = Actor(user, request.Reason);
         if (mode == ReconcileMode.Accept)
         {
+            // Accepting drift rewrites the declared baseline: for a production-tier or protected environment that is a
+            // declaration change, so it goes through approval like any other.
+            if (await grains.GetGrain<IGovernanceGrain>(GrainKeys.Governance).IsProtected(name))
+            {
+                return Problems.Forbidden($"environment '{name}' is production tier or protected: accepting drift rewrites its declared baseline, which " +
+                    $"changes only through an approved declaration change (PUT /v1/environments/{name}/declaration proposes one); nothing was accepted");
+            }
+
             var accepted = await declarations.AcceptDrift(request.Hosts, actor);
             return accepted.Ok ? TypedResults.Ok(accepted.Value!) : Problems.From(accepted);
         }

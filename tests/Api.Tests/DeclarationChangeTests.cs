@@ -101,6 +101,9 @@ public class DeclarationChangeTests(EngineFactory engine)
         Assert.Contains(change["differences"]!.AsArray(), d => (string?)d!["field"] == "tier" && (string?)d["before"] == "production" && (string?)d["after"] == "development");
         Assert.Contains("production tier", (string?)change["approvalNeeded"], StringComparison.Ordinal);
 
+        // Nor can the baseline be rewritten by accepting drift: that is a declaration change too.
+        await _operator.PostJson($"/v1/environments/{name}/drift/reconcile", new { mode = "accept" }).ExpectProblem(HttpStatusCode.Forbidden, Forbidden);
+
         // Still production: the operator is still refused.
         Assert.Equal("Production", (string?)(await _operator.GetAsync($"/v1/environments/{name}/declaration").Expect(HttpStatusCode.OK))["declaration"]!["tier"]);
         await _operator.PostJson("/v1/rollouts", new { releaseId = release, environment = name }).ExpectProblem(HttpStatusCode.Forbidden, Forbidden);
