@@ -147,6 +147,15 @@ public static class EventTypes
     /// <summary>A pipeline recorded a gate result (performance test, security scan) against a release for an environment.</summary>
     public const string GateRecorded = Ext + "release.gate-recorded";
 
+    /// <summary>A change to a governed (production-tier or protected) declaration was proposed; data: change, actor, fields.</summary>
+    public const string DeclarationChangeProposed = Ext + "environment.declaration-change-proposed";
+
+    /// <summary>A change authority approved a proposed declaration change; it was applied (data: change, version).</summary>
+    public const string DeclarationChangeApproved = Ext + "environment.declaration-change-approved";
+
+    /// <summary>A change authority rejected a proposed declaration change; nothing was applied.</summary>
+    public const string DeclarationChangeRejected = Ext + "environment.declaration-change-rejected";
+
     /// <summary>An expired ephemeral environment was torn down: its hosts retired and released.</summary>
     public const string EnvironmentTornDown = Ext + "environment.torn-down";
     /// <summary>Bytes committed in the artifact store under their digest (first upload only).</summary>

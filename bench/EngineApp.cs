@@ -41,6 +41,7 @@ public sealed class EngineApp : IAsyncDisposable
             ["Engine:StorageMode"] = mode.ToString(),
             ["Storage:ConnectionString"] = connectionString,
             ["Audit:Key"] = "bench-audit-key-0123456789abcdef-0123456789",
+            ["Secrets:KeyRingKey"] = "bench-keyring-key-0123456789abcdef-0123456789",
             ["Orleans:ClusterId"] = cluster.ClusterId,
             ["Orleans:ServiceId"] = cluster.ClusterId,
             ["Orleans:SiloPort"] = siloPort.ToString(System.Globalization.CultureInfo.InvariantCulture),

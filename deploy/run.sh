@@ -90,6 +90,13 @@ if [[ ! -s "$audit_file" ]]; then
   (umask 077 && od -An -tx1 -N32 /dev/urandom | tr -d ' \n' >"$audit_file")
 fi
 audit_key="$(cat "$audit_file")"
+# The key that encrypts the Data Protection key ring (kept on Azurite beside the secrets it protects): configuration,
+# never the storage account (the engine refuses Azure mode without one).
+keyring_file="$repo/.data/keyring-key"
+if [[ ! -s "$keyring_file" ]]; then
+  (umask 077 && od -An -tx1 -N32 /dev/urandom | tr -d ' \n' >"$keyring_file")
+fi
+keyring_key="$(cat "$keyring_file")"
 
 cat <<EOF
 
@@ -107,6 +114,7 @@ EOF
 Engine__StorageMode=Azure \
   Storage__ConnectionString="$connection_string" \
   Audit__Key="$audit_key" \
+  Secrets__KeyRingKey="$keyring_key" \
   ASPNETCORE_URLS="$api_url" \
   Orleans__SiloPort="${DEPLOY_SILO_PORT:-11111}" \
   Orleans__GatewayPort="${DEPLOY_GATEWAY_PORT:-30000}" \

@@ -59,6 +59,12 @@ public static class Policies
     /// <summary>Declare and resolve incidents (and the incident tool's webhook): operators only, never the pipeline an incident holds back.</summary>
     public const string Incident = "incident";
 
+    /// <summary>
+    /// Resolve an incident: operators of the team it belongs to (or its declarer), and approvers as incident commanders
+    /// across teams (checked by the endpoint); never the pipeline an incident holds back.
+    /// </summary>
+    public const string IncidentResolve = "incident-resolve";
+
     /// <summary>Start rollback drills: operators only (a drill rolls a release back on purpose; the pipeline a missing drill holds back does not run it).</summary>
     public const string Drill = "drill";
 
@@ -87,12 +93,18 @@ public static class Policies
     public const string Flags = "flags";
 
     /// <summary>
-    /// The one policy table: every /v1 route names one of these policies, the engine enforces it, and the README's
-    /// permission table is generated from it (<see cref="PermissionTable"/>).
+    /// Approve or reject a proposed change to the declaration of a production-tier or protected environment: the change
+    /// authority (approver) only, never the operator or pipeline keys the declaration constrains, never the proposer.
     /// </summary>
+    public const string DeclarationChange = "declaration-change";
+
     /// <summary>Read what the calling key is (name, roles, scopes): every role, so a page can show only what the key may do.</summary>
     public const string Self = "self";
 
+    /// <summary>
+    /// The one policy table: every /v1 route names one of these policies, the engine enforces it, and the README's
+    /// permission table is generated from it (<see cref="PermissionTable"/>).
+    /// </summary>
     public static readonly IReadOnlyDictionary<string, string[]> RolesByPolicy = new Dictionary<string, string[]>
     {
         [Read] = [Roles.Viewer, Roles.Operator, Roles.Pipeline, Roles.Approver],
@@ -103,8 +115,10 @@ public static class Policies
         [Approve] = [Roles.Approver],
         [Govern] = [Roles.Operator, Roles.Approver],
         [ChangeRecord] = [Roles.Approver, Roles.Itsm],
+        [DeclarationChange] = [Roles.Approver],
         [Calendar] = [Roles.Operator],
         [Incident] = [Roles.Operator],
+        [IncidentResolve] = [Roles.Operator, Roles.Approver],
         [Drill] = [Roles.Operator],
         [Waive] = [Roles.Operator, Roles.Approver],
         [ArtifactUpload] = [Roles.Pipeline],
@@ -136,6 +150,9 @@ public sealed class ApiKey
 
     /// <summary>Comma-separated services the key is scoped to (empty: every service); lists and the event stream show only these.</summary>
     public string Services { get; set; } = string.Empty;
+
+    /// <summary>Comma-separated teams the key acts for (e.g. "payments"): incidents of other teams are not its to resolve.</summary>
+    public string Teams { get; set; } = string.Empty;
 }
 
 /// <summary>Bound from configuration section "Auth".</summary>
@@ -211,6 +228,8 @@ public sealed class ApiKeyAuthenticationHandler(
                     .Select(e => new Claim(CallerExtensions.EnvironmentClaim, e)));
                 claims.AddRange(key.Services.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
                     .Select(e => new Claim(CallerExtensions.ServiceClaim, e)));
+                claims.AddRange(key.Teams.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+                    .Select(e => new Claim(CallerExtensions.TeamClaim, e)));
                 var principal = new ClaimsPrincipal(new ClaimsIdentity(claims, SchemeName));
                 return Task.FromResult(AuthenticateResult.Success(new AuthenticationTicket(principal, SchemeName)));
             }
@@ -252,6 +271,13 @@ public static class CallerExtensions
 
     /// <summary>The claim naming a service a key is scoped to (from <see cref="ApiKey.Services"/>).</summary>
     public const string ServiceClaim = "urn:deploy-engine:service";
+
+    /// <summary>The claim naming a team a key acts for (from <see cref="ApiKey.Teams"/>).</summary>
+    public const string TeamClaim = "urn:deploy-engine:team";
+
+    /// <summary>The teams a key acts for.</summary>
+    public static IReadOnlyList<string> Teams(this ClaimsPrincipal user) =>
+        user.FindAll(TeamClaim).Select(c => c.Value).Distinct(StringComparer.OrdinalIgnoreCase).ToList();
 
     /// <summary>The environments an agent key serves.</summary>
     public static IReadOnlySet<string> AgentEnvironments(this ClaimsPrincipal user) =>

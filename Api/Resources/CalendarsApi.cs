@@ -66,11 +66,16 @@ public static class CalendarsApi
         return group;
     }
 
+    /// <summary>
+    /// Replaces the calendar. <c>If-Match</c> (the ETag of a GET: the calendar version) and <c>If-None-Match: *</c> (none
+    /// set yet) are checked by the calendar grain in the same turn as the write: 412 and nothing changed otherwise.
+    /// </summary>
     public static async Task<Results<Ok<CalendarView>, ValidationProblem, ProblemHttpResult>> Put(
-        string name, PutCalendarRequest request, ClaimsPrincipal user, IGrainFactory grains, TimeProvider clock)
+        string name, PutCalendarRequest request, HttpContext http, ClaimsPrincipal user, IGrainFactory grains, TimeProvider clock)
     {
         var errors = new ValidationErrors();
         if (!Names.IsDnsLabel(name)) return Problems.NotFound($"environment '{name}' does not exist");
+        var precondition = Preconditions.Read(http.Request, errors);
         var windows = request.Windows ?? [];
         var freezes = request.Freezes ?? [];
         var outside = request.OutsideWindow ?? "wait";
@@ -141,16 +146,20 @@ public static class CalendarsApi
         if (errors.Any) return Problems.Validation(errors.ToDictionary());
         if (await grains.Ref<IEnvironmentGrain>(name).Get() is null) return Problems.NotFound($"environment '{name}' does not exist");
 
-        await grains.Ref<IEnvironmentCalendarGrain>(name).SetCalendar(spec, new GovernanceActor { Name = user.Caller(), Role = user.CallerRoles() });
+        var replaced = await grains.Ref<IEnvironmentCalendarGrain>(name).Replace(spec, new GovernanceActor { Name = user.Caller(), Role = user.CallerRoles() }, precondition);
+        if (!replaced.Ok) return Problems.From(replaced);
+        http.Response.Headers.ETag = Preconditions.ETag(replaced.Value!.Version);
         return TypedResults.Ok(await View(name, 14, grains, clock));
     }
 
+    /// <summary>The calendar view, with the calendar version as a strong ETag for <c>If-Match</c> on the next PUT.</summary>
     public static async Task<Results<Ok<CalendarView>, ValidationProblem, ProblemHttpResult>> Get(
-        string name, int? days, IGrainFactory grains, TimeProvider clock)
+        string name, int? days, HttpContext http, IGrainFactory grains, TimeProvider clock)
     {
         if (days is < 1 or > MaxDays) return Problems.Validation("days", $"must be from 1 to {MaxDays}");
         if (!Names.IsDnsLabel(name) || await grains.Ref<IEnvironmentGrain>(name).Get() is null)
             return Problems.NotFound($"environment '{name}' does not exist");
+        http.Response.Headers.ETag = Preconditions.ETag((await grains.Ref<IEnvironmentCalendarGrain>(name).Get()).Version);
         return TypedResults.Ok(await View(name, days ?? 14, grains, clock));
     }
 

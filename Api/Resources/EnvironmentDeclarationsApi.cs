@@ -22,6 +22,9 @@ public sealed record ParityResponse(string A, string B, EnvironmentTier TierA, E
 /// <summary><c>mode</c>: <c>reapply</c> (the declared state through a rollout) or <c>accept</c> (the actual facts into the baseline).</summary>
 public sealed record ReconcileRequest(string? Mode, List<string>? Hosts, string? Reason);
 
+/// <summary>Approving or rejecting a declaration change: a rejection says why.</summary>
+public sealed record DeclarationDecisionRequest(string? Reason);
+
 public sealed record ServiceFactsRequest(string? Version, string? Artifact, string? ConfigHash);
 
 /// <summary>What an agent's host actually runs: per service (version, artifact, configuration hash) and runtime facts.</summary>
@@ -41,9 +44,19 @@ public static class EnvironmentDeclarationsApi
         var environments = routes.MapGroup("/v1/environments").WithTags("Environments");
         environments.MapPut("/{name}/declaration", Declare).RequireAuthorization(Policies.Operate)
             .Accepts<JsonElement>("application/json", "application/yaml")
-            .WithSummary("Declares one environment in JSON or YAML, creating it when new").WithDescription("The name in the document, if any, must be the one in the path.");
+            .WithSummary("Declares one environment in JSON or YAML, creating it when new; a production-tier or protected one changes only through approval (202)").WithDescription("The name in the document, if any, must be the one in the path.");
         environments.MapGet("/{name}/declaration", GetDeclaration).RequireAuthorization(Policies.Read)
-            .WithSummary("An environment's declaration");
+            .WithSummary("An environment's declaration, with its ETag");
+        environments.MapGet("/{name}/declaration/changes", ListChanges).RequireAuthorization(Policies.Read)
+            .WithSummary("Declaration changes proposed for a production-tier or protected environment");
+        environments.MapGet("/{name}/declaration/changes/{id}", GetChange).RequireAuthorization(Policies.Read)
+            .WithSummary("One proposed declaration change: its diff, votes and state");
+        environments.MapPost("/{name}/declaration/changes/{id}/approve", (string name, string id, DeclarationDecisionRequest? body, ClaimsPrincipal user, IGrainFactory grains) =>
+            Decide(name, id, approve: true, body, user, grains)).RequireAuthorization(Policies.DeclarationChange)
+            .WithSummary("Approves a proposed declaration change (a change authority other than the proposer); it applies at once");
+        environments.MapPost("/{name}/declaration/changes/{id}/reject", (string name, string id, DeclarationDecisionRequest? body, ClaimsPrincipal user, IGrainFactory grains) =>
+            Decide(name, id, approve: false, body, user, grains)).RequireAuthorization(Policies.DeclarationChange)
+            .WithSummary("Rejects a proposed declaration change, with the reason");
         environments.MapPost("/declarations", DeclareMany).RequireAuthorization(Policies.Operate)
             .Accepts<JsonElement>("application/json", "application/yaml")
             .WithSummary("Declares many environments at once; all are validated before any is stored");
@@ -70,11 +83,21 @@ public static class EnvironmentDeclarationsApi
         return routes;
     }
 
-    /// <summary>Declares one environment (creating it when new). The name in the document, if any, must be the one in the path.</summary>
-    public static async Task<Results<Ok<EnvironmentDeclarationSnapshot>, ValidationProblem, ProblemHttpResult>> Declare(
+    /// <summary>
+    /// Declares one environment (creating it when new). The name in the document, if any, must be the one in the path.
+    /// <c>If-Match</c> (the ETag of a GET of the declaration, or <c>*</c>) and <c>If-None-Match: *</c> (create only) are
+    /// checked in the same turn as the write: 412 and nothing written when they do not hold. The declaration of a
+    /// production-tier or protected environment is never changed by this request, whoever sends it: it becomes a
+    /// pending declaration change (202, its location and the diff) that a change authority other than the proposer
+    /// approves (<c>POST .../declaration/changes/{id}/approve</c>) or rejects.
+    /// </summary>
+    public static async Task<Results<Ok<EnvironmentDeclarationSnapshot>, Accepted<DeclarationChangeSnapshot>, ValidationProblem, ProblemHttpResult>> Declare(
         string name, HttpRequest request, ClaimsPrincipal user, IGrainFactory grains)
     {
         if (!Names.IsDnsLabel(name)) return Problems.Validation("name", "must be a lower-case DNS label (a-z, 0-9, '-'; 1-63 characters)");
+        var headerErrors = new ValidationErrors();
+        var precondition = Preconditions.Read(request, headerErrors);
+        if (headerErrors.Any) return Problems.Validation(headerErrors.ToDictionary());
         var (document, error) = await ReadDocument(request);
         if (document is null) return Problems.Validation("$", error!);
 
@@ -83,8 +106,15 @@ public static class EnvironmentDeclarationsApi
         if (declaration is not null) DeclarationParser.CheckOrder([(declaration, string.Empty)], await Declared(grains, except: name), errors);
         if (errors.Any) return Problems.Validation(errors.ToDictionary());
 
-        var result = await grains.Ref<IEnvironmentDeclarationGrain>(name).Declare(declaration!, Actor(user));
-        return result.Ok ? TypedResults.Ok(result.Value!) : Problems.From(result);
+        var result = await grains.Ref<IEnvironmentDeclarationGrain>(name).Propose(declaration!, Actor(user), precondition, directOnly: false);
+        if (!result.Ok) return Problems.From(result);
+        if (result.Value!.Pending is { } pending)
+        {
+            return TypedResults.Accepted(ChangeLocation(name, pending.Id), pending);
+        }
+
+        request.HttpContext.Response.Headers.ETag = Preconditions.ETag(result.Value.Applied!.Version);
+        return TypedResults.Ok(result.Value.Applied!);
     }
 
     /// <summary>Declares many environments at once (a list, or <c>{declarations: [...]}</c>): all are validated before any is stored.</summary>
@@ -100,21 +130,73 @@ public static class EnvironmentDeclarationsApi
         if (!errors.Any) DeclarationParser.CheckOrder(batch, await Declared(grains), errors);
         if (errors.Any) return Problems.Validation(errors.ToDictionary());
 
+        // All or nothing: a batch never changes a production-tier or protected declaration (that is one change at a
+        // time, through approval), so one such declaration refuses the batch before any is stored.
+        var governed = new List<string>();
+        foreach (var (declaration, _) in batch)
+        {
+            if (await IsGoverned(grains, declaration)) governed.Add(declaration.Name);
+        }
+
+        if (governed.Count > 0)
+        {
+            return Problems.Forbidden($"environment(s) {string.Join(", ", governed)} are production tier or protected: their declarations change only " +
+                "through an approved declaration change; PUT each alone to /v1/environments/{name}/declaration to propose it. Nothing was declared.");
+        }
+
         var declared = new List<EnvironmentDeclarationSnapshot>();
         foreach (var (declaration, _) in batch)
         {
-            var result = await grains.Ref<IEnvironmentDeclarationGrain>(declaration.Name).Declare(declaration, Actor(user));
+            var result = await grains.Ref<IEnvironmentDeclarationGrain>(declaration.Name).Propose(declaration, Actor(user), new EnvironmentPrecondition(), directOnly: true);
             if (!result.Ok) return Problems.From(result);
-            declared.Add(result.Value!);
+            declared.Add(result.Value!.Applied!);
         }
 
         return TypedResults.Ok(new DeclarationsResponse(declared));
     }
 
-    public static async Task<Results<Ok<EnvironmentDeclarationSnapshot>, ProblemHttpResult>> GetDeclaration(string name, IGrainFactory grains) =>
-        Names.IsDnsLabel(name) && await grains.Ref<IEnvironmentDeclarationGrain>(name).Get() is { } declared
-            ? TypedResults.Ok(declared)
+    /// <summary>The declaration with its version as a strong ETag, for <c>If-Match</c> on the next PUT.</summary>
+    public static async Task<Results<Ok<EnvironmentDeclarationSnapshot>, ProblemHttpResult>> GetDeclaration(string name, HttpContext http, IGrainFactory grains)
+    {
+        if (!Names.IsDnsLabel(name) || await grains.Ref<IEnvironmentDeclarationGrain>(name).Get() is not { } declared)
+            return Problems.NotFound($"environment '{name}' is not declared");
+        http.Response.Headers.ETag = Preconditions.ETag(declared.Version);
+        return TypedResults.Ok(declared);
+    }
+
+    /// <summary>The declaration changes proposed for an environment, newest first (pending ones and the last decided).</summary>
+    public static async Task<Results<Ok<IReadOnlyList<DeclarationChangeSnapshot>>, ProblemHttpResult>> ListChanges(string name, IGrainFactory grains) =>
+        Names.IsDnsLabel(name) && await grains.Ref<IEnvironmentDeclarationGrain>(name).Get() is not null
+            ? TypedResults.Ok(await grains.Ref<IEnvironmentDeclarationGrain>(name).Changes())
             : Problems.NotFound($"environment '{name}' is not declared");
+
+    public static async Task<Results<Ok<DeclarationChangeSnapshot>, ProblemHttpResult>> GetChange(string name, string id, IGrainFactory grains) =>
+        Names.IsDnsLabel(name) && (await grains.Ref<IEnvironmentDeclarationGrain>(name).Changes()).FirstOrDefault(c => c.Id == id) is { } change
+            ? TypedResults.Ok(change)
+            : Problems.NotFound($"environment '{name}' has no declaration change '{id}'");
+
+    /// <summary>
+    /// A change authority (approver role) approves or rejects a pending declaration change; never its proposer (422,
+    /// four eyes). An approval applies the change only onto the declaration version it was proposed against: 409 and
+    /// nothing applied when the declaration changed meanwhile.
+    /// </summary>
+    public static async Task<Results<Ok<DeclarationChangeSnapshot>, ValidationProblem, ProblemHttpResult>> Decide(
+        string name, string id, bool approve, DeclarationDecisionRequest? body, ClaimsPrincipal user, IGrainFactory grains)
+    {
+        if (body?.Reason is { Length: > 1000 }) return Problems.Validation("reason", "must be at most 1000 characters");
+        if (!approve && string.IsNullOrWhiteSpace(body?.Reason)) return Problems.Validation("reason", "is required: why the change is rejected");
+        if (!Names.IsDnsLabel(name) || !Names.IsHostId(id)) return Problems.NotFound($"environment '{name}' has no declaration change '{id}'");
+        var result = await grains.Ref<IEnvironmentDeclarationGrain>(name).Decide(id, approve, Actor(user, body?.Reason));
+        return result.Ok ? TypedResults.Ok(result.Value!) : Problems.From(result);
+    }
+
+    private static string ChangeLocation(string environment, string id) => $"/v1/environments/{environment}/declaration/changes/{id}";
+
+    /// <summary>Whether a declaration of <paramref name="declaration"/>'s environment would need approval (a batch refuses it).</summary>
+    private static async Task<bool> IsGoverned(IGrainFactory grains, EnvironmentDeclaration declaration) =>
+        await grains.Ref<IEnvironmentDeclarationGrain>(declaration.Name).Get() is { TornDownAt: null } current
+        && JsonSerializer.Serialize(current.Declaration) != JsonSerializer.Serialize(declaration)
+        && await grains.GetGrain<IGovernanceGrain>(GrainKeys.Governance).IsProtected(declaration.Name);
 
     /// <summary>Every difference between the declared baselines of <paramref name="a"/> and <paramref name="b"/>, whatever their tiers.</summary>
     public static async Task<Results<Ok<ParityResponse>, ProblemHttpResult>> Parity(string a, string b, IGrainFactory grains)
@@ -154,7 +236,8 @@ public static class EnvironmentDeclarationsApi
     /// (same service, version, artifact; metadata <c>reconciles</c>) and rolled out to the environment through the normal
     /// path (gates, admission, rolling defaults); drift a rollout cannot repair (runtime facts, undeclared services, a
     /// declared version no release in the environment carries) is listed in <c>notReapplied</c>. Into a production-tier
-    /// environment only the pipeline role may reapply (403), as for any rollout.
+    /// environment only the pipeline role may reapply (403), as for any rollout; and nobody accepts drift into a
+    /// production-tier or protected baseline directly (403: that is a declaration change, proposed and approved).
     /// </summary>
     public static async Task<Results<Ok<ReconcileOutcome>, ValidationProblem, ProblemHttpResult>> Reconcile(
         string name, ReconcileRequest request, ClaimsPrincipal user, IGrainFactory grains)
@@ -183,6 +266,14 @@ public static class EnvironmentDeclarationsApi
         var actor = Actor(user, request.Reason);
         if (mode == ReconcileMode.Accept)
         {
+            // Accepting drift rewrites the declared baseline: for a production-tier or protected environment that is a
+            // declaration change, so it goes through approval like any other.
+            if (await grains.GetGrain<IGovernanceGrain>(GrainKeys.Governance).IsProtected(name))
+            {
+                return Problems.Forbidden($"environment '{name}' is production tier or protected: accepting drift rewrites its declared baseline, which " +
+                    $"changes only through an approved declaration change (PUT /v1/environments/{name}/declaration proposes one); nothing was accepted");
+            }
+
             var accepted = await declarations.AcceptDrift(request.Hosts, actor);
             return accepted.Ok ? TypedResults.Ok(accepted.Value!) : Problems.From(accepted);
         }

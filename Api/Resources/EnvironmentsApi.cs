@@ -7,7 +7,6 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Routing;
-using Microsoft.Net.Http.Headers;
 
 namespace Deploy.Engine.Api.Resources;
 
@@ -73,7 +72,7 @@ public static class EnvironmentsApi
         if (!Names.IsDnsLabel(name)) errors.Add("name", "must be a lower-case DNS label (a-z, 0-9, '-'; 1-63 characters)");
         if (request.ConcurrencyLimit is < 1 or > 1000) errors.Add("concurrencyLimit", "must be from 1 to 1000");
         if (request.Description is { Length: > 1024 }) errors.Add("description", "must be at most 1024 characters");
-        var precondition = Precondition(http.Request, errors);
+        var precondition = Preconditions.Read(http.Request, errors);
         if (errors.Any) return Problems.Validation(errors.ToDictionary());
 
         var result = await grains.Ref<IEnvironmentGrain>(name).Configure(new EnvironmentSpec
@@ -107,44 +106,7 @@ public static class EnvironmentsApi
             : null;
 
     /// <summary>A strong ETag: the configuration version, quoted (<c>"3"</c>).</summary>
-    public static string ETag(EnvironmentSnapshot environment) =>
-        "\"" + environment.Version.ToString(System.Globalization.CultureInfo.InvariantCulture) + "\"";
-
-    /// <summary>
-    /// If-Match compares strongly (RFC 9110 §13.1.1): a weak or foreign tag matches no version. If-None-Match
-    /// values other than <c>*</c> say nothing about a PUT here and are ignored.
-    /// </summary>
-    private static EnvironmentPrecondition Precondition(HttpRequest request, ValidationErrors errors)
-    {
-        var precondition = new EnvironmentPrecondition();
-        if (request.Headers.IfMatch.Count > 0)
-        {
-            if (!EntityTagHeaderValue.TryParseStrictList(request.Headers.IfMatch, out var tags) || tags.Count == 0)
-            {
-                errors.Add("If-Match", "must be * or a list of ETags");
-            }
-            else if (tags.Any(t => t.Equals(EntityTagHeaderValue.Any)))
-            {
-                precondition = precondition with { MustExist = true };
-            }
-            else
-            {
-                var versions = tags
-                    .Where(t => !t.IsWeak)
-                    .Select(t => long.TryParse(t.Tag.AsSpan().Trim('"'), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var v) ? v : -1)
-                    .Where(v => v >= 0)
-                    .ToList();
-                precondition = precondition with { VersionIn = versions };
-            }
-        }
-
-        if (EntityTagHeaderValue.TryParseStrictList(request.Headers.IfNoneMatch, out var none) && none.Any(t => t.Equals(EntityTagHeaderValue.Any)))
-        {
-            precondition = precondition with { MustNotExist = true };
-        }
-
-        return precondition;
-    }
+    public static string ETag(EnvironmentSnapshot environment) => Preconditions.ETag(environment.Version);
 
     public static async Task<Results<Ok<Page<EngineEvent>>, ProblemHttpResult, ValidationProblem>> Events(
         string name, IGrainFactory grains, long? after, int? limit)

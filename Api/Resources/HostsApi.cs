@@ -319,8 +319,10 @@ public static class HostsApi
     }
 
     /// <summary>
-    /// An agent key bound to environments (<c>Auth:Keys:n:Environments</c>) speaks only for hosts there; a host an agent
-    /// key registered answers to that key alone, so one host's agent can never report, heartbeat or push metrics for another.
+    /// An agent key bound to environments (<c>Auth:Keys:n:Environments</c>) speaks only for hosts there; a host a key
+    /// registered answers to that key alone, so one host's agent can never report, heartbeat or push metrics for another;
+    /// and a host the engine created (a simulated host: no key registered it) answers to no agent key at all, only to
+    /// operators, so an agent key cannot forge a simulated host's success or metrics.
     /// </summary>
     internal static string? AgentRefusal(ClaimsPrincipal user, HostSnapshot host)
     {
@@ -329,7 +331,14 @@ public static class HostsApi
             return $"this agent key does not serve environment '{host.Environment}' (Auth:Keys:n:Environments)";
         }
 
-        return host.Owner is { } owner && !string.Equals(owner, user.Caller(), StringComparison.Ordinal)
+        if (host.Owner is null)
+        {
+            return user.IsInRole(Roles.Operator)
+                ? null
+                : $"host '{host.Id}' was created by the engine (a simulated host), not registered by an agent key: no agent key speaks for it or takes it over";
+        }
+
+        return !string.Equals(host.Owner, user.Caller(), StringComparison.Ordinal)
             ? $"host '{host.Id}' was registered by another agent key; only that key speaks for it"
             : null;
     }
@@ -343,7 +352,6 @@ public static class HostsApi
     {
         if (user.IsInRole(Roles.Operator)) return null;
         if (AgentRefusal(user, existing) is { } refusal) return refusal;
-        if (existing.Owner is null) return $"host '{existing.Id}' was not registered by an agent key; an agent cannot take it over";
         var same = existing.Labels.Count == labels.Count
             && existing.Labels.All(l => labels.TryGetValue(l.Key, out var v) && string.Equals(v, l.Value, StringComparison.Ordinal));
         return same ? null : $"host '{existing.Id}' is labelled {Describe(existing.Labels)}; re-labelling a host is an operator's change";

@@ -1,5 +1,6 @@
 using System.Security.Claims;
 using Deploy.Engine.Api.Infrastructure;
+using Deploy.Engine.Domain.Governance;
 using Deploy.Engine.Domain.Validation;
 using Deploy.Engine.Grains.Interfaces;
 using Microsoft.AspNetCore.Builder;
@@ -37,8 +38,8 @@ public static class IncidentsApi
             .WithSummary("Lists incidents");
         group.MapGet("/{id}", Get).RequireAuthorization(Policies.Read)
             .WithSummary("An incident");
-        group.MapPost("/{id}/resolve", Resolve).RequireAuthorization(Policies.Incident)
-            .WithSummary("Resolves an incident, releasing the rollouts it held");
+        group.MapPost("/{id}/resolve", Resolve).RequireAuthorization(Policies.IncidentResolve)
+            .WithSummary("Resolves an incident (its team, its declarer or an approver), releasing the rollouts it held");
         group.MapPost("/webhook", Webhook).RequireAuthorization(Policies.Incident)
             .WithSummary("Receives an incident from a paging tool's webhook");
         return group;
@@ -55,7 +56,8 @@ public static class IncidentsApi
         if (request.Release is not null && await grains.Ref<IReleaseGrain>(request.Release).Get() is null)
             return Problems.Validation("release", $"release '{request.Release}' does not exist");
 
-        var result = await grains.Ref<IIncidentsGrain>(GrainKeys.Incidents).Declare(incident! with { ReleaseId = request.Release }, Actor(user, null));
+        var result = await grains.Ref<IIncidentsGrain>(GrainKeys.Incidents)
+            .Declare(incident! with { ReleaseId = request.Release, Team = await TeamOf(grains, incident!.Service, user) }, Actor(user, null));
         return result.Ok ? TypedResults.Created($"/v1/incidents/{id}", result.Value!) : Problems.From(result);
     }
 
@@ -75,8 +77,25 @@ public static class IncidentsApi
     {
         if (!IsId(id)) return Problems.NotFound($"incident '{id}' does not exist");
         if (request?.Reason is { Length: > 1024 }) return Problems.Validation("reason", "must be at most 1024 characters");
+        if (await OthersIncident(grains, id, user) is { } refused) return refused;
         var result = await grains.Ref<IIncidentsGrain>(GrainKeys.Incidents).Resolve(id, Actor(user, request?.Reason));
         return result.Ok ? TypedResults.Ok(result.Value!) : Problems.From(result);
+    }
+
+    /// <summary>403 when the incident belongs to a team the key does not act for (and the key neither declared it nor commands incidents).</summary>
+    private static async Task<ProblemHttpResult?> OthersIncident(IGrainFactory grains, string id, ClaimsPrincipal user) =>
+        await grains.Ref<IIncidentsGrain>(GrainKeys.Incidents).Get(id) is { } incident
+        && IncidentOwnership.ResolveRefusal(id, incident.Team, incident.DeclaredBy, user.Caller(), user.Teams(), user.IsInRole(Roles.Approver)) is { } refusal
+            ? Problems.Forbidden(refusal)
+            : null;
+
+    /// <summary>The team an incident belongs to: its service's owner, else the declaring key's one team.</summary>
+    private static async Task<string?> TeamOf(IGrainFactory grains, string? service, ClaimsPrincipal user)
+    {
+        var owner = service is null
+            ? null
+            : (await grains.Ref<IServiceCatalogGrain>(GrainKeys.ServiceCatalog).List()).FirstOrDefault(s => s.Service == service)?.Team;
+        return IncidentOwnership.TeamOf(owner, user.Teams());
     }
 
     /// <summary>
@@ -98,11 +117,12 @@ public static class IncidentsApi
             case "triggered":
                 var incident = Validate(request.IncidentId!, request.Environment, request.Service, request.All, false, request.Title, request.Severity, "webhook", errors, string.Empty);
                 if (errors.Any) return Problems.Validation(errors.ToDictionary());
-                var declared = await incidents.Declare(incident!, Actor(user, null));
+                var declared = await incidents.Declare(incident! with { Team = await TeamOf(grains, incident!.Service, user) }, Actor(user, null));
                 return declared.Ok
                     ? TypedResults.Ok(new IncidentWebhookResponse("triggered", request.IncidentId!, "declared", declared.Value))
                     : Problems.From(declared);
             case "resolved":
+                if (await OthersIncident(grains, request.IncidentId!, user) is { } refused) return refused;
                 var resolved = await incidents.Resolve(request.IncidentId!, Actor(user, "resolved by the incident-management tool"));
                 return TypedResults.Ok(new IncidentWebhookResponse("resolved", request.IncidentId!, resolved.Ok ? "resolved" : "ignored", resolved.Value));
             default:

@@ -153,6 +153,77 @@ public sealed record EnvironmentDeclarationSnapshot
     [Id(7)] public string? TornDownReason { get; init; }
 }
 
+[GenerateSerializer]
+[Alias("DeclarationChangeState")]
+public enum DeclarationChangeState
+{
+    Pending = 0,
+    Approved = 1,
+    Rejected = 2,
+}
+
+/// <summary>One field a declaration change changes, by its path in the declaration (null: absent on that side).</summary>
+[GenerateSerializer, Immutable]
+[Alias("DeclarationFieldChange")]
+public sealed record DeclarationFieldChange
+{
+    [Id(0)] public required string Field { get; init; }
+
+    [Id(1)] public string? Before { get; init; }
+
+    [Id(2)] public string? After { get; init; }
+}
+
+/// <summary>
+/// A proposed change to the declaration of a production-tier or protected environment: applied only when a change
+/// authority other than the proposer approves it, onto the version it was proposed against.
+/// </summary>
+[GenerateSerializer, Immutable]
+[Alias("DeclarationChangeSnapshot")]
+public sealed record DeclarationChangeSnapshot
+{
+    [Id(0)] public required string Id { get; init; }
+
+    [Id(1)] public required string Environment { get; init; }
+
+    [Id(2)] public DeclarationChangeState State { get; init; }
+
+    [Id(3)] public required EnvironmentDeclaration Proposed { get; init; }
+
+    /// <summary>The declaration version the change was proposed against; an approval applies it only onto that version.</summary>
+    [Id(4)] public long ProposedAgainst { get; init; }
+
+    [Id(5)] public IReadOnlyList<DeclarationFieldChange> Differences { get; init; } = new List<DeclarationFieldChange>();
+
+    [Id(6)] public required string ProposedBy { get; init; }
+
+    [Id(7)] public string ProposedByRoles { get; init; } = string.Empty;
+
+    [Id(8)] public DateTimeOffset ProposedAt { get; init; }
+
+    /// <summary>Why it needs approval (production tier, declared protected, protected by configuration).</summary>
+    [Id(9)] public string ApprovalNeeded { get; init; } = string.Empty;
+
+    [Id(10)] public string? DecidedBy { get; init; }
+
+    [Id(11)] public DateTimeOffset? DecidedAt { get; init; }
+
+    [Id(12)] public string? DecisionReason { get; init; }
+
+    /// <summary>The declaration version the approval produced.</summary>
+    [Id(13)] public long? AppliedVersion { get; init; }
+}
+
+/// <summary>A declaration either applied now, or proposed as a pending change awaiting a change authority.</summary>
+[GenerateSerializer, Immutable]
+[Alias("DeclarationOutcome")]
+public sealed record DeclarationOutcome
+{
+    [Id(0)] public EnvironmentDeclarationSnapshot? Applied { get; init; }
+
+    [Id(1)] public DeclarationChangeSnapshot? Pending { get; init; }
+}
+
 /// <summary>What an agent reports a host runs: per service, and runtime facts.</summary>
 [GenerateSerializer, Immutable]
 [Alias("ServiceFactsReport")]
@@ -298,6 +369,23 @@ public interface IEnvironmentDeclarationGrain : IGrainWithStringKey
     /// <summary>Stores a validated declaration (creating the environment when it does not exist) and starts its reminders.</summary>
     [Alias("Declare")]
     Task<CommandResult<EnvironmentDeclarationSnapshot>> Declare(EnvironmentDeclaration declaration, Actor actor);
+
+    /// <summary>
+    /// A declaration from the API: checked against <paramref name="precondition"/> (If-Match / If-None-Match: *) in the
+    /// same turn as the write. A new declaration, or one of an environment neither production tier nor protected, is
+    /// applied now; otherwise it becomes a pending change (or, with <paramref name="directOnly"/>, is refused).
+    /// </summary>
+    [Alias("Propose")]
+    Task<CommandResult<DeclarationOutcome>> Propose(EnvironmentDeclaration declaration, Actor actor, EnvironmentPrecondition precondition, bool directOnly);
+
+    /// <summary>Approves (applies onto the version it was proposed against) or rejects a pending change; never by its proposer.</summary>
+    [Alias("Decide")]
+    Task<CommandResult<DeclarationChangeSnapshot>> Decide(string changeId, bool approve, Actor actor);
+
+    /// <summary>The declaration changes proposed here, newest first (pending and the last decided ones).</summary>
+    [AlwaysInterleave]
+    [Alias("Changes")]
+    Task<IReadOnlyList<DeclarationChangeSnapshot>> Changes();
 
     [AlwaysInterleave]
     [Alias("Get")]

@@ -90,6 +90,15 @@ public sealed record EnvironmentPrecondition
 
     /// <summary>If-None-Match: * — the environment must not exist yet.</summary>
     [Id(2)] public bool MustNotExist { get; init; }
+
+    /// <summary>Why the precondition does not hold for <paramref name="subject"/> (exists or not, at <paramref name="version"/>); null when it holds.</summary>
+    public string? Refusal(string subject, bool exists, long version) => (this, exists) switch
+    {
+        ({ MustNotExist: true }, true) => $"{subject} already exists (version {version})",
+        ({ MustExist: true }, false) or ({ VersionIn: not null }, false) => $"{subject} does not exist",
+        ({ VersionIn: { } versions }, true) when !versions.Contains(version) => $"{subject} is at version {version}, not the version the request was based on",
+        _ => null,
+    };
 }
 
 /// <summary>A host as the environment's index knows it: enough to select targets by label.</summary>

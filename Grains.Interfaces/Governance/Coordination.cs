@@ -105,6 +105,12 @@ public sealed record IncidentRecord
     /// <summary>The release suspected of causing the incident, when the declarer named one (DORA holds it against that release).</summary>
     [Id(11)] public string? ReleaseId { get; init; }
 
+    /// <summary>
+    /// The team the incident belongs to (the owner of its service, else the declaring key's one team; null: none known):
+    /// only that team, its declarer or an incident commander (approver) resolves it.
+    /// </summary>
+    [Id(12)] public string? Team { get; init; }
+
     public bool Active => ResolvedAt is null;
 }
 
@@ -273,6 +279,13 @@ public interface IEnvironmentCalendarGrain : IGrainWithStringKey
     /// <summary>Replaces the calendar (validated by the caller); persisted before it returns; publishes calendar.changed.</summary>
     [Alias("SetCalendar")]
     Task<CalendarSnapshot> SetCalendar(CalendarSpec calendar, GovernanceActor actor);
+
+    /// <summary>
+    /// Replaces the calendar when <paramref name="precondition"/> holds (If-Match on its version, If-None-Match: * while
+    /// none was ever set), checked in the same turn as the write; otherwise a precondition refusal and no change.
+    /// </summary>
+    [Alias("ReplaceCalendar")]
+    Task<CommandResult<CalendarSnapshot>> Replace(CalendarSpec calendar, GovernanceActor actor, EnvironmentPrecondition precondition);
 
     /// <summary>Grants an exception through a freeze of this calendar; refused (not found) when no such freeze is declared.</summary>
     [Alias("GrantException")]

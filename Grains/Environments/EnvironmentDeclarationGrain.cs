@@ -1,7 +1,9 @@
 using System.Globalization;
 using System.Text.Json;
 using Deploy.Engine.Domain.Environments;
+using Deploy.Engine.Domain.Governance;
 using Deploy.Engine.Grains.Events;
+using Deploy.Engine.Grains.Governance;
 using Deploy.Engine.Grains.Interfaces;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -27,6 +29,9 @@ public sealed class EnvironmentDeclarationState
     [Id(6)] public string? TornDownReason { get; set; }
 
     [Id(7)] public DriftReport? LastDrift { get; set; }
+
+    /// <summary>Declaration changes proposed for approval: every pending one and the last decided ones, oldest first.</summary>
+    [Id(8)] public List<DeclarationChangeSnapshot> Changes { get; set; } = [];
 }
 
 /// <summary>
@@ -39,12 +44,23 @@ public sealed class EnvironmentDeclarationState
 public sealed partial class EnvironmentDeclarationGrain(
     [PersistentState("environment-declaration", Stores.Blob)] IPersistentState<EnvironmentDeclarationState> state,
     IOptions<EnvironmentOptions> options,
+    IOptionsMonitor<GovernanceOptions> governance,
     TimeProvider clock,
     ILogger<EnvironmentDeclarationGrain> logger) : Grain, IEnvironmentDeclarationGrain, IRemindable
 {
     private const string DriftReminder = "drift-scan";
     private const string SweepReminder = "ttl-sweep";
     private const string SweepActor = "ttl-sweep";
+
+    /// <summary>Decided declaration changes kept for reading back (pending ones are always kept).</summary>
+    private const int DecidedChangesKept = 50;
+
+    /// <summary>Declarations as the diff names their fields: camelCase paths and enum names, as in the declaration format.</summary>
+    private static readonly JsonSerializerOptions DiffFormat = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
+        Converters = { new System.Text.Json.Serialization.JsonStringEnumConverter(JsonNamingPolicy.CamelCase) },
+    };
 
     private string Name => this.GetPrimaryKeyString();
 
@@ -59,6 +75,134 @@ public sealed partial class EnvironmentDeclarationGrain(
             return CommandResult<EnvironmentDeclarationSnapshot>.Fail(ErrorKind.Validation, $"the declaration names '{declaration.Name}', not '{Name}'");
         }
 
+        return CommandResult<EnvironmentDeclarationSnapshot>.Success(await Apply(declaration, actor));
+    }
+
+    public async Task<CommandResult<DeclarationOutcome>> Propose(EnvironmentDeclaration declaration, Actor actor, EnvironmentPrecondition precondition, bool directOnly)
+    {
+        if (!string.Equals(declaration.Name, Name, StringComparison.Ordinal))
+        {
+            return CommandResult<DeclarationOutcome>.Fail(ErrorKind.Validation, $"the declaration names '{declaration.Name}', not '{Name}'");
+        }
+
+        // Checked in the same turn as the write (this activation is not reentrant): of two writers holding one ETag, one wins.
+        var declared = S.Declaration is not null && S.TornDownAt is null;
+        if (precondition.Refusal($"the declaration of '{Name}'", declared, S.Version) is { } stale)
+        {
+            return CommandResult<DeclarationOutcome>.Fail(ErrorKind.PreconditionFailed, stale);
+        }
+
+        var approval = DeclarationChangeRules.ApprovalNeeded(Name, Controls(declared));
+        if (approval is null || Same(S.Declaration!, declaration))
+        {
+            return CommandResult<DeclarationOutcome>.Success(new DeclarationOutcome { Applied = await Apply(declaration, actor) });
+        }
+
+        if (directOnly)
+        {
+            return CommandResult<DeclarationOutcome>.Fail(ErrorKind.PolicyRefused, approval + "; declare it alone with PUT /v1/environments/" + Name + "/declaration to propose the change");
+        }
+
+        var change = new DeclarationChangeSnapshot
+        {
+            Id = "dc-" + Guid.NewGuid().ToString("n")[..16],
+            Environment = Name,
+            State = DeclarationChangeState.Pending,
+            Proposed = declaration,
+            ProposedAgainst = S.Version,
+            Differences = DeclarationChangeRules.Diff(JsonSerializer.SerializeToElement(S.Declaration, DiffFormat), JsonSerializer.SerializeToElement(declaration, DiffFormat))
+                .Select(d => new DeclarationFieldChange { Field = d.Field, Before = d.Expected, After = d.Actual })
+                .ToList(),
+            ProposedBy = actor.Name,
+            ProposedByRoles = actor.Roles,
+            ProposedAt = clock.GetUtcNow(),
+            ApprovalNeeded = approval,
+        };
+        S.Changes.Add(change);
+        Trim();
+        await state.WriteStateAsync();
+        await Publish(EventTypes.DeclarationChangeProposed,
+            actor.Reason ?? Truncate($"proposed declaration change {change.Id}: {DescribeChanges(change)}", 2000), actor, new Dictionary<string, string>
+            {
+                ["change"] = change.Id,
+                ["version"] = S.Version.ToString(CultureInfo.InvariantCulture),
+                ["fields"] = Truncate(string.Join(",", change.Differences.Select(d => d.Field)), 2000),
+            });
+        return CommandResult<DeclarationOutcome>.Success(new DeclarationOutcome { Pending = change });
+    }
+
+    public async Task<CommandResult<DeclarationChangeSnapshot>> Decide(string changeId, bool approve, Actor actor)
+    {
+        var index = S.Changes.FindIndex(c => string.Equals(c.Id, changeId, StringComparison.Ordinal));
+        if (index < 0)
+        {
+            return CommandResult<DeclarationChangeSnapshot>.Fail(ErrorKind.NotFound, $"environment '{Name}' has no declaration change '{changeId}'");
+        }
+
+        var change = S.Changes[index];
+        if (change.State != DeclarationChangeState.Pending)
+        {
+            return CommandResult<DeclarationChangeSnapshot>.Fail(ErrorKind.InvalidTransition,
+                $"declaration change {changeId} was already {change.State.ToString().ToLowerInvariant()} by {change.DecidedBy}");
+        }
+
+        if (DeclarationChangeRules.DecisionRefusal(change.ProposedBy, actor.Name, changeId, approve ? Authorisation.Approve : Authorisation.Reject) is { } own)
+        {
+            return CommandResult<DeclarationChangeSnapshot>.Fail(ErrorKind.PolicyRefused, own);
+        }
+
+        var current = S.Declaration is not null && S.TornDownAt is null ? S.Version : 0;
+        if (approve && DeclarationChangeRules.StaleRefusal(Name, changeId, change.ProposedAgainst, current) is { } stale)
+        {
+            return CommandResult<DeclarationChangeSnapshot>.Fail(ErrorKind.Conflict, stale);
+        }
+
+        var decided = change with
+        {
+            State = approve ? DeclarationChangeState.Approved : DeclarationChangeState.Rejected,
+            DecidedBy = actor.Name,
+            DecidedAt = clock.GetUtcNow(),
+            DecisionReason = actor.Reason,
+        };
+        if (approve)
+        {
+            // The decision and the declaration are written together (Apply writes the state once).
+            decided = S.Changes[index] = decided with { AppliedVersion = S.Version + 1 };
+            Trim();
+            await Apply(change.Proposed, new Actor
+            {
+                Name = change.ProposedBy,
+                Roles = change.ProposedByRoles,
+                Reason = $"declaration change {changeId} proposed by {change.ProposedBy}, approved by {actor.Name}",
+            });
+        }
+        else
+        {
+            S.Changes[index] = decided;
+            Trim();
+            await state.WriteStateAsync();
+        }
+
+        await Publish(approve ? EventTypes.DeclarationChangeApproved : EventTypes.DeclarationChangeRejected,
+            actor.Reason ?? $"{(approve ? "approved" : "rejected")} declaration change {changeId} proposed by {change.ProposedBy}: {Truncate(DescribeChanges(change), 1500)}",
+            actor, new Dictionary<string, string>
+            {
+                ["change"] = changeId,
+                ["proposedBy"] = change.ProposedBy,
+                ["version"] = S.Version.ToString(CultureInfo.InvariantCulture),
+            });
+        return CommandResult<DeclarationChangeSnapshot>.Success(decided);
+    }
+
+    public Task<IReadOnlyList<DeclarationChangeSnapshot>> Changes() =>
+        Task.FromResult<IReadOnlyList<DeclarationChangeSnapshot>>(S.Changes.AsEnumerable().Reverse().ToList());
+
+    /// <summary>
+    /// Stores <paramref name="declaration"/> (creating the environment when it does not exist) and starts its reminders;
+    /// the same declaration again changes nothing.
+    /// </summary>
+    private async Task<EnvironmentDeclarationSnapshot> Apply(EnvironmentDeclaration declaration, Actor actor)
+    {
         // The environment itself (spec, admission) exists first: a declaration of a new environment creates it.
         var environment = await Environment.Get();
         var spec = environment?.Spec ?? new EnvironmentSpec();
@@ -79,7 +223,7 @@ public sealed partial class EnvironmentDeclarationGrain(
         if (!revived && S.Declaration is not null && Same(S.Declaration, declaration))
         {
             await EnsureReminders();
-            return CommandResult<EnvironmentDeclarationSnapshot>.Success(Snapshot()!);
+            return Snapshot()!;
         }
 
         var now = clock.GetUtcNow();
@@ -105,7 +249,7 @@ public sealed partial class EnvironmentDeclarationGrain(
             ["after"] = declaration.After ?? string.Empty,
             ["gates"] = string.Join(",", declaration.Gates),
         });
-        return CommandResult<EnvironmentDeclarationSnapshot>.Success(Snapshot()!);
+        return Snapshot()!;
     }
 
     public Task<EnvironmentDeclarationSnapshot?> Get() => Task.FromResult(Snapshot());
@@ -344,6 +488,28 @@ public sealed partial class EnvironmentDeclarationGrain(
         var publisher = new EventPublisher(this.GetStreamProvider(Stores.Events), GrainKeys.EnvironmentEvents(Name), clock);
         return publisher.Publish(type, "environment/" + Name, reason, data);
     }
+
+    private DeclaredControls Controls(bool declared) => new(
+        declared,
+        S.Declaration?.Tier == EnvironmentTier.Production,
+        S.Declaration?.Protected == true,
+        governance.CurrentValue.IsProtected(Name));
+
+    /// <summary>Keeps every pending change and the last <see cref="DecidedChangesKept"/> decided ones.</summary>
+    private void Trim()
+    {
+        var decided = S.Changes.Count(c => c.State != DeclarationChangeState.Pending);
+        for (var i = 0; i < S.Changes.Count && decided > DecidedChangesKept; i++)
+        {
+            if (S.Changes[i].State == DeclarationChangeState.Pending) continue;
+            S.Changes.RemoveAt(i--);
+            decided--;
+        }
+    }
+
+    private static string DescribeChanges(DeclarationChangeSnapshot change) => change.Differences.Count == 0
+        ? "no field changes"
+        : string.Join("; ", change.Differences.Select(d => $"{d.Field}: {d.Before ?? "(none)"} → {d.After ?? "(none)"}"));
 
     private static bool Same(EnvironmentDeclaration a, EnvironmentDeclaration b) =>
         JsonSerializer.Serialize(a) == JsonSerializer.Serialize(b);

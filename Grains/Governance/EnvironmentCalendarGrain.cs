@@ -52,6 +52,11 @@ public sealed class EnvironmentCalendarGrain(
         return Snapshot();
     }
 
+    public async Task<CommandResult<CalendarSnapshot>> Replace(CalendarSpec calendar, GovernanceActor actor, EnvironmentPrecondition precondition) =>
+        precondition.Refusal($"the calendar of '{Environment}'", S.Version > 0, S.Version) is { } refusal
+            ? CommandResult<CalendarSnapshot>.Fail(ErrorKind.PreconditionFailed, refusal)
+            : CommandResult<CalendarSnapshot>.Success(await SetCalendar(calendar, actor));
+
     public async Task<CommandResult<CalendarSnapshot>> GrantException(FreezeExceptionRecord exception)
     {
         if (!S.Entries.Any(e => e.Kind == "freeze" && string.Equals(e.Name, exception.Freeze, StringComparison.Ordinal)))

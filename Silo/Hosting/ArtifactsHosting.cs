@@ -18,6 +18,8 @@ public sealed class SecretsOptions
 
     /// <summary>The blob container of the key ring in Azure mode.</summary>
     public string KeyRingContainer { get; set; } = "deploy-engine-keys";
+
+    // Secrets:KeyRingKey and Secrets:AllowUnencryptedKeyRing are read by KeyRingKey (never bound into options).
 }
 
 public static class ArtifactsHosting
@@ -43,6 +45,18 @@ public static class ArtifactsHosting
 
         var secrets = configuration.GetSection(SecretsOptions.Section).Get<SecretsOptions>() ?? new SecretsOptions();
         var protection = services.AddDataProtection().SetApplicationName("deploy-engine");
+
+        // A key ring kept in storage is encrypted under a key from configuration (never beside the secrets it protects).
+        var keyRingKey = KeyRingKey.From(configuration);
+        var persisted = azure || !string.IsNullOrWhiteSpace(secrets.KeyRingDirectory);
+        KeyRingKey.Validate(configuration, persisted, keyRingKey);
+        if (keyRingKey is not null && persisted)
+        {
+            services.AddSingleton(keyRingKey);
+            services.Configure<KeyManagementOptions>(o => o.XmlEncryptor = new AesGcmXmlEncryptor(keyRingKey));
+            services.AddHostedService<KeyRingCheck>();
+        }
+
         if (!string.IsNullOrWhiteSpace(secrets.KeyRingDirectory))
         {
             protection.PersistKeysToFileSystem(new DirectoryInfo(secrets.KeyRingDirectory));

@@ -118,6 +118,7 @@ public static class SiloExtensions
         var tables = new TableServiceClient(connectionString, timeouts.Tables());
         var blobs = new BlobServiceClient(connectionString, timeouts.Blobs());
         var queues = new QueueServiceClient(connectionString, timeouts.Queues());
+        silo.Services.AddTypeNameFreeStorageFormat();
         return silo
             .UseAzureStorageClustering(o => o.TableServiceClient = tables)
             .AddAzureTableGrainStorage(Stores.Table, o =>

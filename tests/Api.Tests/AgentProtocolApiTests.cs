@@ -122,6 +122,21 @@ public class AgentProtocolApiTests(EngineFactory engine)
             .ExpectProblem(HttpStatusCode.Forbidden, "urn:deploy-engine:problem:forbidden");
         Assert.Null((string?)(await _operator.GetAsync($"/v1/hosts/{simulated}").Expect(HttpStatusCode.OK))["owner"]);
 
+        // Nor to speak for, even in an environment the key serves: a forged success or metric for a simulated host is 403
+        // and changes nothing (only operators, who drive simulations, push for it).
+        var speaking = await bound.PostJson($"/v1/hosts/{simulated}/metrics", new { errorRatePercent = 90 })
+            .ExpectProblem(HttpStatusCode.Forbidden, "urn:deploy-engine:problem:forbidden");
+        Assert.Contains("created by the engine", (string?)speaking["detail"], StringComparison.Ordinal);
+        await bound.PostJson($"/v1/hosts/{simulated}/heartbeat", new { healthy = false }).ExpectProblem(HttpStatusCode.Forbidden, "urn:deploy-engine:problem:forbidden");
+        await bound.GetAsync($"/v1/hosts/{simulated}/desired").ExpectProblem(HttpStatusCode.Forbidden, "urn:deploy-engine:problem:forbidden");
+        await bound.PostJson($"/v1/hosts/{simulated}/facts", new { services = new { } }).ExpectProblem(HttpStatusCode.Forbidden, "urn:deploy-engine:problem:forbidden");
+        await bound.PostJson($"/v1/hosts/{simulated}/reports", new
+        {
+            rollout = "r.agents-east", artifact = TestHttp.Digest("x"), computedDigest = TestHttp.Digest("x"), nonce = "n", succeeded = true,
+        }).ExpectProblem(HttpStatusCode.Forbidden, "urn:deploy-engine:problem:forbidden");
+        Assert.True((bool)(await _operator.GetAsync($"/v1/hosts/{simulated}").Expect(HttpStatusCode.OK))["healthy"]!);
+        await _operator.PostJson($"/v1/hosts/{simulated}/heartbeat", new { healthy = true }).Expect(HttpStatusCode.OK);
+
         // A version or service without the artifact it belongs to is refused, not dropped.
         var vague = await bound.PostJson("/v1/hosts", new { id = TestHttp.Unique("vm"), environment = BoundEnvironment, currentVersion = "1.0.0", service = "shop" })
             .ExpectProblem(HttpStatusCode.BadRequest, "urn:deploy-engine:problem:validation");

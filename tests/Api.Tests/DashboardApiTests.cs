@@ -65,9 +65,9 @@ public class DashboardApiTests(EngineFactory engine)
 
     [Theory]
     [InlineData(ViewerKey, "watcher", "viewer", "read")]
-    [InlineData(OperatorKey, "alice", "operator", "agent,artifact-admin,artifact-download,artifact-meta,calendar,drill,flags,govern,incident,operate,read,submit,waive,webhooks")]
-    [InlineData(ApproverKey, "carol", "approver", "approve,change-record,flags,govern,read,waive")]
-    [InlineData(PipelineApproverKey, "dana", "approver,pipeline", "approve,artifact-meta,artifact-upload,change-record,flags,govern,operate,read,submit,waive")]
+    [InlineData(OperatorKey, "alice", "operator", "agent,artifact-admin,artifact-download,artifact-meta,calendar,drill,flags,govern,incident,incident-resolve,operate,read,submit,waive,webhooks")]
+    [InlineData(ApproverKey, "carol", "approver", "approve,change-record,declaration-change,flags,govern,incident-resolve,read,waive")]
+    [InlineData(PipelineApproverKey, "dana", "approver,pipeline", "approve,artifact-meta,artifact-upload,change-record,declaration-change,flags,govern,incident-resolve,operate,read,submit,waive")]
     public async Task Me_names_the_key_its_roles_and_what_it_may_do(string key, string name, string roles, string can)
     {
         using var client = engine.As(key);

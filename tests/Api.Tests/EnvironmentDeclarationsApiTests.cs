@@ -164,9 +164,14 @@ public class EnvironmentDeclarationsApiTests(EngineFactory engine)
             .Expect(HttpStatusCode.Created))["id"]!;
         await client.WaitFor($"/v1/rollouts/{rollout}", r => (string?)r["status"] == "Succeeded");
 
-        await agent.PostJson($"/v1/hosts/{hosts[0]}/facts", new { services = new { shop = new { version = "2.0.0" } }, runtime = new Dictionary<string, string> { ["os-image"] = "ubuntu-24.04" } })
+        // Simulated hosts are the engine's: no agent key speaks for them (403, nothing stored); the operator reports their facts.
+        var refused = await agent.PostJson($"/v1/hosts/{hosts[0]}/facts", new { services = new { shop = new { version = "9.9.9" } } })
+            .ExpectProblem(HttpStatusCode.Forbidden, Forbidden);
+        Assert.Contains("created by the engine", (string?)refused["detail"], StringComparison.Ordinal);
+        await client.GetAsync($"/v1/hosts/{hosts[0]}/facts").ExpectProblem(HttpStatusCode.NotFound, "urn:deploy-engine:problem:not-found");
+        await client.PostJson($"/v1/hosts/{hosts[0]}/facts", new { services = new { shop = new { version = "2.0.0" } }, runtime = new Dictionary<string, string> { ["os-image"] = "ubuntu-24.04" } })
             .Expect(HttpStatusCode.OK);
-        await agent.PostJson($"/v1/hosts/{hosts[1]}/facts", new { services = new { shop = new { version = "1.0.0" } }, runtime = new Dictionary<string, string> { ["os-image"] = "ubuntu-22.04" } })
+        await client.PostJson($"/v1/hosts/{hosts[1]}/facts", new { services = new { shop = new { version = "1.0.0" } }, runtime = new Dictionary<string, string> { ["os-image"] = "ubuntu-22.04" } })
             .Expect(HttpStatusCode.OK);
         var drift = await client.PostAsync($"/v1/environments/{name}/drift/scan", null).Expect(HttpStatusCode.OK);
         var drifted = drift["drifted"]!.AsArray().Single()!;

@@ -84,11 +84,15 @@ public class ParametersAndSecretsApiTests(ArtifactsEngineFactory engine) : IClas
         var service = "cfg" + Guid.NewGuid().ToString("n")[..6];
         var (release, host) = await ArtifactsApiTests.RollOut(_operator, _pipeline, Staging, service, TestHttp.Digest(service), Templates);
 
-        var url = $"/v1/hosts/{host}/config?release={release}";
+        // The rolled-out host is simulated: no agent key reads its configuration. The staging agent's own host may.
+        await engine.As(StagingAgentKey).GetAsync($"/v1/hosts/{host}/config?release={release}").ExpectProblem(HttpStatusCode.Forbidden, "urn:deploy-engine:problem:forbidden");
+        var own = TestHttp.Unique("vm");
+        await engine.As(StagingAgentKey).PostJson("/v1/hosts", new { id = own, environment = Staging }).Expect(HttpStatusCode.OK);
+        var url = $"/v1/hosts/{own}/config?release={release}";
         await _operator.GetAsync(url).ExpectProblem(HttpStatusCode.Forbidden, "urn:deploy-engine:problem:forbidden");
         await engine.As(ElsewhereAgentKey).GetAsync(url).ExpectProblem(HttpStatusCode.Forbidden, "urn:deploy-engine:problem:forbidden");
         await engine.As(ProductionAgentKey).GetAsync(url).ExpectProblem(HttpStatusCode.Forbidden, "urn:deploy-engine:problem:forbidden");
-        await engine.As(StagingAgentKey).GetAsync($"/v1/hosts/{host}/config").ExpectProblem(HttpStatusCode.BadRequest, "urn:deploy-engine:problem:validation");
+        await engine.As(StagingAgentKey).GetAsync($"/v1/hosts/{own}/config").ExpectProblem(HttpStatusCode.BadRequest, "urn:deploy-engine:problem:validation");
 
         var agent = engine.As(StagingAgentKey);
         using (var response = await agent.GetAsync(url))

@@ -103,9 +103,9 @@ public class StrategiesApiTests(EngineFactory engine)
     }
 
     [Fact]
-    public async Task An_agent_metrics_report_breaching_a_trigger_rolls_the_canary_back_and_promote_is_refused_outside_a_pause()
+    public async Task Metrics_breaching_a_trigger_roll_the_canary_back_an_agent_key_cannot_forge_them_for_simulated_hosts_and_promote_is_refused_outside_a_pause()
     {
-        // An environment agent-1 serves: only such an agent key speaks for the canary.
+        // An environment agent-1 serves: even so, agent-1 does not speak for the engine's simulated canary hosts.
         var env = await Environment("agents-canary", (10, new { region = "eu" }, null));
         var release = await Release("2.0.0");
         var created = await _pipeline.PostJson("/v1/rollouts", new
@@ -126,13 +126,21 @@ public class StrategiesApiTests(EngineFactory engine)
 
         var hosts = await _operator.GetAsync($"/v1/hosts?environment={env}&version=2.0.0").Expect(HttpStatusCode.OK);
         var canary = (string)hosts["items"]![0]!["id"]!;
-        await _agent.PostJson($"/v1/hosts/{canary}/metrics", new { p99LatencyMs = -1 })
+        await _operator.PostJson($"/v1/hosts/{canary}/metrics", new { p99LatencyMs = -1 })
             .ExpectProblem(HttpStatusCode.BadRequest, "urn:deploy-engine:problem:validation");
+        // The canary hosts are simulated (the engine's): an agent key's forged readings are refused and change nothing;
+        // the operator (who drives simulations) pushes them.
+        for (var i = 0; i < 3; i++)
+        {
+            await _agent.PostJson($"/v1/hosts/{canary}/metrics", new { errorRatePercent = 0.1, p99LatencyMs = 900, requests = 500 })
+                .ExpectProblem(HttpStatusCode.Forbidden, "urn:deploy-engine:problem:forbidden");
+        }
+
         // A trigger is judged on at least two readings by default: one report is not yet evidence.
-        await _agent.PostJson($"/v1/hosts/{canary}/metrics", new { errorRatePercent = 0.1, p99LatencyMs = 900, requests = 500 }).Expect(HttpStatusCode.OK);
+        await _operator.PostJson($"/v1/hosts/{canary}/metrics", new { errorRatePercent = 0.1, p99LatencyMs = 900, requests = 500 }).Expect(HttpStatusCode.OK);
         await Task.Delay(200);
         Assert.Equal("Paused", (string?)(await _operator.GetAsync($"/v1/rollouts/{id}").Expect(HttpStatusCode.OK))["status"]);
-        await _agent.PostJson($"/v1/hosts/{canary}/metrics", new { errorRatePercent = 0.1, p99LatencyMs = 900, requests = 500 }).Expect(HttpStatusCode.OK);
+        await _operator.PostJson($"/v1/hosts/{canary}/metrics", new { errorRatePercent = 0.1, p99LatencyMs = 900, requests = 500 }).Expect(HttpStatusCode.OK);
 
         var done = await _operator.WaitFor($"/v1/rollouts/{id}", r => (string?)r["status"] == "RolledBack");
         Assert.Contains("p99LatencyMs", (string?)done["statusReason"]);

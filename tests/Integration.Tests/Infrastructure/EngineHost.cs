@@ -18,6 +18,9 @@ public sealed class EngineHost : WebApplicationFactory<Program>
     /// <summary>The audit chain's HMAC key (Azure mode requires one; a storage writer does not have it).</summary>
     public const string AuditKey = "integration-audit-key-0123456789abcdef";
 
+    /// <summary>Encrypts the Data Protection key ring kept on Azurite (Azure mode refuses to start without one).</summary>
+    public const string KeyRingKey = "integration-keyring-key-0123456789abcdef";
+
     private readonly Settings settings;
 
     public EngineHost(Settings settings)
@@ -51,6 +54,7 @@ public sealed class EngineHost : WebApplicationFactory<Program>
         builder.UseSetting("Engine:StorageMode", "Azure");
         builder.UseSetting("Storage:ConnectionString", settings.ConnectionString);
         builder.UseSetting("Audit:Key", AuditKey);
+        builder.UseSetting("Secrets:KeyRingKey", KeyRingKey);
         builder.UseSetting("Engine:Rollouts:ReconcileInterval", "00:00:01");
         builder.UseSetting("Orleans:ClusterId", settings.ClusterId);
         builder.UseSetting("Orleans:ServiceId", settings.ClusterId);
