@@ -109,6 +109,15 @@ public sealed record MetricVerdictView
     [Id(10)] public double? EffectSize { get; init; }
 
     [Id(11)] public required string Reason { get; init; }
+
+    /// <summary>Every group the metric was scored in (<see cref="Group"/> is the first).</summary>
+    [Id(12)] public IReadOnlyList<string> Groups { get; init; } = [];
+
+    /// <summary>Shown but not scored.</summary>
+    [Id(13)] public bool Muted { get; init; }
+
+    /// <summary>Mean canary / mean baseline (Kayenta's deviation); null when a side is empty or a mean is 0.</summary>
+    [Id(14)] public double? MeanRatio { get; init; }
 }
 
 /// <summary>A judge's verdict: Pass, Marginal or Fail, the score, the groups and every metric.</summary>
