@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace Deploy.Engine.Grains.Interfaces;
 
 /// <summary>What a canary analysis compares: the rollout's new version against the version it replaces.</summary>
@@ -144,9 +146,14 @@ public sealed record JudgeVerdictView
 [Alias("AnalysisSamples")]
 public sealed record AnalysisSamples
 {
-    [Id(0)] public IReadOnlyList<double> Baseline { get; init; } = [];
+    /// <summary>Numbers, or "NaN", "Infinity", "-Infinity" as strings (JSON has no NaN; Prometheus answers it), which the judge's nanStrategy handles.</summary>
+    [Id(0)]
+    [JsonNumberHandling(JsonNumberHandling.AllowNamedFloatingPointLiterals)]
+    public IReadOnlyList<double> Baseline { get; init; } = [];
 
-    [Id(1)] public IReadOnlyList<double> Canary { get; init; } = [];
+    [Id(1)]
+    [JsonNumberHandling(JsonNumberHandling.AllowNamedFloatingPointLiterals)]
+    public IReadOnlyList<double> Canary { get; init; } = [];
 }
 
 /// <summary>A canary analysis: its configuration, inputs and verdict. Key: <see cref="GrainKeys.Analysis"/>.</summary>
