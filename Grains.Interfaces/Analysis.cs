@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace Deploy.Engine.Grains.Interfaces;
 
 /// <summary>What a canary analysis compares: the rollout's new version against the version it replaces.</summary>
@@ -109,6 +111,15 @@ public sealed record MetricVerdictView
     [Id(10)] public double? EffectSize { get; init; }
 
     [Id(11)] public required string Reason { get; init; }
+
+    /// <summary>Every group the metric was scored in (<see cref="Group"/> is the first).</summary>
+    [Id(12)] public IReadOnlyList<string> Groups { get; init; } = [];
+
+    /// <summary>Shown but not scored.</summary>
+    [Id(13)] public bool Muted { get; init; }
+
+    /// <summary>Mean canary / mean baseline (Kayenta's deviation); null when a side is empty or a mean is 0.</summary>
+    [Id(14)] public double? MeanRatio { get; init; }
 }
 
 /// <summary>A judge's verdict: Pass, Marginal or Fail, the score, the groups and every metric.</summary>
@@ -135,9 +146,14 @@ public sealed record JudgeVerdictView
 [Alias("AnalysisSamples")]
 public sealed record AnalysisSamples
 {
-    [Id(0)] public IReadOnlyList<double> Baseline { get; init; } = [];
+    /// <summary>Numbers, or "NaN", "Infinity", "-Infinity" as strings (JSON has no NaN; Prometheus answers it), which the judge's nanStrategy handles.</summary>
+    [Id(0)]
+    [JsonNumberHandling(JsonNumberHandling.AllowNamedFloatingPointLiterals)]
+    public IReadOnlyList<double> Baseline { get; init; } = [];
 
-    [Id(1)] public IReadOnlyList<double> Canary { get; init; } = [];
+    [Id(1)]
+    [JsonNumberHandling(JsonNumberHandling.AllowNamedFloatingPointLiterals)]
+    public IReadOnlyList<double> Canary { get; init; } = [];
 }
 
 /// <summary>A canary analysis: its configuration, inputs and verdict. Key: <see cref="GrainKeys.Analysis"/>.</summary>

@@ -38,26 +38,40 @@ public static class JudgeMapping
 
             if (m.Name is null || !Names.IsLabel(m.Name, "x")) errors.Add(at + "name", "is required: a metric name hosts report (up to 63 letters, digits, '.', '-', '_')");
             else if (!names.Add(m.Name)) errors.Add(at + "name", $"'{m.Name}' is declared twice");
-            if (m.Group is not null && !Names.IsLabel(m.Group, "x")) errors.Add(at + "group", "must be a group name");
+            var groups = Groups(m, at, errors);
             var direction = Parse(m.Direction, MetricDirection.Either, at + "direction", errors, "increase, decrease or either");
             var nan = Parse(m.NanStrategy, NanStrategy.Remove, at + "nanStrategy", errors, "remove or replace");
-            if (m.AllowedIncrease is { } up && (!double.IsFinite(up) || up < 1)) errors.Add(at + "allowedIncrease", "must be a mean ratio of 1 or more");
-            if (m.AllowedDecrease is { } down && (!double.IsFinite(down) || down is <= 0 or > 1)) errors.Add(at + "allowedDecrease", "must be a mean ratio above 0 and at most 1");
+            var effect = EffectSize(m, at, errors);
+            var outliers = Parse(m.Outliers?.Strategy, OutlierStrategy.Keep, at + "outliers.strategy", errors, "keep or remove");
+            if (m.Outliers?.OutlierFactor is { } factor && (!double.IsFinite(factor) || factor is <= 0 or > 100))
+                errors.Add(at + "outliers.outlierFactor", "must be above 0 and at most 100 (Kayenta's IQR factor, default 3)");
             ValidateQuery(m.Query, m.Provider, at, errors);
             if (m.Tolerance is { } tolerance && (!double.IsFinite(tolerance) || tolerance is < 0 or > 10)) errors.Add(at + "tolerance", "must be from 0 to 10");
             metrics.Add(new JudgeMetric
             {
                 Name = m.Name ?? string.Empty,
-                Group = m.Group,
+                Groups = groups,
                 Direction = direction,
                 NanStrategy = nan,
                 Critical = m.Critical ?? false,
                 MustHaveData = m.MustHaveData ?? false,
-                AllowedIncrease = m.AllowedIncrease,
-                AllowedDecrease = m.AllowedDecrease,
-                Tolerance = m.Tolerance ?? new JudgeMetric { Name = "default" }.Tolerance,
+                Muted = m.Muted ?? false,
+                EffectMeasure = effect.Measure,
+                AllowedIncrease = effect.AllowedIncrease,
+                AllowedDecrease = effect.AllowedDecrease,
+                CriticalIncrease = effect.CriticalIncrease,
+                CriticalDecrease = effect.CriticalDecrease,
+                OutlierStrategy = outliers,
+                OutlierFactor = m.Outliers?.OutlierFactor ?? JudgeMetric.KayentaOutlierFactor,
+                Tolerance = m.Tolerance ?? judge.Tolerance ?? JudgeMetric.KayentaTolerance,
+                Confidence = judge.ConfLevel ?? JudgeMetric.KayentaConfidence,
             });
         }
+
+        if (judge.Tolerance is { } judgeTolerance && (!double.IsFinite(judgeTolerance) || judgeTolerance is < 0 or > 10))
+            errors.Add(prefix + "tolerance", "must be from 0 to 10 (Kayenta's default 0.25)");
+        if (judge.ConfLevel is { } confidence && (!double.IsFinite(confidence) || confidence is < 0.5 or >= 1))
+            errors.Add(prefix + "confLevel", "must be at least 0.5 and below 1 (Kayenta's default 0.98)");
 
         foreach (var (group, weight) in judge.GroupWeights ?? new Dictionary<string, double>())
         {
@@ -90,6 +104,68 @@ public static class JudgeMapping
         }
 
         return errors.Count > before ? null : config;
+    }
+
+    /// <summary><c>groups</c> (Kayenta) or the shorthand <c>group</c>; neither puts the metric in the default group.</summary>
+    private static IReadOnlyList<string> Groups(JudgeMetricDeclaration m, string at, ValidationErrors errors)
+    {
+        if (m.Group is not null && m.Groups is not null)
+        {
+            errors.Add(at + "groups", "declare either group or groups, not both");
+            return [];
+        }
+
+        if (m.Groups is { } groups)
+        {
+            // Why refused: Kayenta leaves a metric with no group out of every group score; the engine never drops a metric silently.
+            if (groups.Count == 0) errors.Add(at + "groups", "must name at least one group (or leave it out for the default group)");
+            for (var g = 0; g < groups.Count; g++)
+            {
+                if (groups[g] is null || !Names.IsLabel(groups[g], "x")) errors.Add($"{at}groups[{g}]", "must be a group name");
+            }
+
+            if (groups.Distinct(StringComparer.Ordinal).Count() != groups.Count) errors.Add(at + "groups", "names a group twice");
+            return groups;
+        }
+
+        if (m.Group is not null && !Names.IsLabel(m.Group, "x")) errors.Add(at + "group", "must be a group name");
+        return m.Group is null ? [] : [m.Group];
+    }
+
+    private sealed record Effect(EffectMeasure Measure, double? AllowedIncrease, double? AllowedDecrease, double? CriticalIncrease, double? CriticalDecrease);
+
+    /// <summary>
+    /// Kayenta's effectSize block; the flat allowedIncrease / allowedDecrease are the older shorthand (mean ratio only).
+    /// Limits must sit on the side of the neutral value they guard (mean ratio 1, CLES 0.5): an increase limit at or
+    /// above it, a decrease limit at or below it; anything else would call a change the wrong way High or Low.
+    /// </summary>
+    private static Effect EffectSize(JudgeMetricDeclaration m, string at, ValidationErrors errors)
+    {
+        var e = m.EffectSize;
+        var measure = Parse(e?.Measure, EffectMeasure.MeanRatio, at + "effectSize.measure", errors, "meanRatio or cles");
+        if (e is not null && (m.AllowedIncrease is not null || m.AllowedDecrease is not null))
+            errors.Add(at + "effectSize", "declare allowedIncrease and allowedDecrease in effectSize or on the metric, not both");
+        var allowedIncrease = e?.AllowedIncrease ?? m.AllowedIncrease;
+        var allowedDecrease = e?.AllowedDecrease ?? m.AllowedDecrease;
+        var where = e is null ? at : at + "effectSize.";
+        var (neutral, top, name) = measure == EffectMeasure.Cles ? (0.5, 1.0, "a CLES") : (1.0, double.PositiveInfinity, "a mean ratio");
+        void Up(string field, double? value)
+        {
+            if (value is { } v && (!double.IsFinite(v) || v < neutral || v > top))
+                errors.Add(where + field, measure == EffectMeasure.Cles ? $"must be {name} from 0.5 to 1" : $"must be {name} of 1 or more");
+        }
+
+        void Down(string field, double? value)
+        {
+            if (value is { } v && (!double.IsFinite(v) || v > neutral || (measure == EffectMeasure.Cles ? v < 0 : v <= 0)))
+                errors.Add(where + field, measure == EffectMeasure.Cles ? $"must be {name} from 0 to 0.5" : $"must be {name} above 0 and at most 1");
+        }
+
+        Up("allowedIncrease", allowedIncrease);
+        Down("allowedDecrease", allowedDecrease);
+        Up("criticalIncrease", e?.CriticalIncrease);
+        Down("criticalDecrease", e?.CriticalDecrease);
+        return new Effect(measure, allowedIncrease, allowedDecrease, e?.CriticalIncrease, e?.CriticalDecrease);
     }
 
     public const int MaxQueryLength = 2_000;
@@ -142,7 +218,10 @@ public static class JudgeMapping
             Metrics = result.Metrics.Select(m => new MetricVerdictView
             {
                 Name = m.Name,
-                Group = m.Group,
+                Group = m.Groups.Count > 0 ? m.Groups[0] : null,
+                Groups = m.Groups,
+                Muted = m.Muted,
+                MeanRatio = Finite(m.MeanRatio),
                 Classification = m.Classification.ToString(),
                 Critical = m.Critical,
                 BaselineCount = m.BaselineCount,

@@ -134,6 +134,41 @@ public sealed record JudgeDeclaration
 
     /// <summary>Score at or above it is marginal: a human decides (default 75); below fails and rolls back.</summary>
     [Id(3)] public double? MarginalThreshold { get; init; }
+
+    /// <summary>The no-change band as a fraction of |estimate| for every metric (default 0.25, NetflixACAJudge.scala:146); a metric's own tolerance wins.</summary>
+    [Id(4)] public double? Tolerance { get; init; }
+
+    /// <summary>Kayenta's confLevel: the two-sided confidence level of every metric's interval (default 0.98, NetflixACAJudge.scala:146).</summary>
+    [Id(5)] public double? ConfLevel { get; init; }
+}
+
+/// <summary>Kayenta's <c>effectSize</c> block: how big a statistically significant change must be to count.</summary>
+[GenerateSerializer, Immutable]
+[Alias("EffectSizeDeclaration")]
+public sealed record EffectSizeDeclaration
+{
+    /// <summary>meanRatio (default: mean canary / mean baseline) or cles (P(canary &gt; baseline)).</summary>
+    [Id(0)] public string? Measure { get; init; }
+
+    [Id(1)] public double? AllowedIncrease { get; init; }
+
+    [Id(2)] public double? AllowedDecrease { get; init; }
+
+    [Id(3)] public double? CriticalIncrease { get; init; }
+
+    [Id(4)] public double? CriticalDecrease { get; init; }
+}
+
+/// <summary>Kayenta's <c>outliers</c> block: keep (default) or remove values beyond the IQR fences.</summary>
+[GenerateSerializer, Immutable]
+[Alias("OutliersDeclaration")]
+public sealed record OutliersDeclaration
+{
+    /// <summary>keep (default) or remove.</summary>
+    [Id(0)] public string? Strategy { get; init; }
+
+    /// <summary>The IQR factor k of the fences Q1 − k·IQR and Q3 + k·IQR (default 3).</summary>
+    [Id(1)] public double? OutlierFactor { get; init; }
 }
 
 [GenerateSerializer, Immutable]
@@ -167,6 +202,18 @@ public sealed record JudgeMetricDeclaration
 
     /// <summary>The metric provider configured on the server (Metrics:Prometheus:{name}) that answers <see cref="Query"/>.</summary>
     [Id(10)] public string? Provider { get; init; }
+
+    /// <summary>Classified and shown but never scored, not even when critical (Kayenta muted).</summary>
+    [Id(11)] public bool? Muted { get; init; }
+
+    /// <summary>Every group the metric is scored in (Kayenta groups); instead of <see cref="Group"/>.</summary>
+    [Id(12)] public IReadOnlyList<string>? Groups { get; init; }
+
+    /// <summary>Kayenta's effectSize block (measure, allowed and critical increase/decrease).</summary>
+    [Id(13)] public EffectSizeDeclaration? EffectSize { get; init; }
+
+    /// <summary>Kayenta's outliers block (strategy, outlierFactor).</summary>
+    [Id(14)] public OutliersDeclaration? Outliers { get; init; }
 }
 
 [GenerateSerializer, Immutable]
