@@ -252,6 +252,7 @@ public sealed partial class RolloutGrain
                         BaselineVersion = S.PreviousDeployed?.Version,
                         Judge = step.Judge,
                         Metrics = step.Metrics,
+                        DryRun = step.DryRun,
                         DurationSeconds = (int)(step.Duration ?? TimeSpan.Zero).TotalSeconds,
                         Service = S.Service,
                         Environment = S.Environment,
@@ -345,6 +346,7 @@ public sealed partial class RolloutGrain
             {
                 step.Judge = declared[k].Judge;
                 step.Metrics = declared[k].Metrics?.Where(m => m is not null).ToList() ?? [];
+                step.DryRun = declared[k].DryRun?.Select(r => r?.MetricName ?? string.Empty).ToList() ?? [];
             }
 
             k++;
