@@ -443,6 +443,18 @@ public sealed record PlanStepView
 
     /// <summary>pending, running, done, skipped.</summary>
     [Id(4)] public string State { get; init; } = "pending";
+
+    /// <summary>Immutable surge window: old hosts left once the step is done.</summary>
+    [Id(5)] public int? Old { get; init; }
+
+    /// <summary>Immutable surge window: new hosts once the step is done.</summary>
+    [Id(6)] public int? New { get; init; }
+
+    /// <summary>Immutable surge window: the fewest hosts serving during the step.</summary>
+    [Id(7)] public int? Available { get; init; }
+
+    /// <summary>Immutable surge window: the most hosts at once during the step.</summary>
+    [Id(8)] public int? Total { get; init; }
 }
 
 /// <summary>A health and metrics sample from a host running a rollout's version (from its agent or the simulation).</summary>

@@ -49,9 +49,6 @@ public static class AnalysisRunEvaluator
         AnalysisPhase.Inconclusive, AnalysisPhase.Error, AnalysisPhase.Failed,
     ];
 
-    /// <summary>How long one dry-run rule may take to match one name; the rules run without backtracking anyway.</summary>
-    private static readonly TimeSpan RuleTimeout = TimeSpan.FromMilliseconds(100);
-
     /// <summary>Argo's <c>IsWorse</c>: whether <paramref name="candidate"/> ranks worse than <paramref name="current"/>.</summary>
     public static bool IsWorse(AnalysisPhase current, AnalysisPhase candidate) =>
         Array.IndexOf(BestToWorst, candidate) > Array.IndexOf(BestToWorst, current);
@@ -484,9 +481,10 @@ public static class AnalysisRunEvaluator
     {
         try
         {
+            // Why no match timeout: the non-backtracking engine matches in time linear in the name, as Go's RE2 does, so a
+            // timeout would only turn a slow machine into a wrong answer.
             return new System.Text.RegularExpressions.Regex(rule,
-                System.Text.RegularExpressions.RegexOptions.NonBacktracking | System.Text.RegularExpressions.RegexOptions.CultureInvariant,
-                RuleTimeout);
+                System.Text.RegularExpressions.RegexOptions.NonBacktracking | System.Text.RegularExpressions.RegexOptions.CultureInvariant);
         }
         catch (ArgumentException)
         {
@@ -494,17 +492,7 @@ public static class AnalysisRunEvaluator
         }
     }
 
-    private static bool Matches(System.Text.RegularExpressions.Regex regex, string name)
-    {
-        try
-        {
-            return regex.IsMatch(name);
-        }
-        catch (System.Text.RegularExpressions.RegexMatchTimeoutException)
-        {
-            return false;
-        }
-    }
+    private static bool Matches(System.Text.RegularExpressions.Regex regex, string name) => regex.IsMatch(name);
 
     private static bool TryCompile(ThresholdMetric metric, out Conditions conditions, out string reason)
     {

@@ -192,13 +192,14 @@ public sealed partial class RolloutGrain
             case PlanStepKind.Provision:
                 Decide(DecisionKind.StepStarted, why, Engine);
                 await state.WriteStateAsync();
-                var enrolled = await GrainFactory.Ref<IEnvironmentGrain>(S.Environment).RegisterHosts(step.Hosts.Select((id, i) => new HostEnrollment
+                var enrolled = await GrainFactory.Ref<IEnvironmentGrain>(S.Environment).RegisterHosts(step.Hosts.Select(id => new HostEnrollment
                 {
                     HostId = id,
                     Registration = new HostRegistration
                     {
                         Environment = S.Environment,
-                        Labels = ProvisionedLabels(i),
+                        // Why the index in the whole provisioned list: a surge window provisions in several steps.
+                        Labels = ProvisionedLabels(S.Provisioned.IndexOf(id)),
                         CurrentArtifact = null,
                         Simulation = S.ProvisionProfile,
                     },

@@ -42,7 +42,7 @@ public class ReleasesAndRolloutsApiTests(EngineFactory engine)
         {
             releaseId = release,
             environment = env,
-            strategy = new { type = "rolling", maxSurge = "10%", maxUnavailable = "0" },
+            strategy = new { type = "rolling", maxSurge = "0", maxUnavailable = "10%" },
         }).Expect(HttpStatusCode.Created);
         var id = (string)created["id"]!;
         Assert.Equal(Enumerable.Repeat(5, 10), created["batches"]!.AsArray().Select(b => (int)b!));
