@@ -28,6 +28,9 @@ public sealed record AnalysisStart
     [Id(7)] public string? Service { get; init; }
 
     [Id(8)] public string? Environment { get; init; }
+
+    /// <summary>Argo's dry-run rules: regular expressions over the threshold metrics' names.</summary>
+    [Id(9)] public IReadOnlyList<string> DryRun { get; init; } = [];
 }
 
 /// <summary>One measurement of a threshold metric: the value (or error), its phase and why.</summary>
@@ -42,6 +45,9 @@ public sealed record MeasurementView
     [Id(2)] public required string Phase { get; init; }
 
     [Id(3)] public required string Reason { get; init; }
+
+    /// <summary>The result as Prometheus and Argo write it: <c>0.5</c>, <c>NaN</c>, <c>+Inf</c>, <c>[1,2]</c>; null without one.</summary>
+    [Id(4)] public string? Result { get; init; }
 }
 
 [GenerateSerializer, Immutable]
@@ -67,6 +73,27 @@ public sealed record MetricRunView
     [Id(8)] public IReadOnlyList<MeasurementView> Measurements { get; init; } = [];
 
     [Id(9)] public required string Reason { get; init; }
+
+    [Id(10)] public int ConsecutiveSuccess { get; init; }
+
+    /// <summary>A dry-run metric: shown, never deciding the run.</summary>
+    [Id(11)] public bool DryRun { get; init; }
+}
+
+/// <summary>Argo's run summary: metrics counted and how many completed in each phase.</summary>
+[GenerateSerializer, Immutable]
+[Alias("RunSummaryView")]
+public sealed record RunSummaryView
+{
+    [Id(0)] public int Count { get; init; }
+
+    [Id(1)] public int Successful { get; init; }
+
+    [Id(2)] public int Failed { get; init; }
+
+    [Id(3)] public int Inconclusive { get; init; }
+
+    [Id(4)] public int Error { get; init; }
 }
 
 /// <summary>An analysis run's phase (Successful, Failed, Inconclusive, Error) and its metrics.</summary>
@@ -79,6 +106,12 @@ public sealed record AnalysisRunView
     [Id(1)] public required string Reason { get; init; }
 
     [Id(2)] public IReadOnlyList<MetricRunView> Metrics { get; init; } = [];
+
+    /// <summary>The metrics that decide the run (Argo's runSummary).</summary>
+    [Id(3)] public RunSummaryView? Summary { get; init; }
+
+    /// <summary>The dry-run metrics (Argo's dryRunSummary).</summary>
+    [Id(4)] public RunSummaryView? DryRunSummary { get; init; }
 }
 
 /// <summary>One metric's classification, with the numbers and the rule behind it.</summary>

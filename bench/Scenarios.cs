@@ -40,7 +40,7 @@ public sealed class Scenarios(Options options, Report report)
             async _ => count / await Measure.Seconds(() => fanout.FanOutPersisted(prefix, count)));
     }
 
-    /// <summary>Hosts updated per second by a rolling rollout (maxSurge 10%, maxUnavailable 0) over simulated hosts with zero latency.</summary>
+    /// <summary>Hosts updated per second by a rolling rollout (maxUnavailable 10%: five hosts of fifty out of service at a time) over simulated hosts with zero latency.</summary>
     public async Task<Stat> HostTransitions(IGrainFactory grains, int hosts, string label)
     {
         var env = $"transitions-{label}-{hosts}";
@@ -49,7 +49,7 @@ public sealed class Scenarios(Options options, Report report)
         {
             var seconds = await Measure.Seconds(async () =>
             {
-                var rollout = await StartRollout(grains, env, new RolloutStrategySpec { MaxSurge = "10%", MaxUnavailable = "0" });
+                var rollout = await StartRollout(grains, env, new RolloutStrategySpec { MaxSurge = "0", MaxUnavailable = "10%" });
                 var done = await WaitTerminal(grains, rollout, TimeSpan.FromMinutes(20));
                 if (done.Status != RolloutStatus.Succeeded || done.Hosts.Updated != hosts)
                     throw new InvalidOperationException($"rollout ended {done.Status}: {done.StatusReason}");

@@ -36,18 +36,18 @@ call POST "/v1/environments/$ENV_NAME/simulated-hosts" "{\"count\":50,\"labels\"
   \"currentArtifact\":\"$(digest shop-1.0.0)\",\"currentVersion\":\"1.0.0\",\"failureProbability\":{\"2.1.0\":0.5},
   \"metrics\":{\"2.0.0\":{\"errorRatePercent\":0.3,\"p99LatencyMs\":120},\"3.0.0\":{\"errorRatePercent\":0.4,\"p99LatencyMs\":140},\"3.1.0\":{\"errorRatePercent\":9.5,\"p99LatencyMs\":130},\"3.2.0\":{\"errorRatePercent\":1.2,\"p99LatencyMs\":140}}}" >/dev/null
 
-echo "2. preview: what would maxSurge 10% / maxUnavailable 0 do here?"
-call POST /v1/rollouts/preview "{\"environment\":\"$ENV_NAME\",\"strategy\":{\"maxSurge\":\"10%\",\"maxUnavailable\":\"0\"}}" | field explanation
+echo "2. preview: what would maxUnavailable 10% do here?"
+call POST /v1/rollouts/preview "{\"environment\":\"$ENV_NAME\",\"strategy\":{\"maxSurge\":\"0\",\"maxUnavailable\":\"10%\"}}" | field explanation
 
 echo "3. release shop 2.0.0 and roll it out"
 release=$(call POST /v1/releases "{\"service\":\"shop\",\"version\":\"2.0.0\",\"artifact\":\"$(digest shop-2.0.0)\",\"commit\":\"4f2a9c1\"}" | field id)
-rollout=$(call POST /v1/rollouts "{\"releaseId\":\"$release\",\"environment\":\"$ENV_NAME\",\"strategy\":{\"maxSurge\":\"10%\",\"maxUnavailable\":\"0\",\"maxFailures\":\"2\"}}" | field id)
+rollout=$(call POST /v1/rollouts "{\"releaseId\":\"$release\",\"environment\":\"$ENV_NAME\",\"strategy\":{\"maxSurge\":\"0\",\"maxUnavailable\":\"10%\",\"maxFailures\":\"2\"}}" | field id)
 wait_rollout "$rollout"
 echo "   hosts on 2.0.0: $(call GET "/v1/hosts?environment=$ENV_NAME&version=2.0.0&limit=1" | field total)"
 
 echo "4. release shop 2.1.0 (bad) and roll it out: it rolls back on its own"
 bad=$(call POST /v1/releases "{\"service\":\"shop\",\"version\":\"2.1.0\",\"artifact\":\"$(digest shop-2.1.0)\"}" | field id)
-bad_rollout=$(call POST /v1/rollouts "{\"releaseId\":\"$bad\",\"environment\":\"$ENV_NAME\",\"strategy\":{\"maxSurge\":\"10%\",\"maxUnavailable\":\"0\",\"maxFailures\":\"2\"}}" | field id)
+bad_rollout=$(call POST /v1/rollouts "{\"releaseId\":\"$bad\",\"environment\":\"$ENV_NAME\",\"strategy\":{\"maxSurge\":\"0\",\"maxUnavailable\":\"10%\",\"maxFailures\":\"2\"}}" | field id)
 wait_rollout "$bad_rollout"
 echo "   hosts back on 2.0.0: $(call GET "/v1/hosts?environment=$ENV_NAME&version=2.0.0&limit=1" | field total)"
 echo "   last events:"

@@ -127,7 +127,21 @@ public static class RolloutsApi
         }
 
         var result = PlanFor(spec!, hosts, activeSlot);
-        var rolling = RollingPlanner.Plan(spec!.Rolling, hosts.Count);
+        var rolling = RollingPlanner.Plan(spec!.Rolling, hosts.Count, spec.Kind == StrategyKind.BlueGreen ? HostUpdate.Idle : HostUpdate.InPlace);
+        if (spec.Kind == StrategyKind.Immutable)
+        {
+            // The surge window's fenceposts, not the in-place batch: immutable adds hosts.
+            var window = SurgeWindowPlanner.Plan(spec.Rolling, hosts.Count);
+            rolling = rolling with
+            {
+                MaxSurge = window.MaxSurge,
+                MaxUnavailable = window.MaxUnavailable,
+                Infeasible = window.Infeasible,
+                Explanation = window.Explanation,
+                BatchSize = window.Steps.Count == 0 ? 0 : window.Steps.Max(w => w.Provision),
+            };
+        }
+
         var steps = result.Plan?.Steps ?? [];
         var stageNames = result.Plan?.Stages.ToDictionary(st => st.Index, st => st.Name) ?? [];
         var feasible = result.Plan is not null && (spec.Kind != StrategyKind.Rolling || rolling.IsFeasible);
@@ -144,6 +158,10 @@ public static class RolloutsApi
                 Stage = stageNames.GetValueOrDefault(st.Stage) ?? "all hosts",
                 Description = st.Description,
                 Hosts = st switch { DeployStep d => d.Hosts.Count, ProvisionStep p => p.Hosts.Count, RetireStep r => r.Hosts.Count, _ => 0 },
+                Old = st.Fleet?.Old,
+                New = st.Fleet?.New,
+                Available = st.Fleet?.Available,
+                Total = st.Fleet?.Total,
             }).ToList(),
             result.Plan is null ? result.Errors : null));
     }

@@ -19,18 +19,23 @@ public sealed record ConditionError(int Position, string Message)
 /// <item><c>+ -</c> (30), then <c>* /</c> (60);</item>
 /// <item>prefix <c>!</c> / <c>not</c> (50) and prefix <c>-</c> / <c>+</c> (90): <c>not</c> binds tighter than a comparison,
 /// so write <c>not (result &gt; 5)</c>, as in expr;</item>
-/// <item>atoms: numbers (<c>0.95</c>, <c>1e-3</c>), <c>true</c>, <c>false</c>, <c>result</c>, parentheses, and the functions
-/// <c>isNaN(x)</c>, <c>isInf(x)</c> (either sign) and <c>default(x, fallback)</c> (fallback when x has no value).</item>
+/// <item>atoms: numbers (<c>0.95</c>, <c>1e-3</c>), <c>true</c>, <c>false</c>, <c>result</c>, <c>result[i]</c>,
+/// parentheses, and the functions <c>isNaN(x)</c>, <c>isInf(x)</c> (either sign), <c>isNil(result)</c>,
+/// <c>len(result)</c> and <c>default(x, fallback)</c> (fallback when x has no value).</item>
 /// </list>
-/// <para><c>result</c> is a scalar number here. Argo's Prometheus provider hands a vector to conditions
-/// (<c>result[0]</c>); this evaluator is given the one value a provider already reduced, so indexing is rejected at
-/// parse time with a message that says so.</para>
+/// <para><c>result</c> is what the measurement holds (<see cref="ResultValue"/>): a number, or a vector as Argo's
+/// Prometheus provider hands a vector or matrix answer to the conditions (<c>metricproviders/prometheus/prometheus.go</c>
+/// <c>processResponse</c>: <c>[]float64</c>), read as <c>result[0]</c>. Which one it is is known only when a measurement
+/// arrives, so a mismatch is a runtime error, as in expr: <c>result[0]</c> over a number, <c>result &lt; 5</c> over a
+/// vector, an index out of range (negative indices count from the end, as expr's do), and every use of an empty vector
+/// (Argo's <c>formatEvalError</c>: "metric result is nil or empty").</para>
 /// <para>Numbers follow IEEE 754 as Go's float64 does: <c>x / 0</c> is ±Inf (NaN for <c>0 / 0</c>), every ordered
 /// comparison with NaN is false, <c>NaN == NaN</c> is false and <c>NaN != NaN</c> is true. So a success condition
 /// <c>result &lt; 0.05</c> over NaN is false (the measurement fails unless a failure condition is also given) and
 /// <c>isNaN(result)</c> is how to name the case.</para>
-/// <para>Runtime errors (which Argo turns into an Error measurement): <c>result</c> used in arithmetic or a comparison
-/// while it has no value and no <c>default</c> covers it.</para>
+/// <para>Runtime errors (which Argo turns into an Error measurement, <c>utils/evaluate/evaluate.go:24-33</c>): the
+/// mismatches above, and <c>result</c> used in arithmetic or a comparison while it has no value and no <c>default</c>
+/// covers it.</para>
 /// </summary>
 public sealed class ConditionExpression
 {
@@ -99,7 +104,14 @@ public sealed class ConditionExpression
     /// Evaluates the condition with <c>result</c> bound to <paramref name="result"/> (null: no value).
     /// False with <paramref name="error"/> set when evaluation cannot finish; the caller decides what that means.
     /// </summary>
-    public bool TryEvaluate(double? result, out bool value, out string? error)
+    public bool TryEvaluate(double? result, out bool value, out string? error) =>
+        TryEvaluate(ResultValue.Of(result), out value, out error);
+
+    /// <summary>
+    /// Evaluates the condition with <c>result</c> bound to <paramref name="result"/> (a number, a vector, or nothing).
+    /// False with <paramref name="error"/> set when evaluation cannot finish (an Error measurement in Argo).
+    /// </summary>
+    public bool TryEvaluate(ResultValue result, out bool value, out string? error)
     {
         try
         {
@@ -134,6 +146,9 @@ public sealed class ConditionExpression
     private sealed record BinaryNode(int Position, string Op, Node Left, Node Right) : Node(Position);
 
     private sealed record CallNode(int Position, string Name, IReadOnlyList<Node> Args) : Node(Position);
+
+    /// <summary><c>result[index]</c>: only <c>result</c> can be indexed.</summary>
+    private sealed record IndexNode(int Position, Node Index) : Node(Position);
 
     /// <summary>A number (possibly absent: <c>result</c> without a value) or a boolean.</summary>
     private readonly record struct Value(ValueType Type, double? Number, bool Bool)
@@ -193,6 +208,12 @@ public sealed class ConditionExpression
                 }
             }
 
+            case IndexNode i:
+                if (TypeOf(i.Index) != ValueType.Number) throw new SyntaxException(i.Index.Position, "an index must be a number");
+                return ValueType.Number;
+            case CallNode { Name: "len" or "isNil" } c:
+                if (c.Args[0] is not ResultNode) throw new SyntaxException(c.Args[0].Position, $"{c.Name}() takes result");
+                return c.Name == "len" ? ValueType.Number : ValueType.Bool;
             case CallNode c:
                 foreach (var arg in c.Args)
                 {
@@ -217,7 +238,7 @@ public sealed class ConditionExpression
 
     // ---- evaluation ------------------------------------------------------------------------------------------
 
-    private static Value Eval(Node node, double? result)
+    private static Value Eval(Node node, ResultValue result)
     {
         switch (node)
         {
@@ -225,8 +246,43 @@ public sealed class ConditionExpression
                 return Value.Of(n.Value);
             case BoolNode b:
                 return Value.Of(b.Value);
-            case ResultNode:
-                return Value.Of(result);
+            case ResultNode r:
+                if (result.Vector is { } vector)
+                {
+                    throw new SyntaxException(r.Position, vector.Count == 0
+                        ? EmptyResult
+                        : $"result is a vector of {vector.Count} value{(vector.Count == 1 ? "" : "s")} here; read one with result[0]");
+                }
+
+                return Value.Of(result.Scalar);
+            case IndexNode i:
+            {
+                if (result.Vector is not { } items)
+                {
+                    throw new SyntaxException(i.Position, result.Scalar is null ? EmptyResult : "result is a single number here; it cannot be indexed");
+                }
+
+                var at = Eval(i.Index, result).AsNumber(i.Index.Position);
+                if (items.Count == 0) throw new SyntaxException(i.Position, EmptyResult);
+                if (double.IsNaN(at) || at != Math.Floor(at)) throw new SyntaxException(i.Index.Position, "an index must be a whole number");
+                var index = at < 0 ? items.Count + at : at;
+                if (index < 0 || index >= items.Count)
+                {
+                    throw new SyntaxException(i.Position, string.Create(CultureInfo.InvariantCulture, $"index out of range: {at} (array length is {items.Count})"));
+                }
+
+                return Value.Of(items[(int)index]);
+            }
+
+            case CallNode { Name: "len" } l:
+                if (result.Vector is not { } listed)
+                {
+                    throw new SyntaxException(l.Position, result.Scalar is null ? EmptyResult : "len() needs a vector; result is a single number here");
+                }
+
+                return Value.Of((double)listed.Count);
+            case CallNode { Name: "isNil" }:
+                return Value.Of(result.IsNil);
             case UnaryNode u:
                 var operand = Eval(u.Operand, result);
                 return u.Op switch
@@ -286,6 +342,8 @@ public sealed class ConditionExpression
         }
     }
 
+    private const string EmptyResult = "metric result is nil or empty: no data returned from the metric provider";
+
     // ---- parsing: a Pratt parser over expr's precedence table ------------------------------------------------
 
     private sealed class Parser(string text)
@@ -295,6 +353,8 @@ public sealed class ConditionExpression
             ["isNaN"] = 1,
             ["isInf"] = 1,
             ["default"] = 2,
+            ["len"] = 1,
+            ["isNil"] = 1,
         };
 
         private readonly List<Token> _tokens = Lex(text);
@@ -370,17 +430,23 @@ public sealed class ConditionExpression
                     return new BoolNode(token.Position, false);
                 case "result":
                     var after = Peek();
-                    if (after.Text is "[" or ".")
+                    if (after.Text == ".")
                     {
-                        throw new SyntaxException(after.Position, "result is a single number here; indexing and fields are not supported");
+                        throw new SyntaxException(after.Position, "result is a number or a vector of numbers here; fields are not supported");
                     }
 
-                    return new ResultNode(token.Position);
+                    if (after.Text != "[") return new ResultNode(token.Position);
+                    _next++;
+                    var index = ParseExpression(0);
+                    var bracket = Next();
+                    if (bracket.Text != "]") throw new SyntaxException(bracket.Position, $"expected ']' to close the '[' at {after.Position}");
+                    if (Peek().Text is "[" or ".") throw new SyntaxException(Peek().Position, "result[i] is a number; it has no elements or fields");
+                    return new IndexNode(after.Position, index);
             }
 
             if (!Arity.TryGetValue(token.Text, out var arity))
             {
-                throw new SyntaxException(token.Position, $"unknown name '{token.Text}' (known: result, true, false, isNaN, isInf, default)");
+                throw new SyntaxException(token.Position, $"unknown name '{token.Text}' (known: result, true, false, isNaN, isInf, isNil, len, default)");
             }
 
             var open = Next();
@@ -507,4 +573,18 @@ public sealed class ConditionExpression
     private enum TokenKind { Number, Identifier, Operator, End }
 
     private readonly record struct Token(TokenKind Kind, string Text, int Position);
+}
+
+/// <summary>
+/// What <c>result</c> is bound to when a condition runs: a number (NaN and ±Inf included), a vector of numbers (a
+/// Prometheus vector or matrix answer, as Argo hands it to expr), or nothing (<see cref="IsNil"/>).
+/// </summary>
+public readonly record struct ResultValue(double? Scalar, IReadOnlyList<double>? Vector)
+{
+    public static ResultValue Of(double? scalar) => new(scalar, null);
+
+    public static ResultValue Of(IReadOnlyList<double> vector) => new(null, vector);
+
+    /// <summary>True when there is neither a number nor a vector (Argo's <c>isNil</c>; an empty vector is not nil).</summary>
+    public bool IsNil => Scalar is null && Vector is null;
 }

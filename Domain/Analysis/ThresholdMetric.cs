@@ -24,7 +24,10 @@ public sealed record ThresholdMetric
     /// <summary>Time between measurements; required when <see cref="Count"/> &gt; 1 (Argo's validation).</summary>
     public TimeSpan? Interval { get; init; }
 
-    /// <summary>Failed measurements tolerated: the metric fails when failed &gt; this (Argo default 0: the first failure fails it).</summary>
+    /// <summary>
+    /// Failed measurements tolerated: the metric fails when failed &gt; this (Argo default 0: the first failure fails
+    /// it). -1 disables it (only with a <see cref="ConsecutiveSuccessLimit"/>; Argo's <c>ValidateMetric</c>).
+    /// </summary>
     public int FailureLimit { get; init; }
 
     /// <summary>Inconclusive measurements tolerated: the metric is inconclusive when inconclusive &gt; this (default 0).</summary>
@@ -32,6 +35,16 @@ public sealed record ThresholdMetric
 
     /// <summary>Errors in a row tolerated: the metric errors when consecutive errors &gt; this (Argo default 4).</summary>
     public int ConsecutiveErrorLimit { get; init; } = 4;
+
+    /// <summary>
+    /// Successful measurements in a row that end the metric Successful (Argo's <c>consecutiveSuccessLimit</c>, default 0:
+    /// off). When on and the count is reached without it: Inconclusive, or Failed when failureLimit is -1
+    /// (analysis.go:599-640).
+    /// </summary>
+    public int ConsecutiveSuccessLimit { get; init; }
+
+    /// <summary>How long after the run starts the first measurement is taken (Argo's <c>initialDelay</c>); the metric is Pending until then.</summary>
+    public TimeSpan? InitialDelay { get; init; }
 
     /// <summary>How a measurement without a value (and without a provider error) is classified. Not in Argo; see <see cref="MissingDataPolicy"/>.</summary>
     public MissingDataPolicy OnNoData { get; init; } = MissingDataPolicy.Inconclusive;

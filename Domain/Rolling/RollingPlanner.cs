@@ -16,19 +16,41 @@ public sealed record RollingPlan(
 
     /// <summary>With a CodeDeploy minimum: the successes the deployment needs (<see cref="MinimumHealthyRule.Required"/>); null without one.</summary>
     public int? RequiredSuccesses { get; init; }
+
+    /// <summary>The declared field an infeasible plan is about (<c>maxUnavailable</c> or <c>minimumHealthyHosts</c>).</summary>
+    public string InfeasibleField { get; init; } = "minimumHealthyHosts";
+}
+
+/// <summary>How the hosts of a batch are updated, which decides what maxSurge and maxUnavailable can mean.</summary>
+public enum HostUpdate
+{
+    /// <summary>
+    /// Each host is updated where it stands and is out of service meanwhile (rolling, canary): the batch is
+    /// maxUnavailable; no host is added, so maxSurge (default 0 here) bounds nothing the update could exceed.
+    /// </summary>
+    InPlace,
+
+    /// <summary>The hosts updated serve nothing yet (a blue-green idle slot): the batch is surge + unavailable.</summary>
+    Idle,
 }
 
 /// <summary>
-/// Rolling batch arithmetic. A host fleet is updated in place, so the hosts in flight at once are the ones
-/// Kubernetes would have in transition: <c>surge + unavailable</c>, where
-/// <c>surge = ⌈maxSurge⌉</c> and <c>unavailable = ⌊maxUnavailable⌋</c> over the target host count, and
-/// if both resolve to 0 then unavailable is 1. A CodeDeploy minimum caps the batch at
-/// <c>hosts − minimumHealthy</c> (MOST_CONCURRENCY c caps it at c). The stricter of the declared styles wins.
-/// Worked examples (the tests reuse them):
+/// Rolling batch arithmetic for hosts updated where they stand. <c>surge = ⌈maxSurge⌉</c> and
+/// <c>unavailable = ⌊maxUnavailable⌋</c> over the target host count, and if both resolve to 0 then unavailable is 1
+/// (Kubernetes' <c>ResolveFenceposts</c>, deployment_util.go at 277391ee). In place (<see cref="HostUpdate.InPlace"/>)
+/// an updating host is out of service, so the batch is <c>unavailable</c>: never fewer than hosts − maxUnavailable
+/// serve; no host is added, so the fleet never exceeds hosts + maxSurge whatever maxSurge says (undeclared, it is 0
+/// here: there is nothing to surge). An undeclared maxUnavailable is 25%, at least 1. A declared maxUnavailable that
+/// resolves to 0 while maxSurge does not cannot be honoured in place (Kubernetes would add a pod first): the plan is
+/// infeasible and says so, rather than reinterpreting it (a literal 0 is refused when the strategy is parsed). A
+/// blue-green idle slot (<see cref="HostUpdate.Idle"/>) serves nothing, so its batch is <c>surge + unavailable</c>. A
+/// CodeDeploy minimum caps the batch at <c>hosts − minimumHealthy</c> (MOST_CONCURRENCY c caps it at c). The stricter
+/// of the declared styles wins. Worked examples (the tests reuse them):
 /// <list type="bullet">
-/// <item>10 hosts, defaults 25%/25%: surge ⌈2.5⌉ = 3, unavailable ⌊2.5⌋ = 2 → batch 5 → [5, 5].</item>
-/// <item>10 hosts, maxSurge 0, maxUnavailable 10%: 0 + 1 → batch 1 → ten batches of 1.</item>
+/// <item>10 hosts, defaults: unavailable ⌊2.5⌋ = 2 → [2, 2, 2, 2, 2].</item>
+/// <item>10 hosts, maxSurge 0, maxUnavailable 10%: 1 → ten batches of 1.</item>
 /// <item>3 hosts, maxSurge 0, maxUnavailable 25%: ⌊0.75⌋ = 0 and surge 0 → unavailable 1 → [1, 1, 1].</item>
+/// <item>3 hosts, maxSurge 1, maxUnavailable 25%: unavailable 0, surge 1 → infeasible in place.</item>
 /// <item>9 hosts, HOST_COUNT 6 → batch 3 → [3, 3, 3]; FLEET_PERCENT 40 → min ⌈3.6⌉ = 4 → batch 5 → [5, 4].</item>
 /// <item>5 hosts, HOST_COUNT 5 → infeasible: no host could ever be taken out of service.</item>
 /// </list>
@@ -38,7 +60,7 @@ public static class RollingPlanner
 {
     private static readonly IntOrPercent DefaultQuarter = IntOrPercent.Percent(25);
 
-    public static RollingPlan Plan(RollingSpec spec, int hostCount)
+    public static RollingPlan Plan(RollingSpec spec, int hostCount, HostUpdate update = HostUpdate.InPlace)
     {
         ArgumentNullException.ThrowIfNull(spec);
         ArgumentOutOfRangeException.ThrowIfNegative(hostCount);
@@ -49,7 +71,7 @@ public static class RollingPlanner
         var limit = int.MaxValue;
         var why = new List<string>();
 
-        if (spec.UsesSurgeStyle)
+        if (spec.UsesSurgeStyle && update == HostUpdate.Idle)
         {
             var surgeSpec = spec.MaxSurge ?? DefaultQuarter;
             var unavailableSpec = spec.MaxUnavailable ?? DefaultQuarter;
@@ -62,7 +84,31 @@ public static class RollingPlanner
             }
 
             limit = surge + unavailable;
-            why.Add($"maxSurge {surgeSpec} → {surge} (rounded up) + maxUnavailable {unavailableSpec} → {unavailable} (rounded down) = {limit} hosts at a time");
+            why.Add($"the hosts updated serve nothing yet: maxSurge {surgeSpec} → {surge} (rounded up) + maxUnavailable {unavailableSpec} → {unavailable} (rounded down) = {limit} hosts at a time");
+        }
+        else if (spec.UsesSurgeStyle)
+        {
+            var surgeSpec = spec.MaxSurge ?? IntOrPercent.Count(0);
+            var unavailableSpec = spec.MaxUnavailable ?? DefaultQuarter;
+            surge = surgeSpec.Resolve(hostCount, roundUp: true);
+            unavailable = unavailableSpec.Resolve(hostCount, roundUp: false);
+            if (surge == 0 && unavailable == 0)
+            {
+                unavailable = 1;
+                why.Add(spec.MaxUnavailable is null
+                    ? $"maxUnavailable (default 25%) rounds down to 0 over {hostCount} hosts, so 1"
+                    : $"maxSurge {surgeSpec} and maxUnavailable {unavailableSpec} both resolve to 0, so maxUnavailable becomes 1 (Kubernetes' ResolveFenceposts)");
+            }
+            else if (unavailable == 0 && hostCount > 0)
+            {
+                var reason = $"maxUnavailable {unavailableSpec} rounds down to 0 of {hostCount} hosts: an in-place update takes each host out of service while it changes, "
+                    + $"so no host could be updated without breaking it, and maxSurge {surgeSpec} adds no host in place; raise maxUnavailable to at least 1, or use type immutable, which adds hosts first";
+                return Infeasible(spec, hostCount, surge, unavailable, 0, allowedFailures, reason) with { InfeasibleField = "maxUnavailable" };
+            }
+
+            limit = unavailable;
+            why.Add($"in place each updating host is out of service: maxUnavailable {unavailableSpec} → {unavailable} (rounded down) hosts at a time"
+                + (surge > 0 ? $"; maxSurge {surgeSpec} adds no host in place, so the fleet never exceeds it" : string.Empty));
         }
 
         var minimumHealthy = 0;

@@ -45,7 +45,16 @@ public abstract record PlanStep(int Stage, string Description)
 {
     /// <summary>What the step does, as the rollout's stepper and the API name it.</summary>
     public abstract PlanStepKind Kind { get; }
+
+    /// <summary>Immutable surge window: old, new, serving and total host counts at this step; null elsewhere.</summary>
+    public FleetCounts? Fleet { get; init; }
 }
+
+/// <summary>
+/// Host counts of a surge-window step: <paramref name="Old"/> and <paramref name="New"/> once it is done,
+/// <paramref name="Available"/> the fewest serving during it, <paramref name="Total"/> the most hosts at once during it.
+/// </summary>
+public sealed record FleetCounts(int Old, int New, int Available, int Total);
 
 /// <summary>Apply the new artifact to these hosts, as one batch.</summary>
 public sealed record DeployStep(int Stage, IReadOnlyList<string> Hosts, string Description) : PlanStep(Stage, Description)

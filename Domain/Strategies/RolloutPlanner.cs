@@ -14,9 +14,10 @@ namespace Deploy.Engine.Domain.Strategies;
 /// stage's host count, with its exact semantics. Canary: see <see cref="HostsForWeight"/>; after the last declared step,
 /// if the weight is below 100, the remaining hosts are deployed in rolling batches and all traffic moves.
 /// Blue-green (full scope): deploy the idle slot in rolling batches, optional analysis, a pause (auto-promote or wait),
-/// the switch, then the old slot kept warm. Immutable (full scope): provision, deploy the new hosts in rolling batches,
-/// retire the old ones; no analysis step of its own (the deploy batches are watched like any rolling batch, and the
-/// deadlines are the grain's).</para>
+/// the switch, then the old slot kept warm. Immutable (full scope): a surge window (<see cref="SurgeWindowPlanner"/>,
+/// Kubernetes' Deployment controller): per window step, provision the new hosts capacity allows, retire the old hosts
+/// the serving floor allows, deploy the new ones; no analysis step of its own (the deploy batches are watched like any
+/// rolling batch, and the deadlines are the grain's).</para>
 /// <para>A <see cref="BakeStep"/> follows every stage but the last when the scope's bake is above zero.</para>
 /// </summary>
 public static class RolloutPlanner
@@ -265,7 +266,7 @@ public static class RolloutPlanner
         var idleHosts = input.Hosts.Where(h => string.Equals(h.Labels[label], idle, StringComparison.Ordinal)).Select(h => h.Id).ToList();
         var stage = new PlanStage(0, $"idle slot {label}={idle}", idleHosts);
 
-        var batches = Batches(spec.Rolling, stage, idleHosts, p, errors, out var batchSize);
+        var batches = Batches(spec.Rolling, stage, idleHosts, p, errors, out var batchSize, HostUpdate.Idle);
         for (var b = 0; b < batches.Count; b++)
         {
             steps.Add(new DeployStep(0, batches[b],
@@ -317,28 +318,52 @@ public static class RolloutPlanner
         }
 
         var stage = new PlanStage(0, "new hosts", fresh.ToList());
-        steps.Add(new ProvisionStep(0, stage.Hosts, $"bring {Hosts(fresh.Count)} into service alongside the {old.Count} old ones"));
-        var batches = Batches(spec.Rolling, stage, stage.Hosts, p, errors, out var batchSize);
-        for (var b = 0; b < batches.Count; b++)
+        var window = SurgeWindowPlanner.Plan(spec.Rolling, old.Count);
+        if (!window.IsFeasible)
         {
-            steps.Add(new DeployStep(0, batches[b],
-                Invariant($"deploy new hosts, batch {b + 1} of {batches.Count}: {Hosts(batches[b].Count)} (rolling batch size {batchSize} of {fresh.Count})")));
+            errors.Add(p + (spec.Rolling.UsesSurgeStyle ? "maxUnavailable" : "minimumHealthyHosts"), Invariant($"{stage.Name} ({Hosts(old.Count)}): {window.Infeasible}"));
+            return [];
         }
 
-        steps.Add(new RetireStep(0, old, $"retire the {Hosts(old.Count)} that ran the old version"));
-        notes.Add($"Immutable over {Hosts(old.Count)}: {Hosts(fresh.Count)} provisioned get the new version in rolling batches, then the old hosts are retired; until then a rollback retires the new hosts instead");
+        var (provisioned, retired) = (0, 0);
+        for (var w = 0; w < window.Steps.Count; w++)
+        {
+            var at = window.Steps[w];
+            var fleet = new FleetCounts(at.Old, at.New, at.Available, at.Total);
+            var counts = Invariant($"window step {w + 1} of {window.Steps.Count}: {at.Old} old + {at.New} new after it, at least {at.Available} serving (floor {window.MinAvailable}), at most {at.Total} hosts (ceiling {window.MaxTotal})");
+            var adding = fresh.Skip(provisioned).Take(at.Provision).ToList();
+            if (adding.Count > 0)
+            {
+                steps.Add(new ProvisionStep(0, adding, Invariant($"provision {Hosts(adding.Count)}; {counts}")) { Fleet = fleet });
+            }
+
+            if (at.Retire > 0)
+            {
+                steps.Add(new RetireStep(0, old.Skip(retired).Take(at.Retire).ToList(), Invariant($"retire {Hosts(at.Retire)} that ran the old version; {counts}")) { Fleet = fleet });
+            }
+
+            if (adding.Count > 0)
+            {
+                steps.Add(new DeployStep(0, adding, Invariant($"deploy the {Hosts(adding.Count)} just provisioned; {counts}")) { Fleet = fleet });
+            }
+
+            (provisioned, retired) = (provisioned + at.Provision, retired + at.Retire);
+        }
+
+        notes.Add($"Immutable over {Hosts(old.Count)} as a surge window: {window.Explanation}; until the last old host retires a rollback retires the new hosts and brings back the old ones retired so far");
         return [stage];
     }
 
     /// <summary>The hosts in chunks of the rolling batch size computed over the stage's host count.</summary>
     private static List<List<string>> Batches(
-        RollingSpec rolling, PlanStage stage, IReadOnlyList<string> hosts, string p, ValidationErrors errors, out int batchSize)
+        RollingSpec rolling, PlanStage stage, IReadOnlyList<string> hosts, string p, ValidationErrors errors, out int batchSize,
+        HostUpdate update = HostUpdate.InPlace)
     {
-        var plan = RollingPlanner.Plan(rolling, stage.Hosts.Count);
+        var plan = RollingPlanner.Plan(rolling, stage.Hosts.Count, update);
         batchSize = plan.BatchSize;
         if (!plan.IsFeasible)
         {
-            errors.Add(p + "minimumHealthyHosts", Invariant($"{stage.Name} ({Hosts(stage.Hosts.Count)}): {plan.Infeasible}"));
+            errors.Add(p + plan.InfeasibleField, Invariant($"{stage.Name} ({Hosts(stage.Hosts.Count)}): {plan.Infeasible}"));
             return [];
         }
 

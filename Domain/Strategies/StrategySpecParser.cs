@@ -35,6 +35,7 @@ public static class StrategySpecParser
 
         var kind = ParseKind(input.Type, p, errors);
         var rolling = ParseRolling(input.Rolling, p, errors);
+        if (kind is { } k && rolling is not null) CheckSurgeFields(k, rolling, p, errors);
         var steps = ParseSteps(kind, input.Steps, p, errors);
         var blueGreen = ParseBlueGreen(kind, input.BlueGreen, p, errors);
         var scope = ParseScope(kind, input.Scope, p + "scope.", errors);
@@ -65,6 +66,28 @@ public static class StrategySpecParser
         };
         if (kind is null) errors.Add(p + "type", "must be one of rolling, canary, blueGreen, immutable");
         return kind;
+    }
+
+    /// <summary>
+    /// maxSurge and maxUnavailable as declared, against what the strategy can honour. Surge-capable (immutable): both 0
+    /// is refused, as Kubernetes' validation refuses it ("may not be 0 when `maxSurge` is 0",
+    /// pkg/apis/apps/validation/validation.go <c>ValidateRollingUpdateDeployment</c>). In place (rolling, canary): a
+    /// declared maxUnavailable of 0 is refused, since each host is out of service while it updates and no host is
+    /// added (Kubernetes would surge a pod instead). Blue-green updates an idle slot that serves nothing: no rule here.
+    /// </summary>
+    private static void CheckSurgeFields(StrategyKind kind, RollingSpec rolling, string p, ValidationErrors errors)
+    {
+        var unavailableZero = rolling.MaxUnavailable is { Value: 0 };
+        switch (kind)
+        {
+            case StrategyKind.Immutable when unavailableZero && rolling.MaxSurge is { Value: 0 }:
+                errors.Add(p + "maxUnavailable", "may not be 0 when maxSurge is 0: no host could be added or taken out of service (as Kubernetes refuses it)");
+                break;
+            case StrategyKind.Rolling or StrategyKind.Canary when unavailableZero:
+                errors.Add(p + "maxUnavailable", "cannot be 0 for an in-place update: each host is out of service while it updates and no host is added, "
+                    + "so no host could ever be updated; set maxUnavailable to 1 or more, or use type immutable, which adds new hosts first (maxSurge)");
+                break;
+        }
     }
 
     private static RollingSpec? ParseRolling(RollingInput? r, string p, ValidationErrors errors)

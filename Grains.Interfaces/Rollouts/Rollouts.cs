@@ -83,6 +83,17 @@ public sealed record AnalysisDeclaration
 
     /// <summary>Argo-style threshold metrics measured on the canary at an interval during the step.</summary>
     [Id(2)] public IReadOnlyList<ThresholdMetricDeclaration>? Metrics { get; init; }
+
+    /// <summary>Argo's <c>dryRun</c>: metrics (by regular expression over their names) measured and shown, never deciding the step.</summary>
+    [Id(3)] public IReadOnlyList<DryRunDeclaration>? DryRun { get; init; }
+}
+
+/// <summary>Argo's <c>DryRun</c>: a regular expression over metric names (<c>.*</c> for all), matched anywhere in the name.</summary>
+[GenerateSerializer, Immutable]
+[Alias("DryRunDeclaration")]
+public sealed record DryRunDeclaration
+{
+    [Id(0)] public string? MetricName { get; init; }
 }
 
 /// <summary>An Argo-style threshold metric over a metric the canary hosts report.</summary>
@@ -118,6 +129,12 @@ public sealed record ThresholdMetricDeclaration
     [Id(10)] public string? Query { get; init; }
 
     [Id(11)] public string? Provider { get; init; }
+
+    /// <summary>Argo's <c>consecutiveSuccessLimit</c>: successes in a row that end the metric well (default 0: off).</summary>
+    [Id(12)] public int? ConsecutiveSuccessLimit { get; init; }
+
+    /// <summary>Argo's <c>initialDelay</c>, in seconds: the first measurement waits this long after the step starts.</summary>
+    [Id(13)] public int? InitialDelaySeconds { get; init; }
 }
 
 /// <summary>The canary judge's configuration, as declared (Kayenta-style metrics, groups and thresholds).</summary>
@@ -473,6 +490,18 @@ public sealed record PlanStepView
 
     /// <summary>pending, running, done, skipped.</summary>
     [Id(4)] public string State { get; init; } = "pending";
+
+    /// <summary>Immutable surge window: old hosts left once the step is done.</summary>
+    [Id(5)] public int? Old { get; init; }
+
+    /// <summary>Immutable surge window: new hosts once the step is done.</summary>
+    [Id(6)] public int? New { get; init; }
+
+    /// <summary>Immutable surge window: the fewest hosts serving during the step.</summary>
+    [Id(7)] public int? Available { get; init; }
+
+    /// <summary>Immutable surge window: the most hosts at once during the step.</summary>
+    [Id(8)] public int? Total { get; init; }
 }
 
 /// <summary>A health and metrics sample from a host running a rollout's version (from its agent or the simulation).</summary>

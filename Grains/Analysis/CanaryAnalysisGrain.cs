@@ -207,9 +207,10 @@ public sealed class CanaryAnalysisGrain(
             }), CancellationToken.None);
 
     /// <summary>
-    /// Each threshold metric measured once per interval over the step: the mean of the canary's values that arrived
-    /// in [k·interval, (k+1)·interval) after the start, or no data when none did — or, for a metric with a provider query,
-    /// the provider's value for that interval; then Argo's evaluation, terminated.
+    /// Each threshold metric measured once per interval over the step, starting after its initial delay: the mean of
+    /// the canary's values that arrived in [delay + k·interval, delay + (k+1)·interval) after the start, or no data when
+    /// none did — or, for a metric with a provider query, the provider's value for that interval; then Argo's
+    /// evaluation (terminated at the end of the step) with the step's dry-run rules.
     /// </summary>
     private async Task<AnalysisRunResult> Measure(bool final = true)
     {
@@ -221,14 +222,16 @@ public sealed class CanaryAnalysisGrain(
             var metric = AnalysisRunMapping.ToMetric(declared, "metric.", new Domain.Validation.ValidationErrors(), duration)
                 ?? throw new InvalidOperationException("the metric was validated when it was declared");
             var interval = (metric.Interval ?? duration).TotalSeconds;
-            // Before the end, only the intervals that are over have been measured.
-            var count = final ? metric.EffectiveCount ?? 1 : Math.Min(metric.EffectiveCount ?? 1, (int)(elapsed / interval));
+            var delay = (metric.InitialDelay ?? TimeSpan.Zero).TotalSeconds;
+            // Before the end, only the intervals that are over have been measured (none before the initial delay: Pending).
+            var count = final ? metric.EffectiveCount ?? 1 : Math.Clamp((int)((elapsed - delay) / interval), 0, metric.EffectiveCount ?? int.MaxValue);
             List<Measurement> measurements;
             if (declared.Query is { } query && declared.Provider is { } provider)
             {
                 // One value per interval straight from the provider; a failed query is an errored measurement each time.
-                var result = await Query(provider, query, S.Start.CanaryVersion,
-                    (S.StartedAt, S.StartedAt.AddSeconds(interval * count)), TimeSpan.FromSeconds(interval));
+                var from = S.StartedAt.AddSeconds(delay);
+                var result = count == 0 ? MetricSeriesResult.Fail("nothing to measure yet")
+                    : await Query(provider, query, S.Start.CanaryVersion, (from, from.AddSeconds(interval * count)), TimeSpan.FromSeconds(interval));
                 measurements = Enumerable.Range(0, count).Select(k => result.Ok
                     ? new Measurement(k < result.Values.Count ? result.Values[k] : null)
                     : new Measurement(null, result.Error)).ToList();
@@ -240,15 +243,16 @@ public sealed class CanaryAnalysisGrain(
                 var times = S.CanaryAt.GetValueOrDefault(source) ?? [];
                 measurements = Enumerable.Range(0, count).Select(k =>
                 {
-                    var window = values.Where((_, i) => times[i] >= k * interval && times[i] < (k + 1) * interval).ToList();
-                    return new Measurement(window.Count == 0 ? null : window.Average(), At: S.StartedAt.AddSeconds((k + 1) * interval));
+                    var (start, end) = (delay + k * interval, delay + (k + 1) * interval);
+                    var window = values.Where((_, i) => times[i] >= start && times[i] < end).ToList();
+                    return new Measurement(window.Count == 0 ? null : window.Average(), At: S.StartedAt.AddSeconds(end));
                 }).ToList();
             }
 
             runs.Add((metric, measurements));
         }
 
-        return AnalysisRunEvaluator.Evaluate(runs, terminated: final);
+        return AnalysisRunEvaluator.Evaluate(runs, terminated: final, dryRun: S.Start.DryRun);
     }
 
     /// <summary>The worse of the two: Fail (judge Fail, run Failed or Error) over Hold (Marginal, no data, Inconclusive) over Pass.</summary>

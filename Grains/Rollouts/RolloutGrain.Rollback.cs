@@ -317,12 +317,18 @@ public sealed partial class RolloutGrain
                 return true;
 
             case RollbackAction.RetireNew:
-                await Retire(S.Provisioned);
+            {
+                // A surge window brings new hosts in step by step: only those registered so far are retired.
+                var registered = (await GrainFactory.Ref<IEnvironmentGrain>(S.Environment).GetHostIndex()).Select(h => h.HostId).ToHashSet(StringComparer.Ordinal);
+                await Retire(S.Provisioned.Where(registered.Contains).ToList());
                 await Done(null);
                 return true;
+            }
 
             case RollbackAction.RestoreOld:
-                var old = S.OldHosts.Select(h => new HostEnrollment
+                // Only the old hosts the window has retired come back; those still serving are left as they are.
+                var serving = (await GrainFactory.Ref<IEnvironmentGrain>(S.Environment).GetHostIndex()).Select(h => h.HostId).ToHashSet(StringComparer.Ordinal);
+                var old = S.OldHosts.Where(h => !serving.Contains(h.Key)).Select(h => new HostEnrollment
                 {
                     HostId = h.Key,
                     Registration = new HostRegistration { Environment = S.Environment, Labels = h.Value },

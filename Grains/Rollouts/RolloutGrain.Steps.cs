@@ -189,13 +189,14 @@ public sealed partial class RolloutGrain
 
             case PlanStepKind.Provision:
                 await Commit(stepStarted, [.. done]);
-                var enrolled = await GrainFactory.Ref<IEnvironmentGrain>(S.Environment).RegisterHosts(step.Hosts.Select((id, i) => new HostEnrollment
+                var enrolled = await GrainFactory.Ref<IEnvironmentGrain>(S.Environment).RegisterHosts(step.Hosts.Select(id => new HostEnrollment
                 {
                     HostId = id,
                     Registration = new HostRegistration
                     {
                         Environment = S.Environment,
-                        Labels = ProvisionedLabels(i),
+                        // Why the index in the whole provisioned list: a surge window provisions in several steps.
+                        Labels = ProvisionedLabels(S.Provisioned.IndexOf(id)),
                         CurrentArtifact = null,
                         Simulation = S.ProvisionProfile,
                     },
@@ -246,6 +247,7 @@ public sealed partial class RolloutGrain
                         BaselineVersion = S.PreviousDeployed?.Version,
                         Judge = step.Judge,
                         Metrics = step.Metrics,
+                        DryRun = step.DryRun,
                         DurationSeconds = (int)(step.Duration ?? TimeSpan.Zero).TotalSeconds,
                         Service = S.Service,
                         Environment = S.Environment,
@@ -334,6 +336,7 @@ public sealed partial class RolloutGrain
             {
                 step.Judge = declared[k].Judge;
                 step.Metrics = declared[k].Metrics?.Where(m => m is not null).ToList() ?? [];
+                step.DryRun = declared[k].DryRun?.Select(r => r?.MetricName ?? string.Empty).ToList() ?? [];
             }
 
             k++;

@@ -64,6 +64,9 @@ public sealed class StoredStep
     /// <summary>An analysis step's threshold metrics, when it declares any.</summary>
     [Id(9)] public List<ThresholdMetricDeclaration> Metrics { get; set; } = [];
 
+    /// <summary>An analysis step's dry-run rules (Argo's dryRun metricName patterns).</summary>
+    [Id(10)] public List<string> DryRun { get; set; } = [];
+
     /// <summary>Whether this step runs a canary analysis (a judge, threshold metrics, or both).</summary>
     public bool Analyses => Judge is not null || Metrics.Count > 0;
 }

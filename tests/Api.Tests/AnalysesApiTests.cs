@@ -165,5 +165,71 @@ public class AnalysesApiTests(EngineFactory engine)
         var problem = await _viewer.PostAsync("/v1/analyses/judge", Json($$$"""{"judge":{{{judge}}}}"""))
             .ExpectProblem(HttpStatusCode.BadRequest, "urn:deploy-engine:problem:validation");
         Assert.Contains(says, (string)problem["errors"]![field]![0]!, StringComparison.Ordinal);
+
+    [Fact]
+    public async Task Replaying_a_whole_run_with_a_dry_run_metric_decides_by_the_others()
+    {
+        // Argo: the dry-run metric fails and never decides; the deciding metric reads a vector as result[0].
+        var run = await _viewer.PostJson("/v1/analyses/runs", new
+        {
+            metrics = new object[]
+            {
+                new { name = "p99", successCondition = "result[0] < 500", count = 2, intervalSeconds = 60 },
+                new { name = "experimental-errors", successCondition = "result < 0.01" },
+            },
+            dryRun = new[] { new { metricName = "^experimental-" } },
+            metricResults = new object[]
+            {
+                new { name = "p99", measurements = new object[] { new { values = new[] { 320.0 } }, new { values = new object[] { 410.0, "NaN" } } } },
+                new { name = "experimental-errors", measurements = new object[] { new { value = "+Inf" } } },
+            },
+        }).Expect(HttpStatusCode.OK);
+
+        Assert.Equal("Successful", (string?)run["phase"]);
+        var dry = run["metrics"]!.AsArray().Single(m => (string?)m!["name"] == "experimental-errors")!;
+        Assert.Equal("Failed", (string?)dry["phase"]);
+        Assert.True((bool)dry["dryRun"]!);
+        Assert.Equal("+Inf", (string?)dry["measurements"]![0]!["result"]);
+        Assert.Equal("[410,NaN]", (string?)run["metrics"]![0]!["measurements"]![1]!["result"]);
+        Assert.Equal(1, (int)run["summary"]!["successful"]!);
+        Assert.Equal(1, (int)run["dryRunSummary"]!["failed"]!);
+    }
+
+    [Fact]
+    public async Task A_condition_that_fails_at_evaluation_is_an_error_measurement_not_a_400()
+    {
+        // Argo (utils/evaluate/evaluate.go:24-33): an empty vector under result[0] is an Error measurement; five in a
+        // row exceed the default consecutiveErrorLimit of 4.
+        var run = await _viewer.PostJson("/v1/analyses/runs", new
+        {
+            metric = new { name = "p99", successCondition = "result[0] < 500", intervalSeconds = 60 },
+            measurements = Enumerable.Repeat(new { values = Array.Empty<double>() }, 5).ToArray(),
+        }).Expect(HttpStatusCode.OK);
+
+        Assert.Equal("Error", (string?)run["phase"]);
+        Assert.Equal("consecutiveErrors (5) > consecutiveErrorLimit (4)", (string?)run["reason"]);
+        Assert.Contains("metric result is nil or empty", (string?)run["measurements"]![0]!["reason"], StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_whole_run_that_cannot_be_replayed_is_a_400_naming_each_field()
+    {
+        var bad = await _viewer.PostJson("/v1/analyses/runs", new
+        {
+            metrics = new object[] { new { name = "a", successCondition = "result < 1", failureLimit = -1 } },
+            dryRun = new[] { new { metricName = "*" } },
+            metricResults = new object[]
+            {
+                new { name = "b", measurements = Array.Empty<object>() },
+                new { name = "a", measurements = new object[] { new { inFlight = true }, new { value = "lots" } } },
+            },
+        }).ExpectProblem(HttpStatusCode.BadRequest, "urn:deploy-engine:problem:validation");
+
+        var errors = bad["errors"]!;
+        Assert.Contains("cannot both be disabled", (string?)errors["metrics[0].failureLimit"]![0], StringComparison.Ordinal);
+        Assert.Contains("not a valid regular expression", (string?)errors["dryRun[0].metricName"]![0], StringComparison.Ordinal);
+        Assert.NotNull(errors["metricResults[0].name"]);
+        Assert.NotNull(errors["metricResults[1].measurements[0].inFlight"]);
+        Assert.NotNull(errors["metricResults[1].measurements[1].value"]);
     }
 }

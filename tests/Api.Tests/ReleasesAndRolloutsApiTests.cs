@@ -42,7 +42,7 @@ public class ReleasesAndRolloutsApiTests(EngineFactory engine)
         {
             releaseId = release,
             environment = env,
-            strategy = new { type = "rolling", maxSurge = "10%", maxUnavailable = "0" },
+            strategy = new { type = "rolling", maxSurge = "0", maxUnavailable = "10%" },
         }).Expect(HttpStatusCode.Created);
         var id = (string)created["id"]!;
         Assert.Equal(Enumerable.Repeat(5, 10), created["batches"]!.AsArray().Select(b => (int)b!));
@@ -238,8 +238,46 @@ public class ReleasesAndRolloutsApiTests(EngineFactory engine)
 
         var env = await Environment(10);
         var forEnv = await _operator.PostJson("/v1/rollouts/preview", new { environment = env }).Expect(HttpStatusCode.OK);
-        Assert.Equal(new[] { 5, 5 }, forEnv["batches"]!.AsArray().Select(b => (int)b!));
+        // In place, the default maxUnavailable 25% of 10 → 2 hosts out of service at a time.
+        Assert.Equal(new[] { 2, 2, 2, 2, 2 }, forEnv["batches"]!.AsArray().Select(b => (int)b!));
         Assert.Equal(0, (int)(await _operator.GetAsync($"/v1/hosts?environment={env}&version=2.0.0").Expect(HttpStatusCode.OK))["total"]!);
+    }
+
+    [Fact]
+    public async Task The_immutable_preview_shows_the_surge_window_with_counts_at_every_step()
+    {
+        // Kubernetes' Deployment controller, 10 replicas at 25%/25%: surge 3, unavailable 2; +3/−2, +2/−3, +3/−2, +2/−3.
+        var preview = await _operator.PostJson("/v1/rollouts/preview", new { hostCount = 10, strategy = new { type = "immutable" } })
+            .Expect(HttpStatusCode.OK);
+
+        Assert.True((bool)preview["feasible"]!);
+        Assert.Equal((3, 2), ((int)preview["maxSurge"]!, (int)preview["maxUnavailable"]!));
+        var steps = preview["steps"]!.AsArray();
+        Assert.Equal(12, steps.Count);
+        Assert.Equal(["Provision", "Retire", "Deploy"], steps.Take(3).Select(s => (string?)s!["kind"]));
+        Assert.All(steps, s => Assert.True((int)s!["available"]! >= 8 && (int)s["total"]! <= 13));
+        Assert.Equal(new[] { 8, 5, 3, 0 }, steps.Where(s => (string?)s!["kind"] == "Deploy").Select(s => (int)s!["old"]!));
+        Assert.Equal(new[] { 3, 5, 8, 10 }, steps.Where(s => (string?)s!["kind"] == "Deploy").Select(s => (int)s!["new"]!));
+        Assert.Equal(new[] { 3, 2, 3, 2 }, preview["batches"]!.AsArray().Select(b => (int)b!));
+    }
+
+    [Fact]
+    public async Task In_place_a_max_unavailable_of_zero_is_a_400_with_the_reason_and_nothing_is_created()
+    {
+        var env = await Environment(3);
+        var release = await Release("2.0.0");
+        var problem = await _pipeline.PostJson("/v1/rollouts", new
+        {
+            releaseId = release, environment = env, strategy = new { type = "rolling", maxSurge = "1", maxUnavailable = "0" },
+        }).ExpectProblem(HttpStatusCode.BadRequest, "urn:deploy-engine:problem:validation");
+        Assert.Contains("cannot be 0 for an in-place update", (string?)problem["errors"]!["strategy.maxUnavailable"]![0], StringComparison.Ordinal);
+        Assert.Equal(0, (int)(await _operator.GetAsync($"/v1/rollouts?environment={env}").Expect(HttpStatusCode.OK))["items"]!.AsArray().Count);
+
+        // A share that rounds down to 0 while maxSurge does not: the preview says why it cannot run in place.
+        var preview = await _operator.PostJson("/v1/rollouts/preview", new { hostCount = 3, strategy = new { maxSurge = "1", maxUnavailable = "25%" } })
+            .Expect(HttpStatusCode.OK);
+        Assert.False((bool)preview["feasible"]!);
+        Assert.Contains("maxUnavailable 25% rounds down to 0 of 3 hosts", (string?)preview["infeasible"], StringComparison.Ordinal);
     }
 
     private static StringContent JsonContent(object body) =>

@@ -96,8 +96,8 @@ public class StrategiesApiTests(EngineFactory engine)
         Assert.True((bool)preview["feasible"]!);
         Assert.Equal("Canary", (string?)preview["strategy"]);
         Assert.Equal(new[] { 10, 20 }, preview["stages"]!.AsArray().Select(s => (int)s!["hosts"]!));
-        // eu: ceil(10% of 10) = 1, then 5 - 1 = 4, then the other 5; us: 2, 8, 10.
-        Assert.Equal(new[] { 1, 4, 5, 2, 8, 10 }, preview["batches"]!.AsArray().Select(b => (int)b!));
+        // eu: ceil(10% of 10) = 1, then 5 - 1 = 4, then the other 5 in place, ⌊25% of 10⌋ = 2 at a time; us: 2, 8, then 10 by 5.
+        Assert.Equal(new[] { 1, 4, 2, 2, 1, 2, 8, 5, 5 }, preview["batches"]!.AsArray().Select(b => (int)b!));
         Assert.Contains(preview["steps"]!.AsArray(), s => (string?)s!["kind"] == "Bake");
         Assert.Equal(0, (int)(await _operator.GetAsync($"/v1/hosts?environment={env}&version=2.0.0").Expect(HttpStatusCode.OK))["total"]!);
     }

@@ -106,7 +106,7 @@ public sealed class TelemetryTests : IAsyncLifetime
         var release = (string)(await client.PostJson("/v1/releases", new { service = "shop", version, artifact = TestHttp.Digest(version) }).Expect(HttpStatusCode.Created))["id"]!;
         return (string)(await client.PostJson("/v1/rollouts", new
         {
-            releaseId = release, environment = env, strategy = new { maxSurge = "1", maxUnavailable = "0", maxFailures = "0" },
+            releaseId = release, environment = env, strategy = new { maxSurge = "0", maxUnavailable = "1", maxFailures = "0" },
         }).Expect(HttpStatusCode.Created))["id"]!;
     }
 

@@ -56,7 +56,7 @@ public sealed class DeployCtlTests(CliEngine engine) : IDisposable
     public async Task Watch_follows_a_rollout_step_by_step_and_exits_0_when_it_succeeds()
     {
         var env = await Environment(8, latencyMs: 400);
-        var id = await Start(env, "2.0.0", "type: rolling\nmaxSurge: 25%\nmaxUnavailable: 0\n");
+        var id = await Start(env, "2.0.0", "type: rolling\nmaxSurge: 0\nmaxUnavailable: 25%\n");
 
         var watched = await engine.Run(ViewerKey, "rollout", "watch", id, "--timeout", "90");
 
@@ -147,7 +147,7 @@ public sealed class DeployCtlTests(CliEngine engine) : IDisposable
         Assert.NotEmpty(releases["items"]!.AsArray());
         var hosts = Json(await engine.Run(ViewerKey, "hosts", "list", "-e", env, "--version", "4.0.0", "-o", "json"));
         Assert.Equal(5, (int)hosts["total"]!);
-        var plan = Json(await engine.Run(ViewerKey, "plan", "preview", "--hosts", "10", "-f", File("p.json", """{"maxSurge":"20%","maxUnavailable":"0"}"""), "-o", "json"));
+        var plan = Json(await engine.Run(ViewerKey, "plan", "preview", "--hosts", "10", "-f", File("p.json", """{"maxSurge":"0","maxUnavailable":"20%"}"""), "-o", "json"));
         Assert.Equal([2, 2, 2, 2, 2], plan["batches"]!.AsArray().Select(b => (int)b!));
         var audit = Json(await engine.Run(ViewerKey, "audit", "verify", "-o", "json"));
         Assert.True((bool)audit["valid"]!);

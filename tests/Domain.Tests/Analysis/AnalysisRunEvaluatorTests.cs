@@ -193,7 +193,7 @@ public class AnalysisRunEvaluatorTests
     [InlineData(3, true, new double[] { 1 }, true, AnalysisPhase.Successful)]
     // terminated before any measurement: successful; not terminated: still waiting (Argo's Pending)
     [InlineData(3, true, new double[0], true, AnalysisPhase.Successful)]
-    [InlineData(3, true, new double[0], false, AnalysisPhase.Running)]
+    [InlineData(3, true, new double[0], false, AnalysisPhase.Pending)]
     public void Effective_count_and_termination(int? count, bool interval, double[] values, bool terminated, AnalysisPhase expected)
     {
         var metric = Metric(count: count, interval: interval);

@@ -13,28 +13,54 @@ public class RollingPlannerTests
     }
 
     [Theory]
-    // hosts, maxSurge, maxUnavailable, expected surge, expected unavailable, expected batches
-    [InlineData(10, null, null, 3, 2, new[] { 5, 5 })]             // defaults 25%/25%: ⌈2.5⌉ + ⌊2.5⌋
-    [InlineData(10, "0", "10%", 0, 1, new[] { 1, 1, 1, 1, 1, 1, 1, 1, 1, 1 })]
-    [InlineData(3, "0", "25%", 0, 1, new[] { 1, 1, 1 })]             // both 0 → unavailable 1
-    [InlineData(3, "0%", "0%", 0, 1, new[] { 1, 1, 1 })]
-    [InlineData(10, "1", "0", 1, 0, new[] { 1, 1, 1, 1, 1, 1, 1, 1, 1, 1 })]
-    [InlineData(7, "10%", "10%", 1, 0, new[] { 1, 1, 1, 1, 1, 1, 1 })] // ⌈0.7⌉ = 1, ⌊0.7⌋ = 0
-    [InlineData(200, "25%", "25%", 50, 50, new[] { 100, 100 })]
-    [InlineData(9, "2", "3", 2, 3, new[] { 5, 4 })]
-    [InlineData(4, "100%", "100%", 4, 4, new[] { 4 })]               // capped at the host count
-    [InlineData(1, null, null, 1, 0, new[] { 1 })]                   // ⌈0.25⌉ = 1, ⌊0.25⌋ = 0
-    [InlineData(101, "1%", "1%", 2, 1, new[] { 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 2 })]
-    public void Surge_rounds_up_unavailable_rounds_down(int hosts, string? surge, string? unavailable, int expectedSurge, int expectedUnavailable, int[] expected)
+    // In place (rolling, canary): the batch is maxUnavailable, rounded down, as Kubernetes' ResolveFenceposts resolves it
+    // (kubernetes/kubernetes 277391ee, pkg/controller/deployment/util/deployment_util.go ResolveFenceposts: surge rounds
+    // up, unavailable rounds down, both 0 → unavailable 1). No host is added in place, so maxSurge (default 0) adds none.
+    // hosts, maxSurge, maxUnavailable, expected surge, expected unavailable, expected batch size
+    [InlineData(10, null, null, 0, 2, 2)]            // default maxUnavailable 25%: ⌊2.5⌋
+    [InlineData(10, "0", "10%", 0, 1, 1)]
+    [InlineData(3, "0", "25%", 0, 1, 1)]             // both 0 → unavailable 1
+    [InlineData(3, "0%", "0%", 0, 1, 1)]
+    [InlineData(3, null, "25%", 0, 1, 1)]            // maxSurge undeclared is 0 in place, so the fallback applies
+    [InlineData(1, null, null, 0, 1, 1)]             // ⌊0.25⌋ = 0, default: at least 1
+    [InlineData(200, "25%", "25%", 50, 50, 50)]      // maxSurge resolved and shown, adds no host
+    [InlineData(9, "2", "3", 2, 3, 3)]
+    [InlineData(4, "100%", "100%", 4, 4, 4)]         // capped at the host count
+    [InlineData(101, "1%", "1%", 2, 1, 1)]
+    public void In_place_the_batch_is_max_unavailable(int hosts, string? surge, string? unavailable, int expectedSurge, int expectedUnavailable, int batch)
     {
         var plan = RollingPlanner.Plan(Spec(surge, unavailable), hosts);
 
-        Assert.True(plan.IsFeasible);
+        Assert.True(plan.IsFeasible, plan.Infeasible);
         Assert.Equal(expectedSurge, plan.MaxSurge);
         Assert.Equal(expectedUnavailable, plan.MaxUnavailable);
-        Assert.Equal(expected, plan.Batches);
-        Assert.Equal(hosts, plan.Batches.Sum());
+        Assert.Equal(batch, plan.BatchSize);
+        Assert.Equal(Enumerable.Range(0, hosts).Chunk(batch).Select(c => c.Length), plan.Batches);
     }
+
+    [Theory]
+    // Kubernetes would surge a pod here; in place nothing is added, so the declared maxUnavailable cannot be honoured.
+    [InlineData(10, "1", "0")]
+    [InlineData(7, "10%", "10%")]                    // ⌈0.7⌉ = 1 surge, ⌊0.7⌋ = 0 unavailable
+    [InlineData(3, "1", "25%")]
+    public void In_place_a_max_unavailable_of_0_with_surge_is_infeasible_not_reinterpreted(int hosts, string surge, string unavailable)
+    {
+        var plan = RollingPlanner.Plan(Spec(surge, unavailable), hosts);
+
+        Assert.False(plan.IsFeasible);
+        Assert.Equal("maxUnavailable", plan.InfeasibleField);
+        Assert.Contains("rounds down to 0", plan.Infeasible, StringComparison.Ordinal);
+        Assert.Contains("an in-place update takes each host out of service", plan.Infeasible, StringComparison.Ordinal);
+        Assert.Empty(plan.Batches);
+    }
+
+    [Theory]
+    // A blue-green idle slot serves nothing while it is updated: surge + unavailable at a time.
+    [InlineData(10, null, null, new[] { 5, 5 })]     // ⌈2.5⌉ + ⌊2.5⌋
+    [InlineData(10, "1", "0", new[] { 1, 1, 1, 1, 1, 1, 1, 1, 1, 1 })]
+    [InlineData(9, "2", "3", new[] { 5, 4 })]
+    public void An_idle_slot_takes_surge_plus_unavailable(int hosts, string? surge, string? unavailable, int[] expected) =>
+        Assert.Equal(expected, RollingPlanner.Plan(Spec(surge, unavailable), hosts, HostUpdate.Idle).Batches);
 
     [Theory]
     // CodeDeploy's own examples: 9 hosts, HOST_COUNT 6 → 3 at a time; FLEET_PERCENT 40 → min ⌈3.6⌉ = 4 → 5 at a time.

@@ -69,9 +69,10 @@ public class RolloutPlannerTests
         var stage = Assert.Single(plan.Stages);
         Assert.Equal(new PlanStage(0, "all hosts", stage.Hosts), stage);
         Assert.Equal(10, stage.Hosts.Count);
-        Assert.Equal(new[] { "deploy 5", "deploy 5" }, plan.Steps.Select(Shape));
-        Assert.Equal(new[] { "h01", "h02", "h03", "h04", "h05" }, ((DeployStep)plan.Steps[0]).Hosts);
-        Assert.Equal(new[] { "h06", "h07", "h08", "h09", "h10" }, ((DeployStep)plan.Steps[1]).Hosts);
+        // In place, the default maxUnavailable 25% of 10 → ⌊2.5⌋ = 2 hosts out of service at a time.
+        Assert.Equal(new[] { "deploy 2", "deploy 2", "deploy 2", "deploy 2", "deploy 2" }, plan.Steps.Select(Shape));
+        Assert.Equal(new[] { "h01", "h02" }, ((DeployStep)plan.Steps[0]).Hosts);
+        Assert.Equal(new[] { "h09", "h10" }, ((DeployStep)plan.Steps[4]).Hosts);
         Assert.All(plan.Steps, s => Assert.Equal(0, s.Stage));
         Assert.Contains("10 hosts in 1 stage", plan.Explanation);
     }
@@ -88,11 +89,11 @@ public class RolloutPlannerTests
         var plan = Planned(spec, new PlanInput { Hosts = Fleet(25) });
 
         // 10% → 3; 20% → 5 (2 more); 20% again → nothing to deploy; 50% → ⌈12.5⌉ = 13 (8 more);
-        // the remaining 12 in rolling batches sized over 25 hosts (default 25%/25%: 7 + 6 = 13) → one batch.
+        // the remaining 12 in rolling batches sized over 25 hosts (in place, default maxUnavailable 25%: ⌊6.25⌋ = 6) → two.
         Assert.Equal(new[]
         {
             "deploy 3", "traffic 10", "pause", "deploy 2", "traffic 20", "analysis 600s", "traffic 20", "deploy 8", "traffic 50",
-            "deploy 12", "traffic 100",
+            "deploy 6", "deploy 6", "traffic 100",
         }, plan.Steps.Select(Shape));
         Assert.Equal("deploy 3 hosts (weight 10%: ceil(10% of 25) = 3)", plan.Steps[0].Description);
         Assert.Equal("deploy 2 more hosts (weight 20%: ceil(20% of 25) = 5)", plan.Steps[3].Description);
@@ -127,7 +128,7 @@ public class RolloutPlannerTests
     {
         var spec = Spec(new StrategyInput { Type = "canary", Steps = [new() { Pause = new PauseInput { DurationSeconds = 30 } }] });
         var plan = Planned(spec, new PlanInput { Hosts = Fleet(4) });
-        Assert.Equal(new[] { "pause 30s", "deploy 2", "deploy 2", "traffic 100" }, plan.Steps.Select(Shape));
+        Assert.Equal(new[] { "pause 30s", "deploy 1", "deploy 1", "deploy 1", "deploy 1", "traffic 100" }, plan.Steps.Select(Shape));
     }
 
     [Fact]
@@ -207,8 +208,8 @@ public class RolloutPlannerTests
 
         Assert.Equal(new[] { ("pilot", 1), ("remaining hosts", 4) }, plan.Stages.Select(s => (s.Name, s.Hosts.Count)));
         Assert.Equal(new[] { "h04" }, plan.Stages[0].Hosts);
-        // The canary runs in each stage: 50% of 1 → 1; 50% of 4 → 2, then the other 2 in one rolling batch (⌈1⌉ + ⌊1⌋ = 2 over 4).
-        Assert.Equal(new[] { "deploy 1", "traffic 50", "traffic 100", "bake 3600s", "deploy 2", "traffic 50", "deploy 2", "traffic 100" },
+        // The canary runs in each stage: 50% of 1 → 1; 50% of 4 → 2, then the other 2 one at a time (in place, ⌊25% of 4⌋ = 1).
+        Assert.Equal(new[] { "deploy 1", "traffic 50", "traffic 100", "bake 3600s", "deploy 2", "traffic 50", "deploy 1", "deploy 1", "traffic 100" },
             plan.Steps.Select(Shape));
         Assert.Equal("bake 1h before remaining hosts", plan.Steps[3].Description);
     }
@@ -329,15 +330,44 @@ public class RolloutPlannerTests
     }
 
     [Fact]
-    public void Immutable_provisions_deploys_the_new_hosts_and_retires_the_old()
+    public void Immutable_with_a_codedeploy_minimum_retires_first_as_kubernetes_does_without_surge()
     {
+        // HalfAtATime: FLEET_PERCENT 50 of 4 keeps 2 serving and adds none at once (maxSurge 0), so the window retires 2
+        // old hosts, brings 2 new in, retires the other 2, brings the last 2 in.
         var spec = Spec(new StrategyInput { Type = "immutable", Rolling = new RollingInput { Preset = "HalfAtATime" } });
         var plan = Planned(spec, new PlanInput { Hosts = Fleet(4), ProvisionedHosts = ["n1", "n2", "n3", "n4"] });
 
         Assert.Equal(new[] { "n1", "n2", "n3", "n4" }, Assert.Single(plan.Stages).Hosts);
-        Assert.Equal(new[] { "provision 4", "deploy 2", "deploy 2", "retire 4" }, plan.Steps.Select(Shape));
-        Assert.Equal(new[] { "h01", "h02", "h03", "h04" }, ((RetireStep)plan.Steps[^1]).Hosts);
-        Assert.Equal(new[] { "n1", "n2" }, ((DeployStep)plan.Steps[1]).Hosts);
+        Assert.Equal(new[] { "retire 2", "provision 2", "deploy 2", "retire 2", "provision 2", "deploy 2" }, plan.Steps.Select(Shape));
+        Assert.Equal(new[] { "h01", "h02" }, ((RetireStep)plan.Steps[0]).Hosts);
+        Assert.Equal(new[] { "n1", "n2" }, ((DeployStep)plan.Steps[2]).Hosts);
+        Assert.Equal(new[] { "h03", "h04" }, ((RetireStep)plan.Steps[3]).Hosts);
+        Assert.All(plan.Steps, s => Assert.True(s.Fleet!.Available >= 2 && s.Fleet.Total <= 4));
+    }
+
+    [Fact]
+    public void Immutable_10_hosts_at_25_percent_is_a_sliding_window_with_counts_at_every_step()
+    {
+        // Kubernetes' Deployment controller with 10 replicas, maxSurge 3 (⌈2.5⌉), maxUnavailable 2 (⌊2.5⌋): new(+3) and
+        // old(−2) together, then +2/−3, +3/−2, +2/−3 (rolling.go reconcileOldReplicaSets' own worked example).
+        var spec = Spec(new StrategyInput { Type = "immutable" });
+        var fresh = Enumerable.Range(1, 10).Select(i => $"n{i}").ToList();
+        var plan = Planned(spec, new PlanInput { Hosts = Fleet(10), ProvisionedHosts = fresh });
+
+        Assert.Equal(new[]
+        {
+            "provision 3", "retire 2", "deploy 3",
+            "provision 2", "retire 3", "deploy 2",
+            "provision 3", "retire 2", "deploy 3",
+            "provision 2", "retire 3", "deploy 2",
+        }, plan.Steps.Select(Shape));
+        Assert.Equal(
+            new[] { new FleetCounts(8, 3, 8, 13), new FleetCounts(5, 5, 8, 13), new FleetCounts(3, 8, 8, 13), new FleetCounts(0, 10, 8, 13) },
+            plan.Steps.OfType<DeployStep>().Select(d => d.Fleet));
+        Assert.Equal(fresh, plan.Steps.OfType<ProvisionStep>().SelectMany(p => p.Hosts));
+        Assert.Equal(Fleet(10).Select(h => h.Id), plan.Steps.OfType<RetireStep>().SelectMany(r => r.Hosts));
+        Assert.StartsWith("provision 3 hosts; window step 1 of 4: 8 old + 3 new after it, at least 8 serving (floor 8), at most 13 hosts (ceiling 13)",
+            plan.Steps[0].Description, StringComparison.Ordinal);
     }
 
     [Theory]

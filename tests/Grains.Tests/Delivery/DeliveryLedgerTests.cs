@@ -34,7 +34,7 @@ public class DeliveryLedgerTests(ClusterFixture fixture)
         var service = Fleet.Unique("svc");
         await Fleet.CreateEnvironment(Grains, env, hosts: 3);
         var release = await Fleet.CreateRelease(Grains, service, "2.0.0");
-        var rollout = await Fleet.StartRollout(Grains, release, env, new RolloutStrategySpec { MaxSurge = "1", MaxUnavailable = "0" });
+        var rollout = await Fleet.StartRollout(Grains, release, env, new RolloutStrategySpec { MaxSurge = "0", MaxUnavailable = "1" });
         await Fleet.WaitFor(Grains, rollout.Id, r => r.Status == RolloutStatus.Succeeded);
 
         var succeeded = await Recorded(service, rollout.Id, d => d.Outcome == DeploymentOutcome.Succeeded);

@@ -26,7 +26,7 @@ public class BlastRadiusBudgetTests(ClusterFixture fixture)
 
         // Batches of 2: three rollouts' steps (6 hosts) would exceed the budget of 5.
         await Task.WhenAll(rollouts.Select(r =>
-            Fleet.StartRollout(fixture.Grains, r.Release, r.Environment, new RolloutStrategySpec { MaxSurge = "2", MaxUnavailable = "0" })));
+            Fleet.StartRollout(fixture.Grains, r.Release, r.Environment, new RolloutStrategySpec { MaxSurge = "0", MaxUnavailable = "2" })));
         var ids = rollouts.Select(r => GrainKeys.Rollout(r.Release, r.Environment)).ToList();
 
         var finals = await Task.WhenAll(ids.Select(id => Fleet.WaitFor(fixture.Grains, id, timeout: TimeSpan.FromSeconds(90))));

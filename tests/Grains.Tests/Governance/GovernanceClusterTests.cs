@@ -11,7 +11,7 @@ public class GovernanceClusterTests(ClusterFixture fixture)
 
     private static readonly GovernanceActor Ops = new() { Name = "ops", Role = "operator" };
 
-    private static RolloutStrategySpec OneAtATime => new() { MaxSurge = "1", MaxUnavailable = "0" };
+    private static RolloutStrategySpec OneAtATime => new() { MaxSurge = "0", MaxUnavailable = "1" };
 
     private async Task<string> Release(string service, string version, Dictionary<string, string>? metadata = null)
     {

@@ -193,4 +193,38 @@ public class CanaryAnalysisTests(ClusterFixture fixture)
         var rolledBack = done.Decisions.First(d => d.Kind == "rollback").At;
         Assert.True(rolledBack - stepStarted < TimeSpan.FromSeconds(30), $"rolled back {rolledBack - stepStarted} after the analysis started");
     }
+
+    [Fact]
+    public async Task A_failing_dry_run_metric_is_shown_but_the_rollout_goes_on()
+    {
+        // Argo's dryRun (utils/analysis/helpers.go:84-101, analysis/analysis.go:520-541): the p99 metric fails, is
+        // marked a dry run, and never decides; the deciding error-rate metric passes, so the rollout completes.
+        var env = Unique("dry");
+        await CreateEnvironment(Grains, env, 8, latencyMs: 2, metricsByVersion: new Dictionary<string, SimulatedMetrics>
+        {
+            ["1.0.0"] = Stable,
+            ["2.0.0"] = Stable with { P99LatencyMs = 900 },
+        });
+        var release = await CreateRelease(Grains, "web", "2.0.0");
+        var strategy = CanaryThen(new AnalysisDeclaration
+        {
+            DurationSeconds = 2,
+            Metrics =
+            [
+                new ThresholdMetricDeclaration { Name = "errors", Source = "errorRatePercent", SuccessCondition = "result < 2", Count = 2 },
+                new ThresholdMetricDeclaration { Name = "candidate-p99", Source = "p99LatencyMs", SuccessCondition = "result < 500", Count = 2 },
+            ],
+            DryRun = [new DryRunDeclaration { MetricName = "^candidate-" }],
+        });
+
+        var done = await WaitFor(Grains, (await StartRollout(Grains, release, env, strategy)).Id);
+
+        Assert.Equal(RolloutStatus.Succeeded, done.Status);
+        var run = (await Grains.GetGrain<ICanaryAnalysisGrain>(Assert.Single(done.Analyses)).Get())!.Run!;
+        Assert.Equal("Successful", run.Phase);
+        var dry = run.Metrics.Single(m => m.Name == "candidate-p99");
+        Assert.True(dry.DryRun);
+        Assert.Equal("Failed", dry.Phase);
+        Assert.Equal(1, run.DryRunSummary!.Failed);
+    }
 }

@@ -49,8 +49,8 @@ public class StrategyTests(ClusterFixture fixture)
         Assert.Equal(20, done.Hosts.Updated);
         Assert.Equal(100, done.TrafficWeight);
         Assert.Equal(20, done.HostsPerVersion["2.0.0"]);
-        // ceil(10% of 20) = 2 first, then up to ceil(50% of 20) = 10, then the rest.
-        Assert.Equal(new[] { 2, 8, 10 }, done.Batches);
+        // ceil(10% of 20) = 2 first, then up to ceil(50% of 20) = 10, then the rest in place, ⌊25% of 20⌋ = 5 at a time.
+        Assert.Equal(new[] { 2, 8, 5, 5 }, done.Batches);
         Assert.All(done.Steps, s => Assert.Equal("done", s.State));
         await AssertSettled(hosts, "2.0.0");
     }
@@ -202,6 +202,27 @@ public class StrategyTests(ClusterFixture fixture)
         Assert.Equal(old.Order(StringComparer.Ordinal), restored.Select(h => h.HostId));
         await AssertSettled(old, "1.0.0");
         Assert.All(await HostsOf(Grains, replaced), h => Assert.Equal(HostState.Retired, h.State));
+    }
+
+    [Fact]
+    public async Task Immutable_runs_as_a_surge_window_new_hosts_in_as_old_ones_leave()
+    {
+        // 4 hosts, maxSurge 1, maxUnavailable 0 (Kubernetes' zero-downtime setting): one new host in and serving, then
+        // one old host out, four times; never more than 5 hosts, never fewer than 4 serving.
+        var env = Unique("immwin");
+        var old = await CreateEnvironment(Grains, env, 4, latencyMs: 2);
+        var good = await CreateRelease(Grains, "web", "2.0.0");
+
+        var done = await WaitFor(Grains, (await StartRollout(Grains, good, env, new RolloutStrategySpec { Type = "immutable", MaxSurge = "1", MaxUnavailable = "0" })).Id);
+
+        Assert.Equal(RolloutStatus.Succeeded, done.Status);
+        Assert.Equal(Enumerable.Repeat(new[] { "Provision", "Deploy", "Retire" }, 4).SelectMany(k => k), done.Steps.Select(s => s.Kind));
+        Assert.All(done.Steps, s => Assert.Equal(1, s.Hosts));
+        var index = await Grains.GetGrain<IEnvironmentGrain>(env).GetHostIndex();
+        Assert.Equal(4, index.Count);
+        Assert.DoesNotContain(index, h => old.Contains(h.HostId));
+        Assert.All(await HostsOf(Grains, old), h => Assert.Equal(HostState.Retired, h.State));
+        await AssertSettled(index.Select(h => h.HostId).ToList(), "2.0.0");
     }
 
     [Fact]
