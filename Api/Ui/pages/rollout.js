@@ -189,7 +189,7 @@ export function render(main, ctx, id) {
   let hostsTimer = null;
   let hostsReadAt = 0;
   const seen = new Set();
-  function onEvent(event) {
+  function onEvent(event, via) {
     if (stopped || !event || typeof event !== 'object') return;
     // The stream and the history poll may both bring an event: each is shown once.
     if (event.id) {
@@ -208,31 +208,59 @@ export function render(main, ctx, id) {
       if (state) painted = map.set(data.host, state);
     }
     if (painted) drawMap();
-    eventsList.prepend(h('li', h('span.muted', { text: time(event.timestamp) }), ' ', h('code', { text: shortType(event.type) }), event.reason ? ` — ${event.reason}` : ''));
+    eventsList.prepend(h('li', { 'data-via': via }, h('span.muted', { text: time(event.timestamp) }), ' ', h('code', { text: shortType(event.type) }), event.reason ? ` — ${event.reason}` : ''));
     while (eventsList.childElementCount > 100) eventsList.lastChild.remove();
     snapshotTimer ??= setTimeout(() => { snapshotTimer = null; loadSnapshot().catch(ctx.fail); }, 500);
     const wait = Math.max(0, 3000 - (Date.now() - hostsReadAt));
     hostsTimer ??= setTimeout(() => { hostsTimer = null; hostsReadAt = Date.now(); loadHosts().catch(ctx.fail); }, wait);
   }
 
+  // Transport: the event stream alone while it is up. The history is read once for what happened before the page
+  // opened, and polled only while the stream is down (refused, dropped, or absent from this engine); the stream
+  // resumes with Last-Event-ID, and events both paths bring are shown once (by event id).
   let stopStream = () => {};
   let pollTimer = null;
   let streaming = false;
-  async function poll() {
-    // The rollout's event history, read from the last sequence seen: the whole feed where the engine has no stream,
-    // and a safety net beside the stream (a stream that stalls or drops must not freeze the page).
-    try {
-      const page = await api(`/v1/rollouts/${encodeURIComponent(id)}/events?after=${lastSequence}&limit=500`);
-      for (const event of page.items) {
-        lastSequence = Math.max(lastSequence, event.sequence || 0);
-        onEvent(event);
-      }
-      if (!streaming) live.textContent = 'polling';
-    } catch (e) {
-      if (!streaming) live.textContent = 'polling failed';
+  function setTransport(transport, text) {
+    live.dataset.transport = transport;
+    live.textContent = text;
+    live.classList.toggle('live-on', transport === 'stream');
+  }
+
+  async function readHistory(via) {
+    const page = await api(`/v1/rollouts/${encodeURIComponent(id)}/events?after=${lastSequence}&limit=500`);
+    for (const event of page.items) {
+      lastSequence = Math.max(lastSequence, event.sequence || 0);
+      onEvent(event, via);
     }
-    if (!stopped && !TERMINAL.has(rollout?.status)) pollTimer = setTimeout(poll, streaming ? 2000 : 1000);
-    else if (!stopped) pollTimer = setTimeout(poll, 5000);
+    return page.items.length;
+  }
+
+  async function poll() {
+    pollTimer = null;
+    if (stopped || streaming) return;
+    try {
+      const read = await readHistory('poll');
+      // What changed while the stream was down: re-read the snapshot even when no event says so.
+      if (read) loadSnapshot().catch(ctx.fail);
+      if (!streaming) setTransport('polling', 'polling (stream down)');
+    } catch {
+      if (!streaming) setTransport('polling', 'polling failed; retrying');
+    }
+    if (!stopped && !streaming) pollTimer = setTimeout(poll, TERMINAL.has(rollout?.status) ? 5000 : 1000);
+  }
+
+  function streamUp() {
+    streaming = true;
+    clearTimeout(pollTimer);
+    pollTimer = null;
+    setTransport('stream', 'live');
+  }
+
+  function streamDown(text) {
+    streaming = false;
+    setTransport('polling', text);
+    pollTimer ??= setTimeout(poll, 0);
   }
 
   (async () => {
@@ -248,8 +276,11 @@ export function render(main, ctx, id) {
       ctx.fail(e);
     }
     if (stopped) return;
-    poll();
-    if (!await hasRoute('/v1/events/stream')) return;
+    if (!await hasRoute('/v1/events/stream')) {
+      streamDown('polling (this engine has no stream)');
+      return;
+    }
+    setTransport('connecting', 'connecting…');
     stopStream = openStream(`/v1/events/stream?rollout=${encodeURIComponent(id)}`, {
       onEvent: e => {
         if (e.type === 'stream.gap') {
@@ -257,11 +288,13 @@ export function render(main, ctx, id) {
           loadSnapshot().then(loadHosts).catch(ctx.fail);
           return;
         }
-        onEvent(e.data && typeof e.data === 'object' ? e.data : { type: e.type });
+        onEvent(e.data && typeof e.data === 'object' ? e.data : { type: e.type }, 'stream');
       },
-      onStatus: (text, ok) => { streaming = !!ok; live.textContent = text; live.classList.toggle('live-on', !!ok); },
-      onUnavailable: () => { streaming = false; },
+      onStatus: (text, ok) => (ok ? streamUp() : streamDown(`${text} · polling meanwhile`)),
+      onUnavailable: () => streamDown('polling (this engine has no stream)'),
     });
+    // What happened before the page opened, once; a failure here is no outage (the stream carries on).
+    readHistory('history').catch(() => {});
   })();
 
   const resize = () => map.draw();
