@@ -1,5 +1,5 @@
 import { api, apiOptional, hasRoute, ApiError } from '../api.js';
-import { h, clear, badge, time, num } from '../dom.js';
+import { h, clear, badge, time, num, put } from '../dom.js';
 
 /** Governance: approvals waiting for this key, change records, calendars, the audit trail with a verify button, DORA figures. */
 export function render(main, ctx) {
@@ -80,7 +80,7 @@ export function render(main, ctx) {
       const waiting = await hasRoute('/v1/rollouts') ? (await api('/v1/rollouts?status=AwaitingApproval&limit=50')).items : [];
       if (stopped) return;
       clear(approvals);
-      approvals.append(h('p.muted', { text: `This key holds no approver role: nothing waits for it. ${waiting.length} rollout${waiting.length === 1 ? '' : 's'} await${waiting.length === 1 ? 's' : ''} an approver.` }),
+      put(approvals, h('p.muted', { text: `This key holds no approver role: nothing waits for it. ${waiting.length} rollout${waiting.length === 1 ? '' : 's'} await${waiting.length === 1 ? 's' : ''} an approver.` }),
         waiting.length ? h('ul', waiting.map(r => h('li', h('a', { href: `#/rollout/${encodeURIComponent(r.id)}`, text: `${r.service} ${r.version} → ${r.environment}` })))) : null);
       return;
     }
@@ -155,7 +155,7 @@ export function render(main, ctx) {
     }
     clear(section);
     if (!calendar) return;
-    section.append(h('h4', { text: `${name} ` }, badge(calendar.current.open ? 'open' : calendar.current.state, calendar.current.open ? 'open' : 'closed')),
+    put(section, h('h4', { text: `${name} ` }, badge(calendar.current.open ? 'open' : calendar.current.state, calendar.current.open ? 'open' : 'closed')),
       h('p', { text: calendar.current.reason }),
       calendar.upcoming.length
         ? h('table', h('thead', h('tr', ['name', 'kind', 'service', 'from', 'until'].map(t => h('th', { scope: 'col', text: t })))),

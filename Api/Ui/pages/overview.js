@@ -99,7 +99,7 @@ export function render(main, ctx) {
     }
     if (listed?.items?.length) {
       body.append(h('section.card', { 'aria-labelledby': 'recent' }, h('h3', { id: 'recent', text: 'Recent rollouts' }),
-        rolloutTable(listed.items.slice(0, 25), 'Recent rollouts, newest first')));
+        rolloutTable(listed.items.slice(0, 25), 'Newest first')));
     }
   }
 

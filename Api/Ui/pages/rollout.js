@@ -1,5 +1,5 @@
 import { api, allPages, hasRoute, ApiError } from '../api.js';
-import { h, clear, badge, time } from '../dom.js';
+import { h, clear, badge, time, put } from '../dom.js';
 import { openStream } from '../sse.js';
 import { HostMap, STATES } from '../hostmap.js';
 
@@ -126,7 +126,7 @@ export function render(main, ctx, id) {
   function drawSnapshot() {
     const r = rollout;
     clear(header);
-    header.append(
+    put(header,
       h('p.summary', badge(r.status), ' ', h('strong', { text: `${r.service} ${r.version}` }), ` → ${r.environment}`,
         h('span.muted', { text: ` · ${r.strategy?.type || 'rolling'} · submitted by ${r.submittedBy}` })),
       h('p.reason', { 'data-testid': 'status-reason', text: r.statusReason || '' }),
@@ -160,7 +160,8 @@ export function render(main, ctx, id) {
     r.steps.forEach((step, i) => {
       const current = i + 1 === r.currentStep && !TERMINAL.has(r.status);
       timeline.append(h('li', { class: `step step-${step.state}${current ? ' step-current' : ''}`, 'aria-current': current ? 'step' : null },
-        h('span.step-state', { text: current ? `▶ current (${step.state})` : step.state === 'done' ? '✓ done' : step.state === 'skipped' ? '↷ skipped' : step.state }),
+        h('span.step-state', { text: current ? `▶ current (${step.state})` : step.state === 'done' ? '✓ done' : step.state === 'skipped' ? '↷ skipped'
+          : step.state === 'running' && TERMINAL.has(r.status) ? `■ stopped (${r.status})` : step.state }),
         ' ', h('span', { text: `${step.kind}: ${step.description}` }),
         step.hosts ? h('span.muted', { text: ` · ${step.hosts} hosts` }) : null,
         step.stage && step.stage !== 'all hosts' ? h('span.muted', { text: ` · ${step.stage}` }) : null));
@@ -178,7 +179,7 @@ export function render(main, ctx, id) {
     }
     const failures = Object.entries(r.failures || {});
     if (failures.length) {
-      extra.append(h('section.card', h('h3', { text: `Failed hosts (${r.hosts.failed})` }),
+      extra.append(h('section.card', h('h3', { text: `Failed hosts (${failures.length})` }),
         h('ul.failures', failures.map(([host, why]) => h('li', h('strong', { text: host }), `: ${why}`)))));
     }
   }
