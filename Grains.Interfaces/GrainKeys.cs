@@ -76,6 +76,12 @@ public static class GrainKeys
     /// <summary>The single catalog of releases (what <c>GET /v1/releases</c> lists).</summary>
     public const string ReleaseCatalog = "releases";
 
+    /// <summary>The single catalog of built-in change records (what <c>GET /v1/change-records</c> lists).</summary>
+    public const string ChangeRecordCatalog = "change-records";
+
+    /// <summary>The one grain that backfills the catalogs from the audit trail.</summary>
+    public const string CatalogBackfill = "catalogs";
+
     /// <summary>The single feed of engine events behind the event stream.</summary>
     public const string EventFeed = "feed";
 

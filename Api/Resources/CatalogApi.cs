@@ -27,7 +27,27 @@ public static class CatalogApi
             .WithSummary("Lists rollouts, filtered and paged by the query");
         routes.MapGet("/v1/releases", ListReleases).WithTags("Releases").RequireAuthorization(Policies.Read)
             .WithSummary("Lists releases, filtered and paged by the query");
+        routes.MapGet("/v1/environments/{name}/versions", Versions).WithTags("Environments").RequireAuthorization(Policies.Read)
+            .WithSummary("Hosts per version per service in an environment (counted at most every 5 s)");
         return routes;
+    }
+
+    /// <summary>
+    /// Hosts per version per service in one environment (the dashboard's fleet page), counted at most once per
+    /// five seconds however many callers ask (one read of each host per count). A key scoped to services sees
+    /// only theirs; one scoped to environments finds no other.
+    /// </summary>
+    public static async Task<Results<Ok<FleetVersions>, ProblemHttpResult>> Versions(string name, ClaimsPrincipal user, IGrainFactory grains)
+    {
+        var scope = KeyScope.Of(user);
+        if (!Names.IsDnsLabel(name)) return Problems.NotFound($"environment '{name}' does not exist");
+        // Outside the key's scope the environment is hidden, as in the lists: not found, not forbidden (which would say it exists).
+        if (!scope.AllowsEnvironment(name)) return Problems.NotFound($"environment '{name}' does not exist in this key's scope");
+        if (await grains.Ref<IFleetVersionsGrain>(name).Get() is not { } versions) return Problems.NotFound($"environment '{name}' does not exist");
+        return TypedResults.Ok(scope.Services.Count == 0 ? versions : versions with
+        {
+            Services = versions.Services.Where(s => scope.AllowsService(s.Key)).ToDictionary(s => s.Key, s => s.Value, StringComparer.Ordinal),
+        });
     }
 
     /// <summary>
@@ -76,7 +96,8 @@ public static class CatalogApi
         }));
     }
 
-    private static CatalogQuery? Common(ValidationErrors errors, string? service, string? since, string? cursor, int? limit)
+    /// <summary>The filters every list shares (service, since, cursor, limit); null when <paramref name="errors"/> holds any.</summary>
+    internal static CatalogQuery? Common(ValidationErrors errors, string? service, string? since, string? cursor, int? limit)
     {
         if (service is not null && !Names.IsDnsLabel(service)) errors.Add("service", "service names are lower-case DNS labels");
         DateTimeOffset? from = null;

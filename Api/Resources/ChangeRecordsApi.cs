@@ -1,5 +1,6 @@
 using System.Security.Claims;
 using Deploy.Engine.Api.Infrastructure;
+using Deploy.Engine.Domain.Governance;
 using Deploy.Engine.Domain.Validation;
 using Deploy.Engine.Grains.Interfaces;
 using Microsoft.AspNetCore.Builder;
@@ -32,6 +33,8 @@ public static class ChangeRecordsApi
         var group = routes.MapGroup("/v1/change-records").WithTags("Change records");
         group.MapPost("/", Create).RequireAuthorization(Policies.ChangeRecord)
             .WithSummary("Creates a change record bound to a service and a window");
+        group.MapGet("/", List).RequireAuthorization(Policies.Read)
+            .WithSummary("Lists change records, filtered by service, release, state and window, and paged");
         group.MapGet("/{id}", Get).RequireAuthorization(Policies.Read)
             .WithSummary("A change record and its state");
         group.MapPut("/{id}/state", SetState).RequireAuthorization(Policies.ChangeRecord)
@@ -67,6 +70,39 @@ public static class ChangeRecordsApi
             Role = user.CallerRoles(),
         });
         return result.Ok ? TypedResults.Created($"/v1/change-records/{request.Id}", result.Value!) : Problems.From(result);
+    }
+
+    /// <summary>
+    /// The built-in change records, newest first, from their catalog: <c>service</c>, <c>release</c>, <c>state</c>
+    /// (one or more of approved, pending, rejected, comma-separated), <c>window</c> (upcoming, open or closed now),
+    /// <c>since</c> (created at or after), and the <c>cursor</c>/<c>limit</c> paging of the other lists. A key scoped to
+    /// services sees only their records.
+    /// </summary>
+    public static async Task<Results<Ok<CursorPage<ChangeRecordSnapshot>>, ValidationProblem, ProblemHttpResult>> List(
+        ClaimsPrincipal user, IGrainFactory grains, TimeProvider clock, string? service, string? release, string? state, string? window,
+        string? since, string? cursor, int? limit)
+    {
+        var errors = new ValidationErrors();
+        var states = new List<string>();
+        foreach (var s in (state ?? string.Empty).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            if (States.Contains(s.ToLowerInvariant())) states.Add(s.ToLowerInvariant());
+            else errors.Add("state", $"'{s}' is not a state: approved, pending or rejected");
+        }
+
+        if (window is not null && (!Enum.TryParse<ChangeWindowPhase>(window, ignoreCase: true, out _) || int.TryParse(window, out _)))
+            errors.Add("window", "must be upcoming, open or closed");
+        if (release is not null && !IsId(release)) errors.Add("release", "must be a release id");
+        var query = CatalogApi.Common(errors, service, since, cursor, limit);
+        if (errors.Any) return Problems.Validation(errors.ToDictionary());
+
+        var scope = KeyScope.Of(user);
+        if (scope.Refusal(null, service) is { } refusal) return Problems.Forbidden(refusal);
+        return TypedResults.Ok(await grains.Ref<IChangeRecordCatalogGrain>(GrainKeys.ChangeRecordCatalog).Query(query! with
+        {
+            Release = release, States = states, Window = window?.ToLowerInvariant(), At = clock.GetUtcNow(),
+            ScopeEnvironments = scope.Environments.ToList(), ScopeServices = scope.Services.ToList(),
+        }));
     }
 
     public static async Task<Results<Ok<ChangeRecordSnapshot>, ProblemHttpResult>> Get(string id, IGrainFactory grains) =>

@@ -20,6 +20,12 @@ export function h(tag, attrs, ...children) {
   return el;
 }
 
+/** Appends children like h() does: null, undefined and false are skipped, arrays flattened (Element.append would write "null"). */
+export function put(el, ...children) {
+  append(el, children);
+  return el;
+}
+
 function append(el, children) {
   for (const child of children) {
     if (child === null || child === undefined || child === false) continue;

@@ -28,6 +28,19 @@ public enum ChangeRecordVerdict
     Invalid,
 }
 
+/// <summary>Where a change record's window stands at an instant.</summary>
+public enum ChangeWindowPhase
+{
+    /// <summary>The window opens later (now is before its start).</summary>
+    Upcoming,
+
+    /// <summary>Now is inside the window: from its start (or creation, without one) until its end.</summary>
+    Open,
+
+    /// <summary>The window has closed, or the record has none (no end): it authorises nothing any more.</summary>
+    Closed,
+}
+
 public sealed record ChangeRecordCheck(ChangeRecordVerdict Verdict, string Reason, DateTimeOffset? RecheckAt = null);
 
 /// <summary>
@@ -58,6 +71,15 @@ public static class ChangeRecordRules
             return new ChangeRecordCheck(ChangeRecordVerdict.NotYetOpen, $"change record {id} is valid from {Instant(start)}", start);
         return new ChangeRecordCheck(ChangeRecordVerdict.Valid, $"change record {id} is approved for {service} until {Instant(end)}");
     }
+
+    /// <summary>
+    /// Where the window [start, end) stands at <paramref name="now"/>. Example: 09:00-17:00 at 08:59 → Upcoming, at 09:00
+    /// → Open, at 17:00 → Closed; no start, end 17:00 at 12:00 → Open; no end → Closed.
+    /// </summary>
+    public static ChangeWindowPhase WindowPhase(DateTimeOffset? start, DateTimeOffset? end, DateTimeOffset now) =>
+        end is not { } e || now >= e ? ChangeWindowPhase.Closed
+        : start is { } s && now < s ? ChangeWindowPhase.Upcoming
+        : ChangeWindowPhase.Open;
 
     private static ChangeRecordCheck Invalid(string reason) => new(ChangeRecordVerdict.Invalid, reason);
 

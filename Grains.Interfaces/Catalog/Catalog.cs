@@ -82,6 +82,15 @@ public sealed record CatalogQuery
     [Id(9)] public IReadOnlyList<string> ScopeEnvironments { get; init; } = [];
 
     [Id(10)] public IReadOnlyList<string> ScopeServices { get; init; } = [];
+
+    /// <summary>Change records: one or more states (approved, pending, rejected).</summary>
+    [Id(11)] public IReadOnlyList<string>? States { get; init; }
+
+    /// <summary>Change records: upcoming, open or closed at <see cref="At"/> (<c>ChangeRecordRules.WindowPhase</c>).</summary>
+    [Id(12)] public string? Window { get; init; }
+
+    /// <summary>The instant <see cref="Window"/> is judged at (the API's clock).</summary>
+    [Id(13)] public DateTimeOffset? At { get; init; }
 }
 
 /// <summary>A page of a newest-first list; <c>Next</c> is the opaque cursor of the following page, null on the last.</summary>
@@ -122,4 +131,79 @@ public interface IReleaseCatalogGrain : IGrainWithStringKey
 
     [Alias("Query")]
     Task<CursorPage<ReleaseSummary>> Query(CatalogQuery query);
+}
+
+/// <summary>
+/// The persisted index of the built-in change records, written by each record when it is created or changes state.
+/// Key: <see cref="GrainKeys.ChangeRecordCatalog"/>.
+/// </summary>
+[Alias("IChangeRecordCatalogGrain")]
+public interface IChangeRecordCatalogGrain : IGrainWithStringKey
+{
+    [Alias("Record")]
+    Task Record(ChangeRecordSnapshot record);
+
+    [Alias("Query")]
+    Task<CursorPage<ChangeRecordSnapshot>> Query(CatalogQuery query);
+}
+
+/// <summary>How many hosts of one environment run each version of each service, and when that was counted.</summary>
+[GenerateSerializer, Immutable]
+[Alias("FleetVersions")]
+public sealed record FleetVersions
+{
+    [Id(0)] public required string Environment { get; init; }
+
+    [Id(1)] public int HostCount { get; init; }
+
+    /// <summary>service → version → hosts running it (a host without a version counts under "none").</summary>
+    [Id(2)] public IReadOnlyDictionary<string, IReadOnlyDictionary<string, int>> Services { get; init; } =
+        new Dictionary<string, IReadOnlyDictionary<string, int>>();
+
+    [Id(3)] public DateTimeOffset CountedAt { get; init; }
+}
+
+/// <summary>
+/// The versions running in one environment, counted from its hosts at most once per few seconds however many
+/// dashboards ask (key: the environment name), so an overview never reads every host per page load.
+/// </summary>
+[Alias("IFleetVersionsGrain")]
+public interface IFleetVersionsGrain : IGrainWithStringKey
+{
+    /// <summary>Null when the environment does not exist.</summary>
+    [Alias("Get")]
+    Task<FleetVersions?> Get();
+}
+
+/// <summary>What a catalog backfill found and recorded.</summary>
+[GenerateSerializer, Immutable]
+[Alias("CatalogBackfillReport")]
+public sealed record CatalogBackfillReport
+{
+    [Id(0)] public long AuditEntriesRead { get; init; }
+
+    [Id(1)] public int Releases { get; init; }
+
+    [Id(2)] public int Rollouts { get; init; }
+
+    [Id(3)] public int ChangeRecords { get; init; }
+
+    [Id(4)] public DateTimeOffset CompletedAt { get; init; }
+}
+
+/// <summary>
+/// Fills the catalogs with what was stored before they existed: every release, rollout and change record the audit
+/// trail names. Key: <see cref="GrainKeys.CatalogBackfill"/>.
+/// </summary>
+[Alias("ICatalogBackfillGrain")]
+public interface ICatalogBackfillGrain : IGrainWithStringKey
+{
+    /// <summary>Runs the backfill unless it has completed before (the catalogs call this when they activate, one-way).</summary>
+    [OneWay]
+    [Alias("EnsureOnce")]
+    Task EnsureOnce();
+
+    /// <summary>Runs it now, again if it ran before (recording what is already listed changes nothing).</summary>
+    [Alias("Run")]
+    Task<CatalogBackfillReport> Run();
 }

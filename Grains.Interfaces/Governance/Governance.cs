@@ -167,6 +167,26 @@ public interface IGovernanceGrain : IGrainWithIntegerKey
     /// </summary>
     [Alias("IsProtected")]
     Task<bool> IsProtected(string environment);
+
+    /// <summary>
+    /// Whether the release's approval in the environment waits for <paramref name="actor"/> (a key name, with the
+    /// approver groups configured for it), with the governance view; null when the release does not exist.
+    /// </summary>
+    [Alias("WaitingFor")]
+    Task<ApprovalWaitView?> WaitingFor(string releaseId, string environment, string actor);
+}
+
+/// <summary>An approval as one key's inbox sees it: whether it waits for that key, why, and the governance view.</summary>
+[GenerateSerializer, Immutable]
+[Alias("ApprovalWaitView")]
+public sealed record ApprovalWaitView
+{
+    [Id(0)] public bool Waits { get; init; }
+
+    /// <summary>"it needs 1 more approval from group cab; an approval from 'bob' counts", or why it does not wait for the key.</summary>
+    [Id(1)] public required string Reason { get; init; }
+
+    [Id(2)] public required GovernanceSnapshot Governance { get; init; }
 }
 
 [GenerateSerializer, Immutable]

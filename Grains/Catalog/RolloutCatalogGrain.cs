@@ -19,6 +19,13 @@ public sealed class RolloutCatalogState
 public sealed class RolloutCatalogGrain(
     [PersistentState("rollout-catalog", Stores.Blob)] IPersistentState<RolloutCatalogState> state) : Grain, IRolloutCatalogGrain
 {
+    /// <summary>What was stored before the catalogs existed is listed once, in the background (<see cref="CatalogBackfillGrain"/>).</summary>
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        await GrainFactory.Ref<ICatalogBackfillGrain>(GrainKeys.CatalogBackfill).EnsureOnce(); // one-way: not awaited to completion
+        await base.OnActivateAsync(cancellationToken);
+    }
+
     public async Task Record(RolloutSummary summary)
     {
         var held = state.State.Rollouts.GetValueOrDefault(summary.Id);
@@ -51,6 +58,13 @@ public sealed class RolloutCatalogGrain(
 public sealed class ReleaseCatalogGrain(
     [PersistentState("release-catalog", Stores.Blob)] IPersistentState<ReleaseCatalogState> state) : Grain, IReleaseCatalogGrain
 {
+    /// <summary>What was stored before the catalogs existed is listed once, in the background (<see cref="CatalogBackfillGrain"/>).</summary>
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        await GrainFactory.Ref<ICatalogBackfillGrain>(GrainKeys.CatalogBackfill).EnsureOnce(); // one-way: not awaited to completion
+        await base.OnActivateAsync(cancellationToken);
+    }
+
     public async Task Record(ReleaseSummary summary)
     {
         if (state.State.Releases.TryGetValue(summary.Id, out var held) && held == summary)

@@ -19,6 +19,8 @@ public sealed class ChangeRecordGrain(
 {
     private string Id => this.GetPrimaryKeyString();
 
+    private IChangeRecordCatalogGrain Catalog => GrainFactory.Ref<IChangeRecordCatalogGrain>(GrainKeys.ChangeRecordCatalog);
+
     public async Task<CommandResult<ChangeRecordSnapshot>> Create(ChangeRecordCommand command)
     {
         if (state.State.Record is not null)
@@ -46,6 +48,7 @@ public sealed class ChangeRecordGrain(
             ApprovedBy = command.State == ChangeRecordStatus.Approved ? command.Actor : null,
         };
         await state.WriteStateAsync();
+        await Catalog.Record(state.State.Record);
         await Publish(command, $"change record {Id} created ({command.State}) for {command.Service}" +
             (command.Release is { } r ? $" release {r}" : "") + $" until {command.End:O}");
         return CommandResult<ChangeRecordSnapshot>.Success(state.State.Record);
@@ -66,6 +69,7 @@ public sealed class ChangeRecordGrain(
             ApprovedBy = command.State == ChangeRecordStatus.Approved ? command.Actor : null,
         };
         await state.WriteStateAsync();
+        await Catalog.Record(state.State.Record);
         await Publish(command, $"change record {Id}: {was} → {command.State}" + (command.Reason is { } why ? $" ({why})" : ""));
         return CommandResult<ChangeRecordSnapshot>.Success(state.State.Record);
     }

@@ -97,13 +97,29 @@ public sealed class GovernanceEvaluator(
 
     public ApprovalEvaluation Approvals(ReleaseSnapshot release, string environment, ApprovalRequirement requirement, DateTimeOffset now)
     {
-        var votes = release.Approvals
-            .Where(a => string.Equals(a.Environment, environment, StringComparison.Ordinal))
-            .Select(a => new ApprovalVote(a.Approver, Options.GroupsOf(a.Approver),
-                a.Decision == "reject" ? VoteDecision.Reject : VoteDecision.Approve, a.At, a.Reason))
-            .ToList();
-        return ApprovalRules.Evaluate(requirement, votes, release.Authors(), now, Policy.ApprovalExpiry);
+        return ApprovalRules.Evaluate(requirement, Votes(release, environment), release.Authors(), now, Policy.ApprovalExpiry);
     }
+
+    /// <summary>
+    /// Whether the release's approval in the environment waits for <paramref name="actor"/>: the gate applies, and
+    /// <see cref="ApprovalInbox"/> says the key's vote would count.
+    /// </summary>
+    public ApprovalWait WaitsFor(ReleaseSnapshot release, string environment, GovernanceAssessment assessment, string actor, DateTimeOffset now)
+    {
+        if (!assessment.Requires(GateNames.Approval))
+        {
+            return new ApprovalWait(false, $"no approval gate applies to {release.Service} {release.Version} in '{environment}'");
+        }
+
+        return ApprovalInbox.For(actor, Options.GroupsOf(actor), assessment.Required.Approval, Votes(release, environment), release.Authors(), release.Id, now, Policy.ApprovalExpiry);
+    }
+
+    /// <summary>The votes given for the environment, each with the groups its approver holds now.</summary>
+    private List<ApprovalVote> Votes(ReleaseSnapshot release, string environment) => release.Approvals
+        .Where(a => string.Equals(a.Environment, environment, StringComparison.Ordinal))
+        .Select(a => new ApprovalVote(a.Approver, Options.GroupsOf(a.Approver),
+            a.Decision == "reject" ? VoteDecision.Reject : VoteDecision.Approve, a.At, a.Reason))
+        .ToList();
 
     public async Task<ReadinessEvaluation> Readiness(ReleaseSnapshot release) =>
         ReadinessChecklist.Evaluate(await ReadinessItems(), release.SignOffs(), release.Authors());

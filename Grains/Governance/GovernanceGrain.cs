@@ -17,6 +17,24 @@ public sealed class GovernanceGrain(GovernanceEvaluator governance, TimeProvider
         return await governance.Snapshot(release, environment, rollout?.Selector ?? new Dictionary<string, string>(), clock.GetUtcNow());
     }
 
+    public async Task<ApprovalWaitView?> WaitingFor(string releaseId, string environment, string actor)
+    {
+        var release = await GrainFactory.Ref<IReleaseGrain>(releaseId).Get();
+        if (release is null) return null;
+
+        var rollout = await GrainFactory.Ref<IRolloutGrain>(GrainKeys.Rollout(releaseId, environment)).Get();
+        var selector = rollout?.Selector ?? new Dictionary<string, string>();
+        var now = clock.GetUtcNow();
+        var assessment = await governance.Assess(release, environment, selector, now);
+        var wait = governance.WaitsFor(release, environment, assessment, actor, now);
+        return new ApprovalWaitView
+        {
+            Waits = wait.Waits,
+            Reason = wait.Reason,
+            Governance = await governance.Snapshot(release, environment, selector, now),
+        };
+    }
+
     public Task<IReadOnlyList<string>> ReadinessItems() => governance.ReadinessItems();
 
     public Task<bool> IsProtected(string environment) => governance.IsProtected(environment);

@@ -42,6 +42,95 @@ public sealed class DashboardTests(DashboardFixture fixture)
     }
 
     [ChromiumFact]
+    public async Task Rollout_page_updates_from_the_event_stream_alone()
+    {
+        using var api = fixture.Api();
+        var rollout = await PausedCanary(api, "stream", hosts: 10);
+        var (page, _) = await Open(DashboardFixture.OperatorKey, DashboardFixture.OperatorName);
+        // Every read of the rollout's event history fails: whatever the page learns after it opens comes by the stream.
+        var historyReads = 0;
+        await page.RouteAsync(new System.Text.RegularExpressions.Regex("/v1/rollouts/[^/?]+/events"), async route =>
+        {
+            Interlocked.Increment(ref historyReads);
+            await route.AbortAsync();
+        });
+        await page.GotoAsync($"{fixture.Url}ui/#/rollout/{rollout}");
+        await Expect(page.Locator(".rollout-head .badge"), "Paused");
+        await Assertions.Expect(page.Locator("span.live")).ToHaveAttributeAsync("data-transport", "stream", new() { Timeout = Timeout });
+
+        await api.PostJson($"/v1/rollouts/{rollout}/promote", new { reason = "promoted while the history is unreachable" }).Expect(HttpStatusCode.OK);
+
+        await Expect(page.Locator(".rollout-head .badge"), "Succeeded");
+        await Expect(page.Locator("ul.legend li[data-state=updated] .count"), "10");
+        Assert.True(await page.Locator("ol.events li[data-via=stream]").CountAsync() > 0, "no event arrived by the stream");
+        Assert.Equal(0, await page.Locator("ol.events li[data-via=poll]").CountAsync());
+        // The history was read once, when the page opened; never polled while the stream was up.
+        Assert.Equal(1, Volatile.Read(ref historyReads));
+        Assert.Equal("stream", await page.Locator("span.live").GetAttributeAsync("data-transport"));
+    }
+
+    [ChromiumFact]
+    public async Task Rollout_page_polls_the_history_while_the_stream_is_down()
+    {
+        using var api = fixture.Api();
+        var rollout = await PausedCanary(api, "nostream", hosts: 10);
+        var (page, _) = await Open(DashboardFixture.OperatorKey, DashboardFixture.OperatorName);
+        await page.RouteAsync(new System.Text.RegularExpressions.Regex("/v1/events/stream"), route => route.AbortAsync());
+        await page.GotoAsync($"{fixture.Url}ui/#/rollout/{rollout}");
+        await Assertions.Expect(page.Locator("span.live")).ToHaveAttributeAsync("data-transport", "polling", new() { Timeout = Timeout });
+        await Expect(page.Locator(".rollout-head .badge"), "Paused");
+
+        await api.PostJson($"/v1/rollouts/{rollout}/promote", new { reason = "promoted while the stream is down" }).Expect(HttpStatusCode.OK);
+
+        await Expect(page.Locator(".rollout-head .badge"), "Succeeded");
+        await Expect(page.Locator("ul.legend li[data-state=updated] .count"), "10");
+        await Expect(page.Locator("table.decisions"), "promoted while the stream is down", exact: false);
+        Assert.True(await page.Locator("ol.events li[data-via=poll]").CountAsync() > 0, "no event arrived by polling");
+    }
+
+    [ChromiumFact]
+    public async Task Governance_lists_the_approvals_waiting_for_the_key_and_approves_from_the_page()
+    {
+        using var api = fixture.Api();
+        using var approver = fixture.Api(DashboardFixture.ApproverKey);
+        var service = TestHttp.Unique("gov");
+        var production = TestHttp.Unique("prod");
+        await api.PutAsync(new Uri($"/v1/environments/{production}/declaration", UriKind.Relative),
+            new StringContent("""{"tier":"production"}""", System.Text.Encoding.UTF8, "application/json")).Expect(HttpStatusCode.OK);
+        await api.PostJson($"/v1/environments/{production}/simulated-hosts", new
+        {
+            count = 2, idPrefix = production, stepLatencyMs = 20, currentArtifact = TestHttp.Digest("shop-1.0.0"), currentVersion = "1.0.0",
+        }).Expect(HttpStatusCode.Created);
+        var change = TestHttp.Unique("chg");
+        await approver.PostJson("/v1/change-records", new { id = change, title = "governed change", state = "approved", service, end = DateTimeOffset.UtcNow.AddDays(1) })
+            .Expect(HttpStatusCode.Created);
+        var release = (string)(await api.PostJson("/v1/releases", new { service, version = "2.0.0", artifact = TestHttp.Digest("shop-2.0.0"), changeRecord = change })
+            .Expect(HttpStatusCode.Created))["id"]!;
+        var rollout = (string)(await api.PostJson("/v1/rollouts", new { releaseId = release, environment = production }).Expect(HttpStatusCode.Created))["id"]!;
+        await api.WaitFor($"/v1/rollouts/{rollout}", r => (string?)r["status"] == "AwaitingApproval");
+
+        var (page, errors) = await Open(DashboardFixture.ApproverKey, DashboardFixture.ApproverName);
+        await page.GotoAsync($"{fixture.Url}ui/#/governance");
+        var card = page.Locator($"article.approval[data-rollout='{rollout}']");
+        await Expect(card, "an approval from 'quinn' counts", exact: false);
+        // The change records are listed, not only looked up by id.
+        await Expect(page.Locator($"table.records tr[data-record='{change}']"), "governed change", exact: false);
+
+        await card.Locator("button[data-action=approve]").ClickAsync();
+        await page.Locator("#reason-input").FillAsync("risk reviewed");
+        await page.Locator("dialog button[type=submit]").ClickAsync();
+        await Expect(page.Locator(".message-ok"), "approve recorded", exact: false);
+        await api.WaitFor($"/v1/rollouts/{rollout}", r => (string?)r["status"] is "Progressing" or "Succeeded", TimeSpan.FromSeconds(60));
+        await Assertions.Expect(card).ToHaveCountAsync(0, new() { Timeout = Timeout });
+        Assert.Empty(errors);
+
+        // The operator (no approver role) is told nothing waits for it.
+        var (operatorPage, _) = await Open(DashboardFixture.OperatorKey, DashboardFixture.OperatorName);
+        await operatorPage.GotoAsync($"{fixture.Url}ui/#/governance");
+        await Expect(operatorPage.Locator("#approvals-title + *"), "holds no approver role", exact: false);
+    }
+
+    [ChromiumFact]
     public async Task Promote_from_the_page_records_the_reason_and_the_keys_name_in_the_audit_trail()
     {
         using var api = fixture.Api();

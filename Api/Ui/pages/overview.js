@@ -36,8 +36,22 @@ export function render(main, ctx) {
     }
   }
 
+  // Hosts per version per service: one counted summary per environment (GET /v1/environments/{name}/versions, shared
+  // by every dashboard for a few seconds), never a read of every host per page load.
   async function hostsPerVersion(env) {
     const rows = [];
+    const counted = await hasRoute('/v1/environments/{name}/versions')
+      ? await apiOptional(`/v1/environments/${encodeURIComponent(env.name)}/versions`) : null;
+    if (counted) {
+      for (const [service, versions] of Object.entries(counted.services || {}).sort(([a], [b]) => a.localeCompare(b))) {
+        const deployed = env.services?.[service];
+        for (const [version, hosts] of Object.entries(versions).sort(([, a], [, b]) => b - a)) {
+          rows.push({ service: service || '(unnamed)', version, hosts, releaseId: deployed?.version === version ? deployed.releaseId : null,
+            deployedAt: deployed?.version === version ? deployed.deployedAt : null });
+        }
+      }
+      return rows;
+    }
     for (const [service, deployed] of Object.entries(env.services || {})) {
       const page = await api(`/v1/hosts?environment=${encodeURIComponent(env.name)}&version=${encodeURIComponent(deployed.version)}&limit=1`);
       rows.push({ service, version: deployed.version, releaseId: deployed.releaseId, deployedAt: deployed.deployedAt, hosts: page.total });
@@ -72,10 +86,12 @@ export function render(main, ctx) {
           calendar?.current ? [' ', badge(calendar.current.open ? 'open' : calendar.current.state, calendar.current.open ? 'open' : 'closed')] : null),
         rolloutTable(rollouts, 'Running and queued rollouts'),
         counts.length
-          ? h('table', h('caption', { text: 'Versions per service' }),
-            h('thead', h('tr', ['service', 'version', 'hosts on it', 'deployed'].map(t => h('th', { scope: 'col', text: t })))),
-            h('tbody', counts.map(c => h('tr', h('td', { text: c.service }), h('td', { text: c.version }), h('td', { text: String(c.hosts) }), h('td', { text: time(c.deployedAt) })))))
-          : h('p.muted', { text: 'No release has completed here yet.' }),
+          ? h('table.versions', { 'data-environment': env.name }, h('caption', { text: 'Versions per service (hosts on each)' }),
+            h('thead', h('tr', ['service', 'version', 'hosts on it', 'last completed rollout'].map(t => h('th', { scope: 'col', text: t })))),
+            h('tbody', counts.map(c => h('tr', { 'data-service': c.service, 'data-version': c.version },
+              h('td', { text: c.service }), h('td', { text: c.version }), h('td.count', { text: String(c.hosts) }),
+              h('td', { text: c.deployedAt ? time(c.deployedAt) : '' })))))
+          : h('p.muted', { text: 'No hosts and no completed release here yet.' }),
         rollouts.some(r => Object.keys(r.hostsPerVersion || {}).length)
           ? h('ul.versions', { 'aria-label': `Hosts per version in ${env.name}` }, rollouts.flatMap(r => Object.entries(r.hostsPerVersion || {})
             .map(([v, n]) => h('li', { text: `${r.service} ${v}: ${n} hosts` }))))
@@ -83,7 +99,7 @@ export function render(main, ctx) {
     }
     if (listed?.items?.length) {
       body.append(h('section.card', { 'aria-labelledby': 'recent' }, h('h3', { id: 'recent', text: 'Recent rollouts' }),
-        rolloutTable(listed.items.slice(0, 25), 'Recent rollouts, newest first')));
+        rolloutTable(listed.items.slice(0, 25), 'Newest first')));
     }
   }
 

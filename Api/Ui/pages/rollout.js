@@ -1,5 +1,5 @@
 import { api, allPages, hasRoute, ApiError } from '../api.js';
-import { h, clear, badge, time } from '../dom.js';
+import { h, clear, badge, time, put } from '../dom.js';
 import { openStream } from '../sse.js';
 import { HostMap, STATES } from '../hostmap.js';
 
@@ -126,7 +126,7 @@ export function render(main, ctx, id) {
   function drawSnapshot() {
     const r = rollout;
     clear(header);
-    header.append(
+    put(header,
       h('p.summary', badge(r.status), ' ', h('strong', { text: `${r.service} ${r.version}` }), ` → ${r.environment}`,
         h('span.muted', { text: ` · ${r.strategy?.type || 'rolling'} · submitted by ${r.submittedBy}` })),
       h('p.reason', { 'data-testid': 'status-reason', text: r.statusReason || '' }),
@@ -160,7 +160,8 @@ export function render(main, ctx, id) {
     r.steps.forEach((step, i) => {
       const current = i + 1 === r.currentStep && !TERMINAL.has(r.status);
       timeline.append(h('li', { class: `step step-${step.state}${current ? ' step-current' : ''}`, 'aria-current': current ? 'step' : null },
-        h('span.step-state', { text: current ? `▶ current (${step.state})` : step.state === 'done' ? '✓ done' : step.state === 'skipped' ? '↷ skipped' : step.state }),
+        h('span.step-state', { text: current ? `▶ current (${step.state})` : step.state === 'done' ? '✓ done' : step.state === 'skipped' ? '↷ skipped'
+          : step.state === 'running' && TERMINAL.has(r.status) ? `■ stopped (${r.status})` : step.state }),
         ' ', h('span', { text: `${step.kind}: ${step.description}` }),
         step.hosts ? h('span.muted', { text: ` · ${step.hosts} hosts` }) : null,
         step.stage && step.stage !== 'all hosts' ? h('span.muted', { text: ` · ${step.stage}` }) : null));
@@ -178,7 +179,7 @@ export function render(main, ctx, id) {
     }
     const failures = Object.entries(r.failures || {});
     if (failures.length) {
-      extra.append(h('section.card', h('h3', { text: `Failed hosts (${r.hosts.failed})` }),
+      extra.append(h('section.card', h('h3', { text: `Failed hosts (${failures.length})` }),
         h('ul.failures', failures.map(([host, why]) => h('li', h('strong', { text: host }), `: ${why}`)))));
     }
   }
@@ -189,7 +190,7 @@ export function render(main, ctx, id) {
   let hostsTimer = null;
   let hostsReadAt = 0;
   const seen = new Set();
-  function onEvent(event) {
+  function onEvent(event, via) {
     if (stopped || !event || typeof event !== 'object') return;
     // The stream and the history poll may both bring an event: each is shown once.
     if (event.id) {
@@ -208,31 +209,59 @@ export function render(main, ctx, id) {
       if (state) painted = map.set(data.host, state);
     }
     if (painted) drawMap();
-    eventsList.prepend(h('li', h('span.muted', { text: time(event.timestamp) }), ' ', h('code', { text: shortType(event.type) }), event.reason ? ` — ${event.reason}` : ''));
+    eventsList.prepend(h('li', { 'data-via': via }, h('span.muted', { text: time(event.timestamp) }), ' ', h('code', { text: shortType(event.type) }), event.reason ? ` — ${event.reason}` : ''));
     while (eventsList.childElementCount > 100) eventsList.lastChild.remove();
     snapshotTimer ??= setTimeout(() => { snapshotTimer = null; loadSnapshot().catch(ctx.fail); }, 500);
     const wait = Math.max(0, 3000 - (Date.now() - hostsReadAt));
     hostsTimer ??= setTimeout(() => { hostsTimer = null; hostsReadAt = Date.now(); loadHosts().catch(ctx.fail); }, wait);
   }
 
+  // Transport: the event stream alone while it is up. The history is read once for what happened before the page
+  // opened, and polled only while the stream is down (refused, dropped, or absent from this engine); the stream
+  // resumes with Last-Event-ID, and events both paths bring are shown once (by event id).
   let stopStream = () => {};
   let pollTimer = null;
   let streaming = false;
-  async function poll() {
-    // The rollout's event history, read from the last sequence seen: the whole feed where the engine has no stream,
-    // and a safety net beside the stream (a stream that stalls or drops must not freeze the page).
-    try {
-      const page = await api(`/v1/rollouts/${encodeURIComponent(id)}/events?after=${lastSequence}&limit=500`);
-      for (const event of page.items) {
-        lastSequence = Math.max(lastSequence, event.sequence || 0);
-        onEvent(event);
-      }
-      if (!streaming) live.textContent = 'polling';
-    } catch (e) {
-      if (!streaming) live.textContent = 'polling failed';
+  function setTransport(transport, text) {
+    live.dataset.transport = transport;
+    live.textContent = text;
+    live.classList.toggle('live-on', transport === 'stream');
+  }
+
+  async function readHistory(via) {
+    const page = await api(`/v1/rollouts/${encodeURIComponent(id)}/events?after=${lastSequence}&limit=500`);
+    for (const event of page.items) {
+      lastSequence = Math.max(lastSequence, event.sequence || 0);
+      onEvent(event, via);
     }
-    if (!stopped && !TERMINAL.has(rollout?.status)) pollTimer = setTimeout(poll, streaming ? 2000 : 1000);
-    else if (!stopped) pollTimer = setTimeout(poll, 5000);
+    return page.items.length;
+  }
+
+  async function poll() {
+    pollTimer = null;
+    if (stopped || streaming) return;
+    try {
+      const read = await readHistory('poll');
+      // What changed while the stream was down: re-read the snapshot even when no event says so.
+      if (read) loadSnapshot().catch(ctx.fail);
+      if (!streaming) setTransport('polling', 'polling (stream down)');
+    } catch {
+      if (!streaming) setTransport('polling', 'polling failed; retrying');
+    }
+    if (!stopped && !streaming) pollTimer = setTimeout(poll, TERMINAL.has(rollout?.status) ? 5000 : 1000);
+  }
+
+  function streamUp() {
+    streaming = true;
+    clearTimeout(pollTimer);
+    pollTimer = null;
+    setTransport('stream', 'live');
+  }
+
+  function streamDown(text) {
+    streaming = false;
+    setTransport('polling', text);
+    pollTimer ??= setTimeout(poll, 0);
   }
 
   (async () => {
@@ -248,8 +277,11 @@ export function render(main, ctx, id) {
       ctx.fail(e);
     }
     if (stopped) return;
-    poll();
-    if (!await hasRoute('/v1/events/stream')) return;
+    if (!await hasRoute('/v1/events/stream')) {
+      streamDown('polling (this engine has no stream)');
+      return;
+    }
+    setTransport('connecting', 'connecting…');
     stopStream = openStream(`/v1/events/stream?rollout=${encodeURIComponent(id)}`, {
       onEvent: e => {
         if (e.type === 'stream.gap') {
@@ -257,11 +289,13 @@ export function render(main, ctx, id) {
           loadSnapshot().then(loadHosts).catch(ctx.fail);
           return;
         }
-        onEvent(e.data && typeof e.data === 'object' ? e.data : { type: e.type });
+        onEvent(e.data && typeof e.data === 'object' ? e.data : { type: e.type }, 'stream');
       },
-      onStatus: (text, ok) => { streaming = !!ok; live.textContent = text; live.classList.toggle('live-on', !!ok); },
-      onUnavailable: () => { streaming = false; },
+      onStatus: (text, ok) => (ok ? streamUp() : streamDown(`${text} · polling meanwhile`)),
+      onUnavailable: () => streamDown('polling (this engine has no stream)'),
     });
+    // What happened before the page opened, once; a failure here is no outage (the stream carries on).
+    readHistory('history').catch(() => {});
   })();
 
   const resize = () => map.draw();

@@ -36,4 +36,15 @@ public class ChangeRecordRulesTests
         Assert.Equal((verdict, reason), (check.Verdict, check.Reason));
         Assert.Equal(verdict == ChangeRecordVerdict.NotYetOpen ? Nine : null, check.RecheckAt);
     }
+
+    /// <summary>The worked example of <see cref="ChangeRecordRules.WindowPhase"/>: 09:00-17:00, minutes after nine.</summary>
+    [Theory]
+    [InlineData(true, true, -1, ChangeWindowPhase.Upcoming)]
+    [InlineData(true, true, 0, ChangeWindowPhase.Open)]
+    [InlineData(true, true, 479, ChangeWindowPhase.Open)]
+    [InlineData(true, true, 480, ChangeWindowPhase.Closed)]
+    [InlineData(false, true, -60, ChangeWindowPhase.Open)]
+    [InlineData(true, false, 60, ChangeWindowPhase.Closed)]
+    public void A_window_is_upcoming_open_or_closed(bool hasStart, bool hasEnd, int minutesAfterNine, ChangeWindowPhase phase) =>
+        Assert.Equal(phase, ChangeRecordRules.WindowPhase(hasStart ? Nine : null, hasEnd ? Five : null, Nine.AddMinutes(minutesAfterNine)));
 }

@@ -9,7 +9,7 @@ namespace Deploy.Engine.Ui.Tests.Infrastructure;
 
 /// <summary>
 /// The engine (silo + API, Local storage mode) listening on a real loopback port, and one headless chromium for the
-/// whole class. Keys: olivia (operator, pipeline, viewer) and watcher (viewer).
+/// whole class. Keys: olivia (operator, pipeline, viewer), watcher (viewer) and quinn (approver, groups cab and team).
 /// </summary>
 public sealed class DashboardFixture : IAsyncLifetime
 {
@@ -17,6 +17,8 @@ public sealed class DashboardFixture : IAsyncLifetime
     public const string OperatorName = "olivia";
     public const string ViewerKey = "ui-viewer-key";
     public const string ViewerName = "watcher";
+    public const string ApproverKey = "ui-approver-key";
+    public const string ApproverName = "quinn";
 
     private Engine? _engine;
     private IPlaywright? _playwright;
@@ -87,6 +89,11 @@ public sealed class DashboardFixture : IAsyncLifetime
             builder.UseSetting("Auth:Keys:1:Name", ViewerName);
             builder.UseSetting("Auth:Keys:1:Key", ViewerKey);
             builder.UseSetting("Auth:Keys:1:Roles", "viewer");
+            builder.UseSetting("Auth:Keys:2:Name", ApproverName);
+            builder.UseSetting("Auth:Keys:2:Key", ApproverKey);
+            builder.UseSetting("Auth:Keys:2:Roles", "approver");
+            builder.UseSetting("Governance:Approvers:quinn:0", "cab");
+            builder.UseSetting("Governance:Approvers:quinn:1", "team");
             builder.UseSetting("Logging:LogLevel:Default", "Warning");
         }
     }
