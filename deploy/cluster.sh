@@ -24,18 +24,9 @@ api_base="${DEPLOY_API_PORT:-5080}"
 silo_base="${DEPLOY_SILO_PORT:-11111}"
 gateway_base="${DEPLOY_GATEWAY_PORT:-30000}"
 dll="Deploy.Engine.Silo.dll"
+source "$repo/deploy/dev-settings.sh"
 
 log() { echo "cluster: $*" >&2; }
-
-# A random hex key kept in .data/NAME (made once, 0600), printed.
-dev_key() {
-  local file="$repo/.data/$1"
-  if [[ ! -s "$file" ]]; then
-    mkdir -p "$repo/.data"
-    (umask 077 && od -An -tx1 -N32 /dev/urandom | tr -d ' \n' >"$file")
-  fi
-  cat "$file"
-}
 
 # Prints the PID recorded for process NAME (silo-1, api-1, ...) if it is alive and is the engine (guards against PID reuse).
 running_pid() {
@@ -75,27 +66,12 @@ start_node() {
   bin="$(readlink -f "$dir/current")"
   echo "--- $(date -u +%Y-%m-%dT%H:%M:%SZ) start $name on $(basename "$bin")" >>"$dir/$name.log"
   # Its own session (a Ctrl-C in this terminal does not reach it); the inner shell records its PID and becomes the engine.
-  Engine__StorageMode=Azure \
+  env "${dev_settings[@]}" \
     Engine__Role="$role" \
     Storage__ConnectionString="$connection_string" \
-    Audit__Key="$(dev_key audit-key)" \
     ASPNETCORE_URLS="http://127.0.0.1:$api" \
     Orleans__SiloPort="$silo" \
     Orleans__GatewayPort="$gateway" \
-    Auth__Keys__0__Name=dev \
-    Auth__Keys__0__Key="$(dev_key dev-api-key)" \
-    Auth__Keys__0__Roles=pipeline,operator,viewer \
-    Auth__Keys__1__Name=dev_approver \
-    Auth__Keys__1__Key="$(dev_key dev-approver-key)" \
-    Auth__Keys__1__Roles=approver \
-    Auth__Keys__2__Name=dev_agent \
-    Auth__Keys__2__Key="$(dev_key dev-agent-key)" \
-    Auth__Keys__2__Roles=agent \
-    Auth__Keys__2__Environments=local,staging \
-    Governance__Approvers__dev_approver__0=team \
-    Governance__Approvers__dev_approver__1=cab \
-    Governance__Approvers__dev_approver__2=executive \
-    Governance__Executives__0=dev_approver \
     setsid bash -c 'echo $$ >"$1"; shift; cd "$1"; shift; exec "$@"' node-start "$dir/$name.pid" "$bin" \
     dotnet "$bin/$dll" </dev/null >>"$dir/$name.log" 2>&1 &
   echo "$name $role $api $silo $gateway" >"$dir/$name.ports"
