@@ -122,8 +122,11 @@ public static class ProcessFleet
     {
         var batched = history.Where(e => e.Type == EventTypes.RolloutBatchStarted).SelectMany(e => e.Data["hosts"].Split(',')).ToList();
         var updated = history.Where(e => e.Type == EventTypes.HostsUpdated).SelectMany(e => e.Data["hosts"].Split(',')).ToList();
+        var timeline = string.Join("\n", history.Where(e => e.Type is EventTypes.RolloutBatchStarted or EventTypes.PipelineRunStarted or EventTypes.SlotAdmitted
+                or EventTypes.RolloutCreated or EventTypes.PipelineRunQueued)
+            .Select(e => $"  {e.Sequence} {e.Timestamp:HH:mm:ss.fff} {e.Type} {e.Data.GetValueOrDefault("hosts")} {e.Reason}"));
         Assert.True(batched.Order().SequenceEqual(targets.Order()),
-            $"{rollout}: batches named [{string.Join(",", batched.Order())}], expected each of [{string.Join(",", targets.Order())}] once");
+            $"{rollout}: batches named [{string.Join(",", batched.Order())}], expected each of [{string.Join(",", targets.Order())}] once:\n{timeline}");
         Assert.True(updated.Order().SequenceEqual(targets.Order()),
             $"{rollout}: hosts.updated named [{string.Join(",", updated.Order())}], expected each target once");
     }
