@@ -4,7 +4,7 @@ using Deploy.Engine.Silo.Hosting;
 
 var builder = WebApplication.CreateBuilder(args);
 builder.Logging.AddFilter("Polly", LogLevel.Warning);
-builder.AddDeployEngineSilo();
+builder.AddDeployEngineNode();
 builder.AddDeployEngineTelemetry();
 builder.Services.AddDeployEngineApi(builder.Configuration);
 builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize =

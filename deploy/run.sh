@@ -17,7 +17,6 @@ repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo"
 azurite="$repo/deploy/azurite.sh"
 api_url="http://127.0.0.1:${DEPLOY_API_PORT:-5080}"
-key_file="$repo/.data/dev-api-key"
 engine_pid=""
 
 log() { echo "run: $*" >&2; }
@@ -67,36 +66,11 @@ trap 'exit 129' HUP
 "$azurite" start
 connection_string="$("$azurite" connection-string)"
 
-if [[ ! -s "$key_file" ]]; then
-  mkdir -p "$(dirname "$key_file")"
-  (umask 077 && od -An -tx1 -N32 /dev/urandom | tr -d ' \n' >"$key_file")
-fi
-key="$(cat "$key_file")"
-# A second principal, the change authority: approvals need someone other than the submitter.
-approver_file="$repo/.data/dev-approver-key"
-if [[ ! -s "$approver_file" ]]; then
-  (umask 077 && od -An -tx1 -N32 /dev/urandom | tr -d ' \n' >"$approver_file")
-fi
-approver_key="$(cat "$approver_file")"
-# The agents' key: bound to environments (the engine refuses to start with an unbound agent key).
-agent_file="$repo/.data/dev-agent-key"
-if [[ ! -s "$agent_file" ]]; then
-  (umask 077 && od -An -tx1 -N32 /dev/urandom | tr -d ' \n' >"$agent_file")
-fi
-agent_key="$(cat "$agent_file")"
-# The audit chain's HMAC key: configuration, never the storage account (the engine refuses Azure mode without one).
-audit_file="$repo/.data/audit-key"
-if [[ ! -s "$audit_file" ]]; then
-  (umask 077 && od -An -tx1 -N32 /dev/urandom | tr -d ' \n' >"$audit_file")
-fi
-audit_key="$(cat "$audit_file")"
-# The key that encrypts the Data Protection key ring (kept on Azurite beside the secrets it protects): configuration,
-# never the storage account (the engine refuses Azure mode without one).
-keyring_file="$repo/.data/keyring-key"
-if [[ ! -s "$keyring_file" ]]; then
-  (umask 077 && od -An -tx1 -N32 /dev/urandom | tr -d ' \n' >"$keyring_file")
-fi
-keyring_key="$(cat "$keyring_file")"
+# The dev keys (.data/dev-api-key, dev-approver-key, dev-agent-key, audit-key, keyring-key) and the settings that use them.
+source "$repo/deploy/dev-settings.sh"
+key="$(dev_key dev-api-key)"
+approver_key="$(dev_key dev-approver-key)"
+agent_key="$(dev_key dev-agent-key)"
 
 cat <<EOF
 
@@ -111,27 +85,11 @@ cat <<EOF
 
 EOF
 
-Engine__StorageMode=Azure \
+env "${dev_settings[@]}" \
   Storage__ConnectionString="$connection_string" \
-  Audit__Key="$audit_key" \
-  Secrets__KeyRingKey="$keyring_key" \
   ASPNETCORE_URLS="$api_url" \
   Orleans__SiloPort="${DEPLOY_SILO_PORT:-11111}" \
   Orleans__GatewayPort="${DEPLOY_GATEWAY_PORT:-30000}" \
-  Auth__Keys__0__Name=dev \
-  Auth__Keys__0__Key="$key" \
-  Auth__Keys__0__Roles=pipeline,operator,viewer \
-  Auth__Keys__1__Name=dev_approver \
-  Auth__Keys__1__Key="$approver_key" \
-  Auth__Keys__1__Roles=approver \
-  Auth__Keys__2__Name=dev_agent \
-  Auth__Keys__2__Key="$agent_key" \
-  Auth__Keys__2__Roles=agent \
-  Auth__Keys__2__Environments=local,staging \
-  Governance__Approvers__dev_approver__0=team \
-  Governance__Approvers__dev_approver__1=cab \
-  Governance__Approvers__dev_approver__2=executive \
-  Governance__Executives__0=dev_approver \
   setsid dotnet run --project Silo -c Release -- "$@" &
 engine_pid=$!
 

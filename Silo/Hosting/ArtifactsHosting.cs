@@ -1,4 +1,3 @@
-using Azure.Storage.Blobs;
 using Deploy.Engine.Grains.Artifacts;
 using Deploy.Engine.Grains.Interfaces;
 using Deploy.Engine.Silo.Artifacts;
@@ -33,12 +32,12 @@ public static class ArtifactsHosting
     public static IServiceCollection AddEngineArtifactsAndSecrets(this IServiceCollection services, IConfiguration configuration)
     {
         var local = string.Equals(configuration["Engine:StorageMode"], nameof(StorageMode.Local), StringComparison.OrdinalIgnoreCase);
-        var connectionString = configuration["Storage:ConnectionString"];
-        var azure = !local && !string.IsNullOrWhiteSpace(connectionString);
-        if (azure)
+        var account = local ? null : StorageAccount.TryFrom(configuration);
+        var azure = account is not null;
+        if (account is not null)
         {
             services.AddSingleton<IArtifactStore>(sp => new BlobArtifactStore(
-                new BlobServiceClient(connectionString).GetBlobContainerClient(sp.GetRequiredService<IOptions<ArtifactOptions>>().Value.Container)));
+                account.Blobs().GetBlobContainerClient(sp.GetRequiredService<IOptions<ArtifactOptions>>().Value.Container)));
         }
 
         services.AddArtifacts(configuration);
@@ -63,7 +62,7 @@ public static class ArtifactsHosting
         }
         else if (azure)
         {
-            var container = new BlobServiceClient(connectionString).GetBlobContainerClient(secrets.KeyRingContainer);
+            var container = account!.Blobs().GetBlobContainerClient(secrets.KeyRingContainer);
             services.Configure<KeyManagementOptions>(o => o.XmlRepository = new BlobXmlRepository(container));
         }
         else

@@ -13,12 +13,31 @@ public enum StorageMode
     Local,
 }
 
+/// <summary>What one engine process is (configuration <c>Engine:Role</c>).</summary>
+public enum EngineRole
+{
+    /// <summary>A silo: hosts grains, joins the cluster, and serves the HTTP API co-hosted (the default).</summary>
+    Silo,
+
+    /// <summary>An API-only node: the HTTP API as an Orleans client, connected to the cluster through the silos' gateways.</summary>
+    Api,
+}
+
 /// <summary>Bound from configuration section "Engine".</summary>
 public sealed class EngineOptions
 {
     public const string Section = "Engine";
 
     public StorageMode StorageMode { get; set; } = StorageMode.Azure;
+
+    public EngineRole Role { get; set; } = EngineRole.Silo;
+
+    /// <summary>
+    /// How long a stopping process may take (the host's shutdown timeout): a silo hands its grains and reminders over
+    /// and leaves the membership table in this time. Keep a supervisor's stop timeout above it (the systemd units use
+    /// 90 s against the default 60 s).
+    /// </summary>
+    public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(60);
 }
 
 /// <summary>Bound from configuration section "Orleans".</summary>
@@ -39,6 +58,27 @@ public sealed class ClusterSettings
 
     /// <summary>Queues the event stream is spread over.</summary>
     public int EventQueues { get; set; } = 4;
+
+    /// <summary>
+    /// Azure mode: the address other silos and API nodes reach this silo at, as written to the membership table
+    /// (default 127.0.0.1, a cluster on one machine). On real hosts, the host's own address.
+    /// </summary>
+    public string? AdvertisedIPAddress { get; set; }
+
+    /// <summary>Azure mode: listen on every interface rather than only on the advertised address (containers behind NAT).</summary>
+    public bool ListenOnAnyHostAddress { get; set; }
+
+    /// <summary>The section bound to Orleans' <c>ClusterMembershipOptions</c> (probe timeouts, votes): how fast a dead silo is declared dead.</summary>
+    public const string MembershipSection = "Orleans:Membership";
+
+    /// <summary>The section bound to Orleans' <c>GatewayOptions</c> on API nodes (e.g. <c>GatewayListRefreshPeriod</c>).</summary>
+    public const string GatewaySection = "Orleans:Gateway";
+
+    public System.Net.IPAddress Advertised() =>
+        string.IsNullOrWhiteSpace(AdvertisedIPAddress) ? System.Net.IPAddress.Loopback
+        : System.Net.IPAddress.TryParse(AdvertisedIPAddress, out var address) ? address
+        : throw new Microsoft.Extensions.Options.OptionsValidationException(Section, typeof(ClusterSettings),
+            [$"Orleans:AdvertisedIPAddress '{AdvertisedIPAddress}' is not an IP address"]);
 }
 
 /// <summary>

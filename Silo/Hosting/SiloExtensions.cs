@@ -51,15 +51,10 @@ public static class SiloExtensions
                 return;
             }
 
-            var connectionString = builder.Configuration["Storage:ConnectionString"];
-            if (string.IsNullOrWhiteSpace(connectionString))
-            {
-                throw new OptionsValidationException("Storage:ConnectionString", typeof(string),
-                    ["Engine:StorageMode is Azure but Storage:ConnectionString is not set (deploy/run.sh sets it for Azurite)."]);
-            }
-
-            silo.ConfigureEndpoints(IPAddress.Loopback, cluster.SiloPort, cluster.GatewayPort, listenOnAnyHostAddress: false);
-            silo.AddEngineAzureProviders(connectionString, cluster, StorageTimeouts.From(builder.Configuration));
+            var account = StorageAccount.From(builder.Configuration);
+            silo.ConfigureEndpoints(cluster.Advertised(), cluster.SiloPort, cluster.GatewayPort, listenOnAnyHostAddress: cluster.ListenOnAnyHostAddress);
+            silo.Services.Configure<ClusterMembershipOptions>(builder.Configuration.GetSection(ClusterSettings.MembershipSection));
+            silo.AddEngineAzureProviders(account, cluster, StorageTimeouts.From(builder.Configuration));
         });
         return builder;
     }
@@ -111,13 +106,17 @@ public static class SiloExtensions
     }
 
     /// <summary>Azure Table clustering/state/reminders, Blob state, Queue streams — Azurite or Azure Storage.</summary>
-    public static ISiloBuilder AddEngineAzureProviders(this ISiloBuilder silo, string connectionString, ClusterSettings cluster, StorageTimeouts? timeouts = null)
+    public static ISiloBuilder AddEngineAzureProviders(this ISiloBuilder silo, string connectionString, ClusterSettings cluster, StorageTimeouts? timeouts = null) =>
+        silo.AddEngineAzureProviders(StorageAccount.FromConnectionString(connectionString), cluster, timeouts);
+
+    /// <summary>The same on an account reached by connection string or by service URIs with DefaultAzureCredential (<see cref="StorageAccount"/>).</summary>
+    public static ISiloBuilder AddEngineAzureProviders(this ISiloBuilder silo, StorageAccount account, ClusterSettings cluster, StorageTimeouts? timeouts = null)
     {
         // Every storage call is bounded to seconds (StorageTimeouts): an outage is a prompt 503, not a 30 s hang.
         timeouts ??= new StorageTimeouts();
-        var tables = new TableServiceClient(connectionString, timeouts.Tables());
-        var blobs = new BlobServiceClient(connectionString, timeouts.Blobs());
-        var queues = new QueueServiceClient(connectionString, timeouts.Queues());
+        var tables = account.Tables(timeouts.Tables());
+        var blobs = account.Blobs(timeouts.Blobs());
+        var queues = account.Queues(timeouts.Queues());
         silo.Services.AddTypeNameFreeStorageFormat();
         return silo
             .UseAzureStorageClustering(o => o.TableServiceClient = tables)
