@@ -79,13 +79,14 @@ public sealed class StorageAccount
         return new StorageAccount(table, blob, queue, new DefaultAzureCredential(options));
     }
 
+    private static readonly string[] SettingNames = ["ConnectionString", "AccountName", "TableServiceUri", "BlobServiceUri", "QueueServiceUri"];
+
     /// <summary>The configured account, or null when section "Storage" names none (memory stores in tests and Local mode).</summary>
     public static StorageAccount? TryFrom(IConfiguration configuration)
     {
         ArgumentNullException.ThrowIfNull(configuration);
         var section = configuration.GetSection(StorageTimeouts.Section);
-        var configured = new[] { "ConnectionString", "AccountName", "TableServiceUri", "BlobServiceUri", "QueueServiceUri" }
-            .Any(k => !string.IsNullOrWhiteSpace(section[k]));
+        var configured = SettingNames.Any(k => !string.IsNullOrWhiteSpace(section[k]));
         return configured ? From(configuration) : null;
     }
 

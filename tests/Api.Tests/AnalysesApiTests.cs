@@ -165,6 +165,7 @@ public class AnalysesApiTests(EngineFactory engine)
         var problem = await _viewer.PostAsync("/v1/analyses/judge", Json($$$"""{"judge":{{{judge}}}}"""))
             .ExpectProblem(HttpStatusCode.BadRequest, "urn:deploy-engine:problem:validation");
         Assert.Contains(says, (string)problem["errors"]![field]![0]!, StringComparison.Ordinal);
+    }
 
     [Fact]
     public async Task Replaying_a_whole_run_with_a_dry_run_metric_decides_by_the_others()
