@@ -146,7 +146,7 @@ public class OperatorSurfacesApiTests(EngineFactory engine)
 
         var release = (string)(await _pipeline.PostJson("/v1/releases", new { service = "fleetsvc", version = "2.0.0", artifact = TestHttp.Digest("2.0.0") })
             .Expect(HttpStatusCode.Created))["id"]!;
-        var rollout = (string)(await _pipeline.PostJson("/v1/rollouts", new { releaseId = release, environment = env, strategy = new { maxSurge = "50%", maxUnavailable = "0" } })
+        var rollout = (string)(await _pipeline.PostJson("/v1/rollouts", new { releaseId = release, environment = env, strategy = new { maxSurge = "0", maxUnavailable = "50%" } })
             .Expect(HttpStatusCode.Created))["id"]!;
         await _operator.WaitFor($"/v1/rollouts/{rollout}", r => (string?)r["status"] == "Succeeded");
 
