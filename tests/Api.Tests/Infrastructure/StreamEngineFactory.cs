@@ -110,11 +110,14 @@ public sealed class SseReader(Stream body) : IDisposable
         }
     }
 
-    /// <summary>Events (not comments) until <paramref name="until"/> holds for one, inclusive.</summary>
-    public async Task<List<SseFrame>> EventsUntil(Func<SseFrame, bool> until, TimeSpan timeout)
+    /// <summary>
+    /// Events (not comments) until <paramref name="until"/> holds for one, inclusive, appended to
+    /// <paramref name="events"/> when given (so a caller keeps what arrived before the stream was cut).
+    /// </summary>
+    public async Task<List<SseFrame>> EventsUntil(Func<SseFrame, bool> until, TimeSpan timeout, List<SseFrame>? events = null)
     {
         var deadline = DateTime.UtcNow + timeout;
-        var events = new List<SseFrame>();
+        events ??= [];
         while (DateTime.UtcNow < deadline)
         {
             var frame = await Next(deadline - DateTime.UtcNow) ?? throw new IOException("the stream ended");
