@@ -172,6 +172,16 @@ public static class EventTypes
 
     /// <summary>An environment's parameter set was replaced; data names the parameters and secrets, never a secret's value.</summary>
     public const string ParametersChanged = Ext + "environment.parameters-changed";
+
+    /// <summary>A parameter change was proposed for a production-tier or protected environment (data: change id, the names it changes).</summary>
+    public const string ParameterChangeProposed = Ext + "environment.parameter-change-proposed";
+
+    /// <summary>A change authority approved a parameter change; the set was replaced with it.</summary>
+    public const string ParameterChangeApproved = Ext + "environment.parameter-change-approved";
+
+    /// <summary>A change authority rejected a parameter change, with the reason.</summary>
+    public const string ParameterChangeRejected = Ext + "environment.parameter-change-rejected";
+
     /// <summary>A provenance attestation verified for an environment (data: builder, source, commit, keyid).</summary>
     public const string AttestationVerified = Ext + "attestation.verified";
 

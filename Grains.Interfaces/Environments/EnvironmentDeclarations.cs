@@ -410,6 +410,15 @@ public interface IEnvironmentDeclarationGrain : IGrainWithStringKey
     /// <summary>Tears the environment down now if it is ephemeral and expired (the sweep reminder does the same).</summary>
     [Alias("Sweep")]
     Task<EnvironmentDeclarationSnapshot?> Sweep();
+
+    /// <summary>
+    /// The plain environment PUT (concurrency limit, description), checked against the declaration in this grain's
+    /// turn: an existing environment whose declaration changes only through approval (production tier, declared or
+    /// configured protected) is refused (Conflict) unless nothing would change; otherwise the environment grain applies
+    /// it under <paramref name="precondition"/>.
+    /// </summary>
+    [Alias("ConfigureEnvironment")]
+    Task<CommandResult<EnvironmentSnapshot>> ConfigureEnvironment(EnvironmentSpec spec, EnvironmentPrecondition precondition);
 }
 
 /// <summary>The facts an agent last reported for one host. Key: the host id.</summary>

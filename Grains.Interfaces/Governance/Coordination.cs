@@ -212,6 +212,9 @@ public sealed record ServiceDependenciesSnapshot
     /// <summary><c>wait</c> (default) or <c>refuse</c>: what a release whose dependencies are not deployed does.</summary>
     [Id(2)] public string OnUnmet { get; init; } = "wait";
 
+    /// <summary>Bumped by every write (its ETag); 0: never declared.</summary>
+    [Id(3)] public long Version { get; init; }
+
     public IReadOnlyList<DependencySpec> For(string environment) =>
         ByEnvironment.GetValueOrDefault(environment) ?? ByEnvironment.GetValueOrDefault("*") ?? [];
 }
@@ -346,6 +349,11 @@ public interface IServiceDependenciesGrain : IGrainWithStringKey
     /// <summary>Replaces the list for one environment (<c>*</c>: every environment without its own).</summary>
     [Alias("Set")]
     Task<ServiceDependenciesSnapshot> Set(string environment, IReadOnlyList<DependencySpec> dependsOn, string onUnmet, GovernanceActor actor);
+
+    /// <summary>As <see cref="Set(string, IReadOnlyList{DependencySpec}, string, GovernanceActor)"/>, when <paramref name="precondition"/> holds (checked in this turn).</summary>
+    [Alias("SetIfMatch")]
+    Task<CommandResult<ServiceDependenciesSnapshot>> Set(
+        string environment, IReadOnlyList<DependencySpec> dependsOn, string onUnmet, GovernanceActor actor, EnvironmentPrecondition precondition);
 }
 
 /// <summary>A release train: releases of several services that roll out in dependency order and abort together. Key: its name.</summary>

@@ -194,6 +194,34 @@ public sealed partial class EnvironmentDeclarationGrain(
         return CommandResult<DeclarationChangeSnapshot>.Success(decided);
     }
 
+    public async Task<CommandResult<EnvironmentSnapshot>> ConfigureEnvironment(EnvironmentSpec spec, EnvironmentPrecondition precondition)
+    {
+        // In this grain's turn: no declaration change is proposed, approved or applied between the check and the write.
+        var environment = await Environment.Get();
+        var declared = S.Declaration is not null && S.TornDownAt is null;
+        var controls = Controls(declared);
+        var governed = DeclarationChangeRules.ApprovalNeeded(Name, controls)
+            ?? (environment is not null && controls.ConfiguredProtected
+                ? $"environment '{Name}' is protected by configuration (Governance:ProtectedEnvironments)"
+                : null);
+        if (environment is null || governed is null)
+        {
+            return await Environment.Configure(spec, precondition);
+        }
+
+        if (precondition.Refusal($"environment '{Name}'", exists: true, environment.Version) is { } stale)
+        {
+            return CommandResult<EnvironmentSnapshot>.Fail(ErrorKind.PreconditionFailed, stale);
+        }
+
+        var wanted = spec.ConcurrencyLimit >= 1 ? spec : spec with { ConcurrencyLimit = environment.Spec.ConcurrencyLimit };
+        return wanted == environment.Spec
+            ? CommandResult<EnvironmentSnapshot>.Success(environment)
+            : CommandResult<EnvironmentSnapshot>.Fail(ErrorKind.Conflict,
+                governed + $": its concurrency limit and description are part of its declaration and change only through an approved " +
+                $"declaration change (PUT /v1/environments/{Name}/declaration proposes one); nothing was changed");
+    }
+
     public Task<IReadOnlyList<DeclarationChangeSnapshot>> Changes() =>
         Task.FromResult<IReadOnlyList<DeclarationChangeSnapshot>>(S.Changes.AsEnumerable().Reverse().ToList());
 
