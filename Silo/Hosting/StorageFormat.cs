@@ -23,6 +23,11 @@ namespace Deploy.Engine.Silo.Hosting;
 /// missing value-type member meant its default, so one is read as its default (<c>Populate</c>), which also reads those
 /// older documents right; a missing reference member (a list added to the state later) keeps its initializer.
 /// </para>
+/// <para>
+/// No <c>$id</c> is written (Orleans' default preserves object references): state is a tree, and without type names an
+/// <c>$id</c> on a read-only dictionary cannot be read back at all (a flag with variants made its environment's flags
+/// unreadable after a restart).
+/// </para>
 /// </summary>
 public static class StorageFormat
 {
@@ -34,6 +39,7 @@ public static class StorageFormat
     {
         settings.TypeNameHandling = TypeNameHandling.None;
         settings.MetadataPropertyHandling = MetadataPropertyHandling.Default;
+        settings.PreserveReferencesHandling = PreserveReferencesHandling.None;
         settings.DefaultValueHandling = DefaultValueHandling.Include;
         settings.NullValueHandling = NullValueHandling.Include;
         if (settings.ContractResolver is not ValueMembersPopulated)

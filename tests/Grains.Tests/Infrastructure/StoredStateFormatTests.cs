@@ -45,6 +45,24 @@ public sealed class StoredStateFormatTests
         Assert.NotNull(read.Steps); // a missing list keeps its initializer
     }
 
+    [Fact]
+    public void A_flag_with_variants_reads_back()
+    {
+        var state = new Deploy.Engine.Grains.Flags.FlagSetState
+        {
+            Flags = [new Deploy.Engine.Grains.Interfaces.FlagSpec
+            {
+                Key = "checkout", Service = "shop", Enabled = false, DefaultVariant = "on", OffVariant = "off",
+                Variants = new Dictionary<string, string> { ["on"] = "true", ["off"] = "false" },
+            }],
+        };
+
+        var read = RoundTrip(state);
+
+        Assert.False(read.Flags[0].Enabled);
+        Assert.Equal("true", read.Flags[0].Variants["on"]);
+    }
+
     /// <summary>
     /// Every serializable type of the grains and their contracts: each member whose initializer is not its type's default,
     /// set to that default, survives a write and a read.
@@ -81,6 +99,40 @@ public sealed class StoredStateFormatTests
         Assert.Contains("RolloutGrainState.CurrentStep", checkedMembers);
         Assert.Contains("HostGrainState.Healthy", checkedMembers);
         Assert.Contains("FlagSpec.Enabled", checkedMembers);
+        Assert.True(lost.Count == 0, "members that do not survive storage:\n" + string.Join("\n", lost));
+    }
+
+    /// <summary>Every read-only dictionary member of a serializable type, holding an entry, reads back with it.</summary>
+    [Fact]
+    public void Every_read_only_dictionary_member_reads_back()
+    {
+        var assemblies = new[] { typeof(RolloutGrainState).Assembly, typeof(Deploy.Engine.Grains.Interfaces.GrainKeys).Assembly };
+        var checkedMembers = new List<string>();
+        var lost = new List<string>();
+        foreach (var type in assemblies.SelectMany(a => a.GetTypes()).Where(Storable))
+        {
+            foreach (var property in type.GetProperties(BindingFlags.Public | BindingFlags.Instance)
+                .Where(p => p.CanWrite && p.PropertyType == typeof(IReadOnlyDictionary<string, string>)))
+            {
+                var value = Activator.CreateInstance(type)!;
+                property.SetValue(value, new Dictionary<string, string> { ["k"] = "v" });
+                checkedMembers.Add($"{type.Name}.{property.Name}");
+                try
+                {
+                    var read = JsonConvert.DeserializeObject(JsonConvert.SerializeObject(value, type, Settings), type, Settings)!;
+                    if (property.GetValue(read) is not IReadOnlyDictionary<string, string> { Count: 1 } back || back["k"] != "v")
+                    {
+                        lost.Add($"{type.Name}.{property.Name}: the entry did not come back");
+                    }
+                }
+                catch (JsonException e)
+                {
+                    lost.Add($"{type.Name}.{property.Name}: {e.Message}");
+                }
+            }
+        }
+
+        Assert.Contains("FlagSpec.Variants", checkedMembers);
         Assert.True(lost.Count == 0, "members that do not survive storage:\n" + string.Join("\n", lost));
     }
 
