@@ -107,7 +107,8 @@ public static class WebhookListener
 
         var check = verified switch { true => "signed ok", false => "BAD SIGNATURE", null => "unchecked" };
         var custom = cloudEvent?["data"]?["customData"];
-        output.Say($"{count,4} {(string?)cloudEvent?["time"]} {(string?)cloudEvent?["type"]} {(string?)custom?["subject"] ?? (string?)cloudEvent?["subject"]} [{check}]");
+        var release = (string?)custom?["data"]?["release"] is { Length: > 0 } r ? $" release {r}" : string.Empty;
+        output.Say($"{count,4} {(string?)cloudEvent?["time"]} {(string?)cloudEvent?["type"]} {(string?)custom?["subject"] ?? (string?)cloudEvent?["subject"]}{release} [{check}]");
         if ((string?)custom?["reason"] is { Length: > 0 } reason) output.Say($"     {(reason.Length > 200 ? reason[..200] + "…" : reason)}");
     }
 

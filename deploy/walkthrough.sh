@@ -101,11 +101,11 @@ call GET "/v1/metrics/bottlenecks?service=shop&environment=$ENV_NAME&window=1d" 
   for(const st of b.stages.filter(x=>x.totalSeconds>0))console.log("    "+st.stage.padEnd(18)+" "+String(st.totalSeconds).padStart(9)+" s  share "+st.share)})'
 echo "   rollout $rollout: $(call GET "/v1/rollouts/$rollout/timing" | node -pe 'const t=JSON.parse(require("fs").readFileSync(0));Object.entries(t.waits).filter(([k,v])=>v>0).map(([k,v])=>k+" "+v+" s").join(", ")')"
 
-echo "9. a dark-launched flag: new-checkout ships off, then goes to 10% of users, then the kill switch"
-evaluate() { call POST /ofrep/v1/evaluate/flags/new-checkout "{\"context\":{\"targetingKey\":\"$1\",\"environment\":\"$ENV_NAME\"}}" | node -pe 'const e=JSON.parse(require("fs").readFileSync(0));e.value+" ("+e.reason+")"'; }
-call PUT "/v1/environments/$ENV_NAME/flags/new-checkout" '{"service":"shop","percentage":0,"reason":"dark launch: the code ships, nobody sees it"}' >/dev/null
+echo "9. a dark-launched flag: checkout ships off, then goes to 10% of users, then the kill switch"
+evaluate() { call POST /ofrep/v1/evaluate/flags/checkout "{\"context\":{\"targetingKey\":\"$1\",\"environment\":\"$ENV_NAME\"}}" | node -pe 'const e=JSON.parse(require("fs").readFileSync(0));e.value+" ("+e.reason+")"'; }
+call PUT "/v1/environments/$ENV_NAME/flags/checkout" '{"service":"shop","percentage":0,"reason":"dark launch: the code ships, nobody sees it"}' >/dev/null
 echo "   dark:      user-1 $(evaluate user-1), user-2 $(evaluate user-2)"
-call PUT "/v1/environments/$ENV_NAME/flags/new-checkout" '{"service":"shop","percentage":10,"reason":"flip it on for 10% of users"}' >/dev/null
+call PUT "/v1/environments/$ENV_NAME/flags/checkout" '{"service":"shop","percentage":10,"reason":"flip it on for 10% of users"}' >/dev/null
 echo "   10%:       user-1 $(evaluate user-1), user-2 $(evaluate user-2)"
-call POST "/v1/environments/$ENV_NAME/flags/new-checkout/off" '{"reason":"kill switch"}' >/dev/null
+call POST "/v1/environments/$ENV_NAME/flags/checkout/off" '{"reason":"kill switch"}' >/dev/null
 echo "   killed:    user-1 $(evaluate user-1)"
