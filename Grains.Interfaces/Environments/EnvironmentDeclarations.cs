@@ -212,6 +212,12 @@ public sealed record DeclarationChangeSnapshot
 
     /// <summary>The declaration version the approval produced.</summary>
     [Id(13)] public long? AppliedVersion { get; init; }
+
+    /// <summary>Change authorities other than the proposer who must approve (<c>Governance:DeclarationChangeApprovals</c> when proposed).</summary>
+    [Id(14)] public int ApprovalsRequired { get; init; } = 1;
+
+    /// <summary>Who approved so far, in order; the change applies with the approval that reaches <see cref="ApprovalsRequired"/>.</summary>
+    [Id(15)] public IReadOnlyList<string> ApprovedBy { get; init; } = [];
 }
 
 /// <summary>A declaration either applied now, or proposed as a pending change awaiting a change authority.</summary>

@@ -111,6 +111,16 @@ public sealed record IncidentRecord
     /// </summary>
     [Id(12)] public string? Team { get; init; }
 
+    /// <summary>
+    /// The release the engine found active for the incident's service in its environment when it was declared: the one
+    /// rolling out there then, else the one last deployed there (null: the incident names no release and no service and
+    /// environment, or nothing was deployed). Context for receivers; DORA links only a named <see cref="ReleaseId"/>.
+    /// </summary>
+    [Id(13)] public string? ActiveReleaseId { get; init; }
+
+    /// <summary>How <see cref="ActiveReleaseId"/> was found: <c>rolling-out</c> or <c>deployed</c>.</summary>
+    [Id(14)] public string? ActiveReleaseLink { get; init; }
+
     public bool Active => ResolvedAt is null;
 }
 
