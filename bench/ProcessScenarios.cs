@@ -18,7 +18,7 @@ namespace Deploy.Engine.Bench;
 /// </summary>
 public sealed class ProcessScenarios(Options options, Report report)
 {
-    private const int AdmissionHosts = 1_000, Decisions = 2_000, Submitters = 250, RollbackHosts = 1_000;
+    private const int AdmissionHosts = 200, Decisions = 1_000, Submitters = 250, RollbackHosts = 500;
 
     public async Task Run()
     {
@@ -66,7 +66,7 @@ public sealed class ProcessScenarios(Options options, Report report)
         await Scenarios.CreateFleet(grains, name, AdmissionHosts, chunk: 200);
         var env = grains.GetGrain<IEnvironmentGrain>(name);
         await env.Configure(new EnvironmentSpec { ConcurrencyLimit = 50 });
-        var stat = await Measure.Repeat("decisions/s", Math.Min(1, options.Warmup), Math.Min(3, options.Repetitions), r => Measure.Throughput(Decisions / 2, Submitters, async i =>
+        var stat = await Measure.Repeat("decisions/s", Math.Min(1, options.Warmup), Math.Min(2, options.Repetitions), r => Measure.Throughput(Decisions / 2, Submitters, async i =>
         {
             var id = $"rel-proc{r + 10}{i}.{name}";
             await env.RequestSlot(id, "svc-" + (i % 100));
@@ -81,7 +81,7 @@ public sealed class ProcessScenarios(Options options, Report report)
         var env = $"proc-rollback-{processes}";
         await Scenarios.CreateFleet(grains, env, RollbackHosts, chunk: 200);
         var safe = new List<double>();
-        for (var r = -Math.Min(1, options.Warmup); r < Math.Min(3, options.Repetitions); r++)
+        for (var r = -Math.Min(1, options.Warmup); r < Math.Min(2, options.Repetitions); r++)
         {
             var rolloutId = await Scenarios.StartRollout(grains, env, new RolloutStrategySpec { Preset = "AllAtOnce" }, $"{900 + processes}{r + 10}");
             var done = await Scenarios.WaitTerminal(grains, rolloutId, TimeSpan.FromMinutes(20));

@@ -28,7 +28,19 @@ async Task Measured(Func<Task> scenario)
     }
 
     report.StampLoad(from, await monitor.Stop());
+
+    // The file so far, after every scenario: a run cut short still leaves every figure it measured.
+    await report.Write(options.Out, Settings("partial: written after each scenario"));
 }
+
+Dictionary<string, string> Settings(string state) => new()
+{
+    ["cores"] = Environment.ProcessorCount.ToString(System.Globalization.CultureInfo.InvariantCulture),
+    ["silos"] = options.Silos.ToString(System.Globalization.CultureInfo.InvariantCulture),
+    ["date"] = DateTimeOffset.UtcNow.ToString("u", System.Globalization.CultureInfo.InvariantCulture),
+    ["options"] = options.ToString(),
+    ["run"] = state,
+};
 
 await using (var local = await EngineApp.Start(StorageMode.Local, null))
 {
@@ -120,10 +132,4 @@ if (options.Runs("processes") && !options.SkipAzure)
 
 report.Machine($"at end: {MachineLoad.Snapshot()}");
 report.Machine($"over the whole run: {await whole.Stop()}");
-await report.Write(options.Out, new Dictionary<string, string>
-{
-    ["cores"] = Environment.ProcessorCount.ToString(System.Globalization.CultureInfo.InvariantCulture),
-    ["silos"] = options.Silos.ToString(System.Globalization.CultureInfo.InvariantCulture),
-    ["date"] = DateTimeOffset.UtcNow.ToString("u", System.Globalization.CultureInfo.InvariantCulture),
-    ["options"] = options.ToString(),
-});
+await report.Write(options.Out, Settings("complete"));
