@@ -1,3 +1,4 @@
+using Orleans.Storage;
 using Deploy.Engine.Grains.Interfaces;
 
 namespace Deploy.Engine.Bench;
@@ -35,10 +36,21 @@ public sealed class TouchState
 public sealed class StatefulNoOpGrain(
     [PersistentState("touch", Deploy.Engine.Grains.Stores.Table)] IPersistentState<TouchState> state) : Grain, IStatefulNoOpGrain
 {
-    public Task Touch()
+    public async Task Touch()
     {
         state.State.Touches++;
-        return state.WriteStateAsync();
+        try
+        {
+            await state.WriteStateAsync();
+        }
+        catch (InconsistentStateException)
+        {
+            // Azurite answered a first insert too late and the retry found the entity already there: read it back and
+            // write once more, so the baseline measures writes rather than failing on an overloaded machine.
+            await state.ReadStateAsync();
+            state.State.Touches++;
+            await state.WriteStateAsync();
+        }
     }
 }
 

@@ -3,12 +3,44 @@ using Deploy.Engine.Integration.Tests.Infrastructure;
 using Deploy.Engine.Silo.Hosting;
 
 // Deploy.Engine benchmark harness. Every figure is reported against a baseline measured in this same process
-// and run, after warm-up, as the median of several repetitions with its spread. Writes results.md and
-// results.json to --out (default .data/bench).
+// and run, after warm-up, as the median of several repetitions with its spread, with what limits it and the machine's
+// load while it was measured. Writes results.md and results.json to --out (default .data/bench).
 var options = Options.Parse(args);
 var report = new Report();
 var scenarios = new Scenarios(options, report);
 Console.WriteLine($"Deploy.Engine bench: {Environment.ProcessorCount} cores, {options}");
+report.Machine($"at start: {MachineLoad.Snapshot()}");
+await using var whole = LoadMonitor.Start();
+
+// Measures one scenario and stamps the machine's load over it on the comparisons it added. A scenario that fails
+// (a storage timeout on an overloaded machine) is reported as failed; the others still run and the file is written.
+async Task Measured(Func<Task> scenario)
+{
+    var from = report.Count;
+    await using var monitor = LoadMonitor.Start();
+    try
+    {
+        await scenario();
+    }
+    catch (Exception e) when (e is not OutOfMemoryException)
+    {
+        report.Machine($"a scenario FAILED after {report.Count - from} of its figures: {e.GetType().Name}: {e.Message.Split('\n')[0]}");
+    }
+
+    report.StampLoad(from, await monitor.Stop());
+
+    // The file so far, after every scenario: a run cut short still leaves every figure it measured.
+    await report.Write(options.Out, Settings("partial: written after each scenario"));
+}
+
+Dictionary<string, string> Settings(string state) => new()
+{
+    ["cores"] = Environment.ProcessorCount.ToString(System.Globalization.CultureInfo.InvariantCulture),
+    ["silos"] = options.Silos.ToString(System.Globalization.CultureInfo.InvariantCulture),
+    ["date"] = DateTimeOffset.UtcNow.ToString("u", System.Globalization.CultureInfo.InvariantCulture),
+    ["options"] = options.ToString(),
+    ["run"] = state,
+};
 
 await using (var local = await EngineApp.Start(StorageMode.Local, null))
 {
@@ -23,22 +55,33 @@ await using (var local = await EngineApp.Start(StorageMode.Local, null))
     var raw = await scenarios.RawCalls(local.Grains, "Local");
     if (options.Runs("rolling"))
     {
-        var transitions = await scenarios.HostTransitions(local.Grains, options.Hosts, "local");
-        report.Add(new Comparison($"rolling rollout over {options.Hosts:N0} simulated hosts, zero latency (Local storage)",
-            transitions, "raw no-op grain calls", raw, HigherIsBetter: true, 0.4, "≥ 0.4×"));
-        var floor = await scenarios.PersistedFanOutRate(local.Grains, options.Hosts);
-        report.Add(new Comparison($"rolling rollout over {options.Hosts:N0} simulated hosts, against grains that each persist one small state",
-            transitions, $"fan-out to {options.Hosts:N0} grains + one write each", floor, HigherIsBetter: true, 0.4, "≥ 0.4× (extra baseline)",
-            "a host update is a command in, one persisted write, a report out, in batches of 10 %"));
+        await Measured(async () =>
+        {
+            var transitions = await scenarios.HostTransitions(local.Grains, options.Hosts, "local");
+            var floor = await scenarios.PersistedFanOutRate(local.Grains, options.Hosts);
+            report.Add(new Comparison($"rolling rollout over {options.Hosts:N0} simulated hosts, zero latency (Local storage)",
+                transitions, $"fan-out to {options.Hosts:N0} grains + one write each", floor, HigherIsBetter: true, 0.6, "≥ 0.6×",
+                "A host update is a command in, one persisted write and a report out (three messages and a serialization, against the floor's one call and one write), and a 10 % rolling rollout stops at every batch boundary, where the rollout persists its own state and publishes the step's events before the next batch starts; the floor fans out to every grain at once."));
+            report.Add(new Comparison($"rolling rollout over {options.Hosts:N0} simulated hosts, against raw no-op grain calls",
+                transitions, "raw no-op grain calls", raw, HigherIsBetter: true, 0, "reported (was ≥ 0.4×; replaced by the persisted floor above)",
+                "A raw call is one request/response with no state; the raw-call rate itself moves by half from run to run on this machine.")
+            { HasTarget = false });
+        });
     }
 
     foreach (var size in options.Runs("rollback") ? options.RollbackSizes : [])
     {
-        await scenarios.RollbackTimeToSafe(local.Grains, size);
+        await Measured(() => scenarios.RollbackTimeToSafe(local.Grains, size, "Local",
+            "Time-to-safe is the decision write, one one-way revert command per host, one persisted write per host, every host's report into the one rollout activation (which counts them and writes itself when the last arrives), and the final events; the floor is only the call and the write per grain, from one grain."));
     }
 
-    if (options.Runs("admission")) await scenarios.Admission(local.Grains, options.Hosts);
-    if (options.Runs("api")) await scenarios.Api(local);
+    if (options.Runs("admission")) await Measured(() => scenarios.Admission(local.Grains, options.Hosts));
+    if (options.Runs("api"))
+    {
+        await Measured(() => scenarios.Api(local,
+            "The bare endpoint writes fixed bytes; the engine also authenticates the key, authorises the role and scope, calls the host grain and serialises its JSON. The load generator runs in the same process and takes a large share of the two cores, so either side's rate is bounded by the generator as much as by the server."));
+    }
+
     if (options.Only?.Contains("agents") == true)
     {
         // Real agent processes: run only when asked (--only agents), as it packages and ships 10 MB artifacts.
@@ -53,7 +96,7 @@ await using (var local = await EngineApp.Start(StorageMode.Local, null))
 
     if (options.Runs("memory") && options.MemoryHosts > 0 && options.Silos == 1)
     {
-        await scenarios.Memory(local.Grains, options.MemoryHosts);
+        await Measured(() => scenarios.Memory(local.Grains, options.MemoryHosts));
     }
 
     foreach (var silo in more)
@@ -66,18 +109,27 @@ if (!options.SkipAzure && options.Runs("azure"))
 {
     Console.WriteLine("[Azure storage on Azurite]");
     await using var azurite = await AzuriteProcess.StartAsync();
-    var writes = await scenarios.RawTableWrites(azurite.ConnectionString);
     await using var azure = await EngineApp.Start(StorageMode.Azure, azurite.ConnectionString);
-    var transitions = await scenarios.HostTransitions(azure.Grains, options.AzureHosts, "azure");
-    report.Add(new Comparison($"rolling rollout over {options.AzureHosts:N0} simulated hosts, zero latency (Azurite)",
-        transitions, "raw Azure Table writes", writes, HigherIsBetter: true, 0.8, "≥ 0.8×",
-        "each host update is one table write; each step of 100 hosts also writes the rollout's blob and publishes its events on Azure queues (10–90 ms a publish on Azurite here)"));
+    await Measured(async () =>
+    {
+        var writes = await scenarios.RawTableWrites(azurite.ConnectionString);
+        var transitions = await scenarios.HostTransitions(azure.Grains, options.AzureHosts, "azure");
+        report.Add(new Comparison($"rolling rollout over {options.AzureHosts:N0} simulated hosts, zero latency (Azure mode on Azurite)",
+            transitions, "raw Azure Table writes (64 concurrent, same Azurite)", writes, HigherIsBetter: true, 0.8, "≥ 0.8×",
+            "One Node process (Azurite) serves every table, blob and queue request: each host update is one table write, and each step of 100 hosts also writes the rollout's blob, publishes the step's events on an Azure queue, and the pulling agents' reads and the histories' writes share the same Azurite; at most 10 % of the hosts (100) write at once, against the baseline's 64 writers that never wait for a batch boundary."));
+    });
+    foreach (var size in options.AzureRollbackSizes ?? [])
+    {
+        await Measured(() => scenarios.RollbackTimeToSafe(azure.Grains, size, "Azurite",
+            "Both sides are bounded by Azurite's table writes (one Node process on the same two cores): the floor is one entity write per grain; time-to-safe adds the rollout's blob write for the decision, the hosts' reports and their events on Azure queues, and the final write."));
+    }
 }
 
-await report.Write(options.Out, new Dictionary<string, string>
+if (options.Runs("processes") && !options.SkipAzure)
 {
-    ["cores"] = Environment.ProcessorCount.ToString(System.Globalization.CultureInfo.InvariantCulture),
-    ["silos"] = options.Silos.ToString(System.Globalization.CultureInfo.InvariantCulture),
-    ["date"] = DateTimeOffset.UtcNow.ToString("u", System.Globalization.CultureInfo.InvariantCulture),
-    ["options"] = options.ToString(),
-});
+    await Measured(() => new ProcessScenarios(options, report).Run());
+}
+
+report.Machine($"at end: {MachineLoad.Snapshot()}");
+report.Machine($"over the whole run: {await whole.Stop()}");
+await report.Write(options.Out, Settings("complete"));

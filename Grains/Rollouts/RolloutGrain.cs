@@ -579,6 +579,9 @@ public sealed partial class RolloutGrain(
             throw;
         }
 
+        // One stream message for the commit's events where they fit (a step boundary announces three or more): on Azure
+        // queue streams each message is a storage round trip on the rollout's critical path.
+        var items = new List<EngineEvent>(events.Count);
         foreach (var announced in events)
         {
             var data = announced.By is { } by ? Actor(by.Actor, by.Role) : Describe();
@@ -587,11 +590,10 @@ public sealed partial class RolloutGrain(
                 data[key] = value;
             }
 
-            var reason = announced.Reason ?? S.StatusReason;
-            await (announced.Id is { } id
-                ? Events.Publish(id, announced.Type, Subject, reason, data)
-                : Events.Publish(announced.Type, Subject, reason, data));
+            items.Add(Events.Create(announced.Id, announced.Type, Subject, announced.Reason ?? S.StatusReason, data));
         }
+
+        await Events.PublishInOrder(items);
     }
 
     /// <summary>Commits one decision (or, with none, what changed in the state) and its events.</summary>

@@ -49,6 +49,33 @@ public class RollingRolloutTests(ClusterFixture fixture)
     }
 
     [Fact]
+    public async Task Each_step_boundary_reads_in_order_hosts_updated_then_batch_completed_then_the_next_batch_started()
+    {
+        // A step boundary commits several events at once (since the batching of a commit's events, one stream message):
+        // a reader of the history must still see them whole and in the order the rollout decided them.
+        var env = Unique("order");
+        await CreateEnvironment(Grains, env, 30);
+        var release = await CreateRelease(Grains, "web", "2.0.0");
+        var started = await StartRollout(Grains, release, env, new RolloutStrategySpec { MaxSurge = "0", MaxUnavailable = "10" });
+        Assert.Equal(RolloutStatus.Succeeded, (await WaitFor(Grains, started.Id)).Status);
+
+        var events = await History(Grains, GrainKeys.RolloutEvents(started.Id), e => e.Any(x => x.Type == EventTypes.PipelineRunFinished));
+        var boundary = events.Select(e => e.Type)
+            .Where(t => t is EventTypes.HostsUpdated or EventTypes.RolloutBatchCompleted or EventTypes.RolloutBatchStarted)
+            .ToList();
+        Assert.Equal(
+            [
+                EventTypes.RolloutBatchStarted,
+                EventTypes.HostsUpdated, EventTypes.RolloutBatchCompleted, EventTypes.RolloutBatchStarted,
+                EventTypes.HostsUpdated, EventTypes.RolloutBatchCompleted, EventTypes.RolloutBatchStarted,
+                EventTypes.HostsUpdated,
+            ],
+            boundary.Take(8));
+        Assert.Equal(30, HostsIn(events, EventTypes.HostsUpdated).Distinct().Count());
+        Assert.Equal(events.Select(e => e.Sequence), Enumerable.Range(1, events.Count).Select(i => (long)i));
+    }
+
+    [Fact]
     public async Task A_long_history_is_read_in_pages_across_sealed_page_boundaries()
     {
         // One host at a time over 50 hosts: three events per step, past two sealed pages of 64.
