@@ -26,7 +26,7 @@ public enum Scope
     /// <summary>The release <c>{id}</c>: its service.</summary>
     Release,
 
-    /// <summary>The release <c>{id}</c> (its service) and the environment the body names (an approval or gate result for one).</summary>
+    /// <summary>The release <c>{id}</c> (its service) and the environment the body or <c>?environment=</c> names (an approval, a gate result, governance for one).</summary>
     ReleaseAndBodyEnvironment,
 
     /// <summary>The environment <c>{name}</c> and the release the body names (a freeze exception, a drill): its service.</summary>
@@ -109,7 +109,7 @@ public sealed record ScopedByRule(Scope Scope) : ScopeRule
         Scope.EnvironmentPair => "both environments",
         Scope.Service => "service",
         Scope.Release => "the release's service",
-        Scope.ReleaseAndBodyEnvironment => "the release's service + body environment",
+        Scope.ReleaseAndBodyEnvironment => "the release's service + the environment named (body or query)",
         Scope.EnvironmentAndBodyRelease => "environment + body release's service",
         Scope.Rollout => "the rollout's environment + service",
         Scope.Analysis => "the analysis's rollout",
@@ -177,9 +177,38 @@ public static class ScopeRules
     {
         var result = await next(context);
         var scope = KeyScope.Of(context.HttpContext.User);
-        if (scope.Environments.Count == 0 || result is not Microsoft.AspNetCore.Http.HttpResults.Ok<Page<EnvironmentSnapshot>> { Value: { } page }) return result;
-        var inside = page.Items.Where(e => scope.AllowsEnvironment(e.Name)).ToList();
-        return TypedResults.Ok(new Page<EnvironmentSnapshot> { Items = inside, Total = inside.Count, Offset = 0, Limit = inside.Count });
+        if (scope.IsUnscoped || result is not Microsoft.AspNetCore.Http.HttpResults.Ok<Page<EnvironmentSnapshot>> { Value: { } page }) return result;
+        var grains = context.HttpContext.RequestServices.GetRequiredService<IGrainFactory>();
+        var inside = await Task.WhenAll(page.Items.Where(e => scope.AllowsEnvironment(e.Name)).Select(e => OnlyServicesOf(scope, e, grains)));
+        return TypedResults.Ok(new Page<EnvironmentSnapshot> { Items = inside, Total = inside.Length, Offset = 0, Limit = inside.Length });
+    }
+
+    /// <summary>
+    /// For <c>GET /v1/environments/{name}</c>: a key scoped to services sees the versions, slots and rollouts of its
+    /// services only (the environment itself is checked by its <see cref="Scope.Environment"/> rule).
+    /// </summary>
+    public static async ValueTask<object?> OnlyServicesInScope(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
+    {
+        var result = await next(context);
+        var scope = KeyScope.Of(context.HttpContext.User);
+        if (scope.Services.Count == 0 || result is not Microsoft.AspNetCore.Http.HttpResults.Ok<EnvironmentSnapshot> { Value: { } environment }) return result;
+        return TypedResults.Ok(await OnlyServicesOf(scope, environment, context.HttpContext.RequestServices.GetRequiredService<IGrainFactory>()));
+    }
+
+    private static async Task<EnvironmentSnapshot> OnlyServicesOf(KeyScope scope, EnvironmentSnapshot environment, IGrainFactory grains)
+    {
+        if (scope.Services.Count == 0) return environment;
+        var rollouts = environment.Active.Concat(environment.Queued).Concat(environment.Quarantined.Select(q => q.RolloutId)).Distinct(StringComparer.Ordinal).ToList();
+        var snapshots = await Task.WhenAll(rollouts.Select(id => grains.Ref<IRolloutGrain>(id).Get()));
+        var mine = rollouts.Zip(snapshots).Where(r => r.Second is { } rollout && scope.AllowsService(rollout.Service)).Select(r => r.First).ToHashSet(StringComparer.Ordinal);
+        return environment with
+        {
+            Services = environment.Services.Where(s => scope.AllowsService(s.Key)).ToDictionary(s => s.Key, s => s.Value, StringComparer.Ordinal),
+            ActiveSlots = environment.ActiveSlots.Where(s => scope.AllowsService(s.Key)).ToDictionary(s => s.Key, s => s.Value, StringComparer.Ordinal),
+            Active = environment.Active.Where(mine.Contains).ToList(),
+            Queued = environment.Queued.Where(mine.Contains).ToList(),
+            Quarantined = environment.Quarantined.Where(q => mine.Contains(q.RolloutId)).ToList(),
+        };
     }
 
     /// <summary>The rule an endpoint declares; null when it declares none or more than one (the route-table test fails on both).</summary>
@@ -238,7 +267,7 @@ public sealed class KeyScopeFilter : IEndpointFilter
                 return await Release(grains, Route(context, "id"), Touch.Nothing);
             case Scope.ReleaseAndBodyEnvironment:
             {
-                var environment = Body<ApprovalRequest>(context)?.Environment ?? Body<GateResultRequest>(context)?.Environment;
+                var environment = Body<ApprovalRequest>(context)?.Environment ?? Body<GateResultRequest>(context)?.Environment ?? Query(context, "environment");
                 return await Release(grains, Route(context, "id"), environment is null ? Touch.Nothing : Touch.AllOf(environment));
             }
 

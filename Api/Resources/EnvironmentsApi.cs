@@ -38,11 +38,11 @@ public static class EnvironmentsApi
     public static RouteGroupBuilder MapEnvironmentsApi(this IEndpointRouteBuilder routes)
     {
         var group = routes.MapGroup("/v1/environments").WithTags("Environments");
-        group.MapGet("/", List).RequireAuthorization(Policies.Read).ScopeFree("filtered to the key's environments").AddEndpointFilter(ScopeRules.OnlyEnvironmentsInScope)
+        group.MapGet("/", List).RequireAuthorization(Policies.Read).ScopeFree("filtered to the key's environments and services").AddEndpointFilter(ScopeRules.OnlyEnvironmentsInScope)
             .WithSummary("Lists environments");
         group.MapPut("/{name}", Put).RequireAuthorization(Policies.Operate).ScopedBy(Scope.Environment)
             .WithSummary("Creates or updates an environment (concurrency limit and settings)");
-        group.MapGet("/{name}", Get).RequireAuthorization(Policies.Read).ScopedBy(Scope.Environment)
+        group.MapGet("/{name}", Get).RequireAuthorization(Policies.Read).ScopedBy(Scope.Environment).AddEndpointFilter(ScopeRules.OnlyServicesInScope)
             .WithSummary("An environment: its services and versions, running and queued rollouts, quarantined hosts");
         group.MapGet("/{name}/events", Events).RequireAuthorization(Policies.Read).ScopedBy(Scope.Environment)
             .WithSummary("An environment's event history, oldest first, in pages");

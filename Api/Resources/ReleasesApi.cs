@@ -44,7 +44,7 @@ public static class ReleasesApi
             .WithSummary("Submits a release (an Idempotency-Key makes a retry safe)");
         group.MapGet("/{id}", Get).RequireAuthorization(Policies.Read).ScopedBy(Scope.Release)
             .WithSummary("A release and its rollouts");
-        group.MapGet("/{id}/governance", Governance).RequireAuthorization(Policies.Read).ScopedBy(Scope.Release)
+        group.MapGet("/{id}/governance", Governance).RequireAuthorization(Policies.Read).ScopedBy(Scope.ReleaseAndBodyEnvironment)
             .WithSummary("A release's governance: approvals, readiness sign-offs, change records and what is still missing");
         group.MapPost("/{id}/approvals", Vote).RequireAuthorization(Policies.Approve).ScopedBy(Scope.ReleaseAndBodyEnvironment)
             .WithSummary("Approves or rejects a release (an approver cannot approve their own submission)");

@@ -47,6 +47,7 @@ public class KeyScopeTests(EngineFactory engine)
         var release = await CatalogApiTests.Release(_admin, service, "2.0.0");
         var rollout = await CatalogApiTests.Rollout(_admin, release, environment);
         await _admin.WaitFor($"/v1/rollouts/{rollout}", r => (string?)r["status"] == "Succeeded");
+        await _admin.WaitFor($"/v1/rollouts?service={service}", p => p["items"]!.AsArray().Any(i => (string?)i!["status"] == "Succeeded"));
         var host = (string)(await _admin.GetAsync($"/v1/hosts?environment={environment}").Expect(HttpStatusCode.OK))["items"]![0]!["id"]!;
         var record = TestHttp.Unique("chg");
         await _admin.PostJson("/v1/change-records", new { id = record, title = "other change", state = "pending", service, end = DateTimeOffset.UtcNow.AddDays(1) })
@@ -92,7 +93,7 @@ public class KeyScopeTests(EngineFactory engine)
     public async Task A_key_scoped_to_one_service_and_environment_is_refused_on_every_route_that_names_another_and_nothing_is_written()
     {
         var o = await Other();
-        var before = await Visible(o);
+        var before = await Settled(o);
         var writtenBefore = await Written();
         var wrong = new List<string>();
         var swept = 0;
@@ -124,6 +125,21 @@ public class KeyScopeTests(EngineFactory engine)
     /// <summary>The audit entries the scoped key caused (other tests of this class write some inside its scope).</summary>
     private async Task<int> Written() =>
         (await _admin.GetAsync("/v1/audit?principal=scoped-shop&limit=1000").Expect(HttpStatusCode.OK))["items"]!.AsArray().Count;
+
+    /// <summary>The outside resources once the catalogs have caught up with the rollout (two reads alike).</summary>
+    private async Task<string> Settled(Outside o)
+    {
+        var seen = await Visible(o);
+        for (var i = 0; i < 40; i++)
+        {
+            await Task.Delay(250);
+            var again = await Visible(o);
+            if (again == seen) return seen;
+            seen = again;
+        }
+
+        return seen;
+    }
 
     /// <summary>What an unscoped key sees of the outside resources; any write the sweep let through would change it.</summary>
     private async Task<string> Visible(Outside o)
@@ -168,6 +184,7 @@ public class KeyScopeTests(EngineFactory engine)
         Assert.Contains($"this key is scoped to environments {ScopeEnvironment}; '{o.Environment}' is outside it", (string?)intoProduction["detail"], StringComparison.Ordinal);
         await _scoped.PostJson($"/v1/releases/{mine}/approvals", new { environment = o.Environment, decision = "approve" })
             .ExpectProblem(HttpStatusCode.Forbidden, Problems.ForbiddenType);
+        await _scoped.GetAsync($"/v1/releases/{mine}/governance?environment={o.Environment}").ExpectProblem(HttpStatusCode.Forbidden, Problems.ForbiddenType);
         var theirs = await _scoped.PostJson("/v1/rollouts", new { releaseId = o.Release, environment = ScopeEnvironment, strategy = new { preset = "AllAtOnce" } })
             .ExpectProblem(HttpStatusCode.Forbidden, Problems.ForbiddenType);
         Assert.Contains($"this key is scoped to services {ScopeService}; '{o.Service}' is outside it", (string?)theirs["detail"], StringComparison.Ordinal);
@@ -177,6 +194,14 @@ public class KeyScopeTests(EngineFactory engine)
         var other = await _scoped.GetAsync($"/v1/releases/{o.Release}").ExpectProblem(HttpStatusCode.Forbidden, Problems.ForbiddenType);
         Assert.Equal((string?)missing["title"], (string?)other["title"]);
         Assert.Contains("(or does not exist)", (string?)missing["detail"], StringComparison.Ordinal);
+
+        // A key scoped to services only reads any environment, but sees only its services' versions and rollouts there.
+        var unscopedView = await _admin.GetAsync($"/v1/environments/{o.Environment}").Expect(HttpStatusCode.OK);
+        Assert.NotNull(unscopedView["services"]![o.Service]);
+        var serviceView = await engine.As(ServiceOnlyScopedKey).GetAsync($"/v1/environments/{o.Environment}").Expect(HttpStatusCode.OK);
+        Assert.Empty(serviceView["services"]!.AsObject());
+        var listed = await engine.As(ServiceOnlyScopedKey).GetAsync("/v1/environments").Expect(HttpStatusCode.OK);
+        Assert.All(listed["items"]!.AsArray(), e => Assert.DoesNotContain(o.Service, e!["services"]!.AsObject().Select(s => s.Key)));
 
         // An incident of every environment is not a scoped key's to declare.
         await _scoped.PostJson("/v1/incidents", new { scope = new { all = true }, title = "everything" }).ExpectProblem(HttpStatusCode.Forbidden, Problems.ForbiddenType);
