@@ -177,7 +177,8 @@ public static class ScopeRules
     {
         var result = await next(context);
         var scope = KeyScope.Of(context.HttpContext.User);
-        if (scope.IsUnscoped || result is not Microsoft.AspNetCore.Http.HttpResults.Ok<Page<EnvironmentSnapshot>> { Value: { } page }) return result;
+        var answer = result is INestedHttpResult nested ? nested.Result : result;
+        if (scope.IsUnscoped || answer is not Microsoft.AspNetCore.Http.HttpResults.Ok<Page<EnvironmentSnapshot>> { Value: { } page }) return result;
         var grains = context.HttpContext.RequestServices.GetRequiredService<IGrainFactory>();
         var inside = await Task.WhenAll(page.Items.Where(e => scope.AllowsEnvironment(e.Name)).Select(e => OnlyServicesOf(scope, e, grains)));
         return TypedResults.Ok(new Page<EnvironmentSnapshot> { Items = inside, Total = inside.Length, Offset = 0, Limit = inside.Length });
@@ -191,7 +192,8 @@ public static class ScopeRules
     {
         var result = await next(context);
         var scope = KeyScope.Of(context.HttpContext.User);
-        if (scope.Services.Count == 0 || result is not Microsoft.AspNetCore.Http.HttpResults.Ok<EnvironmentSnapshot> { Value: { } environment }) return result;
+        var answer = result is INestedHttpResult nested ? nested.Result : result; // Results<Ok<...>, ProblemHttpResult>
+        if (scope.Services.Count == 0 || answer is not Microsoft.AspNetCore.Http.HttpResults.Ok<EnvironmentSnapshot> { Value: { } environment }) return result;
         return TypedResults.Ok(await OnlyServicesOf(scope, environment, context.HttpContext.RequestServices.GetRequiredService<IGrainFactory>()));
     }
 
