@@ -63,7 +63,6 @@ public static class ApiExtensions
             o.FallbackPolicy = new AuthorizationPolicyBuilder().RequireAuthenticatedUser().Build();
         });
         services.AddScoped<IdempotencyFilter>();
-        services.AddSingleton<KeyScopeFilter>();
         services.Configure<ApiLimits>(configuration.GetSection(ApiLimits.Section));
         services.AddOpenApi();
         services.AddHostedService<DoraGauges>();
