@@ -33,6 +33,8 @@ public static class DeployCtl
         root.Subcommands.Add(PlanCommand(host));
         root.Subcommands.Add(AnalysisCommand(host));
         root.Subcommands.Add(AuditCommand(host));
+        root.Subcommands.Add(WebhooksCommand(host));
+        root.Subcommands.Add(OtlpCommand(host));
         var parsed = root.Parse(args);
         return await parsed.InvokeAsync(new InvocationConfiguration { Output = host.Out, Error = host.Error, EnableDefaultExceptionHandler = false }, cancellation);
     }
@@ -79,6 +81,66 @@ public static class DeployCtl
         {
             output.Document(problem.Body is { } body ? JsonNode.Parse(body)! : new JsonObject { ["title"] = problem.Title, ["detail"] = problem.Detail });
         }
+    }
+
+    private static Command WebhooksCommand(CliHost host)
+    {
+        var port = new Option<int>("--port", "-p") { Description = "the loopback port to listen on", DefaultValueFactory = _ => 9099 };
+        var secret = new Option<string?>("--secret") { Description = "the subscription's whsec_… secret, to verify each delivery's signature" };
+        var subscribe = new Option<bool>("--subscribe") { Description = "subscribe this receiver through the API (needs Webhooks__AllowLoopback=true on the engine); deleted on exit" };
+        var environments = new Option<string[]>("--environment", "-e") { Description = "with --subscribe: only events about these environments (repeatable)" };
+        var types = new Option<string[]>("--type", "-t") { Description = "with --subscribe: only these event types or prefixes ending in * (repeatable)" };
+        var listen = new Command("listen", "a local webhook receiver: prints each delivered CloudEvent and whether its signature verifies (Ctrl-C stops)")
+        {
+            port, secret, subscribe, environments, types,
+        };
+        listen.SetAction(async (p, cancellation) =>
+        {
+            var output = new Output(host, p.GetValue(OutputOption) == "json");
+            try
+            {
+                if (!p.GetValue(subscribe))
+                {
+                    return await WebhookListener.Run(null, output, p.GetValue(port), p.GetValue(secret), [], [], cancellation);
+                }
+
+                var connection = Profile.Resolve(p.GetValue(UrlOption), p.GetValue(KeyOption), p.GetValue(ProfileOption), host.Environment);
+                using var engine = new EngineClient(connection, host.Handler);
+                return await WebhookListener.Run(engine, output, p.GetValue(port), null, p.GetValue(environments) ?? [], p.GetValue(types) ?? [], cancellation);
+            }
+            catch (CliProblemException problem)
+            {
+                Report(host, output, problem);
+                return problem.ExitCode;
+            }
+            catch (System.Net.HttpListenerException ex)
+            {
+                host.Error.WriteLine($"error: cannot listen on 127.0.0.1:{p.GetValue(port)}: {ex.Message}");
+                return ExitCodes.Usage;
+            }
+        });
+        return new Command("webhooks", "webhook subscriptions: a local receiver to try them") { listen };
+    }
+
+    private static Command OtlpCommand(CliHost host)
+    {
+        var port = new Option<int>("--port", "-p") { Description = "the loopback port (4318 is OTLP/HTTP's)", DefaultValueFactory = _ => 4318 };
+        var all = new Option<bool>("--all") { Description = "print every span, not only the engine's (deploy.* attributes or span events)" };
+        var listen = new Command("listen", "a local OTLP/HTTP protobuf receiver: prints the engine's spans (Ctrl-C stops)") { port, all };
+        listen.SetAction(async (p, cancellation) =>
+        {
+            var output = new Output(host, p.GetValue(OutputOption) == "json");
+            try
+            {
+                return await OtlpListener.Run(output, p.GetValue(port), p.GetValue(all), cancellation);
+            }
+            catch (System.Net.HttpListenerException ex)
+            {
+                host.Error.WriteLine($"error: cannot listen on 127.0.0.1:{p.GetValue(port)}: {ex.Message}");
+                return ExitCodes.Usage;
+            }
+        });
+        return new Command("otlp", "OpenTelemetry: a local receiver to see the engine's traces") { listen };
     }
 
     private static Command ReleaseCommand(CliHost host)

@@ -65,6 +65,14 @@ public sealed class EngineClient : IDisposable
         return await Read(response, cancellation);
     }
 
+    public async Task<JsonNode> Delete(string path, CancellationToken cancellation)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
+        timeout.CancelAfter(RequestTimeout);
+        using var response = await Send(() => new HttpRequestMessage(HttpMethod.Delete, path), HttpCompletionOption.ResponseContentRead, timeout.Token);
+        return await Read(response, cancellation);
+    }
+
     /// <summary>Opens a server-sent event stream; the caller reads and disposes the response.</summary>
     public async Task<HttpResponseMessage> OpenStream(string path, string? lastEventId, CancellationToken cancellation)
     {

@@ -153,6 +153,9 @@ public static class EventTypes
     /// <summary>A change authority approved a proposed declaration change; it was applied (data: change, version).</summary>
     public const string DeclarationChangeApproved = Ext + "environment.declaration-change-approved";
 
+    /// <summary>A change authority approved a declaration change that needs more approvals; nothing was applied yet (data: change, approvals, required).</summary>
+    public const string DeclarationChangeVoted = Ext + "environment.declaration-change-voted";
+
     /// <summary>A change authority rejected a proposed declaration change; nothing was applied.</summary>
     public const string DeclarationChangeRejected = Ext + "environment.declaration-change-rejected";
 
@@ -172,6 +175,16 @@ public static class EventTypes
 
     /// <summary>An environment's parameter set was replaced; data names the parameters and secrets, never a secret's value.</summary>
     public const string ParametersChanged = Ext + "environment.parameters-changed";
+
+    /// <summary>A parameter change was proposed for a production-tier or protected environment (data: change id, the names it changes).</summary>
+    public const string ParameterChangeProposed = Ext + "environment.parameter-change-proposed";
+
+    /// <summary>A change authority approved a parameter change; the set was replaced with it.</summary>
+    public const string ParameterChangeApproved = Ext + "environment.parameter-change-approved";
+
+    /// <summary>A change authority rejected a parameter change, with the reason.</summary>
+    public const string ParameterChangeRejected = Ext + "environment.parameter-change-rejected";
+
     /// <summary>A provenance attestation verified for an environment (data: builder, source, commit, keyid).</summary>
     public const string AttestationVerified = Ext + "attestation.verified";
 
@@ -224,6 +237,9 @@ public static class EventTypes
     public const string WebhookSubscribed = Ext + "webhook.subscribed";
     public const string WebhookDeleted = Ext + "webhook.deleted";
     public const string WebhookRedriven = Ext + "webhook.redriven";
+
+    /// <summary>An operator discarded dead letters of a webhook subscription (data: the count).</summary>
+    public const string WebhookDiscarded = Ext + "webhook.dead-letters-discarded";
 
     /// <summary>A feature flag was set, deleted, moved with its release's canary, or turned off by its release's rollback; data: actor, flag, service, enabled, percentage.</summary>
     public const string FlagChanged = Ext + "flag.changed";

@@ -93,8 +93,9 @@ public static class Policies
     public const string Flags = "flags";
 
     /// <summary>
-    /// Approve or reject a proposed change to the declaration of a production-tier or protected environment: the change
-    /// authority (approver) only, never the operator or pipeline keys the declaration constrains, never the proposer.
+    /// Approve or reject a proposed change to the declaration, or to the parameters and secrets, of a production-tier or
+    /// protected environment: the change authority (approver) only, never the operator or pipeline keys the declaration
+    /// constrains, never the proposer.
     /// </summary>
     public const string DeclarationChange = "declaration-change";
 

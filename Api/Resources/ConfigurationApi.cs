@@ -22,6 +22,15 @@ public sealed record ParametersResponse(
     string Environment, long Version, IReadOnlyDictionary<string, string> Values, IReadOnlyDictionary<string, string> Secrets,
     string? UpdatedBy, DateTimeOffset UpdatedAt);
 
+/// <summary>
+/// A proposed parameter change as the API shows it: the proposed values and the names of the proposed secrets (never a
+/// secret, nor its protected payload), what it changes, and its state.
+/// </summary>
+public sealed record ParameterChangeResponse(
+    string Id, string Environment, DeclarationChangeState State, IReadOnlyDictionary<string, string> Values, IReadOnlyDictionary<string, string> Secrets,
+    long ProposedAgainst, IReadOnlyList<DeclarationFieldChange> Differences, string ProposedBy, DateTimeOffset ProposedAt, string ApprovalNeeded,
+    string? DecidedBy, DateTimeOffset? DecidedAt, string? DecisionReason, long? AppliedVersion);
+
 /// <summary>A release's configuration rendered for one host's environment; <c>Hash</c> is the sha256 of the files in name order.</summary>
 public sealed record RenderedConfigResponse(string Release, string Environment, string Host, IReadOnlyDictionary<string, string> Files, string Hash);
 
@@ -52,6 +61,16 @@ public static class ConfigurationApi
             .WithSummary("Sets an environment's parameters and secrets");
         environments.MapGet("/{name}/parameters", GetParameters).RequireAuthorization(Policies.Read).ScopedBy(Scope.Environment)
             .WithSummary("An environment's parameters, and the names of its secrets (never a secret)");
+        environments.MapGet("/{name}/parameters/changes", ListParameterChanges).RequireAuthorization(Policies.Read).ScopedBy(Scope.Environment)
+            .WithSummary("Parameter changes proposed for a production-tier or protected environment");
+        environments.MapGet("/{name}/parameters/changes/{id}", GetParameterChange).RequireAuthorization(Policies.Read).ScopedBy(Scope.Environment)
+            .WithSummary("One proposed parameter change: what it changes (secrets by name only) and its state");
+        environments.MapPost("/{name}/parameters/changes/{id}/approve", (string name, string id, DeclarationDecisionRequest? body, ClaimsPrincipal user, IGrainFactory grains) =>
+            DecideParameterChange(name, id, approve: true, body, user, grains)).RequireAuthorization(Policies.DeclarationChange).ScopedBy(Scope.Environment)
+            .WithSummary("Approves a proposed parameter change (a change authority other than the proposer); it applies at once");
+        environments.MapPost("/{name}/parameters/changes/{id}/reject", (string name, string id, DeclarationDecisionRequest? body, ClaimsPrincipal user, IGrainFactory grains) =>
+            DecideParameterChange(name, id, approve: false, body, user, grains)).RequireAuthorization(Policies.DeclarationChange).ScopedBy(Scope.Environment)
+            .WithSummary("Rejects a proposed parameter change, with the reason");
         routes.MapGroup("/v1/hosts").WithTags("Configuration")
             .MapGet("/{id}/config", Rendered).RequireAuthorization(Policies.HostConfig).ScopedBy(Scope.Host)
             .WithSummary("The configuration rendered for one host, for its agent");
@@ -91,8 +110,15 @@ public static class ConfigurationApi
             ? TypedResults.Ok(config)
             : Problems.NotFound($"release '{id}' carries no configuration templates");
 
-    public static async Task<Results<Ok<ParametersResponse>, ValidationProblem, ProblemHttpResult>> PutParameters(
-        string name, PutParametersRequest request, ClaimsPrincipal user, IGrainFactory grains, IDataProtectionProvider protection)
+    /// <summary>
+    /// Replaces an environment's parameters and secrets. <c>If-Match</c> (the ETag of a GET, or <c>*</c>) and
+    /// <c>If-None-Match: *</c> are checked in the same turn as the write: 412 and nothing written when they do not hold.
+    /// In a production-tier or protected environment nothing is replaced, whoever sends it: the set becomes a pending
+    /// parameter change (202, its location and what it changes) that a change authority other than the proposer approves
+    /// (<c>POST .../parameters/changes/{id}/approve</c>) or rejects.
+    /// </summary>
+    public static async Task<Results<Ok<ParametersResponse>, Accepted<ParameterChangeResponse>, ValidationProblem, ProblemHttpResult>> PutParameters(
+        string name, PutParametersRequest request, HttpContext http, ClaimsPrincipal user, IGrainFactory grains, IDataProtectionProvider protection)
     {
         var errors = new ValidationErrors();
         var values = request.Values ?? [];
@@ -105,22 +131,65 @@ public static class ConfigurationApi
             errors.Add($"secrets.{both}", "is also among values: a parameter is either a value or a secret");
         }
 
+        var precondition = Preconditions.Read(http.Request, errors);
         if (errors.Any) return Problems.Validation(errors.ToDictionary());
         if (!Names.IsDnsLabel(name) || await grains.Ref<IEnvironmentGrain>(name).Get() is null) return Problems.NotFound($"environment '{name}' does not exist");
 
         // Protected here, so neither the grain, its stored state nor its events ever hold a secret in clear.
-        var set = await grains.Ref<IEnvironmentParametersGrain>(name).Replace(new ParameterSet
+        var result = await grains.Ref<IEnvironmentParametersGrain>(name).Propose(new ParameterSet
         {
             Values = values.ToDictionary(v => v.Key, v => v.Value!, StringComparer.Ordinal),
             ProtectedSecrets = secrets.ToDictionary(s => s.Key, s => Protector(protection, name, s.Key).Protect(s.Value!), StringComparer.Ordinal),
-        }, new ArtifactActor { Name = user.Caller(), Role = user.CallerRoles() });
+        }, new ArtifactActor { Name = user.Caller(), Role = user.CallerRoles() }, precondition);
+        if (!result.Ok) return Problems.From(result);
+        if (result.Value!.Pending is { } pending)
+        {
+            return TypedResults.Accepted($"/v1/environments/{name}/parameters/changes/{pending.Id}", ChangeView(pending));
+        }
+
+        http.Response.Headers.ETag = Preconditions.ETag(result.Value.Applied!.Version);
+        return TypedResults.Ok(View(name, result.Value.Applied!));
+    }
+
+    /// <summary>The parameters with their version as a strong ETag, for <c>If-Match</c> on the next PUT.</summary>
+    public static async Task<Results<Ok<ParametersResponse>, ProblemHttpResult>> GetParameters(string name, HttpContext http, IGrainFactory grains)
+    {
+        if (!Names.IsDnsLabel(name) || await grains.Ref<IEnvironmentParametersGrain>(name).Get() is not { } set)
+            return Problems.NotFound($"environment '{name}' has no parameters");
+        http.Response.Headers.ETag = Preconditions.ETag(set.Version);
         return TypedResults.Ok(View(name, set));
     }
 
-    public static async Task<Results<Ok<ParametersResponse>, ProblemHttpResult>> GetParameters(string name, IGrainFactory grains) =>
-        Names.IsDnsLabel(name) && await grains.Ref<IEnvironmentParametersGrain>(name).Get() is { } set
-            ? TypedResults.Ok(View(name, set))
-            : Problems.NotFound($"environment '{name}' has no parameters");
+    /// <summary>The parameter changes proposed for an environment, newest first (pending ones and the last decided).</summary>
+    public static async Task<Ok<IReadOnlyList<ParameterChangeResponse>>> ListParameterChanges(string name, IGrainFactory grains) =>
+        TypedResults.Ok<IReadOnlyList<ParameterChangeResponse>>(Names.IsDnsLabel(name)
+            ? (await grains.Ref<IEnvironmentParametersGrain>(name).Changes()).Select(ChangeView).ToList()
+            : []);
+
+    public static async Task<Results<Ok<ParameterChangeResponse>, ProblemHttpResult>> GetParameterChange(string name, string id, IGrainFactory grains) =>
+        Names.IsDnsLabel(name) && (await grains.Ref<IEnvironmentParametersGrain>(name).Changes()).FirstOrDefault(c => c.Id == id) is { } change
+            ? TypedResults.Ok(ChangeView(change))
+            : Problems.NotFound($"environment '{name}' has no parameter change '{id}'");
+
+    /// <summary>
+    /// A change authority (approver role) approves or rejects a pending parameter change; never its proposer (422, four
+    /// eyes). An approval applies the change only onto the parameter version it was proposed against: 409 and nothing
+    /// applied when the parameters changed meanwhile.
+    /// </summary>
+    public static async Task<Results<Ok<ParameterChangeResponse>, ValidationProblem, ProblemHttpResult>> DecideParameterChange(
+        string name, string id, bool approve, DeclarationDecisionRequest? body, ClaimsPrincipal user, IGrainFactory grains)
+    {
+        if (body?.Reason is { Length: > 1000 }) return Problems.Validation("reason", "must be at most 1000 characters");
+        if (!approve && string.IsNullOrWhiteSpace(body?.Reason)) return Problems.Validation("reason", "is required: why the change is rejected");
+        if (!Names.IsDnsLabel(name) || !Names.IsHostId(id)) return Problems.NotFound($"environment '{name}' has no parameter change '{id}'");
+        var result = await grains.Ref<IEnvironmentParametersGrain>(name).Decide(id, approve, new Actor
+        {
+            Name = user.Caller(),
+            Roles = user.CallerRoles(),
+            Reason = body?.Reason,
+        });
+        return result.Ok ? TypedResults.Ok(ChangeView(result.Value!)) : Problems.From(result);
+    }
 
     /// <summary>
     /// The release's configuration rendered with the host's environment's parameters, secrets included. Only for an
@@ -184,6 +253,22 @@ public static class ConfigurationApi
         set.ProtectedSecrets.Keys.ToDictionary(k => k, _ => "set", StringComparer.Ordinal),
         set.UpdatedBy,
         set.UpdatedAt);
+
+    private static ParameterChangeResponse ChangeView(ParameterChangeSnapshot change) => new(
+        change.Id,
+        change.Environment,
+        change.State,
+        change.Proposed.Values,
+        change.Proposed.ProtectedSecrets.Keys.ToDictionary(k => k, _ => "set", StringComparer.Ordinal),
+        change.ProposedAgainst,
+        change.Differences,
+        change.ProposedBy,
+        change.ProposedAt,
+        change.ApprovalNeeded,
+        change.DecidedBy,
+        change.DecidedAt,
+        change.DecisionReason,
+        change.AppliedVersion);
 
     private static IDataProtector Protector(IDataProtectionProvider protection, string environment, string name) =>
         protection.CreateProtector(Purpose, environment, name);

@@ -63,7 +63,9 @@ public static class EnvironmentsApi
     /// Creates or replaces an environment's spec. Optimistic concurrency: <c>If-Match</c> with the ETag of a GET
     /// (or <c>*</c>: it must exist) and <c>If-None-Match: *</c> (it must not exist yet) are checked by the
     /// environment grain in the same turn as the write, so of two writers holding the same ETag exactly one wins
-    /// and the other gets 412 with nothing changed.
+    /// and the other gets 412 with nothing changed. An existing production-tier or protected environment is not changed
+    /// here by anyone (409: its limit and description change through an approved declaration change); the same values
+    /// again answer 200 with nothing written. This route never touches the tier (it is not a field of this body).
     /// </summary>
     public static async Task<Results<Ok<EnvironmentSnapshot>, ValidationProblem, ProblemHttpResult>> Put(
         string name, PutEnvironmentRequest request, HttpContext http, ClaimsPrincipal user, IGrainFactory grains, TimeProvider clock)
@@ -75,7 +77,8 @@ public static class EnvironmentsApi
         var precondition = Preconditions.Read(http.Request, errors);
         if (errors.Any) return Problems.Validation(errors.ToDictionary());
 
-        var result = await grains.Ref<IEnvironmentGrain>(name).Configure(new EnvironmentSpec
+        // Through the declaration: a production-tier or protected environment is not rewritten by the keys it constrains.
+        var result = await grains.Ref<IEnvironmentDeclarationGrain>(name).ConfigureEnvironment(new EnvironmentSpec
         {
             // Not given: the environment keeps its limit (1 when new); the grain reads it in the same turn as the write.
             ConcurrencyLimit = request.ConcurrencyLimit ?? 0,

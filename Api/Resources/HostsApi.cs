@@ -7,6 +7,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Options;
 
 namespace Deploy.Engine.Api.Resources;
 
@@ -21,7 +22,8 @@ public sealed record RegisterHostRequest(
     string? CurrentArtifact,
     string? CurrentVersion,
     string? Service = null,
-    Dictionary<string, ServiceArtifactRequest?>? Services = null);
+    Dictionary<string, ServiceArtifactRequest?>? Services = null,
+    string? Owner = null);
 
 public sealed record ServiceArtifactRequest(string? Artifact, string? Version);
 
@@ -77,8 +79,14 @@ public static class HostsApi
         return group;
     }
 
+    /// <summary>
+    /// Registers a host; the registering agent key owns it. A host with no owning key (a simulated one, or one stored
+    /// before hosts had owners) is taken over by no agent key: an operator hands it to one by naming the key in
+    /// <c>owner</c> (which must be an agent key serving the environment). Ownership is decided again in the host's turn,
+    /// so a registration racing another for the same host cannot take it.
+    /// </summary>
     public static async Task<Results<Ok<HostSnapshot>, ValidationProblem, ProblemHttpResult>> Register(
-        RegisterHostRequest request, ClaimsPrincipal user, IGrainFactory grains)
+        RegisterHostRequest request, ClaimsPrincipal user, IGrainFactory grains, IOptionsMonitor<ApiKeyOptions> keys)
     {
         var errors = new ValidationErrors();
         if (!Names.IsHostId(request.Id)) errors.Add("id", "must be 1-128 characters: letters, digits, '.', '-', '_'");
@@ -98,6 +106,16 @@ public static class HostsApi
             if (!Names.IsDnsLabel(service)) errors.Add(at, "service names are lower-case DNS labels");
             else if (running is null || !ArtifactDigest.IsValid(running.Artifact)) errors.Add(at + ".artifact", "must be the digest the service runs");
             else if (running.Version is not null && !Names.IsVersion(running.Version)) errors.Add(at + ".version", "must be a version");
+        }
+
+        if (request.Owner is not null && !user.IsInRole(Roles.Operator))
+        {
+            return Problems.Forbidden("owner hands a host to an agent key: an operator's action; an agent key owns the hosts it registers");
+        }
+
+        if (request.Owner is not null && Names.IsDnsLabel(request.Environment) && !ServesAsAgent(keys.Get(ApiKeyAuthenticationHandler.SchemeName), request.Owner, request.Environment!))
+        {
+            errors.Add("owner", $"must name an agent key (Auth:Keys:n:Name) that serves environment '{request.Environment}'");
         }
 
         if (errors.Any) return Problems.Validation(errors.ToDictionary());
@@ -127,6 +145,8 @@ public static class HostsApi
                 Services = (request.Services ?? []).ToDictionary(
                     s => s.Key, s => new ServiceArtifact { Artifact = s.Value!.Artifact, Version = s.Value.Version }, StringComparer.Ordinal),
                 Owner = user.Caller(),
+                ByOperator = user.IsInRole(Roles.Operator),
+                AdoptBy = request.Owner,
             },
         }]);
         // A host quota (ephemeral environments) refuses with 422; a host registered elsewhere is a conflict.
@@ -359,6 +379,12 @@ public static class HostsApi
 
     private static string Describe(IReadOnlyDictionary<string, string> labels) =>
         labels.Count == 0 ? "with no labels" : string.Join(", ", labels.OrderBy(l => l.Key, StringComparer.Ordinal).Select(l => $"{l.Key}={l.Value}"));
+
+    /// <summary>Whether a configured key named <paramref name="name"/> holds the agent role and serves <paramref name="environment"/>.</summary>
+    private static bool ServesAsAgent(ApiKeyOptions options, string name, string environment) =>
+        options.Keys.Any(k => string.Equals(k.Name, name, StringComparison.Ordinal)
+            && k.Roles.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Contains(Roles.Agent, StringComparer.OrdinalIgnoreCase)
+            && k.Environments.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Contains(environment, StringComparer.Ordinal));
 
     private static bool ServesEnvironment(ClaimsPrincipal user, string environment)
     {

@@ -57,7 +57,7 @@ public static class IncidentsApi
             return Problems.Validation("release", $"release '{request.Release}' does not exist");
 
         var result = await grains.Ref<IIncidentsGrain>(GrainKeys.Incidents)
-            .Declare(incident! with { ReleaseId = request.Release, Team = await TeamOf(grains, incident!.Service, user) }, Actor(user, null));
+            .Declare(await WithActiveRelease(grains, incident! with { ReleaseId = request.Release, Team = await TeamOf(grains, incident!.Service, user) }), Actor(user, null));
         return result.Ok ? TypedResults.Created($"/v1/incidents/{id}", result.Value!) : Problems.From(result);
     }
 
@@ -92,6 +92,27 @@ public static class IncidentsApi
             ? Problems.Forbidden(refusal)
             : null;
 
+    /// <summary>
+    /// The release active for the incident's service in its environment as it is declared (for the incident's event and
+    /// its receivers): the release of the service's rollout holding a slot there, else the one last deployed there.
+    /// Nothing when the incident names a release itself, or lacks a service or an environment.
+    /// </summary>
+    private static async Task<IncidentRecord> WithActiveRelease(IGrainFactory grains, IncidentRecord incident)
+    {
+        if (incident.ReleaseId is not null || incident.Environment is not { } environment || incident.Service is not { } service) return incident;
+        var grain = grains.Ref<IEnvironmentGrain>(environment);
+        if (await grain.Get() is not { } snapshot) return incident;
+        var running = (await grain.RolloutsOf(service)).FirstOrDefault(r => snapshot.Active.Contains(r, StringComparer.Ordinal));
+        if (running is not null && GrainKeys.TryParseRollout(running, out var release, out _))
+        {
+            return incident with { ActiveReleaseId = release, ActiveReleaseLink = "rolling-out" };
+        }
+
+        return snapshot.Services.TryGetValue(service, out var deployed)
+            ? incident with { ActiveReleaseId = deployed.ReleaseId, ActiveReleaseLink = "deployed" }
+            : incident;
+    }
+
     /// <summary>The team an incident belongs to: its service's owner, else the declaring key's one team.</summary>
     private static async Task<string?> TeamOf(IGrainFactory grains, string? service, ClaimsPrincipal user)
     {
@@ -120,7 +141,7 @@ public static class IncidentsApi
             case "triggered":
                 var incident = Validate(request.IncidentId!, request.Environment, request.Service, request.All, false, request.Title, request.Severity, "webhook", errors, string.Empty);
                 if (errors.Any) return Problems.Validation(errors.ToDictionary());
-                var declared = await incidents.Declare(incident! with { Team = await TeamOf(grains, incident!.Service, user) }, Actor(user, null));
+                var declared = await incidents.Declare(await WithActiveRelease(grains, incident! with { Team = await TeamOf(grains, incident!.Service, user) }), Actor(user, null));
                 return declared.Ok
                     ? TypedResults.Ok(new IncidentWebhookResponse("triggered", request.IncidentId!, "declared", declared.Value))
                     : Problems.From(declared);

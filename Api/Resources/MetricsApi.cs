@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Security.Claims;
 using Deploy.Engine.Api.Infrastructure;
 using Deploy.Engine.Domain.Dora;
+using Deploy.Engine.Domain.Rollouts;
 using Deploy.Engine.Domain.Validation;
 using Deploy.Engine.Grains.Interfaces;
 using Microsoft.AspNetCore.Builder;
@@ -168,7 +169,9 @@ public static class MetricsApi
             return Problems.Forbidden($"this API key is bound to environments {string.Join(", ", bound.Order(StringComparer.Ordinal))}; it cannot read '{rollout.Environment}'");
 
         var release = await grains.Ref<IReleaseGrain>(rollout.ReleaseId).Get();
-        var timing = RolloutTiming.Attribute(DeliveryTimings.Timed(rollout.Decisions), rollout.FinishedAt ?? clock.GetUtcNow());
+        // A rollout rolling back after its success still holds the FinishedAt of that success: it is live, so up to now.
+        var timing = RolloutTiming.Attribute(DeliveryTimings.Timed(rollout.Decisions),
+            rollout.Status.IsTerminal() && rollout.FinishedAt is { } finished ? finished : clock.GetUtcNow());
         var releaseCreated = release?.CreatedAt ?? rollout.CreatedAt;
         return TypedResults.Ok(new RolloutTimingResponse(
             rollout.Id, rollout.Service, rollout.Environment, rollout.Status.ToString(), timing.From, timing.To, Math.Round(timing.TotalSeconds, 3),

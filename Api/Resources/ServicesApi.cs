@@ -37,11 +37,17 @@ public static class ServicesApi
             .WithSummary("Lists services with their owners");
         group.MapPut("/{name}/owner", PutOwner).RequireAuthorization(Policies.Operate).ScopedBy(Scope.Service)
             .WithSummary("Sets a service's owner");
+        group.MapGet("/{name}/owner", GetOwner).RequireAuthorization(Policies.Read).ScopedBy(Scope.Service)
+            .WithSummary("A service's owning team, with its ETag");
         return group;
     }
 
+    /// <summary>
+    /// Replaces a service's dependencies for one environment. <c>If-Match</c> (the ETag of a GET, or <c>*</c>) and
+    /// <c>If-None-Match: *</c> are checked in the same turn as the write: 412 and nothing written when they do not hold.
+    /// </summary>
     public static async Task<Results<Ok<ServiceDependenciesSnapshot>, ValidationProblem, ProblemHttpResult>> Put(
-        string name, PutDependenciesRequest request, ClaimsPrincipal user, IGrainFactory grains)
+        string name, PutDependenciesRequest request, HttpContext http, ClaimsPrincipal user, IGrainFactory grains)
     {
         if (!Names.IsDnsLabel(name)) return Problems.Validation("name", "must be a service name (a lower-case DNS label)");
         var errors = new ValidationErrors();
@@ -68,29 +74,54 @@ public static class ServicesApi
             if (d.Service is not null && d.Range is not null) dependencies.Add(new DependencySpec { Service = d.Service, Range = d.Range });
         }
 
+        var precondition = Preconditions.Read(http.Request, errors);
         if (errors.Any) return Problems.Validation(errors.ToDictionary());
-        var snapshot = await grains.Ref<IServiceDependenciesGrain>(name).Set(request.Environment ?? "*", dependencies, onUnmet,
-            new GovernanceActor { Name = user.Caller(), Role = user.CallerRoles() });
-        return TypedResults.Ok(snapshot);
+        var result = await grains.Ref<IServiceDependenciesGrain>(name).Set(request.Environment ?? "*", dependencies, onUnmet,
+            new GovernanceActor { Name = user.Caller(), Role = user.CallerRoles() }, precondition);
+        if (!result.Ok) return Problems.From(result);
+        http.Response.Headers.ETag = Preconditions.ETag(result.Value!.Version);
+        return TypedResults.Ok(result.Value!);
     }
 
     /// <summary>The services the DORA ledger knows (every service with a finished rollout, or an owner set) and their teams.</summary>
     public static async Task<Ok<IReadOnlyList<ServiceEntry>>> List(IGrainFactory grains) =>
         TypedResults.Ok(await grains.Ref<IServiceCatalogGrain>(GrainKeys.ServiceCatalog).List());
 
-    /// <summary>Sets the team that owns a service (audited as service.owner-changed).</summary>
-    public static async Task<Results<Ok<ServiceEntry>, ValidationProblem>> PutOwner(string name, PutOwnerRequest request, ClaimsPrincipal user, IGrainFactory grains)
+    /// <summary>
+    /// Sets the team that owns a service (audited as service.owner-changed). <c>If-Match</c> (the ETag of
+    /// <c>GET .../owner</c>, or <c>*</c>) and <c>If-None-Match: *</c> are checked in the same turn as the write: 412 and
+    /// nothing written when they do not hold.
+    /// </summary>
+    public static async Task<Results<Ok<ServiceEntry>, ValidationProblem, ProblemHttpResult>> PutOwner(
+        string name, PutOwnerRequest request, HttpContext http, ClaimsPrincipal user, IGrainFactory grains)
     {
         var errors = new ValidationErrors();
         if (!Names.IsDnsLabel(name)) errors.Add("name", "must be a service name (a lower-case DNS label)");
         if (!MetricsApi.IsTeam(request.Team)) errors.Add("team", "is required: a team name of 1-64 letters, digits, '.', '-', '_'");
+        var precondition = Preconditions.Read(http.Request, errors);
         if (errors.Any) return Problems.Validation(errors.ToDictionary());
-        return TypedResults.Ok(await grains.Ref<IServiceCatalogGrain>(GrainKeys.ServiceCatalog).SetTeam(name, request.Team,
-            new GovernanceActor { Name = user.Caller(), Role = user.CallerRoles() }));
+        var result = await grains.Ref<IServiceCatalogGrain>(GrainKeys.ServiceCatalog).SetTeam(name, request.Team,
+            new GovernanceActor { Name = user.Caller(), Role = user.CallerRoles() }, precondition);
+        if (!result.Ok) return Problems.From(result);
+        http.Response.Headers.ETag = Preconditions.ETag(result.Value!.Version);
+        return TypedResults.Ok(result.Value!);
     }
 
-    public static async Task<Results<Ok<ServiceDependenciesSnapshot>, ProblemHttpResult>> Get(string name, IGrainFactory grains) =>
-        Names.IsDnsLabel(name)
-            ? TypedResults.Ok(await grains.Ref<IServiceDependenciesGrain>(name).Get())
-            : Problems.NotFound($"service '{name}' does not exist");
+    /// <summary>A service's owning team, with its version as a strong ETag for <c>If-Match</c> on the next PUT.</summary>
+    public static async Task<Results<Ok<ServiceEntry>, ProblemHttpResult>> GetOwner(string name, HttpContext http, IGrainFactory grains)
+    {
+        if (!Names.IsDnsLabel(name) || await grains.Ref<IServiceCatalogGrain>(GrainKeys.ServiceCatalog).Get(name) is not { } entry)
+            return Problems.NotFound($"service '{name}' is not in the catalog");
+        http.Response.Headers.ETag = Preconditions.ETag(entry.Version);
+        return TypedResults.Ok(entry);
+    }
+
+    /// <summary>A service's dependencies, with their version as a strong ETag once declared.</summary>
+    public static async Task<Results<Ok<ServiceDependenciesSnapshot>, ProblemHttpResult>> Get(string name, HttpContext http, IGrainFactory grains)
+    {
+        if (!Names.IsDnsLabel(name)) return Problems.NotFound($"service '{name}' does not exist");
+        var snapshot = await grains.Ref<IServiceDependenciesGrain>(name).Get();
+        if (snapshot.Version > 0 || snapshot.ByEnvironment.Count > 0) http.Response.Headers.ETag = Preconditions.ETag(snapshot.Version);
+        return TypedResults.Ok(snapshot);
+    }
 }

@@ -30,6 +30,12 @@ public sealed record RedriveRequest(List<string?>? EventIds);
 
 public sealed record RedriveResponse(int Redriven);
 
+/// <summary>Which dead letters to drop for good: those named, or every one when <c>eventIds</c> is absent.</summary>
+public sealed record DiscardResponse(int Discarded);
+
+/// <summary>A page of dead letters, oldest first: <c>next</c> (absent on the last page) is the <c>cursor</c> of the next one.</summary>
+public sealed record DeadLetterPageResponse(IReadOnlyList<DeadLetterResponse> Items, int Total, int Limit, string? Next);
+
 /// <summary>
 /// Webhook subscriptions (operators only: a subscription reads every event it matches and makes the engine call out).
 /// No Idempotency-Key on create: a replayed answer would have to keep the secret, which is shown once and stored
@@ -38,6 +44,8 @@ public sealed record RedriveResponse(int Redriven);
 public static class WebhooksApi
 {
     public const int MaxFilterEntries = 50;
+    public const int DefaultDeadLetterPage = 100;
+    public const int MaxDeadLetterPage = 500;
 
     public static RouteGroupBuilder MapWebhooksApi(this IEndpointRouteBuilder routes)
     {
@@ -55,6 +63,8 @@ public static class WebhooksApi
             .WithSummary("Deliveries that failed every retry");
         group.MapPost("/{id}/dead-letters/redrive", Redrive)
             .WithSummary("Delivers dead letters again");
+        group.MapPost("/{id}/dead-letters/discard", Discard)
+            .WithSummary("Drops dead letters for good");
         return group;
     }
 
@@ -119,12 +129,24 @@ public static class WebhooksApi
         return TypedResults.NoContent();
     }
 
-    public static async Task<Results<Ok<Page<DeadLetterResponse>>, ProblemHttpResult>> DeadLetters(string id, IGrainFactory grains)
+    /// <summary>Dead letters, oldest first, <c>limit</c> (1-500, default 100) at a time; <c>cursor</c>: the <c>next</c> of the page before.</summary>
+    public static async Task<Results<Ok<DeadLetterPageResponse>, ValidationProblem, ProblemHttpResult>> DeadLetters(
+        string id, IGrainFactory grains, string? cursor, int? limit)
     {
+        var errors = new ValidationErrors();
+        var after = 0L;
+        if (cursor is not null && !(long.TryParse(cursor, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out after) && after > 0))
+        {
+            errors.Add("cursor", "is not a cursor this server issued: pass the 'next' of the previous page");
+        }
+
+        if (limit is < 1 or > MaxDeadLetterPage) errors.Add("limit", $"must be from 1 to {MaxDeadLetterPage}");
+        if (errors.Any) return Problems.Validation(errors.ToDictionary());
         if (await Find(id, grains) is null) return NotFound(id);
-        var letters = await grains.Ref<IWebhookDeliveryGrain>(id).DeadLetters();
-        var items = letters.Select(d => new DeadLetterResponse(d.Event.Id, d.Event.Type, d.Event.Subject, d.Event.Timestamp, d.Attempts, d.Reason, d.DeadLetteredAt)).ToList();
-        return TypedResults.Ok(new Page<DeadLetterResponse> { Items = items, Total = items.Count, Offset = 0, Limit = items.Count });
+        var size = limit ?? DefaultDeadLetterPage;
+        var page = await grains.Ref<IWebhookDeliveryGrain>(id).DeadLetterPage(after, size);
+        var items = page.Items.Select(d => new DeadLetterResponse(d.Event.Id, d.Event.Type, d.Event.Subject, d.Event.Timestamp, d.Attempts, d.Reason, d.DeadLetteredAt)).ToList();
+        return TypedResults.Ok(new DeadLetterPageResponse(items, page.Total, size, page.Next?.ToString(System.Globalization.CultureInfo.InvariantCulture)));
     }
 
     public static async Task<Results<Ok<RedriveResponse>, ValidationProblem, ProblemHttpResult>> Redrive(
@@ -144,6 +166,26 @@ public static class WebhooksApi
         }
 
         return TypedResults.Ok(new RedriveResponse(count));
+    }
+
+    /// <summary>Drops dead letters for good (audited with the count): the way to make room when the list is full and they are not wanted.</summary>
+    public static async Task<Results<Ok<DiscardResponse>, ValidationProblem, ProblemHttpResult>> Discard(
+        string id, RedriveRequest? request, ClaimsPrincipal user, IGrainFactory grains, TimeProvider clock)
+    {
+        var ids = request?.EventIds;
+        if (ids is not null && (ids.Count is 0 or > 1000 || ids.Any(e => e is null || e.Length is 0 or > 128)))
+        {
+            return Problems.Validation("eventIds", "1-1000 event ids; leave it out to discard every dead letter");
+        }
+
+        if (await Find(id, grains) is null) return NotFound(id);
+        var count = await grains.Ref<IWebhookDeliveryGrain>(id).Discard(ids?.Select(e => e!).ToList());
+        if (count > 0)
+        {
+            await grains.RecordAction(user, EventTypes.WebhookDiscarded, "webhook/" + id, $"{count} dead letter(s) discarded", clock);
+        }
+
+        return TypedResults.Ok(new DiscardResponse(count));
     }
 
     private static async Task<WebhookSubscription?> Find(string id, IGrainFactory grains) =>

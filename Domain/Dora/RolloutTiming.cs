@@ -78,17 +78,29 @@ public sealed record RolloutTimingBreakdown(DateTimeOffset? From, DateTimeOffset
 /// → Analysis; awaiting-promote → Promotions.</item>
 /// <item>paused, deadline → OperatorPauses; resumed, promoted → back to the current step's kind (Queued before any).</item>
 /// <item>rollback, abort, superseded, rollback-retry, switched-back, escalated → Rollback.</item>
-/// <item>succeeded, rolled-back, aborted, plan-infeasible end the timeline.</item>
+/// <item>succeeded, rolled-back, aborted, plan-infeasible close the stretch before them. A rollout rolled back after
+/// it succeeded (inside its rollback window) goes on: the time it served between its success and the rollback is
+/// nobody's wait (no segment), and the rollback that follows is Rollback time up to its own end. The timeline ends at
+/// the last end decision. <see cref="UntilDeployed"/> instead stops at the first success: a deployment's lead time
+/// ends there, and the stages of lead time (the bottleneck figures) must add up to it.</item>
 /// </list>
 /// Worked example (the tests reuse it): created 10:00, awaiting-approval (approval) 10:00:05, gates-passed 10:20,
 /// admitted 10:21, step-started Deploy 10:21, step-started Bake 10:25, step-started Deploy 10:35, succeeded 10:40 →
 /// Queued 5 s + 60 s, Approvals 19 min 55 s, Hosts 4 + 5 min, Bakes 10 min; total 40 min.
+/// The same rollout rolled back by an operator at 11:00 (rollback), rolled-back 11:03 → also Rollback 3 min; total
+/// 43 min, ending 11:03 (<see cref="UntilDeployed"/>: still 40 min, ending 10:40).
 /// </summary>
 public static class RolloutTiming
 {
     private static readonly HashSet<string> Ends = new(StringComparer.Ordinal) { "succeeded", "rolled-back", "aborted", "plan-infeasible" };
 
-    public static RolloutTimingBreakdown Attribute(IReadOnlyList<TimedDecision> decisions, DateTimeOffset end)
+    /// <summary>The whole life of a rollout, a rollback after its success included.</summary>
+    public static RolloutTimingBreakdown Attribute(IReadOnlyList<TimedDecision> decisions, DateTimeOffset end) => Walk(decisions, end, stopAtSuccess: false);
+
+    /// <summary>A rollout up to its first success (its deployment): the part of its life that is lead time.</summary>
+    public static RolloutTimingBreakdown UntilDeployed(IReadOnlyList<TimedDecision> decisions, DateTimeOffset end) => Walk(decisions, end, stopAtSuccess: true);
+
+    private static RolloutTimingBreakdown Walk(IReadOnlyList<TimedDecision> decisions, DateTimeOffset end, bool stopAtSuccess)
     {
         ArgumentNullException.ThrowIfNull(decisions);
         var ordered = decisions.OrderBy(d => d.At).ToList();
@@ -101,8 +113,15 @@ public static class RolloutTiming
             if (Ends.Contains(decision.Kind))
             {
                 closedAt = decision.At;
-                break;
+
+                // Only a success can be followed by more (a rollback inside the rollback window); any other end is final.
+                if (stopAtSuccess || decision.Kind != "succeeded" || i + 1 == ordered.Count) break;
+                continue;
             }
+
+            // Served between a success and a rollback of it: no wait of the rollout's, so no segment (and no merging across it).
+            var afterGap = closedAt is not null;
+            closedAt = null;
 
             if (decision.Kind == "step-started") stepKind = ForStep(decision.StepKind);
             var kind = decision.Kind switch
@@ -118,7 +137,7 @@ public static class RolloutTiming
                 _ => WaitKind.Queued,
             };
             var to = i + 1 < ordered.Count ? ordered[i + 1].At : end;
-            if (segments.Count > 0 && segments[^1].Kind == kind)
+            if (segments.Count > 0 && segments[^1].Kind == kind && !afterGap)
             {
                 segments[^1] = segments[^1] with { To = to };
             }

@@ -12,6 +12,8 @@ public sealed record DeclaredControls(bool Declared, bool Production, bool Decla
 /// declaration constrains (operators held out of production, pipelines held back by its gates) cannot rewrite it.
 /// A change to such a declaration is proposed, and applied only once a change authority other than the proposer
 /// approves it, against the very version it was proposed on. Declaring a new environment stays direct.
+/// How many change authorities must approve is a setting (<c>Governance:DeclarationChangeApprovals</c>, default 1, and
+/// per environment <c>Governance:EnvironmentChangeApprovals:{env}</c>); the proposer never counts.
 /// </summary>
 public static class DeclarationChangeRules
 {
@@ -20,7 +22,7 @@ public static class DeclarationChangeRules
     /// directly. Examples: a declared production-tier 'prod' → "environment 'prod' is declared production tier: ...";
     /// an undeclared 'prod' (a new declaration) → null; a declared development 'dev' → null.
     /// </summary>
-    public static string? ApprovalNeeded(string environment, DeclaredControls current)
+    public static string? ApprovalNeeded(string environment, DeclaredControls current, int approvals = 1)
     {
         ArgumentNullException.ThrowIfNull(current);
         if (!current.Declared) return null;
@@ -30,7 +32,25 @@ public static class DeclarationChangeRules
             : null;
         return what is null
             ? null
-            : $"environment '{environment}' is {what}: its declaration changes only through an approved declaration change (a change authority other than the proposer approves it)";
+            : $"environment '{environment}' is {what}: its declaration changes only through an approved declaration change " +
+              (approvals <= 1
+                  ? "(a change authority other than the proposer approves it)"
+                  : $"({approvals.ToString(CultureInfo.InvariantCulture)} change authorities other than the proposer approve it)");
+    }
+
+    /// <summary>The most approvals a change may be set to need: more than a handful is a process nobody can meet.</summary>
+    public const int MaxApprovals = 10;
+
+    /// <summary>
+    /// How many more approvals a change needs: <paramref name="required"/> less the distinct approvers other than the
+    /// proposer (the proposer's own vote never counts; the same approver twice counts once), never below 0.
+    /// Examples (required 2, proposer alice): [] → 2; [bob] → 1; [bob, bob] → 1; [bob, alice] → 1; [bob, carol] → 0.
+    /// </summary>
+    public static int ApprovalsStillNeeded(string proposer, IReadOnlyCollection<string> approvers, int required)
+    {
+        ArgumentNullException.ThrowIfNull(approvers);
+        var counted = approvers.Where(a => !string.Equals(a, proposer, StringComparison.Ordinal)).Distinct(StringComparer.Ordinal).Count();
+        return Math.Max(0, required - counted);
     }
 
     /// <summary>

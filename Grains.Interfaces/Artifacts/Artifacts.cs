@@ -192,4 +192,70 @@ public interface IEnvironmentParametersGrain : IGrainWithStringKey
 
     [Alias("Get")]
     Task<ParameterSet?> Get();
+
+    /// <summary>
+    /// Replaces the set when <paramref name="precondition"/> holds (If-Match / If-None-Match, checked in this turn;
+    /// the set exists once written). In a production-tier or protected environment nothing is replaced: the set becomes
+    /// a pending parameter change that a change authority other than the proposer approves or rejects.
+    /// </summary>
+    [Alias("Propose")]
+    Task<CommandResult<ParameterOutcome>> Propose(ParameterSet parameters, ArtifactActor actor, EnvironmentPrecondition precondition);
+
+    /// <summary>Approves (applying it, only onto the version it was proposed against) or rejects a pending parameter change.</summary>
+    [Alias("DecideChange")]
+    Task<CommandResult<ParameterChangeSnapshot>> Decide(string changeId, bool approve, Actor actor);
+
+    /// <summary>Pending parameter changes and the last decided ones, newest first.</summary>
+    [Alias("Changes")]
+    Task<IReadOnlyList<ParameterChangeSnapshot>> Changes();
+}
+
+/// <summary>
+/// A proposed replacement of a production-tier or protected environment's parameter set. <see cref="Proposed"/> holds
+/// the secrets protected, as the set does; the API never shows them.
+/// </summary>
+[GenerateSerializer, Immutable]
+[Alias("ParameterChangeSnapshot")]
+public sealed record ParameterChangeSnapshot
+{
+    [Id(0)] public required string Id { get; init; }
+
+    [Id(1)] public required string Environment { get; init; }
+
+    [Id(2)] public DeclarationChangeState State { get; init; }
+
+    [Id(3)] public required ParameterSet Proposed { get; init; }
+
+    /// <summary>The parameter-set version the change was proposed against (0: none yet); an approval applies it only onto that version.</summary>
+    [Id(4)] public long ProposedAgainst { get; init; }
+
+    /// <summary>Per parameter (<c>values.x</c>) or secret (<c>secrets.x</c>): before and after; a secret shows only whether it is set.</summary>
+    [Id(5)] public IReadOnlyList<DeclarationFieldChange> Differences { get; init; } = new List<DeclarationFieldChange>();
+
+    [Id(6)] public required string ProposedBy { get; init; }
+
+    [Id(7)] public string ProposedByRoles { get; init; } = string.Empty;
+
+    [Id(8)] public DateTimeOffset ProposedAt { get; init; }
+
+    [Id(9)] public string ApprovalNeeded { get; init; } = string.Empty;
+
+    [Id(10)] public string? DecidedBy { get; init; }
+
+    [Id(11)] public DateTimeOffset? DecidedAt { get; init; }
+
+    [Id(12)] public string? DecisionReason { get; init; }
+
+    /// <summary>The parameter-set version the approval produced.</summary>
+    [Id(13)] public long? AppliedVersion { get; init; }
+}
+
+/// <summary>A parameter set either replaced now, or proposed as a pending change awaiting a change authority.</summary>
+[GenerateSerializer, Immutable]
+[Alias("ParameterOutcome")]
+public sealed record ParameterOutcome
+{
+    [Id(0)] public ParameterSet? Applied { get; init; }
+
+    [Id(1)] public ParameterChangeSnapshot? Pending { get; init; }
 }

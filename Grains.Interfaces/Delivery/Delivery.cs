@@ -128,6 +128,9 @@ public sealed record ServiceEntry
     [Id(2)] public string? TeamSetBy { get; init; }
 
     [Id(3)] public DateTimeOffset? TeamSetAt { get; init; }
+
+    /// <summary>Bumped by every owner change (its ETag).</summary>
+    [Id(4)] public long Version { get; init; }
 }
 
 /// <summary>Every service with deployments in the ledger, and each one's owning team. Key: <see cref="GrainKeys.ServiceCatalog"/>.</summary>
@@ -141,6 +144,14 @@ public interface IServiceCatalogGrain : IGrainWithStringKey
     /// <summary>Sets (or, with null, clears) the team that owns a service; audited.</summary>
     [Alias("SetTeam")]
     Task<ServiceEntry> SetTeam(string service, string? team, GovernanceActor actor);
+
+    /// <summary>As <see cref="SetTeam(string, string?, GovernanceActor)"/>, when <paramref name="precondition"/> holds for the service's entry (checked in this turn).</summary>
+    [Alias("SetTeamIfMatch")]
+    Task<CommandResult<ServiceEntry>> SetTeam(string service, string? team, GovernanceActor actor, EnvironmentPrecondition precondition);
+
+    /// <summary>One service's entry; null when the catalog does not know it.</summary>
+    [Alias("GetService")]
+    Task<ServiceEntry?> Get(string service);
 
     [Alias("ListServices")]
     Task<IReadOnlyList<ServiceEntry>> List();

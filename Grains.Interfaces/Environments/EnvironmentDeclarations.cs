@@ -212,6 +212,12 @@ public sealed record DeclarationChangeSnapshot
 
     /// <summary>The declaration version the approval produced.</summary>
     [Id(13)] public long? AppliedVersion { get; init; }
+
+    /// <summary>Change authorities other than the proposer who must approve (<c>Governance:DeclarationChangeApprovals</c> when proposed).</summary>
+    [Id(14)] public int ApprovalsRequired { get; init; } = 1;
+
+    /// <summary>Who approved so far, in order; the change applies with the approval that reaches <see cref="ApprovalsRequired"/>.</summary>
+    [Id(15)] public IReadOnlyList<string> ApprovedBy { get; init; } = [];
 }
 
 /// <summary>A declaration either applied now, or proposed as a pending change awaiting a change authority.</summary>
@@ -410,6 +416,15 @@ public interface IEnvironmentDeclarationGrain : IGrainWithStringKey
     /// <summary>Tears the environment down now if it is ephemeral and expired (the sweep reminder does the same).</summary>
     [Alias("Sweep")]
     Task<EnvironmentDeclarationSnapshot?> Sweep();
+
+    /// <summary>
+    /// The plain environment PUT (concurrency limit, description), checked against the declaration in this grain's
+    /// turn: an existing environment whose declaration changes only through approval (production tier, declared or
+    /// configured protected) is refused (Conflict) unless nothing would change; otherwise the environment grain applies
+    /// it under <paramref name="precondition"/>.
+    /// </summary>
+    [Alias("ConfigureEnvironment")]
+    Task<CommandResult<EnvironmentSnapshot>> ConfigureEnvironment(EnvironmentSpec spec, EnvironmentPrecondition precondition);
 }
 
 /// <summary>The facts an agent last reported for one host. Key: the host id.</summary>

@@ -111,6 +111,16 @@ public sealed record IncidentRecord
     /// </summary>
     [Id(12)] public string? Team { get; init; }
 
+    /// <summary>
+    /// The release the engine found active for the incident's service in its environment when it was declared: the one
+    /// rolling out there then, else the one last deployed there (null: the incident names no release and no service and
+    /// environment, or nothing was deployed). Context for receivers; DORA links only a named <see cref="ReleaseId"/>.
+    /// </summary>
+    [Id(13)] public string? ActiveReleaseId { get; init; }
+
+    /// <summary>How <see cref="ActiveReleaseId"/> was found: <c>rolling-out</c> or <c>deployed</c>.</summary>
+    [Id(14)] public string? ActiveReleaseLink { get; init; }
+
     public bool Active => ResolvedAt is null;
 }
 
@@ -211,6 +221,9 @@ public sealed record ServiceDependenciesSnapshot
 
     /// <summary><c>wait</c> (default) or <c>refuse</c>: what a release whose dependencies are not deployed does.</summary>
     [Id(2)] public string OnUnmet { get; init; } = "wait";
+
+    /// <summary>Bumped by every write (its ETag); 0: never declared.</summary>
+    [Id(3)] public long Version { get; init; }
 
     public IReadOnlyList<DependencySpec> For(string environment) =>
         ByEnvironment.GetValueOrDefault(environment) ?? ByEnvironment.GetValueOrDefault("*") ?? [];
@@ -346,6 +359,11 @@ public interface IServiceDependenciesGrain : IGrainWithStringKey
     /// <summary>Replaces the list for one environment (<c>*</c>: every environment without its own).</summary>
     [Alias("Set")]
     Task<ServiceDependenciesSnapshot> Set(string environment, IReadOnlyList<DependencySpec> dependsOn, string onUnmet, GovernanceActor actor);
+
+    /// <summary>As <see cref="Set(string, IReadOnlyList{DependencySpec}, string, GovernanceActor)"/>, when <paramref name="precondition"/> holds (checked in this turn).</summary>
+    [Alias("SetIfMatch")]
+    Task<CommandResult<ServiceDependenciesSnapshot>> Set(
+        string environment, IReadOnlyList<DependencySpec> dependsOn, string onUnmet, GovernanceActor actor, EnvironmentPrecondition precondition);
 }
 
 /// <summary>A release train: releases of several services that roll out in dependency order and abort together. Key: its name.</summary>

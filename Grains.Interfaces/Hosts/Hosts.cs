@@ -104,6 +104,12 @@ public sealed record HostRegistration
 
     /// <summary>The agent key that registers the host; only that key (or an operator) speaks for it afterwards.</summary>
     [Id(7)] public string? Owner { get; init; }
+
+    /// <summary>An operator registers: the host's owner stays as it is (unless <see cref="AdoptBy"/> names a new one).</summary>
+    [Id(8)] public bool ByOperator { get; init; }
+
+    /// <summary>An operator hands the host to this agent key (the only way a host with no owning key gets one).</summary>
+    [Id(9)] public string? AdoptBy { get; init; }
 }
 
 /// <summary>An artifact and its version, as a host runs it for one service.</summary>

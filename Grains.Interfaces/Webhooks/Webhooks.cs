@@ -78,6 +78,37 @@ public sealed record WebhookDeliveryStatus
 
     /// <summary>HTTP attempts made for the event at the head so far.</summary>
     [Id(6)] public int HeadAttempts { get; init; }
+
+    /// <summary>
+    /// Why deliveries are held, when they are: the dead-letter list is full, so an event that fails its last round stays
+    /// at the head of the outbox (retried) instead of being dropped; re-drive or discard dead letters to make room.
+    /// </summary>
+    [Id(7)] public string? Held { get; init; }
+
+    /// <summary>Events refused because the outbox and the dead-letter list were both full: counted, never dropped unseen.</summary>
+    [Id(8)] public long Refused { get; init; }
+
+    /// <summary>Why the last event was refused, and when.</summary>
+    [Id(9)] public string? LastRefusal { get; init; }
+
+    [Id(10)] public DateTimeOffset? LastRefusedAt { get; init; }
+
+    /// <summary>How many dead letters the subscription keeps (<c>Webhooks:MaxDeadLetters</c>).</summary>
+    [Id(11)] public int DeadLetterCapacity { get; init; }
+}
+
+/// <summary>A page of dead letters, oldest first; <see cref="Next"/> continues after the last one (null: no more).</summary>
+[GenerateSerializer, Immutable]
+[Alias("WebhookDeadLetterPage")]
+public sealed record WebhookDeadLetterPage
+{
+    [Id(0)] public required IReadOnlyList<WebhookDeadLetter> Items { get; init; }
+
+    /// <summary>Dead letters held in all.</summary>
+    [Id(1)] public int Total { get; init; }
+
+    /// <summary>The sequence of the last item when more follow: pass it as <c>after</c> for the next page.</summary>
+    [Id(2)] public long? Next { get; init; }
 }
 
 /// <summary>An event a subscription gave up on, kept (with the event) until re-driven.</summary>
@@ -93,6 +124,9 @@ public sealed record WebhookDeadLetter
     [Id(2)] public required string Reason { get; init; }
 
     [Id(3)] public required DateTimeOffset DeadLetteredAt { get; init; }
+
+    /// <summary>Its place in the subscription's dead-letter list: increasing, never reused, so paging holds while letters leave.</summary>
+    [Id(4)] public long Sequence { get; init; }
 }
 
 /// <summary>The subscriptions of the engine. Key: <see cref="GrainKeys.Webhooks"/>.</summary>
@@ -139,7 +173,18 @@ public interface IWebhookDeliveryGrain : IGrainWithStringKey
     [Alias("DeadLetters")]
     Task<IReadOnlyList<WebhookDeadLetter>> DeadLetters();
 
-    /// <summary>Moves dead letters (those named, or all when <paramref name="eventIds"/> is null) back to the outbox's end; returns how many.</summary>
+    /// <summary>Up to <paramref name="limit"/> dead letters whose sequence is above <paramref name="after"/>, oldest first.</summary>
+    [Alias("DeadLetterPage")]
+    Task<WebhookDeadLetterPage> DeadLetterPage(long after, int limit);
+
+    /// <summary>Drops dead letters (those named, or all when <paramref name="eventIds"/> is null) for good; returns how many.</summary>
+    [Alias("Discard")]
+    Task<int> Discard(IReadOnlyList<string>? eventIds);
+
+    /// <summary>
+    /// Moves dead letters (those named, or all when <paramref name="eventIds"/> is null), oldest first, back to the
+    /// outbox's end, as many as the outbox has room for (<c>Webhooks:MaxPending</c>); returns how many moved.
+    /// </summary>
     [Alias("Redrive")]
     Task<int> Redrive(IReadOnlyList<string>? eventIds);
 

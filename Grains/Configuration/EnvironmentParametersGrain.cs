@@ -1,3 +1,5 @@
+using Deploy.Engine.Domain.Configuration;
+using Deploy.Engine.Domain.Governance;
 using Deploy.Engine.Grains.Events;
 using Deploy.Engine.Grains.Interfaces;
 using Orleans.Concurrency;
@@ -18,48 +20,192 @@ public sealed class EnvironmentParametersState
     [Id(3)] public string? UpdatedBy { get; set; }
 
     [Id(4)] public DateTimeOffset UpdatedAt { get; set; }
+
+    /// <summary>Parameter changes proposed for approval: every pending one and the last decided ones, oldest first.</summary>
+    [Id(5)] public List<ParameterChangeSnapshot> Changes { get; set; } = [];
 }
 
 /// <summary>
 /// One environment's parameter set. Its change event names the parameters and the secrets, never a value: values
 /// may be sensitive too, and secrets arrive protected (the event would otherwise carry ciphertext into every feed).
+/// The set of a production-tier or protected environment changes only through an approved parameter change.
 /// </summary>
 public sealed class EnvironmentParametersGrain(
     [PersistentState("parameters", Stores.Table)] IPersistentState<EnvironmentParametersState> state,
     TimeProvider clock) : Grain, IEnvironmentParametersGrain
 {
+    /// <summary>Decided parameter changes kept for reading back (pending ones are always kept).</summary>
+    private const int DecidedChangesKept = 50;
+
+    private string Environment => this.GetPrimaryKeyString();
+
+    private EnvironmentParametersState S => state.State;
+
     public async Task<ParameterSet> Replace(ParameterSet parameters, ArtifactActor actor)
     {
-        var s = state.State;
-        s.Values = new Dictionary<string, string>(parameters.Values, StringComparer.Ordinal);
-        s.ProtectedSecrets = new Dictionary<string, string>(parameters.ProtectedSecrets, StringComparer.Ordinal);
-        s.Version++;
-        s.UpdatedBy = actor.Name;
-        s.UpdatedAt = clock.GetUtcNow();
-        await state.WriteStateAsync();
-
-        var environment = this.GetPrimaryKeyString();
-        var events = new EventPublisher(this.GetStreamProvider(Stores.Events), GrainKeys.EnvironmentEvents(environment), clock);
-        await events.Publish(EventTypes.ParametersChanged, "environment/" + environment, $"parameter set replaced (version {s.Version})", new Dictionary<string, string>
-        {
-            ["actor"] = actor.Name,
-            ["role"] = actor.Role,
-            ["environment"] = environment,
-            ["values"] = string.Join(",", s.Values.Keys.Order(StringComparer.Ordinal)),
-            ["secrets"] = string.Join(",", s.ProtectedSecrets.Keys.Order(StringComparer.Ordinal)),
-        });
+        await Apply(parameters, actor.Name, actor.Role, reason: null);
         return Snapshot();
     }
 
+    public async Task<CommandResult<ParameterOutcome>> Propose(ParameterSet parameters, ArtifactActor actor, EnvironmentPrecondition precondition)
+    {
+        // Checked in the same turn as the write (this activation is not reentrant): of two writers holding one ETag, one wins.
+        if (precondition.Refusal($"the parameters of '{Environment}'", S.Version > 0, S.Version) is { } stale)
+        {
+            return CommandResult<ParameterOutcome>.Fail(ErrorKind.PreconditionFailed, stale);
+        }
+
+        var isProtected = await GrainFactory.GetGrain<IGovernanceGrain>(GrainKeys.Governance).IsProtected(Environment);
+        if (ParameterChangeRules.ApprovalNeeded(Environment, isProtected) is not { } approval)
+        {
+            await Apply(parameters, actor.Name, actor.Role, reason: null);
+            return CommandResult<ParameterOutcome>.Success(new ParameterOutcome { Applied = Snapshot() });
+        }
+
+        var change = new ParameterChangeSnapshot
+        {
+            Id = "pc-" + Guid.NewGuid().ToString("n")[..16],
+            Environment = Environment,
+            State = DeclarationChangeState.Pending,
+            Proposed = new ParameterSet
+            {
+                Values = new Dictionary<string, string>(parameters.Values, StringComparer.Ordinal),
+                ProtectedSecrets = new Dictionary<string, string>(parameters.ProtectedSecrets, StringComparer.Ordinal),
+            },
+            ProposedAgainst = S.Version,
+            Differences = ParameterChangeRules.Diff(S.Values, S.ProtectedSecrets.Keys, parameters.Values, parameters.ProtectedSecrets.Keys.ToList())
+                .Select(d => new DeclarationFieldChange { Field = d.Field, Before = d.Expected, After = d.Actual })
+                .ToList(),
+            ProposedBy = actor.Name,
+            ProposedByRoles = actor.Role,
+            ProposedAt = clock.GetUtcNow(),
+            ApprovalNeeded = approval,
+        };
+        S.Changes.Add(change);
+        Trim();
+        await state.WriteStateAsync();
+        await Publish(EventTypes.ParameterChangeProposed, $"proposed parameter change {change.Id} against version {S.Version}", actor.Name, actor.Role, new Dictionary<string, string>
+        {
+            ["change"] = change.Id,
+            ["fields"] = Fields(change),
+        });
+        return CommandResult<ParameterOutcome>.Success(new ParameterOutcome { Pending = change });
+    }
+
+    public async Task<CommandResult<ParameterChangeSnapshot>> Decide(string changeId, bool approve, Actor actor)
+    {
+        var index = S.Changes.FindIndex(c => string.Equals(c.Id, changeId, StringComparison.Ordinal));
+        if (index < 0)
+        {
+            return CommandResult<ParameterChangeSnapshot>.Fail(ErrorKind.NotFound, $"environment '{Environment}' has no parameter change '{changeId}'");
+        }
+
+        var change = S.Changes[index];
+        if (change.State != DeclarationChangeState.Pending)
+        {
+            return CommandResult<ParameterChangeSnapshot>.Fail(ErrorKind.InvalidTransition,
+                $"parameter change {changeId} was already {change.State.ToString().ToLowerInvariant()} by {change.DecidedBy}");
+        }
+
+        if (ParameterChangeRules.DecisionRefusal(change.ProposedBy, actor.Name, changeId, approve ? Authorisation.Approve : Authorisation.Reject) is { } own)
+        {
+            return CommandResult<ParameterChangeSnapshot>.Fail(ErrorKind.PolicyRefused, own);
+        }
+
+        if (approve && ParameterChangeRules.StaleRefusal(Environment, changeId, change.ProposedAgainst, S.Version) is { } stale)
+        {
+            return CommandResult<ParameterChangeSnapshot>.Fail(ErrorKind.Conflict, stale);
+        }
+
+        var decided = change with
+        {
+            State = approve ? DeclarationChangeState.Approved : DeclarationChangeState.Rejected,
+            DecidedBy = actor.Name,
+            DecidedAt = clock.GetUtcNow(),
+            DecisionReason = actor.Reason,
+            AppliedVersion = approve ? S.Version + 1 : null,
+        };
+        S.Changes[index] = decided;
+        Trim();
+        if (approve)
+        {
+            // The decision and the set are written together (Apply writes the state once).
+            await Apply(change.Proposed, change.ProposedBy, change.ProposedByRoles,
+                $"parameter change {changeId} proposed by {change.ProposedBy}, approved by {actor.Name}");
+        }
+        else
+        {
+            await state.WriteStateAsync();
+        }
+
+        await Publish(approve ? EventTypes.ParameterChangeApproved : EventTypes.ParameterChangeRejected,
+            actor.Reason ?? $"{(approve ? "approved" : "rejected")} parameter change {changeId} proposed by {change.ProposedBy}",
+            actor.Name, actor.Roles, new Dictionary<string, string>
+            {
+                ["change"] = changeId,
+                ["proposedBy"] = change.ProposedBy,
+                ["fields"] = Fields(change),
+            });
+        return CommandResult<ParameterChangeSnapshot>.Success(decided);
+    }
+
     [ReadOnly]
-    public Task<ParameterSet?> Get() => Task.FromResult(state.State.Version == 0 ? null : Snapshot());
+    public Task<IReadOnlyList<ParameterChangeSnapshot>> Changes() =>
+        Task.FromResult<IReadOnlyList<ParameterChangeSnapshot>>(S.Changes.AsEnumerable().Reverse().ToList());
+
+    [ReadOnly]
+    public Task<ParameterSet?> Get() => Task.FromResult(S.Version == 0 ? null : Snapshot());
+
+    private async Task Apply(ParameterSet parameters, string actor, string role, string? reason)
+    {
+        S.Values = new Dictionary<string, string>(parameters.Values, StringComparer.Ordinal);
+        S.ProtectedSecrets = new Dictionary<string, string>(parameters.ProtectedSecrets, StringComparer.Ordinal);
+        S.Version++;
+        S.UpdatedBy = actor;
+        S.UpdatedAt = clock.GetUtcNow();
+        await state.WriteStateAsync();
+        await Publish(EventTypes.ParametersChanged, reason ?? $"parameter set replaced (version {S.Version})", actor, role, new Dictionary<string, string>
+        {
+            ["values"] = string.Join(",", S.Values.Keys.Order(StringComparer.Ordinal)),
+            ["secrets"] = string.Join(",", S.ProtectedSecrets.Keys.Order(StringComparer.Ordinal)),
+        });
+    }
+
+    private Task Publish(string type, string reason, string actor, string role, Dictionary<string, string> data)
+    {
+        data["actor"] = actor;
+        data["role"] = role;
+        data["environment"] = Environment;
+        data["version"] = S.Version.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var events = new EventPublisher(this.GetStreamProvider(Stores.Events), GrainKeys.EnvironmentEvents(Environment), clock);
+        return events.Publish(type, "environment/" + Environment, reason, data);
+    }
+
+    /// <summary>The names a change touches, never a value (events reach every feed).</summary>
+    private static string Fields(ParameterChangeSnapshot change)
+    {
+        var fields = string.Join(",", change.Differences.Select(d => d.Field));
+        return fields.Length <= 2000 ? fields : fields[..1999] + "…";
+    }
+
+    /// <summary>Keeps every pending change and the last <see cref="DecidedChangesKept"/> decided ones.</summary>
+    private void Trim()
+    {
+        var decided = S.Changes.Count(c => c.State != DeclarationChangeState.Pending);
+        for (var i = 0; i < S.Changes.Count && decided > DecidedChangesKept; i++)
+        {
+            if (S.Changes[i].State == DeclarationChangeState.Pending) continue;
+            S.Changes.RemoveAt(i--);
+            decided--;
+        }
+    }
 
     private ParameterSet Snapshot() => new()
     {
-        Values = new Dictionary<string, string>(state.State.Values, StringComparer.Ordinal),
-        ProtectedSecrets = new Dictionary<string, string>(state.State.ProtectedSecrets, StringComparer.Ordinal),
-        Version = state.State.Version,
-        UpdatedBy = state.State.UpdatedBy,
-        UpdatedAt = state.State.UpdatedAt,
+        Values = new Dictionary<string, string>(S.Values, StringComparer.Ordinal),
+        ProtectedSecrets = new Dictionary<string, string>(S.ProtectedSecrets, StringComparer.Ordinal),
+        Version = S.Version,
+        UpdatedBy = S.UpdatedBy,
+        UpdatedAt = S.UpdatedAt,
     };
 }

@@ -67,7 +67,8 @@ public sealed class DeliveryFollower : IEventFollower
             CommitTime = release?.CommitTime,
             ReleaseCreatedAt = release?.CreatedAt ?? item.Timestamp,
             CreatedAt = rollout?.CreatedAt ?? item.Timestamp,
-            Waits = rollout is null ? new Dictionary<WaitKind, double>() : RolloutTiming.Attribute(DeliveryTimings.Timed(rollout.Decisions), item.Timestamp).ByKind,
+            // The stages of lead time: up to the success, also in the record a rollback after success writes again.
+            Waits = rollout is null ? new Dictionary<WaitKind, double>() : RolloutTiming.UntilDeployed(DeliveryTimings.Timed(rollout.Decisions), item.Timestamp).ByKind,
         });
     }
 
@@ -100,7 +101,8 @@ public sealed class DeliveryFollower : IEventFollower
             Id = id,
             Service = item.Data.GetValueOrDefault("service"),
             Environment = item.Data.GetValueOrDefault("environment"),
-            ReleaseId = item.Data.GetValueOrDefault("release"),
+            // Only a release the declarer named is held against (docs/dora.md); one the engine found active is context.
+            ReleaseId = item.Data.GetValueOrDefault("releaseLink") is null or "named" ? item.Data.GetValueOrDefault("release") : null,
             DeclaredAt = declared ? item.Timestamp : record?.DeclaredAt ?? item.Timestamp,
             ResolvedAt = declared ? null : item.Timestamp,
         });

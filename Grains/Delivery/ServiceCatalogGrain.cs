@@ -26,13 +26,27 @@ public sealed class ServiceCatalogGrain(
         await state.WriteStateAsync();
     }
 
+    public async Task<CommandResult<ServiceEntry>> SetTeam(string service, string? team, GovernanceActor actor, EnvironmentPrecondition precondition)
+    {
+        // Checked in the same turn as the write (this activation is not reentrant): of two writers holding one ETag, one wins.
+        var existing = state.State.Services.GetValueOrDefault(service);
+        return precondition.Refusal($"service '{service}'", existing is not null, existing?.Version ?? 0) is { } stale
+            ? CommandResult<ServiceEntry>.Fail(ErrorKind.PreconditionFailed, stale)
+            : CommandResult<ServiceEntry>.Success(await SetTeam(service, team, actor));
+    }
+
+    [ReadOnly]
+    public Task<ServiceEntry?> Get(string service) => Task.FromResult(state.State.Services.GetValueOrDefault(service));
+
     public async Task<ServiceEntry> SetTeam(string service, string? team, GovernanceActor actor)
     {
-        var entry = new ServiceEntry { Service = service, Team = team, TeamSetBy = actor.Name, TeamSetAt = clock.GetUtcNow() };
-        if (state.State.Services.TryGetValue(service, out var existing) && existing.Team == team)
+        var existing = state.State.Services.GetValueOrDefault(service);
+        if (existing is not null && existing.Team == team)
         {
             return existing;
         }
+
+        var entry = new ServiceEntry { Service = service, Team = team, TeamSetBy = actor.Name, TeamSetAt = clock.GetUtcNow(), Version = (existing?.Version ?? 0) + 1 };
 
         state.State.Services[service] = entry;
         await state.WriteStateAsync();

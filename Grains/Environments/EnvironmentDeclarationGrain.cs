@@ -92,7 +92,8 @@ public sealed partial class EnvironmentDeclarationGrain(
             return CommandResult<DeclarationOutcome>.Fail(ErrorKind.PreconditionFailed, stale);
         }
 
-        var approval = DeclarationChangeRules.ApprovalNeeded(Name, Controls(declared));
+        var required = governance.CurrentValue.ChangeApprovalsFor(Name);
+        var approval = DeclarationChangeRules.ApprovalNeeded(Name, Controls(declared), required);
         if (approval is null || Same(S.Declaration!, declaration))
         {
             return CommandResult<DeclarationOutcome>.Success(new DeclarationOutcome { Applied = await Apply(declaration, actor) });
@@ -117,6 +118,7 @@ public sealed partial class EnvironmentDeclarationGrain(
             ProposedByRoles = actor.Roles,
             ProposedAt = clock.GetUtcNow(),
             ApprovalNeeded = approval,
+            ApprovalsRequired = required,
         };
         S.Changes.Add(change);
         Trim();
@@ -157,8 +159,30 @@ public sealed partial class EnvironmentDeclarationGrain(
             return CommandResult<DeclarationChangeSnapshot>.Fail(ErrorKind.Conflict, stale);
         }
 
+        // More approvals needed (the setting when proposed, or now if it was raised since): the vote is kept, nothing applies.
+        var required = Math.Max(change.ApprovalsRequired, governance.CurrentValue.ChangeApprovalsFor(Name));
+        var approvers = approve ? change.ApprovedBy.Append(actor.Name).Distinct(StringComparer.Ordinal).ToList() : change.ApprovedBy.ToList();
+        if (approve && DeclarationChangeRules.ApprovalsStillNeeded(change.ProposedBy, approvers, required) is var missing and > 0)
+        {
+            var voted = S.Changes[index] = change with { ApprovedBy = approvers, ApprovalsRequired = required };
+            await state.WriteStateAsync();
+            var tally = $"{(required - missing).ToString(CultureInfo.InvariantCulture)} of {required.ToString(CultureInfo.InvariantCulture)}";
+            await Publish(EventTypes.DeclarationChangeVoted,
+                $"{actor.Name} approved declaration change {changeId} ({tally} approvals); it applies once {missing.ToString(CultureInfo.InvariantCulture)} more change authorit{(missing == 1 ? "y approves" : "ies approve")}",
+                actor, new Dictionary<string, string>
+                {
+                    ["change"] = changeId,
+                    ["proposedBy"] = change.ProposedBy,
+                    ["approvals"] = (required - missing).ToString(CultureInfo.InvariantCulture),
+                    ["required"] = required.ToString(CultureInfo.InvariantCulture),
+                });
+            return CommandResult<DeclarationChangeSnapshot>.Success(voted);
+        }
+
         var decided = change with
         {
+            ApprovedBy = approvers,
+            ApprovalsRequired = required,
             State = approve ? DeclarationChangeState.Approved : DeclarationChangeState.Rejected,
             DecidedBy = actor.Name,
             DecidedAt = clock.GetUtcNow(),
@@ -173,7 +197,7 @@ public sealed partial class EnvironmentDeclarationGrain(
             {
                 Name = change.ProposedBy,
                 Roles = change.ProposedByRoles,
-                Reason = $"declaration change {changeId} proposed by {change.ProposedBy}, approved by {actor.Name}",
+                Reason = $"declaration change {changeId} proposed by {change.ProposedBy}, approved by {string.Join(", ", approvers)}",
             });
         }
         else
@@ -192,6 +216,34 @@ public sealed partial class EnvironmentDeclarationGrain(
                 ["version"] = S.Version.ToString(CultureInfo.InvariantCulture),
             });
         return CommandResult<DeclarationChangeSnapshot>.Success(decided);
+    }
+
+    public async Task<CommandResult<EnvironmentSnapshot>> ConfigureEnvironment(EnvironmentSpec spec, EnvironmentPrecondition precondition)
+    {
+        // In this grain's turn: no declaration change is proposed, approved or applied between the check and the write.
+        var environment = await Environment.Get();
+        var declared = S.Declaration is not null && S.TornDownAt is null;
+        var controls = Controls(declared);
+        var governed = DeclarationChangeRules.ApprovalNeeded(Name, controls)
+            ?? (environment is not null && controls.ConfiguredProtected
+                ? $"environment '{Name}' is protected by configuration (Governance:ProtectedEnvironments)"
+                : null);
+        if (environment is null || governed is null)
+        {
+            return await Environment.Configure(spec, precondition);
+        }
+
+        if (precondition.Refusal($"environment '{Name}'", exists: true, environment.Version) is { } stale)
+        {
+            return CommandResult<EnvironmentSnapshot>.Fail(ErrorKind.PreconditionFailed, stale);
+        }
+
+        var wanted = spec.ConcurrencyLimit >= 1 ? spec : spec with { ConcurrencyLimit = environment.Spec.ConcurrencyLimit };
+        return wanted == environment.Spec
+            ? CommandResult<EnvironmentSnapshot>.Success(environment)
+            : CommandResult<EnvironmentSnapshot>.Fail(ErrorKind.Conflict,
+                governed + $": its concurrency limit and description are part of its declaration and change only through an approved " +
+                $"declaration change (PUT /v1/environments/{Name}/declaration proposes one); nothing was changed");
     }
 
     public Task<IReadOnlyList<DeclarationChangeSnapshot>> Changes() =>

@@ -1,4 +1,5 @@
 using Deploy.Engine.Domain.Environments;
+using Deploy.Engine.Domain.Hosts;
 using Deploy.Engine.Grains.Events;
 using Deploy.Engine.Grains.Interfaces;
 using Microsoft.Extensions.Logging;
@@ -163,6 +164,18 @@ public sealed partial class EnvironmentGrain(
             var conflict = $"host '{elsewhere.Id}' is registered in environment '{elsewhere.Environment}'; deregistration is needed to move it " +
                 "(no host of this request was registered)";
             return hosts.Select(_ => CommandResult<HostSnapshot>.Fail(ErrorKind.Conflict, conflict)).ToList();
+        }
+
+        // Ownership is refused before anything is written (the host checks it again in its own turn).
+        for (var i = 0; i < hosts.Count; i++)
+        {
+            var registration = hosts[i].Registration;
+            if (HostOwnership.AfterRegistration(hosts[i].HostId, existing[i] is not null, existing[i]?.Owner, registration.Owner,
+                    registration.ByOperator, registration.AdoptBy, registration.Simulation is not null).Refusal is { } owned)
+            {
+                var detail = owned + (hosts.Count > 1 ? " (no host of this request was registered)" : string.Empty);
+                return hosts.Select(_ => CommandResult<HostSnapshot>.Fail(ErrorKind.Conflict, detail)).ToList();
+            }
         }
 
         var previous = new Dictionary<string, Dictionary<string, string>?>(StringComparer.Ordinal);

@@ -44,6 +44,16 @@ public sealed class GovernanceOptions
 
     public Dictionary<string, ClassWorkflowOptions> Classes { get; set; } = new(StringComparer.OrdinalIgnoreCase);
 
+    /// <summary>Change authorities other than the proposer who must approve a declaration change of a production-tier or protected environment (1-10; default 1).</summary>
+    public int DeclarationChangeApprovals { get; set; } = 1;
+
+    /// <summary>The same per environment (exact name), over <see cref="DeclarationChangeApprovals"/>.</summary>
+    public Dictionary<string, int> EnvironmentChangeApprovals { get; set; } = new(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>How many approvals a declaration change of <paramref name="environment"/> needs.</summary>
+    public int ChangeApprovalsFor(string environment) =>
+        EnvironmentChangeApprovals.TryGetValue(environment, out var n) ? n : DeclarationChangeApprovals;
+
     /// <summary>Whether <paramref name="environment"/> is protected (exact name, or a prefix pattern ending in '*').</summary>
     public bool IsProtected(string environment) =>
         (ProtectedEnvironments ?? DefaultProtectedEnvironments).Any(p => p.EndsWith('*')
@@ -133,6 +143,14 @@ public sealed class GovernanceOptionsValidator : IValidateOptions<GovernanceOpti
         if (options.FailureWindow is { } window && window <= TimeSpan.Zero) errors.Add($"{S}:FailureWindow must be positive.");
         if (options.ProtectedEnvironments?.Any(string.IsNullOrWhiteSpace) == true) errors.Add($"{S}:ProtectedEnvironments has an empty entry.");
         if (options.ReadinessItems?.Any(string.IsNullOrWhiteSpace) == true) errors.Add($"{S}:ReadinessItems has an empty item.");
+        var most = Domain.Environments.DeclarationChangeRules.MaxApprovals;
+        if (options.DeclarationChangeApprovals < 1 || options.DeclarationChangeApprovals > most)
+            errors.Add($"{S}:DeclarationChangeApprovals must be between 1 and {most}.");
+        foreach (var (environment, n) in options.EnvironmentChangeApprovals)
+        {
+            if (n < 1 || n > most) errors.Add($"{S}:EnvironmentChangeApprovals:{environment} must be between 1 and {most}.");
+        }
+
         foreach (var (principal, groups) in options.Approvers)
         {
             if (groups.Any(string.IsNullOrWhiteSpace)) errors.Add($"{S}:Approvers:{principal} has an empty group.");

@@ -90,7 +90,18 @@ public sealed class IncidentsGrain(
         };
         if (incident.Environment is not null) data["environment"] = incident.Environment;
         if (incident.Service is not null) data["service"] = incident.Service;
-        if (incident.ReleaseId is not null) data["release"] = incident.ReleaseId;
+        // The release: the one the declarer named, else the one the engine found active (rolling out or deployed).
+        if (incident.ReleaseId is not null)
+        {
+            data["release"] = incident.ReleaseId;
+            data["releaseLink"] = "named";
+        }
+        else if (incident.ActiveReleaseId is not null)
+        {
+            data["release"] = incident.ActiveReleaseId;
+            data["releaseLink"] = incident.ActiveReleaseLink ?? "deployed";
+        }
+
         return new EventPublisher(this.GetStreamProvider(Stores.Events), GrainKeys.IncidentEvents, clock)
             .Publish(type, "incident/" + incident.Id, reason, data);
     }

@@ -11,6 +11,9 @@ public sealed class ServiceDependenciesGrainState
     [Id(0)] public Dictionary<string, List<DependencySpec>> ByEnvironment { get; set; } = [];
 
     [Id(1)] public string OnUnmet { get; set; } = "wait";
+
+    /// <summary>Bumped by every write; 0 with no list stored: never declared.</summary>
+    [Id(2)] public long Version { get; set; }
 }
 
 /// <summary>The services (and semver ranges) one service depends on, per environment.</summary>
@@ -22,6 +25,16 @@ public sealed class ServiceDependenciesGrain(
 
     [ReadOnly]
     public Task<ServiceDependenciesSnapshot> Get() => Task.FromResult(Snapshot());
+
+    public async Task<CommandResult<ServiceDependenciesSnapshot>> Set(
+        string environment, IReadOnlyList<DependencySpec> dependsOn, string onUnmet, GovernanceActor actor, EnvironmentPrecondition precondition)
+    {
+        // Checked in the same turn as the write (this activation is not reentrant): of two writers holding one ETag, one wins.
+        var exists = state.State.Version > 0 || state.State.ByEnvironment.Count > 0;
+        return precondition.Refusal($"the dependencies of '{Service}'", exists, state.State.Version) is { } stale
+            ? CommandResult<ServiceDependenciesSnapshot>.Fail(ErrorKind.PreconditionFailed, stale)
+            : CommandResult<ServiceDependenciesSnapshot>.Success(await Set(environment, dependsOn, onUnmet, actor));
+    }
 
     public async Task<ServiceDependenciesSnapshot> Set(string environment, IReadOnlyList<DependencySpec> dependsOn, string onUnmet, GovernanceActor actor)
     {
@@ -35,6 +48,7 @@ public sealed class ServiceDependenciesGrain(
         }
 
         state.State.OnUnmet = onUnmet;
+        state.State.Version++;
         await state.WriteStateAsync();
         var where = environment == "*" ? "every environment" : $"'{environment}'";
         await new EventPublisher(this.GetStreamProvider(Stores.Events), GrainKeys.ServiceEvents(Service), clock).Publish(
@@ -55,5 +69,6 @@ public sealed class ServiceDependenciesGrain(
         Service = Service,
         ByEnvironment = state.State.ByEnvironment.ToDictionary(kv => kv.Key, kv => (IReadOnlyList<DependencySpec>)kv.Value.ToList(), StringComparer.Ordinal),
         OnUnmet = state.State.OnUnmet,
+        Version = state.State.Version,
     };
 }

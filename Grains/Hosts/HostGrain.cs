@@ -1,4 +1,5 @@
 using Deploy.Engine.Domain.Fleet;
+using Deploy.Engine.Domain.Hosts;
 using Deploy.Engine.Grains.Events;
 using Deploy.Engine.Grains.Interfaces;
 using Microsoft.Extensions.Logging;
@@ -48,10 +49,17 @@ public sealed partial class HostGrain(
         }
 
         var isNew = S.Environment is null;
+        var ownership = HostOwnership.AfterRegistration(HostId, !isNew, S.Owner, registration.Owner, registration.ByOperator,
+            registration.AdoptBy, registration.Simulation is not null);
+        if (ownership.Refusal is not null)
+        {
+            return CommandResult<HostSnapshot>.Fail(ErrorKind.Conflict, ownership.Refusal);
+        }
+
         S.Environment = registration.Environment;
         S.Labels = new Dictionary<string, string>(registration.Labels, StringComparer.Ordinal);
         S.Simulation = registration.Simulation ?? S.Simulation;
-        S.Owner ??= registration.Owner;
+        S.Owner = ownership.Owner;
         foreach (var slot in S.Services.Values.Where(s => s.State == HostState.Retired))
         {
             // Registered again (an immutable rollout rolled back brings its old hosts back): it serves again.

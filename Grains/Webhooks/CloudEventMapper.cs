@@ -55,6 +55,7 @@ public static class CloudEventMapper
                 Field(d, "rollout", SubjectId(item.Subject)), "pipelineRun", PipelineRun(item)),
             EventTypes.EnvironmentCreated or EventTypes.EnvironmentModified => (
                 SubjectId(item.Subject), "environment", new JsonObject { ["name"] = SubjectId(item.Subject) }),
+            EventTypes.IncidentDeclared or EventTypes.IncidentResolved => (SubjectId(item.Subject), "incident", Incident(d)),
             _ => (SubjectId(item.Subject), SubjectKind(item.Subject), new JsonObject()),
         };
 
@@ -92,6 +93,25 @@ public static class CloudEventMapper
             // CDEvents outcomes: success | error | failure; the engine publishes success or failure.
             content["outcome"] = Field(item.Data, "outcome", "failure");
             if (content["outcome"]!.GetValue<string>() != "success" && item.Reason is { } reason) content["errors"] = reason;
+        }
+
+        return content;
+    }
+
+    /// <summary>
+    /// An incident's content, shaped after CDEvents' incident events (environment and service as references) plus the
+    /// release named or found active: <c>{"environment": {"id"}, "service": {"id"}, "release": "…", "releaseLink": "…"}</c>,
+    /// each only when known.
+    /// </summary>
+    private static JsonObject Incident(IReadOnlyDictionary<string, string> d)
+    {
+        var content = new JsonObject();
+        if (Field(d, "environment") is { Length: > 0 } environment) content["environment"] = new JsonObject { ["id"] = environment };
+        if (Field(d, "service") is { Length: > 0 } service) content["service"] = new JsonObject { ["id"] = service };
+        if (Field(d, "release") is { Length: > 0 } release)
+        {
+            content["release"] = release;
+            content["releaseLink"] = Field(d, "releaseLink", "named");
         }
 
         return content;

@@ -38,6 +38,16 @@ public sealed class WebhookDeliveryState
     [Id(10)] public bool Closed { get; set; }
 
     [Id(11)] public DateTimeOffset? LastDeliveredAt { get; set; }
+
+    /// <summary>The sequence the next dead letter gets (its place in the list, for paging).</summary>
+    [Id(12)] public long NextDeadLetterSequence { get; set; } = 1;
+
+    /// <summary>Events refused while the outbox and the dead-letter list were both full.</summary>
+    [Id(13)] public long Refused { get; set; }
+
+    [Id(14)] public string? LastRefusal { get; set; }
+
+    [Id(15)] public DateTimeOffset? LastRefusedAt { get; set; }
 }
 
 /// <summary>
@@ -47,6 +57,14 @@ public sealed class WebhookDeliveryState
 /// receiver sees them in order); too many failed rounds → dead letter, then the next. The pump runs on an interleaving
 /// timer, so enqueues, status reads and re-drives are answered while a receiver hangs; every state write goes through
 /// one lock. A reminder, registered while the subscription is open, restarts the pump after a silo restart.
+/// <para>
+/// Nothing leaves unseen. The outbox holds <see cref="WebhookOptions.MaxPending"/> events and the dead-letter list
+/// <see cref="WebhookOptions.MaxDeadLetters"/>; neither drops its oldest. With the outbox full a new event is
+/// dead-lettered ("outbox full"); with the dead-letter list full too it is refused, counted and logged
+/// (<see cref="WebhookDeliveryStatus.Refused"/>). With the dead-letter list full, an event that fails its last round stays
+/// at the head and is retried (<see cref="WebhookDeliveryStatus.Held"/> says why) until an operator re-drives or
+/// discards dead letters. None of this reaches a rollout: an enqueue is one append, whatever the receiver does.
+/// </para>
 /// </summary>
 public sealed partial class WebhookDeliveryGrain(
     [PersistentState("webhook-delivery", Stores.Blob)] IPersistentState<WebhookDeliveryState> state,
@@ -72,6 +90,12 @@ public sealed partial class WebhookDeliveryGrain(
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
+        // Dead letters stored before they were numbered get their places now (persisted with the next write).
+        if (S.DeadLetters.Any(d => d.Sequence == 0))
+        {
+            S.DeadLetters = S.DeadLetters.Select(d => d with { Sequence = S.NextDeadLetterSequence++ }).ToList();
+        }
+
         if (!S.Closed && S.Outbox.Count > 0)
         {
             Wake(S.NextAttemptAt);
@@ -99,13 +123,22 @@ public sealed partial class WebhookDeliveryGrain(
         var o = options.Value;
         if (S.Outbox.Count >= o.MaxPending)
         {
-            AddDeadLetter(new WebhookDeadLetter
+            var full = $"outbox full ({o.MaxPending} events waiting behind an undelivered one)";
+            if (!AddDeadLetter(new WebhookDeadLetter
+                {
+                    Event = item,
+                    Attempts = 0,
+                    Reason = full + "; not sent",
+                    DeadLetteredAt = clock.GetUtcNow(),
+                }))
             {
-                Event = item,
-                Attempts = 0,
-                Reason = $"outbox full ({o.MaxPending} events waiting behind an undelivered one); not sent",
-                DeadLetteredAt = clock.GetUtcNow(),
-            });
+                S.Refused++;
+                S.LastRefusal = $"event {item.Id} ({item.Type}) refused: {full} and the dead-letter list full ({o.MaxDeadLetters}); re-drive or discard dead letters";
+                S.LastRefusedAt = clock.GetUtcNow();
+                LogRefused(logger, S.Subscription.Id, item.Id, o.MaxPending, o.MaxDeadLetters);
+                Telemetry.EngineTelemetry.WebhookDeliveries.Add(1, new KeyValuePair<string, object?>("outcome", "refused"));
+            }
+
             await Save();
             return;
         }
@@ -125,23 +158,52 @@ public sealed partial class WebhookDeliveryGrain(
         LastError = S.LastError,
         LastDeliveredAt = S.LastDeliveredAt,
         HeadAttempts = S.HeadAttempts,
+        Held = DeadLettersFull && S.Outbox.Count > 0
+            ? $"the dead-letter list is full ({options.Value.MaxDeadLetters}): an event that fails its last round stays in the outbox and is retried; re-drive or discard dead letters to make room"
+            : null,
+        Refused = S.Refused,
+        LastRefusal = S.LastRefusal,
+        LastRefusedAt = S.LastRefusedAt,
+        DeadLetterCapacity = options.Value.MaxDeadLetters,
     });
 
     [ReadOnly]
     public Task<IReadOnlyList<WebhookDeadLetter>> DeadLetters() => Task.FromResult<IReadOnlyList<WebhookDeadLetter>>(S.DeadLetters.ToList());
 
+    [ReadOnly]
+    public Task<WebhookDeadLetterPage> DeadLetterPage(long after, int limit)
+    {
+        // The list is in sequence order (appended with increasing numbers), so a page is a run of it.
+        var page = S.DeadLetters.Where(d => d.Sequence > after).Take(limit + 1).ToList();
+        var more = page.Count > limit;
+        if (more) page.RemoveAt(limit);
+        return Task.FromResult(new WebhookDeadLetterPage { Items = page, Total = S.DeadLetters.Count, Next = more ? page[^1].Sequence : null });
+    }
+
     public async Task<int> Redrive(IReadOnlyList<string>? eventIds)
     {
         if (S.Closed) return 0;
         var wanted = eventIds?.ToHashSet(StringComparer.Ordinal);
-        var moving = S.DeadLetters.Where(d => wanted is null || wanted.Contains(d.Event.Id)).ToList();
+        var room = Math.Max(0, options.Value.MaxPending - S.Outbox.Count);
+        var moving = S.DeadLetters.Where(d => wanted is null || wanted.Contains(d.Event.Id)).Take(room).ToList();
         if (moving.Count == 0) return 0;
         var wasEmpty = S.Outbox.Count == 0;
-        S.DeadLetters.RemoveAll(d => wanted is null || wanted.Contains(d.Event.Id));
+        var moved = moving.Select(d => d.Sequence).ToHashSet();
+        S.DeadLetters.RemoveAll(d => moved.Contains(d.Sequence));
         S.Outbox.AddRange(moving.Select(d => d.Event).Where(e => !S.Outbox.Any(o => o.Id == e.Id)));
         await Save();
         if (wasEmpty) Wake(S.NextAttemptAt);
         return moving.Count;
+    }
+
+    public async Task<int> Discard(IReadOnlyList<string>? eventIds)
+    {
+        if (S.Closed) return 0;
+        var wanted = eventIds?.ToHashSet(StringComparer.Ordinal);
+        var count = S.DeadLetters.RemoveAll(d => wanted is null || wanted.Contains(d.Event.Id));
+        if (count == 0) return 0;
+        await Save();
+        return count;
     }
 
     public async Task Close()
@@ -226,13 +288,18 @@ public sealed partial class WebhookDeliveryGrain(
                     S.HeadAttempts += result.Attempts;
                     var o = options.Value;
                     var verdict = DeliverySchedule.AfterFailure(S.HeadRounds, o.MaxRounds, o.RoundBaseDelay, o.MaxRoundDelay, now, result.Error ?? "failed");
-                    if (verdict.Outcome == DeliveryOutcome.DeadLetter)
+                    if (verdict.Outcome == DeliveryOutcome.DeadLetter && AddDeadLetter(new WebhookDeadLetter { Event = head, Attempts = S.HeadAttempts, Reason = verdict.Reason, DeadLetteredAt = now }))
                     {
                         S.Outbox.RemoveAt(0);
-                        AddDeadLetter(new WebhookDeadLetter { Event = head, Attempts = S.HeadAttempts, Reason = verdict.Reason, DeadLetteredAt = now });
                         LogDeadLettered(logger, subscription.Id, head.Id, S.HeadAttempts);
                         Telemetry.EngineTelemetry.WebhookDeliveries.Add(1, new KeyValuePair<string, object?>("outcome", "dead_lettered"));
                         ResetHead();
+                    }
+                    else if (verdict.Outcome == DeliveryOutcome.DeadLetter)
+                    {
+                        // No room to dead-letter it: it stays at the head, retried at the longest backoff, and Held says why.
+                        S.NextAttemptAt = now + o.MaxRoundDelay;
+                        S.LastError = verdict.Reason + $"; kept in the outbox: the dead-letter list is full ({o.MaxDeadLetters})";
                     }
                     else
                     {
@@ -261,11 +328,14 @@ public sealed partial class WebhookDeliveryGrain(
         S.LastError = null;
     }
 
-    private void AddDeadLetter(WebhookDeadLetter letter)
+    private bool DeadLettersFull => S.DeadLetters.Count >= options.Value.MaxDeadLetters;
+
+    /// <summary>Adds a dead letter with the next sequence; false (nothing added) when the list is full: the oldest is never dropped.</summary>
+    private bool AddDeadLetter(WebhookDeadLetter letter)
     {
-        S.DeadLetters.Add(letter);
-        var max = options.Value.MaxDeadLetters;
-        if (S.DeadLetters.Count > max) S.DeadLetters.RemoveRange(0, S.DeadLetters.Count - max);
+        if (DeadLettersFull) return false;
+        S.DeadLetters.Add(letter with { Sequence = S.NextDeadLetterSequence++ });
+        return true;
     }
 
     private bool Holds(string id) =>
@@ -288,4 +358,7 @@ public sealed partial class WebhookDeliveryGrain(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Webhook {Subscription}: event {EventId} dead-lettered after {Attempts} attempt(s)")]
     private static partial void LogDeadLettered(ILogger logger, string subscription, string eventId, int attempts);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Webhook {Subscription}: event {EventId} refused: the outbox ({MaxPending}) and the dead-letter list ({MaxDeadLetters}) are full")]
+    private static partial void LogRefused(ILogger logger, string subscription, string eventId, int maxPending, int maxDeadLetters);
 }

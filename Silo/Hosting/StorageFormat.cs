@@ -1,4 +1,5 @@
 using Newtonsoft.Json;
+using Newtonsoft.Json.Serialization;
 using Orleans.Serialization;
 
 namespace Deploy.Engine.Silo.Hosting;
@@ -13,13 +14,55 @@ namespace Deploy.Engine.Silo.Hosting;
 /// unwrapped. What still carries type names in storage, and why it is not attacker-controllable: the Data Protection
 /// key ring's XML names its deserializer and decryptor types; Data Protection activates only types implementing its own
 /// interfaces, and the keys are encrypted and authenticated under <see cref="KeyRingKey"/>.
+/// <para>
+/// Every member is written, defaults and nulls included. Orleans' defaults (<c>DefaultValueHandling.Ignore</c>,
+/// <c>NullValueHandling.Ignore</c>) leave out a member whose value is its type's default, and reading the document back
+/// left such a member at its initializer: a rollout in its first step (<c>CurrentStep = 0</c>, initializer −1) came
+/// back from a reactivation before its first step and deployed that batch again; an unhealthy host (<c>Healthy =
+/// false</c>, initializer true) came back healthy; a switched-off flag came back on. In a document written that way a
+/// missing value-type member meant its default, so one is read as its default (<c>Populate</c>), which also reads those
+/// older documents right; a missing reference member (a list added to the state later) keeps its initializer.
+/// </para>
+/// <para>
+/// No <c>$id</c> is written (Orleans' default preserves object references): state is a tree, and without type names an
+/// <c>$id</c> on a read-only dictionary cannot be read back at all (a flag with variants made its environment's flags
+/// unreadable after a restart).
+/// </para>
 /// </summary>
 public static class StorageFormat
 {
     public static IServiceCollection AddTypeNameFreeStorageFormat(this IServiceCollection services) =>
-        services.PostConfigure<OrleansJsonSerializerOptions>(o =>
+        services.PostConfigure<OrleansJsonSerializerOptions>(o => Apply(o.JsonSerializerSettings));
+
+    /// <summary>The engine's changes to Orleans' JSON settings for stored state.</summary>
+    public static void Apply(JsonSerializerSettings settings)
+    {
+        settings.TypeNameHandling = TypeNameHandling.None;
+        settings.MetadataPropertyHandling = MetadataPropertyHandling.Default;
+        settings.PreserveReferencesHandling = PreserveReferencesHandling.None;
+        settings.DefaultValueHandling = DefaultValueHandling.Include;
+        settings.NullValueHandling = NullValueHandling.Include;
+        if (settings.ContractResolver is not ValueMembersPopulated)
         {
-            o.JsonSerializerSettings.TypeNameHandling = TypeNameHandling.None;
-            o.JsonSerializerSettings.MetadataPropertyHandling = MetadataPropertyHandling.Default;
-        });
+            settings.ContractResolver = new ValueMembersPopulated(settings.ContractResolver ?? new DefaultContractResolver());
+        }
+    }
+
+    /// <summary>The contracts of <paramref name="inner"/>, with each value-type member read as its default when a document lacks it.</summary>
+    private sealed class ValueMembersPopulated(IContractResolver inner) : IContractResolver
+    {
+        public JsonContract ResolveContract(Type type)
+        {
+            var contract = inner.ResolveContract(type);
+            if (contract is JsonObjectContract members)
+            {
+                foreach (var member in members.Properties.Where(p => p.PropertyType is { IsValueType: true }))
+                {
+                    member.DefaultValueHandling = DefaultValueHandling.Populate;
+                }
+            }
+
+            return contract;
+        }
+    }
 }

@@ -132,6 +132,38 @@ public class DeclarationChangeTests(EngineFactory engine)
     }
 
     [Fact]
+    public async Task An_environment_set_to_two_approvals_applies_a_change_only_at_the_second_distinct_change_authority()
+    {
+        // Governance:EnvironmentChangeApprovals:cab-of-two = 2 in the test engine; every other environment keeps 1.
+        var name = TwoApprovalsEnvironment;
+        await Put(_operator, name, """{"tier":"production"}""").Expect(HttpStatusCode.OK);
+        var proposed = await Put(_operator, name, """{"tier":"development","dataClassification":"synthetic"}""");
+        Assert.Equal(HttpStatusCode.Accepted, proposed.StatusCode);
+        var change = await proposed.Read();
+        var id = (string)change["id"]!;
+        Assert.Equal(2, (int)change["approvalsRequired"]!);
+        Assert.Contains("2 change authorities other than the proposer approve it", (string?)change["approvalNeeded"], StringComparison.Ordinal);
+
+        // carol's approval is kept but applies nothing; her second counts once; production stays production.
+        foreach (var _ in new[] { 1, 2 })
+        {
+            var voted = await _approver.PostJson($"/v1/environments/{name}/declaration/changes/{id}/approve", new { reason = "looks right" }).Expect(HttpStatusCode.OK);
+            Assert.Equal("Pending", (string?)voted["state"]);
+            Assert.Equal(["carol"], voted["approvedBy"]!.AsArray().Select(a => (string)a!));
+            Assert.Equal("Production", (string?)(await _operator.GetAsync($"/v1/environments/{name}/declaration").Expect(HttpStatusCode.OK))["declaration"]!["tier"]);
+        }
+
+        // The proposer still cannot add their own; a second change authority applies it.
+        var applied = await engine.As(AdminKey).PostJson($"/v1/environments/{name}/declaration/changes/{id}/approve", new { }).Expect(HttpStatusCode.OK);
+        Assert.Equal("Approved", (string?)applied["state"]);
+        Assert.Equal(["carol", "admin"], applied["approvedBy"]!.AsArray().Select(a => (string)a!));
+        Assert.Equal("Development", (string?)(await _operator.GetAsync($"/v1/environments/{name}/declaration").Expect(HttpStatusCode.OK))["declaration"]!["tier"]);
+        var audit = await _operator.WaitFor($"/v1/audit?environment={name}&limit=1000",
+            e => e["items"]!.AsArray().Any(x => ((string?)x!["action"])!.EndsWith("declaration-change-approved", StringComparison.Ordinal)));
+        Assert.Contains(audit["items"]!.AsArray(), x => ((string?)x!["action"])!.EndsWith("declaration-change-voted", StringComparison.Ordinal) && (string?)x["principal"] == "carol");
+    }
+
+    [Fact]
     public async Task A_pipeline_held_by_a_gate_cannot_remove_it_and_an_approval_applies_only_onto_the_version_it_was_proposed_against()
     {
         var name = TestHttp.Unique("gated");

@@ -4,6 +4,7 @@ using System.Text.Json.Nodes;
 using Deploy.Engine.Api.Infrastructure;
 using Deploy.Engine.Api.Tests.Infrastructure;
 using Deploy.Engine.Domain.Webhooks;
+using Deploy.Engine.Grains.Interfaces;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -210,6 +211,44 @@ public sealed class WebhookDeliveryApiTests : IAsyncLifetime
         }
     }
 
+    [Fact]
+    public async Task An_incident_event_names_the_release_active_where_it_was_declared_or_the_one_named()
+    {
+        var client = _engine.CreateClient();
+        client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", AdminKey);
+        var env = TestHttp.Unique("hookinc");
+        await Subscribe(client, "incidents", env, types: ["dev.cdeventsx.deploy-engine.incident.*"]);
+        await client.PutJson($"/v1/environments/{env}", new { concurrencyLimit = 1 }).Expect(HttpStatusCode.OK);
+        await client.PostJson($"/v1/environments/{env}/simulated-hosts", new { count = 2, currentArtifact = TestHttp.Digest("1.0.0"), currentVersion = "1.0.0" }).Expect(HttpStatusCode.Created);
+        var release = (string)(await client.PostJson("/v1/releases", new { service = "cart", version = "2.0.0", artifact = TestHttp.Digest("cart-2.0.0") }).Expect(HttpStatusCode.Created))["id"]!;
+        var rollout = (string)(await client.PostJson("/v1/rollouts", new { releaseId = release, environment = env }).Expect(HttpStatusCode.Created))["id"]!;
+        await client.WaitFor($"/v1/rollouts/{rollout}", r => (string?)r["status"] == "Succeeded");
+
+        // Declared without a release: the engine names the release deployed there for the service.
+        var found = TestHttp.Unique("inc");
+        await client.PostJson("/v1/incidents", new { id = found, scope = new { environment = env, service = "cart" }, title = "checkout errors", severity = "sev2" })
+            .Expect(HttpStatusCode.Created);
+        await Until(() => _received.Any(r => r.Name == "incidents" && (string?)r.Body["data"]!["customData"]!["data"]!["incident"] == found));
+        var declared = _received.Single(r => r.Name == "incidents" && (string?)r.Body["data"]!["customData"]!["data"]!["incident"] == found).Body;
+        Assert.Equal("dev.cdeventsx.deploy-engine.incident.declared", (string?)declared["type"]);
+        Assert.Equal(release, (string?)declared["data"]!["customData"]!["data"]!["release"]);
+        Assert.Equal("deployed", (string?)declared["data"]!["customData"]!["data"]!["releaseLink"]);
+        var content = declared["data"]!["subject"]!["content"]!;
+        Assert.Equal(release, (string?)content["release"]);
+        Assert.Equal(env, (string?)content["environment"]!["id"]);
+        Assert.Equal("cart", (string?)content["service"]!["id"]);
+        Assert.Equal(release, (string?)(await client.GetAsync($"/v1/incidents/{found}").Expect(HttpStatusCode.OK))["activeReleaseId"]);
+
+        // Named by the declarer: that one, marked as named.
+        var named = TestHttp.Unique("inc");
+        await client.PostJson("/v1/incidents", new { id = named, scope = new { environment = env }, title = "suspect", severity = "sev3", release })
+            .Expect(HttpStatusCode.Created);
+        await Until(() => _received.Any(r => r.Name == "incidents" && (string?)r.Body["data"]!["customData"]!["data"]!["incident"] == named));
+        var namedEvent = _received.Single(r => r.Name == "incidents" && (string?)r.Body["data"]!["customData"]!["data"]!["incident"] == named).Body;
+        Assert.Equal(release, (string?)namedEvent["data"]!["subject"]!["content"]!["release"]);
+        Assert.Equal("named", (string?)namedEvent["data"]!["customData"]!["data"]!["releaseLink"]);
+    }
+
     private async Task<string> Subscribe(HttpClient client, string name, string env, string[]? types = null)
     {
         var created = await client.PostJson("/v1/webhooks", new { url = new Uri(_receiverAddress, $"hooks/{name}").ToString(), environments = new[] { env }, types })
@@ -226,5 +265,110 @@ public sealed class WebhookDeliveryApiTests : IAsyncLifetime
             Assert.True(DateTime.UtcNow < deadline, "condition not met in time");
             await Task.Delay(50);
         }
+    }
+}
+
+/// <summary>
+/// Dead letters at their cap, through the API (an engine of its own: 2 pending, 3 dead letters, a receiver that never
+/// answers): the list pages with a cursor, nothing is dropped to make room, what cannot be held is counted and said, and
+/// discarding makes room again.
+/// </summary>
+public sealed class WebhookDeadLetterCapacityTests : IAsyncLifetime
+{
+    private EngineFactory _root = null!;
+    private WebApplicationFactory<Program> _engine = null!;
+    private WebApplication _receiver = null!;
+    private Uri _receiverAddress = null!;
+
+    public async Task InitializeAsync()
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseKestrel(o => o.Listen(IPAddress.Loopback, 0));
+        builder.Logging.ClearProviders();
+        _receiver = builder.Build();
+        _receiver.MapPost("/hooks/dead", async (CancellationToken aborted) =>
+        {
+            await Task.Delay(Timeout.Infinite, aborted);
+            return Results.NoContent();
+        });
+        await _receiver.StartAsync();
+        _receiverAddress = new Uri(_receiver.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single());
+
+        _root = new EngineFactory();
+        _engine = _root.WithWebHostBuilder(b =>
+        {
+            b.UseSetting("Webhooks:AllowLoopback", "true");
+            b.UseSetting("Webhooks:AttemptTimeout", "00:00:00.200");
+            b.UseSetting("Webhooks:TotalTimeout", "00:00:05");
+            b.UseSetting("Webhooks:MaxAttempts", "1");
+            b.UseSetting("Webhooks:MaxRounds", "1");
+            b.UseSetting("Webhooks:RoundBaseDelay", "00:00:00.050");
+            b.UseSetting("Webhooks:MaxRoundDelay", "00:00:00.200");
+            b.UseSetting("Webhooks:MaxPending", "2");
+            b.UseSetting("Webhooks:MaxDeadLetters", "3");
+        });
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _engine.DisposeAsync();
+        await _root.DisposeAsync();
+        await _receiver.StopAsync();
+        await _receiver.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task Dead_letters_page_with_a_cursor_none_is_dropped_at_the_cap_and_what_cannot_be_held_is_counted()
+    {
+        var client = _engine.CreateClient();
+        client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", AdminKey);
+        var id = (string)(await client.PostJson("/v1/webhooks", new { url = new Uri(_receiverAddress, "hooks/dead").ToString(), environments = new[] { TestHttp.Unique("nowhere") } })
+            .Expect(HttpStatusCode.Created))["id"]!;
+        var delivery = _engine.Services.GetRequiredService<IGrainFactory>().GetGrain<IWebhookDeliveryGrain>(id);
+        var events = Enumerable.Range(1, 8).Select(i => new EngineEvent
+        {
+            Id = $"cap-{i}-{Guid.NewGuid():n}",
+            Type = EventTypes.RolloutPaused,
+            Subject = "rollout/r.env",
+            Timestamp = DateTimeOffset.UtcNow,
+            Reason = $"event {i}",
+            Data = new Dictionary<string, string>(),
+        }).ToList();
+
+        // The first three fail into the dead-letter list (one at a time), which is then full: the fourth stays at the head (held).
+        for (var i = 0; i < 3; i++)
+        {
+            await delivery.Enqueue(events[i]);
+            await client.WaitFor($"/v1/webhooks/{id}", s => (int)s["delivery"]!["deadLetters"]! == i + 1);
+        }
+
+        await delivery.Enqueue(events[3]);
+        var held = await client.WaitFor($"/v1/webhooks/{id}", s => (int)s["delivery"]!["deadLetters"]! == 3 && s["delivery"]!["held"] is not null);
+        Assert.Contains("dead-letter list is full (3)", (string?)held["delivery"]!["held"], StringComparison.Ordinal);
+
+        // Pages of 2, oldest first, continued with the cursor; the first three, none dropped for the later ones.
+        var first = await client.GetAsync($"/v1/webhooks/{id}/dead-letters?limit=2").Expect(HttpStatusCode.OK);
+        Assert.Equal(3, (int)first["total"]!);
+        Assert.Equal([events[0].Id, events[1].Id], first["items"]!.AsArray().Select(d => (string)d!["eventId"]!));
+        var next = (string)first["next"]!;
+        var second = await client.GetAsync($"/v1/webhooks/{id}/dead-letters?limit=2&cursor={next}").Expect(HttpStatusCode.OK);
+        Assert.Equal([events[2].Id], second["items"]!.AsArray().Select(d => (string)d!["eventId"]!));
+        Assert.Null(second["next"]);
+        await client.GetAsync($"/v1/webhooks/{id}/dead-letters?limit=0").ExpectProblem(HttpStatusCode.BadRequest, Problems.ValidationType);
+        await client.GetAsync($"/v1/webhooks/{id}/dead-letters?cursor=abc").ExpectProblem(HttpStatusCode.BadRequest, Problems.ValidationType);
+
+        // The outbox fills (2), and what comes after can be held nowhere: refused, counted, and said, never silently lost.
+        foreach (var e in events.Skip(4)) await delivery.Enqueue(e);
+        var status = (await client.GetAsync($"/v1/webhooks/{id}").Expect(HttpStatusCode.OK))["delivery"]!;
+        Assert.Equal(2, (int)status["pending"]!);
+        Assert.Equal(3, (int)status["deadLetters"]!);
+        Assert.Equal(3, (long)status["refused"]!);
+        Assert.Contains(events[7].Id, (string?)status["lastRefusal"], StringComparison.Ordinal);
+
+        // Discarding the oldest makes room: the held event goes to the dead-letter list on its next failed round.
+        var discarded = await client.PostJson($"/v1/webhooks/{id}/dead-letters/discard", new { eventIds = new[] { events[0].Id } }).Expect(HttpStatusCode.OK);
+        Assert.Equal(1, (int)discarded["discarded"]!);
+        var all = await client.WaitFor($"/v1/webhooks/{id}/dead-letters", d => d["items"]!.AsArray().Any(x => (string?)x!["eventId"] == events[3].Id));
+        Assert.Equal([events[1].Id, events[2].Id, events[3].Id], all["items"]!.AsArray().Select(d => (string)d!["eventId"]!));
     }
 }

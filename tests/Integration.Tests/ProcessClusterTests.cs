@@ -196,10 +196,10 @@ public sealed class ProcessClusterTests : IAsyncLifetime
         Assert.False(node.HasExited);
     }
 
-    // Fails in about half the runs on the engine as it is: a rollout admitted from the queue starts its first batch
-    // twice (two rollout.batch-started events for step 1, one batch duration apart, the same two hosts commanded again),
-    // which is what "no host deployed twice" forbids. Skipped until the rollout grain is fixed; remove Skip to see it.
-    [Fact(Skip = "engine bug found by this test: a queued rollout's first batch is started twice (see the comment above)")]
+    // Found a real bug: about half the runs saw a rollout's first batch started twice (two rollout.batch-started events
+    // for step 1, a batch apart). A rollout reactivated during its first step read CurrentStep 0 back as −1, because the
+    // stored JSON left out members equal to their type's default (Silo/Hosting/StorageFormat.cs now writes them all).
+    [Fact]
     public async Task Rolling_self_upgrade_one_silo_process_at_a_time_while_rollouts_run_disturbs_no_rollout_and_deploys_no_host_twice()
     {
         // The "new build": the same binaries copied to a directory of their own (not a different compilation; a

@@ -39,6 +39,11 @@ public sealed class StoredStateFormatTests : IAsyncLifetime
                 .Expect(HttpStatusCode.Created))["id"]!;
             rolloutId = (string)(await api.PostJson("/v1/rollouts", new { releaseId = release, environment = "format" }).Expect(HttpStatusCode.Created))["id"]!;
             await api.WaitFor($"/v1/rollouts/{rolloutId}", r => (string?)r["status"] == "Succeeded", TimeSpan.FromSeconds(60));
+
+            // A dark-launched flag, then the kill switch: stored as enabled = false, its type's default.
+            await api.PutJson("/v1/environments/format/flags/new-checkout", new { service = "shop", percentage = 100 }).Expect(HttpStatusCode.OK);
+            await api.PostJson("/v1/environments/format/flags/new-checkout/off", new { reason = "kill switch" }).Expect(HttpStatusCode.OK);
+            Assert.Equal("DISABLED", await Evaluate(api));
         }
 
         var offending = new List<string>();
@@ -75,5 +80,12 @@ public sealed class StoredStateFormatTests : IAsyncLifetime
         Assert.Equal(4, (int)(await client.GetAsync("/v1/hosts?environment=format&version=2.0.0").Expect(HttpStatusCode.OK))["total"]!);
         Assert.Equal("Staging", (string?)(await client.GetAsync("/v1/environments/format/declaration").Expect(HttpStatusCode.OK))["declaration"]!["tier"]);
         Assert.True((bool)(await client.GetAsync("/v1/audit/verify").Expect(HttpStatusCode.OK))["valid"]!);
+
+        // The switched-off flag is still off (Orleans' JSON defaults left `enabled: false` out, and it read back as on).
+        Assert.Equal("DISABLED", await Evaluate(client));
     }
+
+    private static async Task<string?> Evaluate(HttpClient api) =>
+        (string?)(await api.PostJson("/ofrep/v1/evaluate/flags/new-checkout", new { context = new { targetingKey = "user-1", environment = "format" } })
+            .Expect(HttpStatusCode.OK))["reason"];
 }

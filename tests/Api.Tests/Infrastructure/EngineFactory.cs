@@ -36,6 +36,9 @@ public sealed class EngineFactory : WebApplicationFactory<Program>
     /// <summary>The ITSM adapter's key (itsm-sync, role itsm): keeps the built-in change records and nothing else.</summary>
     public const string ItsmKey = "test-itsm-key";
 
+    /// <summary>An environment whose declaration changes need two change authorities (Governance:EnvironmentChangeApprovals).</summary>
+    public const string TwoApprovalsEnvironment = "cab-of-two";
+
     /// <summary>A key holding both pipeline and approver (dana): may submit, and is refused approving her own release.</summary>
     public const string PipelineApproverKey = "test-pipeline-approver-key";
 
@@ -100,6 +103,7 @@ public sealed class EngineFactory : WebApplicationFactory<Program>
         builder.UseSetting("Governance:Approvers:carol:1", "team");
         builder.UseSetting("Governance:Approvers:dana:0", "cab");
         builder.UseSetting("Governance:Executives:0", "admin");
+        builder.UseSetting($"Governance:EnvironmentChangeApprovals:{TwoApprovalsEnvironment}", "2");
         builder.UseSetting("Logging:LogLevel:Default", "Warning");
     }
 

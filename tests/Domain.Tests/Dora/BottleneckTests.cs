@@ -30,6 +30,46 @@ public class BottleneckTests
         Assert.Equal(["Queued", "Approvals", "Queued", "Hosts", "Bakes", "Hosts"], timing.Segments.Select(s => s.Kind.ToString()));
     }
 
+    [Fact]
+    public void A_rollback_after_success_is_rollback_time_and_the_timeline_ends_with_it()
+    {
+        // The worked example, rolled back by an operator at 11:00 inside its rollback window, back at 11:03.
+        var decisions = new[]
+        {
+            D("10:00:00", "created", actor: "ci"), D("10:00:05", "awaiting-approval", gates: "approval"), D("10:20:00", "gates-passed"),
+            D("10:21:00", "admitted"), D("10:21:00", "step-started", "Deploy"), D("10:25:00", "step-started", "Bake"),
+            D("10:35:00", "step-started", "Deploy"), D("10:40:00", "succeeded"),
+            D("11:00:00", "rollback", actor: "alice"), D("11:03:00", "rolled-back"),
+        };
+
+        var timing = RolloutTiming.Attribute(decisions, T("12:00:00"));
+        var deployed = RolloutTiming.UntilDeployed(decisions, T("12:00:00"));
+
+        //            | whole life (the rollout's timing)      | until deployed (lead-time stages)
+        // Rollback   | 11:00 → 11:03 = 180 s                  | 0
+        // served     | 10:40 → 11:00: no segment              | —
+        // total, to  | 40 min + 3 min = 2580 s, ends 11:03    | 2400 s, ends 10:40
+        Assert.Equal(180, timing.ByKind[WaitKind.Rollback]);
+        Assert.Equal(2580, timing.TotalSeconds);
+        Assert.Equal(T("11:03:00"), timing.To);
+        Assert.Equal(["Queued", "Approvals", "Queued", "Hosts", "Bakes", "Hosts", "Rollback"], timing.Segments.Select(s => s.Kind.ToString()));
+        Assert.Equal(0, deployed.ByKind[WaitKind.Rollback]);
+        Assert.Equal(2400, deployed.TotalSeconds);
+        Assert.Equal(T("10:40:00"), deployed.To);
+    }
+
+    [Fact]
+    public void A_rollback_after_success_still_running_counts_up_to_now()
+    {
+        var decisions = new[] { D("10:00:00", "created"), D("10:00:00", "admitted"), D("10:00:00", "step-started", "Deploy"), D("10:10:00", "succeeded"), D("10:30:00", "rollback") };
+
+        var timing = RolloutTiming.Attribute(decisions, T("10:32:00"));
+
+        Assert.Equal(600, timing.ByKind[WaitKind.Hosts]);
+        Assert.Equal(120, timing.ByKind[WaitKind.Rollback]);
+        Assert.Equal(T("10:32:00"), timing.To);
+    }
+
     [Theory]
     // decision (with gates or step kind) → where the time after it goes
     [InlineData("held", "calendar", null, WaitKind.Freezes)]

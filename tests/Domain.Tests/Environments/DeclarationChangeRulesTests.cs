@@ -33,6 +33,23 @@ public class DeclarationChangeRulesTests
     }
 
     [Theory]
+    // the doc comment's examples: required 2, proposer alice
+    [InlineData(2, "", 2)]
+    [InlineData(2, "bob", 1)]
+    [InlineData(2, "bob,bob", 1)]
+    [InlineData(2, "bob,alice", 1)]
+    [InlineData(2, "bob,carol", 0)]
+    [InlineData(1, "bob", 0)]
+    [InlineData(1, "alice", 1)]
+    public void A_change_applies_once_enough_distinct_authorities_other_than_the_proposer_approve(int required, string approvers, int missing) =>
+        Assert.Equal(missing, DeclarationChangeRules.ApprovalsStillNeeded("alice", approvers.Split(',', StringSplitOptions.RemoveEmptyEntries), required));
+
+    [Fact]
+    public void The_reason_names_how_many_authorities_approve() =>
+        Assert.EndsWith("(3 change authorities other than the proposer approve it)",
+            DeclarationChangeRules.ApprovalNeeded("prod", new DeclaredControls(true, true, false, false), 3), StringComparison.Ordinal);
+
+    [Theory]
     [InlineData("admin", "admin", Authorisation.Approve, "'admin' proposed declaration change dc-1 and cannot approve it: no self-approval (four eyes)")]
     [InlineData("dana", "dana", Authorisation.Reject, "'dana' proposed declaration change dc-1 and cannot reject it: no self-approval (four eyes)")]
     [InlineData("alice", "carol", Authorisation.Approve, null)]
