@@ -83,30 +83,33 @@ public static class ApiExtensions
         app.MapOpenApi().AllowAnonymous();
         app.MapGet("/healthz", () => TypedResults.Ok(new { status = "ok" })).AllowAnonymous().ExcludeFromDescription();
         app.MapGet("/readyz", Ready).AllowAnonymous().ExcludeFromDescription();
-        app.MapReleasesApi();
-        app.MapEnvironmentsApi();
-        app.MapRolloutsApi();
-        app.MapHostsApi();
-        app.MapQuarantineApi();
-        app.MapDrillsApi();
-        app.MapAnalysesApi();
-        app.MapSupplyChainApi();
-        app.MapAuditApi();
-        app.MapEnvironmentDeclarationsApi();
-        app.MapArtifactsApi();
-        app.MapConfigurationApi();
-        app.MapChangeRecordsApi();
-        app.MapReviewsApi();
-        app.MapCalendarsApi();
-        app.MapIncidentsApi();
-        app.MapServicesApi();
-        app.MapTrainsApi();
-        app.MapMetricsApi();
-        app.MapWebhooksApi();
-        app.MapFlagsApi();
-        app.MapCatalogApi();
-        app.MapEventStreamApi();
-        app.MapMeApi();
+        // Every resource route sits in one group whose filter holds the calling key's environment and service scope
+        // (KeyScopeFilter); each route declares how (ScopedBy / ScopeFree / UnscopedKeysOnly, Infrastructure/ScopeRules.cs).
+        var api = app.MapGroup(string.Empty).AddEndpointFilter<KeyScopeFilter>().WithMetadata(KeyScopeEnforced.Instance);
+        api.MapReleasesApi();
+        api.MapEnvironmentsApi();
+        api.MapRolloutsApi();
+        api.MapHostsApi();
+        api.MapQuarantineApi();
+        api.MapDrillsApi();
+        api.MapAnalysesApi();
+        api.MapSupplyChainApi();
+        api.MapAuditApi();
+        api.MapEnvironmentDeclarationsApi();
+        api.MapArtifactsApi();
+        api.MapConfigurationApi();
+        api.MapChangeRecordsApi();
+        api.MapReviewsApi();
+        api.MapCalendarsApi();
+        api.MapIncidentsApi();
+        api.MapServicesApi();
+        api.MapTrainsApi();
+        api.MapMetricsApi();
+        api.MapWebhooksApi();
+        api.MapFlagsApi();
+        api.MapCatalogApi();
+        api.MapEventStreamApi();
+        api.MapMeApi();
         return app;
     }
 

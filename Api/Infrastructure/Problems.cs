@@ -35,6 +35,15 @@ public static class Problems
     public static ProblemHttpResult Forbidden(string detail) =>
         TypedResults.Problem(detail, statusCode: StatusCodes.Status403Forbidden, title: "Forbidden", type: ForbiddenType);
 
+    /// <summary>
+    /// A scoped key reaching outside its environments or services (<see cref="KeyScopeFilter"/>): 403 with the scope
+    /// named, the same for a resource outside the scope as for one that does not exist.
+    /// </summary>
+    public static ProblemHttpResult OutsideKeyScope(string detail) =>
+        TypedResults.Problem(detail, statusCode: StatusCodes.Status403Forbidden, title: OutsideKeyScopeTitle, type: ForbiddenType);
+
+    public const string OutsideKeyScopeTitle = "Outside the key's scope";
+
     /// <summary>A key without the pipeline role creating a rollout into a protected or production environment.</summary>
     public static ProblemHttpResult ProtectedNeedsPipeline(string environment) => Forbidden(
         $"environment '{environment}' is protected (production tier, declared protected, or named in Governance:ProtectedEnvironments): " +

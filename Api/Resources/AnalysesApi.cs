@@ -44,11 +44,11 @@ public static class AnalysesApi
     public static RouteGroupBuilder MapAnalysesApi(this IEndpointRouteBuilder routes)
     {
         var group = routes.MapGroup("/v1/analyses").WithTags("Analyses");
-        group.MapGet("/{id}", Get).RequireAuthorization(Policies.Read)
+        group.MapGet("/{id}", Get).RequireAuthorization(Policies.Read).ScopedBy(Scope.Analysis)
             .WithSummary("A canary analysis: its inputs, each metric's classification, and the verdict");
-        group.MapPost("/judge", Judge).RequireAuthorization(Policies.Read)
+        group.MapPost("/judge", Judge).RequireAuthorization(Policies.Read).ScopeFree("a pure replay of the judge on the samples in the body: reads and stores nothing")
             .WithSummary("Replays the canary judge on samples you give, with no rollout involved").WithDescription("Send a judge configuration with baseline and canary samples per metric; the answer is the classification and score the judge would give. Nothing is stored.");
-        group.MapPost("/runs", Run).RequireAuthorization(Policies.Read)
+        group.MapPost("/runs", Run).RequireAuthorization(Policies.Read).ScopeFree("a pure replay of an analysis run on the values in the body: reads and stores nothing")
             .WithSummary("Replays a threshold analysis run on values you give, with no rollout involved").WithDescription("Send an Argo-style metric (success and failure conditions, limits) and the measured values or provider errors; the answer is the run's outcome. Nothing is stored.");
         return group;
     }

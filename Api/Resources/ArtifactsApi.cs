@@ -53,20 +53,20 @@ public static partial class ArtifactsApi
     {
         var options = routes.ServiceProvider.GetRequiredService<IOptions<ArtifactOptions>>().Value;
         var group = routes.MapGroup("/v1/artifacts").WithTags("Artifacts");
-        group.MapPut("/{digest}", Upload).RequireAuthorization(Policies.ArtifactUpload)
+        group.MapPut("/{digest}", Upload).RequireAuthorization(Policies.ArtifactUpload).ScopeFree("content-addressed bytes that must hash to the digest; no service or environment holds them until a release names them")
             .WithMetadata(new BodySizeLimit(options.MaxUploadBytes))
             .WithSummary("Uploads an artifact under its sha256 digest").WithDescription("The engine computes the digest of the body and refuses an upload whose content does not match the digest in the path; uploading the same content again changes nothing.");
-        group.MapGet("/{digest}", Download).RequireAuthorization(Policies.ArtifactDownload)
+        group.MapGet("/{digest}", Download).RequireAuthorization(Policies.ArtifactDownload).ScopedBy(Scope.Artifact)
             .WithSummary("Downloads an artifact");
-        group.MapGet("/{digest}/meta", Meta).RequireAuthorization(Policies.ArtifactMeta)
+        group.MapGet("/{digest}/meta", Meta).RequireAuthorization(Policies.ArtifactMeta).ScopedBy(Scope.Artifact)
             .WithSummary("An artifact's metadata: size, digest, who uploaded it, and which releases use it");
-        group.MapGet("/{digest}/events", Events).RequireAuthorization(Policies.ArtifactAdmin)
+        group.MapGet("/{digest}/events", Events).RequireAuthorization(Policies.ArtifactAdmin).ScopedBy(Scope.Artifact)
             .WithSummary("An artifact's history: uploads, downloads by agents, verifications and retention");
-        group.MapPost("/external", RegisterExternal).RequireAuthorization(Policies.ArtifactUpload)
+        group.MapPost("/external", RegisterExternal).RequireAuthorization(Policies.ArtifactUpload).ScopeFree("registers where content-addressed bytes live; agents verify the digest; no service holds them until a release names them")
             .WithSummary("Registers an artifact stored elsewhere by its URL and digest");
-        group.MapGet("/", List).RequireAuthorization(Policies.ArtifactAdmin)
+        group.MapGet("/", List).RequireAuthorization(Policies.ArtifactAdmin).ScopedBy(Scope.ServiceFilter)
             .WithSummary("Lists the artifacts the engine stores or knows of");
-        group.MapPost("/retention/run", RunRetention).RequireAuthorization(Policies.ArtifactAdmin)
+        group.MapPost("/retention/run", RunRetention).RequireAuthorization(Policies.ArtifactAdmin).UnscopedKeysOnly("retention removes artifacts of every service and environment")
             .WithSummary("Runs artifact retention now (dryRun=true only reports what it would delete)").WithDescription("Keeps what is deployed anywhere, the rollback target of a live host, the last releases per service and environment, and anything younger than the configured age; the answer lists what was removed and what was kept, each with why.");
         return group;
     }

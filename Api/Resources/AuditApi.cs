@@ -14,9 +14,9 @@ public static class AuditApi
     public static RouteGroupBuilder MapAuditApi(this IEndpointRouteBuilder routes)
     {
         var group = routes.MapGroup("/v1/audit").WithTags("Audit");
-        group.MapGet("/", Query).RequireAuthorization(Policies.Read)
+        group.MapGet("/", Query).RequireAuthorization(Policies.Read).UnscopedKeysOnly("the audit trail records every service and environment")
             .WithSummary("Queries the audit trail by subject, actor, action or time");
-        group.MapGet("/verify", Verify).RequireAuthorization(Policies.Read)
+        group.MapGet("/verify", Verify).RequireAuthorization(Policies.Read).UnscopedKeysOnly("verifying the chain reads every entry of every service and environment")
             .WithSummary("Verifies the audit trail's hash chain and names the first entry that breaks it");
         return group;
     }

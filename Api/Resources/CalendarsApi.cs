@@ -57,11 +57,11 @@ public static class CalendarsApi
     public static RouteGroupBuilder MapCalendarsApi(this IEndpointRouteBuilder routes)
     {
         var group = routes.MapGroup("/v1/environments").WithTags("Calendars");
-        group.MapPut("/{name}/calendar", Put).RequireAuthorization(Policies.Calendar)
+        group.MapPut("/{name}/calendar", Put).RequireAuthorization(Policies.Calendar).ScopedBy(Scope.Environment)
             .WithSummary("Sets an environment's deployment calendar: windows and freezes");
-        group.MapGet("/{name}/calendar", Get).RequireAuthorization(Policies.Read)
+        group.MapGet("/{name}/calendar", Get).RequireAuthorization(Policies.Read).ScopedBy(Scope.Environment)
             .WithSummary("An environment's deployment calendar and whether deploying is allowed now");
-        group.MapPost("/{name}/calendar/exceptions", GrantException).RequireAuthorization(Policies.Calendar)
+        group.MapPost("/{name}/calendar/exceptions", GrantException).RequireAuthorization(Policies.Calendar).ScopedBy(Scope.EnvironmentAndBodyRelease)
             .WithSummary("Grants a release an exception to one freeze, for a bounded time");
         return group;
     }

@@ -23,11 +23,11 @@ public static class CatalogApi
 
     public static IEndpointRouteBuilder MapCatalogApi(this IEndpointRouteBuilder routes)
     {
-        routes.MapGet("/v1/rollouts", ListRollouts).WithTags("Rollouts").RequireAuthorization(Policies.Read)
+        routes.MapGet("/v1/rollouts", ListRollouts).WithTags("Rollouts").RequireAuthorization(Policies.Read).ScopeFree("the list filters itself: a scoped key sees only rollouts inside its scope, and a filter outside it is a 403")
             .WithSummary("Lists rollouts, filtered and paged by the query");
-        routes.MapGet("/v1/releases", ListReleases).WithTags("Releases").RequireAuthorization(Policies.Read)
+        routes.MapGet("/v1/releases", ListReleases).WithTags("Releases").RequireAuthorization(Policies.Read).ScopeFree("the list filters itself: a scoped key sees only releases inside its scope, and a filter outside it is a 403")
             .WithSummary("Lists releases, filtered and paged by the query");
-        routes.MapGet("/v1/environments/{name}/versions", Versions).WithTags("Environments").RequireAuthorization(Policies.Read)
+        routes.MapGet("/v1/environments/{name}/versions", Versions).WithTags("Environments").RequireAuthorization(Policies.Read).ScopedBy(Scope.Environment)
             .WithSummary("Hosts per version per service in an environment (counted at most every 5 s)");
         return routes;
     }

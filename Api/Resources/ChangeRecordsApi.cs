@@ -31,13 +31,13 @@ public static class ChangeRecordsApi
     public static RouteGroupBuilder MapChangeRecordsApi(this IEndpointRouteBuilder routes)
     {
         var group = routes.MapGroup("/v1/change-records").WithTags("Change records");
-        group.MapPost("/", Create).RequireAuthorization(Policies.ChangeRecord)
+        group.MapPost("/", Create).RequireAuthorization(Policies.ChangeRecord).ScopedBy(Scope.NewChangeRecord)
             .WithSummary("Creates a change record bound to a service and a window");
-        group.MapGet("/", List).RequireAuthorization(Policies.Read)
+        group.MapGet("/", List).RequireAuthorization(Policies.Read).ScopeFree("the list filters itself: a scoped key sees only records of its services, and a filter outside it is a 403")
             .WithSummary("Lists change records, filtered by service, release, state and window, and paged");
-        group.MapGet("/{id}", Get).RequireAuthorization(Policies.Read)
+        group.MapGet("/{id}", Get).RequireAuthorization(Policies.Read).ScopedBy(Scope.ChangeRecord)
             .WithSummary("A change record and its state");
-        group.MapPut("/{id}/state", SetState).RequireAuthorization(Policies.ChangeRecord)
+        group.MapPut("/{id}/state", SetState).RequireAuthorization(Policies.ChangeRecord).ScopedBy(Scope.ChangeRecord)
             .WithSummary("Moves a change record to a new state (approved, rejected, closed)");
         return group;
     }

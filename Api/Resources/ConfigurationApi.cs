@@ -52,27 +52,27 @@ public static class ConfigurationApi
     public static IEndpointRouteBuilder MapConfigurationApi(this IEndpointRouteBuilder routes)
     {
         var releases = routes.MapGroup("/v1/releases").WithTags("Configuration");
-        releases.MapPost("/{id}/config", SetTemplates).RequireAuthorization(Policies.Submit)
+        releases.MapPost("/{id}/config", SetTemplates).RequireAuthorization(Policies.Submit).ScopedBy(Scope.Release)
             .WithSummary("Sets a release's configuration templates");
-        releases.MapGet("/{id}/config", GetTemplates).RequireAuthorization(Policies.Read)
+        releases.MapGet("/{id}/config", GetTemplates).RequireAuthorization(Policies.Read).ScopedBy(Scope.Release)
             .WithSummary("A release's configuration templates");
         var environments = routes.MapGroup("/v1/environments").WithTags("Configuration");
-        environments.MapPut("/{name}/parameters", PutParameters).RequireAuthorization(Policies.Operate)
+        environments.MapPut("/{name}/parameters", PutParameters).RequireAuthorization(Policies.Operate).ScopedBy(Scope.Environment)
             .WithSummary("Sets an environment's parameters and secrets");
-        environments.MapGet("/{name}/parameters", GetParameters).RequireAuthorization(Policies.Read)
+        environments.MapGet("/{name}/parameters", GetParameters).RequireAuthorization(Policies.Read).ScopedBy(Scope.Environment)
             .WithSummary("An environment's parameters, and the names of its secrets (never a secret)");
-        environments.MapGet("/{name}/parameters/changes", ListParameterChanges).RequireAuthorization(Policies.Read)
+        environments.MapGet("/{name}/parameters/changes", ListParameterChanges).RequireAuthorization(Policies.Read).ScopedBy(Scope.Environment)
             .WithSummary("Parameter changes proposed for a production-tier or protected environment");
-        environments.MapGet("/{name}/parameters/changes/{id}", GetParameterChange).RequireAuthorization(Policies.Read)
+        environments.MapGet("/{name}/parameters/changes/{id}", GetParameterChange).RequireAuthorization(Policies.Read).ScopedBy(Scope.Environment)
             .WithSummary("One proposed parameter change: what it changes (secrets by name only) and its state");
         environments.MapPost("/{name}/parameters/changes/{id}/approve", (string name, string id, DeclarationDecisionRequest? body, ClaimsPrincipal user, IGrainFactory grains) =>
-            DecideParameterChange(name, id, approve: true, body, user, grains)).RequireAuthorization(Policies.DeclarationChange)
+            DecideParameterChange(name, id, approve: true, body, user, grains)).RequireAuthorization(Policies.DeclarationChange).ScopedBy(Scope.Environment)
             .WithSummary("Approves a proposed parameter change (a change authority other than the proposer); it applies at once");
         environments.MapPost("/{name}/parameters/changes/{id}/reject", (string name, string id, DeclarationDecisionRequest? body, ClaimsPrincipal user, IGrainFactory grains) =>
-            DecideParameterChange(name, id, approve: false, body, user, grains)).RequireAuthorization(Policies.DeclarationChange)
+            DecideParameterChange(name, id, approve: false, body, user, grains)).RequireAuthorization(Policies.DeclarationChange).ScopedBy(Scope.Environment)
             .WithSummary("Rejects a proposed parameter change, with the reason");
         routes.MapGroup("/v1/hosts").WithTags("Configuration")
-            .MapGet("/{id}/config", Rendered).RequireAuthorization(Policies.HostConfig)
+            .MapGet("/{id}/config", Rendered).RequireAuthorization(Policies.HostConfig).ScopedBy(Scope.Host)
             .WithSummary("The configuration rendered for one host, for its agent");
         return routes;
     }

@@ -27,11 +27,11 @@ public static class DrillsApi
     public static RouteGroupBuilder MapDrillsApi(this IEndpointRouteBuilder routes)
     {
         var group = routes.MapGroup("/v1/environments/{name}/drills").WithTags("Environments");
-        group.MapPost("/", Start).RequireAuthorization(Policies.Drill).AddEndpointFilter<IdempotencyFilter>()
+        group.MapPost("/", Start).RequireAuthorization(Policies.Drill).ScopedBy(Scope.EnvironmentAndBodyRelease).AddEndpointFilter<IdempotencyFilter>()
             .WithSummary("Rolls a release forward and back in a non-production environment and measures the rollback's time to safe");
-        group.MapGet("/", List).RequireAuthorization(Policies.Read)
+        group.MapGet("/", List).RequireAuthorization(Policies.Read).ScopedBy(Scope.Environment)
             .WithSummary("The environment's rollback drills, newest first, with their outcome and whether they met the RTO");
-        group.MapGet("/{id}", Get).RequireAuthorization(Policies.Read)
+        group.MapGet("/{id}", Get).RequireAuthorization(Policies.Read).ScopedBy(Scope.Environment)
             .WithSummary("One rollback drill");
         return group;
     }

@@ -42,43 +42,43 @@ public static class EnvironmentDeclarationsApi
     public static IEndpointRouteBuilder MapEnvironmentDeclarationsApi(this IEndpointRouteBuilder routes)
     {
         var environments = routes.MapGroup("/v1/environments").WithTags("Environments");
-        environments.MapPut("/{name}/declaration", Declare).RequireAuthorization(Policies.Operate)
+        environments.MapPut("/{name}/declaration", Declare).RequireAuthorization(Policies.Operate).ScopedBy(Scope.Environment)
             .Accepts<JsonElement>("application/json", "application/yaml")
             .WithSummary("Declares one environment in JSON or YAML, creating it when new; a production-tier or protected one changes only through approval (202)").WithDescription("The name in the document, if any, must be the one in the path.");
-        environments.MapGet("/{name}/declaration", GetDeclaration).RequireAuthorization(Policies.Read)
+        environments.MapGet("/{name}/declaration", GetDeclaration).RequireAuthorization(Policies.Read).ScopedBy(Scope.Environment)
             .WithSummary("An environment's declaration, with its ETag");
-        environments.MapGet("/{name}/declaration/changes", ListChanges).RequireAuthorization(Policies.Read)
+        environments.MapGet("/{name}/declaration/changes", ListChanges).RequireAuthorization(Policies.Read).ScopedBy(Scope.Environment)
             .WithSummary("Declaration changes proposed for a production-tier or protected environment");
-        environments.MapGet("/{name}/declaration/changes/{id}", GetChange).RequireAuthorization(Policies.Read)
+        environments.MapGet("/{name}/declaration/changes/{id}", GetChange).RequireAuthorization(Policies.Read).ScopedBy(Scope.Environment)
             .WithSummary("One proposed declaration change: its diff, votes and state");
         environments.MapPost("/{name}/declaration/changes/{id}/approve", (string name, string id, DeclarationDecisionRequest? body, ClaimsPrincipal user, IGrainFactory grains) =>
-            Decide(name, id, approve: true, body, user, grains)).RequireAuthorization(Policies.DeclarationChange)
+            Decide(name, id, approve: true, body, user, grains)).RequireAuthorization(Policies.DeclarationChange).ScopedBy(Scope.Environment)
             .WithSummary("Approves a proposed declaration change (a change authority other than the proposer); it applies at once");
         environments.MapPost("/{name}/declaration/changes/{id}/reject", (string name, string id, DeclarationDecisionRequest? body, ClaimsPrincipal user, IGrainFactory grains) =>
-            Decide(name, id, approve: false, body, user, grains)).RequireAuthorization(Policies.DeclarationChange)
+            Decide(name, id, approve: false, body, user, grains)).RequireAuthorization(Policies.DeclarationChange).ScopedBy(Scope.Environment)
             .WithSummary("Rejects a proposed declaration change, with the reason");
-        environments.MapPost("/declarations", DeclareMany).RequireAuthorization(Policies.Operate)
+        environments.MapPost("/declarations", DeclareMany).RequireAuthorization(Policies.Operate).UnscopedKeysOnly("declares many environments in one document; a scoped key declares its own one at a time with PUT /v1/environments/{name}/declaration")
             .Accepts<JsonElement>("application/json", "application/yaml")
             .WithSummary("Declares many environments at once; all are validated before any is stored");
-        environments.MapGet("/{a}/parity/{b}", Parity).RequireAuthorization(Policies.Read)
+        environments.MapGet("/{a}/parity/{b}", Parity).RequireAuthorization(Policies.Read).ScopedBy(Scope.EnvironmentPair)
             .WithSummary("Every difference between the declared baselines of two environments");
-        environments.MapGet("/{name}/drift", Drift).RequireAuthorization(Policies.Read)
+        environments.MapGet("/{name}/drift", Drift).RequireAuthorization(Policies.Read).ScopedBy(Scope.Environment)
             .WithSummary("The last drift scan of an environment: hosts whose facts differ from the declaration");
-        environments.MapPost("/{name}/drift/scan", Scan).RequireAuthorization(Policies.Operate)
+        environments.MapPost("/{name}/drift/scan", Scan).RequireAuthorization(Policies.Operate).ScopedBy(Scope.Environment)
             .WithSummary("Scans an environment for drift now");
-        environments.MapPost("/{name}/drift/reconcile", Reconcile).RequireAuthorization(Policies.Operate)
+        environments.MapPost("/{name}/drift/reconcile", Reconcile).RequireAuthorization(Policies.Operate).ScopedBy(Scope.Environment)
             .WithSummary("Reconciles drift: reapply the declared state, or accept the actual facts into the baseline");
 
         var hosts = routes.MapGroup("/v1/hosts").WithTags("Hosts");
-        hosts.MapPost("/{id}/facts", ReportFacts).RequireAuthorization(Policies.Agent)
+        hosts.MapPost("/{id}/facts", ReportFacts).RequireAuthorization(Policies.Agent).ScopedBy(Scope.Host)
             .WithSummary("An agent reports what its host actually runs");
-        hosts.MapGet("/{id}/facts", GetFacts).RequireAuthorization(Policies.Read)
+        hosts.MapGet("/{id}/facts", GetFacts).RequireAuthorization(Policies.Read).ScopedBy(Scope.Host)
             .WithSummary("What a host last reported it runs");
 
         var releases = routes.MapGroup("/v1/releases").WithTags("Releases");
-        releases.MapPost("/{id}/gates", RecordGate).RequireAuthorization(Policies.Submit)
+        releases.MapPost("/{id}/gates", RecordGate).RequireAuthorization(Policies.Submit).ScopedBy(Scope.ReleaseAndBodyEnvironment)
             .WithSummary("The pipeline posts a gate result (passed or failed) against a release");
-        releases.MapGet("/{id}/gates", ListGates).RequireAuthorization(Policies.Read)
+        releases.MapGet("/{id}/gates", ListGates).RequireAuthorization(Policies.Read).ScopedBy(Scope.Release)
             .WithSummary("The gate results posted against a release");
         return routes;
     }

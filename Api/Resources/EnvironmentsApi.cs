@@ -38,15 +38,15 @@ public static class EnvironmentsApi
     public static RouteGroupBuilder MapEnvironmentsApi(this IEndpointRouteBuilder routes)
     {
         var group = routes.MapGroup("/v1/environments").WithTags("Environments");
-        group.MapGet("/", List).RequireAuthorization(Policies.Read)
+        group.MapGet("/", List).RequireAuthorization(Policies.Read).ScopeFree("filtered to the key's environments and services").AddEndpointFilter(ScopeRules.OnlyEnvironmentsInScope)
             .WithSummary("Lists environments");
-        group.MapPut("/{name}", Put).RequireAuthorization(Policies.Operate)
+        group.MapPut("/{name}", Put).RequireAuthorization(Policies.Operate).ScopedBy(Scope.Environment)
             .WithSummary("Creates or updates an environment (concurrency limit and settings)");
-        group.MapGet("/{name}", Get).RequireAuthorization(Policies.Read)
+        group.MapGet("/{name}", Get).RequireAuthorization(Policies.Read).ScopedBy(Scope.Environment).AddEndpointFilter(ScopeRules.OnlyServicesInScope)
             .WithSummary("An environment: its services and versions, running and queued rollouts, quarantined hosts");
-        group.MapGet("/{name}/events", Events).RequireAuthorization(Policies.Read)
+        group.MapGet("/{name}/events", Events).RequireAuthorization(Policies.Read).ScopedBy(Scope.Environment)
             .WithSummary("An environment's event history, oldest first, in pages");
-        group.MapPost("/{name}/simulated-hosts", CreateSimulatedFleet).RequireAuthorization(Policies.Operate).AddEndpointFilter<IdempotencyFilter>()
+        group.MapPost("/{name}/simulated-hosts", CreateSimulatedFleet).RequireAuthorization(Policies.Operate).ScopedBy(Scope.Environment).AddEndpointFilter<IdempotencyFilter>()
             .WithSummary("Adds a simulated fleet to an environment, for trying the engine without agents");
         return group;
     }

@@ -37,7 +37,7 @@ public static class EventStreamApi
 
     public static IEndpointRouteBuilder MapEventStreamApi(this IEndpointRouteBuilder routes)
     {
-        routes.MapGet("/v1/events/stream", Stream).WithTags("Events").RequireAuthorization(Policies.Read)
+        routes.MapGet("/v1/events/stream", Stream).WithTags("Events").RequireAuthorization(Policies.Read).ScopeFree("the stream filters itself: a scoped key receives only events inside its scope, and a filter outside it is a 403")
             .Produces(StatusCodes.Status200OK, contentType: "text/event-stream")
             .WithSummary("Live engine events as server-sent events, resumable with Last-Event-ID");
         return routes;

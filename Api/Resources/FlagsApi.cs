@@ -40,28 +40,28 @@ public static class FlagsApi
     public static void MapFlagsApi(this IEndpointRouteBuilder routes)
     {
         var flags = routes.MapGroup("/v1/environments/{name}/flags").WithTags("Flags");
-        flags.MapGet("/", List).RequireAuthorization(Policies.Read)
+        flags.MapGet("/", List).RequireAuthorization(Policies.Read).ScopedBy(Scope.Environment)
             .WithSummary("Lists an environment's feature flags");
-        flags.MapPut("/{key}", Put).RequireAuthorization(Policies.Flags)
+        flags.MapPut("/{key}", Put).RequireAuthorization(Policies.Flags).ScopedBy(Scope.Environment)
             .WithSummary("Set a flag; in a protected environment the change waits for approval (202)");
-        flags.MapDelete("/{key}", Delete).RequireAuthorization(Policies.Flags)
+        flags.MapDelete("/{key}", Delete).RequireAuthorization(Policies.Flags).ScopedBy(Scope.Environment)
             .WithSummary("Delete a flag; in a protected environment the deletion waits for approval (202)");
-        flags.MapPost("/{key}/off", Off).RequireAuthorization(Policies.Flags)
+        flags.MapPost("/{key}/off", Off).RequireAuthorization(Policies.Flags).ScopedBy(Scope.Environment)
             .WithSummary("The kill switch: turn a flag off at once, in any environment (audited, never held for approval)");
-        flags.MapGet("/changes", Changes).RequireAuthorization(Policies.Read)
+        flags.MapGet("/changes", Changes).RequireAuthorization(Policies.Read).ScopedBy(Scope.Environment)
             .WithSummary("Flag changes proposed in a protected environment: pending first, then the latest decided");
-        flags.MapGet("/changes/{id}", Change).RequireAuthorization(Policies.Read)
+        flags.MapGet("/changes/{id}", Change).RequireAuthorization(Policies.Read).ScopedBy(Scope.Environment)
             .WithSummary("One proposed flag change: its votes, what it still needs, or how it was decided");
         flags.MapPost("/changes/{id}/approve", (string name, string id, FlagDecisionRequest? request, ClaimsPrincipal user, IGrainFactory grains) =>
-            Decide(name, id, approve: true, request, user, grains)).RequireAuthorization(Policies.Approve)
+            Decide(name, id, approve: true, request, user, grains)).RequireAuthorization(Policies.Approve).ScopedBy(Scope.Environment)
             .WithSummary("Approve a proposed flag change (not the proposer's own); it applies when the approvals are there");
         flags.MapPost("/changes/{id}/reject", (string name, string id, FlagDecisionRequest? request, ClaimsPrincipal user, IGrainFactory grains) =>
-            Decide(name, id, approve: false, request, user, grains)).RequireAuthorization(Policies.Approve)
+            Decide(name, id, approve: false, request, user, grains)).RequireAuthorization(Policies.Approve).ScopedBy(Scope.Environment)
             .WithSummary("Reject a proposed flag change, with the reason");
         var ofrep = routes.MapGroup("/ofrep/v1/evaluate/flags").WithTags("OFREP").RequireAuthorization(Policies.Read);
-        ofrep.MapPost("/", EvaluateAll)
+        ofrep.MapPost("/", EvaluateAll).ScopedBy(Scope.FlagEvaluation)
             .WithSummary("Evaluates every flag for a context (OFREP bulk evaluation)");
-        ofrep.MapPost("/{key}", Evaluate)
+        ofrep.MapPost("/{key}", Evaluate).ScopedBy(Scope.FlagEvaluation)
             .WithSummary("Evaluates one flag for a context (OFREP)");
     }
 

@@ -62,19 +62,19 @@ public static class HostsApi
     public static RouteGroupBuilder MapHostsApi(this IEndpointRouteBuilder routes)
     {
         var group = routes.MapGroup("/v1/hosts").WithTags("Hosts");
-        group.MapPost("/", Register).RequireAuthorization(Policies.Agent)
+        group.MapPost("/", Register).RequireAuthorization(Policies.Agent).ScopedBy(Scope.NewHost)
             .WithSummary("An agent registers its host in an environment");
-        group.MapGet("/", List).RequireAuthorization(Policies.Read)
+        group.MapGet("/", List).RequireAuthorization(Policies.Read).ScopedBy(Scope.EnvironmentFilter)
             .WithSummary("Lists hosts, filtered and paged by the query");
-        group.MapGet("/{id}", Get).RequireAuthorization(Policies.Read)
+        group.MapGet("/{id}", Get).RequireAuthorization(Policies.Read).ScopedBy(Scope.Host)
             .WithSummary("A host: what it runs per service, its last report and heartbeat");
-        group.MapPost("/{id}/heartbeat", Heartbeat).RequireAuthorization(Policies.Agent)
+        group.MapPost("/{id}/heartbeat", Heartbeat).RequireAuthorization(Policies.Agent).ScopedBy(Scope.Host)
             .WithSummary("An agent's heartbeat");
-        group.MapGet("/{id}/desired", Desired).RequireAuthorization(Policies.Agent)
+        group.MapGet("/{id}/desired", Desired).RequireAuthorization(Policies.Agent).ScopedBy(Scope.Host)
             .WithSummary("What an agent's host should run, per service (long-poll)").WithDescription("With a known version in the request, the answer waits until the desired state changes or the poll times out.");
-        group.MapPost("/{id}/reports", Report).RequireAuthorization(Policies.Agent)
+        group.MapPost("/{id}/reports", Report).RequireAuthorization(Policies.Agent).ScopedBy(Scope.Host)
             .WithSummary("An agent reports the outcome of a command, with the digest it computed");
-        group.MapPost("/{id}/metrics", Metrics).RequireAuthorization(Policies.Agent)
+        group.MapPost("/{id}/metrics", Metrics).RequireAuthorization(Policies.Agent).ScopedBy(Scope.Host)
             .WithSummary("An agent pushes its service's error rate and latency, which the rollback triggers and analyses read");
         return group;
     }

@@ -32,15 +32,15 @@ public static class IncidentsApi
     public static RouteGroupBuilder MapIncidentsApi(this IEndpointRouteBuilder routes)
     {
         var group = routes.MapGroup("/v1/incidents").WithTags("Incidents");
-        group.MapPost("/", Declare).RequireAuthorization(Policies.Incident)
+        group.MapPost("/", Declare).RequireAuthorization(Policies.Incident).ScopedBy(Scope.NewIncident)
             .WithSummary("Declares an incident, which holds rollouts in the environments it names");
-        group.MapGet("/", List).RequireAuthorization(Policies.Read)
+        group.MapGet("/", List).RequireAuthorization(Policies.Read).ScopeFree("the list filters itself: a scoped key sees the incidents that hold its environments or services")
             .WithSummary("Lists incidents");
-        group.MapGet("/{id}", Get).RequireAuthorization(Policies.Read)
+        group.MapGet("/{id}", Get).RequireAuthorization(Policies.Read).ScopedBy(Scope.Incident)
             .WithSummary("An incident");
-        group.MapPost("/{id}/resolve", Resolve).RequireAuthorization(Policies.IncidentResolve)
+        group.MapPost("/{id}/resolve", Resolve).RequireAuthorization(Policies.IncidentResolve).ScopedBy(Scope.Incident)
             .WithSummary("Resolves an incident (its team, its declarer or an approver), releasing the rollouts it held");
-        group.MapPost("/webhook", Webhook).RequireAuthorization(Policies.Incident)
+        group.MapPost("/webhook", Webhook).RequireAuthorization(Policies.Incident).UnscopedKeysOnly("the paging tool's webhook declares and resolves incidents of any environment and service")
             .WithSummary("Receives an incident from a paging tool's webhook");
         return group;
     }
@@ -61,9 +61,12 @@ public static class IncidentsApi
         return result.Ok ? TypedResults.Created($"/v1/incidents/{id}", result.Value!) : Problems.From(result);
     }
 
-    public static async Task<Ok<Page<IncidentRecord>>> List(IGrainFactory grains)
+    /// <summary>Active incidents; a scoped key sees those that hold its environments or services (one naming none holds them all).</summary>
+    public static async Task<Ok<Page<IncidentRecord>>> List(ClaimsPrincipal user, IGrainFactory grains)
     {
-        var active = await grains.Ref<IIncidentsGrain>(GrainKeys.Incidents).Active();
+        var scope = KeyScope.Of(user);
+        var active = (await grains.Ref<IIncidentsGrain>(GrainKeys.Incidents).Active())
+            .Where(i => (i.Environment is null || scope.AllowsEnvironment(i.Environment)) && (i.Service is null || scope.AllowsService(i.Service))).ToList();
         return TypedResults.Ok(new Page<IncidentRecord> { Items = active, Total = active.Count, Offset = 0, Limit = active.Count });
     }
 

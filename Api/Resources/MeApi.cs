@@ -31,9 +31,9 @@ public static class MeApi
 
     public static IEndpointRouteBuilder MapMeApi(this IEndpointRouteBuilder routes)
     {
-        routes.MapGet("/v1/me", Get).WithTags("Me").RequireAuthorization(Policies.Self)
+        routes.MapGet("/v1/me", Get).WithTags("Me").RequireAuthorization(Policies.Self).ScopeFree("describes the calling key itself, scope included")
             .WithSummary("The calling key: its name, roles, and the actions it may take");
-        routes.MapGet("/v1/me/approvals", Approvals).WithTags("Me").RequireAuthorization(Policies.Approve)
+        routes.MapGet("/v1/me/approvals", Approvals).WithTags("Me").RequireAuthorization(Policies.Approve).ScopeFree("the inbox filters itself: only rollouts inside the key's scope")
             .WithSummary("Rollouts waiting for this key's approval (its groups, not its own releases), and why the others do not");
         return routes;
     }

@@ -89,11 +89,11 @@ public static class MetricsApi
     public static RouteGroupBuilder MapMetricsApi(this IEndpointRouteBuilder routes)
     {
         var group = routes.MapGroup("/v1/metrics").WithTags("Metrics");
-        group.MapGet("/dora", Dora).RequireAuthorization(Policies.Read)
+        group.MapGet("/dora", Dora).RequireAuthorization(Policies.Read).ScopedBy(Scope.ServiceFilter)
             .WithSummary("The four DORA keys over a period, per environment or service");
-        group.MapGet("/bottlenecks", Bottlenecks).RequireAuthorization(Policies.Read)
+        group.MapGet("/bottlenecks", Bottlenecks).RequireAuthorization(Policies.Read).ScopedBy(Scope.ServiceFilter)
             .WithSummary("Where releases wait on their way to production: time per stage, slowest first");
-        routes.MapGet("/v1/rollouts/{id}/timing", Timing).WithTags("Rollouts").RequireAuthorization(Policies.Read)
+        routes.MapGet("/v1/rollouts/{id}/timing", Timing).WithTags("Rollouts").RequireAuthorization(Policies.Read).ScopedBy(Scope.Rollout)
             .WithSummary("A rollout's timing: how long it spent in each phase and step");
         return group;
     }

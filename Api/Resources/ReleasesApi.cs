@@ -40,15 +40,15 @@ public static class ReleasesApi
     public static RouteGroupBuilder MapReleasesApi(this IEndpointRouteBuilder routes)
     {
         var group = routes.MapGroup("/v1/releases").WithTags("Releases");
-        group.MapPost("/", Create).RequireAuthorization(Policies.Submit).AddEndpointFilter<IdempotencyFilter>()
+        group.MapPost("/", Create).RequireAuthorization(Policies.Submit).ScopedBy(Scope.NewRelease).AddEndpointFilter<IdempotencyFilter>()
             .WithSummary("Submits a release (an Idempotency-Key makes a retry safe)");
-        group.MapGet("/{id}", Get).RequireAuthorization(Policies.Read)
+        group.MapGet("/{id}", Get).RequireAuthorization(Policies.Read).ScopedBy(Scope.Release)
             .WithSummary("A release and its rollouts");
-        group.MapGet("/{id}/governance", Governance).RequireAuthorization(Policies.Read)
+        group.MapGet("/{id}/governance", Governance).RequireAuthorization(Policies.Read).ScopedBy(Scope.ReleaseAndBodyEnvironment)
             .WithSummary("A release's governance: approvals, readiness sign-offs, change records and what is still missing");
-        group.MapPost("/{id}/approvals", Vote).RequireAuthorization(Policies.Approve)
+        group.MapPost("/{id}/approvals", Vote).RequireAuthorization(Policies.Approve).ScopedBy(Scope.ReleaseAndBodyEnvironment)
             .WithSummary("Approves or rejects a release (an approver cannot approve their own submission)");
-        group.MapPost("/{id}/readiness", SignOff).RequireAuthorization(Policies.Approve)
+        group.MapPost("/{id}/readiness", SignOff).RequireAuthorization(Policies.Approve).ScopedBy(Scope.Release)
             .WithSummary("Signs off one item of a release's readiness checklist");
         return group;
     }

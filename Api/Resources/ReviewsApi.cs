@@ -49,29 +49,31 @@ public static class ReviewsApi
     public static RouteGroupBuilder MapReviewsApi(this IEndpointRouteBuilder routes)
     {
         var group = routes.MapGroup("/v1/reviews").WithTags("Reviews");
-        group.MapGet("/", List).RequireAuthorization(Policies.Read)
+        group.MapGet("/", List).RequireAuthorization(Policies.Read).ScopedBy(Scope.ServiceFilter)
             .WithSummary("Lists post-implementation reviews");
-        group.MapPost("/{id}", File).RequireAuthorization(Policies.Govern)
+        group.MapPost("/{id}", File).RequireAuthorization(Policies.Govern).ScopedBy(Scope.Review)
             .WithSummary("Files a review: findings, root cause, contributing factors and follow-ups");
-        group.MapGet("/{id}", Get).RequireAuthorization(Policies.Read)
+        group.MapGet("/{id}", Get).RequireAuthorization(Policies.Read).ScopedBy(Scope.Review)
             .WithSummary("A review with its timeline from the audit trail");
-        group.MapPost("/{id}/actions/{number}", UpdateAction).RequireAuthorization(Policies.Govern)
+        group.MapPost("/{id}/actions/{number}", UpdateAction).RequireAuthorization(Policies.Govern).ScopedBy(Scope.Review)
             .WithSummary("Updates one follow-up action of a review");
-        group.MapGet("/factors", Factors).RequireAuthorization(Policies.Read)
+        group.MapGet("/factors", Factors).RequireAuthorization(Policies.Read).UnscopedKeysOnly("contributing factors are counted across the reviews of every service")
             .WithSummary("Contributing factors counted across reviews, and the checklist items proposed from them");
-        group.MapPost("/proposals/{item}", Decide).RequireAuthorization(Policies.Approve)
+        group.MapPost("/proposals/{item}", Decide).RequireAuthorization(Policies.Approve).UnscopedKeysOnly("a readiness checklist item applies to the releases of every service")
             .WithSummary("Adopts or dismisses a proposed readiness checklist item");
         return group;
     }
 
-    public static async Task<Results<Ok<IReadOnlyList<ReviewSnapshot>>, ValidationProblem>> List(string? service, string? state, IGrainFactory grains)
+    /// <summary>The reviews of one service (its key's service, for a service-scoped key); a key scoped to environments sees those of its environments.</summary>
+    public static async Task<Results<Ok<IReadOnlyList<ReviewSnapshot>>, ValidationProblem>> List(string? service, string? state, ClaimsPrincipal user, IGrainFactory grains)
     {
         var errors = new ValidationErrors();
         if (!Names.IsDnsLabel(service)) errors.Add("service", "must name a service (a lower-case DNS label)");
         if (state is not (null or "open" or "filed")) errors.Add("state", "must be open or filed");
         if (errors.Any) return Problems.Validation(errors.ToDictionary());
         var reviews = await grains.Ref<IReviewBookGrain>(service!).List();
-        return TypedResults.Ok<IReadOnlyList<ReviewSnapshot>>(reviews.Where(r => state is null || r.State == state).ToList());
+        var scope = KeyScope.Of(user);
+        return TypedResults.Ok<IReadOnlyList<ReviewSnapshot>>(reviews.Where(r => (state is null || r.State == state) && scope.AllowsEnvironment(r.Environment)).ToList());
     }
 
     public static async Task<Results<Ok<ReviewSnapshot>, ValidationProblem, ProblemHttpResult>> File(

@@ -43,28 +43,28 @@ public static class RolloutsApi
     public static RouteGroupBuilder MapRolloutsApi(this IEndpointRouteBuilder routes)
     {
         var group = routes.MapGroup("/v1/rollouts").WithTags("Rollouts");
-        group.MapPost("/", Create).RequireAuthorization(Policies.Submit).AddEndpointFilter<IdempotencyFilter>()
+        group.MapPost("/", Create).RequireAuthorization(Policies.Submit).ScopedBy(Scope.NewRollout).AddEndpointFilter<IdempotencyFilter>()
             .WithSummary("Rolls a release out to an environment with a strategy").WithDescription("The rollout is queued when the environment is busy, held while a gate (freeze, incident, approval) says so, and rolls back on its own when failures exceed the declared budget.");
-        group.MapPost("/preview", Preview).RequireAuthorization(Policies.Read)
+        group.MapPost("/preview", Preview).RequireAuthorization(Policies.Read).ScopedBy(Scope.Preview)
             .WithSummary("Dry run: the plan a strategy would make in an environment, with its arithmetic; changes nothing");
-        group.MapGet("/{id}", Get).RequireAuthorization(Policies.Read)
+        group.MapGet("/{id}", Get).RequireAuthorization(Policies.Read).ScopedBy(Scope.Rollout)
             .WithSummary("A rollout: status and reason, current step, hosts per state and version, and every decision");
-        group.MapGet("/{id}/events", Events).RequireAuthorization(Policies.Read)
+        group.MapGet("/{id}/events", Events).RequireAuthorization(Policies.Read).ScopedBy(Scope.Rollout)
             .WithSummary("A rollout's event history, oldest first, in pages");
         group.MapPost("/{id}/pause", (string id, OperatorActionRequest? body, ClaimsPrincipal user, IGrainFactory grains) =>
-            Act(id, body, user, grains, (g, a) => g.Pause(a))).RequireAuthorization(Policies.Operate)
+            Act(id, body, user, grains, (g, a) => g.Pause(a))).RequireAuthorization(Policies.Operate).ScopedBy(Scope.Rollout)
             .WithSummary("Pauses a rollout; hosts already updating finish");
         group.MapPost("/{id}/resume", (string id, OperatorActionRequest? body, ClaimsPrincipal user, IGrainFactory grains) =>
-            Act(id, body, user, grains, (g, a) => g.Resume(a))).RequireAuthorization(Policies.Operate)
+            Act(id, body, user, grains, (g, a) => g.Resume(a))).RequireAuthorization(Policies.Operate).ScopedBy(Scope.Rollout)
             .WithSummary("Resumes a paused rollout");
         group.MapPost("/{id}/abort", (string id, OperatorActionRequest? body, ClaimsPrincipal user, IGrainFactory grains) =>
-            Act(id, body, user, grains, (g, a) => g.Abort(a))).RequireAuthorization(Policies.Operate)
+            Act(id, body, user, grains, (g, a) => g.Abort(a))).RequireAuthorization(Policies.Operate).ScopedBy(Scope.Rollout)
             .WithSummary("Aborts a rollout and returns updated hosts to their previous artifact");
         group.MapPost("/{id}/rollback", (string id, OperatorActionRequest? body, ClaimsPrincipal user, IGrainFactory grains) =>
-            Act(id, body, user, grains, (g, a) => g.Rollback(a))).RequireAuthorization(Policies.Operate)
+            Act(id, body, user, grains, (g, a) => g.Rollback(a))).RequireAuthorization(Policies.Operate).ScopedBy(Scope.Rollout)
             .WithSummary("Rolls a rollout back, also after success inside its rollback window").WithDescription("Refused (409) when a newer release already replaced this one, or when the window has closed; what a rollback does depends on the strategy (switch back, retire new hosts, or return hosts).");
         group.MapPost("/{id}/promote", (string id, OperatorActionRequest? body, ClaimsPrincipal user, IGrainFactory grains) =>
-            Act(id, body, user, grains, (g, a) => g.Promote(a))).RequireAuthorization(Policies.Operate)
+            Act(id, body, user, grains, (g, a) => g.Promote(a))).RequireAuthorization(Policies.Operate).ScopedBy(Scope.Rollout)
             .WithSummary("Skips the current pause or bake of a rollout");
         return group;
     }

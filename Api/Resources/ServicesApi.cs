@@ -29,15 +29,15 @@ public static class ServicesApi
     public static RouteGroupBuilder MapServicesApi(this IEndpointRouteBuilder routes)
     {
         var group = routes.MapGroup("/v1/services").WithTags("Services");
-        group.MapPut("/{name}/dependencies", Put).RequireAuthorization(Policies.Submit)
+        group.MapPut("/{name}/dependencies", Put).RequireAuthorization(Policies.Submit).ScopedBy(Scope.Service)
             .WithSummary("Declares the services a service depends on");
-        group.MapGet("/{name}/dependencies", Get).RequireAuthorization(Policies.Read)
+        group.MapGet("/{name}/dependencies", Get).RequireAuthorization(Policies.Read).ScopedBy(Scope.Service)
             .WithSummary("The services a service depends on");
-        group.MapGet("/", List).RequireAuthorization(Policies.Read)
+        group.MapGet("/", List).RequireAuthorization(Policies.Read).UnscopedKeysOnly("lists every service and its owner; a scoped key reads its own with GET /v1/services/{name}/dependencies")
             .WithSummary("Lists services with their owners");
-        group.MapPut("/{name}/owner", PutOwner).RequireAuthorization(Policies.Operate)
+        group.MapPut("/{name}/owner", PutOwner).RequireAuthorization(Policies.Operate).ScopedBy(Scope.Service)
             .WithSummary("Sets a service's owner");
-        group.MapGet("/{name}/owner", GetOwner).RequireAuthorization(Policies.Read)
+        group.MapGet("/{name}/owner", GetOwner).RequireAuthorization(Policies.Read).ScopedBy(Scope.Service)
             .WithSummary("A service's owning team, with its ETag");
         return group;
     }

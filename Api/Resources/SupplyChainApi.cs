@@ -21,16 +21,16 @@ public static class SupplyChainApi
     public static RouteGroupBuilder MapSupplyChainApi(this IEndpointRouteBuilder routes)
     {
         var group = routes.MapGroup("/v1/releases/{id}").WithTags("Supply chain");
-        group.MapPost("/attestations", AttachAttestation).RequireAuthorization(Policies.Submit)
+        group.MapPost("/attestations", AttachAttestation).RequireAuthorization(Policies.Submit).ScopedBy(Scope.Release)
             .WithSummary("Attaches a provenance attestation to a release");
-        group.MapPost("/sbom", AttachSbom).RequireAuthorization(Policies.Submit)
+        group.MapPost("/sbom", AttachSbom).RequireAuthorization(Policies.Submit).ScopedBy(Scope.Release)
             .WithSummary("Attaches an SBOM to a release");
-        group.MapPost("/waivers", GrantWaiver).RequireAuthorization(Policies.Waive)
+        group.MapPost("/waivers", GrantWaiver).RequireAuthorization(Policies.Waive).ScopedBy(Scope.Release)
             .AddEndpointFilter<IdempotencyFilter>()
             .WithSummary("Waives a supply-chain finding for a release, with a reason and an expiry");
-        group.MapGet("/provenance", GetProvenance).RequireAuthorization(Policies.Read)
+        group.MapGet("/provenance", GetProvenance).RequireAuthorization(Policies.Read).ScopedBy(Scope.Release)
             .WithSummary("A release's provenance and whether it verifies");
-        group.MapGet("/sbom-findings", GetSbomFindings).RequireAuthorization(Policies.Read)
+        group.MapGet("/sbom-findings", GetSbomFindings).RequireAuthorization(Policies.Read).ScopedBy(Scope.Release)
             .WithSummary("The findings of a release's SBOM against the license and vulnerability policy");
         return group;
     }

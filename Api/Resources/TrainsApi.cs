@@ -20,9 +20,9 @@ public static class TrainsApi
     public static RouteGroupBuilder MapTrainsApi(this IEndpointRouteBuilder routes)
     {
         var group = routes.MapGroup("/v1/trains").WithTags("Trains");
-        group.MapPost("/", Create).RequireAuthorization(Policies.Submit)
+        group.MapPost("/", Create).RequireAuthorization(Policies.Submit).ScopedBy(Scope.NewTrain)
             .WithSummary("Creates a release train: releases that move through environments together");
-        group.MapGet("/{name}", Get).RequireAuthorization(Policies.Read)
+        group.MapGet("/{name}", Get).RequireAuthorization(Policies.Read).ScopedBy(Scope.Train)
             .WithSummary("A release train and where each of its releases stands");
         return group;
     }

@@ -49,7 +49,8 @@ public static class WebhooksApi
 
     public static RouteGroupBuilder MapWebhooksApi(this IEndpointRouteBuilder routes)
     {
-        var group = routes.MapGroup("/v1/webhooks").WithTags("Webhooks").RequireAuthorization(Policies.Webhooks);
+        var group = routes.MapGroup("/v1/webhooks").WithTags("Webhooks").RequireAuthorization(Policies.Webhooks)
+            .UnscopedKeysOnly("a subscription receives the events it matches from every service and environment, and makes the engine call out");
         group.MapPost("/", Create)
             .WithSummary("Subscribes a URL to engine events (deliveries are signed)");
         group.MapGet("/", List)

@@ -88,14 +88,15 @@ public class ArtifactsApiTests(ArtifactsEngineFactory engine) : IClassFixture<Ar
 
         await _viewer.GetAsync($"/v1/artifacts/{digest}").ExpectProblem(HttpStatusCode.Forbidden, "urn:deploy-engine:problem:forbidden");
         await _pipeline.GetAsync($"/v1/artifacts/{digest}").ExpectProblem(HttpStatusCode.Forbidden, "urn:deploy-engine:problem:forbidden");
-        await stagingAgent.GetAsync($"/v1/artifacts/{digest}").ExpectProblem(HttpStatusCode.NotFound, "urn:deploy-engine:problem:not-found");
+        // Outside an agent's environments an artifact is refused as one that does not exist would be: 403, naming the key's scope.
+        await stagingAgent.GetAsync($"/v1/artifacts/{digest}").ExpectProblem(HttpStatusCode.Forbidden, "urn:deploy-engine:problem:forbidden");
 
         // Released and rolled out to staging: its agents may read it; production's and other environments' agents may not.
         var service = "svc" + Guid.NewGuid().ToString("n")[..6];
         await RollOut(_operator, _pipeline, Staging, service, digest);
         Assert.Equal(bytes, await stagingAgent.GetByteArrayAsync($"/v1/artifacts/{digest}"));
-        await productionAgent.GetAsync($"/v1/artifacts/{digest}").ExpectProblem(HttpStatusCode.NotFound, "urn:deploy-engine:problem:not-found");
-        await elsewhereAgent.GetAsync($"/v1/artifacts/{digest}").ExpectProblem(HttpStatusCode.NotFound, "urn:deploy-engine:problem:not-found");
+        await productionAgent.GetAsync($"/v1/artifacts/{digest}").ExpectProblem(HttpStatusCode.Forbidden, "urn:deploy-engine:problem:forbidden");
+        await elsewhereAgent.GetAsync($"/v1/artifacts/{digest}").ExpectProblem(HttpStatusCode.Forbidden, "urn:deploy-engine:problem:forbidden");
 
         var meta = await _operator.GetAsync($"/v1/artifacts/{digest}/meta").Expect(HttpStatusCode.OK);
         Assert.Equal(Staging, (string?)meta["environments"]!.AsArray().Single());
@@ -163,7 +164,10 @@ public class ArtifactsApiTests(ArtifactsEngineFactory engine) : IClassFixture<Ar
         var host = await _operator.GetAsync($"/v1/hosts/{env}-bad-0001").Expect(HttpStatusCode.OK);
         Assert.Equal(TestHttp.Digest("1"), (string?)host["currentArtifact"]);
 
-        var report = await engine.As(StagingAgentKey).PostJson($"/v1/hosts/{env}-bad-0001/reports", new { rollout, artifact = TestHttp.Digest("2"), succeeded = true, computedDigest = "md5:abc" })
+        // An operator (who may speak for simulated hosts) sees the validation; an agent of another environment is refused by its scope first.
+        await engine.As(StagingAgentKey).PostJson($"/v1/hosts/{env}-bad-0001/reports", new { rollout, artifact = TestHttp.Digest("2"), succeeded = true, computedDigest = "md5:abc" })
+            .ExpectProblem(HttpStatusCode.Forbidden, "urn:deploy-engine:problem:forbidden");
+        var report = await _operator.PostJson($"/v1/hosts/{env}-bad-0001/reports", new { rollout, artifact = TestHttp.Digest("2"), succeeded = true, computedDigest = "md5:abc" })
             .ExpectProblem(HttpStatusCode.BadRequest, "urn:deploy-engine:problem:validation");
         Assert.NotNull(report["errors"]!["computedDigest"]);
     }

@@ -238,11 +238,14 @@ public class EnvironmentDeclarationsApiTests(EngineFactory engine)
     [Fact]
     public async Task Facts_are_validated_and_need_a_registered_host()
     {
+        // An agent key is scoped to its environments: a host that does not exist is outside them (403, as another's would be).
         var agent = engine.As(AgentKey);
-        var problem = await agent.PostJson("/v1/hosts/nobody/facts", new { services = new Dictionary<string, object> { ["Shop!"] = new { version = "", configHash = "x" } } })
+        await agent.PostJson("/v1/hosts/nobody/facts", new { runtime = new { kernel = "6.8" } }).ExpectProblem(HttpStatusCode.Forbidden, "urn:deploy-engine:problem:forbidden");
+        var op = engine.As(OperatorKey);
+        var problem = await op.PostJson("/v1/hosts/nobody/facts", new { services = new Dictionary<string, object> { ["Shop!"] = new { version = "", configHash = "x" } } })
             .ExpectProblem(HttpStatusCode.BadRequest, Validation);
         Assert.Equal(["services.Shop!", "services.Shop!.configHash", "services.Shop!.version"], problem["errors"]!.AsObject().Select(e => e.Key).Order());
-        await agent.PostJson("/v1/hosts/nobody-" + Guid.NewGuid().ToString("n")[..6] + "/facts", new { runtime = new { kernel = "6.8" } })
+        await op.PostJson("/v1/hosts/nobody-" + Guid.NewGuid().ToString("n")[..6] + "/facts", new { runtime = new { kernel = "6.8" } })
             .ExpectProblem(HttpStatusCode.NotFound, "urn:deploy-engine:problem:not-found");
     }
 }

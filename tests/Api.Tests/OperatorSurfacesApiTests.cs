@@ -154,8 +154,8 @@ public class OperatorSurfacesApiTests(EngineFactory engine)
         var after = await _viewer.WaitFor($"/v1/environments/{env}/versions", v => Hosts(v, "2.0.0") == 4, TimeSpan.FromSeconds(20));
 
         await _viewer.GetAsync($"/v1/environments/{TestHttp.Unique("nowhere")}/versions").ExpectProblem(HttpStatusCode.NotFound, Problems.NotFoundType);
-        // A key scoped to another environment does not learn this one exists.
-        await engine.As(ScopedViewerKey).GetAsync($"/v1/environments/{env}/versions").ExpectProblem(HttpStatusCode.NotFound, Problems.NotFoundType);
+        // A key scoped to another environment is refused, as for an environment that does not exist: it learns nothing.
+        await engine.As(ScopedViewerKey).GetAsync($"/v1/environments/{env}/versions").ExpectProblem(HttpStatusCode.Forbidden, Problems.ForbiddenType);
     }
 
     [Fact]

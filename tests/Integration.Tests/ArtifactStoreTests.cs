@@ -30,9 +30,14 @@ public sealed class ArtifactStoreTests : IAsyncLifetime
             b.UseSetting("Artifacts:VerifyBeforeSendBytes", VerifyBeforeSendBytes.ToString(System.Globalization.CultureInfo.InvariantCulture));
             b.UseSetting("Artifacts:Retention:KeepLastReleasesPerServicePerEnvironment", "1");
             b.UseSetting("Artifacts:Retention:DeleteAfterDays", "0");
-            // The key also plays the agent of this environment's hosts: an agent key must be bound to environments.
-            b.UseSetting("Auth:Keys:0:Roles", "pipeline,operator,viewer,agent");
-            b.UseSetting("Auth:Keys:0:Environments", Environment);
+            // The main key is unscoped (retention is global, and a key bound to an environment may not run it); the
+            // agent of this environment's (simulated, so engine-created: operators speak for them) hosts has its own
+            // key, bound to the environment as every agent key must be.
+            b.UseSetting("Auth:Keys:0:Roles", "pipeline,operator,viewer");
+            b.UseSetting("Auth:Keys:1:Name", "artifact-agent");
+            b.UseSetting("Auth:Keys:1:Key", AgentKey);
+            b.UseSetting("Auth:Keys:1:Roles", "agent,operator");
+            b.UseSetting("Auth:Keys:1:Environments", Environment);
         });
     }
 
@@ -45,10 +50,12 @@ public sealed class ArtifactStoreTests : IAsyncLifetime
 
     private BlobContainerClient Artifacts => new BlobServiceClient(_azurite.ConnectionString).GetBlobContainerClient("deploy-engine-artifacts");
 
-    private HttpClient Client()
+    private const string AgentKey = "artifact-store-agent-key";
+
+    private HttpClient Client(string key = EngineHost.Key)
     {
         var client = _engine.CreateClient();
-        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", EngineHost.Key);
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
         return client;
     }
 
@@ -179,7 +186,7 @@ public sealed class ArtifactStoreTests : IAsyncLifetime
         Assert.StartsWith("retention: not deployed", (string?)deletion["reason"], StringComparison.Ordinal);
 
         // The agent of a host in the environment gets the secret; storage holds it only protected, the key ring on blob storage.
-        var config = await api.GetAsync($"/v1/hosts/{host}/config?release={r2}").Expect(HttpStatusCode.OK);
+        var config = await Client(AgentKey).GetAsync($"/v1/hosts/{host}/config?release={r2}").Expect(HttpStatusCode.OK);
         Assert.Equal($"DB=postgres://ret\nPW={secret}", (string?)config["files"]!["app.env"]);
         Assert.NotEmpty(Blobs(new BlobServiceClient(_azurite.ConnectionString).GetBlobContainerClient("deploy-engine-keys"), "keys/"));
         var tables = new TableServiceClient(_azurite.ConnectionString);

@@ -42,6 +42,19 @@ public sealed class EngineFactory : WebApplicationFactory<Program>
     /// <summary>A key holding both pipeline and approver (dana): may submit, and is refused approving her own release.</summary>
     public const string PipelineApproverKey = "test-pipeline-approver-key";
 
+    /// <summary>
+    /// scoped-shop: every role, scoped to environment <see cref="ScopeEnvironment"/> and service <see cref="ScopeService"/>,
+    /// so that on every route only its scope can refuse it (KeyScopeTests).
+    /// </summary>
+    public const string ScopedKey = "test-scoped-key";
+
+    /// <summary>scoped-shop-any-env: pipeline, operator and viewer, scoped to service <see cref="ScopeService"/> only.</summary>
+    public const string ServiceOnlyScopedKey = "test-service-only-scoped-key";
+
+    public const string ScopeEnvironment = "scope-staging";
+
+    public const string ScopeService = "scope-shop";
+
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         builder.UseEnvironment("Production");
@@ -72,6 +85,17 @@ public sealed class EngineFactory : WebApplicationFactory<Program>
         builder.UseSetting($"Auth:Keys:{keys.Length + 2}:Key", ScopedViewerKey);
         builder.UseSetting($"Auth:Keys:{keys.Length + 2}:Roles", "viewer");
         builder.UseSetting($"Auth:Keys:{keys.Length + 2}:Environments", ScopedEnvironment);
+
+        builder.UseSetting($"Auth:Keys:{keys.Length + 3}:Name", "scoped-shop");
+        builder.UseSetting($"Auth:Keys:{keys.Length + 3}:Key", ScopedKey);
+        builder.UseSetting($"Auth:Keys:{keys.Length + 3}:Roles", "pipeline,operator,viewer,approver,itsm,agent");
+        builder.UseSetting($"Auth:Keys:{keys.Length + 3}:Environments", ScopeEnvironment);
+        builder.UseSetting($"Auth:Keys:{keys.Length + 3}:Services", ScopeService);
+
+        builder.UseSetting($"Auth:Keys:{keys.Length + 4}:Name", "scoped-shop-any-env");
+        builder.UseSetting($"Auth:Keys:{keys.Length + 4}:Key", ServiceOnlyScopedKey);
+        builder.UseSetting($"Auth:Keys:{keys.Length + 4}:Roles", "pipeline,operator,viewer");
+        builder.UseSetting($"Auth:Keys:{keys.Length + 4}:Services", ScopeService);
 
         // The DORA gauges on /metrics refresh every 2 s here (60 s by default).
         builder.UseSetting("Metrics:DoraRefreshSeconds", "2");

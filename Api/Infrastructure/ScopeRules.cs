@@ -1,0 +1,448 @@
+using Deploy.Engine.Api.Resources;
+using Deploy.Engine.Domain.Validation;
+using Deploy.Engine.Grains.Interfaces;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Deploy.Engine.Api.Infrastructure;
+
+/// <summary>
+/// How a route finds the environments and services a request touches, for <see cref="ScopeRules.ScopedBy{TBuilder}"/>.
+/// A resource that does not exist is outside every scope: a scoped key gets the same 403 for another service's release
+/// as for no release at all, so it never learns which exist.
+/// </summary>
+public enum Scope
+{
+    /// <summary>The route value <c>{name}</c> is an environment.</summary>
+    Environment,
+
+    /// <summary>The route values <c>{a}</c> and <c>{b}</c> are two environments; both must be inside.</summary>
+    EnvironmentPair,
+
+    /// <summary>The route value <c>{name}</c> is a service.</summary>
+    Service,
+
+    /// <summary>The release <c>{id}</c>: its service.</summary>
+    Release,
+
+    /// <summary>The release <c>{id}</c> (its service) and the environment the body or <c>?environment=</c> names (an approval, a gate result, governance for one).</summary>
+    ReleaseAndBodyEnvironment,
+
+    /// <summary>The environment <c>{name}</c> and the release the body names (a freeze exception, a drill): its service.</summary>
+    EnvironmentAndBodyRelease,
+
+    /// <summary>The rollout <c>{id}</c>: its environment and its release's service.</summary>
+    Rollout,
+
+    /// <summary>The canary analysis <c>{id}</c>: its rollout's environment and service.</summary>
+    Analysis,
+
+    /// <summary>The post-implementation review <c>{id}</c>: its rollout's environment and service.</summary>
+    Review,
+
+    /// <summary>The host <c>{id}</c>: its environment (a host runs several services; the environment is what holds it).</summary>
+    Host,
+
+    /// <summary>The change record <c>{id}</c>: the service it authorises (one without a service authorises nothing and is no scoped key's).</summary>
+    ChangeRecord,
+
+    /// <summary>The incident <c>{id}</c>: the environment and service it holds; one that holds every environment or service is no scoped key's.</summary>
+    Incident,
+
+    /// <summary>The release train <c>{name}</c>: its environment and the services of every member.</summary>
+    Train,
+
+    /// <summary>The artifact <c>{digest}</c>: the services of the releases that name it and the environments they were rolled out to (one of each must be inside).</summary>
+    Artifact,
+
+    /// <summary>A new release: the body's service.</summary>
+    NewRelease,
+
+    /// <summary>A new rollout: the body's environment and its release's service.</summary>
+    NewRollout,
+
+    /// <summary>A plan preview: the body's environment, when it names one (a preview over a host count reads nothing).</summary>
+    Preview,
+
+    /// <summary>A host registering: the body's environment.</summary>
+    NewHost,
+
+    /// <summary>A new release train: the body's environment and the service of every release it names.</summary>
+    NewTrain,
+
+    /// <summary>A new change record: the body's service (and its release's service when it names one).</summary>
+    NewChangeRecord,
+
+    /// <summary>A new incident: the environment and service of the body's scope; a scope of everything is no scoped key's.</summary>
+    NewIncident,
+
+    /// <summary>An OFREP evaluation: the environment in the body's context.</summary>
+    FlagEvaluation,
+
+    /// <summary>
+    /// A list that aggregates across services: a service-scoped key must name one of its services in <c>?service=</c>;
+    /// <c>?environment=</c>, when given, must be inside (the handler keeps an environment-scoped key to its environments).
+    /// </summary>
+    ServiceFilter,
+
+    /// <summary>
+    /// A list across environments that does not filter itself: an environment-scoped key must name one of its
+    /// environments in <c>?environment=</c>; <c>?service=</c>, when given, must be inside.
+    /// </summary>
+    EnvironmentFilter,
+}
+
+/// <summary>What a route declares about key scopes: exactly one of these is on every /v1 route's metadata.</summary>
+public abstract record ScopeRule
+{
+    /// <summary>The README's "key scope" column.</summary>
+    public abstract string Describe();
+}
+
+/// <summary>The key's scope holds: the rule finds what the request touches.</summary>
+public sealed record ScopedByRule(Scope Scope) : ScopeRule
+{
+    public override string Describe() => "scoped by " + Scope switch
+    {
+        Scope.Environment => "environment",
+        Scope.EnvironmentPair => "both environments",
+        Scope.Service => "service",
+        Scope.Release => "the release's service",
+        Scope.ReleaseAndBodyEnvironment => "the release's service + the environment named (body or query)",
+        Scope.EnvironmentAndBodyRelease => "environment + body release's service",
+        Scope.Rollout => "the rollout's environment + service",
+        Scope.Analysis => "the analysis's rollout",
+        Scope.Review => "the review's rollout",
+        Scope.Host => "the host's environment",
+        Scope.ChangeRecord => "the record's service",
+        Scope.Incident => "the incident's environment + service",
+        Scope.Train => "the train's environment + services",
+        Scope.Artifact => "the artifact's releases",
+        Scope.NewRelease => "body service",
+        Scope.NewRollout => "body environment + release's service",
+        Scope.Preview => "body environment",
+        Scope.NewHost => "body environment",
+        Scope.NewTrain => "body environment + releases' services",
+        Scope.NewChangeRecord => "body service",
+        Scope.NewIncident => "body environment + service",
+        Scope.FlagEvaluation => "context environment",
+        Scope.ServiceFilter => "?service= (required of service-scoped keys)",
+        Scope.EnvironmentFilter => "?environment= (required of environment-scoped keys)",
+        _ => Scope.ToString(),
+    };
+}
+
+/// <summary>The route filters itself by the key's scope, or touches nothing scoped.</summary>
+public sealed record ScopeFreeRule(string Why) : ScopeRule
+{
+    public override string Describe() => "scope-free";
+}
+
+/// <summary>The route is global: a key scoped to environments or services never uses it.</summary>
+public sealed record UnscopedKeysOnlyRule(string Why) : ScopeRule
+{
+    public override string Describe() => "unscoped keys only";
+}
+
+/// <summary>Marks the endpoints behind <see cref="KeyScopeFilter"/>, so the route-table test can tell a route outside it.</summary>
+public sealed class KeyScopeEnforced
+{
+    public static readonly KeyScopeEnforced Instance = new();
+
+    private KeyScopeEnforced()
+    {
+    }
+}
+
+public static class ScopeRules
+{
+    /// <summary>The key's scope holds against what <paramref name="scope"/> finds the request touches.</summary>
+    public static TBuilder ScopedBy<TBuilder>(this TBuilder builder, Scope scope) where TBuilder : IEndpointConventionBuilder =>
+        builder.WithMetadata(new ScopedByRule(scope));
+
+    /// <summary>The route filters itself by the key's scope or touches nothing scoped; <paramref name="why"/> says which.</summary>
+    public static TBuilder ScopeFree<TBuilder>(this TBuilder builder, string why) where TBuilder : IEndpointConventionBuilder =>
+        builder.WithMetadata(new ScopeFreeRule(why));
+
+    /// <summary>The route is global; <paramref name="why"/> says why a scoped key may never use it.</summary>
+    public static TBuilder UnscopedKeysOnly<TBuilder>(this TBuilder builder, string why) where TBuilder : IEndpointConventionBuilder =>
+        builder.WithMetadata(new UnscopedKeysOnlyRule(why));
+
+    /// <summary>
+    /// For <c>GET /v1/environments</c>: a key scoped to environments sees only those (the handler lists every one; this
+    /// filter keeps the list's own code free of scope).
+    /// </summary>
+    public static async ValueTask<object?> OnlyEnvironmentsInScope(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
+    {
+        var result = await next(context);
+        var scope = KeyScope.Of(context.HttpContext.User);
+        var answer = result is INestedHttpResult nested ? nested.Result : result;
+        if (scope.IsUnscoped || answer is not Microsoft.AspNetCore.Http.HttpResults.Ok<Page<EnvironmentSnapshot>> { Value: { } page }) return result;
+        var grains = context.HttpContext.RequestServices.GetRequiredService<IGrainFactory>();
+        var inside = await Task.WhenAll(page.Items.Where(e => scope.AllowsEnvironment(e.Name)).Select(e => OnlyServicesOf(scope, e, grains)));
+        return TypedResults.Ok(new Page<EnvironmentSnapshot> { Items = inside, Total = inside.Length, Offset = 0, Limit = inside.Length });
+    }
+
+    /// <summary>
+    /// For <c>GET /v1/environments/{name}</c>: a key scoped to services sees the versions, slots and rollouts of its
+    /// services only (the environment itself is checked by its <see cref="Scope.Environment"/> rule).
+    /// </summary>
+    public static async ValueTask<object?> OnlyServicesInScope(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
+    {
+        var result = await next(context);
+        var scope = KeyScope.Of(context.HttpContext.User);
+        var answer = result is INestedHttpResult nested ? nested.Result : result; // Results<Ok<...>, ProblemHttpResult>
+        if (scope.Services.Count == 0 || answer is not Microsoft.AspNetCore.Http.HttpResults.Ok<EnvironmentSnapshot> { Value: { } environment }) return result;
+        return TypedResults.Ok(await OnlyServicesOf(scope, environment, context.HttpContext.RequestServices.GetRequiredService<IGrainFactory>()));
+    }
+
+    private static async Task<EnvironmentSnapshot> OnlyServicesOf(KeyScope scope, EnvironmentSnapshot environment, IGrainFactory grains)
+    {
+        if (scope.Services.Count == 0) return environment;
+        var rollouts = environment.Active.Concat(environment.Queued).Concat(environment.Quarantined.Select(q => q.RolloutId)).Distinct(StringComparer.Ordinal).ToList();
+        var snapshots = await Task.WhenAll(rollouts.Select(id => grains.Ref<IRolloutGrain>(id).Get()));
+        var mine = rollouts.Zip(snapshots).Where(r => r.Second is { } rollout && scope.AllowsService(rollout.Service)).Select(r => r.First).ToHashSet(StringComparer.Ordinal);
+        return environment with
+        {
+            Services = environment.Services.Where(s => scope.AllowsService(s.Key)).ToDictionary(s => s.Key, s => s.Value, StringComparer.Ordinal),
+            ActiveSlots = environment.ActiveSlots.Where(s => scope.AllowsService(s.Key)).ToDictionary(s => s.Key, s => s.Value, StringComparer.Ordinal),
+            Active = environment.Active.Where(mine.Contains).ToList(),
+            Queued = environment.Queued.Where(mine.Contains).ToList(),
+            Quarantined = environment.Quarantined.Where(q => mine.Contains(q.RolloutId)).ToList(),
+        };
+    }
+
+    /// <summary>The rule an endpoint declares; null when it declares none or more than one (the route-table test fails on both).</summary>
+    public static ScopeRule? Of(Endpoint endpoint)
+    {
+        var rules = endpoint.Metadata.GetOrderedMetadata<ScopeRule>();
+        return rules.Count == 1 ? rules[0] : null;
+    }
+}
+
+/// <summary>
+/// Holds every key's scope on every route of the API: one filter on the group all resources are mapped in. An unscoped
+/// key passes without a lookup; a scoped key passes a <see cref="ScopedByRule"/> only when everything the request
+/// touches is inside its scope, never passes an <see cref="UnscopedKeysOnlyRule"/>, and is refused on a route that
+/// declares no rule (closed by default). A refusal is a 403 naming the scope, decided before the handler runs, so
+/// nothing is written.
+/// </summary>
+public sealed class KeyScopeFilter : IEndpointFilter
+{
+    public async ValueTask<object?> InvokeAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
+    {
+        var http = context.HttpContext;
+        var scope = KeyScope.Of(http.User);
+        if (scope.IsUnscoped) return await next(context);
+        var rule = http.GetEndpoint() is { } endpoint ? ScopeRules.Of(endpoint) : null;
+        var refusal = rule switch
+        {
+            ScopeFreeRule => null,
+            UnscopedKeysOnlyRule only => $"{scope.Describe()}; this route is for unscoped keys only: {only.Why}",
+            ScopedByRule by => scope.Refusal(await Touched(by.Scope, context, http.RequestServices.GetRequiredService<IGrainFactory>())),
+            _ => $"{scope.Describe()}; this route declares no key-scope rule, so scoped keys may not use it",
+        };
+        return refusal is null ? await next(context) : Problems.OutsideKeyScope(refusal);
+    }
+
+    private static string? Route(EndpointFilterInvocationContext context, string name) =>
+        context.HttpContext.Request.RouteValues.TryGetValue(name, out var value) ? value as string : null;
+
+    private static string? Query(EndpointFilterInvocationContext context, string name) =>
+        context.HttpContext.Request.Query.TryGetValue(name, out var value) ? value.ToString() : null;
+
+    private static T? Body<T>(EndpointFilterInvocationContext context) where T : class => context.Arguments.OfType<T>().FirstOrDefault();
+
+    /// <summary>What the request touches; <see cref="ScopeTouch.Missing"/> for a resource that does not exist.</summary>
+    private static async Task<ScopeTouch> Touched(Scope scope, EndpointFilterInvocationContext context, IGrainFactory grains)
+    {
+        switch (scope)
+        {
+            case Scope.Environment:
+                return ScopeTouch.Of("environment", Route(context, "name"), environment: Touch.AllOf(Route(context, "name")));
+            case Scope.EnvironmentPair:
+                return ScopeTouch.Of("environments", $"{Route(context, "a")}, {Route(context, "b")}", environment: Touch.AllOf(Route(context, "a"), Route(context, "b")));
+            case Scope.Service:
+                return ScopeTouch.Of("service", Route(context, "name"), service: Touch.AllOf(Route(context, "name")));
+            case Scope.Release:
+                return await Release(grains, Route(context, "id"), Touch.Nothing);
+            case Scope.ReleaseAndBodyEnvironment:
+            {
+                var environment = Body<ApprovalRequest>(context)?.Environment ?? Body<GateResultRequest>(context)?.Environment ?? Query(context, "environment");
+                return await Release(grains, Route(context, "id"), environment is null ? Touch.Nothing : Touch.AllOf(environment));
+            }
+
+            case Scope.EnvironmentAndBodyRelease:
+            {
+                var environment = Touch.AllOf(Route(context, "name"));
+                var release = Body<GrantExceptionRequest>(context)?.Release ?? Body<StartDrillRequest>(context)?.ReleaseId;
+                return release is null
+                    ? ScopeTouch.Of("environment", Route(context, "name"), environment: environment)
+                    : await Release(grains, release, environment);
+            }
+
+            case Scope.Rollout:
+                return await Rollout(grains, Route(context, "id"));
+            case Scope.Analysis:
+            {
+                var id = Route(context, "id");
+                return id is not null && GrainKeys.TryParseAnalysis(id, out var rollout, out _)
+                    ? (await Rollout(grains, rollout)).Naming("analysis", id)
+                    : ScopeTouch.Missing("analysis", id);
+            }
+
+            case Scope.Review:
+            {
+                var id = Route(context, "id");
+                return id is not null && GrainKeys.TryParseReview(id, out var rollout)
+                    ? (await Rollout(grains, rollout)).Naming("review", id)
+                    : ScopeTouch.Missing("review", id);
+            }
+
+            case Scope.Host:
+            {
+                var id = Route(context, "id");
+                return Names.IsHostId(id) && await grains.Ref<IHostGrain>(id!).Get() is { } host
+                    ? ScopeTouch.Of("host", id, environment: Touch.AllOf(host.Environment))
+                    : ScopeTouch.Missing("host", id);
+            }
+
+            case Scope.ChangeRecord:
+            {
+                var id = Route(context, "id");
+                return Names.IsHostId(id) && await grains.Ref<IChangeRecordGrain>(id!).Get() is { } record
+                    ? ScopeTouch.Of("change record", id, service: record.Service is null ? Touch.Everything : Touch.AllOf(record.Service))
+                    : ScopeTouch.Missing("change record", id);
+            }
+
+            case Scope.Incident:
+            {
+                var id = Route(context, "id");
+                return Names.IsHostId(id) && await grains.Ref<IIncidentsGrain>(GrainKeys.Incidents).Get(id!) is { } incident
+                    ? ScopeTouch.Of("incident", id, EveryUnlessNamed(incident.Environment), EveryUnlessNamed(incident.Service))
+                    : ScopeTouch.Missing("incident", id);
+            }
+
+            case Scope.Train:
+            {
+                var name = Route(context, "name");
+                return Names.IsDnsLabel(name) && await grains.Ref<IReleaseTrainGrain>(name!).Get() is { } train
+                    ? ScopeTouch.Of("train", name, Touch.AllOf(train.Environment), Touch.AllOf([.. train.Members.Select(m => m.Service)]))
+                    : ScopeTouch.Missing("train", name);
+            }
+
+            case Scope.Artifact:
+            {
+                var digest = Route(context, "digest");
+                if (digest is null || await grains.Ref<IArtifactGrain>(digest).Get() is not { } artifact || artifact.Releases.Count == 0)
+                {
+                    return ScopeTouch.Missing("artifact", digest);
+                }
+
+                var releases = await Task.WhenAll(artifact.Releases.Select(r => grains.Ref<IReleaseGrain>(r.ReleaseId).Get()));
+                var environments = releases.OfType<ReleaseSnapshot>().SelectMany(r => r.Rollouts)
+                    .Select(r => GrainKeys.TryParseRollout(r, out _, out var environment) ? environment : null).OfType<string>();
+                return ScopeTouch.Of("artifact", digest, Touch.AnyOf(environments), Touch.AnyOf(artifact.Releases.Select(r => r.Service)));
+            }
+
+            case Scope.NewRelease:
+            {
+                var service = Body<CreateReleaseRequest>(context)?.Service;
+                return ScopeTouch.Of("new release of service", service, service: Touch.AllOf(service));
+            }
+
+            case Scope.NewRollout:
+            {
+                var request = Body<CreateRolloutRequest>(context);
+                return await Release(grains, request?.ReleaseId, Touch.AllOf(request?.Environment));
+            }
+
+            case Scope.Preview:
+            {
+                var environment = Body<PlanPreviewRequest>(context)?.Environment;
+                return ScopeTouch.Of("environment", environment, environment: environment is null ? Touch.Nothing : Touch.AllOf(environment));
+            }
+
+            case Scope.NewHost:
+            {
+                var environment = Body<RegisterHostRequest>(context)?.Environment;
+                return ScopeTouch.Of("environment", environment, environment: Touch.AllOf(environment));
+            }
+
+            case Scope.NewTrain:
+            {
+                var request = Body<CreateTrainRequest>(context);
+                var services = new List<string?>();
+                foreach (var id in request?.Releases ?? [])
+                {
+                    if (!Names.IsHostId(id) || await grains.Ref<IReleaseGrain>(id!).Get() is not { } release) return ScopeTouch.Missing("release", id);
+                    services.Add(release.Service);
+                }
+
+                return ScopeTouch.Of("train", request?.Name, Touch.AllOf(request?.Environment), Touch.AllOf([.. services]));
+            }
+
+            case Scope.NewChangeRecord:
+            {
+                var request = Body<CreateChangeRecordRequest>(context);
+                var services = new List<string?> { request?.Service };
+                if (request?.Release is { } id)
+                {
+                    if (!Names.IsHostId(id) || await grains.Ref<IReleaseGrain>(id).Get() is not { } release) return ScopeTouch.Missing("release", id);
+                    services.Add(release.Service);
+                }
+
+                return ScopeTouch.Of("change record of service", request?.Service, service: Touch.AllOf([.. services]));
+            }
+
+            case Scope.NewIncident:
+            {
+                var incident = Body<DeclareIncidentRequest>(context)?.Scope;
+                return incident?.All == true
+                    ? ScopeTouch.Of("incident", "of every environment and service", Touch.Everything, Touch.Everything)
+                    : ScopeTouch.Of("incident", incident?.Environment ?? incident?.Service, EveryUnlessNamed(incident?.Environment), EveryUnlessNamed(incident?.Service));
+            }
+
+            case Scope.FlagEvaluation:
+            {
+                var environment = Body<OfrepRequest>(context)?.Context is { } c && c.TryGetValue("environment", out var e)
+                    && e.ValueKind == System.Text.Json.JsonValueKind.String
+                    ? e.GetString()
+                    : null;
+                return ScopeTouch.Of("flags of environment", environment, environment: Touch.AllOf(environment));
+            }
+
+            case Scope.ServiceFilter:
+            {
+                var environment = Query(context, "environment");
+                return ScopeTouch.Of("this list (?service=)", Query(context, "service"),
+                    environment is null ? Touch.Nothing : Touch.AllOf(environment), Touch.AllOf(Query(context, "service")));
+            }
+
+            case Scope.EnvironmentFilter:
+            {
+                var service = Query(context, "service");
+                return ScopeTouch.Of("this list (?environment=)", Query(context, "environment"),
+                    Touch.AllOf(Query(context, "environment")), service is null ? Touch.Nothing : Touch.AllOf(service));
+            }
+
+            default:
+                return ScopeTouch.Missing(scope.ToString(), null);
+        }
+    }
+
+    /// <summary>An incident names at most one environment and one service; one it does not name, it holds everywhere.</summary>
+    private static Touch EveryUnlessNamed(string? name) => name is null ? Touch.Everything : Touch.AllOf(name);
+
+    private static async Task<ScopeTouch> Release(IGrainFactory grains, string? id, Touch environment) =>
+        Names.IsHostId(id) && await grains.Ref<IReleaseGrain>(id!).Get() is { } release
+            ? ScopeTouch.Of("release", id, environment, Touch.AllOf(release.Service))
+            : ScopeTouch.Missing("release", id);
+
+    private static async Task<ScopeTouch> Rollout(IGrainFactory grains, string? id) =>
+        id is not null && GrainKeys.TryParseRollout(id, out var releaseId, out _) && Names.IsHostId(releaseId)
+            && await grains.Ref<IRolloutGrain>(id).Get() is { } rollout
+            ? ScopeTouch.Of("rollout", id, Touch.AllOf(rollout.Environment), Touch.AllOf(rollout.Service))
+            : ScopeTouch.Missing("rollout", id);
+}
