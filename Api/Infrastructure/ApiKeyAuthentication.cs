@@ -103,7 +103,7 @@ public static class Policies
     public const string Self = "self";
 
     /// <summary>
-    /// The one policy table: every /v1 route names one of these policies, the engine enforces it, and the README's
+    /// The one policy table: every /v1 route names one of these policies, the engine enforces it, and docs/permissions.md's
     /// permission table is generated from it (<see cref="PermissionTable"/>).
     /// </summary>
     public static readonly IReadOnlyDictionary<string, string[]> RolesByPolicy = new Dictionary<string, string[]>

@@ -11,7 +11,7 @@ public sealed record PermissionRow(string Method, string Route, string Policy, I
 
 /// <summary>
 /// The permission table, read from the mapped endpoints (the route table) and <see cref="Policies.RolesByPolicy"/>
-/// (the policy table): what the README shows and what the authorization tests check, so the two cannot drift. Every
+/// (the policy table): what docs/permissions.md shows and what the authorization tests check, so the two cannot drift. Every
 /// <c>/v1</c> route must name exactly one policy of the table; <see cref="Unpoliced"/> lists those that do not.
 /// </summary>
 public static class PermissionTable
@@ -62,7 +62,7 @@ public static class PermissionTable
             .OrderBy(r => r.Route, StringComparer.Ordinal).ThenBy(r => r.Method, StringComparer.Ordinal)
             .ToList();
 
-    /// <summary>The README section: the roles of each policy, then every route with its policy and roles.</summary>
+    /// <summary>The docs/permissions.md section: the roles of each policy, then every route with its policy and roles.</summary>
     public static string Markdown(IReadOnlyList<PermissionRow> rows)
     {
         var text = new StringBuilder();

@@ -96,7 +96,7 @@ public enum Scope
 /// <summary>What a route declares about key scopes: exactly one of these is on every /v1 route's metadata.</summary>
 public abstract record ScopeRule
 {
-    /// <summary>The README's "key scope" column.</summary>
+    /// <summary>The "key scope" column of docs/permissions.md.</summary>
     public abstract string Describe();
 }
 

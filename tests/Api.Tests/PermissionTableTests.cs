@@ -14,7 +14,7 @@ namespace Deploy.Engine.Api.Tests;
 
 /// <summary>
 /// One permission table: the policy table in code (<see cref="Policies.RolesByPolicy"/>) and the route table (the
-/// endpoint data source) make the README's table, and the engine enforces exactly what they say, for every route,
+/// endpoint data source) make the permission table in docs/permissions.md, and the engine enforces exactly what they say, for every route,
 /// every combination of roles, and agent keys bound to different environments. A new route without a policy fails here.
 /// </summary>
 [Collection(EngineCollection.Name)]
@@ -38,13 +38,13 @@ public class PermissionTableTests(EngineFactory engine)
     }
 
     [Fact]
-    public void The_READMEs_permission_table_is_generated_from_the_policy_table()
+    public void The_documented_permission_table_is_generated_from_the_policy_table()
     {
         var path = ReadmePath();
         var readme = File.ReadAllText(path);
         var section = PermissionTable.Markdown(PermissionTable.Rows(Sources));
         var regenerated = PermissionTable.Replace(readme, section);
-        Assert.True(regenerated is not null, "README.md has no <!-- permissions:begin --> … <!-- permissions:end --> section");
+        Assert.True(regenerated is not null, "docs/permissions.md has no <!-- permissions:begin --> … <!-- permissions:end --> section");
         if (Environment.GetEnvironmentVariable("DEPLOY_ENGINE_UPDATE_README") == "1")
         {
             File.WriteAllText(path, regenerated);
@@ -52,7 +52,7 @@ public class PermissionTableTests(EngineFactory engine)
         }
 
         Assert.True(regenerated == readme,
-            "README.md's permission table differs from the code's policy and route tables; run deploy/update-permissions.sh and review the diff.");
+            "docs/permissions.md's permission table differs from the code's policy and route tables; run deploy/update-permissions.sh and review the diff.");
     }
 
     /// <summary>Keys for every non-empty combination of roles (agent combinations bound to one of two environments).</summary>
@@ -165,7 +165,7 @@ public class PermissionTableTests(EngineFactory engine)
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
         {
-            if (File.Exists(Path.Combine(dir.FullName, "Deploy.Engine.sln"))) return Path.Combine(dir.FullName, "README.md");
+            if (File.Exists(Path.Combine(dir.FullName, "Deploy.Engine.sln"))) return Path.Combine(dir.FullName, "docs", "permissions.md");
         }
 
         throw new InvalidOperationException("no Deploy.Engine.sln above " + AppContext.BaseDirectory);
