@@ -45,21 +45,8 @@ public static class WebhookListener
 
             using var stop = cancellation.Register(() => { try { listener.Stop(); } catch (ObjectDisposedException) { } });
             var count = 0;
-            while (!cancellation.IsCancellationRequested)
+            while (await LoopbackListener.NextRequest(listener, cancellation) is ({ } context, { } raw))
             {
-                HttpListenerContext context;
-                try
-                {
-                    context = await listener.GetContextAsync();
-                }
-                catch (Exception) when (cancellation.IsCancellationRequested)
-                {
-                    break;
-                }
-
-                using var buffer = new MemoryStream();
-                await context.Request.InputStream.CopyToAsync(buffer, cancellation);
-                var raw = buffer.ToArray();
                 var id = context.Request.Headers["webhook-id"] ?? string.Empty;
                 var verified = secret is null ? (bool?)null : Verify(secret, id, context.Request.Headers["webhook-timestamp"], context.Request.Headers["webhook-signature"], raw, DateTimeOffset.UtcNow);
                 context.Response.StatusCode = 204;
@@ -162,27 +149,15 @@ public static class OtlpListener
         var spans = 0;
         var traces = new HashSet<string>(StringComparer.Ordinal);
         var metricBatches = 0;
-        while (!cancellation.IsCancellationRequested)
+        while (await LoopbackListener.NextRequest(listener, cancellation) is ({ } context, { } body))
         {
-            HttpListenerContext context;
-            try
-            {
-                context = await listener.GetContextAsync();
-            }
-            catch (Exception) when (cancellation.IsCancellationRequested)
-            {
-                break;
-            }
-
-            using var buffer = new MemoryStream();
-            await context.Request.InputStream.CopyToAsync(buffer, cancellation);
             var path = context.Request.Url?.AbsolutePath ?? string.Empty;
             context.Response.StatusCode = 200;
             context.Response.ContentType = "application/x-protobuf";
             context.Response.Close();
             if (path.EndsWith("/v1/traces", StringComparison.Ordinal))
             {
-                foreach (var span in Spans(buffer.ToArray()))
+                foreach (var span in Spans(body))
                 {
                     spans++;
                     traces.Add(span.TraceId);
@@ -372,5 +347,32 @@ public static class OtlpListener
         }
 
         return false;
+    }
+}
+
+/// <summary>What both local receivers share: the next request on a loopback listener, read whole.</summary>
+internal static class LoopbackListener
+{
+    /// <summary>The next request and its body, or null once <paramref name="cancellation"/> stops the listener.</summary>
+    public static async Task<(HttpListenerContext Context, byte[] Body)?> NextRequest(HttpListener listener, CancellationToken cancellation)
+    {
+        if (cancellation.IsCancellationRequested)
+        {
+            return null;
+        }
+
+        HttpListenerContext context;
+        try
+        {
+            context = await listener.GetContextAsync();
+        }
+        catch (Exception) when (cancellation.IsCancellationRequested)
+        {
+            return null;
+        }
+
+        using var buffer = new MemoryStream();
+        await context.Request.InputStream.CopyToAsync(buffer, cancellation);
+        return (context, buffer.ToArray());
     }
 }
