@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Security.Claims;
 using System.Security.Cryptography;
 using System.Text;
@@ -212,26 +213,11 @@ public sealed class ApiKeyAuthenticationHandler(
         }
 
         var presented = SHA256.HashData(Encoding.UTF8.GetBytes(header["Bearer ".Length..].Trim()));
-        foreach (var key in Options.Keys)
+        foreach (var key in KeyTable.For(Options))
         {
-            if (string.IsNullOrEmpty(key.Key))
+            if (CryptographicOperations.FixedTimeEquals(presented, key.Digest))
             {
-                continue;
-            }
-
-            var expected = SHA256.HashData(Encoding.UTF8.GetBytes(key.Key));
-            if (CryptographicOperations.FixedTimeEquals(presented, expected))
-            {
-                var claims = new List<Claim> { new(ClaimTypes.Name, string.IsNullOrEmpty(key.Name) ? "anonymous-key" : key.Name) };
-                claims.AddRange(key.Roles.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-                    .Select(r => new Claim(ClaimTypes.Role, r.ToLowerInvariant())));
-                claims.AddRange(key.Environments.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-                    .Select(e => new Claim(CallerExtensions.EnvironmentClaim, e)));
-                claims.AddRange(key.Services.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-                    .Select(e => new Claim(CallerExtensions.ServiceClaim, e)));
-                claims.AddRange(key.Teams.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-                    .Select(e => new Claim(CallerExtensions.TeamClaim, e)));
-                var principal = new ClaimsPrincipal(new ClaimsIdentity(claims, SchemeName));
+                var principal = new ClaimsPrincipal(new ClaimsIdentity(key.Claims, SchemeName));
                 return Task.FromResult(AuthenticateResult.Success(new AuthenticationTicket(principal, SchemeName)));
             }
         }
@@ -290,4 +276,33 @@ public static class CallerExtensions
     /// <summary>The caller's roles, comma-separated in a stable order, as the audit trail records them.</summary>
     public static string CallerRoles(this ClaimsPrincipal user) =>
         string.Join(',', user.FindAll(ClaimTypes.Role).Select(c => c.Value).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal));
+}
+
+/// <summary>
+/// The configured keys as the handler compares them: each key's SHA-256 digest and its claims, computed once per options
+/// instance (a configuration reload makes a new one) instead of hashing every configured key on every request.
+/// </summary>
+internal sealed class KeyTable
+{
+    private static readonly ConditionalWeakTable<ApiKeyOptions, IReadOnlyList<Entry>> Tables = new();
+
+    public sealed record Entry(byte[] Digest, IReadOnlyList<Claim> Claims);
+
+    public static IReadOnlyList<Entry> For(ApiKeyOptions options) => Tables.GetValue(options, Build);
+
+    private static IReadOnlyList<Entry> Build(ApiKeyOptions options) => options.Keys
+        .Where(k => !string.IsNullOrEmpty(k.Key))
+        .Select(k => new Entry(SHA256.HashData(Encoding.UTF8.GetBytes(k.Key)), Claims(k)))
+        .ToList();
+
+    private static List<Claim> Claims(ApiKey key)
+    {
+        static IEnumerable<string> Split(string list) => list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var claims = new List<Claim> { new(ClaimTypes.Name, string.IsNullOrEmpty(key.Name) ? "anonymous-key" : key.Name) };
+        claims.AddRange(Split(key.Roles).Select(r => new Claim(ClaimTypes.Role, r.ToLowerInvariant())));
+        claims.AddRange(Split(key.Environments).Select(e => new Claim(CallerExtensions.EnvironmentClaim, e)));
+        claims.AddRange(Split(key.Services).Select(e => new Claim(CallerExtensions.ServiceClaim, e)));
+        claims.AddRange(Split(key.Teams).Select(e => new Claim(CallerExtensions.TeamClaim, e)));
+        return claims;
+    }
 }
