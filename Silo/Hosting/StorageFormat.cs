@@ -48,12 +48,17 @@ public static class StorageFormat
         }
     }
 
-    /// <summary>The contracts of <paramref name="inner"/>, with each value-type member read as its default when a document lacks it.</summary>
+    /// <summary>
+    /// The contracts of <paramref name="inner"/>, with each value-type member read as its default when a document lacks
+    /// it; adjusted once per type (Newtonsoft asks for a contract per object it writes or reads, a hot path).
+    /// </summary>
     private sealed class ValueMembersPopulated(IContractResolver inner) : IContractResolver
     {
-        public JsonContract ResolveContract(Type type)
+        private readonly System.Collections.Concurrent.ConcurrentDictionary<Type, JsonContract> _contracts = new();
+
+        public JsonContract ResolveContract(Type type) => _contracts.GetOrAdd(type, t =>
         {
-            var contract = inner.ResolveContract(type);
+            var contract = inner.ResolveContract(t);
             if (contract is JsonObjectContract members)
             {
                 foreach (var member in members.Properties.Where(p => p.PropertyType is { IsValueType: true }))
@@ -63,6 +68,6 @@ public static class StorageFormat
             }
 
             return contract;
-        }
+        });
     }
 }
