@@ -34,6 +34,31 @@ public class EventStreamTests(StreamEngineFactory engine)
 
     private static JsonNode Data(SseFrame frame) => JsonNode.Parse(frame.Data!)!;
 
+    /// <summary>
+    /// Reads events until <paramref name="until"/> holds, as any EventSource client does: if a burst on this busy
+    /// machine puts the connection a buffer behind and the server cuts it, it reconnects with the last id it saw.
+    /// Appends to <paramref name="watched"/>; returns the connection now open.
+    /// </summary>
+    private async Task<(HttpResponseMessage Response, SseReader Reader)> Watch(
+        (HttpResponseMessage Response, SseReader Reader) connection, string query, Func<SseFrame, bool> until, List<SseFrame> watched)
+    {
+        var deadline = DateTime.UtcNow + Patience;
+        while (true)
+        {
+            try
+            {
+                await connection.Reader.EventsUntil(until, deadline - DateTime.UtcNow, watched);
+                return connection;
+            }
+            catch (Exception ex) when (ex is IOException or HttpRequestException && DateTime.UtcNow < deadline)
+            {
+                connection.Reader.Dispose();
+                connection.Response.Dispose();
+                connection = await Open(_viewer, query, watched.LastOrDefault(e => e.Id is not null)?.Id);
+            }
+        }
+    }
+
     private static bool FinishedFor(SseFrame frame, string rollout) => frame.Event == Finished && (string?)Data(frame)["rollout"] == rollout;
 
     [Fact]
@@ -94,14 +119,16 @@ public class EventStreamTests(StreamEngineFactory engine)
         // Within the feed's epoch: a position the window has moved past. Rollouts run until the feed holds more
         // than its capacity of events since the first one seen.
         var env = await CatalogApiTests.Environment(_operator, hosts: 20);
-        var (probeResponse, probe) = await Open(_viewer, $"?environment={env}");
-        using var __ = probeResponse;
+        // The probe is not read while each next rollout is being created, so it may fall a buffer behind and resume.
+        var probe = await Open(_viewer, $"?environment={env}");
         string? epoch = null;
         long firstSequence = 0, lastSequence = 0;
         for (var round = 0; round < 8 && lastSequence - firstSequence <= FeedCapacity; round++)
         {
             var id = await CatalogApiTests.Rollout(_pipeline, await CatalogApiTests.Release(_pipeline, "web", $"2.0.{round}"), env, "OneAtATime");
-            foreach (var e in await probe.EventsUntil(f => FinishedFor(f, id), Patience))
+            var events = new List<SseFrame>();
+            probe = await Watch(probe, $"?environment={env}", f => FinishedFor(f, id), events);
+            foreach (var e in events)
             {
                 var dash = e.Id!.LastIndexOf('-');
                 epoch ??= e.Id[..dash];
@@ -110,6 +137,8 @@ public class EventStreamTests(StreamEngineFactory engine)
             }
         }
 
+        probe.Reader.Dispose();
+        probe.Response.Dispose();
         Assert.True(lastSequence - firstSequence > FeedCapacity, $"the feed did not move past its window ({firstSequence}..{lastSequence})");
         var (oldResponse, old) = await Open(_viewer, string.Empty, lastEventId: $"{epoch}-{firstSequence}");
         using var ___ = oldResponse;
@@ -185,21 +214,7 @@ public class EventStreamTests(StreamEngineFactory engine)
         // The watcher reads as fast as it can, and like any EventSource client it resumes with Last-Event-ID if a burst
         // on this busy machine ever puts it a buffer behind: it must still see every event once, in order.
         var watched = new List<SseFrame>();
-        var deadline = DateTime.UtcNow + Patience;
-        while (true)
-        {
-            try
-            {
-                await watcher.EventsUntil(f => FinishedFor(f, id), deadline - DateTime.UtcNow, watched);
-                break;
-            }
-            catch (Exception ex) when (ex is IOException or HttpRequestException && DateTime.UtcNow < deadline)
-            {
-                watcher.Dispose();
-                watchResponse.Dispose();
-                (watchResponse, watcher) = await Open(_viewer, $"?environment={env}", watched.LastOrDefault(e => e.Id is not null)?.Id);
-            }
-        }
+        (watchResponse, watcher) = await Watch((watchResponse, watcher), $"?environment={env}", f => FinishedFor(f, id), watched);
 
         var took = started.Elapsed;
         Assert.All(watched, e => Assert.NotEqual(EventStreamApi.GapEventType, e.Event));
