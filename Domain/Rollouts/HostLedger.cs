@@ -96,3 +96,55 @@ public sealed class PhaseCounts
         _counts[(int)to]++;
     }
 }
+
+/// <summary>
+/// The hosts each stage (a wave, a pilot group; the whole rollout without waves) deploys and how many of them failed,
+/// kept current by every phase change. A CodeDeploy minimum is judged over the current stage on every host report:
+/// a scan of the stage there made a 100,000-host AllAtOnce rollout quadratic (every report walked every host).
+/// A host belongs to the stage of the deploy step that deploys it (a plan deploys each host once).
+/// </summary>
+/// <example>Stage 0 deploys a, b; stage 1 deploys c. Hosts(0) = 2, Hosts(1) = 1. a moves Updating → Failed:
+/// Failed(0) = 1, Failed(1) = 0; a moves Failed → RollingBack: Failed(0) = 0.</example>
+public sealed class StageCounts
+{
+    private readonly Dictionary<string, int> _stageOf = new(StringComparer.Ordinal);
+    private readonly Dictionary<int, int> _hosts = [];
+    private readonly Dictionary<int, int> _failed = [];
+
+    /// <param name="deploySteps">Each deploy step's stage and hosts.</param>
+    /// <param name="phaseOf">Each host's phase now.</param>
+    public StageCounts(IEnumerable<(int Stage, IEnumerable<string> Hosts)> deploySteps, Func<string, TargetPhase> phaseOf)
+    {
+        ArgumentNullException.ThrowIfNull(deploySteps);
+        ArgumentNullException.ThrowIfNull(phaseOf);
+        foreach (var (stage, hosts) in deploySteps)
+        {
+            foreach (var host in hosts)
+            {
+                _stageOf[host] = stage;
+                _hosts[stage] = _hosts.GetValueOrDefault(stage) + 1;
+                if (phaseOf(host) == TargetPhase.Failed)
+                {
+                    _failed[stage] = _failed.GetValueOrDefault(stage) + 1;
+                }
+            }
+        }
+    }
+
+    /// <summary>Hosts the stage deploys.</summary>
+    public int Hosts(int stage) => _hosts.GetValueOrDefault(stage);
+
+    /// <summary>Hosts of the stage that are failed now.</summary>
+    public int Failed(int stage) => _failed.GetValueOrDefault(stage);
+
+    /// <summary>Records a host's phase change (hosts no deploy step names are not counted).</summary>
+    public void Move(string host, TargetPhase from, TargetPhase to)
+    {
+        if (from == to || (from != TargetPhase.Failed && to != TargetPhase.Failed) || !_stageOf.TryGetValue(host, out var stage))
+        {
+            return;
+        }
+
+        _failed[stage] = _failed.GetValueOrDefault(stage) + (to == TargetPhase.Failed ? 1 : -1);
+    }
+}

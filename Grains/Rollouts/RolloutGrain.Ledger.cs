@@ -49,10 +49,16 @@ public sealed partial class RolloutGrain
 
     private int Count(HostPhase phase) => Counts[(TargetPhase)phase];
 
+    /// <summary>Deploy hosts and failed hosts per stage, built once from the plan and kept current by <see cref="SetPhase"/>.</summary>
+    private StageCounts PerStage => _stageCounts ??= new StageCounts(
+        S.Steps.Where(s => s.Kind == PlanStepKind.Deploy).Select(s => (s.Stage, (IEnumerable<string>)s.Hosts)),
+        h => (TargetPhase)S.Hosts.GetValueOrDefault(h));
+
     /// <summary>Every phase change goes through here, so the per-phase counts never need a scan of the fleet.</summary>
     private void SetPhase(string host, HostPhase next)
     {
         Counts.Move((TargetPhase)S.Hosts[host], (TargetPhase)next);
+        _stageCounts?.Move(host, (TargetPhase)S.Hosts[host], (TargetPhase)next);
         S.Hosts[host] = next;
     }
 }

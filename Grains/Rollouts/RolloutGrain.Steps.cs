@@ -104,6 +104,7 @@ public sealed partial class RolloutGrain
         var deployed = S.Steps.Where(s => s.Kind == PlanStepKind.Deploy).Sum(s => s.Hosts.Count);
         S.AllowedFailures = RollingPlanner.Plan(Spec.Rolling, deployed).AllowedFailures;
         _counts = null;
+        _stageCounts = null;
         await Commit(admitted, started);
         await Reconcile(redeliver: false);
     }
@@ -508,8 +509,7 @@ public sealed partial class RolloutGrain
     private CodeDeployMinimum? StageMinimum(StoredStep? step)
     {
         if (Spec.Rolling.MinimumHealthy is not { } minimum || step is null) return null;
-        var stageHosts = S.Steps.Where(s => s.Kind == PlanStepKind.Deploy && s.Stage == step.Stage).SelectMany(s => s.Hosts).ToList();
-        var failed = stageHosts.Count(h => S.Hosts.GetValueOrDefault(h) == HostPhase.Failed);
-        return new CodeDeployMinimum(stageHosts.Count, minimum.Resolve(stageHosts.Count), failed);
+        var hosts = PerStage.Hosts(step.Stage);
+        return new CodeDeployMinimum(hosts, minimum.Resolve(hosts), PerStage.Failed(step.Stage));
     }
 }

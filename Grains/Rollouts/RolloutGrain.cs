@@ -59,6 +59,9 @@ public sealed partial class RolloutGrain(
     /// <summary>Hosts per phase, derived from <see cref="RolloutGrainState.Hosts"/> and kept current by <see cref="SetPhase"/>.</summary>
     private PhaseCounts? _counts;
 
+    /// <summary>Per-stage host and failure counts, derived from the plan and the hosts' phases (see <see cref="PerStage"/>).</summary>
+    private StageCounts? _stageCounts;
+
     private RolloutGrainState S => state.State;
 
     private string Id => this.GetPrimaryKeyString();
