@@ -41,7 +41,10 @@ public enum Scope
     /// <summary>The post-implementation review <c>{id}</c>: its rollout's environment and service.</summary>
     Review,
 
-    /// <summary>The host <c>{id}</c>: its environment (a host runs several services; the environment is what holds it).</summary>
+    /// <summary>
+    /// The host <c>{id}</c>: its environment, and one of the services it runs (a slot named for it); a host that runs
+    /// none of a service-scoped key's services is outside, and within one the key sees only its services' slots.
+    /// </summary>
     Host,
 
     /// <summary>The change record <c>{id}</c>: the service it authorises (one without a service authorises nothing and is no scoped key's).</summary>
@@ -114,7 +117,7 @@ public sealed record ScopedByRule(Scope Scope) : ScopeRule
         Scope.Rollout => "the rollout's environment + service",
         Scope.Analysis => "the analysis's rollout",
         Scope.Review => "the review's rollout",
-        Scope.Host => "the host's environment",
+        Scope.Host => "the host's environment + one of its services",
         Scope.ChangeRecord => "the record's service",
         Scope.Incident => "the incident's environment + service",
         Scope.Train => "the train's environment + services",
@@ -180,37 +183,8 @@ public static class ScopeRules
         var answer = result is INestedHttpResult nested ? nested.Result : result;
         if (scope.IsUnscoped || answer is not Microsoft.AspNetCore.Http.HttpResults.Ok<Page<EnvironmentSnapshot>> { Value: { } page }) return result;
         var grains = context.HttpContext.RequestServices.GetRequiredService<IGrainFactory>();
-        var inside = await Task.WhenAll(page.Items.Where(e => scope.AllowsEnvironment(e.Name)).Select(e => OnlyServicesOf(scope, e, grains)));
+        var inside = await Task.WhenAll(page.Items.Where(e => scope.AllowsEnvironment(e.Name)).Select(e => ScopeViews.Environment(scope, e, grains)));
         return TypedResults.Ok(new Page<EnvironmentSnapshot> { Items = inside, Total = inside.Length, Offset = 0, Limit = inside.Length });
-    }
-
-    /// <summary>
-    /// For <c>GET /v1/environments/{name}</c>: a key scoped to services sees the versions, slots and rollouts of its
-    /// services only (the environment itself is checked by its <see cref="Scope.Environment"/> rule).
-    /// </summary>
-    public static async ValueTask<object?> OnlyServicesInScope(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
-    {
-        var result = await next(context);
-        var scope = KeyScope.Of(context.HttpContext.User);
-        var answer = result is INestedHttpResult nested ? nested.Result : result; // Results<Ok<...>, ProblemHttpResult>
-        if (scope.Services.Count == 0 || answer is not Microsoft.AspNetCore.Http.HttpResults.Ok<EnvironmentSnapshot> { Value: { } environment }) return result;
-        return TypedResults.Ok(await OnlyServicesOf(scope, environment, context.HttpContext.RequestServices.GetRequiredService<IGrainFactory>()));
-    }
-
-    private static async Task<EnvironmentSnapshot> OnlyServicesOf(KeyScope scope, EnvironmentSnapshot environment, IGrainFactory grains)
-    {
-        if (scope.Services.Count == 0) return environment;
-        var rollouts = environment.Active.Concat(environment.Queued).Concat(environment.Quarantined.Select(q => q.RolloutId)).Distinct(StringComparer.Ordinal).ToList();
-        var snapshots = await Task.WhenAll(rollouts.Select(id => grains.Ref<IRolloutGrain>(id).Get()));
-        var mine = rollouts.Zip(snapshots).Where(r => r.Second is { } rollout && scope.AllowsService(rollout.Service)).Select(r => r.First).ToHashSet(StringComparer.Ordinal);
-        return environment with
-        {
-            Services = environment.Services.Where(s => scope.AllowsService(s.Key)).ToDictionary(s => s.Key, s => s.Value, StringComparer.Ordinal),
-            ActiveSlots = environment.ActiveSlots.Where(s => scope.AllowsService(s.Key)).ToDictionary(s => s.Key, s => s.Value, StringComparer.Ordinal),
-            Active = environment.Active.Where(mine.Contains).ToList(),
-            Queued = environment.Queued.Where(mine.Contains).ToList(),
-            Quarantined = environment.Quarantined.Where(q => mine.Contains(q.RolloutId)).ToList(),
-        };
     }
 
     /// <summary>The rule an endpoint declares; null when it declares none or more than one (the route-table test fails on both).</summary>
@@ -243,8 +217,19 @@ public sealed class KeyScopeFilter : IEndpointFilter
             ScopedByRule by => scope.Refusal(await Touched(by.Scope, context, http.RequestServices.GetRequiredService<IGrainFactory>())),
             _ => $"{scope.Describe()}; this route declares no key-scope rule, so scoped keys may not use it",
         };
-        return refusal is null ? await next(context) : Problems.OutsideKeyScope(refusal);
+        if (refusal is not null) return Problems.OutsideKeyScope(refusal);
+        return await ScopeViews.Narrow(await next(context), scope, http.RequestServices.GetRequiredService<IGrainFactory>());
     }
+
+    private static readonly object HostReadKey = new();
+
+    /// <summary>
+    /// The host a <see cref="Scope.Host"/> rule read for this request, so that the handler checks who may speak for it
+    /// against the same snapshot instead of reading the host again (an agent's every call); null when the filter read
+    /// none (an unscoped key) or read another host.
+    /// </summary>
+    public static HostSnapshot? HostRead(HttpContext http, string id) =>
+        http.Items.TryGetValue(HostReadKey, out var read) && read is HostSnapshot host && string.Equals(host.Id, id, StringComparison.Ordinal) ? host : null;
 
     private static string? Route(EndpointFilterInvocationContext context, string name) =>
         context.HttpContext.Request.RouteValues.TryGetValue(name, out var value) ? value as string : null;
@@ -303,9 +288,9 @@ public sealed class KeyScopeFilter : IEndpointFilter
             case Scope.Host:
             {
                 var id = Route(context, "id");
-                return Names.IsHostId(id) && await grains.Ref<IHostGrain>(id!).Get() is { } host
-                    ? ScopeTouch.Of("host", id, environment: Touch.AllOf(host.Environment))
-                    : ScopeTouch.Missing("host", id);
+                if (!Names.IsHostId(id) || await grains.Ref<IHostGrain>(id!).Get() is not { } host) return ScopeTouch.Missing("host", id);
+                context.HttpContext.Items[HostReadKey] = host;
+                return ScopeTouch.Of("host", id, Touch.AllOf(host.Environment), Touch.AnyOf(host.Services.Keys));
             }
 
             case Scope.ChangeRecord:

@@ -367,7 +367,7 @@ public static class EnvironmentDeclarationsApi
 
     /// <summary>An agent reports what its host actually runs; the drift scan compares it with the declared baseline.</summary>
     public static async Task<Results<Ok<HostFactsReport>, ValidationProblem, ProblemHttpResult>> ReportFacts(
-        string id, HostFactsRequest request, ClaimsPrincipal user, IGrainFactory grains)
+        string id, HostFactsRequest request, HttpContext http, ClaimsPrincipal user, IGrainFactory grains)
     {
         var errors = new ValidationErrors();
         if (request.Services is { Count: > DeclarationParser.MaxItems }) errors.Add("services", $"at most {DeclarationParser.MaxItems} services");
@@ -389,7 +389,7 @@ public static class EnvironmentDeclarationsApi
         }
 
         if (errors.Any) return Problems.Validation(errors.ToDictionary());
-        if (await HostsApi.SpeakFor(id, user, grains) is { } refused) return refused;
+        if (await HostsApi.SpeakFor(id, http, user, grains) is { } refused) return refused;
 
         var report = new HostFactsReport
         {

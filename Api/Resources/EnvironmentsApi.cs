@@ -42,7 +42,7 @@ public static class EnvironmentsApi
             .WithSummary("Lists environments");
         group.MapPut("/{name}", Put).RequireAuthorization(Policies.Operate).ScopedBy(Scope.Environment)
             .WithSummary("Creates or updates an environment (concurrency limit and settings)");
-        group.MapGet("/{name}", Get).RequireAuthorization(Policies.Read).ScopedBy(Scope.Environment).AddEndpointFilter(ScopeRules.OnlyServicesInScope)
+        group.MapGet("/{name}", Get).RequireAuthorization(Policies.Read).ScopedBy(Scope.Environment)
             .WithSummary("An environment: its services and versions, running and queued rollouts, quarantined hosts");
         group.MapGet("/{name}/events", Events).RequireAuthorization(Policies.Read).ScopedBy(Scope.Environment)
             .WithSummary("An environment's event history, oldest first, in pages");
@@ -111,13 +111,38 @@ public static class EnvironmentsApi
     /// <summary>A strong ETag: the configuration version, quoted (<c>"3"</c>).</summary>
     public static string ETag(EnvironmentSnapshot environment) => Preconditions.ETag(environment.Version);
 
+    /// <summary>
+    /// The history after sequence <c>after</c>, at most <c>limit</c> events; fewer than <c>limit</c> means the end. A key
+    /// scoped to services gets only its services' events (<see cref="ScopeViews.Shows(KeyScope, EngineEvent, IGrainFactory, Dictionary{string, string?})"/>),
+    /// read on until <c>limit</c> of them or the end, so it resumes after the last one it got as anyone does.
+    /// </summary>
     public static async Task<Results<Ok<Page<EngineEvent>>, ProblemHttpResult, ValidationProblem>> Events(
-        string name, IGrainFactory grains, long? after, int? limit)
+        string name, ClaimsPrincipal user, IGrainFactory grains, long? after, int? limit)
     {
         if (!Names.IsDnsLabel(name) || await grains.Ref<IEnvironmentGrain>(name).Get() is null)
             return Problems.NotFound($"environment '{name}' does not exist");
         if (limit is < 1 or > 1000) return Problems.Validation("limit", "must be from 1 to 1000");
-        return TypedResults.Ok(await grains.Ref<IEventHistoryGrain>(GrainKeys.EnvironmentEvents(name)).Read(after ?? 0, limit ?? 200));
+        var history = grains.Ref<IEventHistoryGrain>(GrainKeys.EnvironmentEvents(name));
+        var (from, size, scope) = (after ?? 0, limit ?? 200, KeyScope.Of(user));
+        if (scope.Services.Count == 0) return TypedResults.Ok(await history.Read(from, size));
+
+        var mine = new List<EngineEvent>(size);
+        var rollouts = new Dictionary<string, string?>(StringComparer.Ordinal);
+        Page<EngineEvent> read;
+        var cursor = from;
+        do
+        {
+            read = await history.Read(cursor, size);
+            foreach (var item in read.Items)
+            {
+                if (mine.Count == size) break;
+                cursor = item.Sequence;
+                if (await scope.Shows(item, grains, rollouts)) mine.Add(item);
+            }
+        }
+        while (mine.Count < size && read.Items.Count == size);
+
+        return TypedResults.Ok(new Page<EngineEvent> { Items = mine, Total = read.Total, Offset = (int)Math.Min(from, int.MaxValue), Limit = size });
     }
 
     public static async Task<Results<Created<SimulatedFleetResponse>, ValidationProblem, ProblemHttpResult>> CreateSimulatedFleet(

@@ -159,7 +159,7 @@ public static class HostsApi
     /// state, artifact digest or version, ordered by id and paged with offset/limit.
     /// </summary>
     public static async Task<Results<Ok<Page<HostSnapshot>>, ValidationProblem, ProblemHttpResult>> List(
-        IGrainFactory grains, string? environment, string? state, string? artifact, string? version,
+        ClaimsPrincipal user, IGrainFactory grains, string? environment, string? state, string? artifact, string? version,
         string[]? label, int? offset, int? limit, string? service = null)
     {
         var errors = new ValidationErrors();
@@ -192,7 +192,9 @@ public static class HostsApi
             .Where(h => selectors.All(s => h.Labels.TryGetValue(s.Key, out var v) && v == s.Value))
             .Select(h => h.HostId)
             .ToList();
-        var needsState = wantedState is not null || artifact is not null || version is not null || service is not null;
+        // A key scoped to services sees the hosts that run one of them, and only their slots (ScopeViews): that needs each host.
+        var scope = KeyScope.Of(user);
+        var needsState = wantedState is not null || artifact is not null || version is not null || service is not null || scope.Services.Count > 0;
         var skip = offset ?? 0;
         var take = limit ?? 100;
 
@@ -204,6 +206,8 @@ public static class HostsApi
 
         // With a service, the filters read that service's slot; without one, any service on the host may match.
         var matching = (await Snapshots(grains, candidates))
+            .Where(scope.Shows)
+            .Select(h => ScopeViews.Host(scope, h))
             .Where(h => (service is null ? h.Services.Count == 0 ? [new HostServiceSnapshot { State = h.State }] : h.Services.Values
                     : h.Services.TryGetValue(service, out var slot) ? [slot] : (IEnumerable<HostServiceSnapshot>)[])
                 .Any(s => (wantedState is null || s.State == wantedState)
@@ -219,9 +223,9 @@ public static class HostsApi
             : Problems.NotFound($"host '{id}' is not registered");
 
     public static async Task<Results<Ok<HostSnapshot>, ProblemHttpResult>> Heartbeat(
-        string id, HeartbeatRequest? request, ClaimsPrincipal user, IGrainFactory grains)
+        string id, HeartbeatRequest? request, HttpContext http, ClaimsPrincipal user, IGrainFactory grains)
     {
-        if (await SpeakFor(id, user, grains) is { } refused) return refused;
+        if (await SpeakFor(id, http, user, grains) is { } refused) return refused;
         var result = await grains.Ref<IHostGrain>(id).Heartbeat(request?.Healthy ?? true);
         return result.Ok ? TypedResults.Ok(result.Value!) : Problems.NotFound(result.Detail!);
     }
@@ -231,11 +235,11 @@ public static class HostsApi
     /// <see cref="MaxWaitSeconds"/>) makes it a long-poll: it answers once the generation passes <c>after</c>.
     /// </summary>
     public static async Task<Results<Ok<DesiredState>, ValidationProblem, ProblemHttpResult>> Desired(
-        string id, int? wait, long? after, ClaimsPrincipal user, IGrainFactory grains)
+        string id, int? wait, long? after, HttpContext http, ClaimsPrincipal user, IGrainFactory grains)
     {
         if (wait is < 0 or > MaxWaitSeconds) return Problems.Validation("wait", $"must be from 0 to {MaxWaitSeconds} seconds");
         if (after is < 0) return Problems.Validation("after", "must be a generation the host answered before (zero or more)");
-        if (await SpeakFor(id, user, grains) is { } refused) return refused;
+        if (await SpeakFor(id, http, user, grains) is { } refused) return refused;
         var host = grains.Ref<IHostGrain>(id);
         var desired = wait is > 0 ? await host.WaitDesired(after ?? -1, TimeSpan.FromSeconds(wait.Value)) : await host.GetDesired();
         if (desired is null) return Problems.NotFound($"host '{id}' is not registered");
@@ -254,7 +258,7 @@ public static class HostsApi
     }
 
     public static async Task<Results<Ok<HostSnapshot>, ValidationProblem, ProblemHttpResult>> Report(
-        string id, HostReportRequest request, ClaimsPrincipal user, IGrainFactory grains)
+        string id, HostReportRequest request, HttpContext http, ClaimsPrincipal user, IGrainFactory grains)
     {
         var errors = new ValidationErrors();
         if (string.IsNullOrWhiteSpace(request.Rollout) || request.Rollout.Length > 200) errors.Add("rollout", "is required: the rollout named in the desired state");
@@ -277,7 +281,7 @@ public static class HostsApi
         }
 
         if (errors.Any) return Problems.Validation(errors.ToDictionary());
-        if (await SpeakFor(id, user, grains) is { } refused) return refused;
+        if (await SpeakFor(id, http, user, grains) is { } refused) return refused;
 
         var result = await grains.Ref<IHostGrain>(id).Report(new HostOutcomeReport
         {
@@ -299,7 +303,7 @@ public static class HostsApi
     }
 
     public static async Task<Results<Ok<HostSnapshot>, ValidationProblem, ProblemHttpResult>> Metrics(
-        string id, HostMetricsRequest request, ClaimsPrincipal user, IGrainFactory grains)
+        string id, HostMetricsRequest request, HttpContext http, ClaimsPrincipal user, IGrainFactory grains)
     {
         var errors = new ValidationErrors();
         var sample = new SimulatedMetrics
@@ -313,7 +317,7 @@ public static class HostsApi
         if (request.Service is not null && !Names.IsDnsLabel(request.Service)) errors.Add("service", "service names are lower-case DNS labels");
         ValidateValues(request.Values, errors, "values");
         if (errors.Any) return Problems.Validation(errors.ToDictionary());
-        if (await SpeakFor(id, user, grains) is { } refused) return refused;
+        if (await SpeakFor(id, http, user, grains) is { } refused) return refused;
 
         var result = await grains.Ref<IHostGrain>(id).ReportMetrics(new HostMetricsSample
         {
@@ -332,9 +336,12 @@ public static class HostsApi
     /// Whether the caller may speak for host <paramref name="id"/>: 404 when it is not registered, 403 when the key does
     /// not serve its environment or another agent key registered it; null when it may.
     /// </summary>
-    internal static async Task<ProblemHttpResult?> SpeakFor(string id, ClaimsPrincipal user, IGrainFactory grains)
+    internal static async Task<ProblemHttpResult?> SpeakFor(string id, HttpContext http, ClaimsPrincipal user, IGrainFactory grains)
     {
-        if (!Names.IsHostId(id) || await grains.Ref<IHostGrain>(id).Get() is not { } host) return Problems.NotFound($"host '{id}' is not registered");
+        // A scoped key's host was read by its scope check in this request (every agent key is scoped): the same snapshot
+        // answers both checks, one read instead of two. An unscoped key's was not read yet.
+        var host = KeyScopeFilter.HostRead(http, id) ?? (Names.IsHostId(id) ? await grains.Ref<IHostGrain>(id).Get() : null);
+        if (host is null) return Problems.NotFound($"host '{id}' is not registered");
         return AgentRefusal(user, host) is { } refusal ? Problems.Forbidden(refusal) : null;
     }
 

@@ -33,7 +33,7 @@ public static class ServicesApi
             .WithSummary("Declares the services a service depends on");
         group.MapGet("/{name}/dependencies", Get).RequireAuthorization(Policies.Read).ScopedBy(Scope.Service)
             .WithSummary("The services a service depends on");
-        group.MapGet("/", List).RequireAuthorization(Policies.Read).UnscopedKeysOnly("lists every service and its owner; a scoped key reads its own with GET /v1/services/{name}/dependencies")
+        group.MapGet("/", List).RequireAuthorization(Policies.Read).ScopeFree("the list filters itself: a key scoped to services sees only those; one scoped to environments only sees every service (the catalog does not record where a service runs)")
             .WithSummary("Lists services with their owners");
         group.MapPut("/{name}/owner", PutOwner).RequireAuthorization(Policies.Operate).ScopedBy(Scope.Service)
             .WithSummary("Sets a service's owner");
@@ -83,9 +83,17 @@ public static class ServicesApi
         return TypedResults.Ok(result.Value!);
     }
 
-    /// <summary>The services the DORA ledger knows (every service with a finished rollout, or an owner set) and their teams.</summary>
-    public static async Task<Ok<IReadOnlyList<ServiceEntry>>> List(IGrainFactory grains) =>
-        TypedResults.Ok(await grains.Ref<IServiceCatalogGrain>(GrainKeys.ServiceCatalog).List());
+    /// <summary>
+    /// The services the DORA ledger knows (every service with a finished rollout, or an owner set) and their teams; a key
+    /// scoped to services gets only those. The catalog keeps no environments (a service's name and owner are the same in
+    /// every one), so a key scoped to environments only lists every service, as it may read any release.
+    /// </summary>
+    public static async Task<Ok<IReadOnlyList<ServiceEntry>>> List(ClaimsPrincipal user, IGrainFactory grains)
+    {
+        var scope = KeyScope.Of(user);
+        var services = await grains.Ref<IServiceCatalogGrain>(GrainKeys.ServiceCatalog).List();
+        return TypedResults.Ok<IReadOnlyList<ServiceEntry>>(services.Where(s => scope.AllowsService(s.Service)).ToList());
+    }
 
     /// <summary>
     /// Sets the team that owns a service (audited as service.owner-changed). <c>If-Match</c> (the ETag of
