@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using Deploy.Engine.Domain.Audit;
 using Deploy.Engine.Grains.Interfaces;
 using Microsoft.Extensions.Options;
@@ -48,8 +47,8 @@ public sealed class AuditCheckpointState
 /// activation, so the chain has one order; an entry is acknowledged only once stored. Full pages are sealed into page
 /// grains, so an append writes one open page however long the trail grows. The head (count and last hash) is stored
 /// with the open page, apart from the sealed pages, and again in a signed checkpoint in the table store (written after
-/// every append) and in this process's memory, so verification also catches a page removed, a tail cut short or
-/// replaced. When a loaded log disagrees with its checkpoint, the finding is written into the checkpoint (signed) and
+/// every append) and in this silo's memory (<see cref="AuditWriteMemory"/>), so verification also catches a page
+/// removed, a tail cut short or replaced. When a loaded log disagrees with its checkpoint, the finding is written into the checkpoint (signed) and
 /// verification reports it from then on, whatever is appended later.
 /// Actions arrive at a person's pace (approvals, pauses, rollbacks), not a fleet's: one activation is enough.
 /// Queries scan the pages in order (fine for the tens of thousands of entries a year of actions makes; an index would
@@ -59,13 +58,11 @@ public sealed class AuditLogGrain(
     [PersistentState("audit", Stores.Blob)] IPersistentState<AuditLogState> state,
     [PersistentState("audit-head", Stores.Table)] IPersistentState<AuditCheckpointState> checkpoint,
     AuditKey key,
+    AuditWriteMemory written,
     IOptions<ClusterOptions> cluster,
     TimeProvider clock) : Grain, IAuditLogGrain
 {
     public const int PageSize = 256;
-
-    /// <summary>The count and head this process last wrote, per service id: survives deactivation, not a restart.</summary>
-    private static readonly ConcurrentDictionary<string, (long Count, string Head)> LastWritten = new(StringComparer.Ordinal);
 
     private HashSet<string>? _recent;
 
@@ -131,7 +128,7 @@ public sealed class AuditLogGrain(
         }
 
         _recent.Add(action.Id);
-        LastWritten[cluster.Value.ServiceId] = (S.Count, S.Head);
+        written.Wrote(cluster.Value.ServiceId, S.Count, S.Head);
         await WriteCheckpoint();
     }
 
@@ -196,7 +193,7 @@ public sealed class AuditLogGrain(
         }
 
         var result = AuditChain.Verify(key.Bytes, entries, Checkpoint,
-            LastWritten.TryGetValue(cluster.Value.ServiceId, out var last) ? last : null);
+            written.Last(cluster.Value.ServiceId));
         return new AuditVerification
         {
             Valid = result.Valid, Entries = result.Entries, BrokenAt = result.BrokenAt, Reason = result.Reason, HeadHash = S.Head, Keyed = key.Keyed,

@@ -72,6 +72,7 @@ public static class SiloExtensions
         services.AddRolloutGates();
         services.AddEventFollower<AuditFollower>();
         services.TryAddSingleton(_ => AuditKey.From(configuration));
+        services.TryAddSingleton<AuditWriteMemory>();
         services.AddOperatorViews(configuration);
         services.AddDeclaredEnvironments(configuration);
         services.AddEngineArtifactsAndSecrets(configuration);

@@ -72,6 +72,30 @@ public class AuditApiTests(EngineFactory engine)
         Assert.True((long)verified["entries"]! >= entries.Count);
     }
 
+    [Fact]
+    public async Task Two_engines_in_one_process_each_verify_their_own_trail()
+    {
+        // Same service id, separate clusters (as tests and the bench run them): what one engine last wrote is not the
+        // other's tail. Before, the remembered head was per process and the second engine reported its tail replaced.
+        await using var second = new EngineFactory();
+        var (otherOperator, otherViewer) = (second.As(OperatorKey), second.As(ViewerKey));
+        foreach (var (client, viewer, name) in new[]
+                 {
+                     (_operator, _viewer, TestHttp.Unique("audit-a")), (otherOperator, otherViewer, TestHttp.Unique("audit-b")),
+                     (_operator, _viewer, TestHttp.Unique("audit-c")),
+                 })
+        {
+            await client.PutJson($"/v1/environments/{name}", new { concurrencyLimit = 1 }).Expect(HttpStatusCode.OK);
+            await viewer.WaitFor($"/v1/audit?environment={name}", p => p["items"]!.AsArray().Count > 0);
+        }
+
+        foreach (var viewer in new[] { otherViewer, _viewer })
+        {
+            var verified = await viewer.GetAsync("/v1/audit/verify").Expect(HttpStatusCode.OK);
+            Assert.True((bool)verified["valid"]!, verified.ToJsonString());
+        }
+    }
+
     [Theory]
     [InlineData("/v1/audit?limit=0", "limit")]
     [InlineData("/v1/audit?environment=Not_A_Name", "environment")]
