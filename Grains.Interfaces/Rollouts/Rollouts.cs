@@ -575,4 +575,11 @@ public interface IRolloutGrain : IGrainWithStringKey
     [OneWay]
     [Alias("OnHostReported")]
     Task OnHostReported(HostCommandStatus status);
+
+    /// <summary>
+    /// Hosts finished (or failed) this rollout's commands, in the order they answered: what each silo's relay gathered
+    /// while the rollout worked through the previous batch. Returns once they are applied (the relay's back-pressure).
+    /// </summary>
+    [Alias("OnHostsReported")]
+    Task OnHostsReported(IReadOnlyList<HostCommandStatus> statuses);
 }

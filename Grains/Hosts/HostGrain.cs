@@ -18,6 +18,7 @@ namespace Deploy.Engine.Grains.Hosts;
 public sealed partial class HostGrain(
     [PersistentState("host", Stores.Table)] IPersistentState<HostGrainState> state,
     TimeProvider clock,
+    HostReportRelay reports,
     ILogger<HostGrain> logger) : Grain, IHostGrain
 {
     /// <summary>How many artifacts a service's history keeps (the targets of repeated rollbacks).</summary>
@@ -213,7 +214,7 @@ public sealed partial class HostGrain(
         if (status.Outcome != CommandOutcome.Pending)
         {
             // Final at once (already on the artifact, refused, untouched): tell the rollout like any later outcome.
-            await GrainFactory.Ref<IRolloutGrain>(command.RolloutId).OnHostReported(status);
+            reports.Send(command.RolloutId, status);
             if (status.Outcome == CommandOutcome.Succeeded && command.Kind == HostCommandKind.Apply)
             {
                 await SendSimulatedSample(command.RolloutId, SlotFor(command));
@@ -481,9 +482,9 @@ public sealed partial class HostGrain(
         ChangedDesired();
         await state.WriteStateAsync();
 
-        // The rollout hears first (one-way: it never calls back into a host while handling this, and a lost
-        // report is recovered by its reminder re-delivering the command); the event follows.
-        await GrainFactory.Ref<IRolloutGrain>(command.RolloutId).OnHostReported(Status(command.Kind, slot.CommandOutcome, reason));
+        // The rollout hears through this silo's relay (many answers per call; the host never waits on the rollout, and
+        // a lost answer is recovered by its reminder re-delivering the command); the event follows.
+        reports.Send(command.RolloutId, Status(command.Kind, slot.CommandOutcome, reason));
         if (succeeded && command.Kind == HostCommandKind.Apply)
         {
             await SendSimulatedSample(command.RolloutId, name);

@@ -297,14 +297,22 @@ public sealed partial class RolloutGrain(
         }
     }
 
-    public async Task OnHostReported(HostCommandStatus status)
+    public Task OnHostReported(HostCommandStatus status) => OnHostsReported([status]);
+
+    public async Task OnHostsReported(IReadOnlyList<HostCommandStatus> statuses)
     {
-        if (!S.Hosts.TryGetValue(status.HostId, out var phase) || !Record(status.HostId, phase, status))
+        // Every answer is recorded first, then the rollout decides once: a batch moves the phases as the same answers
+        // one by one would (the ledger reads each host's phase as it stands), and the stepper sees where they leave it.
+        var changed = false;
+        foreach (var status in statuses)
         {
-            return;
+            changed |= S.Hosts.TryGetValue(status.HostId, out var phase) && Record(status.HostId, phase, status);
         }
 
-        await Reconcile(redeliver: false);
+        if (changed)
+        {
+            await Reconcile(redeliver: false);
+        }
     }
 
     public async Task OnHostSample(HostMetricsSample sample)

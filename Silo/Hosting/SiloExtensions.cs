@@ -10,6 +10,7 @@ using Deploy.Engine.Grains.Events;
 using Deploy.Engine.Grains.Environments;
 using Deploy.Engine.Grains.Gates;
 using Deploy.Engine.Grains.Governance;
+using Deploy.Engine.Grains.Hosts;
 using Deploy.Engine.Grains.Metrics;
 using Deploy.Engine.Grains.Provisioning;
 using Deploy.Engine.Grains.SupplyChain;
@@ -73,6 +74,7 @@ public static class SiloExtensions
         services.AddEventFollower<AuditFollower>();
         services.TryAddSingleton(_ => AuditKey.From(configuration));
         services.TryAddSingleton<AuditWriteMemory>();
+        services.TryAddSingleton<HostReportRelay>();
         services.AddOperatorViews(configuration);
         services.AddDeclaredEnvironments(configuration);
         services.AddEngineArtifactsAndSecrets(configuration);

@@ -29,6 +29,62 @@ public class HostReportTests(ClusterFixture fixture)
         Assert.Equal(clean.Hosts, noisy.Hosts);
     }
 
+    /// <summary>
+    /// Each silo's relay hands a rollout many answers at once; the rollout must end where the same answers one call
+    /// each would leave it, also when an early answer spends the failure budget and later ones are for hosts the
+    /// rollback has already claimed.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(FailingHosts))]
+    public async Task Answers_in_one_batch_leave_the_rollout_where_the_same_answers_one_by_one_do(int failing)
+    {
+        async Task<RolloutSnapshot> Answer(bool batched)
+        {
+            var env = Unique("batch");
+            await Grains.GetGrain<IEnvironmentGrain>(env).Configure(new EnvironmentSpec { ConcurrencyLimit = 1 });
+            var ids = Enumerable.Range(1, 6).Select(i => $"{env}-{i}").ToList();
+            await Grains.GetGrain<IEnvironmentGrain>(env).RegisterHosts(ids.Select(id => new HostEnrollment
+            {
+                HostId = id,
+                Registration = new HostRegistration { Environment = env, CurrentArtifact = Digest("1.0.0"), CurrentVersion = "1.0.0" },
+            }).ToList());
+            var rollout = await StartRollout(Grains, await CreateRelease(Grains, "api", "2.0.0"), env,
+                new RolloutStrategySpec { Preset = "AllAtOnce", MaxFailures = "1" });
+            var grain = Grains.GetGrain<IRolloutGrain>(rollout.Id);
+            await Until(grain, r => r.Hosts.Updating == ids.Count);
+            var answers = ids.Select((id, i) => new HostCommandStatus
+            {
+                HostId = id, Kind = HostCommandKind.Apply, Outcome = i < failing ? CommandOutcome.Failed : CommandOutcome.Succeeded,
+            }).ToList();
+            if (batched)
+            {
+                await grain.OnHostsReported(answers);
+            }
+            else
+            {
+                foreach (var answer in answers) await grain.OnHostReported(answer);
+            }
+
+            // One-way answers, then the hosts' own answers to a rollback (they never applied, so they are back at once).
+            return await Until(grain, r => r.Status.IsTerminal());
+        }
+
+        static async Task<RolloutSnapshot> Until(IRolloutGrain grain, Func<RolloutSnapshot, bool> holds)
+        {
+            var deadline = DateTime.UtcNow.AddSeconds(20);
+            RolloutSnapshot now;
+            while (!holds(now = (await grain.Get())!) && DateTime.UtcNow < deadline) await Task.Delay(20);
+            return now;
+        }
+
+        var one = await Answer(batched: false);
+        var many = await Answer(batched: true);
+
+        Assert.Equal(failing > 1 ? RolloutStatus.RolledBack : RolloutStatus.Succeeded, one.Status);
+        Assert.Equal(one.Status, many.Status);
+        Assert.Equal(one.Hosts, many.Hosts);
+    }
+
     private async Task<(RolloutSnapshot Rollout, List<(HostState, string?, string?)> Hosts)> Run(int failing, bool noisy)
     {
         var env = Unique("agents");
