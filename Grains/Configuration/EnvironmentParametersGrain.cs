@@ -1,4 +1,5 @@
 using Deploy.Engine.Domain.Configuration;
+using Deploy.Engine.Domain.Environments;
 using Deploy.Engine.Domain.Governance;
 using Deploy.Engine.Grains.Events;
 using Deploy.Engine.Grains.Interfaces;
@@ -107,12 +108,12 @@ public sealed class EnvironmentParametersGrain(
                 $"parameter change {changeId} was already {change.State.ToString().ToLowerInvariant()} by {change.DecidedBy}");
         }
 
-        if (ParameterChangeRules.DecisionRefusal(change.ProposedBy, actor.Name, changeId, approve ? Authorisation.Approve : Authorisation.Reject) is { } own)
+        if (ChangeProposals.DecisionRefusal(ChangeSubject.Parameters, change.ProposedBy, actor.Name, changeId, approve ? Authorisation.Approve : Authorisation.Reject) is { } own)
         {
             return CommandResult<ParameterChangeSnapshot>.Fail(ErrorKind.PolicyRefused, own);
         }
 
-        if (approve && ParameterChangeRules.StaleRefusal(Environment, changeId, change.ProposedAgainst, S.Version) is { } stale)
+        if (approve && ChangeProposals.StaleRefusal(ChangeSubject.Parameters, Environment, changeId, change.ProposedAgainst, S.Version) is { } stale)
         {
             return CommandResult<ParameterChangeSnapshot>.Fail(ErrorKind.Conflict, stale);
         }

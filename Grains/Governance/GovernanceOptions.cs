@@ -143,7 +143,7 @@ public sealed class GovernanceOptionsValidator : IValidateOptions<GovernanceOpti
         if (options.FailureWindow is { } window && window <= TimeSpan.Zero) errors.Add($"{S}:FailureWindow must be positive.");
         if (options.ProtectedEnvironments?.Any(string.IsNullOrWhiteSpace) == true) errors.Add($"{S}:ProtectedEnvironments has an empty entry.");
         if (options.ReadinessItems?.Any(string.IsNullOrWhiteSpace) == true) errors.Add($"{S}:ReadinessItems has an empty item.");
-        var most = Domain.Environments.DeclarationChangeRules.MaxApprovals;
+        var most = Domain.Environments.ChangeProposals.MaxApprovals;
         if (options.DeclarationChangeApprovals < 1 || options.DeclarationChangeApprovals > most)
             errors.Add($"{S}:DeclarationChangeApprovals must be between 1 and {most}.");
         foreach (var (environment, n) in options.EnvironmentChangeApprovals)
