@@ -182,6 +182,9 @@ public static class EventTypes
     /// <summary>A change authority approved a parameter change; the set was replaced with it.</summary>
     public const string ParameterChangeApproved = Ext + "environment.parameter-change-approved";
 
+    /// <summary>A change authority approved a parameter change that needs more approvals; nothing was applied yet (data: change, approvals, required).</summary>
+    public const string ParameterChangeVoted = Ext + "environment.parameter-change-voted";
+
     /// <summary>A change authority rejected a parameter change, with the reason.</summary>
     public const string ParameterChangeRejected = Ext + "environment.parameter-change-rejected";
 

@@ -24,12 +24,13 @@ public sealed record ParametersResponse(
 
 /// <summary>
 /// A proposed parameter change as the API shows it: the proposed values and the names of the proposed secrets (never a
-/// secret, nor its protected payload), what it changes, and its state.
+/// secret, nor its protected payload), what it changes, and its state; like a declaration change, how many change
+/// authorities must approve it (<c>approvalsRequired</c>) and who approved so far (<c>approvedBy</c>).
 /// </summary>
 public sealed record ParameterChangeResponse(
     string Id, string Environment, DeclarationChangeState State, IReadOnlyDictionary<string, string> Values, IReadOnlyDictionary<string, string> Secrets,
     long ProposedAgainst, IReadOnlyList<DeclarationFieldChange> Differences, string ProposedBy, DateTimeOffset ProposedAt, string ApprovalNeeded,
-    string? DecidedBy, DateTimeOffset? DecidedAt, string? DecisionReason, long? AppliedVersion);
+    string? DecidedBy, DateTimeOffset? DecidedAt, string? DecisionReason, long? AppliedVersion, int ApprovalsRequired, IReadOnlyList<string> ApprovedBy);
 
 /// <summary>A release's configuration rendered for one host's environment; <c>Hash</c> is the sha256 of the files in name order.</summary>
 public sealed record RenderedConfigResponse(string Release, string Environment, string Host, IReadOnlyDictionary<string, string> Files, string Hash);
@@ -67,7 +68,7 @@ public static class ConfigurationApi
             .WithSummary("One proposed parameter change: what it changes (secrets by name only) and its state");
         environments.MapPost("/{name}/parameters/changes/{id}/approve", (string name, string id, DeclarationDecisionRequest? body, ClaimsPrincipal user, IGrainFactory grains) =>
             DecideParameterChange(name, id, approve: true, body, user, grains)).RequireAuthorization(Policies.DeclarationChange).ScopedBy(Scope.Environment)
-            .WithSummary("Approves a proposed parameter change (a change authority other than the proposer); it applies at once");
+            .WithSummary("Approves a proposed parameter change (a change authority other than the proposer); it applies once enough have approved");
         environments.MapPost("/{name}/parameters/changes/{id}/reject", (string name, string id, DeclarationDecisionRequest? body, ClaimsPrincipal user, IGrainFactory grains) =>
             DecideParameterChange(name, id, approve: false, body, user, grains)).RequireAuthorization(Policies.DeclarationChange).ScopedBy(Scope.Environment)
             .WithSummary("Rejects a proposed parameter change, with the reason");
@@ -114,8 +115,8 @@ public static class ConfigurationApi
     /// Replaces an environment's parameters and secrets. <c>If-Match</c> (the ETag of a GET, or <c>*</c>) and
     /// <c>If-None-Match: *</c> are checked in the same turn as the write: 412 and nothing written when they do not hold.
     /// In a production-tier or protected environment nothing is replaced, whoever sends it: the set becomes a pending
-    /// parameter change (202, its location and what it changes) that a change authority other than the proposer approves
-    /// (<c>POST .../parameters/changes/{id}/approve</c>) or rejects.
+    /// parameter change (202, its location and what it changes) that change authorities other than the proposer approve
+    /// (<c>POST .../parameters/changes/{id}/approve</c>; as many as a declaration change of the environment needs) or reject.
     /// </summary>
     public static async Task<Results<Ok<ParametersResponse>, Accepted<ParameterChangeResponse>, ValidationProblem, ProblemHttpResult>> PutParameters(
         string name, PutParametersRequest request, HttpContext http, ClaimsPrincipal user, IGrainFactory grains, IDataProtectionProvider protection)
@@ -173,8 +174,9 @@ public static class ConfigurationApi
 
     /// <summary>
     /// A change authority (approver role) approves or rejects a pending parameter change; never its proposer (422, four
-    /// eyes). An approval applies the change only onto the parameter version it was proposed against: 409 and nothing
-    /// applied when the parameters changed meanwhile.
+    /// eyes). An approval below the required count is kept (200, still pending; the same approver counts once); the one
+    /// that reaches it applies the change, only onto the parameter version it was proposed against: 409 and nothing
+    /// applied when the parameters changed meanwhile. A decided change is 409 (invalid transition).
     /// </summary>
     public static async Task<Results<Ok<ParameterChangeResponse>, ValidationProblem, ProblemHttpResult>> DecideParameterChange(
         string name, string id, bool approve, DeclarationDecisionRequest? body, ClaimsPrincipal user, IGrainFactory grains)
@@ -268,7 +270,9 @@ public static class ConfigurationApi
         change.DecidedBy,
         change.DecidedAt,
         change.DecisionReason,
-        change.AppliedVersion);
+        change.AppliedVersion,
+        change.ApprovalsRequired,
+        change.ApprovedBy);
 
     private static IDataProtector Protector(IDataProtectionProvider protection, string environment, string name) =>
         protection.CreateProtector(Purpose, environment, name);

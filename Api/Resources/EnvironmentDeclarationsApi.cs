@@ -53,7 +53,7 @@ public static class EnvironmentDeclarationsApi
             .WithSummary("One proposed declaration change: its diff, votes and state");
         environments.MapPost("/{name}/declaration/changes/{id}/approve", (string name, string id, DeclarationDecisionRequest? body, ClaimsPrincipal user, IGrainFactory grains) =>
             Decide(name, id, approve: true, body, user, grains)).RequireAuthorization(Policies.DeclarationChange).ScopedBy(Scope.Environment)
-            .WithSummary("Approves a proposed declaration change (a change authority other than the proposer); it applies at once");
+            .WithSummary("Approves a proposed declaration change (a change authority other than the proposer); it applies once enough have approved");
         environments.MapPost("/{name}/declaration/changes/{id}/reject", (string name, string id, DeclarationDecisionRequest? body, ClaimsPrincipal user, IGrainFactory grains) =>
             Decide(name, id, approve: false, body, user, grains)).RequireAuthorization(Policies.DeclarationChange).ScopedBy(Scope.Environment)
             .WithSummary("Rejects a proposed declaration change, with the reason");
@@ -177,8 +177,9 @@ public static class EnvironmentDeclarationsApi
 
     /// <summary>
     /// A change authority (approver role) approves or rejects a pending declaration change; never its proposer (422,
-    /// four eyes). An approval applies the change only onto the declaration version it was proposed against: 409 and
-    /// nothing applied when the declaration changed meanwhile.
+    /// four eyes). An approval below the required count is kept (200, still pending; the same approver counts once); the
+    /// one that reaches it applies the change, only onto the declaration version it was proposed against: 409 and
+    /// nothing applied when the declaration changed meanwhile. A decided change is 409 (invalid transition).
     /// </summary>
     public static async Task<Results<Ok<DeclarationChangeSnapshot>, ValidationProblem, ProblemHttpResult>> Decide(
         string name, string id, bool approve, DeclarationDecisionRequest? body, ClaimsPrincipal user, IGrainFactory grains)

@@ -1,41 +1,25 @@
-using System.Globalization;
 using Deploy.Engine.Domain.Environments;
-using Deploy.Engine.Domain.Governance;
 
 namespace Deploy.Engine.Domain.Configuration;
 
 /// <summary>
 /// The change process for the parameters and secrets of production-tier and protected environments (issue 14): the
-/// keys that deploy there (pipeline, operator) cannot rewrite what production runs with. A replacement is proposed, and
-/// applied only once a change authority other than the proposer approves it, onto the very version it was proposed
-/// against, as declaration changes are (<see cref="DeclarationChangeRules"/>).
+/// keys that deploy there (pipeline, operator) cannot rewrite what production runs with. A replacement is proposed and
+/// decided by <see cref="ChangeProposals"/>, the rule declaration changes share: it applies once as many change
+/// authorities other than the proposer approve it as a declaration change of that environment needs, onto the very
+/// version it was proposed against.
 /// </summary>
 public static class ParameterChangeRules
 {
     /// <summary>
-    /// Why replacing <paramref name="environment"/>'s parameters needs approval, or null when it may be applied directly.
+    /// Why replacing <paramref name="environment"/>'s parameters needs approval, or null when it may be applied directly;
+    /// <paramref name="approvals"/> change authorities must approve, as for its declaration.
     /// Examples: a protected 'prod' → "environment 'prod' is production tier or protected: ..."; 'dev' → null.
     /// </summary>
-    public static string? ApprovalNeeded(string environment, bool isProtected) => isProtected
+    public static string? ApprovalNeeded(string environment, bool isProtected, int approvals = 1) => isProtected
         ? $"environment '{environment}' is production tier or protected: its parameters and secrets change only through an approved " +
-          "parameter change (a change authority other than the proposer approves it)"
+          "parameter change " + ChangeProposals.WhoApproves(approvals)
         : null;
-
-    /// <summary>Four eyes: the proposer never decides their own parameter change, whatever roles their key holds.</summary>
-    public static string? DecisionRefusal(string proposer, string actor, string changeId, Authorisation act) =>
-        SeparationOfDuties.Refusal(new ChangeAuthors(proposer, []), actor, changeId, act)
-            ?.Replace("submitted release", "proposed parameter change", StringComparison.Ordinal);
-
-    /// <summary>
-    /// An approval applies the change only onto the version it was proposed against; null when <paramref name="current"/>
-    /// is still <paramref name="proposedAgainst"/>. Example: proposed against 3, now 4 → "... is at version 4, not version 3 ...".
-    /// </summary>
-    public static string? StaleRefusal(string environment, string changeId, long proposedAgainst, long current) =>
-        proposedAgainst == current
-            ? null
-            : $"the parameters of '{environment}' are at version {current.ToString(CultureInfo.InvariantCulture)}, not version " +
-              $"{proposedAgainst.ToString(CultureInfo.InvariantCulture)} that change {changeId} was proposed against: nothing was applied; " +
-              "propose the change again against the current parameters";
 
     /// <summary>
     /// What a replacement changes, by name in name order: <c>values.x</c> with the value before and after, and

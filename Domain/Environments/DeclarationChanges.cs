@@ -1,6 +1,4 @@
-using System.Globalization;
 using System.Text.Json;
-using Deploy.Engine.Domain.Governance;
 
 namespace Deploy.Engine.Domain.Environments;
 
@@ -10,10 +8,9 @@ public sealed record DeclaredControls(bool Declared, bool Production, bool Decla
 /// <summary>
 /// The change process for declarations of production-tier and protected environments (issue 14): the keys a
 /// declaration constrains (operators held out of production, pipelines held back by its gates) cannot rewrite it.
-/// A change to such a declaration is proposed, and applied only once a change authority other than the proposer
-/// approves it, against the very version it was proposed on. Declaring a new environment stays direct.
-/// How many change authorities must approve is a setting (<c>Governance:DeclarationChangeApprovals</c>, default 1, and
-/// per environment <c>Governance:EnvironmentChangeApprovals:{env}</c>); the proposer never counts.
+/// A change to such a declaration is proposed and decided by <see cref="ChangeProposals"/>, the rule parameter and
+/// secret changes share: it applies once the required number of change authorities other than the proposer approve it,
+/// onto the very version it was proposed against. Declaring a new environment stays direct.
 /// </summary>
 public static class DeclarationChangeRules
 {
@@ -33,43 +30,8 @@ public static class DeclarationChangeRules
         return what is null
             ? null
             : $"environment '{environment}' is {what}: its declaration changes only through an approved declaration change " +
-              (approvals <= 1
-                  ? "(a change authority other than the proposer approves it)"
-                  : $"({approvals.ToString(CultureInfo.InvariantCulture)} change authorities other than the proposer approve it)");
+              ChangeProposals.WhoApproves(approvals);
     }
-
-    /// <summary>The most approvals a change may be set to need: more than a handful is a process nobody can meet.</summary>
-    public const int MaxApprovals = 10;
-
-    /// <summary>
-    /// How many more approvals a change needs: <paramref name="required"/> less the distinct approvers other than the
-    /// proposer (the proposer's own vote never counts; the same approver twice counts once), never below 0.
-    /// Examples (required 2, proposer alice): [] → 2; [bob] → 1; [bob, bob] → 1; [bob, alice] → 1; [bob, carol] → 0.
-    /// </summary>
-    public static int ApprovalsStillNeeded(string proposer, IReadOnlyCollection<string> approvers, int required)
-    {
-        ArgumentNullException.ThrowIfNull(approvers);
-        var counted = approvers.Where(a => !string.Equals(a, proposer, StringComparison.Ordinal)).Distinct(StringComparer.Ordinal).Count();
-        return Math.Max(0, required - counted);
-    }
-
-    /// <summary>
-    /// Four eyes on a declaration change: the proposer never decides it (approve or reject), whatever roles their key
-    /// holds; reuses <see cref="SeparationOfDuties"/>'s wording. Null when <paramref name="actor"/> may decide.
-    /// </summary>
-    public static string? DecisionRefusal(string proposer, string actor, string changeId, Authorisation act) =>
-        SeparationOfDuties.Refusal(new ChangeAuthors(proposer, []), actor, changeId, act)
-            ?.Replace("submitted release", "proposed declaration change", StringComparison.Ordinal);
-
-    /// <summary>
-    /// An approval applies the change only onto the version it was proposed against; null when
-    /// <paramref name="current"/> is still <paramref name="proposedAgainst"/> (0: proposed before any declaration).
-    /// </summary>
-    public static string? StaleRefusal(string environment, string changeId, long proposedAgainst, long current) =>
-        proposedAgainst == current
-            ? null
-            : $"the declaration of '{environment}' is at version {current.ToString(CultureInfo.InvariantCulture)}, not version " +
-              $"{proposedAgainst.ToString(CultureInfo.InvariantCulture)} that change {changeId} was proposed against: nothing was applied; propose the change again against the current declaration";
 
     /// <summary>
     /// Every field that differs between two declarations as JSON documents, by path (<c>tier</c>, <c>gates</c>,

@@ -196,12 +196,16 @@ public interface IEnvironmentParametersGrain : IGrainWithStringKey
     /// <summary>
     /// Replaces the set when <paramref name="precondition"/> holds (If-Match / If-None-Match, checked in this turn;
     /// the set exists once written). In a production-tier or protected environment nothing is replaced: the set becomes
-    /// a pending parameter change that a change authority other than the proposer approves or rejects.
+    /// a pending parameter change that change authorities other than the proposer approve (as many as a declaration change
+    /// of the environment needs) or reject.
     /// </summary>
     [Alias("Propose")]
     Task<CommandResult<ParameterOutcome>> Propose(ParameterSet parameters, ArtifactActor actor, EnvironmentPrecondition precondition);
 
-    /// <summary>Approves (applying it, only onto the version it was proposed against) or rejects a pending parameter change.</summary>
+    /// <summary>
+    /// Approves a pending parameter change (kept until enough authorities approved; then applied, only onto the version
+    /// it was proposed against) or rejects it.
+    /// </summary>
     [Alias("DecideChange")]
     Task<CommandResult<ParameterChangeSnapshot>> Decide(string changeId, bool approve, Actor actor);
 
@@ -211,12 +215,13 @@ public interface IEnvironmentParametersGrain : IGrainWithStringKey
 }
 
 /// <summary>
-/// A proposed replacement of a production-tier or protected environment's parameter set. <see cref="Proposed"/> holds
-/// the secrets protected, as the set does; the API never shows them.
+/// A proposed replacement of a production-tier or protected environment's parameter set, decided by the same rule as a
+/// declaration change of that environment (<see cref="IChangeProposalSnapshot"/>). <see cref="Proposed"/> holds the
+/// secrets protected, as the set does; the API never shows them.
 /// </summary>
 [GenerateSerializer, Immutable]
 [Alias("ParameterChangeSnapshot")]
-public sealed record ParameterChangeSnapshot
+public sealed record ParameterChangeSnapshot : IChangeProposalSnapshot
 {
     [Id(0)] public required string Id { get; init; }
 
@@ -248,6 +253,15 @@ public sealed record ParameterChangeSnapshot
 
     /// <summary>The parameter-set version the approval produced.</summary>
     [Id(13)] public long? AppliedVersion { get; init; }
+
+    /// <summary>
+    /// Change authorities other than the proposer who must approve (the environment's change-approval setting when
+    /// proposed). A change stored before this member existed reads 0: it needs what the setting asks now.
+    /// </summary>
+    [Id(14)] public int ApprovalsRequired { get; init; } = 1;
+
+    /// <summary>Who approved so far, in order; the change applies with the approval that reaches <see cref="ApprovalsRequired"/>.</summary>
+    [Id(15)] public IReadOnlyList<string> ApprovedBy { get; init; } = [];
 }
 
 /// <summary>A parameter set either replaced now, or proposed as a pending change awaiting a change authority.</summary>

@@ -175,12 +175,34 @@ public sealed record DeclarationFieldChange
 }
 
 /// <summary>
-/// A proposed change to the declaration of a production-tier or protected environment: applied only when a change
-/// authority other than the proposer approves it, onto the version it was proposed against.
+/// What a declaration change and a parameter change share: the proposal that the one change rule
+/// (<see cref="Domain.Environments.ChangeProposals"/>) decides. Each snapshot keeps these members under the same names
+/// and ids, so that the API shows both alike.
+/// </summary>
+public interface IChangeProposalSnapshot
+{
+    string Id { get; }
+
+    DeclarationChangeState State { get; }
+
+    string ProposedBy { get; }
+
+    long ProposedAgainst { get; }
+
+    int ApprovalsRequired { get; }
+
+    IReadOnlyList<string> ApprovedBy { get; }
+
+    string? DecidedBy { get; }
+}
+
+/// <summary>
+/// A proposed change to the declaration of a production-tier or protected environment: applied only when the required
+/// number of change authorities other than the proposer approve it, onto the version it was proposed against.
 /// </summary>
 [GenerateSerializer, Immutable]
 [Alias("DeclarationChangeSnapshot")]
-public sealed record DeclarationChangeSnapshot
+public sealed record DeclarationChangeSnapshot : IChangeProposalSnapshot
 {
     [Id(0)] public required string Id { get; init; }
 

@@ -1,7 +1,11 @@
+using System.Globalization;
 using Deploy.Engine.Domain.Configuration;
-using Deploy.Engine.Domain.Governance;
+using Deploy.Engine.Domain.Environments;
+using Deploy.Engine.Grains.Environments;
 using Deploy.Engine.Grains.Events;
+using Deploy.Engine.Grains.Governance;
 using Deploy.Engine.Grains.Interfaces;
+using Microsoft.Extensions.Options;
 using Orleans.Concurrency;
 
 namespace Deploy.Engine.Grains.Configuration;
@@ -28,15 +32,15 @@ public sealed class EnvironmentParametersState
 /// <summary>
 /// One environment's parameter set. Its change event names the parameters and the secrets, never a value: values
 /// may be sensitive too, and secrets arrive protected (the event would otherwise carry ciphertext into every feed).
-/// The set of a production-tier or protected environment changes only through an approved parameter change.
+/// The set of a production-tier or protected environment changes only through an approved parameter change, decided by
+/// the rule its declaration changes take (<see cref="ChangeProposals"/>): as many change authorities other than the
+/// proposer approve it as <c>Governance:EnvironmentChangeApprovals:{env}</c> (else <c>DeclarationChangeApprovals</c>) asks.
 /// </summary>
 public sealed class EnvironmentParametersGrain(
     [PersistentState("parameters", Stores.Table)] IPersistentState<EnvironmentParametersState> state,
+    IOptionsMonitor<GovernanceOptions> governance,
     TimeProvider clock) : Grain, IEnvironmentParametersGrain
 {
-    /// <summary>Decided parameter changes kept for reading back (pending ones are always kept).</summary>
-    private const int DecidedChangesKept = 50;
-
     private string Environment => this.GetPrimaryKeyString();
 
     private EnvironmentParametersState S => state.State;
@@ -56,7 +60,8 @@ public sealed class EnvironmentParametersGrain(
         }
 
         var isProtected = await GrainFactory.GetGrain<IGovernanceGrain>(GrainKeys.Governance).IsProtected(Environment);
-        if (ParameterChangeRules.ApprovalNeeded(Environment, isProtected) is not { } approval)
+        var required = governance.CurrentValue.ChangeApprovalsFor(Environment);
+        if (ParameterChangeRules.ApprovalNeeded(Environment, isProtected, required) is not { } approval)
         {
             await Apply(parameters, actor.Name, actor.Role, reason: null);
             return CommandResult<ParameterOutcome>.Success(new ParameterOutcome { Applied = Snapshot() });
@@ -80,9 +85,10 @@ public sealed class EnvironmentParametersGrain(
             ProposedByRoles = actor.Role,
             ProposedAt = clock.GetUtcNow(),
             ApprovalNeeded = approval,
+            ApprovalsRequired = required,
         };
         S.Changes.Add(change);
-        Trim();
+        S.Changes.Trim();
         await state.WriteStateAsync();
         await Publish(EventTypes.ParameterChangeProposed, $"proposed parameter change {change.Id} against version {S.Version}", actor.Name, actor.Role, new Dictionary<string, string>
         {
@@ -101,57 +107,71 @@ public sealed class EnvironmentParametersGrain(
         }
 
         var change = S.Changes[index];
-        if (change.State != DeclarationChangeState.Pending)
+        var decision = ChangeProposals.Decide(ChangeSubject.Parameters, Environment, change.ToProposal(), actor.Name, approve, S.Version,
+            governance.CurrentValue.ChangeApprovalsFor(Environment));
+        if (decision.Refused) return decision.Refusal<ParameterChangeSnapshot>();
+        var fields = new Dictionary<string, string>
         {
-            return CommandResult<ParameterChangeSnapshot>.Fail(ErrorKind.InvalidTransition,
-                $"parameter change {changeId} was already {change.State.ToString().ToLowerInvariant()} by {change.DecidedBy}");
+            ["change"] = changeId,
+            ["proposedBy"] = change.ProposedBy,
+            ["fields"] = Fields(change),
+        };
+
+        // More approvals needed: the vote is kept, nothing applies.
+        if (decision.Verdict == ChangeVerdict.Voted)
+        {
+            var voted = S.Changes[index] = change with { ApprovedBy = decision.ApprovedBy, ApprovalsRequired = decision.Required };
+            await state.WriteStateAsync();
+            fields["approvals"] = decision.Approvals.ToString(CultureInfo.InvariantCulture);
+            fields["required"] = decision.Required.ToString(CultureInfo.InvariantCulture);
+            await Publish(EventTypes.ParameterChangeVoted, decision.Reason, actor.Name, actor.Roles, fields);
+            return CommandResult<ParameterChangeSnapshot>.Success(voted);
         }
 
-        if (ParameterChangeRules.DecisionRefusal(change.ProposedBy, actor.Name, changeId, approve ? Authorisation.Approve : Authorisation.Reject) is { } own)
+        var applied = decision.Verdict == ChangeVerdict.Applied;
+        var decided = S.Changes[index] = change with
         {
-            return CommandResult<ParameterChangeSnapshot>.Fail(ErrorKind.PolicyRefused, own);
-        }
-
-        if (approve && ParameterChangeRules.StaleRefusal(Environment, changeId, change.ProposedAgainst, S.Version) is { } stale)
-        {
-            return CommandResult<ParameterChangeSnapshot>.Fail(ErrorKind.Conflict, stale);
-        }
-
-        var decided = change with
-        {
-            State = approve ? DeclarationChangeState.Approved : DeclarationChangeState.Rejected,
+            ApprovedBy = decision.ApprovedBy,
+            ApprovalsRequired = decision.Required,
+            State = applied ? DeclarationChangeState.Approved : DeclarationChangeState.Rejected,
             DecidedBy = actor.Name,
             DecidedAt = clock.GetUtcNow(),
             DecisionReason = actor.Reason,
-            AppliedVersion = approve ? S.Version + 1 : null,
+            AppliedVersion = applied ? S.Version + 1 : null,
         };
-        S.Changes[index] = decided;
-        Trim();
-        if (approve)
+        S.Changes.Trim();
+        if (applied)
         {
             // The decision and the set are written together (Apply writes the state once).
-            await Apply(change.Proposed, change.ProposedBy, change.ProposedByRoles,
-                $"parameter change {changeId} proposed by {change.ProposedBy}, approved by {actor.Name}");
+            await Apply(change.Proposed, change.ProposedBy, change.ProposedByRoles, decision.Reason);
         }
         else
         {
             await state.WriteStateAsync();
         }
 
-        await Publish(approve ? EventTypes.ParameterChangeApproved : EventTypes.ParameterChangeRejected,
-            actor.Reason ?? $"{(approve ? "approved" : "rejected")} parameter change {changeId} proposed by {change.ProposedBy}",
-            actor.Name, actor.Roles, new Dictionary<string, string>
-            {
-                ["change"] = changeId,
-                ["proposedBy"] = change.ProposedBy,
-                ["fields"] = Fields(change),
-            });
+        await Publish(applied ? EventTypes.ParameterChangeApproved : EventTypes.ParameterChangeRejected,
+            actor.Reason ?? $"{(applied ? "approved" : "rejected")} parameter change {changeId} proposed by {change.ProposedBy}",
+            actor.Name, actor.Roles, fields);
         return CommandResult<ParameterChangeSnapshot>.Success(decided);
     }
 
+    /// <summary>
+    /// Newest first. A pending change shows the count it needs now (<see cref="ChangeProposals.Required"/>); one decided
+    /// before the count was stored (it reads 0) needed one approval, its decider's.
+    /// </summary>
     [ReadOnly]
-    public Task<IReadOnlyList<ParameterChangeSnapshot>> Changes() =>
-        Task.FromResult<IReadOnlyList<ParameterChangeSnapshot>>(S.Changes.AsEnumerable().Reverse().ToList());
+    public Task<IReadOnlyList<ParameterChangeSnapshot>> Changes()
+    {
+        var configured = governance.CurrentValue.ChangeApprovalsFor(Environment);
+        return Task.FromResult<IReadOnlyList<ParameterChangeSnapshot>>(S.Changes.AsEnumerable().Reverse().Select(c => c switch
+        {
+            { State: DeclarationChangeState.Pending } => c with { ApprovalsRequired = ChangeProposals.Required(c.ApprovalsRequired, configured) },
+            { ApprovalsRequired: 0, State: DeclarationChangeState.Approved, ApprovedBy.Count: 0, DecidedBy: { } by } => c with { ApprovalsRequired = 1, ApprovedBy = [by] },
+            { ApprovalsRequired: 0 } => c with { ApprovalsRequired = 1 },
+            _ => c,
+        }).ToList());
+    }
 
     [ReadOnly]
     public Task<ParameterSet?> Get() => Task.FromResult(S.Version == 0 ? null : Snapshot());
@@ -186,18 +206,6 @@ public sealed class EnvironmentParametersGrain(
     {
         var fields = string.Join(",", change.Differences.Select(d => d.Field));
         return fields.Length <= 2000 ? fields : fields[..1999] + "…";
-    }
-
-    /// <summary>Keeps every pending change and the last <see cref="DecidedChangesKept"/> decided ones.</summary>
-    private void Trim()
-    {
-        var decided = S.Changes.Count(c => c.State != DeclarationChangeState.Pending);
-        for (var i = 0; i < S.Changes.Count && decided > DecidedChangesKept; i++)
-        {
-            if (S.Changes[i].State == DeclarationChangeState.Pending) continue;
-            S.Changes.RemoveAt(i--);
-            decided--;
-        }
     }
 
     private ParameterSet Snapshot() => new()

@@ -52,9 +52,6 @@ public sealed partial class EnvironmentDeclarationGrain(
     private const string SweepReminder = "ttl-sweep";
     private const string SweepActor = "ttl-sweep";
 
-    /// <summary>Decided declaration changes kept for reading back (pending ones are always kept).</summary>
-    private const int DecidedChangesKept = 50;
-
     /// <summary>Declarations as the diff names their fields: camelCase paths and enum names, as in the declaration format.</summary>
     private static readonly JsonSerializerOptions DiffFormat = new()
     {
@@ -121,7 +118,7 @@ public sealed partial class EnvironmentDeclarationGrain(
             ApprovalsRequired = required,
         };
         S.Changes.Add(change);
-        Trim();
+        S.Changes.Trim();
         await state.WriteStateAsync();
         await Publish(EventTypes.DeclarationChangeProposed,
             actor.Reason ?? Truncate($"proposed declaration change {change.Id}: {DescribeChanges(change)}", 2000), actor, new Dictionary<string, string>
@@ -142,40 +139,24 @@ public sealed partial class EnvironmentDeclarationGrain(
         }
 
         var change = S.Changes[index];
-        if (change.State != DeclarationChangeState.Pending)
-        {
-            return CommandResult<DeclarationChangeSnapshot>.Fail(ErrorKind.InvalidTransition,
-                $"declaration change {changeId} was already {change.State.ToString().ToLowerInvariant()} by {change.DecidedBy}");
-        }
-
-        if (DeclarationChangeRules.DecisionRefusal(change.ProposedBy, actor.Name, changeId, approve ? Authorisation.Approve : Authorisation.Reject) is { } own)
-        {
-            return CommandResult<DeclarationChangeSnapshot>.Fail(ErrorKind.PolicyRefused, own);
-        }
-
         var current = S.Declaration is not null && S.TornDownAt is null ? S.Version : 0;
-        if (approve && DeclarationChangeRules.StaleRefusal(Name, changeId, change.ProposedAgainst, current) is { } stale)
-        {
-            return CommandResult<DeclarationChangeSnapshot>.Fail(ErrorKind.Conflict, stale);
-        }
+        var decision = ChangeProposals.Decide(ChangeSubject.Declaration, Name, change.ToProposal(), actor.Name, approve, current,
+            governance.CurrentValue.ChangeApprovalsFor(Name));
+        if (decision.Refused) return decision.Refusal<DeclarationChangeSnapshot>();
+        var (approvers, required) = (decision.ApprovedBy, decision.Required);
 
         // More approvals needed (the setting when proposed, or now if it was raised since): the vote is kept, nothing applies.
-        var required = Math.Max(change.ApprovalsRequired, governance.CurrentValue.ChangeApprovalsFor(Name));
-        var approvers = approve ? change.ApprovedBy.Append(actor.Name).Distinct(StringComparer.Ordinal).ToList() : change.ApprovedBy.ToList();
-        if (approve && DeclarationChangeRules.ApprovalsStillNeeded(change.ProposedBy, approvers, required) is var missing and > 0)
+        if (decision.Verdict == ChangeVerdict.Voted)
         {
             var voted = S.Changes[index] = change with { ApprovedBy = approvers, ApprovalsRequired = required };
             await state.WriteStateAsync();
-            var tally = $"{(required - missing).ToString(CultureInfo.InvariantCulture)} of {required.ToString(CultureInfo.InvariantCulture)}";
-            await Publish(EventTypes.DeclarationChangeVoted,
-                $"{actor.Name} approved declaration change {changeId} ({tally} approvals); it applies once {missing.ToString(CultureInfo.InvariantCulture)} more change authorit{(missing == 1 ? "y approves" : "ies approve")}",
-                actor, new Dictionary<string, string>
-                {
-                    ["change"] = changeId,
-                    ["proposedBy"] = change.ProposedBy,
-                    ["approvals"] = (required - missing).ToString(CultureInfo.InvariantCulture),
-                    ["required"] = required.ToString(CultureInfo.InvariantCulture),
-                });
+            await Publish(EventTypes.DeclarationChangeVoted, decision.Reason, actor, new Dictionary<string, string>
+            {
+                ["change"] = changeId,
+                ["proposedBy"] = change.ProposedBy,
+                ["approvals"] = decision.Approvals.ToString(CultureInfo.InvariantCulture),
+                ["required"] = required.ToString(CultureInfo.InvariantCulture),
+            });
             return CommandResult<DeclarationChangeSnapshot>.Success(voted);
         }
 
@@ -188,22 +169,22 @@ public sealed partial class EnvironmentDeclarationGrain(
             DecidedAt = clock.GetUtcNow(),
             DecisionReason = actor.Reason,
         };
-        if (approve)
+        if (decision.Verdict == ChangeVerdict.Applied)
         {
             // The decision and the declaration are written together (Apply writes the state once).
             decided = S.Changes[index] = decided with { AppliedVersion = S.Version + 1 };
-            Trim();
+            S.Changes.Trim();
             await Apply(change.Proposed, new Actor
             {
                 Name = change.ProposedBy,
                 Roles = change.ProposedByRoles,
-                Reason = $"declaration change {changeId} proposed by {change.ProposedBy}, approved by {string.Join(", ", approvers)}",
+                Reason = decision.Reason,
             });
         }
         else
         {
             S.Changes[index] = decided;
-            Trim();
+            S.Changes.Trim();
             await state.WriteStateAsync();
         }
 
@@ -246,8 +227,14 @@ public sealed partial class EnvironmentDeclarationGrain(
                 $"declaration change (PUT /v1/environments/{Name}/declaration proposes one); nothing was changed");
     }
 
-    public Task<IReadOnlyList<DeclarationChangeSnapshot>> Changes() =>
-        Task.FromResult<IReadOnlyList<DeclarationChangeSnapshot>>(S.Changes.AsEnumerable().Reverse().ToList());
+    /// <summary>Newest first; a pending change shows the count it needs now (<see cref="ChangeProposals.Required"/>).</summary>
+    public Task<IReadOnlyList<DeclarationChangeSnapshot>> Changes()
+    {
+        var configured = governance.CurrentValue.ChangeApprovalsFor(Name);
+        return Task.FromResult<IReadOnlyList<DeclarationChangeSnapshot>>(S.Changes.AsEnumerable().Reverse()
+            .Select(c => c.State == DeclarationChangeState.Pending ? c with { ApprovalsRequired = ChangeProposals.Required(c.ApprovalsRequired, configured) } : c)
+            .ToList());
+    }
 
     /// <summary>
     /// Stores <paramref name="declaration"/> (creating the environment when it does not exist) and starts its reminders;
@@ -546,18 +533,6 @@ public sealed partial class EnvironmentDeclarationGrain(
         S.Declaration?.Tier == EnvironmentTier.Production,
         S.Declaration?.Protected == true,
         governance.CurrentValue.IsProtected(Name));
-
-    /// <summary>Keeps every pending change and the last <see cref="DecidedChangesKept"/> decided ones.</summary>
-    private void Trim()
-    {
-        var decided = S.Changes.Count(c => c.State != DeclarationChangeState.Pending);
-        for (var i = 0; i < S.Changes.Count && decided > DecidedChangesKept; i++)
-        {
-            if (S.Changes[i].State == DeclarationChangeState.Pending) continue;
-            S.Changes.RemoveAt(i--);
-            decided--;
-        }
-    }
 
     private static string DescribeChanges(DeclarationChangeSnapshot change) => change.Differences.Count == 0
         ? "no field changes"

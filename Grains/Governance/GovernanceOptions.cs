@@ -44,13 +44,13 @@ public sealed class GovernanceOptions
 
     public Dictionary<string, ClassWorkflowOptions> Classes { get; set; } = new(StringComparer.OrdinalIgnoreCase);
 
-    /// <summary>Change authorities other than the proposer who must approve a declaration change of a production-tier or protected environment (1-10; default 1).</summary>
+    /// <summary>Change authorities other than the proposer who must approve a declaration, parameter or secret change of a production-tier or protected environment (1-10; default 1).</summary>
     public int DeclarationChangeApprovals { get; set; } = 1;
 
     /// <summary>The same per environment (exact name), over <see cref="DeclarationChangeApprovals"/>.</summary>
     public Dictionary<string, int> EnvironmentChangeApprovals { get; set; } = new(StringComparer.OrdinalIgnoreCase);
 
-    /// <summary>How many approvals a declaration change of <paramref name="environment"/> needs.</summary>
+    /// <summary>How many approvals a declaration, parameter or secret change of <paramref name="environment"/> needs.</summary>
     public int ChangeApprovalsFor(string environment) =>
         EnvironmentChangeApprovals.TryGetValue(environment, out var n) ? n : DeclarationChangeApprovals;
 
@@ -143,7 +143,7 @@ public sealed class GovernanceOptionsValidator : IValidateOptions<GovernanceOpti
         if (options.FailureWindow is { } window && window <= TimeSpan.Zero) errors.Add($"{S}:FailureWindow must be positive.");
         if (options.ProtectedEnvironments?.Any(string.IsNullOrWhiteSpace) == true) errors.Add($"{S}:ProtectedEnvironments has an empty entry.");
         if (options.ReadinessItems?.Any(string.IsNullOrWhiteSpace) == true) errors.Add($"{S}:ReadinessItems has an empty item.");
-        var most = Domain.Environments.DeclarationChangeRules.MaxApprovals;
+        var most = Domain.Environments.ChangeProposals.MaxApprovals;
         if (options.DeclarationChangeApprovals < 1 || options.DeclarationChangeApprovals > most)
             errors.Add($"{S}:DeclarationChangeApprovals must be between 1 and {most}.");
         foreach (var (environment, n) in options.EnvironmentChangeApprovals)

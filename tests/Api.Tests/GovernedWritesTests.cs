@@ -173,6 +173,70 @@ public class GovernedWritesTests(EngineFactory engine)
     }
 
     [Fact]
+    public async Task An_environment_set_to_two_approvals_changes_its_parameters_and_secrets_only_at_the_second_distinct_change_authority()
+    {
+        // Governance:EnvironmentChangeApprovals:cab-of-two-params = 2, as for its declaration: one authority with a
+        // proposer (dana holds pipeline and approver) must not be enough to change what production runs with.
+        var env = TwoApprovalsParametersEnvironment;
+        await Declare(_operator, env, """{"tier":"production"}""").Expect(HttpStatusCode.OK);
+        var url = $"/v1/environments/{env}/parameters";
+        var admin = engine.As(AdminKey);
+
+        var proposed = await _dana.PutAsJsonAsync(url, new { values = new { pool = "9" } });
+        Assert.Equal(HttpStatusCode.Accepted, proposed.StatusCode);
+        var change = await proposed.Read();
+        var id = (string)change["id"]!;
+        Assert.Equal(2, (int)change["approvalsRequired"]!);
+        Assert.Empty(change["approvedBy"]!.AsArray());
+        Assert.Contains("2 change authorities other than the proposer approve it", (string?)change["approvalNeeded"], StringComparison.Ordinal);
+
+        // The proposer cannot add her own; carol's approval is kept and applies nothing; carol twice counts once.
+        await _dana.PostJson($"{url}/changes/{id}/approve", new { }).ExpectProblem(HttpStatusCode.UnprocessableEntity, Policy);
+        foreach (var _ in new[] { 1, 2 })
+        {
+            var voted = await _approver.PostJson($"{url}/changes/{id}/approve", new { reason = "looks right" }).Expect(HttpStatusCode.OK);
+            Assert.Equal("Pending", (string?)voted["state"]);
+            Assert.Equal(["carol"], voted["approvedBy"]!.AsArray().Select(a => (string)a!));
+            Assert.Equal(2, (int)voted["approvalsRequired"]!);
+            await _viewer.GetAsync(url).ExpectProblem(HttpStatusCode.NotFound, "urn:deploy-engine:problem:not-found");
+        }
+
+        var listed = Assert.Single((await _viewer.GetAsync($"{url}/changes").Expect(HttpStatusCode.OK)).AsArray())!;
+        Assert.Equal(["carol"], listed["approvedBy"]!.AsArray().Select(a => (string)a!));
+        Assert.Equal(2, (int)listed["approvalsRequired"]!);
+
+        // A second, distinct change authority applies it.
+        var applied = await admin.PostJson($"{url}/changes/{id}/approve", new { }).Expect(HttpStatusCode.OK);
+        Assert.Equal("Approved", (string?)applied["state"]);
+        Assert.Equal(["carol", "admin"], applied["approvedBy"]!.AsArray().Select(a => (string)a!));
+        Assert.Equal("9", (string?)(await _viewer.GetAsync(url).Expect(HttpStatusCode.OK))["values"]!["pool"]);
+        await _approver.PostJson($"{url}/changes/{id}/approve", new { }).ExpectProblem(HttpStatusCode.Conflict, "urn:deploy-engine:problem:invalid-transition");
+
+        // A secret takes the same two: ci proposes, carol approves (pending, not set), dana (not its proposer) applies it.
+        var secret = await _pipeline.PutAsJsonAsync(url, new { values = new { pool = "9" }, secrets = new { db_password = "s3cret-pw" } });
+        Assert.Equal(HttpStatusCode.Accepted, secret.StatusCode);
+        var secretId = (string)(await secret.Read())["id"]!;
+        Assert.Equal("Pending", (string?)(await _approver.PostJson($"{url}/changes/{secretId}/approve", new { }).Expect(HttpStatusCode.OK))["state"]);
+        Assert.Null((await _viewer.GetAsync(url).Expect(HttpStatusCode.OK))["secrets"]!["db_password"]);
+        var set = await _dana.PostJson($"{url}/changes/{secretId}/approve", new { }).Expect(HttpStatusCode.OK);
+        Assert.Equal("Approved", (string?)set["state"]);
+        Assert.Equal(["carol", "dana"], set["approvedBy"]!.AsArray().Select(a => (string)a!));
+        Assert.Equal("set", (string?)(await _viewer.GetAsync(url).Expect(HttpStatusCode.OK))["secrets"]!["db_password"]);
+
+        // Any rejection by an authority rejects, whatever approvals were kept.
+        var third = await _pipeline.PutAsJsonAsync(url, new { values = new { pool = "1" } });
+        var thirdId = (string)(await third.Read())["id"]!;
+        await _approver.PostJson($"{url}/changes/{thirdId}/approve", new { }).Expect(HttpStatusCode.OK);
+        Assert.Equal("Rejected", (string?)(await admin.PostJson($"{url}/changes/{thirdId}/reject", new { reason = "pool of 1 is too small" }).Expect(HttpStatusCode.OK))["state"]);
+        await _dana.PostJson($"{url}/changes/{thirdId}/approve", new { }).ExpectProblem(HttpStatusCode.Conflict, "urn:deploy-engine:problem:invalid-transition");
+        Assert.Equal("9", (string?)(await _viewer.GetAsync(url).Expect(HttpStatusCode.OK))["values"]!["pool"]);
+
+        var audit = await _operator.WaitFor($"/v1/audit?environment={env}&limit=1000",
+            e => e["items"]!.AsArray().Any(x => ((string?)x!["action"])!.EndsWith("parameter-change-rejected", StringComparison.Ordinal)));
+        Assert.Contains(audit["items"]!.AsArray(), x => ((string?)x!["action"])!.EndsWith("parameter-change-voted", StringComparison.Ordinal) && (string?)x["principal"] == "carol");
+    }
+
+    [Fact]
     public async Task No_agent_key_takes_over_a_host_it_did_not_register_and_only_an_operator_hands_an_ownerless_host_to_one()
     {
         var bound = engine.As(BoundAgentKey);

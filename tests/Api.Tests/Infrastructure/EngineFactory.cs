@@ -39,6 +39,9 @@ public sealed class EngineFactory : WebApplicationFactory<Program>
     /// <summary>An environment whose declaration changes need two change authorities (Governance:EnvironmentChangeApprovals).</summary>
     public const string TwoApprovalsEnvironment = "cab-of-two";
 
+    /// <summary>Another such environment, for its parameter and secret changes (the declaration test turns the first to development).</summary>
+    public const string TwoApprovalsParametersEnvironment = "cab-of-two-params";
+
     /// <summary>A key holding both pipeline and approver (dana): may submit, and is refused approving her own release.</summary>
     public const string PipelineApproverKey = "test-pipeline-approver-key";
 
@@ -104,6 +107,7 @@ public sealed class EngineFactory : WebApplicationFactory<Program>
         builder.UseSetting("Governance:Approvers:dana:0", "cab");
         builder.UseSetting("Governance:Executives:0", "admin");
         builder.UseSetting($"Governance:EnvironmentChangeApprovals:{TwoApprovalsEnvironment}", "2");
+        builder.UseSetting($"Governance:EnvironmentChangeApprovals:{TwoApprovalsParametersEnvironment}", "2");
         builder.UseSetting("Logging:LogLevel:Default", "Warning");
     }
 

@@ -1,5 +1,4 @@
 using Deploy.Engine.Domain.Configuration;
-using Deploy.Engine.Domain.Governance;
 
 namespace Deploy.Engine.Domain.Tests.Configuration;
 
@@ -17,14 +16,11 @@ public class ParameterChangeRulesTests
             diff.Select(d => (d.Field, d.Expected, d.Actual)).ToArray());
     }
 
-    [Fact]
-    public void Only_protected_environments_need_approval_and_the_proposer_never_decides()
-    {
-        Assert.Null(ParameterChangeRules.ApprovalNeeded("dev", isProtected: false));
-        Assert.Contains("approved parameter change", ParameterChangeRules.ApprovalNeeded("prod", isProtected: true), StringComparison.Ordinal);
-        Assert.Contains("proposed parameter change pc-1", ParameterChangeRules.DecisionRefusal("dana", "dana", "pc-1", Authorisation.Approve), StringComparison.Ordinal);
-        Assert.Null(ParameterChangeRules.DecisionRefusal("dana", "carol", "pc-1", Authorisation.Approve));
-        Assert.Null(ParameterChangeRules.StaleRefusal("prod", "pc-1", 3, 3));
-        Assert.Contains("version 4, not version 3", ParameterChangeRules.StaleRefusal("prod", "pc-1", 3, 4), StringComparison.Ordinal);
-    }
+    [Theory]
+    // protected, approvals → the reason (null: applied directly)
+    [InlineData(false, 2, null)]
+    [InlineData(true, 1, "environment 'prod' is production tier or protected: its parameters and secrets change only through an approved parameter change (a change authority other than the proposer approves it)")]
+    [InlineData(true, 2, "environment 'prod' is production tier or protected: its parameters and secrets change only through an approved parameter change (2 change authorities other than the proposer approve it)")]
+    public void Only_protected_environments_need_approval_and_the_reason_names_how_many_authorities_approve(bool isProtected, int approvals, string? reason) =>
+        Assert.Equal(reason, ParameterChangeRules.ApprovalNeeded("prod", isProtected, approvals));
 }

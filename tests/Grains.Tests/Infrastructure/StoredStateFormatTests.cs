@@ -63,6 +63,36 @@ public sealed class StoredStateFormatTests
         Assert.Equal("true", read.Flags[0].Variants["on"]);
     }
 
+    [Fact]
+    public void A_parameter_change_keeps_its_approval_count_and_approvers_and_one_stored_before_them_still_reads()
+    {
+        var state = new Deploy.Engine.Grains.Configuration.EnvironmentParametersState
+        {
+            Changes = [new Deploy.Engine.Grains.Interfaces.ParameterChangeSnapshot
+            {
+                Id = "pc-1", Environment = "prod", ProposedBy = "ci", Proposed = new Deploy.Engine.Grains.Interfaces.ParameterSet(),
+                ApprovalsRequired = 2, ApprovedBy = ["carol"],
+            }],
+        };
+        var read = Assert.Single(RoundTrip(state).Changes);
+        Assert.Equal(2, read.ApprovalsRequired);
+        Assert.Equal(["carol"], read.ApprovedBy);
+
+        // Written before parameter changes recorded a count and their approvers (issue 14): both members absent. The
+        // count reads 0, which the change rule reads as "what the setting asks now" (ChangeProposals.Required).
+        const string before = """
+            {"Values":{"pool":"5"},"ProtectedSecrets":{},"Version":1,"UpdatedBy":"ci","Changes":[{"Id":"pc-2","Environment":"prod","State":0,
+             "Proposed":{"Values":{"pool":"9"},"ProtectedSecrets":{"db_password":"CfDJ8"}},"ProposedAgainst":1,"Differences":[{"Field":"values.pool","Before":"5","After":"9"}],
+             "ProposedBy":"ci","ProposedByRoles":"pipeline","ApprovalNeeded":"environment 'prod' is production tier or protected"}]}
+            """;
+        var old = Assert.Single(JsonConvert.DeserializeObject<Deploy.Engine.Grains.Configuration.EnvironmentParametersState>(before, Settings)!.Changes);
+        Assert.Equal(0, old.ApprovalsRequired);
+        Assert.Empty(old.ApprovedBy);
+        Assert.Equal("9", old.Proposed.Values["pool"]);
+        Assert.Equal("CfDJ8", old.Proposed.ProtectedSecrets["db_password"]);
+        Assert.Equal(2, Deploy.Engine.Domain.Environments.ChangeProposals.Required(old.ApprovalsRequired, configured: 2));
+    }
+
     /// <summary>
     /// Every serializable type of the grains and their contracts: each member whose initializer is not its type's default,
     /// set to that default, survives a write and a read.
