@@ -99,36 +99,36 @@ public sealed class StorageTimeouts
 
     public TimeSpan MaxRetryDelay { get; set; } = TimeSpan.FromSeconds(1);
 
-    /// <summary>Applies the bounds to one Azure SDK client's retry options.</summary>
-    public void Apply(Azure.Core.RetryOptions retry)
+    /// <summary>
+    /// Requests one silo has in flight to each storage service (tables, blobs, queues) at once; the rest wait their turn
+    /// in the silo (<see cref="StorageConcurrencyPolicy"/>). A rollback of 10,000 hosts writes 10,000 host states at once:
+    /// unbounded, they all reach the store together and each waits there past <see cref="NetworkTimeout"/> (Azurite
+    /// timed out and the writes failed); bounded, each request is quick once sent.
+    /// </summary>
+    public int MaxConcurrentRequests { get; set; } = 64;
+
+    /// <summary>Applies the bounds to one Azure SDK client's options: retries, timeouts and concurrency.</summary>
+    public T Apply<T>(T options) where T : Azure.Core.ClientOptions
     {
+        var retry = options.Retry;
         retry.Mode = Azure.Core.RetryMode.Exponential;
         retry.NetworkTimeout = NetworkTimeout;
         retry.MaxRetries = MaxRetries;
         retry.Delay = RetryDelay;
         retry.MaxDelay = MaxRetryDelay;
-    }
+        if (MaxConcurrentRequests > 0)
+        {
+            options.AddPolicy(new StorageConcurrencyPolicy(MaxConcurrentRequests), Azure.Core.HttpPipelinePosition.PerRetry);
+        }
 
-    public TableClientOptions Tables()
-    {
-        var options = new TableClientOptions();
-        Apply(options.Retry);
         return options;
     }
 
-    public BlobClientOptions Blobs()
-    {
-        var options = new BlobClientOptions();
-        Apply(options.Retry);
-        return options;
-    }
+    public TableClientOptions Tables() => Apply(new TableClientOptions());
 
-    public QueueClientOptions Queues()
-    {
-        var options = new QueueClientOptions();
-        Apply(options.Retry);
-        return options;
-    }
+    public BlobClientOptions Blobs() => Apply(new BlobClientOptions());
+
+    public QueueClientOptions Queues() => Apply(new QueueClientOptions());
 
     public static StorageTimeouts From(IConfiguration configuration) =>
         configuration.GetSection(Section).Get<StorageTimeouts>() ?? new StorageTimeouts();
