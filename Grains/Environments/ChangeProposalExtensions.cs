@@ -7,7 +7,7 @@ namespace Deploy.Engine.Grains.Environments;
 /// Between the stored change snapshots (declaration and parameter changes alike) and the one change rule,
 /// <see cref="ChangeProposals"/>: the grains ask it, then write and publish what it decided.
 /// </summary>
-internal static class ChangeProposalGlue
+internal static class ChangeProposalExtensions
 {
     public static ChangeProposal ToProposal(this IChangeProposalSnapshot change) => new(
         change.Id,
