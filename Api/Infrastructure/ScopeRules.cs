@@ -102,6 +102,18 @@ public enum Scope
     /// <summary>A new incident: the environment and service of the body's scope; a scope of everything is no scoped key's.</summary>
     NewIncident,
 
+    /// <summary>
+    /// The flag <c>{key}</c> of the environment <c>{name}</c>: the environment and the flag's service, as it is and as the
+    /// body sets it (a key scoped to services changes only its services' flags, and never hands one to another service).
+    /// </summary>
+    Flag,
+
+    /// <summary>
+    /// The proposed flag change <c>{id}</c> of the environment <c>{name}</c>: the environment and the service of the flag
+    /// it sets and of the flag it replaces or deletes.
+    /// </summary>
+    FlagChange,
+
     /// <summary>An OFREP evaluation: the environment in the body's context.</summary>
     FlagEvaluation,
 
@@ -144,8 +156,8 @@ public sealed record ScopedByRule(Scope Scope) : ScopeRule
         Scope.Analysis => "the analysis's rollout",
         Scope.Review => "the review's rollout",
         Scope.Host => "the host's environment + one of its services",
-        Scope.HostSlot => "the host's environment + the slot's service (body, else the report's rollout)",
-        Scope.WholeHost => "the host's environment + every service it runs",
+        Scope.HostSlot => "the host's environment + the slot's service (the body's, else the report's rollout's or the host's one)",
+        Scope.WholeHost => "the host's environment + every service it runs (and facts name)",
         Scope.ChangeRecord => "the record's service",
         Scope.Incident => "the incident's environment + service",
         Scope.Train => "the train's environment + services",
@@ -157,6 +169,8 @@ public sealed record ScopedByRule(Scope Scope) : ScopeRule
         Scope.NewTrain => "body environment + releases' services",
         Scope.NewChangeRecord => "body service",
         Scope.NewIncident => "body environment + service",
+        Scope.Flag => "environment + the flag's service (as it is and as set)",
+        Scope.FlagChange => "environment + the changed flag's service",
         Scope.FlagEvaluation => "context environment",
         Scope.ServiceFilter => "?service= (required of service-scoped keys)",
         Scope.EnvironmentFilter => "?environment= (required of environment-scoped keys)",
@@ -425,6 +439,20 @@ public sealed class KeyScopeFilter : IEndpointFilter
                 return incident?.All == true
                     ? ScopeTouch.Of("incident", "of every environment and service", Touch.Everything, Touch.Everything)
                     : ScopeTouch.Of("incident", incident?.Environment ?? incident?.Service, EveryUnlessNamed(incident?.Environment), EveryUnlessNamed(incident?.Service));
+            }
+
+            case Scope.Flag or Scope.FlagChange:
+            {
+                var name = Route(context, "name");
+                if (!Names.IsDnsLabel(name)) return ScopeTouch.Of("environment", name, environment: Touch.AllOf(name));
+                var set = grains.Ref<IFlagSetGrain>(GrainKeys.FlagSet(name!));
+                var (what, id, key, proposed) = scope == Scope.Flag
+                    ? ("flag", Route(context, "key"), Route(context, "key"), Body<PutFlagRequest>(context)?.Service)
+                    : (await set.Changes()).FirstOrDefault(c => c.Id == Route(context, "id")) is { } change
+                        ? ("flag change", change.Id, change.Key, change.Flag?.Service)
+                        : ("flag change", Route(context, "id"), null, null);
+                var current = key is null ? null : (await set.Get()).Flags.FirstOrDefault(f => f.Key == key)?.Service;
+                return ScopeTouch.Of(what, id, Touch.AllOf(name), Touch.AllOf([.. new[] { current, proposed }.OfType<string>().Distinct(StringComparer.Ordinal)]));
             }
 
             case Scope.FlagEvaluation:

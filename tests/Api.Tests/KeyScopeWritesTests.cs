@@ -166,4 +166,27 @@ public class KeyScopeWritesTests(EngineFactory engine)
         Assert.Equal("Succeeded", (string?)(await _admin.GetAsync($"/v1/rollouts/{theirs}").Expect(HttpStatusCode.OK))["status"]);
         await _admin.GetAsync($"/v1/hosts/{host}/facts").ExpectProblem(HttpStatusCode.NotFound, Problems.NotFoundType);
     }
+
+    [Fact]
+    public async Task A_service_scoped_approver_cannot_vote_to_delete_another_services_flag()
+    {
+        var environment = TestHttp.Unique("whole-flags");
+        var service = TestHttp.Unique("whole-other");
+        await _admin.PutAsync($"/v1/environments/{environment}/declaration", new StringContent("tier: production\n", Encoding.UTF8, "application/yaml")).Expect(HttpStatusCode.OK);
+        var set = (string)(await _admin.PutJson($"/v1/environments/{environment}/flags/theirs", new { service, reason = "their flag" }).Expect(HttpStatusCode.Accepted))["id"]!;
+        await engine.As(ApproverKey).PostJson($"/v1/environments/{environment}/flags/changes/{set}/approve", new { }).Expect(HttpStatusCode.OK);
+
+        // A deletion carries no flag: the flag it deletes is the other service's all the same.
+        var deletion = (string)(await _admin.DeleteAsync($"/v1/environments/{environment}/flags/theirs").Expect(HttpStatusCode.Accepted))["id"]!;
+        var approver = engine.As(ServiceScopedApproverKey);
+        await Refused(approver.PostJson($"/v1/environments/{environment}/flags/changes/{deletion}/approve", new { reason = "mine now" }), $"'{service}' is outside it");
+        await Refused(approver.PostJson($"/v1/environments/{environment}/flags/changes/{deletion}/reject", new { reason = "mine now" }), $"'{service}' is outside it");
+        await Refused(approver.GetAsync($"/v1/environments/{environment}/flags/changes/{deletion}"), $"'{service}' is outside it");
+        Assert.DoesNotContain(deletion, (await approver.GetAsync($"/v1/environments/{environment}/flags/changes").Expect(HttpStatusCode.OK)).ToJsonString(), StringComparison.Ordinal);
+
+        var change = await _admin.GetAsync($"/v1/environments/{environment}/flags/changes/{deletion}").Expect(HttpStatusCode.OK);
+        Assert.Equal("pending", (string?)change["state"]);
+        Assert.Empty(change["votes"]!.AsArray());
+        Assert.Contains((await _admin.GetAsync($"/v1/environments/{environment}/flags").Expect(HttpStatusCode.OK))["flags"]!.AsArray(), f => (string?)f!["key"] == "theirs");
+    }
 }
