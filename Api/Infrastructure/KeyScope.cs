@@ -41,13 +41,15 @@ public sealed record KeyScope(IReadOnlySet<string> Environments, IReadOnlySet<st
     /// A refusal when what a request touches is not wholly inside the scope, or null when it is. Worked examples, for a
     /// key scoped to environment staging and service shop:
     /// rollout (staging, shop) → null; rollout (production, shop) → "… 'production' is outside it";
+    /// the whole of environment staging → "… environment 'staging' reaches every service: this route changes the whole environment, …";
     /// release of cart → "… 'cart' is outside it"; an incident of every environment → "… reaches every environment";
     /// a release that does not exist → "… is not inside it (or does not exist)".
     /// </summary>
     public string? Refusal(ScopeTouch touch)
     {
         if (!touch.Exists) return $"{Describe()}; {touch.Named} is not inside it (or does not exist)";
-        return Axis(Environments, "environments", "environment", touch.Environment, touch) ?? Axis(Services, "services", "service", touch.Service, touch);
+        return Axis(Environments, "environments", "environment", touch.Environment, touch)
+            ?? (Axis(Services, "services", "service", touch.Service, touch) is { } service ? touch.Because is null ? service : $"{service}: {touch.Because}" : null);
     }
 
     private static string? Axis(IReadOnlySet<string> allowed, string plural, string singular, Touch touched, ScopeTouch touch)
@@ -97,9 +99,15 @@ public sealed record Touch(TouchKind Kind, IReadOnlyList<string?> Names)
     public static Touch AnyOf(IEnumerable<string> names) => new(TouchKind.AnyOf, names.Distinct(StringComparer.Ordinal).ToList());
 }
 
-/// <summary>The environments and services a request touches, and how to name what it touches in a refusal.</summary>
+/// <summary>
+/// The environments and services a request touches, and how to name what it touches in a refusal; <see cref="Because"/>,
+/// when set, says why the request touches every service it does (a change to a whole environment or host), after a
+/// refusal on the services axis.
+/// </summary>
 public sealed record ScopeTouch(string What, string? Id, Touch Environment, Touch Service, bool Exists = true)
 {
+    public string? Because { get; init; }
+
     public static ScopeTouch Of(string what, string? id, Touch? environment = null, Touch? service = null) =>
         new(what, id, environment ?? Touch.Nothing, service ?? Touch.Nothing);
 

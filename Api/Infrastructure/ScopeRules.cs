@@ -17,6 +17,13 @@ public enum Scope
     /// <summary>The route value <c>{name}</c> is an environment.</summary>
     Environment,
 
+    /// <summary>
+    /// The environment <c>{name}</c> as a whole: the route changes what every service in it runs under (its settings,
+    /// declaration, calendar, drift reconcile of every host, the hosts every rollout targets), so no key scoped to services
+    /// may use it; a key scoped to environments only holds as on <see cref="Environment"/>.
+    /// </summary>
+    WholeEnvironment,
+
     /// <summary>The route values <c>{a}</c> and <c>{b}</c> are two environments; both must be inside.</summary>
     EnvironmentPair,
 
@@ -43,9 +50,21 @@ public enum Scope
 
     /// <summary>
     /// The host <c>{id}</c>: its environment, and one of the services it runs (a slot named for it); a host that runs
-    /// none of a service-scoped key's services is outside, and within one the key sees only its services' slots.
+    /// none of a service-scoped key's services is outside, and within one the key sees only its services' slots. For reads.
     /// </summary>
     Host,
+
+    /// <summary>
+    /// One service's slot on the host <c>{id}</c> (a report or a metrics sample): the host's environment and the service
+    /// the body names, else the service of the rollout the report answers (a sample naming none: the host's one slot).
+    /// </summary>
+    HostSlot,
+
+    /// <summary>
+    /// The host <c>{id}</c> as a whole (a heartbeat, its facts, clearing its quarantine): its environment and every service
+    /// it runs (and, for facts, every service the body names), since the change holds for each of them.
+    /// </summary>
+    WholeHost,
 
     /// <summary>The change record <c>{id}</c>: the service it authorises (one without a service authorises nothing and is no scoped key's).</summary>
     ChangeRecord,
@@ -68,7 +87,10 @@ public enum Scope
     /// <summary>A plan preview: the body's environment, when it names one (a preview over a host count reads nothing).</summary>
     Preview,
 
-    /// <summary>A host registering: the body's environment.</summary>
+    /// <summary>
+    /// A host registering: the body's environment, as a whole (every rollout in an environment targets its hosts, so a new
+    /// host joins every service's rollouts): no key scoped to services may register one.
+    /// </summary>
     NewHost,
 
     /// <summary>A new release train: the body's environment and the service of every release it names.</summary>
@@ -79,6 +101,18 @@ public enum Scope
 
     /// <summary>A new incident: the environment and service of the body's scope; a scope of everything is no scoped key's.</summary>
     NewIncident,
+
+    /// <summary>
+    /// The flag <c>{key}</c> of the environment <c>{name}</c>: the environment and the flag's service, as it is and as the
+    /// body sets it (a key scoped to services changes only its services' flags, and never hands one to another service).
+    /// </summary>
+    Flag,
+
+    /// <summary>
+    /// The proposed flag change <c>{id}</c> of the environment <c>{name}</c>: the environment and the service of the flag
+    /// it sets and of the flag it replaces or deletes.
+    /// </summary>
+    FlagChange,
 
     /// <summary>An OFREP evaluation: the environment in the body's context.</summary>
     FlagEvaluation,
@@ -106,9 +140,13 @@ public abstract record ScopeRule
 /// <summary>The key's scope holds: the rule finds what the request touches.</summary>
 public sealed record ScopedByRule(Scope Scope) : ScopeRule
 {
-    public override string Describe() => "scoped by " + Scope switch
+    public override string Describe() => Describe(Scope);
+
+    /// <summary>How <paramref name="scope"/> reads in the "key scope" column.</summary>
+    public static string Describe(Scope scope) => "scoped by " + scope switch
     {
         Scope.Environment => "environment",
+        Scope.WholeEnvironment => "the whole environment (no service-scoped key)",
         Scope.EnvironmentPair => "both environments",
         Scope.Service => "service",
         Scope.Release => "the release's service",
@@ -118,6 +156,8 @@ public sealed record ScopedByRule(Scope Scope) : ScopeRule
         Scope.Analysis => "the analysis's rollout",
         Scope.Review => "the review's rollout",
         Scope.Host => "the host's environment + one of its services",
+        Scope.HostSlot => "the host's environment + the slot's service (the body's, else the report's rollout's or the host's one)",
+        Scope.WholeHost => "the host's environment + every service it runs (and facts name)",
         Scope.ChangeRecord => "the record's service",
         Scope.Incident => "the incident's environment + service",
         Scope.Train => "the train's environment + services",
@@ -125,14 +165,16 @@ public sealed record ScopedByRule(Scope Scope) : ScopeRule
         Scope.NewRelease => "body service",
         Scope.NewRollout => "body environment + release's service",
         Scope.Preview => "body environment",
-        Scope.NewHost => "body environment",
+        Scope.NewHost => "the whole body environment (no service-scoped key)",
         Scope.NewTrain => "body environment + releases' services",
         Scope.NewChangeRecord => "body service",
         Scope.NewIncident => "body environment + service",
+        Scope.Flag => "environment + the flag's service (as it is and as set)",
+        Scope.FlagChange => "environment + the changed flag's service",
         Scope.FlagEvaluation => "context environment",
         Scope.ServiceFilter => "?service= (required of service-scoped keys)",
         Scope.EnvironmentFilter => "?environment= (required of environment-scoped keys)",
-        _ => Scope.ToString(),
+        _ => scope.ToString(),
     };
 }
 
@@ -224,7 +266,7 @@ public sealed class KeyScopeFilter : IEndpointFilter
     private static readonly object HostReadKey = new();
 
     /// <summary>
-    /// The host a <see cref="Scope.Host"/> rule read for this request, so that the handler checks who may speak for it
+    /// The host a <see cref="Scope.Host"/>, <see cref="Scope.HostSlot"/> or <see cref="Scope.WholeHost"/> rule read for this request, so that the handler checks who may speak for it
     /// against the same snapshot instead of reading the host again (an agent's every call); null when the filter read
     /// none (an unscoped key) or read another host.
     /// </summary>
@@ -246,6 +288,8 @@ public sealed class KeyScopeFilter : IEndpointFilter
         {
             case Scope.Environment:
                 return ScopeTouch.Of("environment", Route(context, "name"), environment: Touch.AllOf(Route(context, "name")));
+            case Scope.WholeEnvironment:
+                return Whole(ScopeTouch.Of("environment", Route(context, "name"), Touch.AllOf(Route(context, "name")), Touch.Everything));
             case Scope.EnvironmentPair:
                 return ScopeTouch.Of("environments", $"{Route(context, "a")}, {Route(context, "b")}", environment: Touch.AllOf(Route(context, "a"), Route(context, "b")));
             case Scope.Service:
@@ -285,12 +329,20 @@ public sealed class KeyScopeFilter : IEndpointFilter
                     : ScopeTouch.Missing("review", id);
             }
 
-            case Scope.Host:
+            case Scope.Host or Scope.HostSlot or Scope.WholeHost:
             {
                 var id = Route(context, "id");
                 if (!Names.IsHostId(id) || await grains.Ref<IHostGrain>(id!).Get() is not { } host) return ScopeTouch.Missing("host", id);
                 context.HttpContext.Items[HostReadKey] = host;
-                return ScopeTouch.Of("host", id, Touch.AllOf(host.Environment), Touch.AnyOf(host.Services.Keys));
+                var environment = Touch.AllOf(host.Environment);
+                return scope switch
+                {
+                    Scope.HostSlot => ScopeTouch.Of("a slot of host", id, environment, Touch.AllOf(await SlotService(context, grains, host))),
+                    Scope.WholeHost => ScopeTouch.Of("host", id, environment,
+                            Touch.AllOf([.. host.Services.Keys.Union(Body<HostFactsRequest>(context)?.Services?.Keys ?? Enumerable.Empty<string>(), StringComparer.Ordinal)]))
+                        with { Because = $"this route changes host '{id}' for every service it runs" },
+                    _ => ScopeTouch.Of("host", id, environment, Touch.AnyOf(host.Services.Keys)),
+                };
             }
 
             case Scope.ChangeRecord:
@@ -352,7 +404,7 @@ public sealed class KeyScopeFilter : IEndpointFilter
             case Scope.NewHost:
             {
                 var environment = Body<RegisterHostRequest>(context)?.Environment;
-                return ScopeTouch.Of("environment", environment, environment: Touch.AllOf(environment));
+                return Whole(ScopeTouch.Of("environment", environment, Touch.AllOf(environment), Touch.Everything));
             }
 
             case Scope.NewTrain:
@@ -389,6 +441,20 @@ public sealed class KeyScopeFilter : IEndpointFilter
                     : ScopeTouch.Of("incident", incident?.Environment ?? incident?.Service, EveryUnlessNamed(incident?.Environment), EveryUnlessNamed(incident?.Service));
             }
 
+            case Scope.Flag or Scope.FlagChange:
+            {
+                var name = Route(context, "name");
+                if (!Names.IsDnsLabel(name)) return ScopeTouch.Of("environment", name, environment: Touch.AllOf(name));
+                var set = grains.Ref<IFlagSetGrain>(GrainKeys.FlagSet(name!));
+                var (what, id, key, proposed) = scope == Scope.Flag
+                    ? ("flag", Route(context, "key"), Route(context, "key"), Body<PutFlagRequest>(context)?.Service)
+                    : (await set.Changes()).FirstOrDefault(c => c.Id == Route(context, "id")) is { } change
+                        ? ("flag change", change.Id, change.Key, change.Flag?.Service)
+                        : ("flag change", Route(context, "id"), null, null);
+                var current = key is null ? null : (await set.Get()).Flags.FirstOrDefault(f => f.Key == key)?.Service;
+                return ScopeTouch.Of(what, id, Touch.AllOf(name), Touch.AllOf([.. new[] { current, proposed }.OfType<string>().Distinct(StringComparer.Ordinal)]));
+            }
+
             case Scope.FlagEvaluation:
             {
                 var environment = Body<OfrepRequest>(context)?.Context is { } c && c.TryGetValue("environment", out var e)
@@ -415,6 +481,27 @@ public sealed class KeyScopeFilter : IEndpointFilter
             default:
                 return ScopeTouch.Missing(scope.ToString(), null);
         }
+    }
+
+    /// <summary>A change to a whole environment: no key scoped to services makes it, whichever services it names.</summary>
+    private static ScopeTouch Whole(ScopeTouch touch) =>
+        touch with { Because = "this route changes the whole environment, not one service's part of it" };
+
+    /// <summary>
+    /// The service whose slot a report or sample is for, as the host grain picks it: the one the body names; else a
+    /// report's rollout's service, a sample's host's only slot; null when none can be told (no service-scoped key's).
+    /// </summary>
+    private static async Task<string?> SlotService(EndpointFilterInvocationContext context, IGrainFactory grains, HostSnapshot host)
+    {
+        if (Body<HostReportRequest>(context) is { } report)
+        {
+            if (report.Service is not null) return report.Service;
+            return report.Rollout is { } rollout && GrainKeys.TryParseRollout(rollout, out var release, out _) && Names.IsHostId(release)
+                ? (await grains.Ref<IRolloutGrain>(rollout).Get())?.Service
+                : null;
+        }
+
+        return Body<HostMetricsRequest>(context)?.Service ?? (host.Services.Count == 1 ? host.Services.Keys.First() : null);
     }
 
     /// <summary>An incident names at most one environment and one service; one it does not name, it holds everywhere.</summary>

@@ -57,7 +57,7 @@ public static class CalendarsApi
     public static RouteGroupBuilder MapCalendarsApi(this IEndpointRouteBuilder routes)
     {
         var group = routes.MapGroup("/v1/environments").WithTags("Calendars");
-        group.MapPut("/{name}/calendar", Put).RequireAuthorization(Policies.Calendar).ScopedBy(Scope.Environment)
+        group.MapPut("/{name}/calendar", Put).RequireAuthorization(Policies.Calendar).ScopedBy(Scope.WholeEnvironment)
             .WithSummary("Sets an environment's deployment calendar: windows and freezes");
         group.MapGet("/{name}/calendar", Get).RequireAuthorization(Policies.Read).ScopedBy(Scope.Environment)
             .WithSummary("An environment's deployment calendar and whether deploying is allowed now");

@@ -58,7 +58,7 @@ public static class ConfigurationApi
         releases.MapGet("/{id}/config", GetTemplates).RequireAuthorization(Policies.Read).ScopedBy(Scope.Release)
             .WithSummary("A release's configuration templates");
         var environments = routes.MapGroup("/v1/environments").WithTags("Configuration");
-        environments.MapPut("/{name}/parameters", PutParameters).RequireAuthorization(Policies.Operate).ScopedBy(Scope.Environment)
+        environments.MapPut("/{name}/parameters", PutParameters).RequireAuthorization(Policies.Operate).ScopedBy(Scope.WholeEnvironment)
             .WithSummary("Sets an environment's parameters and secrets");
         environments.MapGet("/{name}/parameters", GetParameters).RequireAuthorization(Policies.Read).ScopedBy(Scope.Environment)
             .WithSummary("An environment's parameters, and the names of its secrets (never a secret)");
@@ -67,10 +67,10 @@ public static class ConfigurationApi
         environments.MapGet("/{name}/parameters/changes/{id}", GetParameterChange).RequireAuthorization(Policies.Read).ScopedBy(Scope.Environment)
             .WithSummary("One proposed parameter change: what it changes (secrets by name only) and its state");
         environments.MapPost("/{name}/parameters/changes/{id}/approve", (string name, string id, DeclarationDecisionRequest? body, ClaimsPrincipal user, IGrainFactory grains) =>
-            DecideParameterChange(name, id, approve: true, body, user, grains)).RequireAuthorization(Policies.DeclarationChange).ScopedBy(Scope.Environment)
+            DecideParameterChange(name, id, approve: true, body, user, grains)).RequireAuthorization(Policies.DeclarationChange).ScopedBy(Scope.WholeEnvironment)
             .WithSummary("Approves a proposed parameter change (a change authority other than the proposer); it applies once enough have approved");
         environments.MapPost("/{name}/parameters/changes/{id}/reject", (string name, string id, DeclarationDecisionRequest? body, ClaimsPrincipal user, IGrainFactory grains) =>
-            DecideParameterChange(name, id, approve: false, body, user, grains)).RequireAuthorization(Policies.DeclarationChange).ScopedBy(Scope.Environment)
+            DecideParameterChange(name, id, approve: false, body, user, grains)).RequireAuthorization(Policies.DeclarationChange).ScopedBy(Scope.WholeEnvironment)
             .WithSummary("Rejects a proposed parameter change, with the reason");
         routes.MapGroup("/v1/hosts").WithTags("Configuration")
             .MapGet("/{id}/config", Rendered).RequireAuthorization(Policies.HostConfig).ScopedBy(Scope.Host)

@@ -42,7 +42,7 @@ public static class EnvironmentDeclarationsApi
     public static IEndpointRouteBuilder MapEnvironmentDeclarationsApi(this IEndpointRouteBuilder routes)
     {
         var environments = routes.MapGroup("/v1/environments").WithTags("Environments");
-        environments.MapPut("/{name}/declaration", Declare).RequireAuthorization(Policies.Operate).ScopedBy(Scope.Environment)
+        environments.MapPut("/{name}/declaration", Declare).RequireAuthorization(Policies.Operate).ScopedBy(Scope.WholeEnvironment)
             .Accepts<JsonElement>("application/json", "application/yaml")
             .WithSummary("Declares one environment in JSON or YAML, creating it when new; a production-tier or protected one changes only through approval (202)").WithDescription("The name in the document, if any, must be the one in the path.");
         environments.MapGet("/{name}/declaration", GetDeclaration).RequireAuthorization(Policies.Read).ScopedBy(Scope.Environment)
@@ -52,10 +52,10 @@ public static class EnvironmentDeclarationsApi
         environments.MapGet("/{name}/declaration/changes/{id}", GetChange).RequireAuthorization(Policies.Read).ScopedBy(Scope.Environment)
             .WithSummary("One proposed declaration change: its diff, votes and state");
         environments.MapPost("/{name}/declaration/changes/{id}/approve", (string name, string id, DeclarationDecisionRequest? body, ClaimsPrincipal user, IGrainFactory grains) =>
-            Decide(name, id, approve: true, body, user, grains)).RequireAuthorization(Policies.DeclarationChange).ScopedBy(Scope.Environment)
+            Decide(name, id, approve: true, body, user, grains)).RequireAuthorization(Policies.DeclarationChange).ScopedBy(Scope.WholeEnvironment)
             .WithSummary("Approves a proposed declaration change (a change authority other than the proposer); it applies once enough have approved");
         environments.MapPost("/{name}/declaration/changes/{id}/reject", (string name, string id, DeclarationDecisionRequest? body, ClaimsPrincipal user, IGrainFactory grains) =>
-            Decide(name, id, approve: false, body, user, grains)).RequireAuthorization(Policies.DeclarationChange).ScopedBy(Scope.Environment)
+            Decide(name, id, approve: false, body, user, grains)).RequireAuthorization(Policies.DeclarationChange).ScopedBy(Scope.WholeEnvironment)
             .WithSummary("Rejects a proposed declaration change, with the reason");
         environments.MapPost("/declarations", DeclareMany).RequireAuthorization(Policies.Operate).UnscopedKeysOnly("declares many environments in one document; a scoped key declares its own one at a time with PUT /v1/environments/{name}/declaration")
             .Accepts<JsonElement>("application/json", "application/yaml")
@@ -64,13 +64,13 @@ public static class EnvironmentDeclarationsApi
             .WithSummary("Every difference between the declared baselines of two environments");
         environments.MapGet("/{name}/drift", Drift).RequireAuthorization(Policies.Read).ScopedBy(Scope.Environment)
             .WithSummary("The last drift scan of an environment: hosts whose facts differ from the declaration");
-        environments.MapPost("/{name}/drift/scan", Scan).RequireAuthorization(Policies.Operate).ScopedBy(Scope.Environment)
+        environments.MapPost("/{name}/drift/scan", Scan).RequireAuthorization(Policies.Operate).ScopedBy(Scope.WholeEnvironment)
             .WithSummary("Scans an environment for drift now");
-        environments.MapPost("/{name}/drift/reconcile", Reconcile).RequireAuthorization(Policies.Operate).ScopedBy(Scope.Environment)
+        environments.MapPost("/{name}/drift/reconcile", Reconcile).RequireAuthorization(Policies.Operate).ScopedBy(Scope.WholeEnvironment)
             .WithSummary("Reconciles drift: reapply the declared state, or accept the actual facts into the baseline");
 
         var hosts = routes.MapGroup("/v1/hosts").WithTags("Hosts");
-        hosts.MapPost("/{id}/facts", ReportFacts).RequireAuthorization(Policies.Agent).ScopedBy(Scope.Host)
+        hosts.MapPost("/{id}/facts", ReportFacts).RequireAuthorization(Policies.Agent).ScopedBy(Scope.WholeHost)
             .WithSummary("An agent reports what its host actually runs");
         hosts.MapGet("/{id}/facts", GetFacts).RequireAuthorization(Policies.Read).ScopedBy(Scope.Host)
             .WithSummary("What a host last reported it runs");

@@ -40,13 +40,13 @@ public static class EnvironmentsApi
         var group = routes.MapGroup("/v1/environments").WithTags("Environments");
         group.MapGet("/", List).RequireAuthorization(Policies.Read).ScopeFree("filtered to the key's environments and services").AddEndpointFilter(ScopeRules.OnlyEnvironmentsInScope)
             .WithSummary("Lists environments");
-        group.MapPut("/{name}", Put).RequireAuthorization(Policies.Operate).ScopedBy(Scope.Environment)
+        group.MapPut("/{name}", Put).RequireAuthorization(Policies.Operate).ScopedBy(Scope.WholeEnvironment)
             .WithSummary("Creates or updates an environment (concurrency limit and settings)");
         group.MapGet("/{name}", Get).RequireAuthorization(Policies.Read).ScopedBy(Scope.Environment)
             .WithSummary("An environment: its services and versions, running and queued rollouts, quarantined hosts");
         group.MapGet("/{name}/events", Events).RequireAuthorization(Policies.Read).ScopedBy(Scope.Environment)
             .WithSummary("An environment's event history, oldest first, in pages");
-        group.MapPost("/{name}/simulated-hosts", CreateSimulatedFleet).RequireAuthorization(Policies.Operate).ScopedBy(Scope.Environment).AddEndpointFilter<IdempotencyFilter>()
+        group.MapPost("/{name}/simulated-hosts", CreateSimulatedFleet).RequireAuthorization(Policies.Operate).ScopedBy(Scope.WholeEnvironment).AddEndpointFilter<IdempotencyFilter>()
             .WithSummary("Adds a simulated fleet to an environment, for trying the engine without agents");
         return group;
     }

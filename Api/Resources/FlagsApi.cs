@@ -42,21 +42,21 @@ public static class FlagsApi
         var flags = routes.MapGroup("/v1/environments/{name}/flags").WithTags("Flags");
         flags.MapGet("/", List).RequireAuthorization(Policies.Read).ScopedBy(Scope.Environment)
             .WithSummary("Lists an environment's feature flags");
-        flags.MapPut("/{key}", Put).RequireAuthorization(Policies.Flags).ScopedBy(Scope.Environment)
+        flags.MapPut("/{key}", Put).RequireAuthorization(Policies.Flags).ScopedBy(Scope.Flag)
             .WithSummary("Set a flag; in a protected environment the change waits for approval (202)");
-        flags.MapDelete("/{key}", Delete).RequireAuthorization(Policies.Flags).ScopedBy(Scope.Environment)
+        flags.MapDelete("/{key}", Delete).RequireAuthorization(Policies.Flags).ScopedBy(Scope.Flag)
             .WithSummary("Delete a flag; in a protected environment the deletion waits for approval (202)");
-        flags.MapPost("/{key}/off", Off).RequireAuthorization(Policies.Flags).ScopedBy(Scope.Environment)
+        flags.MapPost("/{key}/off", Off).RequireAuthorization(Policies.Flags).ScopedBy(Scope.Flag)
             .WithSummary("The kill switch: turn a flag off at once, in any environment (audited, never held for approval)");
         flags.MapGet("/changes", Changes).RequireAuthorization(Policies.Read).ScopedBy(Scope.Environment)
             .WithSummary("Flag changes proposed in a protected environment: pending first, then the latest decided");
-        flags.MapGet("/changes/{id}", Change).RequireAuthorization(Policies.Read).ScopedBy(Scope.Environment)
+        flags.MapGet("/changes/{id}", Change).RequireAuthorization(Policies.Read).ScopedBy(Scope.FlagChange)
             .WithSummary("One proposed flag change: its votes, what it still needs, or how it was decided");
         flags.MapPost("/changes/{id}/approve", (string name, string id, FlagDecisionRequest? request, ClaimsPrincipal user, IGrainFactory grains) =>
-            Decide(name, id, approve: true, request, user, grains)).RequireAuthorization(Policies.Approve).ScopedBy(Scope.Environment)
+            Decide(name, id, approve: true, request, user, grains)).RequireAuthorization(Policies.Approve).ScopedBy(Scope.FlagChange)
             .WithSummary("Approve a proposed flag change (not the proposer's own); it applies when the approvals are there");
         flags.MapPost("/changes/{id}/reject", (string name, string id, FlagDecisionRequest? request, ClaimsPrincipal user, IGrainFactory grains) =>
-            Decide(name, id, approve: false, request, user, grains)).RequireAuthorization(Policies.Approve).ScopedBy(Scope.Environment)
+            Decide(name, id, approve: false, request, user, grains)).RequireAuthorization(Policies.Approve).ScopedBy(Scope.FlagChange)
             .WithSummary("Reject a proposed flag change, with the reason");
         var ofrep = routes.MapGroup("/ofrep/v1/evaluate/flags").WithTags("OFREP").RequireAuthorization(Policies.Read);
         ofrep.MapPost("/", EvaluateAll).ScopedBy(Scope.FlagEvaluation)
@@ -72,7 +72,6 @@ public static class FlagsApi
         string name, string key, PutFlagRequest request, ClaimsPrincipal user, IGrainFactory grains)
     {
         if (!Names.IsDnsLabel(name)) return Problems.NotFound($"environment '{name}' does not exist");
-        if (KeyScope.Of(user).Refusal(name, request.Service) is { } outside) return Problems.Forbidden(outside);
         var errors = new ValidationErrors();
         if (!IsKey(key)) errors.Add("key", "letters, digits, '.', '-', '_' (1-128 characters)");
         if (!Names.IsDnsLabel(request.Service)) errors.Add("service", "is required: a service name");
@@ -108,21 +107,13 @@ public static class FlagsApi
         }
 
         if (errors.Any) return Problems.Validation(errors.ToDictionary());
-        var set = grains.Ref<IFlagSetGrain>(GrainKeys.FlagSet(name));
-        if ((await set.Get()).Flags.FirstOrDefault(f => f.Key == key) is { } existing && KeyScope.Of(user).Refusal(null, existing.Service) is { } theirs)
-        {
-            return Problems.Forbidden(theirs);
-        }
-
-        return Answer(name, await set.Change(key, spec, user.Caller(), user.CallerRoles()));
+        return Answer(name, await grains.Ref<IFlagSetGrain>(GrainKeys.FlagSet(name)).Change(key, spec, user.Caller(), user.CallerRoles()));
     }
 
     public static async Task<IResult> Delete(string name, string key, ClaimsPrincipal user, IGrainFactory grains)
     {
         if (!Names.IsDnsLabel(name) || !IsKey(key)) return Problems.NotFound($"flag '{key}' does not exist in '{name}'");
-        var set = grains.Ref<IFlagSetGrain>(GrainKeys.FlagSet(name));
-        if (Outside(user, name, (await set.Get()).Flags.FirstOrDefault(f => f.Key == key)) is { } outside) return outside;
-        return Answer(name, await set.Change(key, null, user.Caller(), user.CallerRoles()));
+        return Answer(name, await grains.Ref<IFlagSetGrain>(GrainKeys.FlagSet(name)).Change(key, null, user.Caller(), user.CallerRoles()));
     }
 
     /// <summary>The kill switch: the flag as it is, turned off. Never held for approval (FlagChangeRules).</summary>
@@ -133,25 +124,33 @@ public static class FlagsApi
         var set = grains.Ref<IFlagSetGrain>(GrainKeys.FlagSet(name));
         var flag = (await set.Get()).Flags.FirstOrDefault(f => f.Key == key);
         if (flag is null) return Problems.NotFound($"flag '{key}' does not exist in '{name}'");
-        if (Outside(user, name, flag) is { } outside) return outside;
         return Answer(name, await set.Change(key, flag with { Enabled = false, Reason = reason }, user.Caller(), user.CallerRoles()));
     }
 
+    /// <summary>
+    /// The changes of the key's services: a change shows when the flag it sets and the flag it replaces or deletes are
+    /// both of them (as <see cref="Scope.FlagChange"/> holds one change).
+    /// </summary>
     public static async Task<IResult> Changes(string name, ClaimsPrincipal user, IGrainFactory grains)
     {
         if (!Names.IsDnsLabel(name)) return Problems.NotFound($"environment '{name}' does not exist");
-        if (KeyScope.Of(user).Refusal(name, null) is { } outside) return Problems.Forbidden(outside);
         var scope = KeyScope.Of(user);
-        var changes = await grains.Ref<IFlagSetGrain>(GrainKeys.FlagSet(name)).Changes();
-        return TypedResults.Ok(new { changes = changes.Where(c => c.Flag is null || scope.AllowsService(c.Flag.Service)) });
+        var set = grains.Ref<IFlagSetGrain>(GrainKeys.FlagSet(name));
+        var changes = await set.Changes();
+        if (scope.Services.Count == 0) return TypedResults.Ok(new { changes });
+        var current = (await set.Get()).Flags.ToDictionary(f => f.Key, f => f.Service, StringComparer.Ordinal);
+        return TypedResults.Ok(new
+        {
+            changes = changes.Where(c => (c.Flag is null || scope.AllowsService(c.Flag.Service))
+                && (current.TryGetValue(c.Key, out var service) ? scope.AllowsService(service) : c.Flag is not null)),
+        });
     }
 
-    public static async Task<IResult> Change(string name, string id, ClaimsPrincipal user, IGrainFactory grains)
+    public static async Task<IResult> Change(string name, string id, IGrainFactory grains)
     {
         if (!Names.IsDnsLabel(name)) return Problems.NotFound($"environment '{name}' does not exist");
         var change = (await grains.Ref<IFlagSetGrain>(GrainKeys.FlagSet(name)).Changes()).FirstOrDefault(c => c.Id == id);
-        if (change is null || Outside(user, name, change.Flag) is not null) return Problems.NotFound($"flag change '{id}' does not exist in '{name}'");
-        return TypedResults.Ok(change);
+        return change is null ? Problems.NotFound($"flag change '{id}' does not exist in '{name}'") : TypedResults.Ok(change);
     }
 
     private static async Task<IResult> Decide(string name, string id, bool approve, FlagDecisionRequest? request, ClaimsPrincipal user, IGrainFactory grains)
@@ -160,13 +159,9 @@ public static class FlagsApi
         if (request?.Reason is { Length: > 1024 }) return Problems.Validation("reason", "at most 1024 characters");
         if (!approve && string.IsNullOrWhiteSpace(request?.Reason)) return Problems.Validation("reason", "is required: why the change is rejected");
         var set = grains.Ref<IFlagSetGrain>(GrainKeys.FlagSet(name));
-        if ((await set.Changes()).FirstOrDefault(c => c.Id == id) is { } change && Outside(user, name, change.Flag) is { } outside) return outside;
         var outcome = await set.Decide(id, approve, user.Caller(), user.CallerRoles(), request?.Reason);
         return outcome.Refusal is null ? TypedResults.Ok(outcome.Change) : Answer(name, outcome);
     }
-
-    private static ProblemHttpResult? Outside(ClaimsPrincipal user, string environment, FlagSpec? flag) =>
-        KeyScope.Of(user).Refusal(environment, flag?.Service) is { } outside ? Problems.Forbidden(outside) : null;
 
     /// <summary>200 with the flag, 202 with a change waiting for approval, 204 for a deletion, or the refusal.</summary>
     private static IResult Answer(string environment, FlagChangeOutcome outcome) => outcome switch

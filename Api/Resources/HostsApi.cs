@@ -68,13 +68,13 @@ public static class HostsApi
             .WithSummary("Lists hosts, filtered and paged by the query");
         group.MapGet("/{id}", Get).RequireAuthorization(Policies.Read).ScopedBy(Scope.Host)
             .WithSummary("A host: what it runs per service, its last report and heartbeat");
-        group.MapPost("/{id}/heartbeat", Heartbeat).RequireAuthorization(Policies.Agent).ScopedBy(Scope.Host)
+        group.MapPost("/{id}/heartbeat", Heartbeat).RequireAuthorization(Policies.Agent).ScopedBy(Scope.WholeHost)
             .WithSummary("An agent's heartbeat");
         group.MapGet("/{id}/desired", Desired).RequireAuthorization(Policies.Agent).ScopedBy(Scope.Host)
             .WithSummary("What an agent's host should run, per service (long-poll)").WithDescription("With a known version in the request, the answer waits until the desired state changes or the poll times out.");
-        group.MapPost("/{id}/reports", Report).RequireAuthorization(Policies.Agent).ScopedBy(Scope.Host)
+        group.MapPost("/{id}/reports", Report).RequireAuthorization(Policies.Agent).ScopedBy(Scope.HostSlot)
             .WithSummary("An agent reports the outcome of a command, with the digest it computed");
-        group.MapPost("/{id}/metrics", Metrics).RequireAuthorization(Policies.Agent).ScopedBy(Scope.Host)
+        group.MapPost("/{id}/metrics", Metrics).RequireAuthorization(Policies.Agent).ScopedBy(Scope.HostSlot)
             .WithSummary("An agent pushes its service's error rate and latency, which the rollback triggers and analyses read");
         return group;
     }

@@ -21,7 +21,7 @@ public static class QuarantineApi
     public static RouteGroupBuilder MapQuarantineApi(this IEndpointRouteBuilder routes)
     {
         var group = routes.MapGroup("/v1/hosts").WithTags("Hosts");
-        group.MapPost("/{id}/quarantine/clear", Clear).RequireAuthorization(Policies.Operate).ScopedBy(Scope.Host)
+        group.MapPost("/{id}/quarantine/clear", Clear).RequireAuthorization(Policies.Operate).ScopedBy(Scope.WholeHost)
             .WithSummary("Clears a host a rollback quarantined, so later rollouts target it again");
         return group;
     }

@@ -35,6 +35,31 @@ public class KeyScopeTests(EngineFactory engine)
         {
             Assert.All(rows.Where(r => r.Route == route), r => Assert.Equal("unscoped keys only", r.KeyScope));
         }
+
+        // Writes that change a whole environment or host are no service-scoped key's; an agent's report or sample is its slot's.
+        var whole = ScopedByRule.Describe(Scope.WholeEnvironment);
+        foreach (var (method, route) in new[]
+        {
+            ("PUT", "/v1/environments/{name}"), ("PUT", "/v1/environments/{name}/declaration"), ("PUT", "/v1/environments/{name}/calendar"),
+            ("POST", "/v1/environments/{name}/declaration/changes/{id}/approve"), ("POST", "/v1/environments/{name}/declaration/changes/{id}/reject"),
+            ("POST", "/v1/environments/{name}/drift/scan"), ("POST", "/v1/environments/{name}/drift/reconcile"),
+            ("POST", "/v1/environments/{name}/simulated-hosts"), ("PUT", "/v1/environments/{name}/parameters"),
+            ("POST", "/v1/environments/{name}/parameters/changes/{id}/approve"), ("POST", "/v1/environments/{name}/parameters/changes/{id}/reject"),
+        })
+        {
+            Assert.Equal(whole, Assert.Single(rows, r => r.Method == method && r.Route == route).KeyScope);
+        }
+
+        Assert.Equal(ScopedByRule.Describe(Scope.NewHost), Assert.Single(rows, r => r.Method == "POST" && r.Route == "/v1/hosts/").KeyScope);
+        foreach (var route in new[] { "/v1/hosts/{id}/heartbeat", "/v1/hosts/{id}/facts", "/v1/hosts/{id}/quarantine/clear" })
+        {
+            Assert.Equal(ScopedByRule.Describe(Scope.WholeHost), Assert.Single(rows, r => r.Method == "POST" && r.Route == route).KeyScope);
+        }
+
+        foreach (var route in new[] { "/v1/hosts/{id}/reports", "/v1/hosts/{id}/metrics" })
+        {
+            Assert.Equal(ScopedByRule.Describe(Scope.HostSlot), Assert.Single(rows, r => r.Method == "POST" && r.Route == route).KeyScope);
+        }
     }
 
     /// <summary>What exists outside the scoped key's scope: another service's release rolled out to another environment.</summary>
@@ -212,12 +237,12 @@ public class KeyScopeTests(EngineFactory engine)
     {
         if ((await _admin.GetAsync($"/v1/environments/{ScopeEnvironment}")).StatusCode != HttpStatusCode.OK)
         {
-            await _scoped.PutJson($"/v1/environments/{ScopeEnvironment}", new { concurrencyLimit = 5 }).Expect(HttpStatusCode.OK);
+            await _admin.PutJson($"/v1/environments/{ScopeEnvironment}", new { concurrencyLimit = 5 }).Expect(HttpStatusCode.OK);
         }
 
         if ((await _admin.GetAsync($"/v1/hosts?environment={ScopeEnvironment}").Expect(HttpStatusCode.OK))["items"]!.AsArray().Count == 0)
         {
-            await _scoped.PostJson($"/v1/environments/{ScopeEnvironment}/simulated-hosts", new
+            await _admin.PostJson($"/v1/environments/{ScopeEnvironment}/simulated-hosts", new
             {
                 count = 2, currentArtifact = TestHttp.Digest("1.0.0"), currentVersion = "1.0.0",
             }).Expect(HttpStatusCode.Created);

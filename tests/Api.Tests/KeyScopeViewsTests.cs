@@ -55,7 +55,8 @@ public class KeyScopeViewsTests(EngineFactory engine)
         // The environment's history: the other rollout's slot events are there for an unscoped key, not for this one.
         static bool OfTheirs(JsonNode? e, string rollout, string service) =>
             (string?)e!["data"]?["rollout"] == rollout || (string?)e["data"]?["service"] == service;
-        var all = (await _admin.GetAsync($"/v1/environments/{environment}/events").Expect(HttpStatusCode.OK))["items"]!.AsArray();
+        // The history is written by a stream subscriber after the rollout's turn: wait until it holds the other rollout's events.
+        var all = (await _admin.WaitFor($"/v1/environments/{environment}/events", p => p["items"]!.AsArray().Any(e => OfTheirs(e, rollout, service))))["items"]!.AsArray();
         Assert.Contains(all, e => OfTheirs(e, rollout, service));
         var mine = (await _service.GetAsync($"/v1/environments/{environment}/events").Expect(HttpStatusCode.OK))["items"]!.AsArray();
         Assert.DoesNotContain(mine, e => OfTheirs(e, rollout, service));

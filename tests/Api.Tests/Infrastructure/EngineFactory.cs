@@ -54,6 +54,9 @@ public sealed class EngineFactory : WebApplicationFactory<Program>
     /// <summary>scoped-shop-any-env: pipeline, operator and viewer, scoped to service <see cref="ScopeService"/> only.</summary>
     public const string ServiceOnlyScopedKey = "test-service-only-scoped-key";
 
+    /// <summary>scoped-shop-approver: approver, scoped to service <see cref="ScopeService"/> only (KeyScopeWritesTests).</summary>
+    public const string ServiceScopedApproverKey = "test-service-scoped-approver-key";
+
     public const string ScopeEnvironment = "scope-staging";
 
     public const string ScopeService = "scope-shop";
@@ -99,6 +102,11 @@ public sealed class EngineFactory : WebApplicationFactory<Program>
         builder.UseSetting($"Auth:Keys:{keys.Length + 4}:Key", ServiceOnlyScopedKey);
         builder.UseSetting($"Auth:Keys:{keys.Length + 4}:Roles", "pipeline,operator,viewer");
         builder.UseSetting($"Auth:Keys:{keys.Length + 4}:Services", ScopeService);
+
+        builder.UseSetting($"Auth:Keys:{keys.Length + 5}:Name", "scoped-shop-approver");
+        builder.UseSetting($"Auth:Keys:{keys.Length + 5}:Key", ServiceScopedApproverKey);
+        builder.UseSetting($"Auth:Keys:{keys.Length + 5}:Roles", "approver");
+        builder.UseSetting($"Auth:Keys:{keys.Length + 5}:Services", ScopeService);
 
         // The DORA gauges on /metrics refresh every 2 s here (60 s by default).
         builder.UseSetting("Metrics:DoraRefreshSeconds", "2");
