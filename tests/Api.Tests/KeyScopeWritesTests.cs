@@ -43,6 +43,25 @@ public class KeyScopeWritesTests(EngineFactory engine)
     }
 
     /// <summary>What an unscoped key reads of an environment: any whole-environment write let through would change it.</summary>
+    /// <summary>
+    /// <see cref="Environment"/> once it has stopped changing: the history is written from the event stream after the
+    /// set-up's rollouts end, so a read taken too early would differ from a later one with no write refused in between.
+    /// </summary>
+    private async Task<string> Settled(string environment)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        var last = await Environment(environment);
+        while (DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(500);
+            var now = await Environment(environment);
+            if (now == last) return now;
+            last = now;
+        }
+
+        return last;
+    }
+
     private async Task<string> Environment(string environment)
     {
         var parts = new List<string>();
@@ -82,8 +101,8 @@ public class KeyScopeWritesTests(EngineFactory engine)
         var proposed = await _admin.PutAsync($"/v1/environments/{production}/declaration", Json(Declaration("production", service).Replace("2.0.0", "2.1.0", StringComparison.Ordinal)))
             .Expect(HttpStatusCode.Accepted);
         var change = (string)proposed["id"]!;
-        var before = await Environment(environment);
-        var productionBefore = await Environment(production);
+        var before = await Settled(environment);
+        var productionBefore = await Settled(production);
 
         const string Whole = "this route changes the whole environment";
         var now = DateTimeOffset.UtcNow;
@@ -147,7 +166,7 @@ public class KeyScopeWritesTests(EngineFactory engine)
         var host = hosts[0];
         async Task<string> Host() => Regex.Replace((await _admin.GetAsync($"/v1/hosts/{host}").Expect(HttpStatusCode.OK)).ToJsonString(), "\"lastHeartbeat\":\"[^\"]*\"", string.Empty);
         var before = await Host();
-        var environmentBefore = await Environment(environment);
+        var environmentBefore = await Settled(environment);
 
         // Another service's slot: named in the body, or found through the rollout the report answers.
         await Refused(_service.PostJson($"/v1/hosts/{host}/metrics", new { service, errorRatePercent = 90, p99LatencyMs = 9000, failedHealthChecks = 3, requests = 10 }),

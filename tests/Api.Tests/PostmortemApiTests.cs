@@ -98,7 +98,11 @@ public class PostmortemApiTests(EngineFactory engine)
         await _operator.PostJson($"/v1/reviews/{review1}/actions/9", new { status = "done" }).ExpectProblem(HttpStatusCode.NotFound, Problems.NotFoundType);
 
         // The timeline: the audit entries of both releases and of the incident, oldest first.
-        var view = await _viewer.WaitFor($"/v1/reviews/{review1}", v => v["timeline"]!.AsArray().Any(e => (string?)e!["subject"] == $"incident/{incident}"));
+        // The trail is written from the event streams, each in its own order: wait for the last of each kind to land.
+        var view = await _viewer.WaitFor($"/v1/reviews/{review1}", v => v["timeline"]!.AsArray() is var entries
+            && entries.Any(e => ((string)e!["action"]!).EndsWith("incident.resolved", StringComparison.Ordinal))
+            && entries.Any(e => ((string)e!["action"]!).EndsWith("service.rolledback.0.2.0", StringComparison.Ordinal))
+            && entries.Count(e => ((string)e!["action"]!).EndsWith("release.submitted", StringComparison.Ordinal)) >= 2);
         var timeline = view["timeline"]!.AsArray().Select(e => e!).ToList();
         Assert.Equal(timeline.Select(e => (DateTimeOffset)e["at"]!).Order(), timeline.Select(e => (DateTimeOffset)e["at"]!));
         Assert.Contains(timeline, e => ((string)e["action"]!).EndsWith("release.submitted", StringComparison.Ordinal) && (string?)e["subject"] == $"release/{first.Release}");
