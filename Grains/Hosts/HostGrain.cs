@@ -230,9 +230,15 @@ public sealed partial class HostGrain(
         }
 
         S.LastHeartbeat = clock.GetUtcNow();
-        S.Healthy = sample.FailedHealthChecks == 0;
         var name = sample.Service ?? S.Primary ?? S.Services.Keys.FirstOrDefault();
-        if (name is null || !S.Services.TryGetValue(name, out var slot))
+        if (name is null)
+        {
+            // A host that runs nothing yet: its health is the sample's.
+            S.Healthy = sample.FailedHealthChecks == 0;
+            return CommandResult<HostSnapshot>.Success(Snapshot());
+        }
+
+        if (!S.Services.TryGetValue(name, out var slot))
         {
             // Metrics of a service the host does not run feed nothing.
             return CommandResult<HostSnapshot>.Success(Snapshot());
@@ -247,6 +253,10 @@ public sealed partial class HostGrain(
             Requests = sample.Requests,
             At = clock.GetUtcNow(),
         };
+
+        // Each service's health checks speak for that service: the host is healthy while none of its services' latest
+        // readings fails, so one service's good sample never clears another's failing checks.
+        S.Healthy = S.Services.Values.All(s => s.Metrics is not { FailedHealthChecks: > 0 });
         if (slot.Rollout is { } rollout)
         {
             await GrainFactory.Ref<IRolloutGrain>(rollout).OnHostSample(sample with

@@ -42,7 +42,6 @@ public class KeyScopeWritesTests(EngineFactory engine)
         return (environment, service, theirs, fleet["hostIds"]!.AsArray().Select(h => (string)h!).ToList());
     }
 
-    /// <summary>What an unscoped key reads of an environment: any whole-environment write let through would change it.</summary>
     /// <summary>
     /// <see cref="Environment"/> once it has stopped changing: the history is written from the event stream after the
     /// set-up's rollouts end, so a read taken too early would differ from a later one with no write refused in between.
@@ -62,6 +61,7 @@ public class KeyScopeWritesTests(EngineFactory engine)
         return last;
     }
 
+    /// <summary>What an unscoped key reads of an environment: any whole-environment write let through would change it.</summary>
     private async Task<string> Environment(string environment)
     {
         var parts = new List<string>();
@@ -157,6 +157,25 @@ public class KeyScopeWritesTests(EngineFactory engine)
             .Expect(HttpStatusCode.OK);
         Assert.Equal([ScopeService], sample["services"]!.AsObject().Select(s => s.Key));
         Assert.Equal("1.6.0", (string?)(await _admin.GetAsync($"/v1/hosts/{hosts[0]}").Expect(HttpStatusCode.OK))["services"]![ScopeService]!["currentVersion"]);
+    }
+
+    [Fact]
+    public async Task On_a_shared_host_a_services_good_sample_does_not_clear_another_services_failing_health_checks()
+    {
+        var (_, service, _, hosts) = await Shared();
+        var host = hosts[1];
+        async Task<bool> Healthy() => (bool)(await _admin.GetAsync($"/v1/hosts/{host}").Expect(HttpStatusCode.OK))["healthy"]!;
+
+        await _admin.PostJson($"/v1/hosts/{host}/metrics", new { service, errorRatePercent = 1, p99LatencyMs = 80, failedHealthChecks = 2, requests = 100 }).Expect(HttpStatusCode.OK);
+        Assert.False(await Healthy());
+
+        // The scoped key speaks for its own service only: its checks pass, the other service's still fail.
+        await _service.PostJson($"/v1/hosts/{host}/metrics", new { service = ScopeService, errorRatePercent = 0, p99LatencyMs = 50, failedHealthChecks = 0, requests = 100 })
+            .Expect(HttpStatusCode.OK);
+        Assert.False(await Healthy());
+
+        await _admin.PostJson($"/v1/hosts/{host}/metrics", new { service, errorRatePercent = 0, p99LatencyMs = 50, failedHealthChecks = 0, requests = 100 }).Expect(HttpStatusCode.OK);
+        Assert.True(await Healthy());
     }
 
     [Fact]

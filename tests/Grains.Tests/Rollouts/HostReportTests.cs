@@ -40,16 +40,7 @@ public class HostReportTests(ClusterFixture fixture)
     {
         async Task<RolloutSnapshot> Answer(bool batched)
         {
-            var env = Unique("batch");
-            await Grains.GetGrain<IEnvironmentGrain>(env).Configure(new EnvironmentSpec { ConcurrencyLimit = 1 });
-            var ids = Enumerable.Range(1, 6).Select(i => $"{env}-{i}").ToList();
-            await Grains.GetGrain<IEnvironmentGrain>(env).RegisterHosts(ids.Select(id => new HostEnrollment
-            {
-                HostId = id,
-                Registration = new HostRegistration { Environment = env, CurrentArtifact = Digest("1.0.0"), CurrentVersion = "1.0.0" },
-            }).ToList());
-            var rollout = await StartRollout(Grains, await CreateRelease(Grains, "api", "2.0.0"), env,
-                new RolloutStrategySpec { Preset = "AllAtOnce", MaxFailures = "1" });
+            var (ids, rollout) = await SixAgentHostsRolledOutTo("batch");
             var grain = Grains.GetGrain<IRolloutGrain>(rollout.Id);
             await Until(grain, r => r.Hosts.Updating == ids.Count);
             var answers = ids.Select((id, i) => new HostCommandStatus
@@ -85,9 +76,10 @@ public class HostReportTests(ClusterFixture fixture)
         Assert.Equal(one.Hosts, many.Hosts);
     }
 
-    private async Task<(RolloutSnapshot Rollout, List<(HostState, string?, string?)> Hosts)> Run(int failing, bool noisy)
+    /// <summary>Six hosts run by agents (no simulation) on 1.0.0, and an AllAtOnce rollout of 2.0.0 that allows one failure.</summary>
+    private async Task<(List<string> Hosts, RolloutSnapshot Rollout)> SixAgentHostsRolledOutTo(string prefix)
     {
-        var env = Unique("agents");
+        var env = Unique(prefix);
         await Grains.GetGrain<IEnvironmentGrain>(env).Configure(new EnvironmentSpec { ConcurrencyLimit = 1 });
         var ids = Enumerable.Range(1, 6).Select(i => $"{env}-{i}").ToList();
         await Grains.GetGrain<IEnvironmentGrain>(env).RegisterHosts(ids.Select(id => new HostEnrollment
@@ -96,7 +88,12 @@ public class HostReportTests(ClusterFixture fixture)
             Registration = new HostRegistration { Environment = env, CurrentArtifact = Digest("1.0.0"), CurrentVersion = "1.0.0" },
         }).ToList());
         var release = await CreateRelease(Grains, "api", "2.0.0");
-        var rollout = await StartRollout(Grains, release, env, new RolloutStrategySpec { Preset = "AllAtOnce", MaxFailures = "1" });
+        return (ids, await StartRollout(Grains, release, env, new RolloutStrategySpec { Preset = "AllAtOnce", MaxFailures = "1" }));
+    }
+
+    private async Task<(RolloutSnapshot Rollout, List<(HostState, string?, string?)> Hosts)> Run(int failing, bool noisy)
+    {
+        var (ids, rollout) = await SixAgentHostsRolledOutTo("agents");
         var grain = Grains.GetGrain<IRolloutGrain>(rollout.Id);
         var random = new Random(7);
 
