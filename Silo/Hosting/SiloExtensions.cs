@@ -121,9 +121,19 @@ public static class SiloExtensions
         var blobs = account.Blobs(timeouts.Blobs());
         var queues = account.Queues(timeouts.Queues());
         silo.Services.AddTypeNameFreeStorageFormat();
+
+        // The engine's state stores tell a retried write that had landed from a lost one (LandedWriteStorage); the
+        // Azure providers under them keep their own names, which name no stored key (tables, rows and blobs are as before).
+        foreach (var store in new[] { Stores.Table, Stores.Blob })
+        {
+            silo.Services.AddKeyedSingleton<IGrainStorage>(store, (sp, _) => new LandedWriteStorage(
+                sp.GetRequiredKeyedService<IGrainStorage>(AzureProvider(store)), sp.GetRequiredService<IGrainStorageSerializer>(),
+                sp.GetRequiredService<ILogger<LandedWriteStorage>>()));
+        }
+
         return silo
             .UseAzureStorageClustering(o => o.TableServiceClient = tables)
-            .AddAzureTableGrainStorage(Stores.Table, o =>
+            .AddAzureTableGrainStorage(AzureProvider(Stores.Table), o =>
             {
                 o.TableServiceClient = tables;
                 o.TableName = "DeployEngineState";
@@ -133,7 +143,7 @@ public static class SiloExtensions
                 o.TableServiceClient = tables;
                 o.TableName = "DeployEnginePubSub";
             })
-            .AddAzureBlobGrainStorage(Stores.Blob, o =>
+            .AddAzureBlobGrainStorage(AzureProvider(Stores.Blob), o =>
             {
                 o.BlobServiceClient = blobs;
                 o.ContainerName = "deploy-engine-state";
@@ -149,4 +159,7 @@ public static class SiloExtensions
                 c.ConfigurePullingAgent(ob => ob.Configure(o => o.GetQueueMsgsTimerPeriod = TimeSpan.FromMilliseconds(100)));
             });
     }
+
+    /// <summary>The name of the Azure provider under the engine's store <paramref name="store"/>.</summary>
+    public static string AzureProvider(string store) => store + "-azure";
 }
