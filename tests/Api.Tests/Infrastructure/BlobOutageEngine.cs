@@ -29,7 +29,7 @@ public sealed class BlobOutageEngine : IDisposable
     public bool BlobDown { get; set; }
 
     /// <summary>Every stored record's key (<c>store/state/grain id</c>).</summary>
-    public IReadOnlyCollection<string> StoredKeys => Factory.Services.GetRequiredService<LocalStateStore>().Entries.Keys.ToList();
+    public IReadOnlyCollection<string> StoredKeys => Factory.Services.GetRequiredService<LocalStateStore>().StoredKeys;
 
     public HttpClient As(string key)
     {

@@ -1,3 +1,4 @@
+using System.Buffers;
 using Deploy.Engine.Grains.Interfaces;
 using Deploy.Engine.Silo.Hosting;
 using Microsoft.Extensions.DependencyInjection;
@@ -32,6 +33,37 @@ public sealed class LocalGrainStorageTests : IDisposable
         Assert.NotSame(written.State, read.State);
     }
 
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    [InlineData(3_000)]
+    [InlineData(40_000)]
+    public async Task A_state_of_any_size_reads_back_whole_and_is_kept_in_pieces_below_the_large_object_threshold(int labels)
+    {
+        // A large fleet's rollout state is hundreds of kilobytes: it is kept in pieces (none on the large-object heap) and
+        // reads back byte for byte, whichever piece boundary a value straddles.
+        var storage = Storage("size-" + labels);
+        var big = new HostRegistration
+        {
+            Environment = "prod",
+            Labels = Enumerable.Range(0, labels).ToDictionary(i => $"label-{i:D6}", i => new string((char)('a' + i % 26), i % 37)),
+        };
+        var written = State(big);
+        await storage.WriteStateAsync("host", Host, written);
+
+        var read = State<HostRegistration>(null);
+        await storage.ReadStateAsync("host", Host, read);
+
+        Assert.Equal(big.Labels, read.State!.Labels);
+        var bytes = StoredBytes.Of(Serializer, big);
+        Assert.Equal(Serializer.SerializeToArray(big).Length, bytes.Length);
+        Assert.Equal(Serializer.SerializeToArray(big), bytes.Sequence().ToArray());
+        if (labels == 40_000)
+        {
+            Assert.True(bytes.Length > 4 * StoredBytes.PieceSize, $"{bytes.Length} bytes: the test must span several pieces");
+        }
+    }
+
     [Fact]
     public async Task A_write_from_a_stale_read_is_refused_and_changes_nothing()
     {
@@ -54,6 +86,40 @@ public sealed class LocalGrainStorageTests : IDisposable
         var now = State<HostRegistration>(null);
         await storage.ReadStateAsync("host", Host, now);
         Assert.Equal("2.0.0", now.State!.CurrentVersion);
+    }
+
+    [Fact]
+    public async Task Of_writers_racing_from_the_same_read_exactly_one_wins_and_storage_holds_its_state()
+    {
+        // Duplicate activations after a failover, all at once: the first write (from nothing) and every later one from
+        // the same read are compare-and-swaps; exactly one of each race lands, and what storage holds is the winner's.
+        var storage = Storage("race-" + Guid.NewGuid().ToString("n"));
+        for (var round = 0; round < 20; round++)
+        {
+            var read = State<HostRegistration>(null);
+            await storage.ReadStateAsync("host", Host, read);
+            var writers = Enumerable.Range(0, 16)
+                .Select(i => new GrainState<HostRegistration>(new HostRegistration { Environment = "prod", CurrentVersion = $"{round}.{i}" }, read.ETag))
+                .ToList();
+            var outcomes = await Task.WhenAll(writers.Select(w => Task.Run(async () =>
+            {
+                try
+                {
+                    await storage.WriteStateAsync("host", Host, w);
+                    return true;
+                }
+                catch (InconsistentStateException)
+                {
+                    return false;
+                }
+            })));
+
+            var winner = Assert.Single(writers.Where((_, i) => outcomes[i]));
+            var now = State<HostRegistration>(null);
+            await storage.ReadStateAsync("host", Host, now);
+            Assert.Equal(winner.State!.CurrentVersion, now.State!.CurrentVersion);
+            Assert.Equal(winner.ETag, now.ETag);
+        }
     }
 
     [Fact]
