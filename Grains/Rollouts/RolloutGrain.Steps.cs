@@ -145,13 +145,12 @@ public sealed partial class RolloutGrain
                     SetPhase(host, HostPhase.Updating);
                 }
 
-                await Commit(stepStarted, [.. done, new Announcement(EventTypes.RolloutBatchStarted, why, new Dictionary<string, string>
+                await Commit([stepStarted], [.. done, new Announcement(EventTypes.RolloutBatchStarted, why, new Dictionary<string, string>
                 {
                     ["hosts"] = HostList(step.Hosts),
                     ["step"] = (index + 1).ToString(System.Globalization.CultureInfo.InvariantCulture),
                     ["stage"] = stageName,
-                })]);
-                Dispatch(step.Hosts, HostCommandKind.Apply);
+                })], stored: () => Dispatch(step.Hosts, HostCommandKind.Apply));
                 return true;
 
             case PlanStepKind.Traffic:
