@@ -139,17 +139,29 @@ public sealed partial class RolloutGrain
 
         // The reminder first (a rollback after success had none): a rollback in storage always has one driving it.
         await this.RegisterOrUpdateReminder(ReminderName, options.Value.ReconcileInterval, options.Value.ReconcileInterval);
+        var returning = S.Hosts.Where(h => h.Value == HostPhase.RollingBack).Select(h => h.Key).ToList();
         announced.Add(new Announcement(EventTypes.RolloutRollbackDecided, why, new Dictionary<string, string>
         {
-            ["hosts"] = HostList(S.Hosts.Where(h => h.Value == HostPhase.RollingBack).Select(h => h.Key).ToList()),
+            ["hosts"] = HostList(returning),
             ["actions"] = string.Join(',', S.RollbackActions),
             ["method"] = S.RollbackMethod.ToString(),
             ["plan"] = plan.Explanation,
             ["deadline"] = S.RollbackDeadline!.Value.ToString("O", System.Globalization.CultureInfo.InvariantCulture),
         }, By: (actor, actor == Engine ? Engine : _actingRole)));
-        await Commit([new Decision(DecisionKinds.ForRollback(cause == RollbackCause.Abort, cause == RollbackCause.Superseded), why, actor, trigger)], announced);
+
+        // When returning the hosts is the whole plan (rolling, a canary without traffic), the decision's own write records
+        // it done and the hosts get their commands as soon as it is stored: no second whole-state write, and no wait for
+        // the events, before the first host moves. Otherwise the actions go first, in order (ContinueRollback).
+        var returnsAtOnce = S.RollbackActions is [RollbackAction.ReturnHosts];
+        if (returnsAtOnce)
+        {
+            S.RollbackActions.Clear();
+        }
+
+        await Commit([new Decision(DecisionKinds.ForRollback(cause == RollbackCause.Abort, cause == RollbackCause.Superseded), why, actor, trigger)],
+            announced, stored: returnsAtOnce ? () => DispatchRollback(returning) : null);
         LogRollback(logger, Id, why);
-        await ContinueRollback(redeliver: true);
+        await ContinueRollback(redeliver: !returnsAtOnce);
     }
 
     /// <summary>
