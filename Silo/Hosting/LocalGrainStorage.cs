@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using Orleans.Configuration;
 using Orleans.Serialization;
+using Orleans.Serialization.Session;
 using Orleans.Storage;
 
 namespace Deploy.Engine.Silo.Hosting;
@@ -14,7 +15,7 @@ namespace Deploy.Engine.Silo.Hosting;
 /// own turn. The state is shared by every silo of the cluster in this process (the test and bench clusters) and dropped
 /// when the last of them stops; a silo in another process would not see it — Local mode is for one process.
 /// </summary>
-public sealed class LocalGrainStorage(string name, LocalStateStore store, Serializer serializer) : IGrainStorage
+public sealed class LocalGrainStorage(string name, LocalStateStore store, Serializer serializer, SerializerSessionPool sessions) : IGrainStorage
 {
     public Task ReadStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
     {
@@ -36,7 +37,7 @@ public sealed class LocalGrainStorage(string name, LocalStateStore store, Serial
     public Task WriteStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
     {
         var key = Key(stateName, grainId);
-        var next = new LocalStateStore.Entry(StoredBytes.Of(serializer, grainState.State), store.NextETag());
+        var next = new LocalStateStore.Entry(StoredBytes.Of(serializer, sessions, grainState.State), store.NextETag());
         if (!Swap(key, grainState.ETag, next))
         {
             throw Conflict(stateName, grainId, grainState.ETag);

@@ -104,7 +104,8 @@ public static class SiloExtensions
     {
         silo.Services.TryAddSingleton<LocalStateStore>();
         silo.Services.AddKeyedSingleton<IGrainStorage>(name, (sp, _) =>
-            new LocalGrainStorage(name, sp.GetRequiredService<LocalStateStore>(), sp.GetRequiredService<Serializer>()));
+            new LocalGrainStorage(name, sp.GetRequiredService<LocalStateStore>(), sp.GetRequiredService<Serializer>(),
+                sp.GetRequiredService<Orleans.Serialization.Session.SerializerSessionPool>()));
         return silo;
     }
 

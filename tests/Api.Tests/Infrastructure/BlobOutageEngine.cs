@@ -20,7 +20,8 @@ public sealed class BlobOutageEngine : IDisposable
     {
         Factory = _root.WithWebHostBuilder(b => b.ConfigureTestServices(services =>
             services.AddKeyedSingleton<IGrainStorage>(Stores.Blob, (sp, _) => new SwitchableStorage(
-                new LocalGrainStorage(Stores.Blob, sp.GetRequiredService<LocalStateStore>(), sp.GetRequiredService<Serializer>()), this))));
+                new LocalGrainStorage(Stores.Blob, sp.GetRequiredService<LocalStateStore>(), sp.GetRequiredService<Serializer>(),
+                    sp.GetRequiredService<Orleans.Serialization.Session.SerializerSessionPool>()), this))));
     }
 
     public WebApplicationFactory<Program> Factory { get; }

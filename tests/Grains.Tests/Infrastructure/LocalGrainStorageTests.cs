@@ -11,7 +11,11 @@ namespace Deploy.Engine.Grains.Tests.Infrastructure;
 /// <summary>Local mode's state store keeps what a storage provider promises: copies, ETag checks, one cluster's states apart from another's.</summary>
 public sealed class LocalGrainStorageTests : IDisposable
 {
-    private static readonly Serializer Serializer = new ServiceCollection().AddSerializer().BuildServiceProvider().GetRequiredService<Serializer>();
+    private static readonly ServiceProvider Services = new ServiceCollection().AddSerializer().BuildServiceProvider();
+
+    private static readonly Serializer Serializer = Services.GetRequiredService<Serializer>();
+
+    private static readonly Orleans.Serialization.Session.SerializerSessionPool Sessions = Services.GetRequiredService<Orleans.Serialization.Session.SerializerSessionPool>();
 
     private readonly List<LocalStateStore> _leases = [];
 
@@ -55,7 +59,7 @@ public sealed class LocalGrainStorageTests : IDisposable
         await storage.ReadStateAsync("host", Host, read);
 
         Assert.Equal(big.Labels, read.State!.Labels);
-        var bytes = StoredBytes.Of(Serializer, big);
+        var bytes = StoredBytes.Of(Serializer, Sessions, big);
         Assert.Equal(Serializer.SerializeToArray(big).Length, bytes.Length);
         Assert.Equal(Serializer.SerializeToArray(big), bytes.Sequence().ToArray());
         if (labels == 40_000)
@@ -173,7 +177,7 @@ public sealed class LocalGrainStorageTests : IDisposable
     {
         var lease = new LocalStateStore(Microsoft.Extensions.Options.Options.Create(new ClusterOptions { ServiceId = "local-storage-tests", ClusterId = cluster }));
         _leases.Add(lease);
-        return new LocalGrainStorage("Table", lease, Serializer);
+        return new LocalGrainStorage("Table", lease, Serializer, Sessions);
     }
 
     private static GrainState<T> State<T>(T? value) where T : class => new(value!, null);
