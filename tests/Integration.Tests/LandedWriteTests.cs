@@ -26,7 +26,12 @@ public sealed class LandedWriteTests
         var id = GrainId.Create("host", "landed-" + store);
         var host = new HostGrainState { Environment = "prod", Labels = { ["region"] = "eu-west" } };
         var state = new GrainState<HostGrainState>(host);
+
+        // The first write (an insert) lands late too: its retry finds the record there.
+        await azure.WriteStateAsync("host", id, new GrainState<HostGrainState>(host));
         await storage.WriteStateAsync("host", id, state);
+        Assert.True(state.RecordExists);
+        Assert.NotNull(state.ETag);
 
         // The next write's first try lands late: storage holds it under an ETag the grain never saw...
         host.Labels["region"] = "us-east";
