@@ -66,7 +66,7 @@ public sealed partial class HostReportRelay(IGrainFactory grains, ILogger<HostRe
             try
             {
                 // Awaited, not one-way: while the rollout works through this batch, the next one gathers.
-                await grains.GetGrain<IRolloutGrain>(rolloutId).OnHostsReported(batch);
+                await grains.Ref<IRolloutGrain>(rolloutId).OnHostsReported(batch);
             }
             catch (Exception ex)
             {
