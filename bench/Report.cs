@@ -70,7 +70,7 @@ public sealed class Report
         md.AppendLine();
         md.AppendLine(CultureInfo.InvariantCulture, $"{string.Join(", ", settings.Select(s => $"{s.Key}: {s.Value}"))}");
         md.AppendLine();
-        md.AppendLine("Medians of the repetitions; spread = (max − min) / median. Every ratio is against a baseline measured in the same process and run.");
+        md.AppendLine("Medians of the repetitions; spread = (max − min) / median; w = unrecorded warm-up runs before them (at least the asked number, more until the JIT settled: two runs in a row compiling fewer than " + Measure.SettledMethods + " methods). Every ratio is against a baseline measured in the same process and run.");
         md.AppendLine();
         md.AppendLine("| # | figure | engine | baseline | ratio | target | met |");
         md.AppendLine("|---|---|---|---|---|---|---|");
@@ -129,9 +129,9 @@ public sealed class Report
         Console.WriteLine(md.ToString());
     }
 
-    private static object Shape(Stat s) => new { unit = s.Unit, median = s.Median, min = s.Min, max = s.Max, spread = s.Spread, samples = s.Samples };
+    private static object Shape(Stat s) => new { unit = s.Unit, median = s.Median, min = s.Min, max = s.Max, spread = s.Spread, samples = s.Samples, warmupRuns = s.WarmupRuns };
 
-    private static string Format(Stat s) => $"{Value(s.Median)} {s.Unit} (±{s.Spread:P0}, n={s.Samples.Count})";
+    private static string Format(Stat s) => $"{Value(s.Median)} {s.Unit} (±{s.Spread:P0}, n={s.Samples.Count}{(s.WarmupRuns is { } w ? $", w={w}" : "")})";
 
     private static string Value(double v) => v switch
     {
