@@ -35,11 +35,13 @@ public static class Measure
 
     /// <summary>
     /// Runs <paramref name="sample"/> unrecorded until the JIT has settled (see <see cref="WarmUp"/>), at least
-    /// <paramref name="warmup"/> times, then <paramref name="repetitions"/> times recorded.
+    /// <paramref name="warmup"/> times, then <paramref name="repetitions"/> times recorded. Without
+    /// <paramref name="settle"/> (figures bound by Azurite or by other processes, where the JIT is noise and a run is
+    /// costly) exactly <paramref name="warmup"/> warm-up runs.
     /// </summary>
-    public static async Task<Stat> Repeat(string unit, int warmup, int repetitions, Func<int, Task<double>> sample)
+    public static async Task<Stat> Repeat(string unit, int warmup, int repetitions, Func<int, Task<double>> sample, bool settle = true)
     {
-        var warmed = await WarmUp(warmup, i => sample(-1 - i));
+        var warmed = await WarmUp(warmup, i => sample(-1 - i), maximum: settle ? 80 : warmup);
         var samples = new List<double>(repetitions);
         for (var i = 0; i < repetitions; i++)
         {

@@ -66,7 +66,7 @@ public sealed class ProcessScenarios(Options options, Report report)
         await Scenarios.CreateFleet(grains, name, AdmissionHosts, chunk: 200);
         var env = grains.GetGrain<IEnvironmentGrain>(name);
         await env.Configure(new EnvironmentSpec { ConcurrencyLimit = 50 });
-        var stat = await Measure.Repeat("decisions/s", Math.Min(1, options.Warmup), Math.Min(2, options.Repetitions), r => Measure.Throughput(Decisions / 2, Submitters, async i =>
+        var stat = await Measure.Repeat("decisions/s", Math.Min(1, options.Warmup), Math.Min(2, options.Repetitions), settle: false, sample: r => Measure.Throughput(Decisions / 2, Submitters, async i =>
         {
             var id = $"rel-proc{r + 10}{i}.{name}";
             await env.RequestSlot(id, "svc-" + (i % 100));

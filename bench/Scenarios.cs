@@ -46,7 +46,7 @@ public sealed class Scenarios(Options options, Report report)
         var env = $"transitions-{label}-{hosts}";
         await CreateFleet(grains, env, hosts, label == "azure" ? 500 : 5000);
         var warmup = label == "azure" ? Math.Min(1, options.Warmup) : options.Warmup; // Azurite-bound: JIT warm-up is noise there
-        return await Measure.Repeat("host updates/s", warmup, options.Repetitions, async _ =>
+        return await Measure.Repeat("host updates/s", warmup, options.Repetitions, settle: label != "azure", sample: async _ =>
         {
             var seconds = await Measure.Seconds(async () =>
             {
@@ -77,8 +77,8 @@ public sealed class Scenarios(Options options, Report report)
         await fanout.FanOutPersisted(prefix, hosts); // and their states exist, as the hosts' do
         var baselineWarmup = big ? 0 : options.Warmup;
         var baselineReps = azure ? Math.Min(big ? 1 : 3, options.Repetitions) : options.Repetitions;
-        var raw = await Measure.Repeat("s", baselineWarmup, options.Repetitions, _ => Measure.Seconds(() => fanout.FanOut(prefix, hosts)));
-        var persisted = await Measure.Repeat("s", baselineWarmup, baselineReps, _ => Measure.Seconds(() => fanout.FanOutPersisted(prefix, hosts)));
+        var raw = await Measure.Repeat("s", baselineWarmup, options.Repetitions, settle: !azure, sample: _ => Measure.Seconds(() => fanout.FanOut(prefix, hosts)));
+        var persisted = await Measure.Repeat("s", baselineWarmup, baselineReps, settle: !azure, sample: _ => Measure.Seconds(() => fanout.FanOutPersisted(prefix, hosts)));
 
         var decided = new List<double>();
         var safe = new List<double>();
@@ -219,7 +219,7 @@ public sealed class Scenarios(Options options, Report report)
         var table = new TableServiceClient(connectionString).GetTableClient("benchraw");
         await table.CreateIfNotExistsAsync();
         var payload = new string('x', 600);
-        var stat = await Measure.Repeat("writes/s", Math.Min(1, options.Warmup), options.Repetitions, r => Measure.Throughput(count, concurrency, i =>
+        var stat = await Measure.Repeat("writes/s", Math.Min(1, options.Warmup), options.Repetitions, settle: false, sample: r => Measure.Throughput(count, concurrency, i =>
             table.UpsertEntityAsync(new TableEntity("p" + (i % 64), $"{r}-{i}") { ["Data"] = payload })));
         report.Figure($"raw Azure Table single-entity writes ({concurrency} concurrent)", stat);
         return stat;
