@@ -61,7 +61,7 @@ await using (var local = await EngineApp.Start(StorageMode.Local, null))
             var floor = await scenarios.PersistedFanOutRate(local.Grains, options.Hosts);
             report.Add(new Comparison($"rolling rollout over {options.Hosts:N0} simulated hosts, zero latency (Local storage)",
                 transitions, $"fan-out to {options.Hosts:N0} grains + one write each", floor, HigherIsBetter: true, 0.6, "≥ 0.6×",
-                "A host update is a command in, one persisted write and a report out (three messages and a serialization, against the floor's one call and one write), and a 10 % rolling rollout stops at every batch boundary, where the rollout persists its own state and publishes the step's events before the next batch starts; the floor fans out to every grain at once."));
+                "A host update is a command in, one persisted write of the host's whole state (2.9 KB with a full ten-entry history and ten rollout origins, past the Orleans serializer's 64-reference table) and a report out, against the floor's one call and an 8-byte write; every report reaches the one rollout activation, and a 10 % rolling rollout stops at every batch boundary, where the rollout writes its whole state (3–6 ms at 10,000 hosts) before the next batch's commands go; the floor fans out to every grain at once."));
             report.Add(new Comparison($"rolling rollout over {options.Hosts:N0} simulated hosts, against raw no-op grain calls",
                 transitions, "raw no-op grain calls", raw, HigherIsBetter: true, 0, "reported (was ≥ 0.4×; replaced by the persisted floor above)",
                 "A raw call is one request/response with no state; the raw-call rate itself moves by half from run to run on this machine.")
