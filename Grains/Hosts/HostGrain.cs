@@ -459,7 +459,8 @@ public sealed partial class HostGrain(
         slot.CommandOutcome = CommandOutcome.Pending;
 
         // Only a command someone must carry out gets a nonce for the agent's report to echo; one answered in this turn
-        // has no report to come (drawing a random nonce for every command was 6 % of the engine grains' sampled time in a 10,000-host rollout).
+        // has no report to come (a random nonce for every command was 6 % of the engine grains' sampled time in a
+        // 10,000-host rollout of simulated hosts).
         slot.Nonce = Guid.NewGuid().ToString("n");
         ChangedDesired();
         await state.WriteStateAsync();
