@@ -36,8 +36,8 @@ public static class Measure
     /// <summary>
     /// Runs <paramref name="sample"/> unrecorded until the JIT has settled (see <see cref="WarmUp"/>), at least
     /// <paramref name="warmup"/> times, then <paramref name="repetitions"/> times recorded. Without
-    /// <paramref name="settle"/> (figures bound by Azurite or by other processes, where the JIT is noise and a run is
-    /// costly) exactly <paramref name="warmup"/> warm-up runs.
+    /// <paramref name="settle"/> (raw Azure SDK writes and the multi-process figures, where this process's JIT is not what
+    /// is measured) exactly <paramref name="warmup"/> warm-up runs.
     /// </summary>
     public static async Task<Stat> Repeat(string unit, int warmup, int repetitions, Func<int, Task<double>> sample, bool settle = true)
     {
