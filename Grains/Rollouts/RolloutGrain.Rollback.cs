@@ -150,17 +150,21 @@ public sealed partial class RolloutGrain
         }, By: (actor, actor == Engine ? Engine : _actingRole)));
 
         // When returning the hosts is the whole plan (rolling, a canary without traffic), the decision's own write records
-        // it done and the hosts get their commands as soon as it is stored: no second whole-state write, and no wait for
-        // the events, before the first host moves. Otherwise the actions go first, in order (ContinueRollback).
+        // it done and the hosts get their commands once it is committed: no second whole-state write before the first
+        // host moves. Otherwise the actions go first, in order (ContinueRollback).
         var returnsAtOnce = S.RollbackActions is [RollbackAction.ReturnHosts];
         if (returnsAtOnce)
         {
             S.RollbackActions.Clear();
         }
 
-        await Commit([new Decision(DecisionKinds.ForRollback(cause == RollbackCause.Abort, cause == RollbackCause.Superseded), why, actor, trigger)],
-            announced, stored: returnsAtOnce ? () => DispatchRollback(returning) : null);
+        await Commit([new Decision(DecisionKinds.ForRollback(cause == RollbackCause.Abort, cause == RollbackCause.Superseded), why, actor, trigger)], announced);
         LogRollback(logger, Id, why);
+        if (returnsAtOnce)
+        {
+            DispatchRollback(returning);
+        }
+
         await ContinueRollback(redeliver: !returnsAtOnce);
     }
 

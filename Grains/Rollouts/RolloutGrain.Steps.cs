@@ -150,7 +150,8 @@ public sealed partial class RolloutGrain
                     ["hosts"] = HostList(step.Hosts),
                     ["step"] = (index + 1).ToString(System.Globalization.CultureInfo.InvariantCulture),
                     ["stage"] = stageName,
-                })], stored: () => Dispatch(step.Hosts, HostCommandKind.Apply));
+                })]);
+                Dispatch(step.Hosts, HostCommandKind.Apply);
                 return true;
 
             case PlanStepKind.Traffic:

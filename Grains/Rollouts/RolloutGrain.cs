@@ -571,12 +571,12 @@ public sealed partial class RolloutGrain(
     /// the state machine, the decision log, the status reason), the state is written once, and only then are the events
     /// published, in order, so an acknowledged transition is in storage before anyone hears of it. A write that fails
     /// publishes nothing and drops this activation: the next call or reminder tick starts again from what storage holds
-    /// and decides again. <paramref name="stored"/> runs once the state is written, before the events go out: commands
-    /// the stored decision sends (a step's hosts) need not wait for the events' stream round trip (an Azure queue message
-    /// on every step boundary); the rollout's own stream still carries its events in order, as this turn ends only after
-    /// they are published.
+    /// and decides again. Commands a decision sends (a step's hosts, a rollback's) go after its commit, events included:
+    /// sent between the write and the events, the hosts' thousands of storage writes came before the events' one queue
+    /// message at the store, and the caller waited for them (a 10,000-host rollback call on Azurite returned after 3.9 s
+    /// instead of 0.1 s).
     /// </summary>
-    private async Task Commit(IReadOnlyList<Decision> decisions, IReadOnlyList<Announcement> events, Action? stored = null)
+    private async Task Commit(IReadOnlyList<Decision> decisions, IReadOnlyList<Announcement> events)
     {
         foreach (var decision in decisions)
         {
@@ -607,8 +607,6 @@ public sealed partial class RolloutGrain(
             items.Add(Events.Create(announced.Id, announced.Type, Subject, announced.Reason ?? S.StatusReason, data));
         }
 
-        // Stamped before the commands go, so no host's answer or event is dated before the decision that sent it.
-        stored?.Invoke();
         await Events.PublishInOrder(items);
     }
 
