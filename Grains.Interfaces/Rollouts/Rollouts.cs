@@ -579,7 +579,10 @@ public interface IRolloutGrain : IGrainWithStringKey
     /// <summary>
     /// Hosts finished (or failed) this rollout's commands, in the order they answered: what each silo's relay gathered
     /// while the rollout worked through the previous batch. Returns once they are applied (the relay's back-pressure).
+    /// Not copied on a call within the silo (<see cref="ImmutableAttribute"/>): the relay hands the list over and never
+    /// touches it again, and the rollout only reads it. Copying it was most of a delivery's cost in a profile of a
+    /// 10,000-host rollout (a new list, and an identity lookup per answer).
     /// </summary>
     [Alias("OnHostsReported")]
-    Task OnHostsReported(IReadOnlyList<HostCommandStatus> statuses);
+    Task OnHostsReported([Immutable] IReadOnlyList<HostCommandStatus> statuses);
 }
