@@ -88,7 +88,7 @@ public sealed class ServiceSlot
     [Id(11)] public string? Nonce { get; set; }
 
     /// <summary>Artifacts the service ran, newest first, at most <see cref="HostGrain.HistoryLength"/>.</summary>
-    [Id(12)] public List<ServiceArtifact> History { get; set; } = [];
+    [Id(12)] public ArtifactHistory History { get; set; } = [];
 
     [Id(13)] public List<ApplyStepRecord> LastSteps { get; set; } = [];
 
@@ -103,7 +103,7 @@ public sealed class ServiceSlot
     /// before that rollout first touched it. A revert for a rollout returns here, even after later rollouts (or their
     /// rollbacks) moved the slot's own previous on.
     /// </summary>
-    [Id(150)] public List<RolloutOrigin> Origins { get; set; } = [];
+    [Id(150)] public RolloutOrigins Origins { get; set; } = [];
 }
 
 /// <summary>What a service ran before a rollout first changed it: that rollout's revert target.</summary>

@@ -77,7 +77,7 @@ public sealed partial class RolloutGrain
         S.Steps = plan.Steps.Select(Store).ToList();
         _kinds = null;
         AttachJudges();
-        S.Hosts = new Dictionary<string, HostPhase>(StringComparer.Ordinal);
+        S.Hosts = [];
         foreach (var stage in plan.Stages)
         {
             foreach (var host in stage.Hosts)
@@ -463,9 +463,9 @@ public sealed partial class RolloutGrain
         var stored = new StoredStep { Kind = step.Kind, Stage = step.Stage, Description = step.Description };
         switch (step)
         {
-            case DeployStep d: stored.Hosts = d.Hosts.ToList(); break;
-            case ProvisionStep p: stored.Hosts = p.Hosts.ToList(); break;
-            case RetireStep r: stored.Hosts = r.Hosts.ToList(); break;
+            case DeployStep d: stored.Hosts = new HostIds(d.Hosts); break;
+            case ProvisionStep p: stored.Hosts = new HostIds(p.Hosts); break;
+            case RetireStep r: stored.Hosts = new HostIds(r.Hosts); break;
             case TrafficStep t: stored.Weight = t.Weight; break;
             case PausePlanStep p: stored.Duration = p.Duration; break;
             case AnalysisPlanStep a: stored.Duration = a.Duration; break;

@@ -45,7 +45,7 @@ public sealed class StoredStep
 
     [Id(1)] public int Stage { get; set; }
 
-    [Id(2)] public List<string> Hosts { get; set; } = [];
+    [Id(2)] public HostIds Hosts { get; set; } = [];
 
     [Id(3)] public int Weight { get; set; }
 
@@ -101,7 +101,7 @@ public sealed class RolloutGrainState
 
     [Id(13)] public int AllowedFailures { get; set; }
 
-    [Id(16)] public Dictionary<string, HostPhase> Hosts { get; set; } = [];
+    [Id(16)] public HostPhases Hosts { get; set; } = [];
 
     [Id(17)] public List<RolloutDecision> Decisions { get; set; } = [];
 
