@@ -218,7 +218,7 @@ public sealed partial class RolloutGrain
 
             case PlanStepKind.Retire:
                 await Commit(stepStarted, [.. done]);
-                await Retire(step.Hosts);
+                await Retire([.. step.Hosts]); // a plain list: the environment grain's call carries it
                 S.StepActionDone = true;
                 await Commit(null);
                 return true;
