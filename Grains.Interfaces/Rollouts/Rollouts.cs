@@ -580,8 +580,8 @@ public interface IRolloutGrain : IGrainWithStringKey
     /// Hosts finished (or failed) this rollout's commands, in the order they answered: what each silo's relay gathered
     /// while the rollout worked through the previous batch. Returns once they are applied (the relay's back-pressure).
     /// Not copied on a call within the silo (<see cref="ImmutableAttribute"/>): the relay hands the list over and never
-    /// touches it again, and the rollout only reads it. Copying it was most of a delivery's cost in a profile of a
-    /// 10,000-host rollout (a new list, and an identity lookup per answer).
+    /// touches it again, and the rollout only reads it. (The copy, a new list and an identity lookup per answer, showed in
+    /// the deliveries' samples of a 10,000-host rollout; the rollout's rate moved within noise without it.)
     /// </summary>
     [Alias("OnHostsReported")]
     Task OnHostsReported([Immutable] IReadOnlyList<HostCommandStatus> statuses);
