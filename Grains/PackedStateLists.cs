@@ -73,12 +73,124 @@ public sealed class HostIds : List<string>
 }
 
 /// <summary>
-/// The packed layout: the content's length in bytes, the entry count, then each entry's strings as (UTF-8 byte count + 1)
-/// and the bytes, 0 standing for null, and a rollout phase as one byte. All counts are Orleans' variable-length integers.
+/// How one entry of a packed collection is laid out. Static members on a struct, so that each codec's loops are compiled
+/// for its own entries: as virtual methods (generic over the serializer's buffer type) they made the writes 20–30 % slower.
 /// </summary>
+public interface IPackedLayout<TItem>
+{
+    /// <summary>The entry's size in bytes as <see cref="Write{TBufferWriter}"/> lays it out.</summary>
+    static abstract int SizeOf(TItem item);
+
+    static abstract void Write<TBufferWriter>(ref Writer<TBufferWriter> writer, TItem item)
+        where TBufferWriter : IBufferWriter<byte>;
+
+    static abstract TItem Read<TInput>(ref Reader<TInput> reader);
+
+    /// <summary>A copy of a mutable entry; an immutable one is shared.</summary>
+    static abstract TItem Copy(TItem item);
+}
+
+/// <summary>
+/// Writes a collection as one length-prefixed field (the content's length in bytes, the entry count, then each entry as
+/// <typeparamref name="TLayout"/> lays it out) and reads it back; the collection itself is one recorded object, so a
+/// collection held twice in a state reads back as one collection held twice.
+/// </summary>
+public abstract class PackedCollectionCodec<TCollection, TItem, TLayout> : IFieldCodec<TCollection>, IDeepCopier<TCollection>
+    where TCollection : class, ICollection<TItem>
+    where TLayout : struct, IPackedLayout<TItem>
+{
+    public void WriteField<TBufferWriter>(ref Writer<TBufferWriter> writer, uint fieldIdDelta, Type? expectedType, TCollection? value)
+        where TBufferWriter : IBufferWriter<byte>
+    {
+        if (ReferenceCodec.TryWriteReferenceField(ref writer, fieldIdDelta, expectedType, value))
+        {
+            return;
+        }
+
+        var size = Packed.SizeOf((uint)value!.Count);
+        if (value is List<TItem> list)
+        {
+            foreach (var item in list)
+            {
+                size += TLayout.SizeOf(item);
+            }
+        }
+        else
+        {
+            foreach (var item in value)
+            {
+                size += TLayout.SizeOf(item);
+            }
+        }
+
+        writer.WriteFieldHeader(fieldIdDelta, expectedType, typeof(TCollection), WireType.LengthPrefixed);
+        writer.WriteVarUInt32((uint)size);
+        writer.WriteVarUInt32((uint)value.Count);
+        if (value is List<TItem> entries)
+        {
+            foreach (var item in entries)
+            {
+                TLayout.Write(ref writer, item);
+            }
+        }
+        else
+        {
+            foreach (var item in value)
+            {
+                TLayout.Write(ref writer, item);
+            }
+        }
+    }
+
+    public TCollection ReadValue<TInput>(ref Reader<TInput> reader, Field field)
+    {
+        if (field.WireType == WireType.Reference)
+        {
+            return ReferenceCodec.ReadReference<TCollection, TInput>(ref reader, field)!;
+        }
+
+        field.EnsureWireType(WireType.LengthPrefixed);
+        reader.ReadVarUInt32(); // the content's length: only a reader that skips the field needs it
+        var count = checked((int)reader.ReadVarUInt32());
+        var result = Create(count);
+        ReferenceCodec.RecordObject(reader.Session, result);
+        for (var i = 0; i < count; i++)
+        {
+            result.Add(TLayout.Read(ref reader));
+        }
+
+        return result;
+    }
+
+    public TCollection? DeepCopy(TCollection? input, CopyContext context)
+    {
+        if (input is null)
+        {
+            return null;
+        }
+
+        if (context.TryGetCopy<TCollection>(input, out var copy))
+        {
+            return copy;
+        }
+
+        copy = Create(input.Count);
+        foreach (var item in input)
+        {
+            copy.Add(TLayout.Copy(item));
+        }
+
+        context.RecordCopy(input, copy);
+        return copy;
+    }
+
+    protected abstract TCollection Create(int capacity);
+}
+
+/// <summary>Counts are Orleans' variable-length integers; a string is (UTF-8 byte count + 1) and the bytes, 0 standing for null.</summary>
 internal static class Packed
 {
-    public static int Size(uint value)
+    public static int SizeOf(uint value)
     {
         var size = 1;
         for (; value >= 0x80; value >>= 7)
@@ -89,7 +201,7 @@ internal static class Packed
         return size;
     }
 
-    public static int Size(string? value)
+    public static int SizeOf(string? value)
     {
         if (value is null)
         {
@@ -97,22 +209,7 @@ internal static class Packed
         }
 
         var bytes = Encoding.UTF8.GetByteCount(value);
-        return Size((uint)bytes + 1) + bytes;
-    }
-
-    /// <summary>Writes the field's header and the content's length; the caller writes the count and entries next.</summary>
-    public static bool Begin<TBufferWriter, T>(ref Writer<TBufferWriter> writer, uint fieldIdDelta, Type? expectedType, T? value, int contentSize)
-        where TBufferWriter : IBufferWriter<byte>
-        where T : class
-    {
-        if (ReferenceCodec.TryWriteReferenceField(ref writer, fieldIdDelta, expectedType, value))
-        {
-            return false;
-        }
-
-        writer.WriteFieldHeader(fieldIdDelta, expectedType, typeof(T), WireType.LengthPrefixed);
-        writer.WriteVarUInt32((uint)contentSize);
-        return true;
+        return SizeOf((uint)bytes + 1) + bytes;
     }
 
     public static void Write<TBufferWriter>(ref Writer<TBufferWriter> writer, string? value)
@@ -137,267 +234,96 @@ internal static class Packed
 
     public static string ReadRequired<TInput>(ref Reader<TInput> reader) =>
         Read(ref reader) ?? throw new InvalidDataException("a packed list holds a null where a value is required");
+}
 
-    /// <summary>Reads past the content's length to the entry count (the length only lets other readers skip the field).</summary>
-    public static int Count<TInput>(ref Reader<TInput> reader, Field field)
+public readonly struct ServiceArtifactLayout : IPackedLayout<ServiceArtifact>
+{
+    public static int SizeOf(ServiceArtifact item) => Packed.SizeOf(item.Artifact) + Packed.SizeOf(item.Version);
+
+    public static void Write<TBufferWriter>(ref Writer<TBufferWriter> writer, ServiceArtifact item)
+        where TBufferWriter : IBufferWriter<byte>
     {
-        field.EnsureWireType(WireType.LengthPrefixed);
-        reader.ReadVarUInt32();
-        return checked((int)reader.ReadVarUInt32());
+        Packed.Write(ref writer, item.Artifact);
+        Packed.Write(ref writer, item.Version);
     }
+
+    public static ServiceArtifact Read<TInput>(ref Reader<TInput> reader) =>
+        new() { Artifact = Packed.Read(ref reader), Version = Packed.Read(ref reader) };
+
+    public static ServiceArtifact Copy(ServiceArtifact item) => item;
+}
+
+public readonly struct RolloutOriginLayout : IPackedLayout<RolloutOrigin>
+{
+    public static int SizeOf(RolloutOrigin item) => Packed.SizeOf(item.RolloutId) + Packed.SizeOf(item.Artifact) + Packed.SizeOf(item.Version);
+
+    public static void Write<TBufferWriter>(ref Writer<TBufferWriter> writer, RolloutOrigin item)
+        where TBufferWriter : IBufferWriter<byte>
+    {
+        Packed.Write(ref writer, item.RolloutId);
+        Packed.Write(ref writer, item.Artifact);
+        Packed.Write(ref writer, item.Version);
+    }
+
+    public static RolloutOrigin Read<TInput>(ref Reader<TInput> reader) =>
+        new() { RolloutId = Packed.ReadRequired(ref reader), Artifact = Packed.Read(ref reader), Version = Packed.Read(ref reader) };
+
+    public static RolloutOrigin Copy(RolloutOrigin item) => new() { RolloutId = item.RolloutId, Artifact = item.Artifact, Version = item.Version };
+}
+
+public readonly struct HostPhaseLayout : IPackedLayout<KeyValuePair<string, HostPhase>>
+{
+    public static int SizeOf(KeyValuePair<string, HostPhase> item) => Packed.SizeOf(item.Key) + 1;
+
+    public static void Write<TBufferWriter>(ref Writer<TBufferWriter> writer, KeyValuePair<string, HostPhase> item)
+        where TBufferWriter : IBufferWriter<byte>
+    {
+        Packed.Write(ref writer, item.Key);
+        writer.WriteByte((byte)item.Value);
+    }
+
+    public static KeyValuePair<string, HostPhase> Read<TInput>(ref Reader<TInput> reader) =>
+        new(Packed.ReadRequired(ref reader), (HostPhase)reader.ReadByte());
+
+    public static KeyValuePair<string, HostPhase> Copy(KeyValuePair<string, HostPhase> item) => item;
+}
+
+public readonly struct HostIdLayout : IPackedLayout<string>
+{
+    public static int SizeOf(string item) => Packed.SizeOf(item);
+
+    public static void Write<TBufferWriter>(ref Writer<TBufferWriter> writer, string item)
+        where TBufferWriter : IBufferWriter<byte> => Packed.Write(ref writer, item);
+
+    public static string Read<TInput>(ref Reader<TInput> reader) => Packed.ReadRequired(ref reader);
+
+    public static string Copy(string item) => item;
 }
 
 [RegisterSerializer]
 [RegisterCopier]
-public sealed class ArtifactHistoryCodec : IFieldCodec<ArtifactHistory>, IDeepCopier<ArtifactHistory>
+public sealed class ArtifactHistoryCodec : PackedCollectionCodec<ArtifactHistory, ServiceArtifact, ServiceArtifactLayout>
 {
-    public void WriteField<TBufferWriter>(ref Writer<TBufferWriter> writer, uint fieldIdDelta, Type? expectedType, ArtifactHistory? value)
-        where TBufferWriter : IBufferWriter<byte>
-    {
-        var size = Packed.Size((uint)(value?.Count ?? 0));
-        foreach (var entry in value ?? [])
-        {
-            size += Packed.Size(entry.Artifact) + Packed.Size(entry.Version);
-        }
-
-        if (!Packed.Begin(ref writer, fieldIdDelta, expectedType, value, size))
-        {
-            return;
-        }
-
-        writer.WriteVarUInt32((uint)value!.Count);
-        foreach (var entry in value)
-        {
-            Packed.Write(ref writer, entry.Artifact);
-            Packed.Write(ref writer, entry.Version);
-        }
-    }
-
-    public ArtifactHistory ReadValue<TInput>(ref Reader<TInput> reader, Field field)
-    {
-        if (field.WireType == WireType.Reference)
-        {
-            return ReferenceCodec.ReadReference<ArtifactHistory, TInput>(ref reader, field)!;
-        }
-
-        var count = Packed.Count(ref reader, field);
-        var result = new ArtifactHistory { Capacity = count };
-        ReferenceCodec.RecordObject(reader.Session, result);
-        for (var i = 0; i < count; i++)
-        {
-            result.Add(new ServiceArtifact { Artifact = Packed.Read(ref reader), Version = Packed.Read(ref reader) });
-        }
-
-        return result;
-    }
-
-    // The entries are immutable records: the copy shares them.
-    public ArtifactHistory? DeepCopy(ArtifactHistory? input, CopyContext context)
-    {
-        if (input is null)
-        {
-            return null;
-        }
-
-        if (context.TryGetCopy<ArtifactHistory>(input, out var copy))
-        {
-            return copy;
-        }
-
-        copy = new ArtifactHistory(input);
-        context.RecordCopy(input, copy);
-        return copy;
-    }
+    protected override ArtifactHistory Create(int capacity) => new() { Capacity = capacity };
 }
 
 [RegisterSerializer]
 [RegisterCopier]
-public sealed class RolloutOriginsCodec : IFieldCodec<RolloutOrigins>, IDeepCopier<RolloutOrigins>
+public sealed class RolloutOriginsCodec : PackedCollectionCodec<RolloutOrigins, RolloutOrigin, RolloutOriginLayout>
 {
-    public void WriteField<TBufferWriter>(ref Writer<TBufferWriter> writer, uint fieldIdDelta, Type? expectedType, RolloutOrigins? value)
-        where TBufferWriter : IBufferWriter<byte>
-    {
-        var size = Packed.Size((uint)(value?.Count ?? 0));
-        foreach (var entry in value ?? [])
-        {
-            size += Packed.Size(entry.RolloutId) + Packed.Size(entry.Artifact) + Packed.Size(entry.Version);
-        }
-
-        if (!Packed.Begin(ref writer, fieldIdDelta, expectedType, value, size))
-        {
-            return;
-        }
-
-        writer.WriteVarUInt32((uint)value!.Count);
-        foreach (var entry in value)
-        {
-            Packed.Write(ref writer, entry.RolloutId);
-            Packed.Write(ref writer, entry.Artifact);
-            Packed.Write(ref writer, entry.Version);
-        }
-    }
-
-    public RolloutOrigins ReadValue<TInput>(ref Reader<TInput> reader, Field field)
-    {
-        if (field.WireType == WireType.Reference)
-        {
-            return ReferenceCodec.ReadReference<RolloutOrigins, TInput>(ref reader, field)!;
-        }
-
-        var count = Packed.Count(ref reader, field);
-        var result = new RolloutOrigins { Capacity = count };
-        ReferenceCodec.RecordObject(reader.Session, result);
-        for (var i = 0; i < count; i++)
-        {
-            result.Add(new RolloutOrigin { RolloutId = Packed.ReadRequired(ref reader), Artifact = Packed.Read(ref reader), Version = Packed.Read(ref reader) });
-        }
-
-        return result;
-    }
-
-    public RolloutOrigins? DeepCopy(RolloutOrigins? input, CopyContext context)
-    {
-        if (input is null)
-        {
-            return null;
-        }
-
-        if (context.TryGetCopy<RolloutOrigins>(input, out var copy))
-        {
-            return copy;
-        }
-
-        copy = new RolloutOrigins(input.Select(o => new RolloutOrigin { RolloutId = o.RolloutId, Artifact = o.Artifact, Version = o.Version }));
-        context.RecordCopy(input, copy);
-        return copy;
-    }
+    protected override RolloutOrigins Create(int capacity) => new() { Capacity = capacity };
 }
 
 [RegisterSerializer]
 [RegisterCopier]
-public sealed class HostPhasesCodec : IFieldCodec<HostPhases>, IDeepCopier<HostPhases>
+public sealed class HostPhasesCodec : PackedCollectionCodec<HostPhases, KeyValuePair<string, HostPhase>, HostPhaseLayout>
 {
-    public void WriteField<TBufferWriter>(ref Writer<TBufferWriter> writer, uint fieldIdDelta, Type? expectedType, HostPhases? value)
-        where TBufferWriter : IBufferWriter<byte>
-    {
-        var size = Packed.Size((uint)(value?.Count ?? 0));
-        foreach (var host in value?.Keys ?? (IEnumerable<string>)[])
-        {
-            size += Packed.Size(host) + 1;
-        }
-
-        if (!Packed.Begin(ref writer, fieldIdDelta, expectedType, value, size))
-        {
-            return;
-        }
-
-        writer.WriteVarUInt32((uint)value!.Count);
-        foreach (var (host, phase) in value)
-        {
-            Packed.Write(ref writer, host);
-            writer.WriteByte((byte)phase);
-        }
-    }
-
-    public HostPhases ReadValue<TInput>(ref Reader<TInput> reader, Field field)
-    {
-        if (field.WireType == WireType.Reference)
-        {
-            return ReferenceCodec.ReadReference<HostPhases, TInput>(ref reader, field)!;
-        }
-
-        var count = Packed.Count(ref reader, field);
-        var result = new HostPhases(count);
-        ReferenceCodec.RecordObject(reader.Session, result);
-        for (var i = 0; i < count; i++)
-        {
-            var host = Packed.ReadRequired(ref reader);
-            result[host] = (HostPhase)reader.ReadByte();
-        }
-
-        return result;
-    }
-
-    public HostPhases? DeepCopy(HostPhases? input, CopyContext context)
-    {
-        if (input is null)
-        {
-            return null;
-        }
-
-        if (context.TryGetCopy<HostPhases>(input, out var copy))
-        {
-            return copy;
-        }
-
-        copy = new HostPhases(input.Count);
-        foreach (var (host, phase) in input)
-        {
-            copy[host] = phase;
-        }
-
-        context.RecordCopy(input, copy);
-        return copy;
-    }
+    protected override HostPhases Create(int capacity) => new(capacity);
 }
 
 [RegisterSerializer]
 [RegisterCopier]
-public sealed class HostIdsCodec : IFieldCodec<HostIds>, IDeepCopier<HostIds>
+public sealed class HostIdsCodec : PackedCollectionCodec<HostIds, string, HostIdLayout>
 {
-    public void WriteField<TBufferWriter>(ref Writer<TBufferWriter> writer, uint fieldIdDelta, Type? expectedType, HostIds? value)
-        where TBufferWriter : IBufferWriter<byte>
-    {
-        var size = Packed.Size((uint)(value?.Count ?? 0));
-        foreach (var host in value ?? [])
-        {
-            size += Packed.Size(host);
-        }
-
-        if (!Packed.Begin(ref writer, fieldIdDelta, expectedType, value, size))
-        {
-            return;
-        }
-
-        writer.WriteVarUInt32((uint)value!.Count);
-        foreach (var host in value)
-        {
-            Packed.Write(ref writer, host);
-        }
-    }
-
-    public HostIds ReadValue<TInput>(ref Reader<TInput> reader, Field field)
-    {
-        if (field.WireType == WireType.Reference)
-        {
-            return ReferenceCodec.ReadReference<HostIds, TInput>(ref reader, field)!;
-        }
-
-        var count = Packed.Count(ref reader, field);
-        var result = new HostIds { Capacity = count };
-        ReferenceCodec.RecordObject(reader.Session, result);
-        for (var i = 0; i < count; i++)
-        {
-            result.Add(Packed.ReadRequired(ref reader));
-        }
-
-        return result;
-    }
-
-    public HostIds? DeepCopy(HostIds? input, CopyContext context)
-    {
-        if (input is null)
-        {
-            return null;
-        }
-
-        if (context.TryGetCopy<HostIds>(input, out var copy))
-        {
-            return copy;
-        }
-
-        copy = new HostIds(input);
-        context.RecordCopy(input, copy);
-        return copy;
-    }
+    protected override HostIds Create(int capacity) => new() { Capacity = capacity };
 }
