@@ -25,22 +25,12 @@ public sealed class ArtifactHistory : List<ServiceArtifact>
     public ArtifactHistory()
     {
     }
-
-    public ArtifactHistory(IEnumerable<ServiceArtifact> artifacts)
-        : base(artifacts)
-    {
-    }
 }
 
 /// <summary>What a host's service ran before each rollout first changed it, newest first (<see cref="ServiceSlot.Origins"/>).</summary>
 public sealed class RolloutOrigins : List<RolloutOrigin>
 {
     public RolloutOrigins()
-    {
-    }
-
-    public RolloutOrigins(IEnumerable<RolloutOrigin> origins)
-        : base(origins)
     {
     }
 }
@@ -108,6 +98,8 @@ public abstract class PackedCollectionCodec<TCollection, TItem, TLayout> : IFiel
         }
 
         var size = Packed.SizeOf((uint)value!.Count);
+        // A list is walked as itself: through the collection interface the shared generic code made the 10,000-host
+        // rollout state's write 1.8–2.0 ms instead of 1.3–1.6 ms (alternating runs).
         if (value is List<TItem> list)
         {
             foreach (var item in list)

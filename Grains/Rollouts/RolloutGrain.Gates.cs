@@ -57,7 +57,7 @@ public sealed partial class RolloutGrain
         Now = clock.GetUtcNow(),
         NextStep = nextStep,
         NextStepKind = nextStep is { } n ? S.Steps[n].Kind.ToString() : null,
-        NextStepHosts = nextStep is { } m && S.Steps[m].Kind is PlanStepKind.Deploy ? S.Steps[m].Hosts.ToList() : [],
+        NextStepHosts = nextStep is { } m && S.Steps[m].Kind is PlanStepKind.Deploy ? S.Steps[m].Hosts : [],
     };
 
     private async Task<GateContext?> StoredGateContext(GatePoint point, int? nextStep = null)
