@@ -105,8 +105,9 @@ public class RollbackDrillTests(ClusterFixture fixture)
 
         Assert.True(drill.Status == DrillStatus.Succeeded, drill.Reason);
         Assert.Equal((_service, "2.0.0", "rolling", 4), (drill.Service, drill.Version, drill.Strategy, drill.Hosts));
-        // The simulated hosts take 150 ms to revert: the measured time covers it and is the rollout's own record.
-        Assert.InRange(drill.TimeToSafeSeconds!.Value, 0.15, 30);
+        // The simulated hosts take 150 ms to revert: the measured time covers most of it (a grain timer may fire a little
+        // early against the clock, as the slow-fleet test below found) and is the rollout's own record.
+        Assert.InRange(drill.TimeToSafeSeconds!.Value, 0.1, 30);
         var rollout = (await Grains.GetGrain<IRolloutGrain>(drill.RolloutId).Get())!;
         Assert.Equal(RolloutStatus.RolledBack, rollout.Status);
         Assert.Contains(rollout.Decisions, d => d.Kind == "succeeded");
