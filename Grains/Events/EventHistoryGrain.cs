@@ -25,12 +25,15 @@ public sealed class EventHistoryState
 /// Appends every event of its subject's stream, in delivery order, numbered from 1. Streams deliver at least
 /// once, so an event already held (same id) is not appended twice. Full pages of <see cref="PageSize"/> events
 /// are sealed into page grains, so an append writes at most one page however long the history grows.
+/// Events arrive as the batches they were published in (a rollout's commit publishes its events as one stream
+/// message), and a batch is stored with one write: a rollout's step boundary (the finished step's hosts, the batch
+/// completed, the next batch started) is one write of the open page, not three.
 /// </summary>
 [ImplicitStreamSubscription(GrainKeys.EventNamespace)]
 public sealed class EventHistoryGrain(
     [PersistentState("history", Stores.Blob)] IPersistentState<EventHistoryState> state,
     IEnumerable<IEventFollower> followers)
-    : Grain, IEventHistoryGrain, IStreamSubscriptionObserver, IAsyncObserver<EngineEvent>
+    : Grain, IEventHistoryGrain, IStreamSubscriptionObserver, IAsyncBatchObserver<EngineEvent>
 {
     public const int PageSize = 64;
 
@@ -39,40 +42,61 @@ public sealed class EventHistoryGrain(
     private string Key => this.GetPrimaryKeyString();
 
     public Task OnSubscribed(IStreamSubscriptionHandleFactory handleFactory) =>
-        handleFactory.Create<EngineEvent>().ResumeAsync(this);
+        handleFactory.Create<EngineEvent>().ResumeAsync((IAsyncBatchObserver<EngineEvent>)this);
 
-    public async Task OnNextAsync(EngineEvent item, StreamSequenceToken? token = null)
+    public async Task OnNextAsync(IList<SequentialItem<EngineEvent>> items)
     {
         var s = state.State;
         _seen ??= s.Events.Select(e => e.Id).Concat(s.PreviousPageIds).ToHashSet(StringComparer.Ordinal);
-        if (_seen.Contains(item.Id))
+        var appended = false;
+        foreach (var sequential in items)
         {
-            return;
-        }
+            var item = sequential.Item;
+            if (_seen.Contains(item.Id))
+            {
+                continue;
+            }
 
-        // Followers first (the audit trail, reviews): if one fails the event is redelivered and all try again (each
-        // ignores a duplicate), so an event in the history has always been followed too.
-        foreach (var follower in followers)
-        {
-            await follower.Follow(Key, item, GrainFactory);
-        }
+            // Followers first (the audit trail, reviews): if one fails the batch is redelivered and all try again (each
+            // ignores a duplicate), so an event in the history has always been followed too.
+            foreach (var follower in followers)
+            {
+                await follower.Follow(Key, item, GrainFactory);
+            }
 
-        _seen.Add(item.Id);
-
-        if (s.Events.Count == PageSize)
-        {
-            // Seal first: if the seal fails the event is redelivered and the open page is still intact.
-            await GrainFactory.Ref<IEventPageGrain>(GrainKeys.EventPage(Key, s.SealedPages)).Seal(s.Events);
-            s.PreviousPageIds = s.Events.Select(e => e.Id).ToList();
-            s.SealedPages++;
-            s.Events = [];
-            _seen = s.PreviousPageIds.ToHashSet(StringComparer.Ordinal);
             _seen.Add(item.Id);
+
+            if (s.Events.Count == PageSize)
+            {
+                // Seal first: if the seal fails the batch is redelivered, and the stored open page is still intact. A
+                // page sealed before this batch's write is sealed again, with the same events, on a redelivery.
+                await GrainFactory.Ref<IEventPageGrain>(GrainKeys.EventPage(Key, s.SealedPages)).Seal(s.Events);
+                s.PreviousPageIds = s.Events.Select(e => e.Id).ToList();
+                s.SealedPages++;
+                s.Events = [];
+                _seen = s.PreviousPageIds.ToHashSet(StringComparer.Ordinal);
+                _seen.Add(item.Id);
+            }
+
+            s.LastSequence++;
+            s.Events.Add(item with { Sequence = s.LastSequence });
+            appended = true;
         }
 
-        s.LastSequence++;
-        s.Events.Add(item with { Sequence = s.LastSequence });
-        await state.WriteStateAsync();
+        if (appended)
+        {
+            try
+            {
+                await state.WriteStateAsync();
+            }
+            catch
+            {
+                // What is in memory was not stored, yet counts as seen: the redelivery goes to a fresh activation,
+                // which starts from what storage holds and appends the batch again.
+                this.DeactivateOnIdle();
+                throw;
+            }
+        }
     }
 
     public Task OnCompletedAsync() => Task.CompletedTask;

@@ -14,6 +14,12 @@ public sealed class FaultInjectingGrainStorage(IGrainStorage inner) : IGrainStor
     /// <summary>Grain keys whose writes fail exactly (not the histories and indexes whose keys contain them).</summary>
     private static readonly ConcurrentDictionary<string, bool> FailingGrains = new(StringComparer.Ordinal);
 
+    /// <summary>Writes that reached storage (or failed there) per grain key: what a test of write batching counts.</summary>
+    private static readonly ConcurrentDictionary<string, int> Writes = new(StringComparer.Ordinal);
+
+    /// <summary>How many writes the grain whose key is exactly <paramref name="key"/> has made.</summary>
+    public static int WritesOf(string key) => Writes.GetValueOrDefault(key);
+
     /// <summary>Writes of grains whose key contains <paramref name="marker"/> fail until disposed.</summary>
     public static IDisposable FailWrites(string marker)
     {
@@ -33,6 +39,7 @@ public sealed class FaultInjectingGrainStorage(IGrainStorage inner) : IGrainStor
 
     public Task WriteStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
     {
+        Writes.AddOrUpdate(grainId.Key.ToString() ?? string.Empty, 1, static (_, n) => n + 1);
         Fail(grainId);
         return inner.WriteStateAsync(stateName, grainId, grainState);
     }

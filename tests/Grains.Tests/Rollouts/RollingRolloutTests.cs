@@ -96,6 +96,24 @@ public class RollingRolloutTests(ClusterFixture fixture)
     }
 
     [Fact]
+    public async Task The_history_stores_each_commits_events_with_one_write()
+    {
+        // One host at a time over 12 hosts: each step boundary publishes the finished step's hosts, its completion and
+        // the next step's start as one stream message, which the history stores with one write (not one per event).
+        var env = Unique("one-write");
+        await CreateEnvironment(Grains, env, 12);
+        var release = await CreateRelease(Grains, "web", "2.0.0");
+        var started = await StartRollout(Grains, release, env, new RolloutStrategySpec { Preset = "OneAtATime" });
+        Assert.Equal(RolloutStatus.Succeeded, (await WaitFor(Grains, started.Id)).Status);
+
+        var key = GrainKeys.RolloutEvents(started.Id);
+        var events = await History(Grains, key, e => e.Any(x => x.Type == EventTypes.PipelineRunFinished));
+        Assert.Equal(12, events.Count(e => e.Type == EventTypes.RolloutBatchStarted));
+        var writes = FaultInjectingGrainStorage.WritesOf(key);
+        Assert.True(writes > 0 && writes <= events.Count - 2 * 11, $"{writes} writes for {events.Count} events");
+    }
+
+    [Fact]
     public async Task A_bad_version_rolls_back_on_its_own_and_every_host_returns_to_the_previous_artifact()
     {
         var env = Unique("bad");
