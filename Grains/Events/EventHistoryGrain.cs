@@ -19,12 +19,20 @@ public sealed class EventHistoryState
 
     /// <summary>Ids of the last sealed page, so a redelivery that straddles a page boundary is still recognised.</summary>
     [Id(3)] public List<string> PreviousPageIds { get; set; } = [];
+
+    /// <summary>
+    /// The first sequence of each sealed page. Pages sealed before pages had a size budget hold exactly
+    /// <see cref="EventHistoryGrain.PageSize"/> events each and have no entry here (see <see cref="EventHistoryGrain.PageStarts"/>).
+    /// </summary>
+    [Id(4)] public List<long> PageStarts { get; set; } = [];
 }
 
 /// <summary>
 /// Appends every event of its subject's stream, in delivery order, numbered from 1. Streams deliver at least
-/// once, so an event already held (same id) is not appended twice. Full pages of <see cref="PageSize"/> events
-/// are sealed into page grains, so an append writes at most one page however long the history grows.
+/// once, so an event already held (same id) is not appended twice. A page is sealed into a page grain when it holds
+/// <see cref="PageSize"/> events or <see cref="PageBudgetChars"/> characters of them, so an append writes at most one
+/// page of bounded size however long the history grows: a 10,000-host rollback announces its hosts as a hundred events
+/// of about 15,000 characters each, and with a count alone every one of them rewrote a page growing to a megabyte.
 /// Events arrive as the batches they were published in (a rollout's commit publishes its events as one stream
 /// message), and a batch is stored with one write: a rollout's step boundary (the finished step's hosts, the batch
 /// completed, the next batch started) is one write of the open page, not three.
@@ -37,7 +45,13 @@ public sealed class EventHistoryGrain(
 {
     public const int PageSize = 64;
 
+    /// <summary>The open page is sealed before an event would take it past this many characters (estimated).</summary>
+    public const int PageBudgetChars = 48_000;
+
     private HashSet<string>? _seen;
+
+    /// <summary>The open page's estimated size in characters (<see cref="EventPublisher.EstimatedChars"/>).</summary>
+    private int? _openChars;
 
     private string Key => this.GetPrimaryKeyString();
 
@@ -66,20 +80,25 @@ public sealed class EventHistoryGrain(
 
             _seen.Add(item.Id);
 
-            if (s.Events.Count == PageSize)
+            var size = EventPublisher.EstimatedChars(item);
+            _openChars ??= s.Events.Sum(EventPublisher.EstimatedChars);
+            if (s.Events.Count == PageSize || (s.Events.Count > 0 && _openChars + size > PageBudgetChars))
             {
                 // Seal first: if the seal fails the batch is redelivered, and the stored open page is still intact. A
                 // page sealed before this batch's write is sealed again, with the same events, on a redelivery.
                 await GrainFactory.Ref<IEventPageGrain>(GrainKeys.EventPage(Key, s.SealedPages)).Seal(s.Events);
+                s.PageStarts = [.. PageStarts(s), s.Events[0].Sequence];
                 s.PreviousPageIds = s.Events.Select(e => e.Id).ToList();
                 s.SealedPages++;
                 s.Events = [];
+                _openChars = 0;
                 _seen = s.PreviousPageIds.ToHashSet(StringComparer.Ordinal);
                 _seen.Add(item.Id);
             }
 
             s.LastSequence++;
             s.Events.Add(item with { Sequence = s.LastSequence });
+            _openChars += size;
             appended = true;
         }
 
@@ -108,7 +127,7 @@ public sealed class EventHistoryGrain(
     {
         var s = state.State;
         var items = new List<EngineEvent>(Math.Min(limit, PageSize));
-        for (var page = Math.Max(0, afterSequence) / PageSize; page <= s.SealedPages && items.Count < limit; page++)
+        for (var page = PageOf(s, Math.Max(0, afterSequence) + 1); page <= s.SealedPages && items.Count < limit; page++)
         {
             var events = page < s.SealedPages
                 ? await GrainFactory.Ref<IEventPageGrain>(GrainKeys.EventPage(Key, page)).Read()
@@ -123,6 +142,25 @@ public sealed class EventHistoryGrain(
             Offset = (int)Math.Min(afterSequence, int.MaxValue),
             Limit = limit,
         };
+    }
+
+    /// <summary>
+    /// The first sequence of every sealed page: as stored, after those of pages sealed before pages had a size budget,
+    /// which hold <see cref="PageSize"/> events each.
+    /// </summary>
+    public static List<long> PageStarts(EventHistoryState s)
+    {
+        var legacy = (int)Math.Max(0, s.SealedPages - s.PageStarts.Count);
+        return [.. Enumerable.Range(0, legacy).Select(i => (long)i * PageSize + 1), .. s.PageStarts];
+    }
+
+    /// <summary>The page holding <paramref name="sequence"/>: a sealed page's index, or <c>SealedPages</c> for the open page.</summary>
+    public static long PageOf(EventHistoryState s, long sequence)
+    {
+        var starts = PageStarts(s);
+        starts.Add(s.Events.Count > 0 ? s.Events[0].Sequence : s.LastSequence + 1);
+        var index = starts.BinarySearch(sequence);
+        return index >= 0 ? index : Math.Max(0, ~index - 1);
     }
 }
 
