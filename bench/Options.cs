@@ -4,7 +4,7 @@ namespace Deploy.Engine.Bench;
 
 public sealed record Options(
     int Hosts, IReadOnlyList<int> RollbackSizes, int MemoryHosts, int AzureHosts, int Repetitions, int ApiSeconds, bool SkipAzure, string Out, int Silos = 1, IReadOnlySet<string>? Only = null, int Warmup = 3,
-    IReadOnlyList<int>? AzureRollbackSizes = null, int ApiRepetitions = 9, int Processes = 3)
+    IReadOnlyList<int>? AzureRollbackSizes = null, int ApiRepetitions = 9, int Processes = 3, bool AzuriteInMemory = false)
 {
     public static Options Parse(string[] args)
     {
@@ -21,6 +21,7 @@ public sealed record Options(
                 "--reps" => o with { Repetitions = int.Parse(Next(), CultureInfo.InvariantCulture) },
                 "--api-seconds" => o with { ApiSeconds = int.Parse(Next(), CultureInfo.InvariantCulture) },
                 "--skip-azure" => o with { SkipAzure = true },
+                "--azurite-in-memory" => o with { AzuriteInMemory = true },
                 "--silos" => o with { Silos = int.Parse(Next(), CultureInfo.InvariantCulture) },
                 "--out" => o with { Out = Next() },
                 "--azure-rollback" => o with { AzureRollbackSizes = Next().Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToList() },
@@ -40,5 +41,5 @@ public sealed record Options(
     public bool Runs(string scenario) => Only is null || Only.Contains(scenario);
 
     public override string ToString() =>
-        $"hosts {Hosts}, rollback {string.Join('/', RollbackSizes)}, memory {MemoryHosts}, azure hosts {AzureHosts}, reps {Repetitions} after {Warmup} warm-up runs, azure rollback {string.Join('/', AzureRollbackSizes ?? [])}, api {ApiRepetitions}×{ApiSeconds}s, processes {Processes}{(SkipAzure ? ", no Azure" : "")}, silos {Silos}{(Only is null ? "" : ", only " + string.Join(',', Only))}";
+        $"hosts {Hosts}, rollback {string.Join('/', RollbackSizes)}, memory {MemoryHosts}, azure hosts {AzureHosts}, reps {Repetitions} after {Warmup} warm-up runs, azure rollback {string.Join('/', AzureRollbackSizes ?? [])}, api {ApiRepetitions}×{ApiSeconds}s, processes {Processes}{(SkipAzure ? ", no Azure" : "")}{(AzuriteInMemory ? ", Azurite in memory" : "")}, silos {Silos}{(Only is null ? "" : ", only " + string.Join(',', Only))}";
 }

@@ -108,7 +108,7 @@ await using (var local = await EngineApp.Start(StorageMode.Local, null))
 if (!options.SkipAzure && options.Runs("azure"))
 {
     Console.WriteLine("[Azure storage on Azurite]");
-    await using var azurite = await AzuriteProcess.StartAsync();
+    await using var azurite = await AzuriteProcess.StartAsync(inMemoryPersistence: options.AzuriteInMemory);
     await using var azure = await EngineApp.Start(StorageMode.Azure, azurite.ConnectionString);
     await Measured(async () =>
     {

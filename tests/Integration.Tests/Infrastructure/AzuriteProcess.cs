@@ -56,6 +56,9 @@ public sealed class AzuriteProcess : IAsyncDisposable
 
     public int TablePort { get; }
 
+    /// <summary>Whether Azurite keeps its data in memory only (lost when the process stops).</summary>
+    public bool InMemoryPersistence { get; private init; }
+
     /// <summary>The last lines Azurite wrote to stdout and stderr, for failure messages.</summary>
     public string RecentOutput
     {
@@ -70,9 +73,12 @@ public sealed class AzuriteProcess : IAsyncDisposable
 
     /// <summary>
     /// Starts Azurite on three free loopback ports. <paramref name="dataDirectory"/> is used (and kept)
-    /// when given; otherwise a fresh temporary directory is made and deleted on dispose.
+    /// when given; otherwise a fresh temporary directory is made and deleted on dispose. With
+    /// <paramref name="inMemoryPersistence"/> Azurite keeps its data in memory only (its <c>--inMemoryPersistence</c>;
+    /// it refuses a location then): on disk, its table store also saves the whole table database every five seconds
+    /// on its one thread (the bench's <c>--azurite-in-memory</c> measures without that).
     /// </summary>
-    public static async Task<AzuriteProcess> StartAsync(string? dataDirectory = null, CancellationToken ct = default)
+    public static async Task<AzuriteProcess> StartAsync(string? dataDirectory = null, bool inMemoryPersistence = false, CancellationToken ct = default)
     {
         var executable = FindExecutable();
         var ownsDataDirectory = dataDirectory is null;
@@ -83,7 +89,7 @@ public sealed class AzuriteProcess : IAsyncDisposable
         for (var attempt = 1; ; attempt++)
         {
             var ports = PickFreeLoopbackPorts(3);
-            var azurite = new AzuriteProcess(executable, directory, ownsDataDirectory, ports[0], ports[1], ports[2]);
+            var azurite = new AzuriteProcess(executable, directory, ownsDataDirectory, ports[0], ports[1], ports[2]) { InMemoryPersistence = inMemoryPersistence };
             try
             {
                 await azurite.LaunchAsync(ct);
@@ -195,9 +201,14 @@ public sealed class AzuriteProcess : IAsyncDisposable
             "--blobHost", "127.0.0.1", "--blobPort", Port(BlobPort),
             "--queueHost", "127.0.0.1", "--queuePort", Port(QueuePort),
             "--tableHost", "127.0.0.1", "--tablePort", Port(TablePort),
-            "--location", DataDirectory,
             "--disableTelemetry", "--skipApiVersionCheck", "--loose", "--silent",
         })
+        {
+            startInfo.ArgumentList.Add(argument);
+        }
+
+        // In memory, Azurite refuses a location; on disk, its data goes to the data directory.
+        foreach (var argument in InMemoryPersistence ? ["--inMemoryPersistence"] : new[] { "--location", DataDirectory })
         {
             startInfo.ArgumentList.Add(argument);
         }
