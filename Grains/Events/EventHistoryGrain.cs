@@ -31,8 +31,8 @@ public sealed class EventHistoryState
 /// Appends every event of its subject's stream, in delivery order, numbered from 1. Streams deliver at least
 /// once, so an event already held (same id) is not appended twice. A page is sealed into a page grain when it holds
 /// <see cref="PageSize"/> events or <see cref="PageBudgetChars"/> characters of them, so an append writes at most one
-/// page of bounded size however long the history grows: a 10,000-host rollback announces its hosts as a hundred events
-/// of about 15,000 characters each, and with a count alone every one of them rewrote a page growing to a megabyte.
+/// page of bounded size however long the history grows: a 10,000-host rollback announces its hosts as twenty events of
+/// 500 hosts (about 15,000 characters each), and with a count alone each of them rewrote a page growing past 300 KB.
 /// Events arrive as the batches they were published in (a rollout's commit publishes its events as one stream
 /// message), and a batch is stored with one write: a rollout's step boundary (the finished step's hosts, the batch
 /// completed, the next batch started) is one write of the open page, not three.
@@ -60,6 +60,21 @@ public sealed class EventHistoryGrain(
 
     public async Task OnNextAsync(IList<SequentialItem<EngineEvent>> items)
     {
+        try
+        {
+            await Append(items);
+        }
+        catch
+        {
+            // Whatever failed (a follower, a seal, the write), events this activation holds in memory count as seen
+            // although storage may not hold them: the redelivery goes to a fresh activation, which starts from storage.
+            this.DeactivateOnIdle();
+            throw;
+        }
+    }
+
+    private async Task Append(IList<SequentialItem<EngineEvent>> items)
+    {
         var s = state.State;
         _seen ??= s.Events.Select(e => e.Id).Concat(s.PreviousPageIds).ToHashSet(StringComparer.Ordinal);
         var appended = false;
@@ -84,8 +99,8 @@ public sealed class EventHistoryGrain(
             _openChars ??= s.Events.Sum(EventPublisher.EstimatedChars);
             if (s.Events.Count == PageSize || (s.Events.Count > 0 && _openChars + size > PageBudgetChars))
             {
-                // Seal first: if the seal fails the batch is redelivered, and the stored open page is still intact. A
-                // page sealed before this batch's write is sealed again, with the same events, on a redelivery.
+                // Seal first: the stored open page stays intact if the seal fails. A page sealed before this batch's
+                // write failed is sealed again, with the same events, on the redelivery.
                 await GrainFactory.Ref<IEventPageGrain>(GrainKeys.EventPage(Key, s.SealedPages)).Seal(s.Events);
                 s.PageStarts = [.. PageStarts(s), s.Events[0].Sequence];
                 s.PreviousPageIds = s.Events.Select(e => e.Id).ToList();
@@ -104,17 +119,7 @@ public sealed class EventHistoryGrain(
 
         if (appended)
         {
-            try
-            {
-                await state.WriteStateAsync();
-            }
-            catch
-            {
-                // What is in memory was not stored, yet counts as seen: the redelivery goes to a fresh activation,
-                // which starts from what storage holds and appends the batch again.
-                this.DeactivateOnIdle();
-                throw;
-            }
+            await state.WriteStateAsync();
         }
     }
 
