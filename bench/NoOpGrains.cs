@@ -17,10 +17,21 @@ public interface INoOpGrain : IGrainWithStringKey
     /// <summary>The same fan-out where every target persists a small state, as a host persists its command.</summary>
     [Alias("FanOutPersisted")]
     Task FanOutPersisted(string prefix, int count);
+
+    /// <summary>As <see cref="FanOutPersisted"/>, each target writing in its own turn as the engine's hosts do (<see cref="Deploy.Engine.Grains.TurnState{T}"/>).</summary>
+    [Alias("FanOutPersistedInTurn")]
+    Task FanOutPersistedInTurn(string prefix, int count);
 }
 
 [Alias("Deploy.Engine.Bench.IStatefulNoOpGrain")]
 public interface IStatefulNoOpGrain : IGrainWithStringKey
+{
+    [Alias("Touch")]
+    Task Touch();
+}
+
+[Alias("Deploy.Engine.Bench.ITurnStatefulNoOpGrain")]
+public interface ITurnStatefulNoOpGrain : IGrainWithStringKey
 {
     [Alias("Touch")]
     Task Touch();
@@ -54,6 +65,31 @@ public sealed class StatefulNoOpGrain(
     }
 }
 
+/// <summary>The stateful no-op grain with its write in its own turn, without Orleans' storage bridge: the floor for the engine's hosts, which write so.</summary>
+public sealed class TurnStatefulNoOpGrain(Microsoft.Extensions.Logging.ILogger<TurnStatefulNoOpGrain> logger) : Grain, ITurnStatefulNoOpGrain
+{
+    private Deploy.Engine.Grains.TurnState<TouchState> _state = null!;
+
+    public override async Task OnActivateAsync(CancellationToken cancellationToken) =>
+        _state = await Deploy.Engine.Grains.TurnState<TouchState>.Load(ServiceProvider, this.GetGrainId(), "touch", Deploy.Engine.Grains.Stores.Table, logger);
+
+    public async Task Touch()
+    {
+        _state.State.Touches++;
+        try
+        {
+            await _state.WriteStateAsync();
+        }
+        catch (InconsistentStateException)
+        {
+            // As the bridge-written floor does when Azurite answered a first insert too late.
+            await _state.ReadStateAsync();
+            _state.State.Touches++;
+            await _state.WriteStateAsync();
+        }
+    }
+}
+
 public sealed class NoOpGrain : Grain, INoOpGrain
 {
     public Task Ping() => Task.CompletedTask;
@@ -63,4 +99,7 @@ public sealed class NoOpGrain : Grain, INoOpGrain
 
     public Task FanOutPersisted(string prefix, int count) =>
         Task.WhenAll(Enumerable.Range(0, count).Select(i => GrainFactory.Ref<IStatefulNoOpGrain>(prefix + i).Touch()));
+
+    public Task FanOutPersistedInTurn(string prefix, int count) =>
+        Task.WhenAll(Enumerable.Range(0, count).Select(i => GrainFactory.Ref<ITurnStatefulNoOpGrain>(prefix + i).Touch()));
 }

@@ -39,6 +39,15 @@ public sealed class Scenarios(Options options, Report report)
         return async _ => count / await Measure.Seconds(() => fanout.FanOutPersisted(prefix, count));
     }
 
+    /// <summary>As <see cref="PersistedFanOut"/>, each grain writing in its own turn (<see cref="Deploy.Engine.Grains.TurnState{T}"/>), as the hosts write.</summary>
+    public async Task<Stat> PersistedInTurnFanOut(IGrainFactory grains, int count)
+    {
+        var fanout = grains.GetGrain<INoOpGrain>("persisted-in-turn-rate-" + count);
+        var prefix = $"turn-rate-{count}-";
+        return await Measure.Repeat("grains/s", options.Warmup, options.Repetitions,
+            async _ => count / await Measure.Seconds(() => fanout.FanOutPersistedInTurn(prefix, count)));
+    }
+
     /// <summary>
     /// The local rolling figure against its floor (<see cref="PersistedFanOut"/>), one rollout and one fan-out per
     /// repetition in turn (<see cref="Measure.Interleaved"/>): both figures and each repetition's ratio.
@@ -123,6 +132,13 @@ public sealed class Scenarios(Options options, Report report)
             report.Figure($"rollback time-to-safe ÷ floor, {hosts:N0} hosts ({where}), per interleaved repetition (ratio; max is the worst repetition)", ratios);
         }
 
+        // The floor's grains write through Orleans' storage bridge, which yields before every write; the hosts write in
+        // their own turn (TurnState). The same fan-out written as the hosts write is the stricter floor.
+        await fanout.FanOutPersistedInTurn(prefix, hosts);
+        var inTurn = await Measure.Repeat("s", baselineWarmup, baselineReps, _ => Measure.Seconds(() => fanout.FanOutPersistedInTurn(prefix, hosts)));
+        report.Add(new Comparison($"rollback time-to-safe, {hosts:N0} hosts ({where}), against the floor written as the hosts write",
+            safe, $"fan-out to {hosts:N0} grains + {write}, each in the grain's own turn", inTurn, HigherIsBetter: false, 1.5, "≤ 1.5×",
+            "The floor above writes through Orleans' [PersistentState] bridge, which yields before every write; the engine's hosts write in their own turn (TurnState), and so does this floor."));
         report.Figure($"raw fan-out to {hosts:N0} grains, no write ({where})", raw);
         report.Figure($"rollback call returns ({where}; decision persisted, {hosts:N0} revert commands sent one-way)", new Stat("s", decided));
     }

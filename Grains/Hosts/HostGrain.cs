@@ -16,7 +16,6 @@ namespace Deploy.Engine.Grains.Hosts;
 /// Real agents learn their commands by long-poll (<see cref="WaitDesired"/>) and report with the command's nonce.
 /// </summary>
 public sealed partial class HostGrain(
-    [PersistentState("host", Stores.Table)] IPersistentState<HostGrainState> state,
     TimeProvider clock,
     HostReportRelay reports,
     ILogger<HostGrain> logger) : Grain, IHostGrain
@@ -33,12 +32,15 @@ public sealed partial class HostGrain(
 
     private string HostId => this.GetPrimaryKeyString();
 
-    private HostGrainState S => state.State;
+    // Written in the host's own turn (TurnState): a host's write is on every rollout's critical path, once per host.
+    private TurnState<HostGrainState> _state = null!;
 
-    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    private HostGrainState S => _state.State;
+
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
+        _state = await TurnState<HostGrainState>.Load(ServiceProvider, this.GetGrainId(), "host", Stores.Table, logger);
         MoveLegacySlot();
-        return Task.CompletedTask;
     }
 
     public async Task<CommandResult<HostSnapshot>> Register(HostRegistration registration)
@@ -84,7 +86,7 @@ public sealed partial class HostGrain(
 
         S.LastHeartbeat = clock.GetUtcNow();
         S.UpdatedAt = clock.GetUtcNow();
-        await state.WriteStateAsync();
+        await _state.WriteStateAsync();
         return CommandResult<HostSnapshot>.Success(Snapshot());
     }
 
@@ -99,7 +101,7 @@ public sealed partial class HostGrain(
 
         S.Healthy = healthy;
         S.LastHeartbeat = clock.GetUtcNow();
-        await state.WriteStateAsync();
+        await _state.WriteStateAsync();
         return CommandResult<HostSnapshot>.Success(Snapshot());
     }
 
@@ -297,7 +299,7 @@ public sealed partial class HostGrain(
 
         S.UpdatedAt = clock.GetUtcNow();
         ChangedDesired();
-        await state.WriteStateAsync();
+        await _state.WriteStateAsync();
         var name = S.Services.FirstOrDefault(s => string.Equals(s.Value.Rollout, rolloutId, StringComparison.Ordinal)).Key ?? S.Primary ?? Unnamed;
         await Publish(EventTypes.HostRetired, name, S.Services[name], $"retired by rollout '{rolloutId}'");
     }
@@ -432,7 +434,7 @@ public sealed partial class HostGrain(
         {
             slot.State = HostState.Ready;
             slot.CommandOutcome = CommandOutcome.Succeeded;
-            await state.WriteStateAsync();
+            await _state.WriteStateAsync();
             return Status(command.Kind, CommandOutcome.Succeeded, doneReason);
         }
 
@@ -442,7 +444,7 @@ public sealed partial class HostGrain(
             // with one write instead of two (Updating, then the outcome) and no timer turn. Dispatch tells the rollout.
             var (succeeded, reason) = SimulatedResult(slot);
             SetOutcome(slot, succeeded, reason);
-            await state.WriteStateAsync();
+            await _state.WriteStateAsync();
             if (!succeeded)
             {
                 await Publish(EventTypes.HostFailed, name, slot, reason);
@@ -463,7 +465,7 @@ public sealed partial class HostGrain(
         // 10,000-host rollout of simulated hosts).
         slot.Nonce = Guid.NewGuid().ToString("n");
         ChangedDesired();
-        await state.WriteStateAsync();
+        await _state.WriteStateAsync();
         EnsureSimulation(name);
         return Status(command.Kind, CommandOutcome.Pending, null);
     }
@@ -495,7 +497,7 @@ public sealed partial class HostGrain(
         var command = slot.Command!;
         SetOutcome(slot, succeeded, reason);
         ChangedDesired();
-        await state.WriteStateAsync();
+        await _state.WriteStateAsync();
 
         // The rollout hears through this silo's relay (many answers per call; the host never waits on the rollout, and
         // a lost answer is recovered by its reminder re-delivering the command); the event follows.

@@ -47,6 +47,30 @@ public class StorageFaultTests(ClusterFixture fixture)
     }
 
     [Fact]
+    public async Task A_host_whose_write_fails_is_not_counted_as_updated_and_is_updated_once_storage_is_back()
+    {
+        // Hosts write in their own turn (TurnState), not through Orleans' storage bridge: a failed write must still
+        // leave the host as storage has it and keep the rollout from counting it.
+        var env = Unique("flaky-host");
+        var hosts = await CreateEnvironment(Grains, env, 3);
+        var releaseId = await CreateRelease(Grains, "web", "2.0.0");
+        RolloutSnapshot started;
+        using (FaultInjectingGrainStorage.FailWrites(hosts[1]))
+        {
+            started = await StartRollout(Grains, releaseId, env, new RolloutStrategySpec { Preset = "OneAtATime" });
+            await Task.Delay(1500);
+            var during = await Grains.GetGrain<IRolloutGrain>(started.Id).Get();
+            Assert.Equal(RolloutStatus.Progressing, during!.Status);
+            Assert.True(during.Hosts.Updated <= 1, $"{during.Hosts.Updated} hosts counted as updated while the second host's writes fail");
+            Assert.Equal(Digest("1.0.0"), (await Grains.GetGrain<IHostGrain>(hosts[1]).Get())!.CurrentArtifact);
+        }
+
+        var done = await WaitFor(Grains, started.Id, timeout: TimeSpan.FromSeconds(90));
+        Assert.Equal(RolloutStatus.Succeeded, done.Status);
+        Assert.All(await HostsOf(Grains, hosts), h => Assert.Equal(Digest("2.0.0"), h.CurrentArtifact));
+    }
+
+    [Fact]
     public async Task An_admission_that_storage_did_not_record_is_not_announced_and_the_rollout_retries_it()
     {
         var env = Unique("unstored-admit");
