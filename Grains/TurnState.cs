@@ -35,15 +35,8 @@ public sealed class TurnState<T>
         _logger = logger;
     }
 
-    public T State
-    {
-        get => _state.State!;
-        set => _state.State = value;
-    }
-
-    public string? Etag => _state.ETag;
-
-    public bool RecordExists => _state.RecordExists;
+    /// <summary>The state as last read or written; changed in place, then <see cref="WriteStateAsync"/>.</summary>
+    public T State => _state.State!;
 
     /// <summary>The state <paramref name="name"/> of <paramref name="grain"/> in the storage provider <paramref name="provider"/>, as stored now.</summary>
     public static async Task<TurnState<T>> Load(IServiceProvider services, GrainId grain, string name, string provider, ILogger logger)
