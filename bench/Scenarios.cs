@@ -134,6 +134,10 @@ public sealed class Scenarios(Options options, Report report)
             report.Figure($"rollback time-to-safe ÷ floor, {hosts:N0} hosts ({where}), per interleaved repetition (ratio; max is the worst repetition)", ratios);
         }
 
+        report.Figure($"raw fan-out to {hosts:N0} grains, no write ({where})", raw);
+        report.Figure($"rollback call returns ({where}; decision persisted, {hosts:N0} revert commands sent one-way)", new Stat("s", decided));
+
+        // Last, so that a failure here (a write Azurite answers past the storage timeout) loses no figure above.
         // The floor's grains write through Orleans' storage bridge, which yields before every write; the hosts write in
         // their own turn (TurnState). The same fan-out written as the hosts write is the stricter floor.
         await fanout.FanOutPersistedInTurn(prefix, hosts);
@@ -141,8 +145,6 @@ public sealed class Scenarios(Options options, Report report)
         report.Add(new Comparison($"rollback time-to-safe, {hosts:N0} hosts ({where}), against the floor written as the hosts write",
             safe, $"fan-out to {hosts:N0} grains + {write}, each in the grain's own turn", inTurn, HigherIsBetter: false, 1.5, "≤ 1.5×",
             "The floor above writes through Orleans' [PersistentState] bridge, which yields before every write; the engine's hosts write in their own turn (TurnState), and so does this floor."));
-        report.Figure($"raw fan-out to {hosts:N0} grains, no write ({where})", raw);
-        report.Figure($"rollback call returns ({where}; decision persisted, {hosts:N0} revert commands sent one-way)", new Stat("s", decided));
     }
 
     /// <summary>
