@@ -4,7 +4,7 @@ namespace Deploy.Engine.Bench;
 
 public sealed record Options(
     int Hosts, IReadOnlyList<int> RollbackSizes, int MemoryHosts, int AzureHosts, int Repetitions, int ApiSeconds, bool SkipAzure, string Out, int Silos = 1, IReadOnlySet<string>? Only = null, int Warmup = 3,
-    IReadOnlyList<int>? AzureRollbackSizes = null, int ApiRepetitions = 9, int Processes = 3, bool AzuriteInMemory = false)
+    IReadOnlyList<int>? AzureRollbackSizes = null, int ApiRepetitions = 9, int Processes = 3, bool AzuriteInMemory = false, bool ProcessesLocal = false)
 {
     public static Options Parse(string[] args)
     {
@@ -27,6 +27,12 @@ public sealed record Options(
                 "--azure-rollback" => o with { AzureRollbackSizes = Next().Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToList() },
                 "--api-reps" => o with { ApiRepetitions = int.Parse(Next(), CultureInfo.InvariantCulture) },
                 "--processes" => o with { Processes = int.Parse(Next(), CultureInfo.InvariantCulture) },
+                "--processes-storage" => Next() switch
+                {
+                    "local" => o with { ProcessesLocal = true },
+                    "azure" => o with { ProcessesLocal = false },
+                    var other => throw new ArgumentException($"--processes-storage is local or azure, not '{other}'"),
+                },
                 "--warmup" => o with { Warmup = int.Parse(Next(), CultureInfo.InvariantCulture) },
                 "--only" => o with { Only = Next().Split(',').ToHashSet(StringComparer.OrdinalIgnoreCase) },
                 "--quick" => o with { Hosts = 1_000, RollbackSizes = [1_000], MemoryHosts = 10_000, AzureHosts = 200, Repetitions = 2, ApiSeconds = 2, Warmup = 1, AzureRollbackSizes = [200], ApiRepetitions = 3 },
@@ -41,5 +47,5 @@ public sealed record Options(
     public bool Runs(string scenario) => Only is null || Only.Contains(scenario);
 
     public override string ToString() =>
-        $"hosts {Hosts}, rollback {string.Join('/', RollbackSizes)}, memory {MemoryHosts}, azure hosts {AzureHosts}, reps {Repetitions} after {Warmup} warm-up runs, azure rollback {string.Join('/', AzureRollbackSizes ?? [])}, api {ApiRepetitions}×{ApiSeconds}s, processes {Processes}{(SkipAzure ? ", no Azure" : "")}{(AzuriteInMemory ? ", Azurite in memory" : "")}, silos {Silos}{(Only is null ? "" : ", only " + string.Join(',', Only))}";
+        $"hosts {Hosts}, rollback {string.Join('/', RollbackSizes)}, memory {MemoryHosts}, azure hosts {AzureHosts}, reps {Repetitions} after {Warmup} warm-up runs, azure rollback {string.Join('/', AzureRollbackSizes ?? [])}, api {ApiRepetitions}×{ApiSeconds}s, processes {Processes}{(ProcessesLocal ? " (Local storage)" : "")}{(SkipAzure ? ", no Azure" : "")}{(AzuriteInMemory ? ", Azurite in memory" : "")}, silos {Silos}{(Only is null ? "" : ", only " + string.Join(',', Only))}";
 }

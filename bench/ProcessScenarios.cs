@@ -15,6 +15,11 @@ namespace Deploy.Engine.Bench;
 /// client connected to their gateways. The same figures with 1 process and with <see cref="Options.Processes"/>, each
 /// on a fresh Azurite and cluster. On a machine with fewer cores than processes this measures the cost of spreading
 /// grains over processes (more messages cross a socket and are serialized), not scale.
+/// With <c>--processes-storage local</c> (<see cref="Options.ProcessesLocal"/>) the silos run in Local mode instead,
+/// joined through localhost clustering, for a machine without Node (bench/device.sh): each process keeps the states of
+/// the grains it hosts, which holds while no grain moves between processes (none is stopped during these figures), and
+/// the figures leave out storage altogether. <c>DEPLOY_BENCH_SILO</c> names a silo executable to start instead of
+/// <c>dotnet Silo/bin/Release/net10.0/Deploy.Engine.Silo.dll</c> (a self-contained publish).
 /// </summary>
 public sealed class ProcessScenarios(Options options, Report report)
 {
@@ -27,20 +32,26 @@ public sealed class ProcessScenarios(Options options, Report report)
         var rollback = new Dictionary<int, Stat>();
         foreach (var n in sizes)
         {
-            Console.WriteLine($"[{n} silo process(es) on Azurite]");
-            await using var azurite = await AzuriteProcess.StartAsync();
+            Console.WriteLine($"[{n} silo process(es), {Mode}]");
+            await using var azurite = options.ProcessesLocal ? null : await AzuriteProcess.StartAsync();
             var clusterId = "bench-proc-" + Guid.NewGuid().ToString("n")[..8];
-            var silos = Enumerable.Range(1, n).Select(i => new SiloProcess(azurite.ConnectionString, clusterId, $"silo-{i}")).ToList();
+            var silos = new List<SiloProcess>();
+            for (var i = 1; i <= n; i++)
+            {
+                // In Local mode every silo after the first joins the first through its silo port.
+                silos.Add(new SiloProcess(azurite?.ConnectionString, clusterId, $"silo-{i}", i == 1 ? 0 : silos[0].SiloPort));
+            }
+
             try
             {
-                // One at a time: the first creates the membership table, the others join it.
+                // One at a time: the first creates the membership table (or is the primary silo), the others join it.
                 foreach (var silo in silos)
                 {
                     silo.Start();
                     await silo.WaitReady(TimeSpan.FromMinutes(3));
                 }
 
-                using var host = await Client(azurite.ConnectionString, clusterId);
+                using var host = await Client(azurite?.ConnectionString, clusterId, silos.Select(s => s.GatewayPort).ToArray());
                 var grains = host.Services.GetRequiredService<IClusterClient>();
                 admission[n] = await Admission(grains, n);
                 rollback[n] = await Rollback(grains, n);
@@ -53,12 +64,19 @@ public sealed class ProcessScenarios(Options options, Report report)
         }
 
         var many = options.Processes;
-        var why = "Reported, no target: on this 2-core machine the processes share the same two cores with Azurite and the bench, so this measures the overhead of spreading grains over processes (calls between grains cross a socket and are serialized), not scale.";
-        report.Add(new Comparison($"admission decisions, {many} silo processes vs 1 ({Submitters} concurrent submitters through the Orleans client; request + release; {AdmissionHosts:N0} hosts; Azure mode)",
-            admission[many], "1 silo process", admission[1], HigherIsBetter: true, 0, "reported (overhead, not scale, on 2 cores)", why) { HasTarget = false });
-        report.Add(new Comparison($"rollback time-to-safe, {RollbackHosts:N0} hosts, {many} silo processes vs 1 (Azure mode)",
-            rollback[many], "1 silo process", rollback[1], HigherIsBetter: false, 0, "reported (overhead, not scale, on 2 cores)", why) { HasTarget = false });
+        var cores = Environment.ProcessorCount;
+        var few = cores < 2 * many;
+        var target = few ? $"reported (overhead, not scale, on {cores} cores)" : $"reported ({cores} cores)";
+        var why = few
+            ? $"Reported, no target: on this {cores}-core machine the processes share the same cores with {(options.ProcessesLocal ? "each other" : "Azurite")} and the bench, so this measures the overhead of spreading grains over processes (calls between grains cross a socket and are serialized), not scale."
+            : $"Reported, no target: {cores} cores for {many} silo processes and the bench; calls between grains on different processes cross a socket and are serialized{(options.ProcessesLocal ? "; Local mode, so no storage in either figure" : ", and every process writes to the one Azurite (one Node process)")}.";
+        report.Add(new Comparison($"admission decisions, {many} silo processes vs 1 ({Submitters} concurrent submitters through the Orleans client; request + release; {AdmissionHosts:N0} hosts; {Mode})",
+            admission[many], "1 silo process", admission[1], HigherIsBetter: true, 0, target, why) { HasTarget = false });
+        report.Add(new Comparison($"rollback time-to-safe, {RollbackHosts:N0} hosts, {many} silo processes vs 1 ({Mode})",
+            rollback[many], "1 silo process", rollback[1], HigherIsBetter: false, 0, target, why) { HasTarget = false });
     }
+
+    private string Mode => options.ProcessesLocal ? "Local mode" : "Azure mode";
 
     private async Task<Stat> Admission(IGrainFactory grains, int processes)
     {
@@ -72,7 +90,7 @@ public sealed class ProcessScenarios(Options options, Report report)
             await env.RequestSlot(id, "svc-" + (i % 100));
             await env.ReleaseSlot(id);
         }).ContinueWith(t => t.Result * 2, TaskScheduler.Default));
-        report.Figure($"admission decisions, {processes} silo process(es), Azure mode", stat);
+        report.Figure($"admission decisions, {processes} silo process(es), {Mode}", stat);
         return stat;
     }
 
@@ -96,11 +114,11 @@ public sealed class ProcessScenarios(Options options, Report report)
         }
 
         var stat = new Stat("s", safe);
-        report.Figure($"rollback time-to-safe, {RollbackHosts:N0} hosts, {processes} silo process(es), Azure mode", stat);
+        report.Figure($"rollback time-to-safe, {RollbackHosts:N0} hosts, {processes} silo process(es), {Mode}", stat);
         return stat;
     }
 
-    private static async Task<IHost> Client(string connectionString, string clusterId)
+    private static async Task<IHost> Client(string? connectionString, string clusterId, int[] gateways)
     {
         var builder = Host.CreateApplicationBuilder();
         builder.Logging.ClearProviders().AddConsole().SetMinimumLevel(LogLevel.Warning);
@@ -111,7 +129,15 @@ public sealed class ProcessScenarios(Options options, Report report)
                 o.ClusterId = clusterId;
                 o.ServiceId = clusterId;
             });
-            client.UseAzureStorageClustering(o => o.TableServiceClient = new TableServiceClient(connectionString));
+            if (connectionString is null)
+            {
+                client.UseLocalhostClustering(gateways, clusterId, clusterId);
+            }
+            else
+            {
+                client.UseAzureStorageClustering(o => o.TableServiceClient = new TableServiceClient(connectionString));
+            }
+
             client.Configure<ClientMessagingOptions>(o => o.ResponseTimeout = TimeSpan.FromMinutes(5));
         });
         var host = builder.Build();
@@ -119,18 +145,34 @@ public sealed class ProcessScenarios(Options options, Report report)
         return host;
     }
 
-    /// <summary>One silo process serving the API, on free loopback ports, configured as deploy/cluster.sh configures one.</summary>
-    private sealed class SiloProcess(string connectionString, string clusterId, string name)
+    /// <summary>
+    /// One silo process serving the API, on free loopback ports, configured as deploy/cluster.sh configures one: in Azure
+    /// mode on <paramref name="connectionString"/>, in Local mode (null) joining the silo on <paramref name="primarySiloPort"/>
+    /// (0: this one is the first).
+    /// </summary>
+    private sealed class SiloProcess(string? connectionString, string clusterId, string name, int primarySiloPort)
     {
         private readonly int _api = EngineApp.FreePort();
         private readonly System.Text.StringBuilder _output = new();
         private Process? _process;
 
+        public int SiloPort { get; } = EngineApp.FreePort();
+
+        public int GatewayPort { get; } = EngineApp.FreePort();
+
         public void Start()
         {
-            var binaries = Path.Combine(RepoPaths.Root, "Silo", "bin", "Release", "net10.0");
-            var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = binaries };
-            info.ArgumentList.Add(Path.Combine(binaries, "Deploy.Engine.Silo.dll"));
+            var published = Environment.GetEnvironmentVariable("DEPLOY_BENCH_SILO");
+            var binaries = published is { Length: > 0 } ? Path.GetDirectoryName(Path.GetFullPath(published))! : Path.Combine(RepoPaths.Root, "Silo", "bin", "Release", "net10.0");
+            var info = new ProcessStartInfo(published is { Length: > 0 } ? Path.GetFullPath(published) : "dotnet")
+            {
+                RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = binaries,
+            };
+            if (published is not { Length: > 0 })
+            {
+                info.ArgumentList.Add(Path.Combine(binaries, "Deploy.Engine.Silo.dll"));
+            }
+
             foreach (var key in info.Environment.Keys.Where(k => k.StartsWith("ASPNETCORE_", StringComparison.Ordinal) || k.Contains("__", StringComparison.Ordinal)).ToList())
             {
                 info.Environment.Remove(key);
@@ -142,14 +184,13 @@ public sealed class ProcessScenarios(Options options, Report report)
                 ["ASPNETCORE_ENVIRONMENT"] = "Production",
                 ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{_api}",
                 ["Engine__Role"] = "Silo",
-                ["Engine__StorageMode"] = "Azure",
-                ["Storage__ConnectionString"] = connectionString,
+                ["Engine__StorageMode"] = connectionString is null ? "Local" : "Azure",
                 ["Audit__Key"] = "bench-audit-key-0123456789abcdef-0123456789",
                 ["Secrets__KeyRingKey"] = "bench-keyring-key-0123456789abcdef-0123456789",
                 ["Orleans__ClusterId"] = clusterId,
                 ["Orleans__ServiceId"] = clusterId,
-                ["Orleans__SiloPort"] = EngineApp.FreePort().ToString(CultureInfo.InvariantCulture),
-                ["Orleans__GatewayPort"] = EngineApp.FreePort().ToString(CultureInfo.InvariantCulture),
+                ["Orleans__SiloPort"] = SiloPort.ToString(CultureInfo.InvariantCulture),
+                ["Orleans__GatewayPort"] = GatewayPort.ToString(CultureInfo.InvariantCulture),
                 ["Auth__Keys__0__Name"] = "bench",
                 ["Auth__Keys__0__Key"] = EngineApp.Key,
                 ["Auth__Keys__0__Roles"] = "pipeline,operator,viewer",
@@ -158,6 +199,15 @@ public sealed class ProcessScenarios(Options options, Report report)
                 // a call counts as failed (the same bound for 1 and for N processes).
                 ["Storage__NetworkTimeout"] = "00:00:10",
             };
+            if (connectionString is null)
+            {
+                settings["Orleans__PrimarySiloPort"] = primarySiloPort.ToString(CultureInfo.InvariantCulture);
+            }
+            else
+            {
+                settings["Storage__ConnectionString"] = connectionString;
+            }
+
             foreach (var (key, value) in settings)
             {
                 info.Environment[key] = value;

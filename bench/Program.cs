@@ -130,7 +130,7 @@ if (!options.SkipAzure && options.Runs("azure"))
     }
 }
 
-if (options.Runs("processes") && !options.SkipAzure)
+if (options.Runs("processes") && (!options.SkipAzure || options.ProcessesLocal))
 {
     await Measured(() => new ProcessScenarios(options, report).Run());
 }
