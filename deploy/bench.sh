@@ -4,7 +4,7 @@
 #
 #   deploy/bench.sh            full run (10,000-host rollout, rollback at 1k/10k/100k hosts, memory at 100k)
 #   deploy/bench.sh --quick    a small run to try it out (about two minutes)
-#   options: --hosts N --rollback 1000,10000 --memory-hosts N --azure-hosts N --reps N --warmup N --api-seconds N --skip-azure --only rolling,rollback,admission,api,memory,azure (agents, ui: only when named) --out DIR
+#   options: --hosts N --rollback 1000,10000 --memory-hosts N --azure-hosts N --reps N --warmup N --api-seconds N --skip-azure --only rolling,rollback,admission,api,memory,azure,processes (agents, ui: only when named) --processes N --processes-storage local|azure --out DIR
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo"
