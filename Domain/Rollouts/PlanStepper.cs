@@ -212,6 +212,50 @@ public static class PlanStepper
     }
 
     /// <summary>
+    /// The rolling window, as Kubernetes' maxUnavailable keeps that many pods changing instead of waiting for a whole batch:
+    /// while hosts of the current deploy step are still working, how many hosts of the next deploy step start now. Only
+    /// when the stepper would start that step if the current one ended now (so the failure budget, a breached trigger and
+    /// a pause stop it, as they stop a batch), only for a deploy step of the same stage, never under a CodeDeploy minimum
+    /// (which judges whole batches), and never beyond the window: the hosts changing (<paramref name="changing"/>, the
+    /// current step's pending ones and those started ahead) stay at most the current step's size. Hosts start in chunks
+    /// of at least half the window (or all that wait, when fewer), since each start writes the rollout's state first.
+    /// <paramref name="waiting"/> is how many hosts of the next step have not started. Worked examples (the tests reuse
+    /// them), steps of 10, 10 and 4 hosts:
+    /// <list type="bullet">
+    /// <item>step 1 with 6 pending (6 changing): 4 free, fewer than half of 10 → 0.</item>
+    /// <item>step 1 with 5 pending (5 changing): 5 free → 5 of step 2 start.</item>
+    /// <item>step 1 with 2 pending and 5 of step 2 started (7 changing): 3 free, fewer than 5 → 0; with 1 pending, 4 → 0.</item>
+    /// <item>step 2 with 4 pending (4 changing), 4 waiting in step 3: 6 free → all 4 start.</item>
+    /// <item>one host at a time (steps of 1): the one changing fills the window → 0, always.</item>
+    /// <item>more failed hosts than the budget, a breached trigger, a pause, a next step that is a pause or in another
+    /// wave, a CodeDeploy minimum → 0.</item>
+    /// </list>
+    /// </summary>
+    public static int StartAhead(PlanProgress p, int changing, int waiting)
+    {
+        ArgumentNullException.ThrowIfNull(p);
+        var current = p.CurrentStep;
+        var next = current + 1;
+        if (p.Status != RolloutStatus.Progressing || p.Minimum is not null || p.Pending == 0 || waiting <= 0
+            || current < 0 || next >= p.Steps.Count || p.Steps[current] != PlanStepKind.Deploy || p.Steps[next] != PlanStepKind.Deploy
+            || p.StepHosts is not { } sizes || next >= sizes.Count || sizes[current] <= 0 || sizes[next] <= 0)
+        {
+            return 0;
+        }
+
+        // Whatever would stop the next step at the boundary stops it now.
+        if (Next(p with { Pending = 0 }) is not { Action: PlanAction.StartStep } decision || decision.Step != next)
+        {
+            return 0;
+        }
+
+        var window = sizes[current];
+        var free = window - changing;
+        var chunk = Math.Min(waiting, Math.Max(1, (window + 1) / 2));
+        return free < chunk ? 0 : Math.Min(free, waiting);
+    }
+
+    /// <summary>
     /// The deadline of the current wait when a person resumes the rollout: one still ahead is kept; a passed or
     /// cleared one (an expiry that held the rollout for a human) starts afresh, so a resumed rollout is never left
     /// waiting without one. Timed steps end at their duration and need none.

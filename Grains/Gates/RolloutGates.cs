@@ -79,6 +79,13 @@ public interface IRolloutGate
     /// <summary>The points this gate cares about; it is not asked at the others.</summary>
     IReadOnlySet<GatePoint> Points { get; }
 
+    /// <summary>
+    /// Whether a pass at this rollout's step boundaries leases the next step's hosts in place of its previous lease (a
+    /// blast-radius budget over hosts of its environment does): such a rollout starts no host of the next step before the
+    /// current step has ended, since the new lease would free hosts still changing.
+    /// </summary>
+    Task<bool> LeasesStepHosts(GateContext context) => Task.FromResult(false);
+
     Task<GateDecision> Check(GateContext context, CancellationToken cancellationToken = default);
 }
 
@@ -88,6 +95,20 @@ public sealed class RolloutGates(IEnumerable<IRolloutGate> gates)
     private readonly IRolloutGate[] _gates = gates.ToArray();
 
     public bool Any => _gates.Length > 0;
+
+    /// <summary>Whether any gate leases this rollout's hosts step by step (<see cref="IRolloutGate.LeasesStepHosts"/>).</summary>
+    public async Task<bool> LeasesStepHosts(GateContext context)
+    {
+        foreach (var gate in _gates)
+        {
+            if (gate.Points.Contains(GatePoint.StepBoundary) && await gate.LeasesStepHosts(context))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
 
     /// <summary>
     /// The combined decision: the strongest verdict; its reason joins every gate that gave that verdict

@@ -23,6 +23,15 @@ public sealed class BlastRadiusGate(IGrainFactory grains, IOptions<CoordinationO
 
     public IReadOnlySet<GatePoint> Points { get; } = new HashSet<GatePoint> { GatePoint.StepBoundary };
 
+    /// <summary>Each pass replaces the rollout's lease with the next step's hosts wherever its environment has hosts in a budget's scope.</summary>
+    public async Task<bool> LeasesStepHosts(GateContext context)
+    {
+        var budgets = options.Value.Budgets;
+        if (budgets.Count == 0) return false;
+        var index = await Index(context.Environment, context.NextStepHosts);
+        return budgets.Any(b => index.Any(h => BlastRadius.Matches(b.Selector, h.Labels)));
+    }
+
     public async Task<GateDecision> Check(GateContext context, CancellationToken cancellationToken = default)
     {
         var budgets = options.Value.Budgets;

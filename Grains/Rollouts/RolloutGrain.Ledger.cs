@@ -57,8 +57,24 @@ public sealed partial class RolloutGrain
     /// <summary>Every phase change goes through here, so the per-phase counts never need a scan of the fleet.</summary>
     private void SetPhase(string host, HostPhase next)
     {
-        Counts.Move((TargetPhase)S.Hosts[host], (TargetPhase)next);
-        _stageCounts?.Move(host, (TargetPhase)S.Hosts[host], (TargetPhase)next);
+        var previous = S.Hosts[host];
+        Counts.Move((TargetPhase)previous, (TargetPhase)next);
+        _stageCounts?.Move(host, (TargetPhase)previous, (TargetPhase)next);
         S.Hosts[host] = next;
+        if (previous == HostPhase.Updating && next != HostPhase.Updating)
+        {
+            _ahead?.Remove(host);
+        }
     }
+
+    /// <summary>
+    /// Hosts of the next deploy step started ahead of it (<see cref="StartAhead"/>) and still updating: derived from the
+    /// stored phases (the next step's updating hosts) and kept current by <see cref="SetPhase"/>.
+    /// </summary>
+    private HashSet<string> Ahead => _ahead ??= S.CurrentStep + 1 is var next && next > 0 && next < S.Steps.Count && S.Steps[next].Kind == PlanStepKind.Deploy
+        ? S.Steps[next].Hosts.Where(h => S.Hosts.GetValueOrDefault(h) == HostPhase.Updating).ToHashSet(StringComparer.Ordinal)
+        : new HashSet<string>(StringComparer.Ordinal);
+
+    /// <summary>Hosts of the current deploy step that have not reported (the updating hosts not started ahead).</summary>
+    private int PendingInStep => CurrentStep?.Kind == PlanStepKind.Deploy ? Count(HostPhase.Updating) - Ahead.Count : 0;
 }

@@ -116,6 +116,17 @@ public sealed partial class RolloutGrain
 
         // Announced with the step's start, once it is stored: the hosts the finished deploy step moved.
         List<Announcement> done = [];
+        // A deploy step right after a deploy step may have started its first hosts already (StartAhead): a prefix of its list.
+        var startedAhead = 0;
+        if (index == S.CurrentStep + 1 && CurrentStep is { Kind: PlanStepKind.Deploy } && S.Steps[index].Kind == PlanStepKind.Deploy)
+        {
+            var hosts = S.Steps[index].Hosts;
+            while (startedAhead < hosts.Count && S.Hosts[hosts[startedAhead]] != HostPhase.Untouched)
+            {
+                startedAhead++;
+            }
+        }
+
         if (index != S.CurrentStep)
         {
             if (CurrentStep is { Kind: PlanStepKind.Deploy } finished)
@@ -125,6 +136,7 @@ public sealed partial class RolloutGrain
             }
 
             S.CurrentStep = index;
+            (_ahead, _aheadCursor, _aheadRefused) = (null, 0, -1);
             S.StepStartedAt = now;
             S.StepActionDone = false;
             S.PromoteRequested = false;
@@ -140,9 +152,18 @@ public sealed partial class RolloutGrain
             case PlanStepKind.Deploy:
                 S.StepActionDone = true;
                 S.StepDeadline = now + Spec.Deadlines.Progress;
-                foreach (var host in step.Hosts)
+                var starting = startedAhead == 0 ? step.Hosts : step.Hosts.Skip(startedAhead).ToList();
+                foreach (var host in starting)
                 {
                     SetPhase(host, HostPhase.Updating);
+                }
+
+                if (startedAhead > 0)
+                {
+                    stepStarted = stepStarted with
+                    {
+                        Reason = $"{why}; {startedAhead} of its {step.Hosts.Count} hosts started ahead, as hosts of step {index} finished (at most {step.Hosts.Count} changing at once)",
+                    };
                 }
 
                 await Commit([stepStarted], [.. done, new Announcement(EventTypes.RolloutBatchStarted, why, new Dictionary<string, string>
@@ -151,7 +172,7 @@ public sealed partial class RolloutGrain
                     ["step"] = (index + 1).ToString(System.Globalization.CultureInfo.InvariantCulture),
                     ["stage"] = stageName,
                 })]);
-                Dispatch(step.Hosts, HostCommandKind.Apply);
+                Dispatch(starting, HostCommandKind.Apply);
                 return true;
 
             case PlanStepKind.Traffic:
@@ -406,14 +427,63 @@ public sealed partial class RolloutGrain
             S.Strategy.TrafficRouter), CancellationToken.None);
     }
 
+    /// <summary>
+    /// The rolling window (<see cref="PlanStepper.StartAhead"/>): while the current deploy step's last hosts are still
+    /// working, hosts of the next deploy step start as soon as half the window is free, instead of all of them waiting for
+    /// the slowest host of the step. The step-boundary gates are asked first, as before the step itself (a freeze, an
+    /// incident or a change record that holds the next step holds these hosts too; they then wait for the boundary, which
+    /// pauses the rollout with the reason as before). Never where a gate leases each step's hosts (a blast-radius budget
+    /// over hosts of the environment), whose new lease would free hosts still changing. The hosts are marked updating and
+    /// stored before their commands go (a silo lost now finds them updating and sends again; the same command twice
+    /// changes nothing).
+    /// </summary>
+    private async Task StartAhead()
+    {
+        var next = S.CurrentStep + 1;
+        if (next >= S.Steps.Count || S.Steps[next].Kind != PlanStepKind.Deploy || _aheadRefused == next)
+        {
+            return;
+        }
+
+        var hosts = S.Steps[next].Hosts;
+        while (_aheadCursor < hosts.Count && S.Hosts[hosts[_aheadCursor]] != HostPhase.Untouched)
+        {
+            _aheadCursor++;
+        }
+
+        var count = PlanStepper.StartAhead(Progress(), Count(HostPhase.Updating), hosts.Count - _aheadCursor);
+        if (count == 0)
+        {
+            return;
+        }
+
+        if (await StoredGateContext(GatePoint.StepBoundary, next) is { } context
+            && (await gates.LeasesStepHosts(context) || !(await gates.Check(context)).Passed))
+        {
+            _aheadRefused = next;
+            return;
+        }
+
+        var starting = hosts.GetRange(_aheadCursor, count);
+        _aheadCursor += count;
+        foreach (var host in starting)
+        {
+            SetPhase(host, HostPhase.Updating);
+            Ahead.Add(host);
+        }
+
+        await Commit(null);
+        Dispatch(starting, HostCommandKind.Apply, next);
+    }
+
     /// <summary>Sends the command to every host one-way: the rollout never waits on a fleet; answers come back as reports.</summary>
-    private void Dispatch(IReadOnlyList<string> hosts, HostCommandKind kind)
+    private void Dispatch(IReadOnlyList<string> hosts, HostCommandKind kind, int? batch = null)
     {
         var command = new HostCommand
         {
             RolloutId = Id,
             Kind = kind,
-            Batch = kind == HostCommandKind.Apply ? S.CurrentStep : -1,
+            Batch = kind == HostCommandKind.Apply ? batch ?? S.CurrentStep : -1,
             Artifact = kind == HostCommandKind.Apply ? S.Artifact : null,
             Version = kind == HostCommandKind.Apply ? S.Version : null,
             Service = S.Service,
@@ -480,8 +550,8 @@ public sealed partial class RolloutGrain
     private PlanProgress Progress()
     {
         var step = CurrentStep;
-        // Only the current step's hosts can be updating: a deploy step ends when none of its hosts is.
-        var pending = step?.Kind == PlanStepKind.Deploy ? Count(HostPhase.Updating) : 0;
+        // A deploy step ends when none of its hosts is updating (hosts of the next step started ahead are not its own).
+        var pending = PendingInStep;
         var deadline = pending > 0 || S.Status != RolloutStatus.Paused ? S.StepDeadline : S.HoldDeadline;
         return new PlanProgress(
             S.Status,

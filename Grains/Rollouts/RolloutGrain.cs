@@ -62,6 +62,15 @@ public sealed partial class RolloutGrain(
     /// <summary>Per-stage host and failure counts, derived from the plan and the hosts' phases (see <see cref="PerStage"/>).</summary>
     private StageCounts? _stageCounts;
 
+    /// <summary>See <see cref="Ahead"/>; null until first needed, and again whenever the current step changes.</summary>
+    private HashSet<string>? _ahead;
+
+    /// <summary>Where in the next step's hosts the next start ahead looks first (hosts start in plan order).</summary>
+    private int _aheadCursor;
+
+    /// <summary>A next step whose gates did not pass when asked to start it ahead: it waits for the boundary, as before.</summary>
+    private int _aheadRefused = -1;
+
     private RolloutGrainState S => state.State;
 
     private string Id => this.GetPrimaryKeyString();
@@ -213,7 +222,7 @@ public sealed partial class RolloutGrain(
             S.HoldDeadline = null;
             S.HeldByGate = null;
             S.StepDeadline = PlanStepper.DeadlineOnResume(CurrentStep?.Kind, CurrentStep?.Duration,
-                CurrentStep?.Kind == PlanStepKind.Deploy ? Count(HostPhase.Updating) : 0, S.StepDeadline, Spec.Deadlines, clock.GetUtcNow());
+                PendingInStep, S.StepDeadline, Spec.Deadlines, clock.GetUtcNow());
         });
         if (!result.Ok)
         {
@@ -436,6 +445,10 @@ public sealed partial class RolloutGrain(
         if (redeliver && CurrentStep is { Kind: PlanStepKind.Deploy } deploying)
         {
             Dispatch(deploying.Hosts.Where(h => S.Hosts[h] == HostPhase.Updating).ToList(), HostCommandKind.Apply);
+            if (Ahead.Count > 0)
+            {
+                Dispatch(S.Steps[S.CurrentStep + 1].Hosts.Where(Ahead.Contains).ToList(), HostCommandKind.Apply, S.CurrentStep + 1);
+            }
         }
 
         // A run whose threshold metrics already failed ends the analysis now (the verdict rolls back).
@@ -457,6 +470,10 @@ public sealed partial class RolloutGrain(
                     {
                         // Only a person ends this wait: the rollout says so (Paused), with the deadline it waits until.
                         await AwaitOperator(decision);
+                    }
+                    else if (S.Status == RolloutStatus.Progressing && CurrentStep is { Kind: PlanStepKind.Deploy })
+                    {
+                        await StartAhead();
                     }
 
                     WakeAt(decision.WakeAt);

@@ -191,6 +191,42 @@ public class RollingRolloutTests(ClusterFixture fixture)
     }
 
     [Fact]
+    public async Task A_slow_host_does_not_hold_the_next_batch_back_and_never_more_than_max_unavailable_change_at_once()
+    {
+        // Plan order is registration order: step 1 is two fast hosts and two slow ones, step 2 four fast ones.
+        var env = Unique("window");
+        await CreateEnvironment(Grains, env, 0);
+        var first = await AddHosts(Grains, env, 2, latencyMs: 5, prefix: env + "-1a");
+        var slow = await AddHosts(Grains, env, 2, latencyMs: 600, prefix: env + "-1b");
+        var second = await AddHosts(Grains, env, 4, latencyMs: 5, prefix: env + "-2");
+        var release = await CreateRelease(Grains, "web", "2.0.0");
+
+        var started = await StartRollout(Grains, release, env, new RolloutStrategySpec { MaxSurge = "0", MaxUnavailable = "4" });
+        Assert.Equal([4, 4], started.Batches);
+
+        // Watched from outside while it runs: hosts changing at once, as the rollout counts them.
+        var rollout = Grains.GetGrain<IRolloutGrain>(started.Id);
+        var mostChanging = 0;
+        RolloutSnapshot now;
+        while (!(now = (await rollout.Get())!).Status.IsTerminal())
+        {
+            mostChanging = Math.Max(mostChanging, now.Hosts.Updating);
+            await Task.Delay(5);
+        }
+
+        Assert.Equal(RolloutStatus.Succeeded, now.Status);
+        Assert.InRange(mostChanging, 1, 4);
+
+        // With whole batches the second could start only after the slow hosts of the first reported; with the window
+        // its hosts started as the fast ones finished, and were done while the slow ones still worked.
+        var secondDone = (await HostsOf(Grains, second)).Max(h => h.UpdatedAt);
+        var slowDone = (await HostsOf(Grains, slow)).Min(h => h.UpdatedAt);
+        Assert.True(secondDone < slowDone, $"step 2 done at {secondDone:O}, the slow hosts of step 1 at {slowDone:O}");
+        Assert.All(await HostsOf(Grains, [.. first, .. slow, .. second]), h => Assert.Equal(Digest("2.0.0"), h.CurrentArtifact));
+        Assert.Contains(now.Decisions, d => d.Kind == "step-started" && d.Reason.Contains("4 of its 4 hosts started ahead, as hosts of step 1 finished (at most 4 changing at once)", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task Pause_stops_new_batches_resume_finishes_and_a_finished_rollout_cannot_be_resumed()
     {
         var env = Unique("pause");
