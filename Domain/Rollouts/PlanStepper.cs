@@ -243,16 +243,16 @@ public static class PlanStepper
             return 0;
         }
 
-        // Whatever would stop the next step at the boundary stops it now.
-        if (Next(p with { Pending = 0 }) is not { Action: PlanAction.StartStep } decision || decision.Step != next)
+        var window = sizes[current];
+        var free = window - changing;
+        var chunk = Math.Min(waiting, Math.Max(1, (window + 1) / 2));
+        if (free < chunk)
         {
             return 0;
         }
 
-        var window = sizes[current];
-        var free = window - changing;
-        var chunk = Math.Min(waiting, Math.Max(1, (window + 1) / 2));
-        return free < chunk ? 0 : Math.Min(free, waiting);
+        // Whatever would stop the next step at the boundary stops it now.
+        return Next(p with { Pending = 0 }) is { Action: PlanAction.StartStep } decision && decision.Step == next ? Math.Min(free, waiting) : 0;
     }
 
     /// <summary>

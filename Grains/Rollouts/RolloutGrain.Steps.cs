@@ -437,7 +437,7 @@ public sealed partial class RolloutGrain
     /// stored before their commands go (a silo lost now finds them updating and sends again; the same command twice
     /// changes nothing).
     /// </summary>
-    private async Task StartAhead()
+    private async Task StartAhead(PlanProgress progress)
     {
         var next = S.CurrentStep + 1;
         if (next >= S.Steps.Count || S.Steps[next].Kind != PlanStepKind.Deploy || _aheadRefused == next)
@@ -451,7 +451,7 @@ public sealed partial class RolloutGrain
             _aheadCursor++;
         }
 
-        var count = PlanStepper.StartAhead(Progress(), Count(HostPhase.Updating), hosts.Count - _aheadCursor);
+        var count = PlanStepper.StartAhead(progress, Count(HostPhase.Updating), hosts.Count - _aheadCursor);
         if (count == 0)
         {
             return;

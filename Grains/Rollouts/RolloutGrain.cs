@@ -462,7 +462,8 @@ public sealed partial class RolloutGrain(
 
         for (var guard = 0; guard <= S.Steps.Count + 4; guard++)
         {
-            var decision = PlanStepper.Next(Progress());
+            var progress = Progress();
+            var decision = PlanStepper.Next(progress);
             switch (decision.Action)
             {
                 case PlanAction.Wait:
@@ -473,7 +474,7 @@ public sealed partial class RolloutGrain(
                     }
                     else if (S.Status == RolloutStatus.Progressing && CurrentStep is { Kind: PlanStepKind.Deploy })
                     {
-                        await StartAhead();
+                        await StartAhead(progress);
                     }
 
                     WakeAt(decision.WakeAt);
