@@ -216,8 +216,10 @@ public static class PlanStepper
     /// while hosts of the current deploy step are still working, how many hosts of the next deploy step start now. Only
     /// when the stepper would start that step if the current one ended now (so the failure budget, a breached trigger and
     /// a pause stop it, as they stop a batch), only for a deploy step of the same stage, never under a CodeDeploy minimum
-    /// (which judges whole batches), and never beyond the window: the hosts changing (<paramref name="changing"/>, the
-    /// current step's pending ones and those started ahead) stay at most the current step's size. Hosts start in chunks
+    /// (which judges whole batches), and never beyond the window: the hosts out of service (<paramref name="changing"/>:
+    /// the current step's pending ones, those started ahead, and the failed ones, which stay out of service as Kubernetes
+    /// counts an unavailable pod, so a failing release does not reach more hosts by way of the window) stay at most the
+    /// current step's size. Hosts start in chunks
     /// of at least half the window (or all that wait, when fewer), since each start writes the rollout's state first.
     /// <paramref name="waiting"/> is how many hosts of the next step have not started. Worked examples (the tests reuse
     /// them), steps of 10, 10 and 4 hosts:
@@ -225,6 +227,8 @@ public static class PlanStepper
     /// <item>step 1 with 6 pending (6 changing): 4 free, fewer than half of 10 → 0.</item>
     /// <item>step 1 with 5 pending (5 changing): 5 free → 5 of step 2 start.</item>
     /// <item>step 1 with 2 pending and 5 of step 2 started (7 changing): 3 free, fewer than 5 → 0; with 1 pending, 4 → 0.</item>
+    /// <item>step 1 with 4 pending and 2 failed, within a budget of 2 (6 out of service): 4 free → 0; with 3 pending and
+    /// 2 failed (5 out of service) → 5.</item>
     /// <item>step 2 with 4 pending (4 changing), 4 waiting in step 3: 6 free → all 4 start.</item>
     /// <item>one host at a time (steps of 1): the one changing fills the window → 0, always.</item>
     /// <item>more failed hosts than the budget, a breached trigger, a pause, a next step that is a pause or in another

@@ -451,7 +451,8 @@ public sealed partial class RolloutGrain
             _aheadCursor++;
         }
 
-        var count = PlanStepper.StartAhead(progress, Count(HostPhase.Updating), hosts.Count - _aheadCursor);
+        // Failed hosts stay out of service: they hold their place in the window as updating ones do.
+        var count = PlanStepper.StartAhead(progress, Count(HostPhase.Updating) + Count(HostPhase.Failed), hosts.Count - _aheadCursor);
         if (count == 0)
         {
             return;

@@ -25,6 +25,8 @@ public class StartAheadTests
         { "one host at a time: the one changing fills the window", At(0, pending: 1, sizes: [1, 1, 1]), 1, 1, 0 },
         { "nothing pending: the step ends, the stepper starts the next", At(0, pending: 0), 0, 10, 0 },
         { "nothing left to start", At(0, pending: 5), 5, 0, 0 },
+        { "step 1, 4 pending, 2 failed within the budget: the failed stay out of service", At(0, pending: 4, failed: 2, allowed: 2), 6, 10, 0 },
+        { "step 1, 3 pending, 2 failed within the budget: 5 free", At(0, pending: 3, failed: 2, allowed: 2), 5, 10, 5 },
         { "more failed hosts than the budget", At(0, pending: 5, failed: 2, allowed: 1), 5, 10, 0 },
         { "as many failed as the budget allows", At(0, pending: 5, failed: 1, allowed: 1), 5, 10, 5 },
         { "a breached trigger", At(0, pending: 5, breach: "error rate 9 % > 5 %"), 5, 10, 0 },

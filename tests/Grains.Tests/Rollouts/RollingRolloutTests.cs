@@ -227,6 +227,31 @@ public class RollingRolloutTests(ClusterFixture fixture)
     }
 
     [Fact]
+    public async Task Failed_hosts_keep_their_place_in_the_window_so_a_failing_release_reaches_no_host_of_the_next_batch()
+    {
+        // Step 1: one good fast host, two that fail fast, one that fails later and one good slow host; step 2: five good hosts.
+        // Budget 2: the third failure rolls back. Had the two fast failures freed the window, three hosts of step 2 would
+        // have started (3 free of 5, at least half) before it.
+        var env = Unique("window-fail");
+        var fails = new Dictionary<string, double> { ["2.0.0"] = 1.0 };
+        await CreateEnvironment(Grains, env, 0);
+        await AddHosts(Grains, env, 1, latencyMs: 5, prefix: env + "-1a");
+        await AddHosts(Grains, env, 2, latencyMs: 5, failureByVersion: fails, prefix: env + "-1b");
+        await AddHosts(Grains, env, 1, latencyMs: 300, failureByVersion: fails, prefix: env + "-1c");
+        await AddHosts(Grains, env, 1, latencyMs: 600, prefix: env + "-1d");
+        var second = await AddHosts(Grains, env, 5, latencyMs: 5, prefix: env + "-2");
+        var release = await CreateRelease(Grains, "web", "2.0.0");
+
+        var started = await StartRollout(Grains, release, env, new RolloutStrategySpec { MaxSurge = "0", MaxUnavailable = "5", MaxFailures = "2" });
+        Assert.Equal([5, 5], started.Batches);
+        var done = await WaitFor(Grains, started.Id);
+
+        Assert.Equal(RolloutStatus.RolledBack, done.Status);
+        Assert.Equal(5, done.Hosts.Untouched);
+        Assert.All(await HostsOf(Grains, second), h => Assert.Equal(Digest("1.0.0"), h.CurrentArtifact));
+    }
+
+    [Fact]
     public async Task Pause_stops_new_batches_resume_finishes_and_a_finished_rollout_cannot_be_resumed()
     {
         var env = Unique("pause");
