@@ -219,10 +219,9 @@ public static class PlanStepper
     /// (which judges whole batches), and never beyond the window: the hosts out of service (<paramref name="changing"/>:
     /// the current step's pending ones, those started ahead, and the failed ones, which stay out of service as Kubernetes
     /// counts an unavailable pod, so a failing release does not reach more hosts by way of the window) stay at most the
-    /// current step's size. Hosts start in chunks
-    /// of at least half the window (or all that wait, when fewer), since each start writes the rollout's state first.
-    /// <paramref name="waiting"/> is how many hosts of the next step have not started. Worked examples (the tests reuse
-    /// them), steps of 10, 10 and 4 hosts:
+    /// current step's size. Hosts start in chunks of at least half the window (or all that wait, when fewer), since each
+    /// start writes the rollout's state first. <paramref name="waiting"/> is how many hosts of the next step have not
+    /// started. Worked examples (the tests reuse them), steps of 10, 10 and 4 hosts:
     /// <list type="bullet">
     /// <item>step 1 with 6 pending (6 changing): 4 free, fewer than half of 10 → 0.</item>
     /// <item>step 1 with 5 pending (5 changing): 5 free → 5 of step 2 start.</item>
