@@ -46,7 +46,7 @@ case "${1:-}" in
     mkdir -p "$out"
     echo "cores: $(nproc), memory: $(free -g 2>/dev/null | awk '/^Mem/ {print $2 " GiB"}')"
     DEPLOY_BENCH_SILO="$work/app/Deploy.Engine.Silo" "$work/app/Deploy.Engine.Bench" \
-      --only processes --processes-storage local --processes 3 --reps 3 --warmup 2 --skip-azure --out "$out" "$@"
+      --only processes --processes-storage local --processes 3 --reps 2 --warmup 1 --skip-azure --out "$out" "$@"
     ;;
   *)
     sed -n '2,12p' "$0" >&2

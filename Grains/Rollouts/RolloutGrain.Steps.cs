@@ -117,15 +117,9 @@ public sealed partial class RolloutGrain
         // Announced with the step's start, once it is stored: the hosts the finished deploy step moved.
         List<Announcement> done = [];
         // A deploy step right after a deploy step may have started its first hosts already (StartAhead): a prefix of its list.
-        var startedAhead = 0;
-        if (index == S.CurrentStep + 1 && CurrentStep is { Kind: PlanStepKind.Deploy } && S.Steps[index].Kind == PlanStepKind.Deploy)
-        {
-            var hosts = S.Steps[index].Hosts;
-            while (startedAhead < hosts.Count && S.Hosts[hosts[startedAhead]] != HostPhase.Untouched)
-            {
-                startedAhead++;
-            }
-        }
+        var startedAhead = index == S.CurrentStep + 1 && CurrentStep is { Kind: PlanStepKind.Deploy } && S.Steps[index].Kind == PlanStepKind.Deploy
+            ? StartedFrom(S.Steps[index].Hosts, 0)
+            : 0;
 
         if (index != S.CurrentStep)
         {
@@ -446,10 +440,7 @@ public sealed partial class RolloutGrain
         }
 
         var hosts = S.Steps[next].Hosts;
-        while (_aheadCursor < hosts.Count && S.Hosts[hosts[_aheadCursor]] != HostPhase.Untouched)
-        {
-            _aheadCursor++;
-        }
+        _aheadCursor = StartedFrom(hosts, _aheadCursor);
 
         // Failed hosts stay out of service: they hold their place in the window as updating ones do.
         var count = PlanStepper.StartAhead(progress, Count(HostPhase.Updating) + Count(HostPhase.Failed), hosts.Count - _aheadCursor);
@@ -475,6 +466,17 @@ public sealed partial class RolloutGrain
 
         await Commit(null);
         Dispatch(starting, HostCommandKind.Apply, next);
+    }
+
+    /// <summary>The end of the prefix of <paramref name="hosts"/> that has started, looking from <paramref name="from"/> (hosts start in plan order).</summary>
+    private int StartedFrom(HostIds hosts, int from)
+    {
+        while (from < hosts.Count && S.Hosts[hosts[from]] != HostPhase.Untouched)
+        {
+            from++;
+        }
+
+        return from;
     }
 
     /// <summary>Sends the command to every host one-way: the rollout never waits on a fleet; answers come back as reports.</summary>

@@ -447,7 +447,7 @@ public sealed partial class RolloutGrain(
             Dispatch(deploying.Hosts.Where(h => S.Hosts[h] == HostPhase.Updating).ToList(), HostCommandKind.Apply);
             if (Ahead.Count > 0)
             {
-                Dispatch(S.Steps[S.CurrentStep + 1].Hosts.Where(Ahead.Contains).ToList(), HostCommandKind.Apply, S.CurrentStep + 1);
+                Dispatch([.. Ahead], HostCommandKind.Apply, S.CurrentStep + 1);
             }
         }
 
