@@ -18,6 +18,7 @@ using Deploy.Engine.Grains.Traffic;
 using Deploy.Engine.Grains.Webhooks;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
+using Orleans.Clustering.AzureStorage;
 using Orleans.Configuration;
 using Orleans.Serialization;
 using Orleans.Storage;
@@ -55,7 +56,7 @@ public static class SiloExtensions
             var account = StorageAccount.From(builder.Configuration);
             silo.ConfigureEndpoints(cluster.Advertised(), cluster.SiloPort, cluster.GatewayPort, listenOnAnyHostAddress: cluster.ListenOnAnyHostAddress);
             silo.Services.Configure<ClusterMembershipOptions>(builder.Configuration.GetSection(ClusterSettings.MembershipSection));
-            silo.AddEngineAzureProviders(account, cluster, StorageTimeouts.From(builder.Configuration));
+            silo.AddEngineAzureProviders(account, cluster, StorageTimeouts.From(builder.Configuration), TableLayoutRule.Configured(builder.Configuration));
         });
         return builder;
     }
@@ -114,7 +115,7 @@ public static class SiloExtensions
         silo.AddEngineAzureProviders(StorageAccount.FromConnectionString(connectionString), cluster, timeouts);
 
     /// <summary>The same on an account reached by connection string or by service URIs with DefaultAzureCredential (<see cref="StorageAccount"/>).</summary>
-    public static ISiloBuilder AddEngineAzureProviders(this ISiloBuilder silo, StorageAccount account, ClusterSettings cluster, StorageTimeouts? timeouts = null)
+    public static ISiloBuilder AddEngineAzureProviders(this ISiloBuilder silo, StorageAccount account, ClusterSettings cluster, StorageTimeouts? timeouts = null, TableLayout? layout = null)
     {
         // Every storage call is bounded to seconds (StorageTimeouts): an outage is a prompt 503, not a 30 s hang.
         timeouts ??= new StorageTimeouts();
@@ -123,12 +124,20 @@ public static class SiloExtensions
         var queues = account.Queues(timeouts.Queues());
         silo.Services.AddTypeNameFreeStorageFormat();
 
+        // The state table's layout is decided and recorded while the silo starts, before any grain reads (TableLayoutRecord).
+        silo.Services.AddSingleton(sp => new TableLayoutRecord(tables, StateTable, sp.GetRequiredService<IOptions<AzureStorageClusteringOptions>>().Value.TableName,
+            layout, sp.GetRequiredService<IOptions<ClusterOptions>>(), sp.GetRequiredService<ILogger<TableLayoutRecord>>()));
+        silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<TableLayoutRecord>());
+
         // The engine's state stores tell a retried write that had landed from a lost one (LandedWriteStorage); the
-        // Azure providers under them keep their own names, which name no stored key (tables, rows and blobs are as before).
+        // Azure providers under them keep their own names, which name no stored key (tables and blobs are as before; the
+        // table's row keys follow the service's recorded layout, GrainRowStorage).
         foreach (var store in new[] { Stores.Table, Stores.Blob })
         {
             silo.Services.AddKeyedSingleton<IGrainStorage>(store, (sp, _) => new LandedWriteStorage(
-                sp.GetRequiredKeyedService<IGrainStorage>(AzureProvider(store)), sp.GetRequiredService<IGrainStorageSerializer>(),
+                store == Stores.Table
+                    ? new GrainRowStorage(sp.GetRequiredKeyedService<IGrainStorage>(AzureProvider(store)), sp.GetRequiredService<TableLayoutRecord>())
+                    : sp.GetRequiredKeyedService<IGrainStorage>(AzureProvider(store)), sp.GetRequiredService<IGrainStorageSerializer>(),
                 sp.GetRequiredService<ILogger<LandedWriteStorage>>()));
         }
 
@@ -137,7 +146,7 @@ public static class SiloExtensions
             .AddAzureTableGrainStorage(AzureProvider(Stores.Table), o =>
             {
                 o.TableServiceClient = tables;
-                o.TableName = "DeployEngineState";
+                o.TableName = StateTable;
             })
             .AddAzureTableGrainStorage(Stores.PubSub, o =>
             {
@@ -160,6 +169,9 @@ public static class SiloExtensions
                 c.ConfigurePullingAgent(ob => ob.Configure(o => o.GetQueueMsgsTimerPeriod = TimeSpan.FromMilliseconds(100)));
             });
     }
+
+    /// <summary>The table holding the engine's grain states in Azure mode.</summary>
+    public const string StateTable = "DeployEngineState";
 
     /// <summary>The name of the Azure provider under the engine's store <paramref name="store"/>.</summary>
     public static string AzureProvider(string store) => store + "-azure";
