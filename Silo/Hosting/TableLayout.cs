@@ -92,7 +92,7 @@ public static class TableLayoutRule
 /// <summary>
 /// Finds, decides and records the state table's layout (<see cref="TableLayoutRule"/>) while the silo starts, before it
 /// joins the cluster and before any grain reads its state; a refusal stops the start with the reason. The record is one
-/// entity (partition <c>deploy-engine-layout</c>, row the service id) naming the layout, when, by which silo and why;
+/// entity (partition <c>deploy-engine-layout</c>, row the service id) naming the layout, the machine that decided and why;
 /// silos starting together race to insert it and the losers use the winner's.
 /// </summary>
 public sealed partial class TableLayoutRecord(
