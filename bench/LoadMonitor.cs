@@ -138,3 +138,50 @@ public static class MachineLoad
         }
     }
 }
+
+/// <summary>
+/// CPU time one process (this one, or Azurite by its PID) spent over a sample, from /proc/PID/stat (user + system, in
+/// clock ticks of 10 ms; a sample of ~1 s is read to about 1 %): tells whether a figure is bounded by Azurite's work per
+/// operation or by the client's.
+/// </summary>
+public static class ProcessCpu
+{
+    /// <summary>CPU seconds <paramref name="pid"/> has used so far; null where /proc cannot be read.</summary>
+    public static double? Seconds(int pid)
+    {
+        try
+        {
+            var text = File.ReadAllText($"/proc/{pid}/stat");
+            var fields = text[(text.LastIndexOf(')') + 2)..].Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            return (long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture)) / 100.0;
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// Wraps a sampler giving operations per second: records, per call, the CPU microseconds per operation of Azurite
+    /// (<paramref name="azuritePid"/>) and of this process, over <paramref name="operations"/> operations; warm-up calls
+    /// (negative index, <see cref="Measure.Interleaved"/>) are not recorded.
+    /// </summary>
+    public static Func<int, Task<double>> PerOperation(Func<int, Task<double>> sample, int operations, int? azuritePid, List<double> azurite, List<double> own) => async i =>
+    {
+        if (i < 0) return await sample(i);
+        var azuriteBefore = azuritePid is { } pid ? Seconds(pid) : null;
+        var ownBefore = Process.GetCurrentProcess().TotalProcessorTime;
+        var rate = await sample(i);
+        if (azuritePid is { } p && azuriteBefore is { } before && Seconds(p) is { } after)
+        {
+            azurite.Add((after - before) * 1e6 / operations);
+        }
+
+        own.Add((Process.GetCurrentProcess().TotalProcessorTime - ownBefore).TotalMicroseconds / operations);
+        return rate;
+    };
+}

@@ -275,10 +275,12 @@ public sealed class Scenarios(Options options, Report report)
         ? $"raw Azure Table single-entity writes ({RawWriters} concurrent)"
         : $"raw Azure Table single-entity writes of {payload:N0} characters, a host's stored state with a full history ({RawWriters} concurrent)";
 
-    /// <summary>One sample: 2,000 upserts of new entities by <see cref="RawWriters"/> concurrent writers; gives writes/s.</summary>
+    private const int RawSampleWrites = 2000;
+
+    /// <summary>One sample: <see cref="RawSampleWrites"/> upserts of new entities by <see cref="RawWriters"/> concurrent writers; gives writes/s.</summary>
     private static async Task<Func<int, Task<double>>> RawTableWriteSample(string connectionString, int payload)
     {
-        const int count = 2000;
+        const int count = RawSampleWrites;
         var table = new TableServiceClient(connectionString).GetTableClient($"benchraw{payload}");
         await table.CreateIfNotExistsAsync();
         var data = new string('x', payload);
@@ -296,12 +298,24 @@ public sealed class Scenarios(Options options, Report report)
     /// run to run, and in three of four runs the 4,000-character writes measured after the rollouts beat the
     /// 600-character ones before them: the one Node process warms up while the engine runs.
     /// </summary>
-    public async Task<(Stat Engine, Stat Raw, Stat Ratios)> HostTransitionsAgainstRawWrites(IGrainFactory grains, string connectionString, int hosts)
+    public async Task<(Stat Engine, Stat Raw, Stat Ratios)> HostTransitionsAgainstRawWrites(IGrainFactory grains, string connectionString, int hosts, int? azuritePid)
     {
         var rollout = await HostTransitionsRun(grains, hosts, "azure");
-        var result = await Measure.Interleaved("host updates/s", "writes/s", Math.Min(1, options.Warmup), options.Repetitions, rollout,
-            await RawTableWriteSample(connectionString, 600));
+        var (azuriteEngine, ownEngine, azuriteRaw, ownRaw) = (new List<double>(), new List<double>(), new List<double>(), new List<double>());
+        var result = await Measure.Interleaved("host updates/s", "writes/s", Math.Min(1, options.Warmup), options.Repetitions,
+            ProcessCpu.PerOperation(rollout, hosts, azuritePid, azuriteEngine, ownEngine),
+            ProcessCpu.PerOperation(await RawTableWriteSample(connectionString, 600), RawSampleWrites, azuritePid, azuriteRaw, ownRaw));
         report.Figure(RawTableWritesLabel(600) + ", sampled in turn with the rollouts", result.B);
+
+        // Where the two sides' CPU goes: both Azurite and this process are busy, and together they fill the two cores.
+        if (azuriteEngine.Count > 0)
+        {
+            report.Figure("Azurite CPU per host update (rolling rollout, Azure mode)", new Stat("µs", azuriteEngine));
+            report.Figure("Azurite CPU per raw table write", new Stat("µs", azuriteRaw));
+        }
+
+        report.Figure("bench process CPU per host update (the engine with its Azure SDK calls)", new Stat("µs", ownEngine));
+        report.Figure("bench process CPU per raw table write (the Azure SDK client alone)", new Stat("µs", ownRaw));
         return result;
     }
 

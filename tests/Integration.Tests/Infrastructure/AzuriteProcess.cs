@@ -56,6 +56,9 @@ public sealed class AzuriteProcess : IAsyncDisposable
 
     public int TablePort { get; }
 
+    /// <summary>The Azurite process's id while it runs (the bench reads its CPU time).</summary>
+    public int? ProcessId => _process is { HasExited: false } p ? p.Id : null;
+
     /// <summary>Whether Azurite keeps its data in memory only (lost when the process stops).</summary>
     public bool InMemoryPersistence { get; private init; }
 
