@@ -280,7 +280,6 @@ public sealed class Scenarios(Options options, Report report)
     /// <summary>One sample: <see cref="RawSampleWrites"/> upserts of new entities by <see cref="RawWriters"/> concurrent writers; gives writes/s.</summary>
     private static async Task<Func<int, Task<double>>> RawTableWriteSample(string connectionString, int payload)
     {
-        const int count = RawSampleWrites;
         var table = new TableServiceClient(connectionString).GetTableClient($"benchraw{payload}");
         await table.CreateIfNotExistsAsync();
         var data = new string('x', payload);
@@ -288,7 +287,7 @@ public sealed class Scenarios(Options options, Report report)
         return _ =>
         {
             var r = Interlocked.Increment(ref run);
-            return Measure.Throughput(count, RawWriters, i => table.UpsertEntityAsync(new TableEntity("p" + (i % 64), $"{r}-{i}") { ["Data"] = data }));
+            return Measure.Throughput(RawSampleWrites, RawWriters, i => table.UpsertEntityAsync(new TableEntity("p" + (i % 64), $"{r}-{i}") { ["Data"] = data }));
         };
     }
 

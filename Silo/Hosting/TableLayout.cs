@@ -25,48 +25,59 @@ public enum TableLayout
 }
 
 /// <summary>A layout decision: the layout to use and why, or why the silo must not start.</summary>
-public sealed record TableLayoutDecision(TableLayout? Layout, string Reason, bool Record)
+public sealed record TableLayoutDecision(TableLayout? Layout, string Reason)
 {
     public bool Refused => Layout is null;
 }
 
 /// <summary>
 /// Which layout a silo uses (pure). The layout of a service is chosen once and recorded in the table, and never changes
-/// under it: a silo reading rows of one layout while another writes the other would read stale or missing state. A new
-/// service (no state of it in the table, no active silo in its cluster) gets <see cref="TableLayout.RowPerGrain"/>; a
-/// service that already has state, or has silos running, without a record was written by a build before layouts were
-/// recorded, which wrote Orleans' layout and cannot read any other, so it keeps <see cref="TableLayout.Orleans"/>.
+/// under it: a silo reading rows of one layout while another writes the other would read stale or missing state. What
+/// the table says decides, in this order: the record; else the service's state rows themselves (their layout is
+/// visible in their keys, <see cref="LayoutOf"/>: Orleans' rows were written by a build before layouts were recorded,
+/// which reads no other; rows per grain whose record is gone keep theirs); else active silos of the cluster without a
+/// record, an earlier build, which writes Orleans' layout. Only a new service (no record, no state, no active silo) is
+/// given one: <see cref="TableLayout.RowPerGrain"/>, or <c>Storage:TableLayout</c>. A record that contradicts the rows,
+/// or a setting that contradicts what the table says, stops the start.
 /// </summary>
 public static class TableLayoutRule
 {
     /// <param name="recorded">The layout recorded for the service, if any.</param>
     /// <param name="configured"><c>Storage:TableLayout</c>, if set.</param>
-    /// <param name="hasState">Whether the table holds any state of the service.</param>
+    /// <param name="stored">The layout of the service's state rows in the table; null when it has none.</param>
     /// <param name="activeSilos">Whether a silo of the cluster is active (this one is not yet).</param>
-    public static TableLayoutDecision Decide(TableLayout? recorded, TableLayout? configured, bool hasState, bool activeSilos)
+    public static TableLayoutDecision Decide(TableLayout? recorded, TableLayout? configured, TableLayout? stored, bool activeSilos)
     {
-        if (recorded is { } r)
+        if (recorded is { } r && stored is { } s && s != r)
         {
-            return configured is { } c && c != r
-                ? new(null, $"the state of this service is recorded as layout '{Name(r)}' but Storage:TableLayout is '{Name(c)}'; " +
-                    "a layout cannot change under a service's state: remove the setting or set it to the recorded layout", false)
-                : new(r, "recorded", false);
+            return new(null, $"the state of this service is recorded as layout '{Name(r)}' but its rows are in layout '{Name(s)}' " +
+                "(the record or the rows were changed outside the engine); the silo does not start rather than read the state as missing");
         }
 
-        var older = hasState
-            ? "the table holds state of this service without a recorded layout (written by an earlier build, in Orleans' layout)"
-            : activeSilos ? "silos of this cluster are active and none has recorded a layout (an earlier build, which writes Orleans' layout)" : null;
-        if (older is not null)
+        var (found, why) = recorded is { } rec ? (rec, $"the state of this service is recorded as layout '{Name(rec)}'")
+            : stored == TableLayout.Orleans ? (TableLayout.Orleans, "the table holds state of this service in Orleans' layout without a record (written by an earlier build)")
+            : stored == TableLayout.RowPerGrain ? (TableLayout.RowPerGrain, "the table holds state of this service in rows per grain and its record is missing")
+            : activeSilos ? (TableLayout.Orleans, "silos of this cluster are active and none has recorded a layout (an earlier build, which writes Orleans' layout)")
+            : ((TableLayout?)null, "a new service (no record, no state in the table, no active silo)");
+        if (found is { } layout)
         {
-            return configured == TableLayout.RowPerGrain
-                ? new(null, $"{older}; Storage:TableLayout '{Name(TableLayout.RowPerGrain)}' applies only to a new service: remove the setting", false)
-                : new(TableLayout.Orleans, older, true);
+            return configured is { } c && c != layout
+                ? new(null, $"{why}, but Storage:TableLayout is '{Name(c)}': a layout cannot change under a service's state; remove the setting or set it to '{Name(layout)}'")
+                : new(layout, why);
         }
 
-        return configured is { } chosen
-            ? new(chosen, "a new service, layout as configured (Storage:TableLayout)", true)
-            : new(TableLayout.RowPerGrain, "a new service (no state in the table, no active silo)", true);
+        return configured is { } chosen ? new(chosen, why + ", layout as configured (Storage:TableLayout)") : new(TableLayout.RowPerGrain, why);
     }
+
+    /// <summary>
+    /// The layout of one state row of a service whose partitions start with <paramref name="servicePrefix"/>: rows per
+    /// grain end their row key with the grain's part of the partition key (<c>svc_host_web-1</c> / <c>host_host_web-1</c>);
+    /// Orleans' row key is the state name alone (<c>host</c>).
+    /// </summary>
+    public static TableLayout LayoutOf(string partitionKey, string rowKey, string servicePrefix) =>
+        partitionKey.StartsWith(servicePrefix, StringComparison.Ordinal) && rowKey.EndsWith("_" + partitionKey[servicePrefix.Length..], StringComparison.Ordinal)
+            ? TableLayout.RowPerGrain
+            : TableLayout.Orleans;
 
     /// <summary>The layout's name in configuration and in the record: <c>row-per-grain</c>, <c>orleans</c>.</summary>
     public static string Name(TableLayout layout) => layout == TableLayout.RowPerGrain ? "row-per-grain" : "orleans";
@@ -135,13 +146,9 @@ public sealed partial class TableLayoutRecord(
         await state.CreateIfNotExistsAsync(ct);
         var serviceId = Sanitize(cluster.Value.ServiceId);
         var recorded = await Recorded(state, serviceId, ct);
-        if (recorded is not null)
-        {
-            return Apply(TableLayoutRule.Decide(recorded, configured, hasState: false, activeSilos: false));
-        }
-
-        var decision = TableLayoutRule.Decide(null, configured, await HasState(state, ct), await ActiveSilos(ct));
-        if (decision.Refused) return Apply(decision);
+        var stored = await StoredLayout(state, ct);
+        var decision = TableLayoutRule.Decide(recorded, configured, stored, activeSilos: recorded is null && stored is null && await ActiveSilos(ct));
+        if (decision.Refused || recorded is not null) return Apply(decision);
         try
         {
             var name = TableLayoutRule.Name(decision.Layout!.Value);
@@ -158,7 +165,7 @@ public sealed partial class TableLayoutRecord(
         {
             // Another silo starting at the same moment recorded first: its record holds.
             var theirs = await Recorded(state, serviceId, ct) ?? throw new InvalidOperationException("the table layout record was inserted by another silo but cannot be read back", e);
-            return Apply(TableLayoutRule.Decide(theirs, configured, hasState: false, activeSilos: false));
+            return Apply(TableLayoutRule.Decide(theirs, configured, stored, activeSilos: false));
         }
     }
 
@@ -184,18 +191,18 @@ public sealed partial class TableLayoutRecord(
             $"the table layout record of this service names '{name}', which this build does not know (written by a newer build?)");
     }
 
-    /// <summary>Whether any state of this service is in the table: its partitions all start with <c>{ServiceId}_</c>.</summary>
-    private async Task<bool> HasState(TableClient state, CancellationToken ct)
+    /// <summary>The layout of this service's first state row (its partitions all start with <c>{ServiceId}_</c>); null when it has none.</summary>
+    private async Task<TableLayout?> StoredLayout(TableClient state, CancellationToken ct)
     {
         var prefix = Sanitize(cluster.Value.ServiceId + "_");
         var end = prefix[..^1] + (char)(prefix[^1] + 1);
         var filter = TableClient.CreateQueryFilter($"PartitionKey ge {prefix} and PartitionKey lt {end}");
-        await foreach (var _ in state.QueryAsync<TableEntity>(filter, maxPerPage: 1, select: ["PartitionKey"], cancellationToken: ct))
+        await foreach (var row in state.QueryAsync<TableEntity>(filter, maxPerPage: 1, select: ["PartitionKey", "RowKey"], cancellationToken: ct))
         {
-            return true;
+            return TableLayoutRule.LayoutOf(row.PartitionKey, row.RowKey, prefix);
         }
 
-        return false;
+        return null;
     }
 
     /// <summary>Whether the membership table lists an active silo of this cluster (this silo has not joined yet).</summary>

@@ -7,8 +7,9 @@ namespace Deploy.Engine.Integration.Tests;
 
 /// <summary>
 /// The state table's row layout on a real Azurite (Silo/Hosting/TableLayout.cs): a new service keys each grain's row by
-/// the grain and records that; state written by an earlier build (Orleans' layout, no record) keeps its layout and
-/// still reads after the upgrade; a configuration that would change a recorded layout stops the silo before it serves.
+/// the grain and records that, and keeps it when the record is lost; state written by an earlier build (Orleans' layout,
+/// no record) keeps its layout and still reads after the upgrade; a configuration that would change the layout, or a
+/// record that contradicts the rows, stops the silo before it serves.
 /// </summary>
 public sealed class TableLayoutTests : IAsyncLifetime
 {
@@ -34,9 +35,33 @@ public sealed class TableLayoutTests : IAsyncLifetime
         Assert.Equal(3, hostRows.Count);
         Assert.All(hostRows, rk => Assert.StartsWith("host_host_grains-", rk, StringComparison.Ordinal));
 
-        await using var second = new EngineHost(settings);
-        Assert.Equal(3, await HostCount(second.Client(), "grains"));
+        await using (var second = new EngineHost(settings))
+        {
+            Assert.Equal(3, await HostCount(second.Client(), "grains"));
+            Assert.Equal("row-per-grain", await RecordedLayout(settings));
+        }
+
+        // The record deleted (by hand, a partial restore): the rows say their layout, so the service is not switched to
+        // Orleans' rows, under which every host would read as missing.
+        await State.DeleteEntityAsync(TableLayoutRecord.RecordPartition, settings.ClusterId);
+        await using var third = new EngineHost(settings);
+        Assert.Equal(3, await HostCount(third.Client(), "grains"));
         Assert.Equal("row-per-grain", await RecordedLayout(settings));
+    }
+
+    [Fact]
+    public async Task A_record_that_contradicts_the_rows_stops_the_start()
+    {
+        var settings = EngineHost.Settings.For(_azurite);
+        await using (var first = new EngineHost(settings))
+        {
+            await RegisterHosts(first.Client(), "tampered", 2);
+        }
+
+        await State.UpdateEntityAsync(new TableEntity(TableLayoutRecord.RecordPartition, settings.ClusterId) { ["Layout"] = "orleans" }, Azure.ETag.All, TableUpdateMode.Merge);
+        await using var refused = new EngineHost(settings);
+        var e = Assert.ThrowsAny<Exception>(() => refused.Client());
+        Assert.Contains("recorded as layout 'orleans' but its rows are in layout 'row-per-grain'", Flatten(e), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -99,7 +124,7 @@ public sealed class TableLayoutTests : IAsyncLifetime
         await using (var refused = new EngineHost(settings with { Extra = new Dictionary<string, string> { ["Storage:TableLayout"] = "orleans" } }))
         {
             var e = Assert.ThrowsAny<Exception>(() => refused.Client());
-            Assert.Contains("recorded as layout 'row-per-grain' but Storage:TableLayout is 'orleans'", Flatten(e), StringComparison.Ordinal);
+            Assert.Contains("recorded as layout 'row-per-grain', but Storage:TableLayout is 'orleans'", Flatten(e), StringComparison.Ordinal);
         }
 
         Assert.Equal("row-per-grain", await RecordedLayout(settings));
