@@ -291,6 +291,33 @@ public sealed class Scenarios(Options options, Report report)
         };
     }
 
+    private const int BlobSampleWrites = 300;
+
+    /// <summary>
+    /// What one blob upload costs Azurite, beside the table write's cost: the rollout's state, its event history, the audit
+    /// log, the environment and the catalogs are blobs, written a few dozen times per rollout. Overwrites of a state's size
+    /// (2,000 bytes) and of a 1,000-host rollout's (70,000 bytes), by 4 writers as the grains write them.
+    /// </summary>
+    public async Task BlobUploadCost(string connectionString, int? azuritePid)
+    {
+        var container = new Azure.Storage.Blobs.BlobServiceClient(connectionString).GetBlobContainerClient("benchrawblobs");
+        await container.CreateIfNotExistsAsync();
+        foreach (var size in new[] { 2_000, 70_000 })
+        {
+            var data = BinaryData.FromBytes(new byte[size]);
+            var (azurite, own) = (new List<double>(), new List<double>());
+            var sample = ProcessCpu.PerOperation(
+                _ => Measure.Throughput(BlobSampleWrites, 4, i => container.GetBlobClient($"state-{size}-{i % 4}").UploadAsync(data, overwrite: true)),
+                BlobSampleWrites, azuritePid, azurite, own);
+            report.Figure($"raw blob uploads of {size:N0} bytes (4 concurrent, each overwriting one of 4 blobs)",
+                await Measure.Repeat("uploads/s", Math.Min(1, options.Warmup), options.Repetitions, sample, settle: false));
+            if (azurite.Count > 0)
+            {
+                report.Figure($"Azurite CPU per blob upload of {size:N0} bytes", new Stat("µs", azurite));
+            }
+        }
+    }
+
     /// <summary>
     /// The Azure rolling figure: the rolling rollout and raw table writes to the same Azurite, sampled in turn. Measured
     /// as two blocks (the writes first, on a fresh Azurite), the baseline moved between 1,285 and 2,169 writes/s from
