@@ -167,10 +167,10 @@ public static class ProcessCpu
 
     /// <summary>
     /// Wraps a sampler giving operations per second: records, per call, the CPU microseconds per operation of Azurite
-    /// (<paramref name="azuritePid"/>) and of this process, over <paramref name="operations"/> operations; warm-up calls
-    /// (negative index, <see cref="Measure.Interleaved"/>) are not recorded.
+    /// (<paramref name="azuritePid"/>) and, when <paramref name="own"/> is given, of this process, over <paramref name="operations"/>
+    /// operations; warm-up calls (negative index, <see cref="Measure.Interleaved"/>) are not recorded.
     /// </summary>
-    public static Func<int, Task<double>> PerOperation(Func<int, Task<double>> sample, int operations, int? azuritePid, List<double> azurite, List<double> own) => async i =>
+    public static Func<int, Task<double>> PerOperation(Func<int, Task<double>> sample, int operations, int? azuritePid, List<double> azurite, List<double>? own = null) => async i =>
     {
         if (i < 0) return await sample(i);
         var azuriteBefore = azuritePid is { } pid ? Seconds(pid) : null;
@@ -181,7 +181,7 @@ public static class ProcessCpu
             azurite.Add((after - before) * 1e6 / operations);
         }
 
-        own.Add((Process.GetCurrentProcess().TotalProcessorTime - ownBefore).TotalMicroseconds / operations);
+        own?.Add((Process.GetCurrentProcess().TotalProcessorTime - ownBefore).TotalMicroseconds / operations);
         return rate;
     };
 }

@@ -305,10 +305,10 @@ public sealed class Scenarios(Options options, Report report)
         foreach (var size in new[] { 2_000, 70_000 })
         {
             var data = BinaryData.FromBytes(new byte[size]);
-            var (azurite, own) = (new List<double>(), new List<double>());
+            var azurite = new List<double>();
             var sample = ProcessCpu.PerOperation(
                 _ => Measure.Throughput(BlobSampleWrites, 4, i => container.GetBlobClient($"state-{size}-{i % 4}").UploadAsync(data, overwrite: true)),
-                BlobSampleWrites, azuritePid, azurite, own);
+                BlobSampleWrites, azuritePid, azurite);
             report.Figure($"raw blob uploads of {size:N0} bytes (4 concurrent, each overwriting one of 4 blobs)",
                 await Measure.Repeat("uploads/s", Math.Min(1, options.Warmup), options.Repetitions, sample, settle: false));
             if (azurite.Count > 0)
