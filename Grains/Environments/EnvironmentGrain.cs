@@ -299,6 +299,13 @@ public sealed partial class EnvironmentGrain(
 
     public async Task RecordDeployed(string service, DeployedVersion version)
     {
+        // A rollout records its end again when a call after it failed (see RolloutGrain.Settle): the same record
+        // changes nothing, and an older one never replaces what a later rollout of the service recorded.
+        if (S.Services.TryGetValue(service, out var current) && (current == version || current.DeployedAt > version.DeployedAt))
+        {
+            return;
+        }
+
         S.Services[service] = version;
         await state.WriteStateAsync();
     }

@@ -198,14 +198,15 @@ public sealed partial class RolloutGrain
             }
         }
 
+        // A quarantined host here was set aside by a tick whose quarantine or escalation did not finish: both are retried.
+        if (Count(HostPhase.Quarantined) > 0 || (Count(HostPhase.RollingBack) > 0 && now >= S.RollbackDeadline))
+        {
+            await QuarantineSilentHosts();
+            return;
+        }
+
         if (Count(HostPhase.RollingBack) > 0)
         {
-            if (now >= S.RollbackDeadline)
-            {
-                await QuarantineSilentHosts();
-                return;
-            }
-
             if (redeliver)
             {
                 DispatchRollback(S.Hosts.Where(h => h.Value == HostPhase.RollingBack).Select(h => h.Key).ToList());
@@ -247,23 +248,28 @@ public sealed partial class RolloutGrain
         else
         {
             await Finish(RolloutStatus.RolledBack, DecisionKind.RolledBack, $"rolled back ({cause}); {outcome}", Engine, EventTypes.ServiceRolledBack, "failure", before: revertedHosts);
-            await RestoreEnvironmentRecord();
         }
     }
 
     /// <summary>Hosts that did not acknowledge the rollback by its deadline are set aside; the rollout escalates.</summary>
     private async Task QuarantineSilentHosts()
     {
-        var silent = S.Hosts.Where(h => h.Value == HostPhase.RollingBack).Select(h => h.Key).Order(StringComparer.Ordinal).ToList();
         var why = $"no acknowledgement of the rollback by its deadline {S.RollbackDeadline:O}";
-        foreach (var host in silent)
+        var newlySilent = S.Hosts.Where(h => h.Value == HostPhase.RollingBack).Select(h => h.Key).ToList();
+        foreach (var host in newlySilent)
         {
             SetPhase(host, (HostPhase)HostLedger.OnDeadline(TargetPhase.RollingBack));
             NoteFailure(host, why + "; quarantined");
         }
 
-        // Stored before the environment sets them aside, so a retry after a failure quarantines the same hosts.
-        await Commit(null);
+        // Stored before the environment sets them aside, so a retry after a failure (ContinueRollback finds hosts
+        // quarantined and the rollout still rolling back) quarantines the same hosts.
+        if (newlySilent.Count > 0)
+        {
+            await Commit(null);
+        }
+
+        var silent = S.Hosts.Where(h => h.Value == HostPhase.Quarantined).Select(h => h.Key).Order(StringComparer.Ordinal).ToList();
         await GrainFactory.Ref<IEnvironmentGrain>(S.Environment).Quarantine(silent, Id, $"{why} (rollout '{Id}')");
         await Escalate($"{silent.Count} hosts sent {why} and are quarantined in '{S.Environment}' until an operator clears them: {HostList(silent)}; " +
             $"{Count(HostPhase.RolledBack)} hosts returned", silent);
@@ -278,11 +284,6 @@ public sealed partial class RolloutGrain
         [
             new Announcement(EventTypes.RollbackEscalated, why, new Dictionary<string, string> { ["hosts"] = HostList(quarantined ?? []) }),
         ]);
-        if (quarantined is not null)
-        {
-            // The hosts that still serve run the previous release: that is what the environment records.
-            await RestoreEnvironmentRecord();
-        }
     }
 
     /// <summary>A release that had been recorded as deployed was rolled back: the environment records the one before it again.</summary>

@@ -502,13 +502,6 @@ public sealed partial class RolloutGrain
     {
         var updated = CurrentStep is { Kind: PlanStepKind.Deploy } last ? HostOutcomes(last, S.CurrentStep) : [];
         await Finish(RolloutStatus.Succeeded, DecisionKind.Succeeded, reason, Engine, EventTypes.ServiceDeployed, "success", before: updated);
-        await GrainFactory.Ref<IEnvironmentGrain>(S.Environment).RecordDeployed(S.Service, new DeployedVersion
-        {
-            Version = S.Version,
-            Artifact = S.Artifact,
-            ReleaseId = S.ReleaseId!,
-            DeployedAt = S.FinishedAt!.Value,
-        });
     }
 
     /// <summary>The hosts a stage deploys to (from the plan, so no per-host stage map is stored); null for every stage.</summary>

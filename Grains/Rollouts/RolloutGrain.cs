@@ -47,6 +47,9 @@ public sealed partial class RolloutGrain(
     private StrategySpec? _spec;
     private IGrainTimer? _wakeTimer;
 
+    /// <summary>The environment has heard of this activation's stored end (see <see cref="Settle"/>).</summary>
+    private bool _settled;
+
     /// <summary>The roles of the person whose command is being carried out (for the audit trail), until the next command.</summary>
     private string? _actingRole;
 
@@ -437,8 +440,12 @@ public sealed partial class RolloutGrain(
             case RolloutStatus.Progressing or RolloutStatus.Paused:
                 break;
             default:
-                // Terminal: nothing to drive any more.
-                await StopReminder();
+                // Terminal: nothing to drive any more; the environment may not have heard of the end yet.
+                if (!_settled)
+                {
+                    await Settle();
+                }
+
                 return;
         }
 
@@ -550,8 +557,38 @@ public sealed partial class RolloutGrain(
             new Announcement(eventType, reason, By: (actor, actor == Engine ? Engine : _actingRole)),
             new Announcement(EventTypes.PipelineRunFinished, reason, new Dictionary<string, string> { ["outcome"] = outcomeName }),
         ]);
-        await GrainFactory.Ref<IEnvironmentGrain>(S.Environment).ReleaseSlot(Id);
+        await Settle();
+    }
+
+    /// <summary>
+    /// What the environment learns of a stored end: the service's deployed record first (so the next rollout of the
+    /// service, admitted by the slot, reads it), then the slot for the next in line, and the reminder stops last.
+    /// Each call is idempotent: while the reminder lives, its tick finds the rollout ended and settles it again, so a
+    /// call that failed here (a silo died, storage was out) is retried rather than leaving the slot held for ever.
+    /// </summary>
+    private async Task Settle()
+    {
+        _settled = false;
+        var environment = GrainFactory.Ref<IEnvironmentGrain>(S.Environment);
+        if (S.Status == RolloutStatus.Succeeded)
+        {
+            await environment.RecordDeployed(S.Service, new DeployedVersion
+            {
+                Version = S.Version,
+                Artifact = S.Artifact,
+                ReleaseId = S.ReleaseId!,
+                DeployedAt = S.FinishedAt!.Value,
+            });
+        }
+        else if (S.Status == RolloutStatus.RolledBack || (S.Status == RolloutStatus.Failed && Count(HostPhase.Quarantined) > 0))
+        {
+            // Rolled back, or escalated with silent hosts quarantined: the hosts that serve run the previous release.
+            await RestoreEnvironmentRecord();
+        }
+
+        await environment.ReleaseSlot(Id);
         await StopReminder();
+        _settled = true;
     }
 
     private async Task<CommandResult<RolloutSnapshot>> Command(RolloutTrigger trigger, OperatorAction action, DecisionKind kind, string eventType, Action change)

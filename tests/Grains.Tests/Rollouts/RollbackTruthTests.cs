@@ -120,24 +120,7 @@ public class RollbackTruthTests(ClusterFixture fixture)
     public async Task A_rollback_whose_hosts_never_answer_ends_by_its_deadline_quarantines_them_and_the_queue_moves_on()
     {
         var env = Unique("silent");
-        var hosts = await CreateEnvironment(Grains, env, 4, latencyMs: 2);
-        var release = await CreateRelease(Grains, "web", "2.0.0");
-        var id = (await StartRollout(Grains, release, env, new RolloutStrategySpec
-        {
-            Type = "canary",
-            Steps = [new CanaryStepDeclaration { SetWeight = 50 }, new CanaryStepDeclaration { Pause = new PauseDeclaration() }],
-            ProgressDeadlineSeconds = 2,
-        })).Id;
-        await WaitFor(Grains, id, r => r.CurrentStep == 3 && r.Hosts.Updated == 2);
-
-        // The two canary hosts go silent: their agents will take an hour to answer anything.
-        var silent = (await HostsOf(Grains, hosts)).Where(h => h.CurrentVersion == "2.0.0").Select(h => h.Id).Order(StringComparer.Ordinal).ToList();
-        Assert.Equal(2, silent.Count);
-        Assert.All(await Grains.GetGrain<IEnvironmentGrain>(env).RegisterHosts(silent.Select(h => new HostEnrollment
-        {
-            HostId = h,
-            Registration = new HostRegistration { Environment = env, Simulation = new SimulationProfile { StepLatencyMs = 3_600_000 } },
-        }).ToList()), r => Assert.True(r.Ok, r.Detail));
+        var (hosts, id, silent) = await CanaryWithSilentCanaries(env);
 
         // The next release of the service waits for the slot this rollout holds.
         var next = await StartRollout(Grains, await CreateRelease(Grains, "web", "3.0.0"), env, new RolloutStrategySpec { Preset = "AllAtOnce" });
@@ -174,6 +157,59 @@ public class RollbackTruthTests(ClusterFixture fixture)
         Assert.True(cleared.Ok, cleared.Detail);
         Assert.Equal([silent[1]], cleared.Value!.Quarantined.Select(q => q.HostId));
         Assert.Equal(ErrorKind.NotFound, (await Grains.GetGrain<IEnvironmentGrain>(env).ClearQuarantine(silent[0], "ops", null)).Error);
+    }
+
+    [Fact]
+    public async Task A_quarantine_the_environment_could_not_store_at_the_deadline_is_retried_and_the_rollback_still_escalates()
+    {
+        var env = Unique("silent-unstored");
+        var (_, id, silent) = await CanaryWithSilentCanaries(env);
+
+        using (FaultInjectingGrainStorage.FailWritesOf(env))
+        {
+            // The deadline passes while the environment's storage is out: the rollout sets the silent hosts aside, but
+            // the environment cannot store their quarantine.
+            Assert.True((await Grains.GetGrain<IRolloutGrain>(id).Rollback(new OperatorAction { Actor = "ops" })).Ok);
+            await WaitFor(Grains, id, r => r.Hosts.Quarantined == 2, TimeSpan.FromSeconds(20));
+            await Task.Delay(1500);
+            Assert.Equal(RolloutStatus.RollingBack, (await Grains.GetGrain<IRolloutGrain>(id).Get())!.Status);
+        }
+
+        // Storage is back: the quarantine is retried, and the rollout escalates rather than reporting a rollback that
+        // returned every host.
+        var escalated = await WaitFor(Grains, id, timeout: TimeSpan.FromSeconds(20));
+        Assert.Equal(RolloutStatus.Failed, escalated.Status);
+        Assert.Contains("quarantined", escalated.StatusReason);
+        Assert.Equal(silent, escalated.Quarantined);
+        var environment = (await Grains.GetGrain<IEnvironmentGrain>(env).Get())!;
+        Assert.Equal(silent, environment.Quarantined.Select(q => q.HostId));
+        Assert.DoesNotContain(id, environment.Active);
+    }
+
+    /// <summary>
+    /// A canary of 2.0.0 on two of four hosts, paused after its weight step, whose two canary hosts then go silent
+    /// (their agents take an hour to answer anything); its rollback deadline is 2 s.
+    /// </summary>
+    private async Task<(IReadOnlyList<string> Hosts, string Id, List<string> Silent)> CanaryWithSilentCanaries(string env)
+    {
+        var hosts = await CreateEnvironment(Grains, env, 4, latencyMs: 2);
+        var release = await CreateRelease(Grains, "web", "2.0.0");
+        var id = (await StartRollout(Grains, release, env, new RolloutStrategySpec
+        {
+            Type = "canary",
+            Steps = [new CanaryStepDeclaration { SetWeight = 50 }, new CanaryStepDeclaration { Pause = new PauseDeclaration() }],
+            ProgressDeadlineSeconds = 2,
+        })).Id;
+        await WaitFor(Grains, id, r => r.CurrentStep == 3 && r.Hosts.Updated == 2);
+
+        var silent = (await HostsOf(Grains, hosts)).Where(h => h.CurrentVersion == "2.0.0").Select(h => h.Id).Order(StringComparer.Ordinal).ToList();
+        Assert.Equal(2, silent.Count);
+        Assert.All(await Grains.GetGrain<IEnvironmentGrain>(env).RegisterHosts(silent.Select(h => new HostEnrollment
+        {
+            HostId = h,
+            Registration = new HostRegistration { Environment = env, Simulation = new SimulationProfile { StepLatencyMs = 3_600_000 } },
+        }).ToList()), r => Assert.True(r.Ok, r.Detail));
+        return (hosts, id, silent);
     }
 
     /// <summary>A rollout that succeeded on <paramref name="hosts"/>, whose agents then go silent (an hour to answer anything).</summary>

@@ -123,4 +123,53 @@ public class StorageFaultTests(ClusterFixture fixture)
         Assert.Equal(3, events.Count(e => e.Type == EventTypes.RolloutBatchCompleted));
         Assert.Equal(hosts.Order(StringComparer.Ordinal), HostsIn(events, EventTypes.HostsUpdated).Order(StringComparer.Ordinal));
     }
+
+    [Fact]
+    public async Task A_rollout_that_ended_while_its_environment_could_not_hear_of_it_hands_the_slot_on_once_storage_is_back()
+    {
+        var env = Unique("unheard-end");
+        await CreateEnvironment(Grains, env, 3, latencyMs: 300);
+        var first = await StartRollout(Grains, await CreateRelease(Grains, "web", "2.0.0"), env, new RolloutStrategySpec { Preset = "OneAtATime" });
+        var second = await StartRollout(Grains, await CreateRelease(Grains, "web", "3.0.0"), env, new RolloutStrategySpec { Preset = "OneAtATime" });
+        Assert.Equal(RolloutStatus.Queued, second.Status);
+        await WaitFor(Grains, first.Id, r => r.Hosts.Updated == 2 && r.Hosts.Updating == 1);
+
+        using (FaultInjectingGrainStorage.FailWritesOf(env))
+        {
+            // The last host answers while the environment's storage is out: the rollout's end is stored, but the
+            // environment can neither record the deployed version nor free the slot.
+            Assert.Equal(RolloutStatus.Succeeded, (await WaitFor(Grains, first.Id)).Status);
+            await Task.Delay(1500);
+            Assert.Equal(RolloutStatus.Queued, (await Grains.GetGrain<IRolloutGrain>(second.Id).Get())!.Status);
+        }
+
+        // Storage is back: the ended rollout's reminder tells the environment again, so the slot goes to the next in
+        // line instead of being held for ever, and the environment records each version in turn.
+        var done = await WaitFor(Grains, second.Id, timeout: TimeSpan.FromSeconds(60));
+        Assert.Equal(RolloutStatus.Succeeded, done.Status);
+        var environment = (await Grains.GetGrain<IEnvironmentGrain>(env).Get())!;
+        Assert.Empty(environment.Active);
+        Assert.Equal("3.0.0", environment.Services["web"].Version);
+    }
+
+    [Fact]
+    public async Task A_deployed_record_sent_again_changes_nothing_and_never_replaces_a_later_one()
+    {
+        // What an ended rollout's retried settle sends (RolloutGrain.Settle): its own record, possibly after a later
+        // rollout of the service recorded its version.
+        var env = Unique("record-again");
+        await CreateEnvironment(Grains, env, 1);
+        var environment = Grains.GetGrain<IEnvironmentGrain>(env);
+        var at = DateTimeOffset.UtcNow;
+        var older = new DeployedVersion { Version = "2.0.0", Artifact = Digest("2.0.0"), ReleaseId = "rel-2", DeployedAt = at };
+        var later = new DeployedVersion { Version = "3.0.0", Artifact = Digest("3.0.0"), ReleaseId = "rel-3", DeployedAt = at.AddMinutes(5) };
+
+        await environment.RecordDeployed("web", later);
+        var writes = FaultInjectingGrainStorage.WritesOf(env);
+        await environment.RecordDeployed("web", later);
+        await environment.RecordDeployed("web", older);
+
+        Assert.Equal(later, (await environment.Get())!.Services["web"]);
+        Assert.Equal(writes, FaultInjectingGrainStorage.WritesOf(env));
+    }
 }
