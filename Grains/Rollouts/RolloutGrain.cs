@@ -50,6 +50,9 @@ public sealed partial class RolloutGrain(
     /// <summary>The environment has heard of this activation's stored end (see <see cref="Settle"/>).</summary>
     private bool _settled;
 
+    /// <summary>The rollouts this one supersedes have been told, by this activation (see <see cref="SupersedeOlder"/>).</summary>
+    private bool _supersedeSent;
+
     /// <summary>The roles of the person whose command is being carried out (for the audit trail), until the next command.</summary>
     private string? _actingRole;
 
@@ -193,16 +196,15 @@ public sealed partial class RolloutGrain(
         }
 
         // The reminder first: a rollout in storage always has one driving it. (A reminder whose rollout never
-        // reached storage finds no state on its first tick and removes itself.)
+        // reached storage finds no state on its first tick and removes itself.) The release learns of the rollout
+        // before it is stored: who deploys it is what separation of duties and the agents' artifact access read, so a
+        // stored rollout the release did not know of would let its submitter approve it. (The other way round, a
+        // failed store leaves the release listing a rollout that does not exist until the pipeline's retry stores it.)
         await this.RegisterOrUpdateReminder(ReminderName, options.Value.ReconcileInterval, options.Value.ReconcileInterval);
-        await Commit(decisions, [new Announcement(EventTypes.RolloutCreated, By: (draft.SubmittedBy, draft.SubmitterRole))]);
         await GrainFactory.Ref<IReleaseGrain>(release.Id).AddRollout(Id, draft.SubmittedBy);
+        await Commit(decisions, [new Announcement(EventTypes.RolloutCreated, By: (draft.SubmittedBy, draft.SubmitterRole))]);
 
-        foreach (var older in inFlight)
-        {
-            await GrainFactory.Ref<IRolloutGrain>(older).Supersede(Id, draft.SubmittedBy);
-        }
-
+        await SupersedeOlder();
         await RequestSlot(environment);
         return CommandResult<RolloutSnapshot>.Success(Snapshot());
     }
@@ -287,6 +289,26 @@ public sealed partial class RolloutGrain(
         await AbortWith(RollbackCause.Superseded, $"superseded by rollout '{byRollout}' (submitted by {actor})", actor, transition,
             new Announcement(EventTypes.RolloutSuperseded, $"superseded by rollout '{byRollout}'"));
         return CommandResult<RolloutSnapshot>.Success(Snapshot());
+    }
+
+    /// <summary>
+    /// Stops the older rollouts of the service this one supersedes (decided and stored by Start). Supersede changes
+    /// nothing the second time, so a waiting rollout sends it again once per activation: a call that failed in Start
+    /// (the older rollout's storage out, its silo gone) is not lost, and this rollout does not wait behind it for ever.
+    /// </summary>
+    private async Task SupersedeOlder()
+    {
+        if (_supersedeSent || string.IsNullOrEmpty(S.Supersedes))
+        {
+            return;
+        }
+
+        foreach (var older in S.Supersedes.Split(','))
+        {
+            await GrainFactory.Ref<IRolloutGrain>(older).Supersede(Id, S.SubmittedBy);
+        }
+
+        _supersedeSent = true;
     }
 
     public async Task OnAdmitted()
@@ -424,6 +446,7 @@ public sealed partial class RolloutGrain(
         switch (S.Status)
         {
             case RolloutStatus.Pending or RolloutStatus.Queued or RolloutStatus.AwaitingApproval:
+                await SupersedeOlder();
                 await RequestSlot(GrainFactory.Ref<IEnvironmentGrain>(S.Environment));
                 return;
             case RolloutStatus.RollingBack:

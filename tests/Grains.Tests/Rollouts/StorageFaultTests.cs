@@ -172,4 +172,53 @@ public class StorageFaultTests(ClusterFixture fixture)
         Assert.Equal(later, (await environment.Get())!.Services["web"]);
         Assert.Equal(writes, FaultInjectingGrainStorage.WritesOf(env));
     }
+
+    [Fact]
+    public async Task A_rollout_its_release_could_not_record_is_not_stored_and_the_pipelines_retry_starts_it()
+    {
+        var env = Unique("unrecorded-start");
+        await CreateEnvironment(Grains, env, 2);
+        var releaseId = await CreateRelease(Grains, "web", "2.0.0");
+        var rollout = Grains.GetGrain<IRolloutGrain>(GrainKeys.Rollout(releaseId, env));
+        var draft = new RolloutDraft { ReleaseId = releaseId, Environment = env, Strategy = new RolloutStrategySpec(), SubmittedBy = "deployer" };
+
+        using (FaultInjectingGrainStorage.FailWritesOf(releaseId))
+        {
+            // The release cannot record the rollout (nor who deploys it, which separation of duties reads): nothing is stored.
+            await Assert.ThrowsAnyAsync<Exception>(() => rollout.Start(draft));
+            Assert.Null(await rollout.Get());
+        }
+
+        // The pipeline's retry starts it, and the release knows of it.
+        var started = await rollout.Start(draft);
+        Assert.True(started.Ok, started.Detail);
+        var release = (await Grains.GetGrain<IReleaseGrain>(releaseId).Get())!;
+        Assert.Contains(started.Value!.Id, release.Rollouts);
+        Assert.Contains("deployer", release.DeployedBy);
+        Assert.Equal(RolloutStatus.Succeeded, (await WaitFor(Grains, started.Value.Id)).Status);
+    }
+
+    [Fact]
+    public async Task A_rollout_superseded_while_its_storage_was_out_is_stopped_once_storage_is_back()
+    {
+        var env = Unique("unstored-supersede");
+        await CreateEnvironment(Grains, env, 3, latencyMs: 500);
+        var older = await StartRollout(Grains, await CreateRelease(Grains, "web", "2.0.0"), env, new RolloutStrategySpec { Preset = "OneAtATime" });
+        await WaitFor(Grains, older.Id, r => r.Status == RolloutStatus.Progressing && r.Hosts.Updating == 1);
+        var newerRelease = await CreateRelease(Grains, "web", "3.0.0");
+        var newerId = GrainKeys.Rollout(newerRelease, env);
+
+        using (FaultInjectingGrainStorage.FailWritesOf(older.Id))
+        {
+            // The newer rollout is stored with what it supersedes, but the older one cannot store being stopped.
+            await Assert.ThrowsAnyAsync<Exception>(() => StartRollout(Grains, newerRelease, env,
+                new RolloutStrategySpec { Preset = "OneAtATime", OnConflict = "supersede" }));
+            Assert.Equal(older.Id, (await Grains.GetGrain<IRolloutGrain>(newerId).Get())!.Supersedes);
+        }
+
+        // Storage is back: the waiting rollout tells the older one again; it stops, and the newer one runs.
+        var stopped = await WaitFor(Grains, older.Id, timeout: TimeSpan.FromSeconds(30));
+        Assert.Equal((RolloutStatus.Aborted, newerId), (stopped.Status, stopped.SupersededBy));
+        Assert.Equal(RolloutStatus.Succeeded, (await WaitFor(Grains, newerId, timeout: TimeSpan.FromSeconds(60))).Status);
+    }
 }
