@@ -41,6 +41,9 @@ public sealed class ReleaseTrainGrainState
     [Id(6)] public string? SubmitterRole { get; set; }
 
     [Id(7)] public DateTimeOffset CreatedAt { get; set; }
+
+    /// <summary>Aborted, and not every started member has been told to stop yet: the reminder's tick tells them again.</summary>
+    [Id(8)] public bool StoppingMembers { get; set; }
 }
 
 /// <summary>
@@ -65,7 +68,7 @@ public sealed partial class ReleaseTrainGrain(
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        if (S.Environment is not null && S.Status == "running") StartTimer();
+        if (S.Environment is not null && (S.Status == "running" || S.StoppingMembers)) StartTimer();
         return base.OnActivateAsync(cancellationToken);
     }
 
@@ -145,6 +148,12 @@ public sealed partial class ReleaseTrainGrain(
     /// <summary>Looks at the members in order: abort together on a failure, start the next when the previous succeeded.</summary>
     private async Task Drive()
     {
+        if (S.StoppingMembers)
+        {
+            await StopMembers();
+            return;
+        }
+
         if (S.Environment is null || S.Status != "running")
         {
             await Stop();
@@ -206,7 +215,18 @@ public sealed partial class ReleaseTrainGrain(
     {
         S.Status = "aborted";
         S.Reason = $"train '{Name}' aborted together: {cause}";
+        S.StoppingMembers = true;
         await state.WriteStateAsync();
+        await StopMembers();
+    }
+
+    /// <summary>
+    /// Stops every started member: rolls back those that succeeded, aborts those still running. Each is idempotent
+    /// (a member already rolling back or ended is left), so when one call fails (its storage out, its silo gone) the
+    /// next tick starts again from the first; the train is announced aborted once every member was told.
+    /// </summary>
+    private async Task StopMembers()
+    {
         var action = new OperatorAction { Actor = "train:" + Name, Reason = S.Reason, Role = "engine" };
         foreach (var member in S.Members.Where(m => m.Started))
         {
@@ -224,7 +244,9 @@ public sealed partial class ReleaseTrainGrain(
             }
         }
 
-        await Publish(EventTypes.TrainAborted, S.Reason, "engine", "engine");
+        S.StoppingMembers = false;
+        await state.WriteStateAsync();
+        await Publish(EventTypes.TrainAborted, S.Reason ?? $"train '{Name}' aborted together", "engine", "engine");
         await Stop();
     }
 

@@ -183,6 +183,42 @@ public class GovernanceClusterTests(ClusterFixture fixture)
     [Fact]
     public async Task A_train_rolls_out_in_dependency_order_and_aborts_together_when_one_member_fails()
     {
+        var (env, train, ledger, shop, catalog) = await TrainWhoseMiddleMemberFails();
+        var snapshot = await UntilNotRunning(train);
+
+        Assert.Equal("aborted", snapshot.Status);
+        Assert.Contains($"{shop.Service} 9.9.9 rol", snapshot.Reason);
+        // The member that had succeeded is rolled back; the one after the failure never started.
+        var ledgerRollout = await Fleet.WaitFor(Grains, GrainKeys.Rollout(ledger.Id, env), r => r.Status == RolloutStatus.RolledBack);
+        Assert.Contains(ledgerRollout.Decisions, d => d.Reason.Contains("aborted together", StringComparison.Ordinal));
+        Assert.Null(await Grains.GetGrain<IRolloutGrain>(GrainKeys.Rollout(catalog.Id, env)).Get());
+        Assert.Equal("not started", snapshot.Members[2].Status);
+    }
+
+    [Fact]
+    public async Task A_train_that_could_not_roll_a_member_back_when_it_aborted_tries_again_until_it_has()
+    {
+        var (env, train, ledger, _, _) = await TrainWhoseMiddleMemberFails();
+        var ledgerRollout = GrainKeys.Rollout(ledger.Id, env);
+        Assert.Equal(RolloutStatus.Succeeded, (await Fleet.WaitFor(Grains, ledgerRollout)).Status);
+
+        using (FaultInjectingGrainStorage.FailWritesOf(ledgerRollout))
+        {
+            // The train aborts while the succeeded member's storage is out: its rollback cannot be stored.
+            Assert.Equal("aborted", (await UntilNotRunning(train)).Status);
+            await Task.Delay(1500);
+            Assert.Equal(RolloutStatus.Succeeded, (await Grains.GetGrain<IRolloutGrain>(ledgerRollout).Get())!.Status);
+        }
+
+        // Storage is back: the train tells the member again, rather than leaving it on the version its train abandoned.
+        var rolledBack = await Fleet.WaitFor(Grains, ledgerRollout, r => r.Status == RolloutStatus.RolledBack, TimeSpan.FromSeconds(30));
+        Assert.Contains(rolledBack.Decisions, d => d.Reason.Contains("aborted together", StringComparison.Ordinal));
+    }
+
+    /// <summary>A train of ledger 1.1.0, shop 9.9.9 (every host fails it) and catalog 1.2.0, in that dependency order.</summary>
+    private async Task<(string Env, IReleaseTrainGrain Train, (string Id, string Service) Ledger, (string Id, string Service) Shop, (string Id, string Service) Catalog)>
+        TrainWhoseMiddleMemberFails()
+    {
         var env = Fleet.Unique("train");
         await Fleet.CreateEnvironment(Grains, env, hosts: 3, concurrencyLimit: 3, latencyMs: 30,
             failureByVersion: new Dictionary<string, double> { ["9.9.9"] = 1.0 });
@@ -199,7 +235,11 @@ public class GovernanceClusterTests(ClusterFixture fixture)
         var created = await train.Create(new TrainDraft { Releases = [catalog, shop, ledger], Environment = env, SubmittedBy = "ci" });
         Assert.True(created.Ok, created.Detail);
         Assert.Equal([ledger, shop, catalog], created.Value!.Members.Select(m => m.ReleaseId));
+        return (env, train, (ledger, ledgerSvc), (shop, shopSvc), (catalog, catalogSvc));
+    }
 
+    private static async Task<TrainSnapshot> UntilNotRunning(IReleaseTrainGrain train)
+    {
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
         TrainSnapshot? snapshot;
         do
@@ -209,12 +249,6 @@ public class GovernanceClusterTests(ClusterFixture fixture)
         }
         while (snapshot!.Status == "running" && DateTime.UtcNow < deadline);
 
-        Assert.Equal("aborted", snapshot.Status);
-        Assert.Contains($"{shopSvc} 9.9.9 rol", snapshot.Reason);
-        // The member that had succeeded is rolled back; the one after the failure never started.
-        var ledgerRollout = await Fleet.WaitFor(Grains, GrainKeys.Rollout(ledger, env), r => r.Status == RolloutStatus.RolledBack);
-        Assert.Contains(ledgerRollout.Decisions, d => d.Reason.Contains("aborted together", StringComparison.Ordinal));
-        Assert.Null(await Grains.GetGrain<IRolloutGrain>(GrainKeys.Rollout(catalog, env)).Get());
-        Assert.Equal("not started", snapshot.Members[2].Status);
+        return snapshot;
     }
 }
