@@ -64,17 +64,19 @@ public sealed class ReviewBookGrain(
             Incidents = filing.Incidents.ToList(),
             LinkedRollouts = filing.LinkedRollouts.ToList(),
         };
-        state.State.Reviews[index] = filed;
-        await state.WriteStateAsync();
         if (filed.ContributingFactors.Count > 0)
         {
-            // Counted across every service's reviews; a redelivered filing replaces the same entry.
+            // Counted across every service's reviews, before the filing is stored: a stored filing is refused when
+            // filed again, so a count that failed after it would never be made. A filing that then fails to store
+            // leaves its factors counted until the reviewer files again (the same review's entry is replaced).
             await GrainFactory.Ref<ILearningsGrain>(GrainKeys.Learnings).Note(new ReviewFactorsRecord
             {
                 ReviewId = filed.Id, Service = Service, Factors = filed.ContributingFactors,
             });
         }
 
+        state.State.Reviews[index] = filed;
+        await state.WriteStateAsync();
         await Events.Publish(EventTypes.ReviewFiled, GrainKeys.ReviewEvents(Service), $"root cause: {filing.RootCause}", Data(filed, filing.Actor, filing.Role));
         return CommandResult<ReviewSnapshot>.Success(filed);
     }

@@ -221,4 +221,25 @@ public class StorageFaultTests(ClusterFixture fixture)
         Assert.Equal((RolloutStatus.Aborted, newerId), (stopped.Status, stopped.SupersededBy));
         Assert.Equal(RolloutStatus.Succeeded, (await WaitFor(Grains, newerId, timeout: TimeSpan.FromSeconds(60))).Status);
     }
+
+    [Fact]
+    public async Task A_review_the_learnings_could_not_count_is_not_filed_and_the_reviewers_retry_counts_it_once()
+    {
+        var service = Unique("reviewed");
+        var book = Grains.GetGrain<IReviewBookGrain>(service);
+        var id = GrainKeys.Review(service + "-rollout");
+        await book.Open(new ReviewSnapshot { Id = id, Service = service, RolloutId = service + "-rollout", ReleaseId = "rel", Environment = "prod", Outcome = "RolledBack" });
+        var filing = new ReviewFiling { Findings = "the canary saw it", RootCause = "a config typo", Actor = "reviewer", ContributingFactors = ["config change untested"] };
+
+        using (FaultInjectingGrainStorage.FailWritesOf(GrainKeys.Learnings))
+        {
+            // Counting the factors fails: the review stays open rather than filed and never counted.
+            await Assert.ThrowsAnyAsync<Exception>(() => book.File(id, filing));
+            Assert.Equal("open", (await book.List()).Single().State);
+        }
+
+        var filed = await book.File(id, filing);
+        Assert.True(filed.Ok, filed.Detail);
+        Assert.Single((await Grains.GetGrain<ILearningsGrain>(GrainKeys.Learnings).Get()).Reviews, r => r.ReviewId == id);
+    }
 }
