@@ -27,6 +27,8 @@ public sealed partial class ArtifactGrain(
     {
         if (S.Stored)
         {
+            // A retried upload: the catalog (what retention reads) may not have heard of it if the call below failed.
+            await Catalog.Add(Digest, null, stored: true);
             return Snapshot();
         }
 
@@ -46,9 +48,13 @@ public sealed partial class ArtifactGrain(
     {
         if (S.ExternalUrl is { } existing)
         {
-            return string.Equals(existing, url, StringComparison.Ordinal)
-                ? CommandResult<ArtifactSnapshot>.Success(Snapshot())
-                : CommandResult<ArtifactSnapshot>.Fail(ErrorKind.Conflict, $"artifact '{Digest}' is registered with another URL; a digest names one artifact");
+            if (!string.Equals(existing, url, StringComparison.Ordinal))
+            {
+                return CommandResult<ArtifactSnapshot>.Fail(ErrorKind.Conflict, $"artifact '{Digest}' is registered with another URL; a digest names one artifact");
+            }
+
+            await Catalog.Add(Digest, null, stored: S.Stored);
+            return CommandResult<ArtifactSnapshot>.Success(Snapshot());
         }
 
         if (size is not null && S.Size is not null && S.Size != size)
@@ -70,6 +76,7 @@ public sealed partial class ArtifactGrain(
     {
         if (S.Releases.Any(r => string.Equals(r.ReleaseId, release.ReleaseId, StringComparison.Ordinal)))
         {
+            await Catalog.Add(Digest, release.Service, stored: S.Stored);
             return;
         }
 

@@ -25,6 +25,8 @@ public sealed class ChangeRecordGrain(
     {
         if (state.State.Record is not null)
         {
+            // A retried create whose first catalog call failed: the listing hears of the record now (the same copy changes nothing).
+            await Catalog.Record(state.State.Record);
             return CommandResult<ChangeRecordSnapshot>.Fail(ErrorKind.Conflict, $"change record '{Id}' already exists; change its state with PUT /v1/change-records/{Id}/state");
         }
 

@@ -91,6 +91,8 @@ public sealed class ReleaseGrain(
     {
         if (state.State.Release is not { } release)
         {
+            // Withdrawn before, perhaps with the catalog call below failing: the retry removes the entry.
+            await GrainFactory.Ref<IReleaseCatalogGrain>(GrainKeys.ReleaseCatalog).Remove(this.GetPrimaryKeyString());
             return true;
         }
 

@@ -242,4 +242,23 @@ public class StorageFaultTests(ClusterFixture fixture)
         Assert.True(filed.Ok, filed.Detail);
         Assert.Single((await Grains.GetGrain<ILearningsGrain>(GrainKeys.Learnings).Get()).Reviews, r => r.ReviewId == id);
     }
+
+    [Fact]
+    public async Task An_upload_the_artifact_catalog_could_not_record_is_recorded_by_its_retry_so_retention_can_find_it()
+    {
+        var digest = Digest(Unique("uploaded"));
+        var artifact = Grains.GetGrain<IArtifactGrain>(digest);
+        var catalog = Grains.GetGrain<IArtifactCatalogGrain>(GrainKeys.ArtifactCatalog);
+        var uploader = new ArtifactActor { Name = "ci" };
+
+        using (FaultInjectingGrainStorage.FailWritesOf(GrainKeys.ArtifactCatalog))
+        {
+            await Assert.ThrowsAnyAsync<Exception>(() => artifact.RecordUploaded(1234, uploader));
+        }
+
+        // The artifact is stored; the catalog (the list retention sweeps) did not hear of it. The upload's retry tells it.
+        Assert.DoesNotContain(await catalog.List(null), e => e.Digest == digest);
+        await artifact.RecordUploaded(1234, uploader);
+        Assert.Contains(await catalog.List(null), e => e.Digest == digest && e.Stored);
+    }
 }
