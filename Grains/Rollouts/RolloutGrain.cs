@@ -105,6 +105,12 @@ public sealed partial class RolloutGrain(
             S.PendingRollbackActions = [];
         }
 
+        if (S.Unannounced.Count > 0)
+        {
+            // Before anything else this activation announces (a commit publishes whatever is still unannounced first).
+            this.RegisterGrainTimer(AnnounceOnTimer, new GrainTimerCreationOptions(TimeSpan.Zero, Timeout.InfiniteTimeSpan));
+        }
+
         if (S.ReleaseId is not null && !S.Status.IsTerminal())
         {
             this.RegisterGrainTimer(ReconcileOnTimer, new GrainTimerCreationOptions(TimeSpan.FromMilliseconds(200), Timeout.InfiniteTimeSpan));
@@ -401,6 +407,23 @@ public sealed partial class RolloutGrain(
 
     public Task ReceiveReminder(string reminderName, TickStatus status) => Reconcile(redeliver: true);
 
+    /// <summary>
+    /// Publishes the events the stored state holds as unannounced (histories ignore the ids they hold, so events that did
+    /// go out are recorded once) and stores that they went out, so a finished rollout does not announce them again at
+    /// its next activation.
+    /// </summary>
+    private async Task AnnounceOnTimer(CancellationToken cancellationToken)
+    {
+        if (S.Unannounced.Count == 0)
+        {
+            return;
+        }
+
+        await Events.PublishInOrder(S.Unannounced);
+        S.Unannounced = [];
+        await state.WriteStateAsync(cancellationToken);
+    }
+
     private async Task ReconcileOnTimer(CancellationToken cancellationToken)
     {
         try
@@ -661,6 +684,19 @@ public sealed partial class RolloutGrain(
             Apply(decision);
         }
 
+        // The events are stored with the decision (S.Unannounced, an outbox) and published once it is stored; what the
+        // last publish left unannounced goes first.
+        foreach (var announced in events)
+        {
+            var data = announced.By is { } by ? Actor(by.Actor, by.Role) : Describe();
+            foreach (var (key, value) in announced.Extra ?? new Dictionary<string, string>())
+            {
+                data[key] = value;
+            }
+
+            S.Unannounced.Add(Events.Create(announced.Id, announced.Type, Subject, announced.Reason ?? S.StatusReason, data));
+        }
+
         try
         {
             await state.WriteStateAsync();
@@ -672,20 +708,13 @@ public sealed partial class RolloutGrain(
         }
 
         // One stream message for the commit's events where they fit (a step boundary announces three or more): on Azure
-        // queue streams each message is a storage round trip on the rollout's critical path.
-        var items = new List<EngineEvent>(events.Count);
-        foreach (var announced in events)
+        // queue streams each message is a storage round trip on the rollout's critical path. Once out, they are dropped
+        // from the state (stored so with the next commit; an activation before that announces them again, harmlessly).
+        if (S.Unannounced.Count > 0)
         {
-            var data = announced.By is { } by ? Actor(by.Actor, by.Role) : Describe();
-            foreach (var (key, value) in announced.Extra ?? new Dictionary<string, string>())
-            {
-                data[key] = value;
-            }
-
-            items.Add(Events.Create(announced.Id, announced.Type, Subject, announced.Reason ?? S.StatusReason, data));
+            await Events.PublishInOrder(S.Unannounced);
+            S.Unannounced = [];
         }
-
-        await Events.PublishInOrder(items);
     }
 
     /// <summary>Commits one decision (or, with none, what changed in the state) and its events.</summary>

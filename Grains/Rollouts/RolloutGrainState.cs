@@ -202,4 +202,10 @@ public sealed class RolloutGrainState
 
     /// <summary>The environment's declared rollback timeout (rollback.timeout) when the rollout was submitted, in seconds.</summary>
     [Id(156)] public long? EnvironmentRollbackTimeoutSeconds { get; set; }
+
+    /// <summary>
+    /// The events of the last commit, stored with it (an outbox) and published after it: an activation that finds them
+    /// publishes them again, with the same ids, in case the commit's silo died or its publish failed in between.
+    /// </summary>
+    [Id(157)] public List<EngineEvent> Unannounced { get; set; } = [];
 }

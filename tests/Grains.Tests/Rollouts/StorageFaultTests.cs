@@ -1,6 +1,10 @@
 using Deploy.Engine.Domain.Rollouts;
 using Deploy.Engine.Grains.Interfaces;
+using Deploy.Engine.Grains.Rollouts;
 using Deploy.Engine.Grains.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
+using Orleans.Storage;
+using Orleans.TestingHost;
 using static Deploy.Engine.Grains.Tests.Infrastructure.Fleet;
 
 namespace Deploy.Engine.Grains.Tests.Rollouts;
@@ -260,5 +264,39 @@ public class StorageFaultTests(ClusterFixture fixture)
         Assert.DoesNotContain(await catalog.List(null), e => e.Digest == digest);
         await artifact.RecordUploaded(1234, uploader);
         Assert.Contains(await catalog.List(null), e => e.Digest == digest && e.Stored);
+    }
+
+    [Fact]
+    public async Task A_rollout_stored_with_events_it_never_announced_announces_them_once_when_it_next_activates()
+    {
+        // What a silo that died between storing a rollout's end and publishing its events leaves in storage: the state,
+        // with the events still unannounced. Made here from a finished rollout's stored state, under a new rollout id.
+        var env = Unique("unannounced");
+        await CreateEnvironment(Grains, env, 2);
+        var finished = await WaitFor(Grains, (await StartRollout(Grains, await CreateRelease(Grains, "web", "2.0.0"), env)).Id);
+        var storage = ((InProcessSiloHandle)fixture.Cluster.Primary!).SiloHost!.Services.GetRequiredKeyedService<IGrainStorage>(Stores.Blob);
+        var stored = new GrainState<RolloutGrainState>(new RolloutGrainState());
+        await storage.ReadStateAsync("rollout", Grains.GetGrain<IRolloutGrain>(finished.Id).GetGrainId(), stored);
+
+        var crashed = Grains.GetGrain<IRolloutGrain>(GrainKeys.Rollout(Unique("rel-crashed"), env));
+        var ended = new EngineEvent { Id = Guid.NewGuid().ToString("n"), Type = EventTypes.PipelineRunFinished, Subject = "rollout/" + crashed.GetPrimaryKeyString(), Timestamp = DateTimeOffset.UtcNow };
+        stored.State!.Unannounced = [ended];
+        stored.ETag = null;
+        await storage.WriteStateAsync("rollout", crashed.GetGrainId(), stored);
+
+        // Any call activates it; the event reaches the rollout's history once, and storage records it announced.
+        Assert.Equal(RolloutStatus.Succeeded, (await crashed.Get())!.Status);
+        var history = await History(Grains, GrainKeys.RolloutEvents(crashed.GetPrimaryKeyString()), e => e.Any(x => x.Id == ended.Id));
+        Assert.Single(history, e => e.Id == ended.Id);
+        var after = new GrainState<RolloutGrainState>(new RolloutGrainState());
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        do
+        {
+            await Task.Delay(100);
+            await storage.ReadStateAsync("rollout", crashed.GetGrainId(), after);
+        }
+        while (after.State!.Unannounced.Count > 0 && DateTime.UtcNow < deadline);
+
+        Assert.Empty(after.State!.Unannounced);
     }
 }
