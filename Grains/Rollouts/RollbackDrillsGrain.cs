@@ -166,7 +166,22 @@ public sealed class RollbackDrillsGrain(
     public Task ReceiveReminder(string reminderName, TickStatus status) => Drive();
 
     private void StartTimer() =>
-        _timer ??= this.RegisterGrainTimer(_ => Drive(), new GrainTimerCreationOptions(TimeSpan.FromMilliseconds(250), TimeSpan.FromMilliseconds(250)));
+        _timer ??= this.RegisterGrainTimer(DriveOnTimer, new GrainTimerCreationOptions(TimeSpan.FromMilliseconds(250), TimeSpan.FromMilliseconds(250)));
+
+    private async Task DriveOnTimer(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await Drive();
+        }
+        catch
+        {
+            // Timers bypass call filters: a failed write left the state changed in memory only, so the activation goes
+            // and the reminder's next tick starts from storage.
+            this.DeactivateOnIdle();
+            throw;
+        }
+    }
 
     /// <summary>Moves the drill in flight on: roll back once the rollout succeeded, measure once it rolled back.</summary>
     private async Task Drive()
@@ -197,7 +212,7 @@ public sealed class RollbackDrillsGrain(
         switch (drill.Status, snapshot.Status)
         {
             case (DrillStatus.RollingForward, RolloutStatus.Succeeded):
-                var back = await rollout.Rollback(new OperatorAction { Actor = drill.RequestedBy, Reason = $"rollback drill {drill.Id}" });
+                var back = await rollout.Rollback(new OperatorAction { Actor = drill.RequestedBy, Reason = DrillRollbackReason(drill) });
                 if (!back.Ok)
                 {
                     await Finish(index, drill with { Status = DrillStatus.Failed, Reason = $"the rollback could not start: {back.Detail}", MetRto = false });
@@ -209,6 +224,17 @@ public sealed class RollbackDrillsGrain(
                     Status = DrillStatus.RollingBack,
                     RollbackDecidedAt = RollbackDecidedAt(back.Value!),
                     Reason = $"rolled forward; rolling back ({back.Value!.StatusReason})",
+                };
+                await state.WriteStateAsync();
+                return;
+
+            case (DrillStatus.RollingForward, RolloutStatus.RollingBack or RolloutStatus.RolledBack) when RolledBackByDrill(snapshot, drill):
+                // This drill asked for the rollback, and the write saying so failed after the call: it is rolling back.
+                S.Drills[index] = drill with
+                {
+                    Status = DrillStatus.RollingBack,
+                    RollbackDecidedAt = RollbackDecidedAt(snapshot),
+                    Reason = $"rolled forward; rolling back ({snapshot.StatusReason})",
                 };
                 await state.WriteStateAsync();
                 return;
@@ -254,6 +280,12 @@ public sealed class RollbackDrillsGrain(
                 return;
         }
     }
+
+    /// <summary>Whether the rollout's rollback is the one this drill asked for (the reason it gave ends the decision's).</summary>
+    private static bool RolledBackByDrill(RolloutSnapshot snapshot, RollbackDrill drill) =>
+        snapshot.Decisions.Any(d => d.Kind == DecisionKind.Rollback.Name() && d.Reason.EndsWith(": " + DrillRollbackReason(drill), StringComparison.Ordinal));
+
+    private static string DrillRollbackReason(RollbackDrill drill) => $"rollback drill {drill.Id}";
 
     /// <summary>The time of the rollout's (last) rollback decision: the start of the measured time.</summary>
     private static DateTimeOffset? RollbackDecidedAt(RolloutSnapshot snapshot) =>

@@ -14,6 +14,9 @@ public sealed class FaultInjectingGrainStorage(IGrainStorage inner) : IGrainStor
     /// <summary>Grain keys whose writes fail exactly (not the histories and indexes whose keys contain them).</summary>
     private static readonly ConcurrentDictionary<string, bool> FailingGrains = new(StringComparer.Ordinal);
 
+    /// <summary>States (name and grain key) whose writes fail: for grains sharing a key with others (an environment's).</summary>
+    private static readonly ConcurrentDictionary<string, bool> FailingStates = new(StringComparer.Ordinal);
+
     /// <summary>Writes that reached storage (or failed there) per grain key: what a test of write batching counts.</summary>
     private static readonly ConcurrentDictionary<string, int> Writes = new(StringComparer.Ordinal);
 
@@ -34,6 +37,13 @@ public sealed class FaultInjectingGrainStorage(IGrainStorage inner) : IGrainStor
         return new Restore(key, FailingGrains);
     }
 
+    /// <summary>Writes of the state <paramref name="stateName"/> of the grain whose key is <paramref name="key"/> fail until disposed.</summary>
+    public static IDisposable FailWritesOfState(string stateName, string key)
+    {
+        FailingStates[stateName + "/" + key] = true;
+        return new Restore(stateName + "/" + key, FailingStates);
+    }
+
     public Task ReadStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState) =>
         inner.ReadStateAsync(stateName, grainId, grainState);
 
@@ -41,6 +51,11 @@ public sealed class FaultInjectingGrainStorage(IGrainStorage inner) : IGrainStor
     {
         Writes.AddOrUpdate(grainId.Key.ToString() ?? string.Empty, 1, static (_, n) => n + 1);
         Fail(grainId);
+        if (FailingStates.ContainsKey(stateName + "/" + grainId.Key))
+        {
+            throw new TimeoutException($"injected storage outage for state {stateName} of {grainId}");
+        }
+
         return inner.WriteStateAsync(stateName, grainId, grainState);
     }
 

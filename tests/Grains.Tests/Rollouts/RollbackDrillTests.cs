@@ -123,6 +123,28 @@ public class RollbackDrillTests(ClusterFixture fixture)
     }
 
     [Fact]
+    public async Task A_drill_whose_storage_failed_while_it_rolled_back_still_measures_the_rollback_it_asked_for()
+    {
+        var staging = Unique("drill-flaky");
+        await DeclareStaging(staging);
+        await CreateEnvironment(Grains, staging, 4, latencyMs: 150, currentVersion: "1.0.0");
+        var started = await Drill(staging, await Release("2.0.0"));
+
+        using (FaultInjectingGrainStorage.FailWritesOfState("rollback-drills", staging))
+        {
+            // The drill asks for the rollback but cannot store that it did; the activation goes, and the one after it
+            // reads a drill still rolling forward against a rollout rolling back.
+            await WaitFor(Grains, started.RolloutId, r => r.Status == RolloutStatus.RolledBack);
+            await Task.Delay(2500);
+        }
+
+        var drill = await WaitForDrill(staging, started.Id);
+        Assert.True(drill.Status == DrillStatus.Succeeded, drill.Reason);
+        var rollout = (await Grains.GetGrain<IRolloutGrain>(drill.RolloutId).Get())!;
+        Assert.Equal(drill.RollbackDecidedAt, rollout.Decisions.Last(d => d.Kind == "rollback").At);
+    }
+
+    [Fact]
     public async Task A_production_rollout_waits_for_a_drill_of_its_strategy_and_goes_once_one_is_recorded()
     {
         var staging = Unique("drill-stg");
