@@ -592,9 +592,12 @@ public sealed partial class HostGrain(
     {
         var expected = slot.DesiredArtifact ?? string.Empty;
         LogVerificationFailed(logger, HostId, expected, computed);
-        await Finish(name, slot, false, $"artifact verification failed: expected {expected}, got {computed}");
+
+        // The artifact's record first: once the command is finished, the agent's retried report is answered from the
+        // host's state and the incident would never be recorded if the call failed after it.
         await GrainFactory.Ref<IArtifactGrain>(expected).RecordVerificationFailure(computed, $"download by host '{HostId}'",
             new ArtifactActor { Name = "host/" + HostId, Role = "agent" });
+        await Finish(name, slot, false, $"artifact verification failed: expected {expected}, got {computed}");
     }
 
     /// <summary>

@@ -84,4 +84,34 @@ public class AgentVerificationTests(ClusterFixture fixture)
         Assert.Equal(RolloutStatus.RolledBack, done.Status);
         Assert.Equal($"artifact verification failed: expected {Digest("3.0.0")}, got {Digest("tampered")}", done.Failures[first.Id]);
     }
+
+    [Fact]
+    public async Task A_refused_download_the_artifact_could_not_record_is_recorded_when_the_agent_reports_again()
+    {
+        var env = Unique("verify-unrecorded");
+        await Grains.GetGrain<IEnvironmentGrain>(env).Configure(new EnvironmentSpec { ConcurrencyLimit = 1 });
+        var host = $"{env}-1";
+        await Grains.GetGrain<IEnvironmentGrain>(env).RegisterHosts([new HostEnrollment
+        {
+            HostId = host,
+            Registration = new HostRegistration { Environment = env, CurrentArtifact = Digest("1.0.0"), CurrentVersion = "1.0.0" },
+        }]);
+        var version = Unique("4.0");
+        var rollout = await StartRollout(Grains, await CreateRelease(Grains, "shop", version), env, new RolloutStrategySpec { Preset = "OneAtATime" });
+        await WaitFor(Grains, rollout.Id, r => r.Hosts.Updating > 0);
+        var report = new HostOutcomeReport { RolloutId = rollout.Id, Artifact = Digest(version), Succeeded = true, ComputedDigest = Digest("tampered") };
+
+        using (FaultInjectingGrainStorage.FailWritesOf(Digest(version)))
+        {
+            // The artifact cannot record the incident: the report fails, and the host's command stays open for its retry.
+            await Assert.ThrowsAnyAsync<Exception>(() => Grains.GetGrain<IHostGrain>(host).Report(report));
+            Assert.Equal(HostState.Updating, (await HostsOf(Grains, [host])).Single().State);
+        }
+
+        var retried = await Grains.GetGrain<IHostGrain>(host).Report(report);
+        Assert.True(retried.Ok, retried.Detail);
+        Assert.Equal(HostState.Failed, retried.Value!.State);
+        Assert.StartsWith($"artifact verification failed: expected {Digest(version)}, got {Digest("tampered")}",
+            (await Grains.GetGrain<IArtifactGrain>(Digest(version)).Get())!.LastVerificationFailure, StringComparison.Ordinal);
+    }
 }
