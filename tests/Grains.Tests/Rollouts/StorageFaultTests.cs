@@ -74,14 +74,20 @@ public class StorageFaultTests(ClusterFixture fixture)
         Assert.All(await HostsOf(Grains, hosts), h => Assert.Equal(Digest("2.0.0"), h.CurrentArtifact));
     }
 
-    [Fact]
-    public async Task An_admission_that_storage_did_not_record_is_not_announced_and_the_rollout_retries_it()
+    /// <summary>Web 2.0.0 rolling out one host at a time over three hosts of <paramref name="env"/>, and 3.0.0 queued behind it.</summary>
+    private async Task<(RolloutSnapshot First, RolloutSnapshot Second)> OneRunningOneQueued(string env, int latencyMs)
     {
-        var env = Unique("unstored-admit");
-        await CreateEnvironment(Grains, env, 3, latencyMs: 200);
+        await CreateEnvironment(Grains, env, 3, latencyMs: latencyMs);
         var first = await StartRollout(Grains, await CreateRelease(Grains, "web", "2.0.0"), env, new RolloutStrategySpec { Preset = "OneAtATime" });
         var second = await StartRollout(Grains, await CreateRelease(Grains, "web", "3.0.0"), env, new RolloutStrategySpec { Preset = "OneAtATime" });
         Assert.Equal(RolloutStatus.Queued, second.Status);
+        return (first, second);
+    }
+
+    [Fact]
+    public async Task An_admission_that_storage_did_not_record_is_not_announced_and_the_rollout_retries_it()
+    {
+        var (first, second) = await OneRunningOneQueued(Unique("unstored-admit"), latencyMs: 200);
 
         using (FaultInjectingGrainStorage.FailWritesOf(second.Id))
         {
@@ -132,10 +138,7 @@ public class StorageFaultTests(ClusterFixture fixture)
     public async Task A_rollout_that_ended_while_its_environment_could_not_hear_of_it_hands_the_slot_on_once_storage_is_back()
     {
         var env = Unique("unheard-end");
-        await CreateEnvironment(Grains, env, 3, latencyMs: 300);
-        var first = await StartRollout(Grains, await CreateRelease(Grains, "web", "2.0.0"), env, new RolloutStrategySpec { Preset = "OneAtATime" });
-        var second = await StartRollout(Grains, await CreateRelease(Grains, "web", "3.0.0"), env, new RolloutStrategySpec { Preset = "OneAtATime" });
-        Assert.Equal(RolloutStatus.Queued, second.Status);
+        var (first, second) = await OneRunningOneQueued(env, latencyMs: 300);
         await WaitFor(Grains, first.Id, r => r.Hosts.Updated == 2 && r.Hosts.Updating == 1);
 
         using (FaultInjectingGrainStorage.FailWritesOf(env))
