@@ -281,9 +281,10 @@ public sealed class RollbackDrillsGrain(
         }
     }
 
-    /// <summary>Whether the rollout's rollback is the one this drill asked for (the reason it gave ends the decision's).</summary>
+    /// <summary>Whether the rollout's rollback is the one this drill asked for (in the drill's requester's name, with the reason it gave).</summary>
     private static bool RolledBackByDrill(RolloutSnapshot snapshot, RollbackDrill drill) =>
-        snapshot.Decisions.Any(d => d.Kind == DecisionKind.Rollback.Name() && d.Reason.EndsWith(": " + DrillRollbackReason(drill), StringComparison.Ordinal));
+        snapshot.Decisions.Any(d => d.Kind == DecisionKind.Rollback.Name() && string.Equals(d.Actor, drill.RequestedBy, StringComparison.Ordinal)
+            && d.Reason.EndsWith(": " + DrillRollbackReason(drill), StringComparison.Ordinal));
 
     private static string DrillRollbackReason(RollbackDrill drill) => $"rollback drill {drill.Id}";
 
