@@ -51,10 +51,22 @@ public static class ClusterFleet
             Service = service, Version = version, Artifact = TestHttp.Digest(version), SubmittedBy = "test",
         })).Ok);
         var rollout = grains.GetGrain<IRolloutGrain>(GrainKeys.Rollout(releaseId, env));
-        var started = await rollout.Start(new RolloutDraft
+        var draft = new RolloutDraft { ReleaseId = releaseId, Environment = env, SubmittedBy = "test", Strategy = strategy, Selector = selector ?? [] };
+        CommandResult<RolloutSnapshot> started;
+        try
         {
-            ReleaseId = releaseId, Environment = env, SubmittedBy = "test", Strategy = strategy, Selector = selector ?? [],
-        });
+            started = await rollout.Start(draft);
+        }
+        catch (TimeoutException)
+        {
+            // As a pipeline would: ask again. One Start on a freshly started cluster passed the client's 30 s on a slow CI
+            // machine (2026-12-08, before any fault was injected); Start registers a reminder first, and a fresh silo's
+            // reminder service may wait up to 20 s for its first read of the reminder table (Orleans' LocalReminderService).
+            // The second Start waits behind the first; a rollout the first one stored answers Conflict: it exists.
+            started = await rollout.Start(draft);
+            if (started.Error == ErrorKind.Conflict) return rollout;
+        }
+
         Assert.True(started.Ok, started.Detail);
         return rollout;
     }
