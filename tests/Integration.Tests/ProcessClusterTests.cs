@@ -72,7 +72,9 @@ public sealed class ProcessClusterTests : IAsyncLifetime
         var targets = new Dictionary<string, List<string>>();
         foreach (var service in services)
         {
-            targets[service] = await AddHosts(first, Env, service, 10, latencyMs: 1500, new Dictionary<string, string> { ["region"] = "eu" });
+            // 2.5 s a host: the first rollout runs ~12 s, wide enough that a slow machine still kills it mid-rollout (at 1.5 s
+            // one CI run saw it end between the wait below and the kill).
+            targets[service] = await AddHosts(first, Env, service, 10, latencyMs: 2500, new Dictionary<string, string> { ["region"] = "eu" });
         }
 
         var rollouts = new List<string>();
@@ -88,7 +90,7 @@ public sealed class ProcessClusterTests : IAsyncLifetime
         var address = await grains.GetGrain<IManagementGrain>(0).GetActivationAddress(grains.GetGrain<IRolloutGrain>(rollouts[0]));
         var victim = silos.SingleOrDefault(s => address is not null && s.SiloPort == address.Endpoint.Port) ?? silos[0];
         var running = await Get(first, $"/v1/rollouts/{rollouts[0]}");
-        Assert.False(Terminal(running!), "the rollout ended before the kill; the test proves nothing");
+        Assert.False(Terminal(running!), $"the rollout ended before the kill ({running!["status"]}: {running["statusReason"]}); the test proves nothing");
         victim.Kill();
         Assert.True(victim.HasExited);
         var survivors = silos.Where(s => s != victim).ToList();
